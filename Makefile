@@ -1,0 +1,59 @@
+# qa-incidents: `make run` to use it, `make test` to check it. Both set up everything they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
+PG_TEST_DB ?= qa_incidents_test_$(shell echo $$$$)
+
+.PHONY: run install migrate demo test test-fast test-pg chromium lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/qa-incidents db upgrade
+
+demo: migrate
+	$(BIN)/qa-incidents seed demo
+
+## Set up and serve on http://127.0.0.1:5000 (SQLite under instance/).
+run: demo
+	$(BIN)/qa-incidents run --host $(HOST) --port $(PORT)
+
+## Debian's Chromium for the browser tests (Playwright cannot download its own here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium for the browser tests…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## The whole suite on SQLite, browser tests included.
+test: install chromium
+	$(BIN)/pytest -q
+
+## The suite without the browser tests.
+test-fast: install
+	$(BIN)/pytest -q -m "not browser"
+
+## The whole suite against PostgreSQL on 127.0.0.1:5432, in a throw-away database.
+test-pg: install chromium
+	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+	psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $(PG_TEST_DB)"
+	TEST_DATABASE_URL=$(PG_URL)/$(PG_TEST_DB) $(BIN)/pytest -q; status=$$?; \
+		psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $(PG_TEST_DB) WITH (FORCE)"; exit $$status
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,59 @@
+"""Configuration classes; every setting can come from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("QA_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """The secret key from SECRET_KEY, else one generated once and kept in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        # Written with owner-only permissions: whoever holds it can forge sessions.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+class Config:
+    """Production-like defaults, read from the environment."""
+
+    INSTANCE_DIR = INSTANCE_DIR
+    DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'qa_incidents.sqlite3'}")
+    ATTACHMENT_DIR = Path(os.environ.get("ATTACHMENT_DIR", INSTANCE_DIR / "attachments"))
+    ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024))
+    # The request limit leaves room for the form fields around the largest allowed file.
+    MAX_CONTENT_LENGTH = ATTACHMENT_MAX_BYTES + 1024 * 1024
+    REGISTER_PAGE_SIZE = int(os.environ.get("REGISTER_PAGE_SIZE", 50))
+    DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Asia/Tokyo")
+    BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "en")
+    LANGUAGES = ("en", "ja")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # a long incident report must not expire while it is being typed
+    TESTING = False
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = _secret_key(Path(self.INSTANCE_DIR))
+
+
+class TestConfig(Config):
+    """For the test suite: a throw-away database given by the fixture, fast hashing."""
+
+    TESTING = True
+    DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    PASSWORD_HASH_FAST = True
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = "test-only-" + secrets.token_hex(8)

@@ -1,0 +1,148 @@
+"""qa-incidents: product incidents from the first report to the last lesson learned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from config import BASE_DIR, Config
+
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """Build the application: configuration, extensions, blueprints. Only wiring here."""
+    from qa_incidents.core import web
+    from qa_incidents.core.db import make_engine, make_session_factory
+    from qa_incidents.core.storage import Storage
+
+    config = config or Config()
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(Path(config.INSTANCE_DIR).resolve()),
+    )
+    app.config.from_object(config)
+    app.config.update(overrides)
+
+    engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
+    app.extensions["qa_engine"] = engine
+    app.extensions["qa_session_factory"] = make_session_factory(engine)
+    app.extensions["qa_storage"] = Storage(Path(app.config["ATTACHMENT_DIR"]), app.config["ATTACHMENT_MAX_BYTES"])
+    app.teardown_appcontext(web.close_db)
+
+    if app.config.get("PASSWORD_HASH_FAST"):
+        from qa_incidents.accounts.service import use_fast_hashing
+
+        use_fast_hashing()
+
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=web.viewer_timezone)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+    app.after_request(_security_headers)
+
+    from qa_incidents.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _select_locale() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return request.accept_languages.best_match(["en", "ja"]) or "en"
+
+
+def _init_login(app: Flask) -> None:
+    from qa_incidents.accounts.models import User
+    from qa_incidents.core.web import db
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        user = db().get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from qa_incidents.accounts.views import admin_bp
+    from qa_incidents.accounts.views import bp as accounts_bp
+    from qa_incidents.catalogue.views import bp as catalogue_bp
+    from qa_incidents.incidents.views import bp as incidents_bp
+    from qa_incidents.main import bp as main_bp
+
+    for blueprint in (main_bp, accounts_bp, admin_bp, catalogue_bp, incidents_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_errors(app: Flask) -> None:
+    def page(code: int, title: Any, message: Any) -> tuple[str, int]:
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    app.register_error_handler(400, lambda e: page(400, _l("Bad request"), _l("The request could not be understood.")))
+    app.register_error_handler(
+        CSRFError, lambda e: page(400, _l("Form expired"), _l("The form was out of date or incomplete. Go back, reload the page and try again.")))
+    app.register_error_handler(403, lambda e: page(403, _l("Not allowed"), _l("Your role does not allow this.")))
+    app.register_error_handler(404, lambda e: page(404, _l("Not found"), _l("There is nothing here, or you may not see it.")))
+    app.register_error_handler(
+        413, lambda e: page(413, _l("Too large"), _l("The upload is larger than the limit of %(mb)d MB.", mb=app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024))))
+    app.register_error_handler(500, lambda e: page(500, _l("Something went wrong"), _l("The error has been logged. Nothing was saved from this request.")))
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from qa_incidents.core import web
+    from qa_incidents.core.countries import country_names
+    from qa_incidents.core.permissions import ROLE_TITLES, Capability, can
+    from qa_incidents.incidents import rules
+
+    app.jinja_env.filters["localtime"] = web.localtime
+    app.jinja_env.globals.update(
+        Capability=Capability,
+        ROLE_TITLES=ROLE_TITLES,
+        STATUS_TITLES=rules.STATUS_TITLES,
+        SEVERITY_TITLES=rules.SEVERITY_TITLES,
+        SOURCE_TITLES=rules.SOURCE_TITLES,
+        HAZARD_TITLES=rules.HAZARD_TITLES,
+        HARM_FLAG_TITLES=rules.HARM_FLAG_TITLES,
+    )
+
+    @app.context_processor
+    def helpers() -> dict[str, Any]:
+        def user_can(capability: Capability) -> bool:
+            return bool(current_user.is_authenticated and can(current_user.actor, capability))
+
+        def country_name(code: str) -> str:
+            locale = current_user.locale if current_user.is_authenticated else "en"
+            return country_names(locale).get(code, code)
+
+        return {"user_can": user_can, "country_name": country_name, "viewer_timezone": web.viewer_timezone}
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    )
+    return response

@@ -1,0 +1,1 @@
+"""Users, divisions, log-in and their administration."""

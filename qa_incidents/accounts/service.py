@@ -1,0 +1,256 @@
+"""Use cases for users and divisions: log-in, and the administration of both."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+
+from qa_incidents.accounts.models import Division, User
+from qa_incidents.core import audit
+from qa_incidents.core.clock import is_valid_timezone
+from qa_incidents.core.errors import NotFound, ValidationFailed
+from qa_incidents.core.permissions import Role
+
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# A hash of nothing, verified when the e-mail is unknown so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+MIN_PASSWORD_LENGTH = 12
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+USER_FIELDS = ("email", "name", "role", "division_id", "timezone", "locale", "active")
+DIVISION_FIELDS = ("code", "name", "is_head_office", "active")
+
+
+def use_fast_hashing() -> None:
+    """Cheaper Argon2 parameters for the test suite only."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not a password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether the password is the user's."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problems(password: str) -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return str(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    if password.strip() != password or not password.strip():
+        return str(_l("The password may not begin or end with spaces."))
+    return None
+
+
+def authenticate(session: so.Session, *, email: str, password: str, now: datetime) -> User | None:
+    """The active user with this e-mail and password, or None (without saying which part was wrong)."""
+    user = session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    if not check_password(user, password) or not user.active:
+        return None
+    user.last_login_at = now
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+@dataclass
+class UserInput:
+    email: str
+    name: str
+    role: Role
+    division_id: int
+    timezone: str
+    locale: str = "en"
+    active: bool = True
+
+
+def _validate_user(session: so.Session, data: UserInput, *, user_id: int | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not EMAIL_RE.match(data.email.strip()):
+        errors["email"] = str(_l("Enter a valid e-mail address."))
+    else:
+        clash = session.scalar(
+            sa.select(User.id).where(sa.func.lower(User.email) == data.email.strip().lower(), User.id != (user_id or -1))
+        )
+        if clash is not None:
+            errors["email"] = str(_l("Another user already has this e-mail address."))
+    if not data.name.strip():
+        errors["name"] = str(_l("Enter the person's name."))
+    if session.get(Division, data.division_id) is None:
+        errors["division_id"] = str(_l("Choose a division."))
+    if not is_valid_timezone(data.timezone):
+        errors["timezone"] = str(_l("Choose a time zone from the list."))
+    if data.locale not in ("en", "ja"):
+        errors["locale"] = str(_l("Choose English or Japanese."))
+    return errors
+
+
+def create_user(
+    session: so.Session, *, data: UserInput, password: str, actor_id: int | None, now: datetime
+) -> User:
+    """Create a user with a password; audited."""
+    errors = _validate_user(session, data, user_id=None)
+    if problem := password_problems(password):
+        errors["password"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(
+        email=data.email.strip().lower(),
+        name=data.name.strip(),
+        role=data.role,
+        division_id=data.division_id,
+        timezone=data.timezone,
+        locale=data.locale,
+        active=data.active,
+        password_hash=hash_password(password),
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, actor_id=actor_id, entity_type="user", entity_id=user.id, action="created", now=now,
+        changes=audit.field_changes({}, audit.snapshot(user, USER_FIELDS)),
+    )
+    return user
+
+
+def update_user(
+    session: so.Session, *, user_id: int, data: UserInput, new_password: str | None, actor_id: int, now: datetime
+) -> User:
+    """Change a user's details (and optionally password); audited field by field."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(str(_l("No such user.")))
+    errors = _validate_user(session, data, user_id=user_id)
+    if new_password and (problem := password_problems(new_password)):
+        errors["password"] = problem
+    if user_id == actor_id and (not data.active or data.role != user.role):
+        errors["role"] = str(_l("You cannot deactivate yourself or change your own role."))
+    if errors:
+        raise ValidationFailed(errors)
+    before = audit.snapshot(user, USER_FIELDS)
+    user.email = data.email.strip().lower()
+    user.name = data.name.strip()
+    user.role = data.role
+    user.division_id = data.division_id
+    user.timezone = data.timezone
+    user.locale = data.locale
+    user.active = data.active
+    changes = audit.field_changes(before, audit.snapshot(user, USER_FIELDS))
+    if new_password:
+        user.password_hash = hash_password(new_password)
+        changes["password"] = ["(hidden)", "(changed)"]
+    if changes:
+        audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id, action="updated",
+                     now=now, changes=changes)
+    return user
+
+
+def update_own_preferences(session: so.Session, *, user: User, timezone: str, locale: str, now: datetime) -> User:
+    """A user's own time zone and language; audited."""
+    data = UserInput(email=user.email, name=user.name, role=user.role, division_id=user.division_id,
+                     timezone=timezone, locale=locale, active=user.active)
+    return update_user(session, user_id=user.id, data=data, new_password=None, actor_id=user.id, now=now)
+
+
+def change_own_password(session: so.Session, *, user: User, current: str, new: str, now: datetime) -> None:
+    """Change one's own password after proving the current one."""
+    errors: dict[str, str] = {}
+    if not check_password(user, current):
+        errors["current_password"] = str(_l("The current password is not correct."))
+    if problem := password_problems(new):
+        errors["new_password"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    user.password_hash = hash_password(new)
+    audit.record(session, actor_id=user.id, entity_type="user", entity_id=user.id, action="password_changed",
+                 now=now, changes={"password": ["(hidden)", "(changed)"]})
+
+
+def list_users(session: so.Session) -> list[User]:
+    return list(session.scalars(sa.select(User).order_by(User.active.desc(), User.name)))
+
+
+# --- divisions -------------------------------------------------------------------------
+
+
+@dataclass
+class DivisionInput:
+    code: str
+    name: str
+    is_head_office: bool = False
+    active: bool = True
+
+
+def _validate_division(session: so.Session, data: DivisionInput, *, division_id: int | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    code = data.code.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{0,15}", code):
+        errors["code"] = str(_l("Use 1 to 16 letters, digits or hyphens."))
+    elif session.scalar(sa.select(Division.id).where(Division.code == code, Division.id != (division_id or -1))):
+        errors["code"] = str(_l("Another division already has this code."))
+    if not data.name.strip():
+        errors["name"] = str(_l("Enter the division's name."))
+    elif session.scalar(
+        sa.select(Division.id).where(Division.name == data.name.strip(), Division.id != (division_id or -1))
+    ):
+        errors["name"] = str(_l("Another division already has this name."))
+    return errors
+
+
+def create_division(session: so.Session, *, data: DivisionInput, actor_id: int | None, now: datetime) -> Division:
+    """Create a division; audited."""
+    if errors := _validate_division(session, data, division_id=None):
+        raise ValidationFailed(errors)
+    division = Division(code=data.code.strip().upper(), name=data.name.strip(), is_head_office=data.is_head_office,
+                        active=data.active, created_at=now)
+    session.add(division)
+    session.flush()
+    audit.record(session, actor_id=actor_id, entity_type="division", entity_id=division.id, action="created",
+                 now=now, changes=audit.field_changes({}, audit.snapshot(division, DIVISION_FIELDS)))
+    return division
+
+
+def update_division(session: so.Session, *, division_id: int, data: DivisionInput, actor_id: int, now: datetime) -> Division:
+    """Rename, recode or (de)activate a division; audited."""
+    division = session.get(Division, division_id)
+    if division is None:
+        raise NotFound(str(_l("No such division.")))
+    if errors := _validate_division(session, data, division_id=division_id):
+        raise ValidationFailed(errors)
+    before = audit.snapshot(division, DIVISION_FIELDS)
+    division.code = data.code.strip().upper()
+    division.name = data.name.strip()
+    division.is_head_office = data.is_head_office
+    division.active = data.active
+    if changes := audit.field_changes(before, audit.snapshot(division, DIVISION_FIELDS)):
+        audit.record(session, actor_id=actor_id, entity_type="division", entity_id=division.id, action="updated",
+                     now=now, changes=changes)
+    return division
+
+
+def list_divisions(session: so.Session, *, active_only: bool = False) -> list[Division]:
+    stmt = sa.select(Division).order_by(Division.is_head_office.desc(), Division.name)
+    if active_only:
+        stmt = stmt.where(Division.active.is_(True))
+    return list(session.scalars(stmt))

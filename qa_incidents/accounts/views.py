@@ -1,0 +1,177 @@
+"""Log-in and log-out, one's own account, and the administration of users and divisions."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from qa_incidents.accounts import service
+from qa_incidents.accounts.forms import DivisionForm, LoginForm, PasswordChangeForm, PreferencesForm, UserForm
+from qa_incidents.accounts.models import Division, User
+from qa_incidents.core.db import transaction
+from qa_incidents.core.errors import DomainError, ValidationFailed
+from qa_incidents.core.forms import EmptyForm, apply_errors, timezone_choices
+from qa_incidents.core.permissions import Capability, Role
+from qa_incidents.core.web import db, now, requires
+
+bp = Blueprint("accounts", __name__)
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the log-in page cannot be used to redirect elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        with transaction(db()) as s:
+            user = service.authenticate(s, email=form.email.data or "", password=form.password.data or "", now=now())
+        if user is None:
+            flash(_("The e-mail address or password is not correct."), "error")
+            return render_template("accounts/login.html", form=form), 401
+        session.clear()  # a fresh session on log-in: no fixation
+        login_user(user)
+        flash(_("Welcome, %(name)s.", name=user.name), "success")
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form), (422 if form.errors else 200)
+
+
+@bp.post("/logout")
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():  # type: ignore[no-untyped-def]
+    prefs = PreferencesForm(prefix="prefs", obj=current_user)
+    prefs.timezone.choices = timezone_choices()
+    pw = PasswordChangeForm(prefix="pw")
+    status = 200
+    if request.method == "POST":
+        which = request.form.get("which")
+        try:
+            if which == "prefs" and prefs.validate_on_submit():
+                with transaction(db()) as s:
+                    service.update_own_preferences(s, user=current_user, timezone=prefs.timezone.data,
+                                                   locale=prefs.locale.data, now=now())
+                flash(_("Preferences saved."), "success")
+                return redirect(url_for("accounts.account"))
+            if which == "pw" and pw.validate_on_submit():
+                with transaction(db()) as s:
+                    service.change_own_password(s, user=current_user, current=pw.current_password.data,
+                                                new=pw.new_password.data, now=now())
+                flash(_("Password changed."), "success")
+                return redirect(url_for("accounts.account"))
+        except ValidationFailed as e:
+            for message in apply_errors(prefs if which == "prefs" else pw, e.errors):
+                flash(message, "error")
+        status = 422
+    return render_template("accounts/account.html", prefs=prefs, pw=pw), status
+
+
+# --- administration --------------------------------------------------------------------
+
+
+def _user_form(obj: User | None = None) -> UserForm:
+    form = UserForm(obj=obj)
+    form.division_id.choices = [(d.id, d.name + ("" if d.active else " " + _("(inactive)")))
+                                for d in service.list_divisions(db())]
+    form.timezone.choices = timezone_choices()
+    if obj is None and not form.is_submitted():
+        form.timezone.data = "Asia/Tokyo"
+    return form
+
+
+def _user_input(form: UserForm) -> service.UserInput:
+    return service.UserInput(email=form.email.data or "", name=form.name.data or "", role=Role(form.role.data),
+                             division_id=form.division_id.data, timezone=form.timezone.data,
+                             locale=form.locale.data, active=form.active.data)
+
+
+@admin_bp.get("/users")
+@requires(Capability.MANAGE_USERS)
+def users():  # type: ignore[no-untyped-def]
+    return render_template("admin/users.html", users=service.list_users(db()))
+
+
+@admin_bp.route("/users/new", methods=["GET", "POST"])
+@requires(Capability.MANAGE_USERS)
+def user_new():  # type: ignore[no-untyped-def]
+    form = _user_form()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                user = service.create_user(s, data=_user_input(form), password=form.password.data or "",
+                                           actor_id=current_user.id, now=now())
+            flash(_("User %(email)s created.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                flash(message, "error")
+    return render_template("admin/user_form.html", form=form, user=None), (422 if form.errors else 200)
+
+
+@admin_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(Capability.MANAGE_USERS)
+def user_edit(user_id: int):  # type: ignore[no-untyped-def]
+    user = db().get(User, user_id) or abort(404)
+    form = _user_form(obj=user)
+    if request.method == "GET":
+        form.role.data = user.role.value
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                service.update_user(s, user_id=user_id, data=_user_input(form), new_password=form.password.data or None,
+                                    actor_id=current_user.id, now=now())
+            flash(_("User %(email)s saved.", email=form.email.data), "success")
+            return redirect(url_for("admin.users"))
+        except DomainError as e:
+            for message in apply_errors(form, getattr(e, "errors", {"": str(e)})):
+                flash(message, "error")
+    return render_template("admin/user_form.html", form=form, user=user), (422 if form.errors else 200)
+
+
+@admin_bp.get("/divisions")
+@requires(Capability.MANAGE_DIVISIONS)
+def divisions():  # type: ignore[no-untyped-def]
+    return render_template("admin/divisions.html", divisions=service.list_divisions(db()))
+
+
+@admin_bp.route("/divisions/new", methods=["GET", "POST"], defaults={"division_id": None})
+@admin_bp.route("/divisions/<int:division_id>", methods=["GET", "POST"])
+@requires(Capability.MANAGE_DIVISIONS)
+def division_form(division_id: int | None):  # type: ignore[no-untyped-def]
+    division = (db().get(Division, division_id) or abort(404)) if division_id else None
+    form = DivisionForm(obj=division)
+    if form.validate_on_submit():
+        data = service.DivisionInput(code=form.code.data or "", name=form.name.data or "",
+                                     is_head_office=form.is_head_office.data, active=form.active.data)
+        try:
+            with transaction(db()) as s:
+                if division is None:
+                    service.create_division(s, data=data, actor_id=current_user.id, now=now())
+                else:
+                    service.update_division(s, division_id=division.id, data=data, actor_id=current_user.id, now=now())
+            flash(_("Division %(name)s saved.", name=data.name), "success")
+            return redirect(url_for("admin.divisions"))
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                flash(message, "error")
+    return render_template("admin/division_form.html", form=form, division=division), (422 if form.errors else 200)

@@ -1,0 +1,1 @@
+"""The product catalogue: a category tree and the products each division makes."""

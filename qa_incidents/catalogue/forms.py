@@ -1,0 +1,27 @@
+"""Forms for product categories and products."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import InputRequired, Length
+
+
+def _optional_int(value: object) -> int | None:
+    return int(value) if value not in (None, "", "None") else None  # type: ignore[arg-type]
+
+
+class CategoryForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[InputRequired(), Length(max=40)])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
+    parent_id = SelectField(_l("Parent category"), coerce=_optional_int)
+    active = BooleanField(_l("Active"), default=True)
+
+
+class ProductForm(FlaskForm):
+    division_id = SelectField(_l("Division"), coerce=int, validators=[InputRequired()])
+    category_id = SelectField(_l("Category"), coerce=int, validators=[InputRequired()])
+    model = StringField(_l("Model number"), validators=[InputRequired(), Length(max=80)])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    active = BooleanField(_l("Active"), default=True)

@@ -1,0 +1,118 @@
+"""The qa-incidents command: Flask's own commands plus db, users and seed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from qa_incidents.core.clock import utcnow
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    from qa_incidents import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, help="qa-incidents: product-incident handling for QA.")
+def main() -> None:
+    """Entry point of the console script."""
+
+
+def register_commands(app) -> None:  # type: ignore[no-untyped-def]
+    app.cli.add_command(db_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(seed_group)
+
+
+def _session():  # type: ignore[no-untyped-def]
+    return current_app.extensions["qa_session_factory"]()
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Apply every migration not yet applied.")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    from qa_incidents.core.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database at revision {revision}.")
+
+
+@click.group("users", help="User accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create", help="Create a user, e.g. the first administrator.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", default="admin", show_default=True,
+              type=click.Choice(["reporter", "division_qa", "head_office_qa", "executive", "engineer", "admin"]))
+@click.option("--division", "division_code", default="HQ", show_default=True,
+              help="Division code; created as head office if it does not exist and is HQ.")
+@click.option("--timezone", default="Asia/Tokyo", show_default=True)
+@click.password_option(help="Prompted for when not given (at least 12 characters).")
+@with_appcontext
+def users_create(email: str, name: str, role: str, division_code: str, timezone: str, password: str) -> None:
+    import sqlalchemy as sa
+
+    from qa_incidents.accounts import service
+    from qa_incidents.accounts.models import Division
+    from qa_incidents.core.db import transaction
+    from qa_incidents.core.errors import ValidationFailed
+    from qa_incidents.core.permissions import Role
+
+    session = _session()
+    try:
+        with transaction(session) as s:
+            division = s.scalar(sa.select(Division).where(Division.code == division_code.upper()))
+            if division is None:
+                if division_code.upper() != "HQ":
+                    raise click.ClickException(f"no division with code {division_code}")
+                division = service.create_division(
+                    s, data=service.DivisionInput(code="HQ", name="Head Office", is_head_office=True),
+                    actor_id=None, now=utcnow())
+            user = service.create_user(
+                s, data=service.UserInput(email=email, name=name, role=Role(role), division_id=division.id,
+                                          timezone=timezone), password=password, actor_id=None, now=utcnow())
+        click.echo(f"Created {user.role.value} {user.email} in {division.name}.")
+    except ValidationFailed as e:
+        for field, message in e.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    finally:
+        session.close()
+
+
+@click.group("seed", help="Load data.")
+def seed_group() -> None:
+    pass
+
+
+@seed_group.command("demo", help="Divisions, products, one user per role and sample incidents. Safe to run twice.")
+@with_appcontext
+def seed_demo() -> None:
+    from qa_incidents.core.db import transaction
+    from qa_incidents.seed import DEMO_PASSWORD, load_demo
+
+    session = _session()
+    try:
+        with transaction(session) as s:
+            report = load_demo(s, now=utcnow())
+    finally:
+        session.close()
+    click.echo(f"Demo data: {report}")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    from qa_incidents.seed import DEMO_USERS
+
+    for email, name, role, division in DEMO_USERS:
+        click.echo(f"  {role:<15} {email:<32} {name} ({division})")

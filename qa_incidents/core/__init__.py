@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: database, clock, audit trail, permissions, storage, time display."""

@@ -1,0 +1,18 @@
+"""Country codes and their names in the viewer's language (from Babel's CLDR data)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import Locale
+
+
+@cache
+def country_names(locale: str = "en") -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code → name, for real countries only (no regions like '001')."""
+    territories = Locale.parse(locale).territories
+    return {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}}
+
+
+def country_codes() -> set[str]:
+    return set(country_names("en"))

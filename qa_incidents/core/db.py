@@ -1,0 +1,107 @@
+"""Database engine, sessions, the declarative base and the aware-UTC column type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.engine import Engine
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and gives them back aware, on SQLite as on PostgreSQL.
+
+    SQLite has no time zone type, so without this a value read back would be naive and a
+    comparison with an aware 'now' would fail or, worse, silently shift by hours.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(so.DeclarativeBase):
+    """Base of every table; constraint names are stable so migrations can refer to them."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class HardDeleteRefused(RuntimeError):
+    """Raised when code tries to delete a row: records are evidence and are never deleted."""
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with SQLite set up for concurrent use (WAL, foreign keys, busy timeout)."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs.setdefault("poolclass", sa.pool.StaticPool)
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy issue BEGIN itself, so a transaction really starts at BEGIN.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: sa.Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> so.sessionmaker[so.Session]:
+    """A session factory; every session refuses to hard-delete anything (see below)."""
+    return so.sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def _refuse_deletes(session: so.Session, _ctx: Any, _instances: Any) -> None:
+    if session.deleted:
+        names = ", ".join(sorted({type(o).__name__ for o in session.deleted}))
+        raise HardDeleteRefused(f"rows are never deleted (tried: {names}); deactivate or retire instead")
+
+
+@contextmanager
+def transaction(session: so.Session) -> Iterator[so.Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,82 @@
+"""Who may do what: roles, capabilities and division scoping, as one readable table.
+
+Pure Python: no Flask, no database. Views and services ask these functions; nothing else
+decides access.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.StrEnum):
+    REPORTER = "reporter"
+    DIVISION_QA = "division_qa"
+    HEAD_OFFICE_QA = "head_office_qa"
+    EXECUTIVE = "executive"
+    ENGINEER = "engineer"
+    ADMIN = "admin"
+
+
+class Capability(enum.StrEnum):
+    READ_INCIDENTS = "read_incidents"  # see incidents at all (scope decided separately)
+    FILE_INCIDENT = "file_incident"
+    EDIT_INCIDENT = "edit_incident"  # facts, comments, attachments
+    READ_ALL_DIVISIONS = "read_all_divisions"  # not limited to the user's own division
+    WORK_ALL_DIVISIONS = "work_all_divisions"  # may file and edit for any division
+    MANAGE_USERS = "manage_users"
+    MANAGE_DIVISIONS = "manage_divisions"
+    MANAGE_CATALOGUE = "manage_catalogue"
+
+
+C = Capability
+#: The access matrix. Admins keep the system but do not read incidents (customer data);
+#: executives read everything and change nothing; engineers read published lessons only.
+CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.REPORTER: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT}),
+    Role.DIVISION_QA: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT}),
+    Role.HEAD_OFFICE_QA: frozenset(
+        {C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_ALL_DIVISIONS, C.WORK_ALL_DIVISIONS}
+    ),
+    Role.EXECUTIVE: frozenset({C.READ_INCIDENTS, C.READ_ALL_DIVISIONS}),
+    Role.ENGINEER: frozenset(),
+    Role.ADMIN: frozenset({C.MANAGE_USERS, C.MANAGE_DIVISIONS, C.MANAGE_CATALOGUE}),
+}
+
+ROLE_TITLES: dict[Role, str] = {
+    Role.REPORTER: "Reporter (division QA staff)",
+    Role.DIVISION_QA: "Division QA manager",
+    Role.HEAD_OFFICE_QA: "Head-office QA",
+    Role.EXECUTIVE: "Executive (top management)",
+    Role.ENGINEER: "Engineer",
+    Role.ADMIN: "Administrator",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The facts about a user that access decisions need."""
+
+    id: int
+    role: Role
+    division_id: int
+
+
+def can(actor: Actor, capability: Capability) -> bool:
+    """Whether the actor's role carries the capability."""
+    return capability in CAPABILITIES[actor.role]
+
+
+def can_read_division(actor: Actor, division_id: int) -> bool:
+    """Whether the actor may read incidents of the given division."""
+    if not can(actor, C.READ_INCIDENTS):
+        return False
+    return can(actor, C.READ_ALL_DIVISIONS) or actor.division_id == division_id
+
+
+def can_work_division(actor: Actor, division_id: int, capability: Capability = C.EDIT_INCIDENT) -> bool:
+    """Whether the actor may file or change incidents of the given division."""
+    if not can(actor, capability):
+        return False
+    return can(actor, C.WORK_ALL_DIVISIONS) or actor.division_id == division_id

@@ -1,0 +1,38 @@
+"""Gap-tolerant named counters for readable references (INC-2026-000123)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError
+
+from qa_incidents.core.db import Base
+
+
+class Counter(Base):
+    """A named sequence, e.g. the incident numbers of one year."""
+
+    __tablename__ = "counter"
+
+    name: so.Mapped[str] = so.mapped_column(sa.String(40), primary_key=True)
+    value: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+
+def next_value(session: so.Session, name: str) -> int:
+    """The next number of the named counter, inside the caller's transaction.
+
+    The UPDATE takes a row lock (PostgreSQL) or the write lock (SQLite), so two concurrent
+    reports never get the same number; the counter row is created on first use.
+    """
+    for _ in range(3):
+        stmt = sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+        value = session.execute(stmt).scalar_one_or_none()
+        if value is not None:
+            return int(value)
+        try:
+            with session.begin_nested():
+                session.execute(sa.insert(Counter).values(name=name, value=1))
+            return 1
+        except IntegrityError:
+            continue  # someone else created it first: take the UPDATE path again
+    raise RuntimeError(f"could not advance counter {name}")

@@ -1,0 +1,66 @@
+"""Glue between Flask and the domain: the request's database session, clock and helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+import sqlalchemy.orm as so
+from flask import abort, current_app, g
+from flask_login import current_user, login_required
+
+from qa_incidents.core.clock import to_zone, utcnow
+from qa_incidents.core.permissions import Capability, can
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db() -> so.Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["qa_session_factory"]()
+    return g.db_session
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def now() -> datetime:
+    """The current instant (replaceable in tests through the CLOCK setting)."""
+    clock: Callable[[], datetime] = current_app.config.get("CLOCK") or utcnow
+    return clock()
+
+
+def viewer_timezone() -> str:
+    if current_user.is_authenticated:
+        return current_user.timezone
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An instant in the viewer's time zone, with the zone's abbreviation."""
+    if value is None:
+        return ""
+    local = to_zone(value, viewer_timezone())
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def requires(capability: Capability) -> Callable[[F], F]:
+    """Log-in plus a role capability, checked on the server before the view runs."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not can(current_user.actor, capability):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

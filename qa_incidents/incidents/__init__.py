@@ -1,0 +1,1 @@
+"""Incidents: intake, the register, the incident page, comments and attachments."""

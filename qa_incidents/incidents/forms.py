@@ -1,0 +1,135 @@
+"""Forms for filing and editing incidents, comments and attachments."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from qa_incidents.core.clock import localize
+from qa_incidents.incidents.rules import (
+    HAZARD_TITLES,
+    SOURCE_TITLES,
+    Hazard,
+    IncidentFacts,
+    Source,
+    validate_facts,
+)
+
+DT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class IncidentForm(FlaskForm):
+    """The facts of an incident. Times are typed as wall-clock times in the chosen zone."""
+
+    division_id = SelectField(_l("Division"), coerce=int, validators=[InputRequired()])
+    product_id = SelectField(_l("Product (model)"), coerce=int, validators=[InputRequired(_l("Choose a product."))])
+    title = StringField(_l("Short title"), validators=[InputRequired(_l("Give the incident a short title.")), Length(max=200)])
+    lot_numbers = TextAreaField(_l("Lot numbers"), validators=[Length(max=2000)],
+                                description=_l("One or more, separated by commas or new lines."))
+    serial_numbers = TextAreaField(_l("Serial numbers"), validators=[Length(max=4000)],
+                                   description=_l("Give the lot numbers, the serial numbers, or both."))
+    country = SelectField(_l("Country of occurrence"), validators=[InputRequired(_l("Choose the country where it happened."))])
+    place = StringField(_l("Place of occurrence"), validators=[InputRequired(_l("Say where it happened.")), Length(max=200)],
+                        description=_l("City, site or address; no customer names."))
+    timezone = SelectField(_l("Times below are in"), validators=[InputRequired()])
+    occurred_at = DateTimeLocalField(_l("Occurred at"), format=DT_FORMAT,
+                                     validators=[InputRequired(_l("Enter when it happened (date and time)."))])
+    aware_at = DateTimeLocalField(_l("Company became aware at"), format=DT_FORMAT,
+                                  validators=[InputRequired(_l("Enter when the company became aware (date and time)."))],
+                                  description=_l("The first moment anyone in the company knew: legal reporting clocks start here."))
+    source = SelectField(_l("Source"), choices=[(s.value, t) for s, t in SOURCE_TITLES.items()],
+                         validators=[InputRequired()])
+    hazard = SelectField(_l("Hazard type"), choices=[(h.value, t) for h, t in HAZARD_TITLES.items()],
+                         validators=[InputRequired()])
+    deaths = IntegerField(_l("Deaths"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative."))])
+    serious_injuries = IntegerField(_l("Serious injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative."))],
+                                    description=_l("E.g. needing 30 days' treatment or more, or lasting disability."))
+    minor_injuries = IntegerField(_l("Minor injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative."))])
+    fire = BooleanField(_l("Fire"))
+    smoke = BooleanField(_l("Smoke"))
+    co_poisoning = BooleanField(_l("CO poisoning"))
+    property_damage = BooleanField(_l("Property damage"))
+    no_harm = BooleanField(_l("No harm"))
+    units_in_field = IntegerField(_l("Units in the field"), default=0, validators=[InputRequired(_l("Enter a number (0 if unknown).")), NumberRange(min=0, message=_l("Cannot be negative."))])
+    description = TextAreaField(_l("Description"), validators=[InputRequired(_l("Describe what happened.")), Length(max=20000)])
+    version = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+        """Field checks, then the domain rules, so one submit shows every problem at once."""
+        ok = super().validate(extra_validators)
+        needed = ("occurred_at", "aware_at", "timezone", "source", "hazard", "deaths", "serious_injuries",
+                  "minor_injuries", "units_in_field")
+        if any(getattr(self, name).errors or getattr(self, name).data is None for name in needed):
+            return ok
+        from qa_incidents.core.countries import country_codes
+        from qa_incidents.core.web import now
+
+        errors = validate_facts(self.to_facts(), now=now(), known_countries=country_codes())
+        for name, message in errors.items():
+            field = getattr(self, name)
+            if not field.errors:
+                field.errors = [*field.errors, message]
+        return ok and not errors
+
+    def to_facts(self) -> IncidentFacts:
+        """The typed facts, times converted from the chosen zone to UTC."""
+        tz = self.timezone.data
+        return IncidentFacts(
+            division_id=self.division_id.data,
+            product_id=self.product_id.data,
+            title=self.title.data or "",
+            lot_numbers=self.lot_numbers.data or "",
+            serial_numbers=self.serial_numbers.data or "",
+            country=self.country.data or "",
+            place=self.place.data or "",
+            occurred_at=localize(self.occurred_at.data, tz),
+            aware_at=localize(self.aware_at.data, tz),
+            source=Source(self.source.data),
+            hazard=Hazard(self.hazard.data),
+            deaths=self.deaths.data or 0,
+            serious_injuries=self.serious_injuries.data or 0,
+            minor_injuries=self.minor_injuries.data or 0,
+            fire=self.fire.data,
+            smoke=self.smoke.data,
+            co_poisoning=self.co_poisoning.data,
+            property_damage=self.property_damage.data,
+            no_harm=self.no_harm.data,
+            units_in_field=self.units_in_field.data or 0,
+            description=self.description.data or "",
+        )
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Comment"), validators=[InputRequired(_l("Write something before posting.")), Length(max=10000)])
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField(_l("File"), validators=[FileRequired(_l("Choose a file to upload."))])
+
+
+class RegisterFilterForm(FlaskForm):
+    """The register's filters, read from the query string (GET, so no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Text"), validators=[Optional(), Length(max=200)])
+    status = SelectField(_l("Status"), validators=[Optional()])
+    severity = SelectField(_l("Severity"), validators=[Optional()])
+    division = SelectField(_l("Division"), validators=[Optional()])
+    category = SelectField(_l("Product category"), validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()])
+    aware_from = StringField(_l("Aware from"), validators=[Optional()])
+    aware_to = StringField(_l("Aware to"), validators=[Optional()])
+    sort = SelectField(_l("Sort"), validators=[Optional()])

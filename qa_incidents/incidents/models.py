@@ -1,0 +1,111 @@
+"""Tables for incidents, their comments and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from qa_incidents.accounts.models import Division, User
+from qa_incidents.catalogue.models import Product
+from qa_incidents.core.clock import utcnow
+from qa_incidents.core.db import Base
+from qa_incidents.incidents.rules import Hazard, Severity, Source, Status
+
+
+def _enum(cls: type) -> sa.Enum:
+    # Stored as plain strings with a CHECK, so adding a value is a migration, not a type change.
+    return sa.Enum(cls, native_enum=False, length=32, validate_strings=True, values_callable=lambda e: [m.value for m in e])
+
+
+class Incident(Base):
+    """A product incident as reported by a division."""
+
+    __tablename__ = "incident"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    reference: so.Mapped[str] = so.mapped_column(sa.String(20), unique=True)
+    version: so.Mapped[int] = so.mapped_column(default=1)
+    status: so.Mapped[Status] = so.mapped_column(_enum(Status), default=Status.REPORTED, index=True)
+    severity: so.Mapped[Severity | None] = so.mapped_column(_enum(Severity), index=True)
+
+    division_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("division.id"), index=True)
+    product_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("product.id"), index=True)
+    # Denormalised from the product so the register filters by category without a join.
+    category_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("product_category.id"), index=True)
+
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    lot_numbers: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    serial_numbers: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    country: so.Mapped[str] = so.mapped_column(sa.String(2), index=True)
+    place: so.Mapped[str] = so.mapped_column(sa.String(200))
+    occurred_at: so.Mapped[datetime] = so.mapped_column(index=True)
+    aware_at: so.Mapped[datetime] = so.mapped_column(index=True)
+    source: so.Mapped[Source] = so.mapped_column(_enum(Source))
+    hazard: so.Mapped[Hazard] = so.mapped_column(_enum(Hazard))
+
+    deaths: so.Mapped[int] = so.mapped_column(default=0)
+    serious_injuries: so.Mapped[int] = so.mapped_column(default=0)
+    minor_injuries: so.Mapped[int] = so.mapped_column(default=0)
+    fire: so.Mapped[bool] = so.mapped_column(default=False)
+    smoke: so.Mapped[bool] = so.mapped_column(default=False)
+    co_poisoning: so.Mapped[bool] = so.mapped_column(default=False)
+    property_damage: so.Mapped[bool] = so.mapped_column(default=False)
+    no_harm: so.Mapped[bool] = so.mapped_column(default=False)
+    units_in_field: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    description: so.Mapped[str] = so.mapped_column(sa.Text)
+
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    updated_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    division: so.Mapped[Division] = so.relationship(lazy="joined")
+    product: so.Mapped[Product] = so.relationship(lazy="joined")
+    created_by: so.Mapped[User] = so.relationship(foreign_keys=[created_by_id], lazy="joined")
+    updated_by: so.Mapped[User] = so.relationship(foreign_keys=[updated_by_id], lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.CheckConstraint("aware_at >= occurred_at", name="aware_not_before_occurred"),
+        sa.CheckConstraint(
+            "deaths >= 0 AND serious_injuries >= 0 AND minor_injuries >= 0 AND units_in_field >= 0",
+            name="counts_not_negative",
+        ),
+        # Keyset pagination of the register walks these (sort key, id) pairs.
+        sa.Index("ix_incident_aware_id", "aware_at", "id"),
+        sa.Index("ix_incident_occurred_id", "occurred_at", "id"),
+    )
+
+
+class Comment(Base):
+    """A remark on an incident. Comments are never edited or deleted."""
+
+    __tablename__ = "incident_comment"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    incident_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("incident.id"), index=True)
+    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    author: so.Mapped[User] = so.relationship(lazy="joined")
+
+
+class Attachment(Base):
+    """A file attached to an incident; the bytes live in content-addressed storage."""
+
+    __tablename__ = "incident_attachment"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    incident_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("incident.id"), index=True)
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255))
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(100))
+    size: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    uploaded_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    uploaded_by: so.Mapped[User] = so.relationship(lazy="joined")
+

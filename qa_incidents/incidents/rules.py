@@ -1,0 +1,180 @@
+"""Pure incident rules: vocabularies, the facts of a report and their validation.
+
+No Flask and no database here, so every rule is tested in milliseconds.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+
+class Status(enum.StrEnum):
+    REPORTED = "reported"
+    TRIAGED = "triaged"
+    ESCALATION_REQUESTED = "escalation_requested"
+    ESCALATED = "escalated"
+    CONTAINED = "contained"
+    UNDER_REVIEW = "under_review"
+    CLOSED = "closed"
+
+
+STATUS_TITLES = {
+    Status.REPORTED: _l("Reported"),
+    Status.TRIAGED: _l("Triaged"),
+    Status.ESCALATION_REQUESTED: _l("Escalation requested"),
+    Status.ESCALATED: _l("Escalated"),
+    Status.CONTAINED: _l("Contained"),
+    Status.UNDER_REVIEW: _l("Under review"),
+    Status.CLOSED: _l("Closed"),
+}
+
+
+class Severity(enum.StrEnum):
+    S1 = "S1"
+    S2 = "S2"
+    S3 = "S3"
+    S4 = "S4"
+
+
+SEVERITY_TITLES = {
+    Severity.S1: _l("S1 critical"),
+    Severity.S2: _l("S2 major"),
+    Severity.S3: _l("S3 moderate"),
+    Severity.S4: _l("S4 minor"),
+}
+
+
+class Source(enum.StrEnum):
+    CUSTOMER_COMPLAINT = "customer_complaint"
+    SERVICE_REPORT = "service_report"
+    AUTHORITY_INQUIRY = "authority_inquiry"
+    MEDIA = "media"
+    INTERNAL_TEST = "internal_test"
+
+
+SOURCE_TITLES = {
+    Source.CUSTOMER_COMPLAINT: _l("Customer complaint"),
+    Source.SERVICE_REPORT: _l("Service report"),
+    Source.AUTHORITY_INQUIRY: _l("Authority inquiry"),
+    Source.MEDIA: _l("Media"),
+    Source.INTERNAL_TEST: _l("Internal test"),
+}
+
+
+class Hazard(enum.StrEnum):
+    FIRE_BURN = "fire_burn"
+    ELECTRIC_SHOCK = "electric_shock"
+    OVERHEATING = "overheating"
+    CO_GAS = "co_gas"
+    MECHANICAL = "mechanical"
+    CHEMICAL = "chemical"
+    STRUCTURAL_FAILURE = "structural_failure"
+    CHOKING = "choking"
+    OTHER = "other"
+
+
+HAZARD_TITLES = {
+    Hazard.FIRE_BURN: _l("Fire / burn"),
+    Hazard.ELECTRIC_SHOCK: _l("Electric shock"),
+    Hazard.OVERHEATING: _l("Overheating"),
+    Hazard.CO_GAS: _l("Carbon monoxide / gas"),
+    Hazard.MECHANICAL: _l("Mechanical (cut, crush, entrapment)"),
+    Hazard.CHEMICAL: _l("Chemical / toxic release"),
+    Hazard.STRUCTURAL_FAILURE: _l("Structural failure (crack, breakage)"),
+    Hazard.CHOKING: _l("Choking / small parts"),
+    Hazard.OTHER: _l("Other"),
+}
+
+#: Harm flags a report can carry besides the casualty counts.
+HARM_FLAGS = ("fire", "smoke", "co_poisoning", "property_damage")
+HARM_FLAG_TITLES = {
+    "fire": _l("Fire"),
+    "smoke": _l("Smoke"),
+    "co_poisoning": _l("CO poisoning"),
+    "property_damage": _l("Property damage"),
+}
+
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+MAX_TEXT = {"title": 200, "place": 200, "lot_numbers": 2000, "serial_numbers": 4000, "description": 20000}
+
+
+@dataclass
+class IncidentFacts:
+    """What a reporter states about an incident, before it is stored."""
+
+    division_id: int
+    product_id: int
+    title: str
+    lot_numbers: str
+    serial_numbers: str
+    country: str
+    place: str
+    occurred_at: datetime
+    aware_at: datetime
+    source: Source
+    hazard: Hazard
+    deaths: int
+    serious_injuries: int
+    minor_injuries: int
+    fire: bool
+    smoke: bool
+    co_poisoning: bool
+    property_damage: bool
+    no_harm: bool
+    units_in_field: int
+    description: str
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+def harm_stated(facts: IncidentFacts) -> bool:
+    """Whether any harm (casualty or damage) is reported."""
+    counts = facts.deaths + facts.serious_injuries + facts.minor_injuries
+    return counts > 0 or any(getattr(facts, flag) for flag in HARM_FLAGS)
+
+
+def validate_facts(facts: IncidentFacts, *, now: datetime, known_countries: set[str] | None = None) -> dict[str, str]:
+    """Every problem with the facts, as {field: message}; empty when they may be stored."""
+    errors: dict[str, str] = {}
+    if not facts.title.strip():
+        errors["title"] = str(_l("Give the incident a short title."))
+    for name, limit in MAX_TEXT.items():
+        if len(getattr(facts, name)) > limit:
+            errors[name] = str(_l("At most %(n)d characters.", n=limit))
+    if not facts.lot_numbers.strip() and not facts.serial_numbers.strip():
+        errors["lot_numbers"] = str(_l("Give the lot numbers, the serial numbers, or both."))
+    if not COUNTRY_RE.match(facts.country) or (known_countries is not None and facts.country not in known_countries):
+        errors["country"] = str(_l("Choose the country where it happened."))
+    if not facts.place.strip():
+        errors["place"] = str(_l("Say where it happened (city, site or address without personal data)."))
+    if facts.occurred_at > now:
+        errors["occurred_at"] = str(_l("The incident cannot have happened in the future."))
+    if facts.aware_at > now:
+        errors["aware_at"] = str(_l("The company cannot have become aware in the future."))
+    if facts.aware_at < facts.occurred_at:
+        errors["aware_at"] = str(_l("The company cannot have become aware before the incident happened."))
+    for name in ("deaths", "serious_injuries", "minor_injuries", "units_in_field"):
+        if getattr(facts, name) < 0:
+            errors[name] = str(_l("Cannot be negative."))
+    if facts.no_harm and harm_stated(facts):
+        errors["no_harm"] = str(_l("'No harm' contradicts the harm stated above: untick one."))
+    if not facts.no_harm and not harm_stated(facts):
+        errors["no_harm"] = str(_l("State the harm, or tick 'No harm' to say there was none."))
+    if not facts.description.strip():
+        errors["description"] = str(_l("Describe what happened."))
+    return errors
+
+
+def format_reference(year: int, number: int) -> str:
+    """The readable reference of an incident, e.g. INC-2026-000123."""
+    return f"INC-{year:04d}-{number:06d}"
+
+
+REFERENCE_RE = re.compile(r"^INC-(\d{4})-(\d{6,})$")

@@ -1,0 +1,377 @@
+"""Use cases for incidents: file, edit, comment, attach, find. One call, one transaction's work.
+
+Services flush but never commit: the caller (a view or a CLI command) owns the transaction,
+so the change and its audit events land together or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from qa_incidents.accounts.models import User
+from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.core import audit
+from qa_incidents.core.countries import country_codes
+from qa_incidents.core.errors import EditConflict, Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
+from qa_incidents.core.sequences import next_value
+from qa_incidents.core.storage import StoredFile
+from qa_incidents.incidents.models import Attachment, Comment, Incident
+from qa_incidents.incidents.rules import IncidentFacts, Severity, Status, format_reference, validate_facts
+
+FACT_FIELDS = IncidentFacts.field_names()
+AUDITED_FIELDS = (*FACT_FIELDS, "category_id")
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
+    """Restrict a query over incidents to what the user may read (division scoping)."""
+    actor = user.actor
+    if not can(actor, Capability.READ_INCIDENTS):
+        return stmt.where(sa.false())
+    if can(actor, Capability.READ_ALL_DIVISIONS):
+        return stmt
+    return stmt.where(Incident.division_id == actor.division_id)
+
+
+def get_incident(session: so.Session, *, user: User, incident_id: int) -> Incident:
+    """The incident if the user may read it; otherwise NotFound, never a hint that it exists."""
+    incident = session.get(Incident, incident_id)
+    if incident is None or not can_read_division(user.actor, incident.division_id):
+        raise NotFound(str(_l("No such incident.")))
+    return incident
+
+
+def get_incident_by_reference(session: so.Session, *, user: User, reference: str) -> Incident:
+    incident_id = session.scalar(sa.select(Incident.id).where(Incident.reference == reference.strip().upper()))
+    if incident_id is None:
+        raise NotFound(str(_l("No such incident.")))
+    return get_incident(session, user=user, incident_id=incident_id)
+
+
+def _require_work(user: User, incident: Incident) -> None:
+    if not can_work_division(user.actor, incident.division_id):
+        raise Forbidden(str(_l("You may read this incident but not change it.")))
+
+
+def facts_of(incident: Incident) -> IncidentFacts:
+    """The stated facts of a stored incident (to fill the edit form or compare versions)."""
+    return IncidentFacts(**{name: getattr(incident, name) for name in FACT_FIELDS})
+
+
+# --- filing and editing ----------------------------------------------------------------
+
+
+def _check_facts(session: so.Session, user: User, facts: IncidentFacts, now: datetime) -> Product | None:
+    errors = validate_facts(facts, now=now, known_countries=country_codes())
+    if not can_work_division(user.actor, facts.division_id, Capability.FILE_INCIDENT):
+        errors["division_id"] = str(_l("You may file incidents only for your own division."))
+    product = session.get(Product, facts.product_id)
+    if product is None or not product.active:
+        errors["product_id"] = str(_l("Choose a product from the catalogue."))
+    elif product.division_id != facts.division_id:
+        errors["product_id"] = str(_l("This product belongs to another division."))
+    if errors:
+        raise ValidationFailed(errors)
+    return product
+
+
+def file_incident(session: so.Session, *, user: User, facts: IncidentFacts, now: datetime) -> Incident:
+    """Record a new incident with a fresh reference number; audited."""
+    product = _check_facts(session, user, facts, now)
+    assert product is not None
+    year = now.year
+    number = next_value(session, f"incident-{year}")
+    incident = Incident(
+        reference=format_reference(year, number),
+        status=Status.REPORTED,
+        category_id=product.category_id,
+        created_by_id=user.id,
+        created_at=now,
+        updated_by_id=user.id,
+        updated_at=now,
+        **{name: _clean(getattr(facts, name)) for name in FACT_FIELDS},
+    )
+    session.add(incident)
+    session.flush()
+    audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
+                 action="created", now=now, changes=audit.field_changes({}, audit.snapshot(incident, AUDITED_FIELDS)))
+    return incident
+
+
+def _clean(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def last_change(session: so.Session, incident_id: int) -> audit.AuditEvent | None:
+    """The newest audit event about the incident record itself."""
+    return session.scalar(
+        sa.select(audit.AuditEvent)
+        .where(audit.AuditEvent.entity_type == "incident", audit.AuditEvent.entity_id == incident_id)
+        .order_by(audit.AuditEvent.id.desc())
+        .limit(1)
+    )
+
+
+def _conflict(session: so.Session, incident: Incident) -> EditConflict:
+    session.refresh(incident)
+    event = last_change(session, incident.id)
+    who = event.actor.name if event and event.actor else incident.updated_by.name
+    when = event.occurred_at if event else incident.updated_at
+    return EditConflict(current=facts_of(incident), changed_by=who, changed_at=when, current_version=incident.version)
+
+
+def update_incident(
+    session: so.Session, *, user: User, incident_id: int, facts: IncidentFacts, expected_version: int, now: datetime
+) -> Incident:
+    """Change the stated facts, refusing to overwrite a newer version saved by someone else."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    _require_work(user, incident)
+    if incident.version != expected_version:
+        raise _conflict(session, incident)
+    product = _check_facts(session, user, facts, now)
+    assert product is not None
+    before = audit.snapshot(incident, AUDITED_FIELDS)
+    for name in FACT_FIELDS:
+        setattr(incident, name, _clean(getattr(facts, name)))
+    incident.category_id = product.category_id
+    changes = audit.field_changes(before, audit.snapshot(incident, AUDITED_FIELDS))
+    if not changes:
+        return incident
+    incident.updated_by_id = user.id
+    incident.updated_at = now
+    try:
+        session.flush()  # the version column makes a concurrent save fail here, not silently win
+    except StaleDataError:
+        session.rollback()
+        raise _conflict(session, session.get(Incident, incident_id)) from None  # type: ignore[arg-type]
+    audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
+                 action="updated", now=now, changes=changes)
+    return incident
+
+
+def add_comment(session: so.Session, *, user: User, incident_id: int, body: str, now: datetime) -> Comment:
+    """Add a comment to an incident; audited."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    _require_work(user, incident)
+    body = body.strip()
+    if not body:
+        raise ValidationFailed({"body": str(_l("Write something before posting."))})
+    if len(body) > 10000:
+        raise ValidationFailed({"body": str(_l("At most %(n)d characters.", n=10000))})
+    comment = Comment(incident_id=incident.id, author_id=user.id, body=body, created_at=now)
+    session.add(comment)
+    session.flush()
+    audit.record(session, actor_id=user.id, entity_type="comment", entity_id=comment.id, incident_id=incident.id,
+                 action="commented", now=now, changes={"body": [None, body]})
+    return comment
+
+
+def add_attachment(
+    session: so.Session, *, user: User, incident_id: int, filename: str, stored: StoredFile, now: datetime
+) -> Attachment:
+    """Attach an already stored file to an incident; audited."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    _require_work(user, incident)
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or f"attachment-{stored.sha256[:12]}"
+    attachment = Attachment(incident_id=incident.id, sha256=stored.sha256, filename=name,
+                            content_type=stored.content_type, size=stored.size, uploaded_by_id=user.id, created_at=now)
+    session.add(attachment)
+    session.flush()
+    audit.record(session, actor_id=user.id, entity_type="attachment", entity_id=attachment.id,
+                 incident_id=incident.id, action="attached", now=now,
+                 changes={"file": [None, name], "sha256": [None, stored.sha256], "size": [None, stored.size],
+                          "content_type": [None, stored.content_type]})
+    return attachment
+
+
+def get_attachment(session: so.Session, *, user: User, incident_id: int, attachment_id: int) -> Attachment:
+    """The attachment if the user may read its incident."""
+    get_incident(session, user=user, incident_id=incident_id)
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.incident_id != incident_id:
+        raise NotFound(str(_l("No such attachment.")))
+    return attachment
+
+
+def comments_and_attachments(session: so.Session, incident_id: int) -> tuple[list[Comment], list[Attachment]]:
+    comments = list(session.scalars(sa.select(Comment).where(Comment.incident_id == incident_id).order_by(Comment.id)))
+    attachments = list(session.scalars(
+        sa.select(Attachment).where(Attachment.incident_id == incident_id).order_by(Attachment.id)))
+    return comments, attachments
+
+
+# --- the register ----------------------------------------------------------------------
+
+
+@dataclass
+class RegisterFilter:
+    status: Status | None = None
+    severity: Severity | None = None
+    division_id: int | None = None
+    category_id: int | None = None
+    country: str | None = None
+    aware_from: datetime | None = None  # inclusive
+    aware_to: datetime | None = None  # exclusive
+    text: str = ""
+
+
+#: Sort name → (column, descending). Every sort is completed by the id, so keys are unique.
+SORTS: dict[str, tuple[Any, bool]] = {
+    "aware_desc": (Incident.aware_at, True),
+    "aware_asc": (Incident.aware_at, False),
+    "occurred_desc": (Incident.occurred_at, True),
+    "occurred_asc": (Incident.occurred_at, False),
+    "reference_desc": (Incident.id, True),
+    "reference_asc": (Incident.id, False),
+}
+SORT_TITLES = {
+    "aware_desc": _l("Became aware: newest first"),
+    "aware_asc": _l("Became aware: oldest first"),
+    "occurred_desc": _l("Occurred: newest first"),
+    "occurred_asc": _l("Occurred: oldest first"),
+    "reference_desc": _l("Reference: newest first"),
+    "reference_asc": _l("Reference: oldest first"),
+}
+
+
+@dataclass
+class RegisterPage:
+    items: list[Incident]
+    total: int
+    by_status: dict[str, int]
+    next_cursor: str | None
+    prev_cursor: str | None
+    sort: str
+    filters: RegisterFilter = field(default_factory=RegisterFilter)
+
+
+def _descendants(session: so.Session, category_id: int) -> set[int]:
+    rows = session.execute(sa.select(ProductCategory.id, ProductCategory.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for cid, parent in rows:
+        children.setdefault(parent, []).append(cid)
+    found, todo = set(), [category_id]
+    while todo:
+        cid = todo.pop()
+        if cid not in found:
+            found.add(cid)
+            todo.extend(children.get(cid, []))
+    return found
+
+
+def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, with_status: bool = True) -> sa.Select[Any]:
+    if with_status and f.status:
+        stmt = stmt.where(Incident.status == f.status)
+    if f.severity:
+        stmt = stmt.where(Incident.severity == f.severity)
+    if f.division_id:
+        stmt = stmt.where(Incident.division_id == f.division_id)
+    if f.category_id:
+        stmt = stmt.where(Incident.category_id.in_(_descendants(session, f.category_id)))
+    if f.country:
+        stmt = stmt.where(Incident.country == f.country)
+    if f.aware_from:
+        stmt = stmt.where(Incident.aware_at >= f.aware_from)
+    if f.aware_to:
+        stmt = stmt.where(Incident.aware_at < f.aware_to)
+    if text := f.text.strip():
+        terms = [t for t in text.split() if t][:8]
+        for term in terms:
+            stmt = stmt.where(sa.or_(
+                Incident.reference.icontains(term, autoescape=True),
+                Incident.title.icontains(term, autoescape=True),
+                Incident.description.icontains(term, autoescape=True),
+                Incident.lot_numbers.icontains(term, autoescape=True),
+                Incident.serial_numbers.icontains(term, autoescape=True),
+                Incident.place.icontains(term, autoescape=True),
+                Incident.product_id.in_(sa.select(Product.id).where(sa.or_(
+                    Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True)))),
+            ))
+    return stmt
+
+
+def encode_cursor(value: Any, ident: int) -> str:
+    raw = json.dumps([value.isoformat() if isinstance(value, datetime) else value, ident])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, column: Any) -> tuple[Any, int]:
+    """The (sort value, id) pair in a cursor; ValueError if it was tampered with."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if column is Incident.aware_at or column is Incident.occurred_at:
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError("naive")
+        elif not isinstance(value, int):
+            raise ValueError("bad value")
+        if not isinstance(ident, int):
+            raise ValueError("bad id")
+        return value, ident
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError("invalid cursor") from e
+
+
+def register(
+    session: so.Session,
+    *,
+    user: User,
+    filters: RegisterFilter,
+    sort: str = "aware_desc",
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 50,
+) -> RegisterPage:
+    """One page of the incidents the user may read, by keyset pagination (no OFFSET, so deep pages stay fast)."""
+    if sort not in SORTS:
+        sort = "aware_desc"
+    column, descending = SORTS[sort]
+    base = _filtered(session, visible(sa.select(Incident), user), filters)
+    backwards = before is not None and after is None
+    stmt = base
+    cursor = after if not backwards else before
+    if cursor:
+        value, ident = decode_cursor(cursor, column)
+        key = sa.tuple_(column, Incident.id)
+        forward_is_less = descending != backwards
+        stmt = stmt.where(key < (value, ident)) if forward_is_less else stmt.where(key > (value, ident))
+    reverse = descending != backwards
+    order = [column.desc(), Incident.id.desc()] if reverse else [column.asc(), Incident.id.asc()]
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+
+    def key_of(incident: Incident) -> str:
+        return encode_cursor(getattr(incident, column.key), incident.id)
+
+    has_next = more if not backwards else True
+    has_prev = (cursor is not None) if not backwards else more
+    total = session.scalar(_filtered(session, visible(sa.select(sa.func.count(Incident.id)), user), filters)) or 0
+    status_counts = session.execute(
+        _filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user), filters,
+                  with_status=False).group_by(Incident.status)
+    ).all()
+    return RegisterPage(
+        items=rows,
+        total=int(total),
+        by_status={str(s.value if hasattr(s, "value") else s): int(n) for s, n in status_counts},
+        next_cursor=key_of(rows[-1]) if rows and has_next else None,
+        prev_cursor=key_of(rows[0]) if rows and has_prev else None,
+        sort=sort,
+        filters=filters,
+    )

@@ -1,0 +1,319 @@
+"""Pages for the incident register, filing, the incident page, edits, comments and attachments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from qa_incidents.accounts.models import Division
+from qa_incidents.accounts.service import list_divisions
+from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.catalogue.service import list_categories, list_products
+from qa_incidents.core import audit
+from qa_incidents.core.clock import localize, to_zone
+from qa_incidents.core.countries import country_names
+from qa_incidents.core.db import transaction
+from qa_incidents.core.errors import DomainError, EditConflict, ValidationFailed
+from qa_incidents.core.forms import apply_errors, timezone_choices
+from qa_incidents.core.permissions import Capability, can, can_work_division
+from qa_incidents.core.storage import TooLarge
+from qa_incidents.core.web import db, localtime, now, requires, viewer_timezone
+from qa_incidents.incidents import service
+from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
+from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
+
+bp = Blueprint("incidents", __name__, url_prefix="/incidents")
+
+
+def _load(incident_id: int) -> Any:
+    """The incident if the current user may read it, else 404 (never 403: no hint that it exists)."""
+    try:
+        return service.get_incident(db(), user=current_user, incident_id=incident_id)
+    except DomainError:
+        abort(404)
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    names = country_names(current_user.locale or "en")
+    return sorted(names.items(), key=lambda kv: kv[1])
+
+
+def _prepare_incident_form(form: IncidentForm) -> None:
+    actor = current_user.actor
+    divisions = [d for d in list_divisions(db(), active_only=True) if can_work_division(actor, d.id, Capability.FILE_INCIDENT)]
+    form.division_id.choices = [(d.id, d.name) for d in divisions]
+    products = list_products(db(), division_ids={d.id for d in divisions}, active_only=True)
+    form.product_id.choices = [(0, _("— choose a product —"), {"disabled": True})] + [
+        (p.id, f"{p.model} — {p.name} ({p.category.path})", {"data-division": str(p.division_id)}) for p in products
+    ]
+    form.country.choices = [("", _("— choose a country —"))] + _country_choices()
+    form.timezone.choices = timezone_choices()
+    if not form.is_submitted():
+        form.timezone.data = viewer_timezone()
+
+
+def _fill_form(form: IncidentForm, facts: IncidentFacts, tz: str) -> None:
+    for name in IncidentFacts.field_names():
+        value = getattr(facts, name)
+        if isinstance(value, datetime):
+            value = to_zone(value, tz).replace(tzinfo=None)
+        elif hasattr(value, "value"):
+            value = value.value
+        getattr(form, name).data = value
+    form.timezone.data = tz
+
+
+@bp.get("/")
+@requires(Capability.READ_INCIDENTS)
+def register():  # type: ignore[no-untyped-def]
+    form = RegisterFilterForm(request.args)
+    divisions = list_divisions(db())
+    categories = list_categories(db())
+    form.status.choices = [("", _("Any status"))] + [(s.value, str(t)) for s, t in STATUS_TITLES.items()]
+    form.severity.choices = [("", _("Any severity"))] + [(s.value, str(t)) for s, t in SEVERITY_TITLES.items()]
+    if can(current_user.actor, Capability.READ_ALL_DIVISIONS):
+        form.division.choices = [("", _("All divisions"))] + [(str(d.id), d.name) for d in divisions]
+    else:
+        form.division.choices = [("", _("My division"))]
+    form.category.choices = [("", _("Any category"))] + [(str(c.id), c.path) for c in categories]
+    form.country.choices = [("", _("Any country"))] + _country_choices()
+    form.sort.choices = [(k, str(v)) for k, v in service.SORT_TITLES.items()]
+    errors: list[str] = []
+    if not form.validate():
+        errors = [f"{form[name].label.text}: {', '.join(msgs)}" for name, msgs in form.errors.items()]
+
+    filters = service.RegisterFilter(text=form.q.data or "")
+    if form.status.data and not form.status.errors:
+        filters.status = Status(form.status.data)
+    if form.severity.data and not form.severity.errors:
+        filters.severity = Severity(form.severity.data)
+    if form.division.data and not form.division.errors:
+        filters.division_id = int(form.division.data)
+    if form.category.data and not form.category.errors:
+        filters.category_id = int(form.category.data)
+    if form.country.data and not form.country.errors:
+        filters.country = form.country.data
+    tz = viewer_timezone()
+    for name, shift in (("aware_from", 0), ("aware_to", 1)):
+        raw = getattr(form, name).data
+        if raw:
+            try:
+                day = date.fromisoformat(raw)
+            except ValueError:
+                errors.append(_("%(field)s: use the form YYYY-MM-DD.", field=getattr(form, name).label.text))
+                continue
+            setattr(filters, name, localize(datetime.combine(day + timedelta(days=shift), datetime.min.time()), tz))
+    try:
+        page = service.register(db(), user=current_user, filters=filters, sort=form.sort.data or "aware_desc",
+                                after=request.args.get("after"), before=request.args.get("before"),
+                                limit=current_app.config["REGISTER_PAGE_SIZE"])
+    except ValueError:
+        abort(400)
+    args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
+    status = 200 if not errors else 422
+    return render_template("incidents/register.html", form=form, page=page, args=args, errors=errors,
+                           divisions={d.id: d for d in divisions}), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Capability.FILE_INCIDENT)
+def new():  # type: ignore[no-untyped-def]
+    form = IncidentForm()
+    _prepare_incident_form(form)
+    if not form.is_submitted():
+        form.division_id.data = current_user.division_id
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                incident = service.file_incident(s, user=current_user, facts=form.to_facts(), now=now())
+            flash(_("Incident %(ref)s filed.", ref=incident.reference), "success")
+            return redirect(url_for("incidents.show", incident_id=incident.id))
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                flash(message, "error")
+    if form.errors:
+        flash(_("The incident was not filed: correct the fields marked below."), "error")
+    return render_template("incidents/form.html", form=form, incident=None), (422 if form.errors else 200)
+
+
+@bp.get("/<int:incident_id>")
+@requires(Capability.READ_INCIDENTS)
+def show(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = _load(incident_id)
+    comments, attachments = service.comments_and_attachments(db(), incident.id)
+    may_work = can_work_division(current_user.actor, incident.division_id)
+    return render_template(
+        "incidents/show.html", incident=incident, comments=comments, attachments=attachments,
+        timeline=_timeline(audit.events_for_incident(db(), incident.id)), may_work=may_work,
+        comment_form=CommentForm(), attachment_form=AttachmentForm(),
+    )
+
+
+@bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
+@requires(Capability.EDIT_INCIDENT)
+def edit(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = _load(incident_id)
+    if not can_work_division(current_user.actor, incident.division_id):
+        abort(403)
+    form = IncidentForm()
+    _prepare_incident_form(form)
+    if not form.is_submitted():
+        _fill_form(form, service.facts_of(incident), viewer_timezone())
+        form.version.data = str(incident.version)
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                service.update_incident(s, user=current_user, incident_id=incident.id, facts=form.to_facts(),
+                                        expected_version=int(form.version.data or 0), now=now())
+            flash(_("Incident %(ref)s saved.", ref=incident.reference), "success")
+            return redirect(url_for("incidents.show", incident_id=incident.id))
+        except EditConflict as e:
+            conflict = _conflict_rows(e, form)
+            # The next save is a deliberate overwrite of the version the user has now seen.
+            form.version.data = str(e.current_version)
+            flash(_("Not saved: this incident was changed by %(who)s at %(when)s. Your input is kept below; "
+                    "compare it with the saved version and save again to keep yours.",
+                    who=e.changed_by, when=localtime(e.changed_at)), "error")
+            return render_template("incidents/form.html", form=form, incident=incident, conflict=conflict), 409
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                flash(message, "error")
+    if form.errors:
+        flash(_("Not saved: correct the fields marked below."), "error")
+    return render_template("incidents/form.html", form=form, incident=incident, conflict=conflict), (422 if form.errors else 200)
+
+
+def _conflict_rows(e: EditConflict, form: IncidentForm) -> list[dict[str, str]]:
+    """Field by field, the user's input beside the newer saved version, where they differ."""
+    try:
+        mine = form.to_facts()
+    except (TypeError, ValueError):
+        mine = None
+    rows = []
+    for name in IncidentFacts.field_names():
+        theirs = getattr(e.current, name)
+        ours = getattr(mine, name) if mine else getattr(form, name).data
+        if theirs != ours:
+            rows.append({"label": str(getattr(form, name).label.text), "mine": _display(name, ours),
+                         "theirs": _display(name, theirs)})
+    return rows
+
+
+def _display(name: str, value: Any) -> str:
+    """A stored or typed value as a person reads it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        return localtime(value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if name in ("occurred_at", "aware_at") and isinstance(value, str):
+        try:
+            return localtime(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if name == "division_id":
+        d = db().get(Division, value)
+        return d.name if d else str(value)
+    if name == "product_id":
+        p = db().get(Product, value)
+        return p.label if p else str(value)
+    if name == "category_id":
+        c = db().get(ProductCategory, value)
+        return c.path if c else str(value)
+    if name == "country":
+        return country_names(current_user.locale or "en").get(value, value)
+    return str(getattr(value, "value", value))
+
+
+FIELD_LABELS = {name: field.args[0] if field.args else name for name, field in vars(IncidentForm).items()
+                if hasattr(field, "field_class")}
+
+
+def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": event.occurred_at,
+            "actor": event.actor.name if event.actor else _("system"),
+            "action": event.action,
+            "entity": event.entity_type,
+            "changes": [
+                {"field": str(FIELD_LABELS.get(name, name.replace("_", " "))),
+                 "before": _display(name, before), "after": _display(name, after)}
+                for name, (before, after) in event.changes.items()
+            ],
+        }
+        for event in events
+    ]
+
+
+@bp.post("/<int:incident_id>/comments")
+@requires(Capability.EDIT_INCIDENT)
+def comment(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = _load(incident_id)
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                service.add_comment(s, user=current_user, incident_id=incident.id, body=form.body.data or "", now=now())
+            flash(_("Comment added."), "success")
+            return redirect(url_for("incidents.show", incident_id=incident.id) + "#comments")
+        except DomainError as e:
+            if e.status_code == 403:
+                abort(403)
+            apply_errors(form, getattr(e, "errors", {"body": str(e)}))
+    comments, attachments = service.comments_and_attachments(db(), incident.id)
+    flash(_("The comment was not added: %(why)s", why="; ".join(form.body.errors)), "error")
+    return render_template(
+        "incidents/show.html", incident=incident, comments=comments, attachments=attachments,
+        timeline=_timeline(audit.events_for_incident(db(), incident.id)),
+        may_work=can_work_division(current_user.actor, incident.division_id),
+        comment_form=form, attachment_form=AttachmentForm(),
+    ), 422
+
+
+@bp.post("/<int:incident_id>/attachments")
+@requires(Capability.EDIT_INCIDENT)
+def attach(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = _load(incident_id)
+    if not can_work_division(current_user.actor, incident.division_id):
+        abort(403)
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        flash(_("Nothing attached: %(why)s", why="; ".join(form.file.errors) or _("choose a file.")), "error")
+        return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
+    upload = form.file.data
+    try:
+        stored = current_app.extensions["qa_storage"].put(upload.stream)
+    except TooLarge:
+        flash(_("Nothing attached: the file is larger than %(mb)d MB.",
+                mb=current_app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024)), "error")
+        return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
+    with transaction(db()) as s:
+        attachment = service.add_attachment(s, user=current_user, incident_id=incident.id,
+                                            filename=upload.filename or "", stored=stored, now=now())
+    flash(_("Attached %(name)s.", name=attachment.filename), "success")
+    return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
+
+
+@bp.get("/<int:incident_id>/attachments/<int:attachment_id>")
+@requires(Capability.READ_INCIDENTS)
+def download(incident_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+    try:
+        attachment = service.get_attachment(db(), user=current_user, incident_id=incident_id, attachment_id=attachment_id)
+    except DomainError:
+        abort(404)
+    path = current_app.extensions["qa_storage"].path_for(attachment.sha256)
+    if not path.exists():
+        abort(404)
+    # Always a download, never rendered inline: an uploaded HTML or SVG can carry script.
+    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
