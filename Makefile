@@ -8,7 +8,7 @@ PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
 PG_TEST_DB ?= qa_incidents_test_$(shell echo $$$$)
 
-.PHONY: run install migrate demo test test-fast test-pg chromium lint clean
+.PHONY: run install migrate demo test test-fast test-pg chromium lint clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+## Extract user-visible strings into messages.pot (Babel).
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o messages.pot .
