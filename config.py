@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -42,6 +43,18 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # a long incident report must not expire while it is being typed
+    # E-mail: "log" writes messages to the log (development); "smtp" sends them.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "log")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 25))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "qa-incidents@localhost")
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Run the scheduler inside the web process (single-process development server only).
+    SCHEDULER_IN_PROCESS = os.environ.get("SCHEDULER_IN_PROCESS", "0") == "1"
+    # SLA hours by severity (JSON to override), and the share of the time after which a warning goes out.
+    TRIAGE_SLA_HOURS = json.loads(os.environ.get("TRIAGE_SLA_HOURS", '{"S1": 4, "S2": 24, "S3": 72, "S4": 168}'))
+    ESCALATION_SLA_HOURS = json.loads(os.environ.get("ESCALATION_SLA_HOURS", '{"S1": 24, "S2": 24, "S3": 72, "S4": 72}'))
+    SLA_WARN_AT = float(os.environ.get("SLA_WARN_AT", 0.75))
     TESTING = False
 
     def __init__(self) -> None:
@@ -54,6 +67,8 @@ class TestConfig(Config):
     TESTING = True
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     PASSWORD_HASH_FAST = True
+    MAIL_BACKEND = "log"
+    SCHEDULER_IN_PROCESS = False
 
     def __init__(self) -> None:
         self.SECRET_KEY = "test-only-" + secrets.token_hex(8)

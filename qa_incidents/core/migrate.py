@@ -25,5 +25,8 @@ def all_models() -> None:
     import qa_incidents.accounts.models  # noqa: F401
     import qa_incidents.catalogue.models  # noqa: F401
     import qa_incidents.core.audit  # noqa: F401
+    import qa_incidents.core.outbox  # noqa: F401
     import qa_incidents.core.sequences  # noqa: F401
+    import qa_incidents.core.signatures  # noqa: F401
     import qa_incidents.incidents.models  # noqa: F401
+    import qa_incidents.incidents.workflow_models  # noqa: F401

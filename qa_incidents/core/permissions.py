@@ -28,6 +28,7 @@ class Capability(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_DIVISIONS = "manage_divisions"
     MANAGE_CATALOGUE = "manage_catalogue"
+    MANAGE_RULES = "manage_rules"  # severity matrix, SLAs, later the laws map
 
 
 C = Capability
@@ -41,7 +42,7 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     Role.EXECUTIVE: frozenset({C.READ_INCIDENTS, C.READ_ALL_DIVISIONS}),
     Role.ENGINEER: frozenset(),
-    Role.ADMIN: frozenset({C.MANAGE_USERS, C.MANAGE_DIVISIONS, C.MANAGE_CATALOGUE}),
+    Role.ADMIN: frozenset({C.MANAGE_USERS, C.MANAGE_DIVISIONS, C.MANAGE_CATALOGUE, C.MANAGE_RULES}),
 }
 
 ROLE_TITLES: dict[Role, str] = {

@@ -1,0 +1,119 @@
+"""Background clocks (APScheduler): the e-mail outbox and the SLA scan.
+
+In production the scheduler runs as its own process (`qa-incidents scheduler`); a database
+lock makes sure only one runs per deployment (an advisory lock on PostgreSQL, an exclusive
+lock file next to the SQLite database). `make run` starts it inside the development server.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+log = logging.getLogger(__name__)
+LOCK_KEY = 0x51A1C1D  # the advisory-lock number reserved for the scheduler
+
+
+def run_outbox(app: Flask) -> tuple[int, int]:
+    """Send the e-mail that is due."""
+    from qa_incidents.core.outbox import deliver_pending, sender_from_config
+
+    now = (app.config.get("CLOCK") or _utcnow)()
+    session = app.extensions["qa_session_factory"]()
+    try:
+        return deliver_pending(session, sender=sender_from_config(app.config), now=now)
+    finally:
+        session.close()
+
+
+def run_sla_scan(app: Flask) -> int:
+    """Queue SLA warnings and breach notices."""
+    from qa_incidents.incidents.workflow import SlaSettings, sla_scan
+
+    now = (app.config.get("CLOCK") or _utcnow)()
+    session = app.extensions["qa_session_factory"]()
+    try:
+        with app.app_context():
+            queued = sla_scan(session, now=now, settings=SlaSettings.from_config(app.config),
+                              base_url=app.config.get("BASE_URL", ""))
+        session.commit()
+        return queued
+    finally:
+        session.close()
+
+
+def _utcnow():  # type: ignore[no-untyped-def]
+    from qa_incidents.core.clock import utcnow
+
+    return utcnow()
+
+
+JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
+    "outbox": (run_outbox, 30),
+    "sla_scan": (run_sla_scan, 300),
+}
+
+
+class SchedulerLock:
+    """Held while this process is the deployment's scheduler."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._conn: sa.Connection | None = None
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        engine: sa.Engine = self.app.extensions["qa_engine"]
+        if engine.dialect.name == "postgresql":
+            self._conn = engine.connect()
+            got = bool(self._conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
+            if not got:
+                self._conn.close()
+                self._conn = None
+            return got
+        path = Path(self.app.instance_path) / "scheduler.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = None
+            return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def build(app: Flask, *, blocking: bool) -> BackgroundScheduler | BlockingScheduler:
+    scheduler = BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
+    for name, (job, seconds) in JOBS.items():
+        scheduler.add_job(job, "interval", seconds=seconds, args=[app], id=name, max_instances=1, coalesce=True)
+    return scheduler
+
+
+def start_in_process(app: Flask) -> BackgroundScheduler | None:
+    """Start the scheduler inside a single-process server, if no other scheduler holds the lock."""
+    lock = SchedulerLock(app)
+    if not lock.acquire():
+        log.info("another process runs the scheduler")
+        return None
+    scheduler = build(app, blocking=False)
+    scheduler.start()
+    app.extensions["qa_scheduler"] = (scheduler, lock)
+    return scheduler  # type: ignore[return-value]

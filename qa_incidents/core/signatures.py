@@ -1,0 +1,95 @@
+"""Electronic signatures: the signer re-enters the password; the record is immutable.
+
+A signature keeps who signed, when, the stated meaning, what was signed (a JSON snapshot)
+and the SHA-256 of that snapshot, so any later change to the content is detectable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from qa_incidents.core.audit import jsonable, record
+from qa_incidents.core.db import Base
+from qa_incidents.core.errors import DomainError
+
+
+class SignatureRefused(DomainError):
+    """The password was wrong or the meaning missing: nothing was signed."""
+
+    status_code = 422
+
+
+class Signature(Base):
+    """One electronic signature. Never updated, never deleted (triggers in the migration)."""
+
+    __tablename__ = "signature"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    signer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    signer_name: so.Mapped[str] = so.mapped_column(sa.String(120))  # as it was at signing time
+    signed_at: so.Mapped[datetime] = so.mapped_column()
+    meaning: so.Mapped[str] = so.mapped_column(sa.String(80))
+    entity_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    entity_id: so.Mapped[int] = so.mapped_column()
+    incident_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("incident.id"), index=True)
+    content: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    content_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    comment: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+
+@sa.event.listens_for(Signature, "before_update")
+def _refuse_update(_mapper: Any, _conn: Any, target: Signature) -> None:
+    raise RuntimeError(f"signature {target.id} is immutable")
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the signed content (sorted keys, no whitespace)."""
+    canonical = json.dumps(jsonable(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def sign(
+    session: so.Session,
+    *,
+    user: Any,
+    password: str,
+    meaning: str,
+    entity_type: str,
+    entity_id: int,
+    content: dict[str, Any],
+    now: datetime,
+    comment: str = "",
+    incident_id: int | None = None,
+) -> Signature:
+    """Verify the signer's password and record the signature (and its audit event)."""
+    from qa_incidents.accounts.service import check_password
+
+    if not password or not check_password(user, password):
+        raise SignatureRefused(str(_l("The password is not correct: nothing was signed.")))
+    if not meaning.strip():
+        raise SignatureRefused(str(_l("A signature needs a stated meaning.")))
+    snapshot = jsonable(content)
+    signature = Signature(
+        signer_id=user.id, signer_name=user.name, signed_at=now, meaning=meaning.strip(), entity_type=entity_type,
+        entity_id=entity_id, incident_id=incident_id, content=snapshot, content_sha256=content_hash(content),
+        comment=comment.strip(),
+    )
+    session.add(signature)
+    session.flush()
+    record(session, actor_id=user.id, entity_type="signature", entity_id=signature.id, incident_id=incident_id,
+           action="signed", now=now,
+           changes={"meaning": [None, signature.meaning], "sha256": [None, signature.content_sha256],
+                    "comment": [None, signature.comment]})
+    return signature
+
+
+def signatures_for_incident(session: so.Session, incident_id: int) -> list[Signature]:
+    return list(session.scalars(
+        sa.select(Signature).where(Signature.incident_id == incident_id).order_by(Signature.signed_at, Signature.id)))

@@ -1,0 +1,394 @@
+"""Use cases for triage, the lifecycle, escalation, SLAs and the severity matrix.
+
+Every state change goes through `lifecycle.check` first and writes its audit event (and any
+e-mail, through the outbox) in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from qa_incidents.accounts.models import User
+from qa_incidents.core import audit, outbox
+from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.permissions import Role, can_work_division
+from qa_incidents.core.signatures import sign
+from qa_incidents.incidents import lifecycle, severity as sev
+from qa_incidents.incidents.lifecycle import Action, Case, Verdict
+from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import STATUS_TITLES, Severity, Status
+from qa_incidents.incidents.service import get_incident
+from qa_incidents.incidents.sla import DEFAULT_ESCALATION_HOURS, DEFAULT_TRIAGE_HOURS, DEFAULT_WARN_AT, Sla, SlaState, sla
+from qa_incidents.incidents.workflow_models import Escalation, SeverityMatrixVersion, TriageDecision
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    triage_hours: dict[str, float]
+    escalation_hours: dict[str, float]
+    warn_at: float = DEFAULT_WARN_AT
+
+    @classmethod
+    def from_config(cls, config: Any) -> SlaSettings:
+        return cls(config.get("TRIAGE_SLA_HOURS", DEFAULT_TRIAGE_HOURS),
+                   config.get("ESCALATION_SLA_HOURS", DEFAULT_ESCALATION_HOURS),
+                   float(config.get("SLA_WARN_AT", DEFAULT_WARN_AT)))
+
+
+DEFAULT_SLA = SlaSettings(DEFAULT_TRIAGE_HOURS, DEFAULT_ESCALATION_HOURS)
+
+
+# --- the severity matrix ---------------------------------------------------------------
+
+
+def current_matrix(session: so.Session, *, now: datetime) -> sev.Matrix:
+    """The newest matrix version; version 1 (the documented default) is stored on first use."""
+    row = session.scalar(sa.select(SeverityMatrixVersion).order_by(SeverityMatrixVersion.version.desc()).limit(1))
+    if row is None:
+        row = SeverityMatrixVersion(version=1, created_at=now, created_by_id=None,
+                                    definition=sev.DEFAULT_MATRIX.to_dict(), note="Default matrix")
+        session.add(row)
+        session.flush()
+        audit.record(session, actor_id=None, entity_type="severity_matrix", entity_id=1, action="created", now=now,
+                     changes={f"rule {r.id}": [None, r.describe()] for r in sev.DEFAULT_MATRIX.rules})
+    return sev.Matrix.from_dict(row.version, row.definition)
+
+
+def matrix_versions(session: so.Session) -> list[SeverityMatrixVersion]:
+    return list(session.scalars(sa.select(SeverityMatrixVersion).order_by(SeverityMatrixVersion.version.desc())))
+
+
+def save_matrix(session: so.Session, *, user: User, rules: list[sev.MatrixRule], fallback: Severity,
+                similar_window_days: int, note: str, now: datetime) -> sev.Matrix:
+    """Store an edited matrix as a new version; the audit event lists each rule added, changed or removed."""
+    old = current_matrix(session, now=now)
+    errors = sev.validate_rules(rules)
+    if similar_window_days < 1:
+        errors["similar_window_days"] = str(_l("At least one day."))
+    if not note.strip():
+        errors["note"] = str(_l("Say why the matrix changes."))
+    if errors:
+        raise ValidationFailed(errors)
+    new = sev.Matrix(version=old.version + 1, rules=tuple(rules), fallback=fallback,
+                     similar_window_days=similar_window_days)
+    if new.to_dict() == old.to_dict():
+        raise ValidationFailed({"note": str(_l("Nothing changed: the matrix is the same as version %(v)d.", v=old.version))})
+    session.add(SeverityMatrixVersion(version=new.version, created_at=now, created_by_id=user.id,
+                                      definition=new.to_dict(), note=note.strip()))
+    session.flush()
+    before = {f"rule {r.id}": r.describe() for r in old.rules}
+    after = {f"rule {r.id}": r.describe() for r in new.rules}
+    changes: dict[str, Any] = {k: [before.get(k), after.get(k)] for k in sorted(before.keys() | after.keys())
+                               if before.get(k) != after.get(k)}
+    if old.rules != new.rules and [r.id for r in old.rules] != [r.id for r in new.rules]:
+        changes["order"] = [[r.id for r in old.rules], [r.id for r in new.rules]]
+    for name in ("fallback", "similar_window_days"):
+        if getattr(old, name) != getattr(new, name):
+            changes[name] = [audit.jsonable(getattr(old, name)), audit.jsonable(getattr(new, name))]
+    changes["note"] = [None, note.strip()]
+    audit.record(session, actor_id=user.id, entity_type="severity_matrix", entity_id=new.version, action="updated",
+                 now=now, changes=changes)
+    return new
+
+
+# --- triage ----------------------------------------------------------------------------
+
+
+def similar_reports(session: so.Session, incident: Incident, *, window_days: int) -> int:
+    """Other incidents of the same product whose company awareness lies within the window before this one's."""
+    since = incident.aware_at - timedelta(days=window_days)
+    return int(session.scalar(
+        sa.select(sa.func.count(Incident.id)).where(
+            Incident.product_id == incident.product_id, Incident.id != incident.id,
+            Incident.aware_at >= since, Incident.aware_at <= incident.aware_at)) or 0)
+
+
+def suggestion_for(session: so.Session, incident: Incident, *, now: datetime) -> sev.Suggestion:
+    """What the current matrix suggests for the incident's facts, and why."""
+    matrix = current_matrix(session, now=now)
+    harms = sev.harm_classes(deaths=incident.deaths, serious_injuries=incident.serious_injuries,
+                             minor_injuries=incident.minor_injuries, fire=incident.fire, smoke=incident.smoke,
+                             co_poisoning=incident.co_poisoning, property_damage=incident.property_damage)
+    return sev.suggest(matrix, harms=harms, hazard=incident.hazard, units=incident.units_in_field,
+                       similar=similar_reports(session, incident, window_days=matrix.similar_window_days))
+
+
+def triage_decisions(session: so.Session, incident_id: int) -> list[TriageDecision]:
+    return list(session.scalars(sa.select(TriageDecision).where(TriageDecision.incident_id == incident_id)
+                                .order_by(TriageDecision.decided_at, TriageDecision.id)))
+
+
+# --- the lifecycle ---------------------------------------------------------------------
+
+
+def case_of(session: so.Session, incident: Incident) -> Case:
+    """The facts the lifecycle guards read. Notifications, recalls and reviews report here as they arrive."""
+    return Case(status=incident.status, severity=incident.severity, division_id=incident.division_id,
+                open_notifications=0, open_recalls=0, review_approved=False)
+
+
+def actions_for(session: so.Session, *, user: User, incident: Incident) -> list[Verdict]:
+    """The actions to offer this user on this incident now (allowed, or blocked with the reason)."""
+    if not can_work_division(user.actor, incident.division_id) and user.role != Role.HEAD_OFFICE_QA:
+        return []
+    return lifecycle.available(case_of(session, incident), role=user.role, division_id=user.division_id)
+
+
+def _require(session: so.Session, user: User, incident: Incident, action: Action) -> lifecycle.Transition:
+    verdict = lifecycle.check(action, case_of(session, incident), role=user.role, division_id=user.division_id)
+    if not verdict.allowed:
+        raise Forbidden(verdict.why_not or str(_l("Not allowed.")))
+    assert verdict.transition is not None
+    return verdict.transition
+
+
+def _move(session: so.Session, *, user: User, incident: Incident, action: Action, now: datetime,
+          reason: str = "", extra: dict[str, Any] | None = None) -> None:
+    """Check, change the status, and record the transition with its reason."""
+    transition = _require(session, user, incident, action)
+    if transition.reason_required and not reason.strip():
+        raise ValidationFailed({"reason": str(_l("Give a reason."))})
+    before = incident.status
+    incident.status = transition.target
+    incident.updated_by_id = user.id
+    incident.updated_at = now
+    changes: dict[str, Any] = {"status": [before.value, transition.target.value]}
+    if reason.strip():
+        changes["reason"] = [None, reason.strip()]
+    changes.update(extra or {})
+    session.flush()
+    audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
+                 action=action.value, now=now, changes=changes)
+
+
+def triage(session: so.Session, *, user: User, incident_id: int, severity: Severity, override_reason: str,
+           now: datetime) -> TriageDecision:
+    """Set the severity (first triage or a change), recording the matrix suggestion and any override reason."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    action = Action.TRIAGE if incident.status == Status.REPORTED else Action.RETRIAGE
+    _require(session, user, incident, action)
+    suggestion = suggestion_for(session, incident, now=now)
+    override_reason = override_reason.strip()
+    if severity != suggestion.severity and not override_reason:
+        raise ValidationFailed({"override_reason": str(_l(
+            "You chose %(chosen)s but the matrix suggests %(suggested)s: say why.",
+            chosen=severity.value, suggested=suggestion.severity.value))})
+    if action == Action.RETRIAGE and severity == incident.severity:
+        raise ValidationFailed({"severity": str(_l("The severity is already %(s)s.", s=severity.value))})
+    if action == Action.RETRIAGE and not override_reason:
+        raise ValidationFailed({"override_reason": str(_l("Say why the severity changes."))})
+    decision = TriageDecision(
+        incident_id=incident.id, decided_by_id=user.id, decided_at=now, matrix_version=suggestion.matrix_version,
+        suggested=suggestion.severity, suggested_rule=suggestion.rule_id, suggested_reason=suggestion.reason,
+        similar_reports=suggestion.similar, severity=severity, override_reason=override_reason)
+    session.add(decision)
+    before = incident.severity
+    incident.severity = severity
+    _move(session, user=user, incident=incident, action=action, now=now, reason=override_reason,
+          extra={"severity": [before.value if before else None, severity.value],
+                 "suggested": [None, f"{suggestion.severity.value} ({suggestion.rule_id or 'fallback'}, matrix v{suggestion.matrix_version})"]})
+    return decision
+
+
+def request_escalation(session: so.Session, *, user: User, incident_id: int, reason: str, now: datetime,
+                       base_url: str = "") -> Escalation:
+    """A division asks head office to take a severe case on; head-office QA is told by e-mail."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    _move(session, user=user, incident=incident, action=Action.REQUEST_ESCALATION, now=now, reason=reason)
+    assert incident.severity is not None
+    escalation = Escalation(incident_id=incident.id, severity=incident.severity, requested_by_id=user.id,
+                            requested_at=now, reason=reason.strip())
+    session.add(escalation)
+    session.flush()
+    outbox.enqueue(
+        session, to=_addresses(session, roles={Role.HEAD_OFFICE_QA}), now=now, incident_id=incident.id,
+        subject=f"[{incident.severity.value}] Escalation requested: {incident.reference} {incident.title}",
+        body_text=(f"{user.name} ({incident.division.name}) requests escalation of {incident.reference}.\n\n"
+                   f"Severity: {incident.severity.value}\nReason: {reason.strip()}\n\n"
+                   f"Decide in the approval queue: {base_url}/escalations/\n"),
+        dedupe_key=f"escalation-requested:{escalation.id}")
+    return escalation
+
+
+def pending_escalation(session: so.Session, incident_id: int) -> Escalation | None:
+    return session.scalar(sa.select(Escalation).where(Escalation.incident_id == incident_id,
+                                                      Escalation.decision.is_(None)).order_by(Escalation.id.desc()))
+
+
+def escalations_of(session: so.Session, incident_id: int) -> list[Escalation]:
+    return list(session.scalars(sa.select(Escalation).where(Escalation.incident_id == incident_id)
+                                .order_by(Escalation.id)))
+
+
+def decide_escalation(session: so.Session, *, user: User, incident_id: int, approve: bool, password: str,
+                      comment: str, now: datetime, base_url: str = "") -> Escalation:
+    """Head-office QA approves or rejects with an electronic signature; a wrong password signs and changes nothing."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    action = Action.APPROVE_ESCALATION if approve else Action.REJECT_ESCALATION
+    transition = _require(session, user, incident, action)
+    if not approve and not comment.strip():
+        raise ValidationFailed({"comment": str(_l("Say why the escalation is rejected."))})
+    escalation = pending_escalation(session, incident.id)
+    if escalation is None:
+        raise NotFound(str(_l("There is no pending escalation request.")))
+    assert transition.signature is not None
+    content = {"incident": incident.reference, "title": incident.title, "severity": incident.severity,
+               "escalation_id": escalation.id, "requested_by": escalation.requested_by.name,
+               "requested_at": escalation.requested_at, "request_reason": escalation.reason,
+               "decision": "approved" if approve else "rejected", "incident_version": incident.version}
+    signature = sign(session, user=user, password=password, meaning=transition.signature, entity_type="escalation",
+                     entity_id=escalation.id, content=content, now=now, comment=comment, incident_id=incident.id)
+    escalation.decision = "approved" if approve else "rejected"
+    escalation.decided_by_id = user.id
+    escalation.decided_at = now
+    escalation.decision_comment = comment.strip()
+    escalation.signature_id = signature.id
+    _move(session, user=user, incident=incident, action=action, now=now, reason=comment,
+          extra={"signature": [None, f"{transition.signature} · {signature.content_sha256[:16]}…"]})
+    recipients = {escalation.requested_by.email} | set(_addresses(session, roles={Role.DIVISION_QA},
+                                                                  division_id=incident.division_id))
+    verdict = "APPROVED" if approve else "REJECTED"
+    outbox.enqueue(
+        session, to=sorted(recipients), now=now, incident_id=incident.id,
+        subject=f"Escalation {verdict}: {incident.reference} {incident.title}",
+        body_text=(f"{user.name} {verdict.lower()} the escalation of {incident.reference} "
+                   f"(signed: \"{transition.signature}\").\n" + (f"Comment: {comment.strip()}\n" if comment.strip() else "")
+                   + f"\n{base_url}/incidents/{incident.id}\n"),
+        dedupe_key=f"escalation-decided:{escalation.id}")
+    return escalation
+
+
+def contain(session: so.Session, *, user: User, incident_id: int, reason: str, now: datetime) -> None:
+    """Record the containment actions taken (stop shipment, quarantine lots, field inspection…)."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    _move(session, user=user, incident=incident, action=Action.CONTAIN, now=now, reason=reason)
+
+
+def start_review(session: so.Session, *, user: User, incident_id: int, now: datetime) -> None:
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    _move(session, user=user, incident=incident, action=Action.START_REVIEW, now=now)
+
+
+def close(session: so.Session, *, user: User, incident_id: int, reason: str, now: datetime) -> None:
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    _move(session, user=user, incident=incident, action=Action.CLOSE, now=now, reason=reason)
+
+
+# --- queues and SLAs -------------------------------------------------------------------
+
+
+def _addresses(session: so.Session, *, roles: set[Role], division_id: int | None = None) -> list[str]:
+    stmt = sa.select(User.email).where(User.role.in_(roles), User.active.is_(True))
+    if division_id is not None:
+        stmt = stmt.where(User.division_id == division_id)
+    return list(session.scalars(stmt.order_by(User.email)))
+
+
+@dataclass
+class QueueItem:
+    incident: Incident
+    escalation: Escalation | None
+    sla: Sla
+    state: SlaState
+    age: timedelta
+
+
+def triage_sla(session: so.Session, incident: Incident, *, now: datetime, settings: SlaSettings) -> Sla:
+    suggested = suggestion_for(session, incident, now=now).severity
+    return sla(incident.aware_at, suggested, settings.triage_hours, settings.warn_at)
+
+
+def escalation_queue(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA) -> list[QueueItem]:
+    """Pending escalation requests, oldest first, with their decision SLA."""
+    rows = session.execute(
+        sa.select(Escalation, Incident).join(Incident, Incident.id == Escalation.incident_id)
+        .where(Escalation.decision.is_(None), Incident.status == Status.ESCALATION_REQUESTED)
+        .order_by(Escalation.requested_at, Escalation.id)).all()
+    items = []
+    for escalation, incident in rows:
+        clock = sla(escalation.requested_at, escalation.severity, settings.escalation_hours, settings.warn_at)
+        items.append(QueueItem(incident, escalation, clock, clock.state(now), now - escalation.requested_at))
+    return items
+
+
+def triage_queue(session: so.Session, *, user: User, now: datetime, settings: SlaSettings = DEFAULT_SLA) -> list[QueueItem]:
+    """Reported incidents this user may triage, most urgent SLA first."""
+    stmt = sa.select(Incident).where(Incident.status == Status.REPORTED)
+    if user.role != Role.HEAD_OFFICE_QA:
+        stmt = stmt.where(Incident.division_id == user.division_id)
+    items = []
+    for incident in session.scalars(stmt.order_by(Incident.aware_at, Incident.id)):
+        clock = triage_sla(session, incident, now=now, settings=settings)
+        items.append(QueueItem(incident, None, clock, clock.state(now), now - incident.aware_at))
+    return sorted(items, key=lambda i: i.sla.due_at)
+
+
+@dataclass
+class MyWork:
+    to_triage: list[QueueItem]
+    escalations: list[QueueItem]
+    to_contain: list[Incident]
+    my_open: list[Incident]
+
+
+def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSettings = DEFAULT_SLA) -> MyWork:
+    """What is waiting for this user, by role."""
+    workers = {Role.DIVISION_QA, Role.HEAD_OFFICE_QA}
+    to_triage = triage_queue(session, user=user, now=now, settings=settings) if user.role in workers else []
+    escalations = escalation_queue(session, now=now, settings=settings) if user.role == Role.HEAD_OFFICE_QA else []
+    to_contain: list[Incident] = []
+    if user.role in workers:
+        stmt = sa.select(Incident).where(Incident.status == Status.ESCALATED)
+        if user.role != Role.HEAD_OFFICE_QA:
+            stmt = stmt.where(Incident.division_id == user.division_id)
+        to_contain = list(session.scalars(stmt.order_by(Incident.aware_at)))
+    my_open = list(session.scalars(sa.select(Incident).where(
+        Incident.created_by_id == user.id, Incident.status != Status.CLOSED).order_by(Incident.aware_at.desc()).limit(50)))
+    return MyWork(to_triage, escalations, to_contain, my_open)
+
+
+def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA, base_url: str = "") -> int:
+    """Queue one warning before and one notice after each triage or escalation SLA is breached. Returns the count queued."""
+    queued = 0
+    for item in triage_queue_all(session, now=now, settings=settings):
+        queued += _sla_mail(session, item, kind="triage", now=now, base_url=base_url,
+                            to_warn=_addresses(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id),
+                            to_breach=_addresses(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id)
+                            + _addresses(session, roles={Role.HEAD_OFFICE_QA}))
+    for item in escalation_queue(session, now=now, settings=settings):
+        hq = _addresses(session, roles={Role.HEAD_OFFICE_QA})
+        queued += _sla_mail(session, item, kind="escalation decision", now=now, base_url=base_url, to_warn=hq,
+                            to_breach=hq + [item.escalation.requested_by.email] if item.escalation else hq)
+    return queued
+
+
+def triage_queue_all(session: so.Session, *, now: datetime, settings: SlaSettings) -> list[QueueItem]:
+    items = []
+    for incident in session.scalars(sa.select(Incident).where(Incident.status == Status.REPORTED)):
+        clock = triage_sla(session, incident, now=now, settings=settings)
+        items.append(QueueItem(incident, None, clock, clock.state(now), now - incident.aware_at))
+    return items
+
+
+def _sla_mail(session: so.Session, item: QueueItem, *, kind: str, now: datetime, base_url: str,
+              to_warn: list[str], to_breach: list[str]) -> int:
+    if item.state == SlaState.OK:
+        return 0
+    incident = item.incident
+    breached = item.state == SlaState.BREACHED
+    key = f"sla:{kind}:{'breached' if breached else 'warning'}:{incident.id}:{item.escalation.id if item.escalation else 0}"
+    status = str(STATUS_TITLES[incident.status])
+    subject = (f"{'SLA BREACHED' if breached else 'SLA due soon'}: {kind} of {incident.reference} "
+               f"due {item.sla.due_at:%Y-%m-%d %H:%M} UTC")
+    body = (f"{incident.reference} {incident.title}\nDivision: {incident.division.name}\nStatus: {status}\n"
+            f"The {kind} was due at {item.sla.due_at:%Y-%m-%d %H:%M} UTC "
+            f"({'overdue' if breached else 'not yet done'}).\n\n{base_url}/incidents/{incident.id}\n")
+    message = outbox.enqueue(session, to=to_breach if breached else to_warn, subject=subject, body_text=body,
+                             now=now, incident_id=incident.id, dedupe_key=key)
+    return 1 if message is not None else 0
