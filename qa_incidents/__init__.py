@@ -10,6 +10,7 @@ from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import Forbidden
 
 from config import BASE_DIR, Config
 
@@ -56,6 +57,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from qa_incidents.cli import register_commands
 
     register_commands(app)
+    if app.config.get("SCHEDULER_IN_PROCESS"):
+        from qa_incidents.core.scheduler import start_in_process
+
+        start_in_process(app)
     return app
 
 
@@ -88,9 +93,10 @@ def _register_blueprints(app: Flask) -> None:
     from qa_incidents.accounts.views import bp as accounts_bp
     from qa_incidents.catalogue.views import bp as catalogue_bp
     from qa_incidents.incidents.views import bp as incidents_bp
+    from qa_incidents.incidents.workflow_views import bp as workflow_bp
     from qa_incidents.main import bp as main_bp
 
-    for blueprint in (main_bp, accounts_bp, admin_bp, catalogue_bp, incidents_bp):
+    for blueprint in (main_bp, accounts_bp, admin_bp, catalogue_bp, incidents_bp, workflow_bp):
         app.register_blueprint(blueprint)
 
 
@@ -101,7 +107,12 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(400, lambda e: page(400, _l("Bad request"), _l("The request could not be understood.")))
     app.register_error_handler(
         CSRFError, lambda e: page(400, _l("Form expired"), _l("The form was out of date or incomplete. Go back, reload the page and try again.")))
-    app.register_error_handler(403, lambda e: page(403, _l("Not allowed"), _l("Your role does not allow this.")))
+    def forbidden(e: Any) -> tuple[str, int]:
+        # A rule that refuses an action says why (e.g. "Only S1 and S2 incidents are escalated").
+        custom = e.description if e.description != Forbidden.description else None
+        return page(403, _l("Not allowed"), custom or _l("Your role does not allow this."))
+
+    app.register_error_handler(403, forbidden)
     app.register_error_handler(404, lambda e: page(404, _l("Not found"), _l("There is nothing here, or you may not see it.")))
     app.register_error_handler(
         413, lambda e: page(413, _l("Too large"), _l("The upload is larger than the limit of %(mb)d MB.", mb=app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024))))
@@ -113,6 +124,7 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.core.countries import country_names
     from qa_incidents.core.permissions import ROLE_TITLES, Capability, can
     from qa_incidents.incidents import rules
+    from qa_incidents.incidents.lifecycle import ACTION_TITLES
 
     app.jinja_env.filters["localtime"] = web.localtime
     app.jinja_env.globals.update(
@@ -123,6 +135,8 @@ def _register_template_helpers(app: Flask) -> None:
         SOURCE_TITLES=rules.SOURCE_TITLES,
         HAZARD_TITLES=rules.HAZARD_TITLES,
         HARM_FLAG_TITLES=rules.HARM_FLAG_TITLES,
+        ACTION_TITLES=ACTION_TITLES,
+        ACTION_TITLES_BY_VALUE={a.value: t for a, t in ACTION_TITLES.items()},
     )
 
     @app.context_processor

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from qa_incidents.accounts.models import Division
@@ -20,9 +21,10 @@ from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, EditConflict, ValidationFailed
 from qa_incidents.core.forms import apply_errors, timezone_choices
 from qa_incidents.core.permissions import Capability, can, can_work_division
+from qa_incidents.core.signatures import signatures_for_incident
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, localtime, now, requires, viewer_timezone
-from qa_incidents.incidents import service
+from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
 
@@ -144,13 +146,22 @@ def new():  # type: ignore[no-untyped-def]
 @requires(Capability.READ_INCIDENTS)
 def show(incident_id: int):  # type: ignore[no-untyped-def]
     incident = _load(incident_id)
+    return render_template("incidents/show.html", **_page_context(incident, CommentForm(), AttachmentForm()))
+
+
+def _page_context(incident: Any, comment_form: CommentForm, attachment_form: AttachmentForm) -> dict[str, Any]:
+    """Everything the incident page shows, for the page itself and its re-renders."""
     comments, attachments = service.comments_and_attachments(db(), incident.id)
-    may_work = can_work_division(current_user.actor, incident.division_id)
-    return render_template(
-        "incidents/show.html", incident=incident, comments=comments, attachments=attachments,
-        timeline=_timeline(audit.events_for_incident(db(), incident.id)), may_work=may_work,
-        comment_form=CommentForm(), attachment_form=AttachmentForm(),
-    )
+    return {
+        "incident": incident, "comments": comments, "attachments": attachments,
+        "timeline": _timeline(audit.events_for_incident(db(), incident.id)),
+        "may_work": can_work_division(current_user.actor, incident.division_id),
+        "comment_form": comment_form, "attachment_form": attachment_form,
+        "actions": workflow.actions_for(db(), user=current_user, incident=incident),
+        "decisions": workflow.triage_decisions(db(), incident.id),
+        "escalations": workflow.escalations_of(db(), incident.id),
+        "signatures": signatures_for_incident(db(), incident.id),
+    }
 
 
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
@@ -226,6 +237,11 @@ def _display(name: str, value: Any) -> str:
     if name == "category_id":
         c = db().get(ProductCategory, value)
         return c.path if c else str(value)
+    if name == "status":
+        try:
+            return str(STATUS_TITLES[Status(value)])
+        except ValueError:
+            return str(value)
     if name == "country":
         return country_names(current_user.locale or "en").get(value, value)
     return str(getattr(value, "value", value))
@@ -233,6 +249,9 @@ def _display(name: str, value: Any) -> str:
 
 FIELD_LABELS = {name: field.args[0] if field.args else name for name, field in vars(IncidentForm).items()
                 if hasattr(field, "field_class")}
+FIELD_LABELS.update({"status": _l("Status"), "reason": _l("Reason"), "severity": _l("Severity"),
+                     "suggested": _l("Matrix suggestion"), "signature": _l("Signature"), "meaning": _l("Meaning"),
+                     "sha256": "SHA-256", "comment": _l("Comment"), "category_id": _l("Product category")})
 
 
 def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
@@ -267,14 +286,8 @@ def comment(incident_id: int):  # type: ignore[no-untyped-def]
             if e.status_code == 403:
                 abort(403)
             apply_errors(form, getattr(e, "errors", {"body": str(e)}))
-    comments, attachments = service.comments_and_attachments(db(), incident.id)
     flash(_("The comment was not added: %(why)s", why="; ".join(form.body.errors)), "error")
-    return render_template(
-        "incidents/show.html", incident=incident, comments=comments, attachments=attachments,
-        timeline=_timeline(audit.events_for_incident(db(), incident.id)),
-        may_work=can_work_division(current_user.actor, incident.division_id),
-        comment_form=form, attachment_form=AttachmentForm(),
-    ), 422
+    return render_template("incidents/show.html", **_page_context(incident, form, AttachmentForm())), 422
 
 
 @bp.post("/<int:incident_id>/attachments")

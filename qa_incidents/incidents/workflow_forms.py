@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, FieldList, FormField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from qa_incidents.incidents.rules import HAZARD_TITLES, SEVERITY_TITLES
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES
 
-SEVERITY_CHOICES = [(s.value, t) for s, t in SEVERITY_TITLES.items()]
+SEVERITY_CHOICES = [SelectChoice(s.value, t) for s, t in SEVERITY_TITLES.items()]
 
 
 class TriageForm(FlaskForm):
@@ -27,7 +38,7 @@ class ReasonForm(FlaskForm):
 class DecisionForm(FlaskForm):
     """Approve or reject with an electronic signature."""
 
-    decision = SelectField(_l("Decision"), choices=[("approve", _l("Approve escalation")), ("reject", _l("Reject escalation"))],
+    decision = SelectField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve escalation")), SelectChoice("reject", _l("Reject escalation"))],
                            validators=[InputRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)],
                             description=_l("Required when rejecting: the division sees it."))
@@ -36,9 +47,9 @@ class DecisionForm(FlaskForm):
 
 
 class RuleForm(Form):
-    id = StringField(_l("Rule"), validators=[Optional(), Length(max=20)])
-    harm = SelectMultipleField(_l("Harm classes"), choices=[(h.value, t) for h, t in HARM_CLASS_TITLES.items()])
-    hazards = SelectMultipleField(_l("Hazards (any if none)"), choices=[(h.value, t) for h, t in HAZARD_TITLES.items()])
+    code = StringField(_l("Rule"), validators=[Optional(), Length(max=20)])
+    harm = SelectMultipleField(_l("Harm classes"), choices=[SelectChoice(h.value, t) for h, t in HARM_CLASS_TITLES.items()])
+    hazards = SelectMultipleField(_l("Hazards (any if none)"), choices=[SelectChoice(h.value, t) for h, t in HAZARD_TITLES.items()])
     min_units = IntegerField(_l("Units ≥"), validators=[Optional(), NumberRange(min=0)])
     min_similar = IntegerField(_l("Similar reports ≥"), validators=[Optional(), NumberRange(min=0)])
     severity = SelectField(_l("Severity"), choices=SEVERITY_CHOICES)

@@ -198,18 +198,18 @@ def matrix_edit():  # type: ignore[no-untyped-def]
         while len(form.rules.entries):
             form.rules.pop_entry()
         for rule in current.rules:
-            form.rules.append_entry({"id": rule.id, "harm": [h.value for h in rule.harm],
+            form.rules.append_entry({"code": rule.id, "harm": [h.value for h in rule.harm],
                                      "hazards": [h.value for h in rule.hazards], "min_units": rule.min_units,
                                      "min_similar": rule.min_similar, "severity": rule.severity.value, "note": rule.note})
         for _i in range(2):
             form.rules.append_entry({"severity": "S4"})
     if form.validate_on_submit():
         rules = [
-            sev.MatrixRule(id=(r.id.data or "").strip(), severity=Severity(r.severity.data),
+            sev.MatrixRule(id=(r.code.data or "").strip(), severity=Severity(r.severity.data),
                            harm=tuple(sev.HarmClass(h) for h in r.harm.data or []),
                            hazards=tuple(Hazard(h) for h in r.hazards.data or []),
                            min_units=r.min_units.data, min_similar=r.min_similar.data, note=(r.note.data or "").strip())
-            for r in form.rules if (r.id.data or "").strip()
+            for r in form.rules if (r.code.data or "").strip()
         ]
         try:
             with transaction(db()) as s:
