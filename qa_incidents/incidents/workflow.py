@@ -19,12 +19,20 @@ from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Role, can_work_division
 from qa_incidents.core.signatures import sign
-from qa_incidents.incidents import lifecycle, severity as sev
+from qa_incidents.incidents import lifecycle
+from qa_incidents.incidents import severity as sev
 from qa_incidents.incidents.lifecycle import Action, Case, Verdict
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import STATUS_TITLES, Severity, Status
 from qa_incidents.incidents.service import get_incident
-from qa_incidents.incidents.sla import DEFAULT_ESCALATION_HOURS, DEFAULT_TRIAGE_HOURS, DEFAULT_WARN_AT, Sla, SlaState, sla
+from qa_incidents.incidents.sla import (
+    DEFAULT_ESCALATION_HOURS,
+    DEFAULT_TRIAGE_HOURS,
+    DEFAULT_WARN_AT,
+    Sla,
+    SlaState,
+    sla,
+)
 from qa_incidents.incidents.workflow_models import Escalation, SeverityMatrixVersion, TriageDecision
 
 
