@@ -26,7 +26,7 @@ demo: migrate
 
 ## Set up and serve on http://127.0.0.1:5000 (SQLite under instance/).
 run: demo
-	$(BIN)/qa-incidents run --host $(HOST) --port $(PORT)
+	SCHEDULER_IN_PROCESS=1 $(BIN)/qa-incidents run --host $(HOST) --port $(PORT) --without-threads
 
 ## Debian's Chromium for the browser tests (Playwright cannot download its own here).
 chromium:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, has_request_context, render_template, request
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
@@ -26,6 +27,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     from qa_incidents.core.storage import Storage
 
     config = config or Config()
+    if not config.TESTING:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(
         __name__,
         template_folder=str(BASE_DIR / "templates"),
@@ -65,6 +68,8 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
 
 def _select_locale() -> str | None:
+    if not has_request_context():  # background jobs and the CLI
+        return None
     if current_user and current_user.is_authenticated:
         return current_user.locale
     return request.accept_languages.best_match(["en", "ja"]) or "en"

@@ -26,6 +26,8 @@ def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     app.cli.add_command(db_group)
     app.cli.add_command(users_group)
     app.cli.add_command(seed_group)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(outbox_command)
 
 
 def _session():  # type: ignore[no-untyped-def]
@@ -116,3 +118,32 @@ def seed_demo() -> None:
 
     for email, name, role, division in DEMO_USERS:
         click.echo(f"  {role:<15} {email:<32} {name} ({division})")
+
+
+@click.command("scheduler", help="Run the background clocks (outbox, SLA scan) until stopped; one per deployment.")
+@with_appcontext
+def scheduler_command() -> None:
+    from qa_incidents.core.scheduler import SchedulerLock, build
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    lock = SchedulerLock(app)
+    if not lock.acquire():
+        raise click.ClickException("another scheduler already runs for this database")
+    click.echo("Scheduler running (outbox every 30 s, SLA scan every 5 min). Ctrl-C stops it.")
+    try:
+        build(app, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        lock.release()
+
+
+@click.command("outbox", help="Send the e-mail that is due now, once (what the scheduler does every 30 s).")
+@with_appcontext
+def outbox_command() -> None:
+    from qa_incidents.core.scheduler import run_outbox, run_sla_scan
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    queued = run_sla_scan(app)
+    sent, failed = run_outbox(app)
+    click.echo(f"SLA notices queued: {queued}; sent: {sent}; failed attempts: {failed}")

@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy.orm as so
-from flask import abort, current_app, g
+from flask import abort, current_app, g, has_request_context
 from flask_login import current_user, login_required
 
 from qa_incidents.core.clock import to_zone, utcnow
@@ -37,7 +37,7 @@ def now() -> datetime:
 
 
 def viewer_timezone() -> str:
-    if current_user.is_authenticated:
+    if has_request_context() and current_user.is_authenticated:
         return current_user.timezone
     return current_app.config["DEFAULT_TIMEZONE"]
 
