@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from qa_incidents.core.permissions import ROLE_TITLES
@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     timezone = SelectField(_l("Time zone"), validators=[InputRequired()])
-    locale = SelectField(_l("Language"), choices=[("en", "English"), ("ja", "日本語")], validators=[InputRequired()])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("ja", "日本語")], validators=[InputRequired()])
 
 
 class PasswordChangeForm(FlaskForm):
@@ -29,10 +29,10 @@ class PasswordChangeForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=[(r.value, t) for r, t in ROLE_TITLES.items()], validators=[InputRequired()])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, t) for r, t in ROLE_TITLES.items()], validators=[InputRequired()])
     division_id = SelectField(_l("Division"), coerce=int, validators=[InputRequired()])
     timezone = SelectField(_l("Time zone"), validators=[InputRequired()])
-    locale = SelectField(_l("Language"), choices=[("en", "English"), ("ja", "日本語")], validators=[InputRequired()])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("ja", "日本語")], validators=[InputRequired()])
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Password"), validators=[Optional()],
                              description=_l("At least 12 characters. Leave empty to keep the current password."))

@@ -8,7 +8,7 @@ the ORM refuses to change a loaded event.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +50,8 @@ def jsonable(value: Any) -> JSONValue:
         return value
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):

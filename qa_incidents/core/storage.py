@@ -6,6 +6,7 @@ name or the browser's claim.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import tempfile
@@ -53,11 +54,11 @@ def sniff_type(head: bytes) -> str:
     if kind is not None:
         return kind.mime if kind.mime in SAFE_TYPES else "application/octet-stream"
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as e:
-        # A multi-byte character cut at the end of the sample is still text.
-        if e.start < len(head) - 3:
-            return "application/octet-stream"
+        # final=False: a multi-byte character cut at the end of the sample is still text, but a
+        # byte that can never occur in UTF-8 (e.g. 0xFF) is not, even among the last three.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "application/octet-stream"
     return "text/plain" if b"\x00" not in head else "application/octet-stream"
 
 

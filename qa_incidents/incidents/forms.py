@@ -10,6 +10,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -27,6 +28,9 @@ from qa_incidents.incidents.rules import (
 )
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
+# The columns' limits (INTEGER, BIGINT): a larger number is refused here, not by the database.
+_TOO_LARGE_INT = NumberRange(max=2**31 - 1, message=_l("This number is too large."))
+_TOO_LARGE_BIGINT = NumberRange(max=2**63 - 1, message=_l("This number is too large."))
 
 
 class IncidentForm(FlaskForm):
@@ -48,29 +52,39 @@ class IncidentForm(FlaskForm):
     aware_at = DateTimeLocalField(_l("Company became aware at"), format=DT_FORMAT,
                                   validators=[InputRequired(_l("Enter when the company became aware (date and time)."))],
                                   description=_l("The first moment anyone in the company knew: legal reporting clocks start here."))
-    source = SelectField(_l("Source"), choices=[(s.value, t) for s, t in SOURCE_TITLES.items()],
+    source = SelectField(_l("Source"), choices=[SelectChoice(s.value, t) for s, t in SOURCE_TITLES.items()],
                          validators=[InputRequired()])
-    hazard = SelectField(_l("Hazard type"), choices=[(h.value, t) for h, t in HAZARD_TITLES.items()],
+    hazard = SelectField(_l("Hazard type"), choices=[SelectChoice(h.value, t) for h, t in HAZARD_TITLES.items()],
                          validators=[InputRequired()])
-    deaths = IntegerField(_l("Deaths"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative."))])
-    serious_injuries = IntegerField(_l("Serious injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative."))],
+    deaths = IntegerField(_l("Deaths"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT])
+    serious_injuries = IntegerField(_l("Serious injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT],
                                     description=_l("E.g. needing 30 days' treatment or more, or lasting disability."))
-    minor_injuries = IntegerField(_l("Minor injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative."))])
+    minor_injuries = IntegerField(_l("Minor injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT])
     fire = BooleanField(_l("Fire"))
     smoke = BooleanField(_l("Smoke"))
     co_poisoning = BooleanField(_l("CO poisoning"))
     property_damage = BooleanField(_l("Property damage"))
     no_harm = BooleanField(_l("No harm"))
-    units_in_field = IntegerField(_l("Units in the field"), default=0, validators=[InputRequired(_l("Enter a number (0 if unknown).")), NumberRange(min=0, message=_l("Cannot be negative."))])
+    units_in_field = IntegerField(_l("Units in the field"), default=0, validators=[InputRequired(_l("Enter a number (0 if unknown).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_BIGINT])
     description = TextAreaField(_l("Description"), validators=[InputRequired(_l("Describe what happened.")), Length(max=20000)])
     version = HiddenField()
 
     def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
         """Field checks, then the domain rules, so one submit shows every problem at once."""
         ok = super().validate(extra_validators)
-        needed = ("occurred_at", "aware_at", "timezone", "source", "hazard", "deaths", "serious_injuries",
-                  "minor_injuries", "units_in_field")
-        if any(getattr(self, name).errors or getattr(self, name).data is None for name in needed):
+        for name in ("occurred_at", "aware_at"):  # e.g. year 1 in Tokyo is before the first representable instant
+            field = getattr(self, name)
+            if field.data is not None and not field.errors and self.timezone.data and not self.timezone.errors:
+                try:
+                    localize(field.data, self.timezone.data)
+                except OverflowError:
+                    field.errors = [*field.errors, _l("This date is out of range.")]
+                    ok = False
+        needed = ("occurred_at", "aware_at", "timezone", "source", "hazard")
+        counts = ("deaths", "serious_injuries", "minor_injuries", "units_in_field")
+        # A negative count is still a number: only a missing or unreadable value stops the domain rules.
+        if any(getattr(self, name).errors or getattr(self, name).data is None for name in needed) or any(
+                getattr(self, name).data is None for name in counts):
             return ok
         from qa_incidents.core.countries import country_codes
         from qa_incidents.core.web import now

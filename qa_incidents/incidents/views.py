@@ -105,10 +105,10 @@ def register():  # type: ignore[no-untyped-def]
         if raw:
             try:
                 day = date.fromisoformat(raw)
-            except ValueError:
+                # Year 1 or 9999 overflows when shifted or converted: a bad date, not a server error.
+                setattr(filters, name, localize(datetime.combine(day + timedelta(days=shift), datetime.min.time()), tz))
+            except (ValueError, OverflowError):
                 errors.append(_("%(field)s: use the form YYYY-MM-DD.", field=getattr(form, name).label.text))
-                continue
-            setattr(filters, name, localize(datetime.combine(day + timedelta(days=shift), datetime.min.time()), tz))
     try:
         page = service.register(db(), user=current_user, filters=filters, sort=form.sort.data or "aware_desc",
                                 after=request.args.get("after"), before=request.args.get("before"),
@@ -180,7 +180,7 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
         try:
             with transaction(db()) as s:
                 service.update_incident(s, user=current_user, incident_id=incident.id, facts=form.to_facts(),
-                                        expected_version=int(form.version.data or 0), now=now())
+                                        expected_version=_version_of(form), now=now())
             flash(_("Incident %(ref)s saved.", ref=incident.reference), "success")
             return redirect(url_for("incidents.show", incident_id=incident.id))
         except EditConflict as e:
@@ -197,6 +197,12 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     if form.errors:
         flash(_("Not saved: correct the fields marked below."), "error")
     return render_template("incidents/form.html", form=form, incident=incident, conflict=conflict), (422 if form.errors else 200)
+
+
+def _version_of(form: IncidentForm) -> int:
+    """The version the user's form was loaded at; 0 (so a conflict, never a crash) if tampered with."""
+    raw = (form.version.data or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else 0
 
 
 def _conflict_rows(e: EditConflict, form: IncidentForm) -> list[dict[str, str]]:
@@ -286,7 +292,7 @@ def comment(incident_id: int):  # type: ignore[no-untyped-def]
             if e.status_code == 403:
                 abort(403)
             apply_errors(form, getattr(e, "errors", {"body": str(e)}))
-    flash(_("The comment was not added: %(why)s", why="; ".join(form.body.errors)), "error")
+    flash(_("The comment was not added: %(why)s", why="; ".join(map(str, form.body.errors))), "error")
     return render_template("incidents/show.html", **_page_context(incident, form, AttachmentForm())), 422
 
 
@@ -298,20 +304,29 @@ def attach(incident_id: int):  # type: ignore[no-untyped-def]
         abort(403)
     form = AttachmentForm()
     if not form.validate_on_submit():
-        flash(_("Nothing attached: %(why)s", why="; ".join(form.file.errors) or _("choose a file.")), "error")
+        flash(_("Nothing attached: %(why)s", why="; ".join(map(str, form.file.errors)) or _("choose a file.")), "error")
         return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
     upload = form.file.data
     try:
         stored = current_app.extensions["qa_storage"].put(upload.stream)
     except TooLarge:
-        flash(_("Nothing attached: the file is larger than %(mb)d MB.",
-                mb=current_app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024)), "error")
+        flash(_("Nothing attached: the file is larger than %(limit)s.",
+                limit=_size_text(current_app.config["ATTACHMENT_MAX_BYTES"])), "error")
         return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
     with transaction(db()) as s:
         attachment = service.add_attachment(s, user=current_user, incident_id=incident.id,
                                             filename=upload.filename or "", stored=stored, now=now())
     flash(_("Attached %(name)s.", name=attachment.filename), "success")
     return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
+
+
+def _size_text(n: int) -> str:
+    """A size limit as people read it: 25 MB, 64 KB, 900 bytes (never "0 MB")."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.4g} MB"
+    if n >= 1024:
+        return f"{n / 1024:.4g} KB"
+    return _("%(n)d bytes", n=n)
 
 
 @bp.get("/<int:incident_id>/attachments/<int:attachment_id>")

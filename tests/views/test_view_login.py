@@ -1,0 +1,174 @@
+"""Log-in, log-out, the log-in wall, redirects after log-in and CSRF on every POST."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from view_helpers import DEMO_PASSWORD, csrf_token, flashes, form_with, location_path, login, text
+
+from qa_incidents.accounts.models import User
+from qa_incidents.incidents.models import Comment
+
+WRONG = "The e-mail address or password is not correct."
+
+
+def _normalised(body: str) -> str:
+    """A login page with the parts that legitimately differ (token, typed e-mail) blanked out."""
+    body = re.sub(r'(<input[^>]*name="csrf_token"[^>]*value=")[^"]*', r"\1", body)
+    return re.sub(r'(<input[^>]*name="email"[^>]*value=")[^"]*', r"\1", body)
+
+
+def test_login_page_has_form_without_nav(client, demo):
+    response = client.get("/login")
+    assert response.status_code == 200
+    form = form_with(response, "email")
+    assert form.method == "post"
+    assert form.values["csrf_token"]
+    assert "password" in form.values
+    assert "Incident register" not in text(response)  # no nav for anonymous visitors
+
+
+def test_login_success_redirects_home_then_to_register_with_welcome(client, demo):
+    response = login(client, "reporter@example.com")
+    assert response.status_code == 302
+    assert location_path(response) == "/"
+    home = client.get("/")
+    assert home.status_code == 302 and location_path(home) == "/incidents/"
+    register = client.get("/incidents/")
+    assert register.status_code == 200
+    assert "Welcome, Aiko Tanaka." in flashes(register)
+    assert "Aiko Tanaka" in text(register)  # the header names who is logged in
+
+
+def test_login_email_is_case_insensitive(client, demo):
+    assert login(client, "  Reporter@Example.COM ").status_code == 302
+
+
+def test_wrong_password_and_unknown_email_look_the_same(client, demo):
+    wrong_password = login(client, "reporter@example.com", "not-the-password")
+    unknown_email = login(client, "nobody@example.com", DEMO_PASSWORD)
+    for response in (wrong_password, unknown_email):
+        assert response.status_code == 401
+        assert flashes(response) == [WRONG]
+        assert 'class="error"' not in response.get_data(as_text=True)  # no field singled out
+    assert _normalised(wrong_password.get_data(as_text=True)) == _normalised(unknown_email.get_data(as_text=True))
+    assert client.get("/incidents/").status_code == 302  # still not logged in
+
+
+def test_login_with_empty_fields_asks_for_them(client, demo):
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": "", "password": "", "csrf_token": token})
+    assert response.status_code == 422
+    page = text(response)
+    assert "Enter your e-mail address." in page
+    assert "Enter your password." in page
+
+
+def test_inactive_user_cannot_log_in(client, demo, fresh):
+    demo.execute(sa.update(User).where(User.email == "reporter@example.com").values(active=False))
+    demo.commit()
+    response = login(client, "reporter@example.com")
+    assert response.status_code == 401
+    assert flashes(response) == [WRONG]
+    assert client.get("/incidents/").status_code == 302
+    assert fresh(sa.select(User.last_login_at).where(User.email == "reporter@example.com")) is None
+
+
+def test_successful_login_records_last_login(client, demo, fresh, clock):
+    assert login(client, "reporter@example.com").status_code == 302
+    assert fresh(sa.select(User.last_login_at).where(User.email == "reporter@example.com")) == clock.now
+
+
+def test_logged_in_user_visiting_login_goes_home(login_as):
+    client = login_as("reporter@example.com")
+    response = client.get("/login")
+    assert response.status_code == 302 and location_path(response) == "/"
+
+
+def test_logout_is_a_post_with_csrf(login_as):
+    client = login_as("reporter@example.com")
+    assert client.get("/logout").status_code == 405  # a link or image cannot log anyone out
+    refused = client.post("/logout")
+    assert refused.status_code == 400
+    assert client.get("/incidents/").status_code == 200  # still logged in
+
+    token = form_with(client.get("/incidents/"), "csrf_token").values["csrf_token"]
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302 and location_path(response) == "/login"
+    assert "You have logged out." in flashes(client.get("/login"))
+    after = client.get("/incidents/")
+    assert after.status_code == 302 and location_path(after).startswith("/login")
+
+
+def test_anonymous_visitor_is_sent_to_login_with_next(client, demo):
+    response = client.get("/incidents/")
+    assert response.status_code == 302
+    assert location_path(response) == "/login?next=%2Fincidents%2F"
+    for path in ("/", "/incidents/1", "/incidents/new", "/account", "/admin/users"):
+        r = client.get(path)
+        assert r.status_code == 302 and location_path(r).startswith("/login"), path
+
+
+def test_login_follows_a_same_site_next(client, demo):
+    token = csrf_token(client, "/login")
+    response = client.post("/login?next=/incidents/2", data={
+        "email": "reporter@example.com", "password": DEMO_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert location_path(response) == "/incidents/2"
+
+
+def test_login_refuses_open_redirects(app, demo):
+    for target in ("https://evil.example", "//evil.example/x", "https://evil.example/incidents/",
+                   "javascript:alert(1)", "https:/evil.example"):
+        client = app.test_client()
+        token = csrf_token(client, "/login")
+        response = client.post(f"/login?next={target}", data={
+            "email": "reporter@example.com", "password": DEMO_PASSWORD, "csrf_token": token})
+        assert response.status_code == 302, target
+        assert "evil" not in response.headers["Location"], target
+        assert location_path(response) == "/", target
+
+
+def test_login_next_with_backslash_stays_on_site(client, demo):
+    # Browsers read "/\\host" as "//host"; the redirect must not leave the site either way.
+    token = csrf_token(client, "/login")
+    response = client.post("/login?next=/\\evil.example", data={
+        "email": "reporter@example.com", "password": DEMO_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    location = response.headers["Location"].replace("\\", "/")
+    assert not location.startswith("//")
+    assert urlsplit(location).netloc in ("", "localhost")
+
+
+def test_login_without_csrf_token_is_refused(client, demo):
+    response = client.post("/login", data={"email": "reporter@example.com", "password": DEMO_PASSWORD})
+    assert response.status_code == 400
+    assert "Form expired" in text(response)
+    assert client.get("/incidents/").status_code == 302  # not logged in
+
+
+def test_post_without_csrf_token_changes_nothing(login_as, fresh):
+    client = login_as("reporter@example.com")
+    response = client.post("/incidents/1/comments", data={"body": "Sneaky comment"})
+    assert response.status_code == 400
+    assert "Form expired" in text(response)
+    assert fresh(sa.select(sa.func.count(Comment.id))) == 0
+    assert "Sneaky comment" not in text(client.get("/incidents/1"))
+
+
+def test_post_with_forged_csrf_token_changes_nothing(login_as, fresh):
+    client = login_as("reporter@example.com")
+    response = client.post("/incidents/1/comments", data={"body": "Forged", "csrf_token": "not-a-real-token"})
+    assert response.status_code == 400
+    assert fresh(sa.select(sa.func.count(Comment.id))) == 0
+
+
+def test_csrf_token_of_another_session_is_refused(app, login_as, fresh):
+    other = app.test_client()
+    foreign_token = csrf_token(other, "/login")  # a token minted for a different browser
+    client = login_as("reporter@example.com")
+    response = client.post("/incidents/1/comments", data={"body": "Cross-site", "csrf_token": foreign_token})
+    assert response.status_code == 400
+    assert fresh(sa.select(sa.func.count(Comment.id))) == 0
