@@ -79,9 +79,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A transaction that will write takes the write lock at BEGIN: otherwise a read
+            # followed by a write fails with "database is locked" when another writer
+            # committed in between, instead of waiting its turn (busy timeout).
+            immediate = conn.get_execution_options().get(WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+WRITE_OPTION = "qa_begin_write"
+
+
+def begin_write(session: so.Session) -> None:
+    """Start the session's next transaction as a writer (BEGIN IMMEDIATE on SQLite; nothing special elsewhere).
+
+    Call before the first read of a unit of work that will write. No effect if a transaction
+    is already open.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> so.sessionmaker[so.Session]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
-from qa_incidents.core.db import Base
+from qa_incidents.core.db import Base, begin_write
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,9 @@ def deliver_pending(session: so.Session, *, sender: Sender, now: datetime, batch
         .where(OutboxMessage.status == MailStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id).limit(batch)))
     sent = failed = 0
+    session.commit()
     for message_id in ids:
+        begin_write(session)
         message = session.get(OutboxMessage, message_id)
         if message is None or message.status != MailStatus.PENDING.value:
             continue

@@ -39,8 +39,11 @@ def run_sla_scan(app: Flask) -> int:
     """Queue SLA warnings and breach notices."""
     from qa_incidents.incidents.workflow import SlaSettings, sla_scan
 
+    from qa_incidents.core.db import begin_write
+
     now = (app.config.get("CLOCK") or _utcnow)()
     session = app.extensions["qa_session_factory"]()
+    begin_write(session)
     try:
         with app.app_context():
             queued = sla_scan(session, now=now, settings=SlaSettings.from_config(app.config),

@@ -8,10 +8,11 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy.orm as so
-from flask import abort, current_app, g, has_request_context
+from flask import abort, current_app, g, has_request_context, request
 from flask_login import current_user, login_required
 
 from qa_incidents.core.clock import to_zone, utcnow
+from qa_incidents.core.db import begin_write
 from qa_incidents.core.permissions import Capability, can
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,6 +22,8 @@ def db() -> so.Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["qa_session_factory"]()
+        if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
+            begin_write(g.db_session)
     return g.db_session
 
 

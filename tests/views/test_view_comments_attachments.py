@@ -31,15 +31,12 @@ def test_comment_is_shown_with_a_timeline_entry(login_as, fresh):
     assert "Kenji Sato · commented" in body
     assert "No comments yet." not in body
     assert fresh(sa.select(sa.func.count(Comment.id))) == 1
-
-
-def test_comment_is_escaped(login_as):
-    client = login_as("reporter@example.com")
-    form = form_with(client.get("/incidents/1"), "body")
+    # Markup in a comment is shown as typed, never run.
     client.post(form.action, data=form.data(body="<script>alert(1)</script> & <b>bold</b>"))
     html = client.get("/incidents/1").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+
 
 
 def test_empty_comment_is_refused_and_adds_nothing(login_as, fresh):
@@ -78,12 +75,6 @@ def test_png_upload_is_listed_and_downloads_as_the_same_bytes(login_as, fresh):
         assert download.headers["X-Content-Type-Options"] == "nosniff"
         assert "sandbox" in download.headers["Content-Security-Policy"]
 
-
-def test_type_comes_from_the_bytes_not_the_name(login_as, fresh):
-    client = login_as("reporter@example.com")
-    assert _upload(client, "photo.jpg", png_bytes()).status_code == 302  # a PNG wearing a .jpg name
-    assert fresh(sa.select(Attachment.content_type)) == "image/png"
-    assert "photo.jpg image/png" in text(client.get("/incidents/1"))
 
 
 def test_html_upload_is_never_served_as_html(login_as, fresh):
@@ -134,9 +125,9 @@ def test_same_file_twice_is_stored_once_and_listed_twice(app, login_as):
     client = login_as("reporter@example.com")
     png = png_bytes()
     assert _upload(client, "a.png", png).status_code == 302
-    assert _upload(client, "b.png", png).status_code == 302
+    assert _upload(client, "b.jpg", png).status_code == 302  # the type comes from the bytes, not the name
     body = text(client.get("/incidents/1"))
-    assert "a.png image/png" in body and "b.png image/png" in body
+    assert "a.png image/png" in body and "b.jpg image/png" in body
     stored = [p for p in app.extensions["qa_storage"].root.rglob("*") if p.is_file()]
     assert len(stored) == 1 and stored[0].name == hashlib.sha256(png).hexdigest()
 
