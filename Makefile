@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
-PG_TEST_DB ?= qa_incidents_test_$(shell echo $$$$)
+PG_TEST_DB := qa_incidents_test_$(shell date +%s)_$(shell echo $$$$)
 
 .PHONY: run install migrate demo test test-fast test-pg chromium lint clean messages
 
