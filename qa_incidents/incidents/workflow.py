@@ -68,6 +68,12 @@ def current_matrix(session: so.Session, *, now: datetime) -> sev.Matrix:
     return sev.Matrix.from_dict(row.version, row.definition)
 
 
+def matrix_history(session: so.Session) -> list[audit.AuditEvent]:
+    """The matrix's own audit trail, newest first: each version's rule changes, who and when."""
+    return list(session.scalars(sa.select(audit.AuditEvent).where(audit.AuditEvent.entity_type == "severity_matrix")
+                                .order_by(audit.AuditEvent.id.desc())))
+
+
 def matrix_versions(session: so.Session) -> list[SeverityMatrixVersion]:
     return list(session.scalars(sa.select(SeverityMatrixVersion).order_by(SeverityMatrixVersion.version.desc())))
 

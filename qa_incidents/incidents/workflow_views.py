@@ -183,7 +183,7 @@ def matrix():  # type: ignore[no-untyped-def]
     current = workflow.current_matrix(db(), now=now())
     db().commit()  # version 1 is stored on first view
     return render_template("workflow/matrix.html", matrix=current, versions=workflow.matrix_versions(db()),
-                           HARM_CLASS_TITLES=sev.HARM_CLASS_TITLES)
+                           history=workflow.matrix_history(db()), HARM_CLASS_TITLES=sev.HARM_CLASS_TITLES)
 
 
 @bp.route("/severity-matrix/edit", methods=["GET", "POST"])

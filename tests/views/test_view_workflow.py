@@ -21,6 +21,26 @@ EMAILS = {
 }
 
 
+def matrix_post(token):
+    """What a browser posts for the unchanged default matrix (multi-selects send one pair per chosen option)."""
+    from werkzeug.datastructures import MultiDict
+
+    from qa_incidents.incidents.severity import DEFAULT_MATRIX
+
+    data = MultiDict({"csrf_token": token, "fallback": "S4", "similar_window_days": "365", "note": ""})
+    for i, rule in enumerate(DEFAULT_MATRIX.rules):
+        data[f"rules-{i}-code"] = rule.id
+        data[f"rules-{i}-severity"] = rule.severity.value
+        data[f"rules-{i}-note"] = rule.note
+        data[f"rules-{i}-min_units"] = "" if rule.min_units is None else str(rule.min_units)
+        data[f"rules-{i}-min_similar"] = "" if rule.min_similar is None else str(rule.min_similar)
+        for h in rule.harm:
+            data.add(f"rules-{i}-harm", h.value)
+        for h in rule.hazards:
+            data.add(f"rules-{i}-hazards", h.value)
+    return data
+
+
 def post(client, path, **data):
     return client.post(path, data={"csrf_token": csrf_token(client, "/account"), **data})
 
@@ -124,11 +144,17 @@ def test_matrix_page_and_admin_edit(browser_as):
     assert browser_as(EMAILS["engineer"]).get("/severity-matrix").status_code == 403
 
     admin = browser_as(EMAILS["admin"])
-    form = form_with(admin.get("/severity-matrix/edit"), "similar_window_days")
-    missing_note = admin.post("/severity-matrix/edit", data=form.data(note=""))
+    assert admin.get("/severity-matrix/edit").status_code == 200
+    data = matrix_post(csrf_token(admin, "/severity-matrix/edit"))
+    missing_note = admin.post("/severity-matrix/edit", data=data)
     assert missing_note.status_code == 422 and "Say why the matrix changes." in text(missing_note)
-    saved = admin.post("/severity-matrix/edit", data=form.data(**{"rules-3-severity": "S1", "note": "All fires are S1"}))
+    data["rules-3-severity"] = "S1"  # rule F2: a fire is S1 from now on
+    data["note"] = "All fires are S1"
+    saved = admin.post("/severity-matrix/edit", data=data)
     assert saved.status_code == 302
     page = admin.get("/severity-matrix")
     assert "Severity matrix version 2" in text(page)
     assert "Severity matrix version 2 saved." in flashes(page)
+    history = text(page).split("Change history", 1)[1]
+    assert "Sam Admin · version 2" in history
+    assert "rule F2 harm is Fire → S2 harm is Fire → S1" in history and "All fires are S1" in history
