@@ -37,9 +37,8 @@ def run_outbox(app: Flask) -> tuple[int, int]:
 
 def run_sla_scan(app: Flask) -> int:
     """Queue SLA warnings and breach notices."""
-    from qa_incidents.incidents.workflow import SlaSettings, sla_scan
-
     from qa_incidents.core.db import begin_write
+    from qa_incidents.incidents.workflow import SlaSettings, sla_scan
 
     now = (app.config.get("CLOCK") or _utcnow)()
     session = app.extensions["qa_session_factory"]()
