@@ -152,7 +152,6 @@ def test_divisions_create_and_rename(login_as, browser_as, fresh):
     assert form_with(response, "code").errors["code"] == "Another division already has this code."
 
 
-
 def test_catalogue_category_and_product_create(login_as, browser_as):
     client = login_as("admin@example.com")
     index = client.get("/admin/catalogue/")

@@ -38,7 +38,6 @@ def test_comment_is_shown_with_a_timeline_entry(login_as, fresh):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
 
 
-
 def test_empty_comment_is_refused_and_adds_nothing(login_as, fresh):
     client = login_as("reporter@example.com")
     form = form_with(client.get("/incidents/1"), "body")
@@ -74,7 +73,6 @@ def test_png_upload_is_listed_and_downloads_as_the_same_bytes(login_as, fresh):
         assert "burn-mark.png" in download.headers["Content-Disposition"]
         assert download.headers["X-Content-Type-Options"] == "nosniff"
         assert "sandbox" in download.headers["Content-Security-Policy"]
-
 
 
 def test_html_upload_is_never_served_as_html(login_as, fresh):

@@ -33,7 +33,6 @@ def test_404_and_403_pages_keep_the_nav_for_logged_in_users(login_as):
     assert client.get("/logout").status_code == 405
 
 
-
 def test_security_headers_on_pages(client):
     response = client.get("/login")
     assert response.headers["X-Frame-Options"] == "DENY"
@@ -63,4 +62,3 @@ def test_session_cookie_is_httponly_and_samesite(client, demo):
     assert "httponly" in attributes
     assert "samesite=lax" in attributes
     assert "path=/" in attributes
-

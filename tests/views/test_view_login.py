@@ -139,4 +139,3 @@ def test_post_without_a_valid_csrf_token_changes_nothing(app, login_as, fresh):
         assert "Form expired" in text(response), token
     assert fresh(sa.select(sa.func.count(Comment.id))) == 0
     assert "Sneaky comment" not in text(client.get("/incidents/1"))
-

@@ -65,8 +65,6 @@ def test_division_reporters_see_only_own_division(login_as, browser_as):
     assert sorted(refs(response)) == CM
 
 
-
-
 def test_filters_narrow_the_register(login_as):
     client = login_as("hq.qa@example.com")
     form = form_with(client.get("/incidents/"), "q")
