@@ -106,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from qa_incidents.core import web
+
     def page(code: int, title: Any, message: Any) -> tuple[str, int]:
         return render_template("errors/error.html", code=code, title=title, message=message), code
 
@@ -120,7 +122,8 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(403, forbidden)
     app.register_error_handler(404, lambda e: page(404, _l("Not found"), _l("There is nothing here, or you may not see it.")))
     app.register_error_handler(
-        413, lambda e: page(413, _l("Too large"), _l("The upload is larger than the limit of %(mb)d MB.", mb=app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024))))
+        413, lambda e: page(413, _l("Too large"), _l("The upload is larger than the limit of %(limit)s.",
+                                                    limit=web.size_text(app.config["ATTACHMENT_MAX_BYTES"]))))
     app.register_error_handler(500, lambda e: page(500, _l("Something went wrong"), _l("The error has been logged. Nothing was saved from this request.")))
 
 

@@ -23,7 +23,8 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths, so the log-in page cannot be used to redirect elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not urlsplit(target).netloc):
         return target
     return url_for("main.home")
 

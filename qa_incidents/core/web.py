@@ -67,3 +67,14 @@ def requires(capability: Capability) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def size_text(n: int) -> str:
+    """A size limit as people read it: 25 MB, 64 KB, 900 bytes (never "0 MB")."""
+    from flask_babel import gettext as _
+
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.4g} MB"
+    if n >= 1024:
+        return f"{n / 1024:.4g} KB"
+    return _("%(n)d bytes", n=n)

@@ -23,7 +23,7 @@ from qa_incidents.core.forms import apply_errors, timezone_choices
 from qa_incidents.core.permissions import Capability, can, can_work_division
 from qa_incidents.core.signatures import signatures_for_incident
 from qa_incidents.core.storage import TooLarge
-from qa_incidents.core.web import db, localtime, now, requires, viewer_timezone
+from qa_incidents.core.web import db, localtime, now, requires, size_text, viewer_timezone
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
@@ -311,22 +311,13 @@ def attach(incident_id: int):  # type: ignore[no-untyped-def]
         stored = current_app.extensions["qa_storage"].put(upload.stream)
     except TooLarge:
         flash(_("Nothing attached: the file is larger than %(limit)s.",
-                limit=_size_text(current_app.config["ATTACHMENT_MAX_BYTES"])), "error")
+                limit=size_text(current_app.config["ATTACHMENT_MAX_BYTES"])), "error")
         return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
     with transaction(db()) as s:
         attachment = service.add_attachment(s, user=current_user, incident_id=incident.id,
                                             filename=upload.filename or "", stored=stored, now=now())
     flash(_("Attached %(name)s.", name=attachment.filename), "success")
     return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
-
-
-def _size_text(n: int) -> str:
-    """A size limit as people read it: 25 MB, 64 KB, 900 bytes (never "0 MB")."""
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.4g} MB"
-    if n >= 1024:
-        return f"{n / 1024:.4g} KB"
-    return _("%(n)d bytes", n=n)
 
 
 @bp.get("/<int:incident_id>/attachments/<int:attachment_id>")
