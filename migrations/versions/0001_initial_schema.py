@@ -10,6 +10,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from qa_incidents.core.migrate import append_only as _append_only
+from qa_incidents.core.migrate import drop_append_only as _drop_append_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -342,30 +345,3 @@ def downgrade() -> None:
     op.drop_table("product_category")
     op.drop_table("division")
     op.drop_table("counter")
-
-
-def _append_only(table: str) -> None:
-    """The database itself refuses to change or delete rows of an evidence table."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""
-            CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
-            BEGIN RAISE EXCEPTION '{table} is append-only'; END $$ LANGUAGE plpgsql""")
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
-        )
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-
-
-def _drop_append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
-    else:
-        for verb in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alembic import command
+from alembic import command, op
 from alembic.config import Config as AlembicConfig
 
 from config import BASE_DIR
@@ -30,3 +30,31 @@ def all_models() -> None:
     import qa_incidents.core.signatures  # noqa: F401
     import qa_incidents.incidents.models  # noqa: F401
     import qa_incidents.incidents.workflow_models  # noqa: F401
+
+
+def append_only(table: str) -> None:
+    """In a migration: the database itself refuses to change or delete rows of an evidence table."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"""
+            CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION '{table} is append-only'; END $$ LANGUAGE plpgsql""")
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
+
+
+def drop_append_only(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
+    else:
+        for verb in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+
