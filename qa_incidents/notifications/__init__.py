@@ -1,0 +1,1 @@
+"""Regulator notifications: obligations, legal deadlines, submissions."""

@@ -1,0 +1,609 @@
+"""Legal deadlines for regulator notifications: each regime's clock as data, computed in the authority's time zone."""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from flask_babel import lazy_gettext as _l
+
+
+class DeadlineKind(enum.StrEnum):
+    #: Hours from the start: real elapsed hours, or (when non-working days are excluded) the same
+    #: local clock time `amount / 24` working days later.
+    HOURS = "hours"
+    #: Due at the end of the local day `amount` days after the start day (the start day is day 0).
+    CALENDAR_DAYS = "calendar_days"
+    #: Due at the end of the `amount`-th working day after the start day.
+    WORKING_DAYS = "working_days"
+    #: `amount` days counting the start day itself: due at the end of start day + amount - 1.
+    DAY_OF_KNOWLEDGE_DAYS = "day_of_knowledge_days"
+    #: The report for month M is due on day `amount` of month M+1.
+    MONTHLY = "monthly"
+    #: No legal day count ("without undue delay", "forthwith"): only an internal target.
+    NO_FIXED_DEADLINE = "no_fixed_deadline"
+
+
+class Rollover(enum.StrEnum):
+    """What happens when the due day is not a working day."""
+
+    NONE = "none"
+    NEXT_WORKING_DAY = "next_working_day"
+
+
+class DueTime(enum.StrEnum):
+    """The local time of day at which a deadline falls due."""
+
+    END_OF_DAY = "end_of_day"
+    SAME_CLOCK_TIME = "same_clock_time"
+
+
+KIND_TITLES = {
+    DeadlineKind.HOURS: _l("Hours"),
+    DeadlineKind.CALENDAR_DAYS: _l("Calendar days"),
+    DeadlineKind.WORKING_DAYS: _l("Working days"),
+    DeadlineKind.DAY_OF_KNOWLEDGE_DAYS: _l("Days counting the day of knowledge"),
+    DeadlineKind.MONTHLY: _l("Monthly"),
+    DeadlineKind.NO_FIXED_DEADLINE: _l("No fixed deadline"),
+}
+
+#: Shown beside every `unconfirmed` note.
+UNCONFIRMED_LABEL = _l("To be confirmed by the legal department")
+
+#: (country, subdivision or None, year) → {date: holiday name}.
+HolidaysProvider = Callable[[str, str | None, int], Mapping[date, str]]
+
+#: A calendar that never yields a working day is a data error, not a reason to loop for ever.
+_MAX_CONSECUTIVE_NON_WORKING_DAYS = 366
+
+
+@functools.lru_cache(maxsize=512)
+def public_holidays(country: str, subdiv: str | None, year: int) -> Mapping[date, str]:
+    """Public holidays of a country (or subdivision) in one year, {date: name}; cached per (country, subdiv, year)."""
+    try:
+        calendar = holidays.country_holidays(country, subdiv=subdiv, years=year, language="en_US")
+    except NotImplementedError as e:
+        raise ValueError(f"No public-holiday calendar for {country}{'/' + subdiv if subdiv else ''}: {e}") from e
+    return MappingProxyType({d: str(name) for d, name in sorted(calendar.items()) if d.year == year})
+
+
+@functools.cache
+def _supported_calendars() -> dict[str, list[str]]:
+    return holidays.list_supported_countries()
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """One regime's legal clock, as data an administrator can read and edit."""
+
+    code: str
+    #: The regime in words, as in docs/regulations.md.
+    regime: str
+    kind: DeadlineKind
+    #: Hours (HOURS), days (CALENDAR_DAYS, WORKING_DAYS, DAY_OF_KNOWLEDGE_DAYS), the day of the
+    #: following month (MONTHLY), or 0 (NO_FIXED_DEADLINE).
+    amount: int
+    #: The authority's IANA time zone: days are counted on local dates there.
+    time_zone: str
+    #: Statute, regulation or guidance the rule comes from.
+    source: str
+    #: What starts the clock, in words ("awareness", "the determination"…).
+    trigger: str = "awareness"
+    #: Country code (and subdivision) for the `holidays` package; None: weekends only.
+    holiday_country: str | None = None
+    holiday_subdiv: str | None = None
+    #: Whether non-working days are left out of the count (WORKING_DAYS always; HOURS optionally).
+    excludes_non_working_days: bool = False
+    rollover: Rollover = Rollover.NONE
+    #: Whether Saturday is a non-working day (for counting and for the rollover); Sunday always is.
+    saturday_is_holiday: bool = True
+    due_time: DueTime = DueTime.END_OF_DAY
+    #: The local time at which a day ends, for END_OF_DAY deadlines.
+    end_of_day: time = time(23, 59, 59)
+    #: Hours after the start for the company's own target (required for NO_FIXED_DEADLINE). Elapsed hours.
+    internal_target_hours: float | None = None
+    #: How the product reads the legal text, in plain words.
+    reading: str = ""
+    #: Open questions, shown to users as "to be confirmed by the legal department".
+    unconfirmed: tuple[str, ...] = ()
+    effective_from: date | None = None
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ValueError(f"Deadline rule {self.code or '?'}: " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """What is wrong with the rule, in words; empty when it can be used."""
+        found: list[str] = []
+        if not self.code.strip():
+            found.append(str(_l("Give the rule a regime code.")))
+        if not isinstance(self.kind, DeadlineKind):
+            return [*found, str(_l("Unknown kind of deadline."))]
+        if not isinstance(self.rollover, Rollover) or not isinstance(self.due_time, DueTime):
+            return [*found, str(_l("Unknown rollover or due-time policy."))]
+        if not self.source.strip():
+            found.append(str(_l("Cite the source of the rule.")))
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            found.append(str(_l("Unknown time zone %(tz)r.", tz=self.time_zone)))
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+            return [*found, str(_l("The amount must be a whole number."))]
+        if not isinstance(self.end_of_day, time) or self.end_of_day.tzinfo is not None:
+            found.append(str(_l("The end of day must be a local time without time zone.")))
+        kind = self.kind
+        if kind is DeadlineKind.NO_FIXED_DEADLINE:
+            if self.amount != 0:
+                found.append(str(_l("A regime without a legal day count has no amount (0).")))
+            if self.internal_target_hours is None:
+                found.append(str(_l("A regime without a legal day count needs an internal target in hours.")))
+        elif kind is DeadlineKind.MONTHLY:
+            if not 1 <= self.amount <= 28:
+                found.append(str(_l("A monthly report falls due on a day from 1 to 28 of the following month.")))
+        elif self.amount < 1:
+            found.append(str(_l("The amount must be at least 1.")))
+        if self.internal_target_hours is not None and not self.internal_target_hours > 0:
+            found.append(str(_l("The internal target must be a positive number of hours.")))
+        if kind is DeadlineKind.WORKING_DAYS and not self.excludes_non_working_days:
+            found.append(str(_l("Working days always exclude weekends and holidays.")))
+        if kind not in (DeadlineKind.WORKING_DAYS, DeadlineKind.HOURS) and self.excludes_non_working_days:
+            found.append(str(_l("Only working-day and hour counts can exclude non-working days.")))
+        if kind is DeadlineKind.HOURS:
+            if self.due_time is not DueTime.SAME_CLOCK_TIME:
+                found.append(str(_l("An hour count falls due at the same clock time, not at the end of a day.")))
+            if self.excludes_non_working_days and self.amount % 24:
+                found.append(str(_l("Hours that exclude non-working days must be whole days (a multiple of 24).")))
+        elif self.due_time is not DueTime.END_OF_DAY:
+            found.append(str(_l("Day counts fall due at the end of the day.")))
+        if self.holiday_subdiv and not self.holiday_country:
+            found.append(str(_l("A holiday subdivision needs a country.")))
+        if self.holiday_country:
+            subdivs = _supported_calendars().get(self.holiday_country)
+            if subdivs is None:
+                found.append(str(_l("No public-holiday calendar for %(c)s.", c=self.holiday_country)))
+            elif self.holiday_subdiv and self.holiday_subdiv not in subdivs:
+                found.append(str(_l("No public-holiday calendar for %(c)s/%(s)s.",
+                                    c=self.holiday_country, s=self.holiday_subdiv)))
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as JSON-ready data (for storing an administrator's edited version)."""
+        return {
+            "code": self.code, "regime": self.regime, "kind": self.kind.value, "amount": self.amount,
+            "time_zone": self.time_zone, "source": self.source, "trigger": self.trigger,
+            "holiday_country": self.holiday_country, "holiday_subdiv": self.holiday_subdiv,
+            "excludes_non_working_days": self.excludes_non_working_days, "rollover": self.rollover.value,
+            "saturday_is_holiday": self.saturday_is_holiday, "due_time": self.due_time.value,
+            "end_of_day": self.end_of_day.isoformat(), "internal_target_hours": self.internal_target_hours,
+            "reading": self.reading, "unconfirmed": list(self.unconfirmed),
+            "effective_from": self.effective_from.isoformat() if self.effective_from else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DeadlineRule:
+        """The rule from stored data; ValueError when it is not a usable rule."""
+        target = d.get("internal_target_hours")
+        return cls(
+            code=str(d["code"]), regime=str(d.get("regime") or ""), kind=DeadlineKind(d["kind"]),
+            amount=int(d["amount"]), time_zone=str(d["time_zone"]), source=str(d.get("source") or ""),
+            trigger=str(d.get("trigger") or "awareness"),
+            holiday_country=d.get("holiday_country") or None, holiday_subdiv=d.get("holiday_subdiv") or None,
+            excludes_non_working_days=bool(d.get("excludes_non_working_days", False)),
+            rollover=Rollover(d.get("rollover", Rollover.NONE)),
+            saturday_is_holiday=bool(d.get("saturday_is_holiday", True)),
+            due_time=DueTime(d.get("due_time", DueTime.END_OF_DAY)),
+            end_of_day=time.fromisoformat(d.get("end_of_day") or "23:59:59"),
+            internal_target_hours=None if target in (None, "") else float(target),
+            reading=str(d.get("reading") or ""), unconfirmed=tuple(str(n) for n in d.get("unconfirmed") or ()),
+            effective_from=date.fromisoformat(d["effective_from"]) if d.get("effective_from") else None,
+        )
+
+
+@dataclass(frozen=True)
+class SkippedDay:
+    """A non-working day the count stepped over, and why it is not a working day."""
+
+    day: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a notification is due, and the computation in words."""
+
+    rule: DeadlineRule
+    #: When the clock started (UTC).
+    start: datetime
+    #: When the notification is due (UTC). For a regime without a legal day count: the internal target.
+    due_at: datetime
+    explanation: str
+    is_legal_deadline: bool = True
+    #: The company's own target (UTC), when the rule sets one.
+    internal_target: datetime | None = None
+    skipped: tuple[SkippedDay, ...] = ()
+
+    @property
+    def due_local(self) -> datetime:
+        """The due time in the authority's time zone."""
+        return self.due_at.astimezone(ZoneInfo(self.rule.time_zone))
+
+    @property
+    def unconfirmed(self) -> tuple[str, ...]:
+        return self.rule.unconfirmed
+
+
+class _Calendar:
+    """Working and non-working days under one rule."""
+
+    def __init__(self, rule: DeadlineRule, provider: HolidaysProvider):
+        self.rule = rule
+        self.provider = provider
+
+    def non_working_reason(self, day: date) -> str | None:
+        if self.rule.holiday_country:
+            name = self.provider(self.rule.holiday_country, self.rule.holiday_subdiv, day.year).get(day)
+            if name:
+                return name
+        if day.weekday() == 6:
+            return str(_l("Sunday"))
+        if day.weekday() == 5 and self.rule.saturday_is_holiday:
+            return str(_l("Saturday"))
+        return None
+
+    def add_working_days(self, day: date, n: int, skipped: list[SkippedDay]) -> date:
+        """The n-th working day after `day` (which itself is never counted)."""
+        counted = run = 0
+        while counted < n:
+            day += timedelta(days=1)
+            reason = self.non_working_reason(day)
+            if reason:
+                skipped.append(SkippedDay(day, reason))
+                run += 1
+                self._check_run(run)
+            else:
+                counted += 1
+                run = 0
+        return day
+
+    def next_working_day(self, day: date, skipped: list[SkippedDay]) -> date:
+        """`day` itself if it is a working day, else the first working day after it."""
+        run = 0
+        while reason := self.non_working_reason(day):
+            skipped.append(SkippedDay(day, reason))
+            day += timedelta(days=1)
+            run += 1
+            self._check_run(run)
+        return day
+
+    def _check_run(self, run: int) -> None:
+        if run > _MAX_CONSECUTIVE_NON_WORKING_DAYS:
+            raise ValueError(f"Deadline rule {self.rule.code}: no working day within a year; check the holiday calendar.")
+
+
+def rule_for(code: str) -> DeadlineRule:
+    """The rule of a regime code; ValueError for an unknown code."""
+    try:
+        return RULES[code]
+    except (KeyError, TypeError):
+        raise ValueError(f"Unknown regime code {code!r}; known codes: {', '.join(sorted(RULES))}.") from None
+
+
+def _resolve(rule: DeadlineRule | str) -> DeadlineRule:
+    if isinstance(rule, DeadlineRule):
+        return rule
+    if isinstance(rule, str):
+        return rule_for(rule)
+    raise ValueError(f"Expected a DeadlineRule or a regime code, got {type(rule).__name__}.")
+
+
+def _aware_utc(start: Any) -> datetime:
+    if not isinstance(start, datetime):
+        raise ValueError(f"The start must be a datetime, got {type(start).__name__}.")
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise ValueError(f"The start {start.isoformat()} has no time zone: pass an aware datetime "
+                         "(e.g. tzinfo=UTC or ZoneInfo(...)), so the local day is not guessed.")
+    return start.astimezone(UTC)
+
+
+def _at(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    """A local date and clock time as a UTC instant.
+
+    A clock time that happens twice (autumn) or never (spring gap) resolves to the earlier of its
+    two readings: a deadline must never be later than the law allows.
+    """
+    first = datetime.combine(day, clock, tzinfo=tz)
+    return min(first.astimezone(UTC), first.replace(fold=1).astimezone(UTC))
+
+
+def _fmt(moment: datetime) -> str:
+    text = moment.strftime("%Y-%m-%d %H:%M")
+    if moment.second:
+        text += moment.strftime(":%S")
+    return f"{text} {moment.tzname()}"
+
+
+def _explain(rule: DeadlineRule, clock: str, tz: ZoneInfo, start: str, due: datetime,
+             rolled_from: date | None, skipped: list[SkippedDay]) -> str:
+    text = str(_l("%(clock)s, %(zone)s: %(start)s → %(due)s", clock=clock, zone=rule.time_zone, start=start,
+                  due=_fmt(due.astimezone(tz))))
+    if rolled_from is not None:
+        text += "; " + str(_l("%(day)s is not a working day, so the due date moves to the next working day",
+                              day=rolled_from.isoformat()))
+    if skipped:
+        text += "; " + str(_l("skipped: %(days)s", days=", ".join(f"{s.day.isoformat()} {s.reason}" for s in skipped)))
+    return text + "."
+
+
+def _clock_words(rule: DeadlineRule) -> str:
+    n, trigger = rule.amount, rule.trigger
+    match rule.kind:
+        case DeadlineKind.HOURS if rule.excludes_non_working_days:
+            return str(_l("%(n)d hours from %(trigger)s, non-working days excluded (read as the same clock time "
+                          "%(days)d working day(s) later)", n=n, trigger=trigger, days=n // 24))
+        case DeadlineKind.HOURS:
+            return str(_l("%(n)d elapsed hours from %(trigger)s", n=n, trigger=trigger))
+        case DeadlineKind.CALENDAR_DAYS:
+            return str(_l("%(n)d calendar days after the day of %(trigger)s", n=n, trigger=trigger))
+        case DeadlineKind.WORKING_DAYS:
+            return str(_l("%(n)d working days after the day of %(trigger)s", n=n, trigger=trigger))
+        case DeadlineKind.DAY_OF_KNOWLEDGE_DAYS:
+            return str(_l("%(n)d days counting the day of %(trigger)s", n=n, trigger=trigger))
+    raise AssertionError(rule.kind)  # MONTHLY and NO_FIXED_DEADLINE are explained where they are computed
+
+
+def compute(rule: DeadlineRule | str, *, start: datetime,
+            holidays_provider: HolidaysProvider = public_holidays) -> Deadline:
+    """When a notification under `rule` is due, for a clock that started at `start` (an aware datetime).
+
+    Days are counted on local dates in the authority's time zone; the local due time is then
+    converted to UTC. For a MONTHLY rule, the report due is the one for the month `start` falls in.
+    """
+    rule = _resolve(rule)
+    start_utc = _aware_utc(start)
+    tz = ZoneInfo(rule.time_zone)
+    local_start = start_utc.astimezone(tz)
+    calendar = _Calendar(rule, holidays_provider)
+    target = None if rule.internal_target_hours is None else start_utc + timedelta(hours=rule.internal_target_hours)
+
+    if rule.kind is DeadlineKind.MONTHLY:
+        return _monthly(rule, local_start.year, local_start.month, start_utc, calendar)
+    if rule.kind is DeadlineKind.NO_FIXED_DEADLINE:
+        assert target is not None  # guaranteed by DeadlineRule.problems()
+        clock = str(_l("No legal day count; internal target of %(h)s hours from %(trigger)s (not a legal deadline)",
+                       h=f"{rule.internal_target_hours:g}", trigger=rule.trigger))
+        explanation = _explain(rule, clock, tz, _fmt(local_start), target, None, [])
+        return Deadline(rule, start_utc, target, explanation, is_legal_deadline=False, internal_target=target)
+
+    skipped: list[SkippedDay] = []
+    if rule.kind is DeadlineKind.HOURS and not rule.excludes_non_working_days:
+        # Real elapsed hours: daylight-saving changes shift the local clock time, not the duration.
+        elapsed_due = (start_utc + timedelta(hours=rule.amount)).astimezone(tz)
+        due_day, clock_time = elapsed_due.date(), elapsed_due.time()
+    elif rule.kind is DeadlineKind.HOURS:
+        due_day = calendar.add_working_days(local_start.date(), rule.amount // 24, skipped)
+        clock_time = local_start.time()
+    elif rule.kind is DeadlineKind.WORKING_DAYS:
+        due_day = calendar.add_working_days(local_start.date(), rule.amount, skipped)
+        clock_time = rule.end_of_day
+    elif rule.kind is DeadlineKind.CALENDAR_DAYS:
+        due_day, clock_time = local_start.date() + timedelta(days=rule.amount), rule.end_of_day
+    else:  # DAY_OF_KNOWLEDGE_DAYS: the day of knowledge is day 1
+        due_day, clock_time = local_start.date() + timedelta(days=rule.amount - 1), rule.end_of_day
+
+    rolled_from = None
+    if rule.rollover is Rollover.NEXT_WORKING_DAY:
+        working_day = calendar.next_working_day(due_day, skipped)
+        if working_day != due_day:
+            rolled_from, due_day = due_day, working_day
+    if rule.kind is DeadlineKind.HOURS and not rule.excludes_non_working_days and rolled_from is None:
+        due_at = start_utc + timedelta(hours=rule.amount)
+    else:
+        due_at = _at(due_day, clock_time, tz)
+    explanation = _explain(rule, _clock_words(rule), tz, _fmt(local_start), due_at, rolled_from, skipped)
+    return Deadline(rule, start_utc, due_at, explanation, internal_target=target, skipped=tuple(skipped))
+
+
+def monthly_due(rule: DeadlineRule | str, year: int, month: int, *,
+                holidays_provider: HolidaysProvider = public_holidays) -> Deadline:
+    """When the monthly report for `month` of `year` is due (for US-CPSC-MPR: the 1st of the next month)."""
+    rule = _resolve(rule)
+    if rule.kind is not DeadlineKind.MONTHLY:
+        raise ValueError(f"Deadline rule {rule.code} is not a monthly report.")
+    if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year < 9999:
+        raise ValueError(f"Invalid year {year!r}.")
+    if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+        raise ValueError(f"Invalid month {month!r}: expected 1 to 12.")
+    tz = ZoneInfo(rule.time_zone)
+    return _monthly(rule, year, month, _at(date(year, month, 1), time(0), tz), _Calendar(rule, holidays_provider))
+
+
+def _monthly(rule: DeadlineRule, year: int, month: int, start: datetime, calendar: _Calendar) -> Deadline:
+    tz = ZoneInfo(rule.time_zone)
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    due_day = date(next_year, next_month, rule.amount)
+    skipped: list[SkippedDay] = []
+    rolled_from = None
+    if rule.rollover is Rollover.NEXT_WORKING_DAY:
+        working_day = calendar.next_working_day(due_day, skipped)
+        if working_day != due_day:
+            rolled_from, due_day = due_day, working_day
+    due_at = _at(due_day, rule.end_of_day, tz)
+    clock = str(_l("Monthly report for %(month)s, due on day %(day)d of the following month",
+                   month=f"{year:04d}-{month:02d}", day=rule.amount))
+    explanation = _explain(rule, clock, tz, f"{year:04d}-{month:02d}", due_at, rolled_from, skipped)
+    target = None if rule.internal_target_hours is None else start + timedelta(hours=rule.internal_target_hours)
+    return Deadline(rule, start, due_at, explanation, internal_target=target, skipped=tuple(skipped))
+
+
+_US_WORK_DAY = ("Working days are Monday to Friday except US federal holidays (5 U.S.C. 6103; a Saturday holiday "
+                "is observed the Friday before, a Sunday holiday the Monday after), as 21 CFR 803.3 defines a work day.")
+_US_ZONE_NOTE = ("The regulation names no time zone: days are counted in New York time (America/New_York); "
+                 "awareness late in the evening further west may fall on an earlier local date there.")
+_US_NO_ROLLOVER = ("Whether a due date on a weekend or federal holiday moves to the next working day is not "
+                   "stated in the reference: no rollover (the earlier date) is used.")
+_EU_MDR_READING = ("Calendar days; day 0 is the day anyone in the organisation (including an authorised "
+                   "representative or an outsourced complaint handler) first receives the information; the period "
+                   "ends at 23:59:59 on day N (MDCG 2023-3 Rev.2 Q14-15).")
+_EU_MDR_UNCONFIRMED = (
+    "MDCG 2023-3 states that a period ending on a Saturday, Sunday or public holiday moves to the next working day "
+    "(Reg. 1182/71), yet its own example does not roll over: no rollover (the earlier date) is used.",
+    "Which time zone decides the calendar day is not stated: Europe/Brussels is used (Member States span UTC+0 to "
+    "UTC+2). No national holiday calendar is set, so a rollover, if switched on, would skip weekends only.",
+)
+_CA_READING = ("Due at the end of the day {n} days after the day of awareness, Toronto time; a due date on a holiday "
+               "moves to the next day that is not a holiday (Interpretation Act s.26).")
+_CA_UNCONFIRMED = (
+    "Whether Saturday counts as a holiday for the rollover is unconfirmed: Saturday is not treated as a holiday "
+    "(a Saturday due date stays on the Saturday, the earlier date).",
+    "Sunday is treated as a holiday (the Interpretation Act's definition of 'holiday').",
+    "Public holidays are Ontario's (including provincial days such as Family Day): whether the federal list or "
+    "the province's applies is to be confirmed.",
+)
+_INTERNAL_TARGET_NOTE = ("The default internal target of 24 hours is a placeholder: the administrator sets it "
+                         "with the legal department.")
+
+#: The starting rules, one per regime code in docs/regulations.md.
+RULES: dict[str, DeadlineRule] = {
+    r.code: r
+    for r in (
+        DeadlineRule(
+            "JP-CPSA-35", "Japan, Consumer Product Safety Act Art. 35, serious product accident",
+            DeadlineKind.DAY_OF_KNOWLEDGE_DAYS, 10, "Asia/Tokyo",
+            source="Consumer Product Safety Act (消費生活用製品安全法) Art. 35; METI product safety guideline pages "
+                   "(meti.go.jp/product_safety/producer/); Consumer Affairs Agency leaflet",
+            trigger="knowledge", holiday_country="JP",
+            reading="10 days counting the day any department first learns of the accident (知った日を含め): "
+                    "due at the end of knowledge date + 9, Japan time; weekends and holidays are counted.",
+            unconfirmed=(
+                "Whether a due date on a weekend or public holiday moves to the next working day is unconfirmed: "
+                "no rollover (the earlier date) is used.",
+                "How often recall progress reports are due (METI) is unconfirmed; not computed here.",
+            ),
+        ),
+        DeadlineRule(
+            "US-CPSC-15B", "USA, CPSA §15(b), 16 CFR 1115", DeadlineKind.HOURS, 24, "America/New_York",
+            source="CPSA §15(b); 16 CFR 1115.14(a); CPSC 'Duty to Report' pages",
+            trigger="obtaining the information", holiday_country="US", excludes_non_working_days=True,
+            due_time=DueTime.SAME_CLOCK_TIME,
+            reading="'Immediately', i.e. within 24 hours, weekends and federal holidays excluded: read as the same "
+                    "New York clock time on the next working day. " + _US_WORK_DAY,
+            unconfirmed=(
+                "16 CFR 1115.14(a) excludes weekends and holidays from the 24 hours without saying how: the product "
+                "uses the same New York clock time on the next working day. Across a daylight-saving change this is "
+                "23 or 25 elapsed hours, not 24; information obtained on a weekend or holiday is due at that clock "
+                "time on the next working day (earlier than 24 hours counted from the start of that day).",
+                _US_ZONE_NOTE,
+            ),
+        ),
+        DeadlineRule(
+            "US-CPSC-MPR", "USA, CPSC monthly progress report on a corrective action", DeadlineKind.MONTHLY, 1,
+            "America/New_York", source="CPSC monthly progress report form; CPSC corrective action guidance",
+            trigger="the month reported on", holiday_country="US",
+            reading="The report for month M is due on the 1st of month M+1, end of day New York time. "
+                    "Computed from a start time, it is the report for the month the start falls in.",
+            unconfirmed=(_US_NO_ROLLOVER, "The time of day is not stated: the end of the 1st (New York) is used."),
+        ),
+        DeadlineRule(
+            "US-CPSC-FASTTRACK", "USA, CPSC Fast Track corrective action plan", DeadlineKind.WORKING_DAYS, 20,
+            "America/New_York", source="CPSC Fast Track pages", trigger="the report", holiday_country="US",
+            excludes_non_working_days=True,
+            reading="Corrective action plan within 20 working days of the report. " + _US_WORK_DAY,
+            unconfirmed=("CPSC's own definition of a working day for Fast Track is not in the reference: the "
+                         "21 CFR 803.3 definition is applied.", _US_ZONE_NOTE),
+        ),
+        DeadlineRule(
+            "US-FDA-806", "USA, 21 CFR 806.10 corrections and removals", DeadlineKind.WORKING_DAYS, 10,
+            "America/New_York", source="21 CFR 806.10", trigger="initiating the correction or removal",
+            holiday_country="US", excludes_non_working_days=True,
+            reading="Within 10 working days of initiating the correction or removal. " + _US_WORK_DAY,
+            unconfirmed=("Applying the 21 CFR 803.3 'work day' definition to Part 806 is an inference.",
+                         _US_ZONE_NOTE),
+        ),
+        DeadlineRule(
+            "US-FDA-803-30", "USA, 21 CFR 803.50 medical device report", DeadlineKind.CALENDAR_DAYS, 30,
+            "America/New_York", source="21 CFR 803.50", holiday_country="US",
+            reading="30 calendar days after becoming aware (any employee), end of that day New York time.",
+            unconfirmed=(_US_NO_ROLLOVER, _US_ZONE_NOTE),
+        ),
+        DeadlineRule(
+            "US-FDA-803-5", "USA, 21 CFR 803.53 five-day report", DeadlineKind.WORKING_DAYS, 5, "America/New_York",
+            source="21 CFR 803.53; 21 CFR 803.3 (work day)", holiday_country="US", excludes_non_working_days=True,
+            reading="5 work days after a manager or supervisor becomes aware. " + _US_WORK_DAY,
+            unconfirmed=(_US_ZONE_NOTE,),
+        ),
+        DeadlineRule(
+            "US-NHTSA-573", "USA, 49 CFR 573.6 defect/noncompliance report", DeadlineKind.WORKING_DAYS, 5,
+            "America/New_York", source="49 CFR 573.6(b)", trigger="the determination", holiday_country="US",
+            excludes_non_working_days=True,
+            reading="Within 5 working days after the defect is determined safety-related or the noncompliance is "
+                    "determined. " + _US_WORK_DAY,
+            unconfirmed=("Applying the 21 CFR 803.3 'work day' definition to 49 CFR 573 is an inference.",
+                         "Due dates of the quarterly follow-up reports (49 U.S.C. 30118(f)) are unconfirmed; "
+                         "not computed here.", _US_ZONE_NOTE),
+        ),
+        DeadlineRule(
+            "EU-GPSR-20", "EU, GPSR (EU) 2023/988 Art. 20 accident notification", DeadlineKind.NO_FIXED_DEADLINE, 0,
+            "Europe/Brussels", source="Regulation (EU) 2023/988 Art. 20; Commission guidelines C/2025/6238",
+            trigger="knowledge of the accident", internal_target_hours=24,
+            reading="'Without undue delay': no legal day count; the company's internal target applies.",
+            unconfirmed=(_INTERNAL_TARGET_NOTE,), effective_from=date(2024, 12, 13),
+        ),
+        DeadlineRule(
+            "EU-MDR-87-15", "EU, MDR 2017/745 Art. 87 serious incident", DeadlineKind.CALENDAR_DAYS, 15,
+            "Europe/Brussels", source="Regulation (EU) 2017/745 Art. 87; MDCG 2023-3 Rev.2 Q14-15",
+            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED,
+        ),
+        DeadlineRule(
+            "EU-MDR-87-10", "EU, MDR Art. 87, death or unanticipated serious deterioration",
+            DeadlineKind.CALENDAR_DAYS, 10, "Europe/Brussels",
+            source="Regulation (EU) 2017/745 Art. 87; MDCG 2023-3 Rev.2 Q14-15",
+            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED,
+        ),
+        DeadlineRule(
+            "EU-MDR-87-2", "EU, MDR Art. 87, serious public health threat", DeadlineKind.CALENDAR_DAYS, 2,
+            "Europe/Brussels", source="Regulation (EU) 2017/745 Art. 87; MDCG 2023-3 Rev.2 Q14-15",
+            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED,
+        ),
+        DeadlineRule(
+            "CA-CCPSA-14-2", "Canada, CCPSA s.14(2) incident information", DeadlineKind.CALENDAR_DAYS, 2,
+            "America/Toronto", source="Canada Consumer Product Safety Act s.14(2); Interpretation Act s.26; "
+                                      "Health Canada guidance on mandatory incident reporting",
+            holiday_country="CA", holiday_subdiv="ON", rollover=Rollover.NEXT_WORKING_DAY, saturday_is_holiday=False,
+            reading=_CA_READING.format(n=2), unconfirmed=_CA_UNCONFIRMED,
+        ),
+        DeadlineRule(
+            "CA-CCPSA-14-3", "Canada, CCPSA s.14(3) written report", DeadlineKind.CALENDAR_DAYS, 10,
+            "America/Toronto", source="Canada Consumer Product Safety Act s.14(3); Interpretation Act s.26; "
+                                      "Health Canada guidance on mandatory incident reporting",
+            holiday_country="CA", holiday_subdiv="ON", rollover=Rollover.NEXT_WORKING_DAY, saturday_is_holiday=False,
+            reading=_CA_READING.format(n=10), unconfirmed=_CA_UNCONFIRMED,
+        ),
+        DeadlineRule(
+            "AU-ACL-131", "Australia, Australian Consumer Law s.131 mandatory report", DeadlineKind.CALENDAR_DAYS, 2,
+            "Australia/Sydney", source="Australian Consumer Law s.131; ACCC / productsafety.gov.au mandatory "
+                                       "reporting pages",
+            holiday_country="AU", holiday_subdiv="NSW", rollover=Rollover.NEXT_WORKING_DAY, end_of_day=time(23, 59),
+            reading="2 days after the day of awareness, ending 11:59 pm; a weekend or public holiday due date moves "
+                    "to the next business day (ACCC: Mon→Wed, Tue→Thu, Wed→Fri, Thu/Fri/Sat→Mon, Sun→Tue).",
+            unconfirmed=("Public holidays and the time zone are those of New South Wales (Sydney): whether the "
+                         "supplier's own state's holidays and time apply is to be confirmed.",),
+        ),
+        DeadlineRule(
+            "UK-GPSR-9", "UK, General Product Safety Regulations 2005 reg. 9", DeadlineKind.NO_FIXED_DEADLINE, 0,
+            "Europe/London", source="General Product Safety Regulations 2005, reg. 9",
+            trigger="knowing the product is unsafe", holiday_country="GB", internal_target_hours=24,
+            reading="'Forthwith': no legal day count; the company's internal target applies.",
+            unconfirmed=(_INTERNAL_TARGET_NOTE,
+                         "The Product Regulation and Metrology Act 2025 enables new rules: any new notification duty "
+                         "or deadline is unconfirmed."),
+        ),
+    )
+}
