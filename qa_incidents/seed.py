@@ -101,7 +101,7 @@ def _by_code(session: so.Session, model: type, code: str):  # type: ignore[no-un
 
 def load_demo(session: so.Session, *, now: datetime) -> str:
     """Create whatever part of the demo data is missing; return a one-line summary."""
-    created = {"divisions": 0, "categories": 0, "products": 0, "users": 0, "incidents": 0}
+    created = {"divisions": 0, "categories": 0, "products": 0, "users": 0, "incidents": 0, "laws": 0}
     for code, name, head in DIVISIONS:
         if _by_code(session, Division, code) is None:
             accounts.create_division(session, data=accounts.DivisionInput(code=code, name=name, is_head_office=head),
@@ -146,4 +146,7 @@ def load_demo(session: so.Session, *, now: datetime) -> str:
                 units_in_field=units, description=text)
             incidents.file_incident(session, user=user, facts=facts, now=now)
             created["incidents"] += 1
+    from qa_incidents.laws.seed import load_laws
+
+    created["laws"] = load_laws(session, now=now)
     return ", ".join(f"{n} {k} created" for k, n in created.items())

@@ -30,6 +30,7 @@ def all_models() -> None:
     import qa_incidents.core.signatures  # noqa: F401
     import qa_incidents.incidents.models  # noqa: F401
     import qa_incidents.incidents.workflow_models  # noqa: F401
+    import qa_incidents.laws.models  # noqa: F401
 
 
 def append_only(table: str) -> None:

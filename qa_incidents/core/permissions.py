@@ -28,7 +28,8 @@ class Capability(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_DIVISIONS = "manage_divisions"
     MANAGE_CATALOGUE = "manage_catalogue"
-    MANAGE_RULES = "manage_rules"  # severity matrix, SLAs, later the laws map
+    MANAGE_RULES = "manage_rules"  # severity matrix, SLAs
+    EDIT_LAWS_MAP = "edit_laws_map"  # jurisdictions, laws, obligations, amendments
 
 
 C = Capability
@@ -38,11 +39,11 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.REPORTER: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT}),
     Role.DIVISION_QA: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT}),
     Role.HEAD_OFFICE_QA: frozenset(
-        {C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_ALL_DIVISIONS, C.WORK_ALL_DIVISIONS}
+        {C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_ALL_DIVISIONS, C.WORK_ALL_DIVISIONS, C.EDIT_LAWS_MAP}
     ),
     Role.EXECUTIVE: frozenset({C.READ_INCIDENTS, C.READ_ALL_DIVISIONS}),
     Role.ENGINEER: frozenset(),
-    Role.ADMIN: frozenset({C.MANAGE_USERS, C.MANAGE_DIVISIONS, C.MANAGE_CATALOGUE, C.MANAGE_RULES}),
+    Role.ADMIN: frozenset({C.MANAGE_USERS, C.MANAGE_DIVISIONS, C.MANAGE_CATALOGUE, C.MANAGE_RULES, C.EDIT_LAWS_MAP}),
 }
 
 ROLE_TITLES: dict[Role, str] = {
