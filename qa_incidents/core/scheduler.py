@@ -1,4 +1,4 @@
-"""Background clocks (APScheduler): the e-mail outbox and the SLA scan.
+"""Background clocks (APScheduler): the e-mail outbox, the SLA scan and the laws map's enforcement alerts.
 
 In production the scheduler runs as its own process (`qa-incidents scheduler`); a database
 lock makes sure only one runs per deployment (an advisory lock on PostgreSQL, an exclusive
@@ -53,6 +53,23 @@ def run_sla_scan(app: Flask) -> int:
         session.close()
 
 
+def run_law_alerts(app: Flask) -> int:
+    """Queue the laws map's enforcement-date notices (90, 30, 7 days before, by default)."""
+    from qa_incidents.core.db import begin_write
+    from qa_incidents.laws.service import enforcement_alerts
+
+    now = (app.config.get("CLOCK") or _utcnow)()
+    session = app.extensions["qa_session_factory"]()
+    begin_write(session)
+    try:
+        queued = enforcement_alerts(session, now=now, thresholds=tuple(app.config.get("LAW_ALERT_DAYS", (90, 30, 7))),
+                                    base_url=app.config.get("BASE_URL", ""))
+        session.commit()
+        return queued
+    finally:
+        session.close()
+
+
 def _utcnow():  # type: ignore[no-untyped-def]
     from qa_incidents.core.clock import utcnow
 
@@ -62,6 +79,7 @@ def _utcnow():  # type: ignore[no-untyped-def]
 JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
     "outbox": (run_outbox, 30),
     "sla_scan": (run_sla_scan, 300),
+    "law_alerts": (run_law_alerts, 3600),
 }
 
 
