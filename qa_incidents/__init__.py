@@ -103,6 +103,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, accounts_bp, admin_bp, catalogue_bp, incidents_bp, workflow_bp):
         app.register_blueprint(blueprint)
+    from qa_incidents.notifications.views import bp as notifications_bp
+
+    app.register_blueprint(notifications_bp)
 
 
 def _register_errors(app: Flask) -> None:
@@ -133,6 +136,7 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.core.permissions import ROLE_TITLES, Capability, can
     from qa_incidents.incidents import rules
     from qa_incidents.incidents.lifecycle import ACTION_TITLES
+    from qa_incidents.notifications.obligations import VERDICT_TITLES
 
     app.jinja_env.filters["localtime"] = web.localtime
     app.jinja_env.globals.update(
@@ -144,6 +148,7 @@ def _register_template_helpers(app: Flask) -> None:
         HAZARD_TITLES=rules.HAZARD_TITLES,
         HARM_FLAG_TITLES=rules.HARM_FLAG_TITLES,
         ACTION_TITLES=ACTION_TITLES,
+        VERDICT_TITLES=VERDICT_TITLES,
         ACTION_TITLES_BY_VALUE={a.value: t for a, t in ACTION_TITLES.items()},
     )
 
@@ -156,7 +161,8 @@ def _register_template_helpers(app: Flask) -> None:
             locale = current_user.locale if current_user.is_authenticated else "en"
             return country_names(locale).get(code, code)
 
-        return {"user_can": user_can, "country_name": country_name, "viewer_timezone": web.viewer_timezone}
+        return {"user_can": user_can, "country_name": country_name, "viewer_timezone": web.viewer_timezone,
+                "now_utc": web.now()}
 
 
 def _security_headers(response: Any) -> Any:

@@ -22,6 +22,7 @@ from qa_incidents.core.errors import DomainError, EditConflict, ValidationFailed
 from qa_incidents.core.forms import apply_errors, timezone_choices
 from qa_incidents.core.permissions import Capability, can, can_work_division
 from qa_incidents.core.signatures import signatures_for_incident
+from qa_incidents.notifications.service import obligations_for
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, localtime, now, requires, size_text, viewer_timezone
 from qa_incidents.incidents import service, workflow
@@ -161,6 +162,7 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "decisions": workflow.triage_decisions(db(), incident.id),
         "escalations": workflow.escalations_of(db(), incident.id),
         "signatures": signatures_for_incident(db(), incident.id),
+        "obligations": obligations_for(db(), incident),
     }
 
 
