@@ -22,12 +22,12 @@ from qa_incidents.core.errors import DomainError, EditConflict, ValidationFailed
 from qa_incidents.core.forms import apply_errors, timezone_choices
 from qa_incidents.core.permissions import Capability, can, can_work_division
 from qa_incidents.core.signatures import signatures_for_incident
-from qa_incidents.notifications.service import obligations_for
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, localtime, now, requires, size_text, viewer_timezone
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
+from qa_incidents.notifications.service import obligations_for
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
