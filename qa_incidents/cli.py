@@ -28,6 +28,9 @@ def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     app.cli.add_command(seed_group)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(outbox_command)
+    from qa_incidents.notifications.commands import deadline_command
+
+    app.cli.add_command(deadline_command)
 
 
 def _session():  # type: ignore[no-untyped-def]

@@ -1,0 +1,72 @@
+"""`qa-incidents deadline REGIME_CODE AWARE_AT`: one legal deadline as JSON, without a database."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import click
+from flask_babel import lazy_gettext as _l
+
+from qa_incidents.notifications.deadlines import RULES, Deadline, compute
+
+
+def _regime_code(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    code = value.strip().upper()
+    if code not in RULES:
+        raise click.BadParameter(str(_l("unknown regime code %(code)r; known codes: %(codes)s.",
+                                        code=value, codes=", ".join(sorted(RULES)))))
+    return code
+
+
+def _aware_instant(ctx: click.Context, param: click.Parameter, value: str) -> datetime:
+    example = "2026-03-02T10:00:00+09:00"
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(str(_l("%(value)r is not an ISO 8601 date and time; use e.g. %(example)s.",
+                                        value=value, example=example))) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise click.BadParameter(str(_l("%(value)r has no UTC offset, so its local day would be a guess; "
+                                        "add one, e.g. %(example)s, or a trailing Z for UTC.", value=value, example=example)))
+    return moment
+
+
+def deadline_json(deadline: Deadline) -> dict[str, Any]:
+    """A computed deadline as JSON-ready data: local and UTC times, the reasoning and the open questions."""
+    rule, local = deadline.rule, deadline.due_local
+    target = deadline.internal_target
+    return {
+        "regime": rule.code,
+        "regime_title": rule.regime,
+        "aware_at": deadline.start.astimezone(local.tzinfo).isoformat(),
+        "aware_at_utc": deadline.start.isoformat(),
+        "due_at": local.isoformat(),
+        "due_date": local.date().isoformat(),
+        "timezone": rule.time_zone,
+        "due_at_utc": deadline.due_at.isoformat(),
+        "is_legal_deadline": deadline.is_legal_deadline,
+        "internal_target_utc": target.isoformat() if target else None,
+        "explanation": deadline.explanation,
+        "skipped_days": [s.day.isoformat() for s in deadline.skipped],
+        "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in deadline.skipped],
+        "source": rule.source,
+        "reading": rule.reading,
+        "effective_from": rule.effective_from.isoformat() if rule.effective_from else None,
+        "unconfirmed": list(deadline.unconfirmed),
+    }
+
+
+@click.command("deadline", help="When a regulator notification is due: REGIME_CODE (e.g. JP-CPSA-35) and the "
+                                "moment the company became aware, as ISO 8601 with an offset "
+                                "(e.g. 2026-03-02T10:00:00+09:00 or 2026-03-02T01:00:00Z). Prints one JSON object.")
+@click.argument("regime_code", callback=_regime_code)
+@click.argument("aware_at", callback=_aware_instant)
+def deadline_command(regime_code: str, aware_at: datetime) -> None:
+    try:
+        deadline = compute(RULES[regime_code], start=aware_at)
+    except (ValueError, OverflowError) as e:  # e.g. a year-9999 start whose due day is past the calendar
+        raise click.BadParameter(str(_l("no deadline can be computed from %(value)s: %(reason)s",
+                                        value=aware_at.isoformat(), reason=e)), param_hint="'AWARE_AT'") from None
+    click.echo(json.dumps(deadline_json(deadline), ensure_ascii=False))

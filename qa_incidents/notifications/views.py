@@ -1,0 +1,157 @@
+"""The deadline calculator: when a regulator notification is due, for any signed-in user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template, request
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectChoice, SelectField
+from wtforms.validators import InputRequired
+
+from qa_incidents.core.clock import to_zone
+from qa_incidents.core.forms import timezone_choices
+from qa_incidents.core.web import viewer_timezone
+from qa_incidents.notifications.deadlines import (
+    RULES,
+    UNCONFIRMED_LABEL,
+    Deadline,
+    DeadlineKind,
+    DeadlineRule,
+    Rollover,
+    compute,
+)
+
+bp = Blueprint("notifications", __name__)
+
+#: A browser sends minutes, or seconds when the user typed them; the first format is the one shown.
+DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class DeadlineCalculatorForm(FlaskForm):
+    """A regime and the moment of awareness, read from the query string (GET, so no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    regime = SelectField(
+        _l("Regime"),
+        choices=[SelectChoice("", _l("Choose a regime…"))]
+        + [SelectChoice(code, f"{code} — {rule.regime}") for code, rule in sorted(RULES.items())],
+        validators=[InputRequired(_l("Choose a regime."))],
+        invalid_choice_message=_l("Unknown regime code: choose one from the list."),
+    )
+    aware_at = DateTimeLocalField(
+        _l("Company became aware at"), format=DT_FORMATS,
+        validators=[InputRequired(_l("Enter when the company became aware (date and time)."))],
+        invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."),
+        description=_l("The first moment anyone in the company knew: legal reporting clocks start here."))
+    timezone = SelectField(
+        _l("That time is in"), validators=[InputRequired(_l("Choose the time zone of the time above."))],
+        invalid_choice_message=_l("Unknown time zone: choose one from the list."),
+        description=_l("The zone the time above was typed in; the deadline itself is counted in the authority's zone."))
+
+
+def rule_in_words(rule: DeadlineRule) -> str:
+    """The rule's clock in one short phrase, e.g. "15 calendar days after the day of awareness"."""
+    n, trigger = rule.amount, rule.trigger
+    match rule.kind:
+        case DeadlineKind.HOURS if rule.excludes_non_working_days:
+            text = _("%(n)d hours from %(trigger)s, non-working days excluded", n=n, trigger=trigger)
+        case DeadlineKind.HOURS:
+            text = _("%(n)d elapsed hours from %(trigger)s", n=n, trigger=trigger)
+        case DeadlineKind.CALENDAR_DAYS:
+            text = _("%(n)d calendar days after the day of %(trigger)s", n=n, trigger=trigger)
+        case DeadlineKind.WORKING_DAYS:
+            text = _("%(n)d working days after the day of %(trigger)s", n=n, trigger=trigger)
+        case DeadlineKind.DAY_OF_KNOWLEDGE_DAYS:
+            text = _("%(n)d days counting the day of %(trigger)s", n=n, trigger=trigger)
+        case DeadlineKind.MONTHLY:
+            text = _("Day %(n)d of the month after the month reported on", n=n)
+        case _:
+            text = _("No legal day count; internal target of %(h)s hours from %(trigger)s (not a legal deadline)",
+                     h=f"{rule.internal_target_hours:g}", trigger=trigger)
+    if rule.rollover is Rollover.NEXT_WORKING_DAY:
+        text += "; " + _("a due day that is not a working day moves to the next working day")
+    return text
+
+
+@dataclass(frozen=True)
+class Result:
+    """A computed deadline with the times already put into words for the page."""
+
+    deadline: Deadline
+    due_local: str
+    aware_local: str
+    viewer_fmt: str
+    due_weekday_viewer: str
+    aware_weekday_viewer: str
+    before_effective_from: bool
+
+
+def _typed_instant(naive: datetime, tz_name: str) -> datetime:
+    """A wall-clock time typed in a zone, as UTC.
+
+    A time that happens twice (autumn) or never (spring gap) is read as the earlier instant, as the
+    engine does for due times: an earlier start never makes a deadline later than the law allows.
+    """
+    first = naive.replace(tzinfo=ZoneInfo(tz_name))
+    return min(first.astimezone(UTC), first.replace(fold=1).astimezone(UTC))
+
+
+def _clock(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
+
+
+def _in_words(moment: datetime) -> str:
+    """A local time with its weekday and zone abbreviation, e.g. "Wed 2026-03-11 23:59:59 JST"."""
+    return f"{format_date(moment.date(), 'EEE')} {_clock(moment)} {moment.tzname()}"
+
+
+def _result(deadline: Deadline) -> Result:
+    rule, tz = deadline.rule, ZoneInfo(deadline.rule.time_zone)
+    viewer = viewer_timezone()
+    due_viewer, aware_viewer = to_zone(deadline.due_at, viewer), to_zone(deadline.start, viewer)
+    aware_local = deadline.start.astimezone(tz)
+    return Result(
+        deadline=deadline,
+        due_local=_in_words(deadline.due_local),
+        aware_local=_in_words(aware_local),
+        viewer_fmt="%Y-%m-%d %H:%M:%S" if due_viewer.second else "%Y-%m-%d %H:%M",
+        due_weekday_viewer=format_date(due_viewer.date(), "EEE"),
+        aware_weekday_viewer=format_date(aware_viewer.date(), "EEE"),
+        before_effective_from=bool(rule.effective_from and aware_local.date() < rule.effective_from),
+    )
+
+
+@bp.get("/deadlines/calculator")
+@login_required
+def calculator():  # type: ignore[no-untyped-def]
+    form = DeadlineCalculatorForm(request.args)
+    form.timezone.choices = timezone_choices()
+    submitted = "aware_at" in request.args
+    if not submitted and not form.timezone.data:
+        form.timezone.data = viewer_timezone()
+    result = None
+    if submitted and form.validate():
+        try:
+            start = _typed_instant(form.aware_at.data, form.timezone.data)
+            result = _result(compute(RULES[form.regime.data], start=start))
+        except OverflowError:  # e.g. year 1 in Tokyo, or a due day past year 9999
+            form.aware_at.errors = [*form.aware_at.errors, _("This date is out of range.")]
+        except ValueError as e:  # a rule whose calendar never yields a working day
+            form.aware_at.errors = [*form.aware_at.errors, _("No deadline can be computed: %(reason)s", reason=e)]
+    rules = [RULES[code] for code in sorted(RULES)]
+    context: dict[str, Any] = {
+        "form": form, "result": result, "rules": rules, "rule_in_words": rule_in_words,
+        "UNCONFIRMED_LABEL": UNCONFIRMED_LABEL, "viewer_tz": viewer_timezone(),
+    }
+    invalid = any(f.errors for f in form)
+    return render_template("notifications/calculator.html", **context), (422 if invalid else 200)
