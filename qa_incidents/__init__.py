@@ -103,6 +103,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, accounts_bp, admin_bp, catalogue_bp, incidents_bp, workflow_bp):
         app.register_blueprint(blueprint)
+    from qa_incidents.laws.views import bp as laws_bp
+
+    app.register_blueprint(laws_bp)
+    from qa_incidents.laws.transfer_views import bp as laws_transfer_bp
+
+    app.register_blueprint(laws_transfer_bp)
     from qa_incidents.notifications.views import bp as notifications_bp
 
     app.register_blueprint(notifications_bp)

@@ -31,6 +31,9 @@ def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     from qa_incidents.notifications.commands import deadline_command
 
     app.cli.add_command(deadline_command)
+    from qa_incidents.laws.commands import laws_group
+
+    app.cli.add_command(laws_group)
 
 
 def _session():  # type: ignore[no-untyped-def]

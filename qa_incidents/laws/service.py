@@ -132,7 +132,9 @@ def matrix(session: so.Session, *, on: dt.date, category_ids: set[int] | None = 
             for law in laws:
                 if law.jurisdiction_id != jurisdiction.id:
                     continue
-                covers_now = in_force(law.in_force_from, law.repealed_on, on) and any(
+                # As in applicable(): a law repealed without a date never applies.
+                never = law.status == "repealed" and law.repealed_on is None
+                covers_now = not never and in_force(law.in_force_from, law.repealed_on, on) and any(
                     c.category_id in lineage and in_force(c.valid_from, c.valid_to, on) for c in law.coverage)
                 covers_ever = any(c.category_id in lineage for c in law.coverage)
                 if covers_now:
@@ -240,8 +242,11 @@ def set_coverage(session: so.Session, *, law: Law, category_ids: list[int], acto
     current = {c.category_id: c for c in law.coverage if c.valid_to is None}
     added = [cid for cid in category_ids if cid not in current]
     removed = [c for cid, c in current.items() if cid not in category_ids]
+    ended = {c.category_id for c in law.coverage if c.valid_to is not None}
     for cid in added:
-        session.add(LawCategory(law_id=law.id, category_id=cid, valid_from=valid_from))
+        # A category covered before and ended since starts again today: the gap stays a gap.
+        start = valid_from if valid_from is not None else (today if cid in ended else None)
+        session.add(LawCategory(law_id=law.id, category_id=cid, valid_from=start))
     for c in removed:
         c.valid_to = today
     session.flush()

@@ -54,6 +54,22 @@ def test_coverage_that_ends_stops_applying(demo, clock):
     assert "JP-PSE" in before and "JP-PSE" not in after
 
 
+def test_coverage_removed_then_restored_keeps_the_gap(demo, clock):
+    law = demo.scalar(sa.select(Law).where(Law.short_name == "JP-PSE"))
+    home, cables = category(demo, "home"), category(demo, "cables.power")
+    start = clock()
+    service.set_coverage(demo, law=law, category_ids=[home], actor_id=None, now=start)
+    service.set_coverage(demo, law=law, category_ids=[home, cables], actor_id=None, now=start + dt.timedelta(days=10))
+    demo.commit()
+
+    def covers(day):
+        return "JP-PSE" in codes(service.applicable(demo, category_id=cables, country="JP", on=day))
+
+    assert covers(start.date() - dt.timedelta(days=1))
+    assert not covers(start.date() + dt.timedelta(days=5))
+    assert covers(start.date() + dt.timedelta(days=10))
+
+
 def test_matrix_marks_upcoming_changes(demo, clock):
     today = clock().date()
     m = service.matrix(demo, on=today)
