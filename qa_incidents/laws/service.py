@@ -188,6 +188,16 @@ def _save(session: so.Session, obj: Any, fields: tuple[str, ...], data: dict[str
     return obj
 
 
+def _load_or_new(session: so.Session, model: type, ident: int | None, missing: Any) -> Any:
+    """The row to change (NotFound if the id is unknown), or a new one when no id is given."""
+    if not ident:
+        return model()
+    obj = session.get(model, ident)
+    if obj is None:
+        raise NotFound(str(missing))
+    return obj
+
+
 def _require_text(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
     return {n: str(_l("Required.")) for n in names if not str(data.get(n) or "").strip()}
 
@@ -205,9 +215,7 @@ def save_jurisdiction(session: so.Session, *, data: dict[str, Any], jurisdiction
         errors["code"] = str(_l("Another jurisdiction already has this code."))
     if errors:
         raise ValidationFailed(errors)
-    obj = session.get(Jurisdiction, jurisdiction_id) if jurisdiction_id else Jurisdiction()
-    if obj is None:
-        raise NotFound(str(_l("No such jurisdiction.")))
+    obj = _load_or_new(session, Jurisdiction, jurisdiction_id, _l("No such jurisdiction."))
     return _save(session, obj, JURISDICTION_FIELDS, data, entity="jurisdiction", actor_id=actor_id, now=now)
 
 
@@ -226,9 +234,7 @@ def save_law(session: so.Session, *, data: dict[str, Any], category_ids: list[in
         errors["short_name"] = str(_l("Another law already has this short name."))
     if errors:
         raise ValidationFailed(errors)
-    obj = session.get(Law, law_id) if law_id else Law()
-    if obj is None:
-        raise NotFound(str(_l("No such law.")))
+    obj = _load_or_new(session, Law, law_id, _l("No such law."))
     law = _save(session, obj, LAW_FIELDS, data, entity="law", actor_id=actor_id, now=now)
     if category_ids is not None:
         set_coverage(session, law=law, category_ids=category_ids, actor_id=actor_id, now=now)
@@ -278,9 +284,7 @@ def save_obligation(session: so.Session, *, data: dict[str, Any], obligation_id:
         errors["regime_code"] = str(_l("Another obligation already has this regime code."))
     if errors:
         raise ValidationFailed(errors)
-    obj = session.get(Obligation, obligation_id) if obligation_id else Obligation()
-    if obj is None:
-        raise NotFound(str(_l("No such obligation.")))
+    obj = _load_or_new(session, Obligation, obligation_id, _l("No such obligation."))
     return _save(session, obj, OBLIGATION_FIELDS, data, entity="obligation", actor_id=actor_id, now=now)
 
 
@@ -299,9 +303,7 @@ def save_amendment(session: so.Session, *, data: dict[str, Any], amendment_id: i
         errors["affected_categories"] = str(_l("Unknown category codes: %(c)s.", c=", ".join(unknown)))
     if errors:
         raise ValidationFailed(errors)
-    obj = session.get(Amendment, amendment_id) if amendment_id else Amendment()
-    if obj is None:
-        raise NotFound(str(_l("No such amendment.")))
+    obj = _load_or_new(session, Amendment, amendment_id, _l("No such amendment."))
     return _save(session, obj, AMENDMENT_FIELDS, data, entity="amendment", actor_id=actor_id, now=now)
 
 
