@@ -15,9 +15,8 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional
 
-from qa_incidents.core.countries import country_codes
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES
 from qa_incidents.laws.models import Amendment, Jurisdiction, Law, Obligation
 
@@ -102,18 +101,6 @@ class LawForm(FlaskForm):
                                 description=_l("One open point per line."))
     notes = TextAreaField(_l("Notes"), validators=[Length(max=8000)])
 
-    def validate_url(self, field: StringField) -> None:
-        if field.data and not field.data.strip().lower().startswith(("https://", "http://")):
-            raise ValidationError(_l("Enter a web address starting with https://."))
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
-        # Without the date a repealed law would never have applied (an empty date stops the field's own checks).
-        if self.status.data == "repealed" and self.repealed_on.data is None and not self.repealed_on.errors:
-            self.repealed_on.errors = [*self.repealed_on.errors,
-                                       str(_l("Give the day from which a repealed law no longer applies."))]
-            valid = False
-        return valid
 
     @classmethod
     def initial(cls, law: Law) -> dict[str, Any]:
@@ -158,9 +145,6 @@ class ObligationForm(FlaskForm):
     unconfirmed = TextAreaField(_l("To be confirmed by the legal department"), validators=[Length(max=4000)],
                                 description=_l("One open point per line."))
 
-    def validate_valid_to(self, field: DateField) -> None:
-        if field.data and self.valid_from.data and field.data <= self.valid_from.data:
-            raise ValidationError(_l("The end comes after the start."))
 
     @classmethod
     def initial(cls, obligation: Obligation) -> dict[str, Any]:
@@ -218,18 +202,7 @@ class JurisdictionForm(FlaskForm):
                                  description=_l("e.g. ON for Ontario; usually empty."))
     active = BooleanField(_l("Shown on the map"), default=True)
 
-    def validate_members(self, field: TextAreaField) -> None:
-        codes = (field.data or "").upper().split()
-        unknown = sorted(set(codes) - country_codes())
-        if unknown:
-            raise ValidationError(_l("Not ISO country codes: %(codes)s.", codes=", ".join(unknown)))
-        if self.is_bloc.data and not codes:
-            raise ValidationError(_l("Name the member countries of the bloc."))
 
-    def validate_holiday_country(self, field: StringField) -> None:
-        code = _text(field.data).upper()
-        if code and code not in country_codes():
-            raise ValidationError(_l("Not an ISO country code."))
 
     @classmethod
     def initial(cls, jurisdiction: Jurisdiction) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from qa_incidents.accounts.models import User
 from qa_incidents.catalogue.models import Product, ProductCategory
 from qa_incidents.core import audit, outbox
+from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import NotFound, ValidationFailed
 from qa_incidents.core.permissions import Role
 from qa_incidents.laws.models import Amendment, Jurisdiction, Law, LawCategory, Obligation, in_force
@@ -213,6 +214,14 @@ def save_jurisdiction(session: so.Session, *, data: dict[str, Any], jurisdiction
                                                             Jurisdiction.id != (jurisdiction_id or -1)))
     if clash:
         errors["code"] = str(_l("Another jurisdiction already has this code."))
+    members = str(data.get("members") or "").upper().split()
+    if unknown := sorted(set(members) - country_codes()):
+        errors["members"] = str(_l("Not ISO country codes: %(codes)s.", codes=", ".join(unknown)))
+    elif data.get("is_bloc") and not members:
+        errors["members"] = str(_l("Name the member countries of the bloc."))
+    holiday_country = str(data.get("holiday_country") or "").upper()
+    if holiday_country and holiday_country not in country_codes():
+        errors["holiday_country"] = str(_l("Not an ISO country code."))
     if errors:
         raise ValidationFailed(errors)
     obj = _load_or_new(session, Jurisdiction, jurisdiction_id, _l("No such jurisdiction."))
@@ -229,6 +238,12 @@ def save_law(session: so.Session, *, data: dict[str, Any], category_ids: list[in
         errors["status"] = str(_l("Choose a status."))
     if data.get("in_force_from") and data.get("repealed_on") and data["repealed_on"] <= data["in_force_from"]:
         errors["repealed_on"] = str(_l("A law is repealed after it comes into force."))
+    if data.get("status") == "repealed" and not data.get("repealed_on"):
+        # Without the date a repealed law would be read as never having applied.
+        errors["repealed_on"] = str(_l("Give the day from which a repealed law no longer applies."))
+    url = str(data.get("url") or "").strip().lower()
+    if url and not url.startswith(("https://", "http://")):
+        errors["url"] = str(_l("Enter a web address starting with https://."))
     clash = session.scalar(sa.select(Law.id).where(Law.short_name == data.get("short_name"), Law.id != (law_id or -1)))
     if clash:
         errors["short_name"] = str(_l("Another law already has this short name."))
@@ -278,6 +293,8 @@ def save_obligation(session: so.Session, *, data: dict[str, Any], obligation_id:
         errors["trigger_harms"] = str(_l("Unknown harm class: %(h)s.", h=", ".join(bad)))
     if session.get(Law, data.get("law_id") or 0) is None:
         errors["law_id"] = str(_l("Choose a law."))
+    if data.get("valid_from") and data.get("valid_to") and data["valid_to"] <= data["valid_from"]:
+        errors["valid_to"] = str(_l("The end comes after the start."))
     clash = session.scalar(sa.select(Obligation.id).where(Obligation.regime_code == data.get("regime_code"),
                                                           Obligation.id != (obligation_id or -1)))
     if clash:

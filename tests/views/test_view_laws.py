@@ -356,7 +356,8 @@ def test_a_law_with_bad_input_is_refused_and_the_input_kept(browser_as, fresh):
     assert response.status_code == 422
     form = form_with(response, "short_name")
     assert form.errors == {"url": "Enter a web address starting with https://.",
-                           "repealed_on": "Give the day from which a repealed law no longer applies."}
+                           "repealed_on": "Give the day from which a repealed law no longer applies.",
+                           "short_name": "Another law already has this short name."}
     assert form.values["name_en"] == "Test Act" and form.values["in_force_from"] == "2026-01-01"
     assert [o.label for o in form.selects["category_ids"] if o.selected] == ["Home appliances › Refrigerators"]
 
@@ -467,15 +468,21 @@ def test_obligation_with_an_unknown_harm_class_or_code_is_refused(browser_as, fr
     form = form_with(admin.get(f"/laws/{pse}/obligations/new"), "regime_code")
     used = [o for o in form.selects["regime_code"] if o.value == "JP-CPSA-35"][0]
     assert used.disabled and used.label.endswith("(used under JP-CPSA)")
-    data = MultiDict(form.data(regime_code="JP-CPSA-35", title="Duplicate", valid_from="2026-05-01",
-                               valid_to="2026-04-01"))
+    data = MultiDict(form.data(regime_code="JP-CPSA-35", title="Duplicate"))
     data.setlist("trigger_harms", ["fire", "earthquake"])
     response = post(admin, f"/laws/{pse}/obligations/new", data)
     assert response.status_code == 422
     kept = form_with(response, "regime_code")
-    assert kept.errors == {"trigger_harms": "Choose harm classes from the list.",
-                           "valid_to": "The end comes after the start."}
+    assert kept.errors == {"trigger_harms": "Choose harm classes from the list."}
     assert kept.values["title"] == "Duplicate"
+
+    data = MultiDict(form.data(regime_code="JP-CPSA-35", title="Duplicate", valid_from="2026-05-01",
+                               valid_to="2026-04-01"))
+    response = post(admin, f"/laws/{pse}/obligations/new", data)
+    assert response.status_code == 422
+    assert form_with(response, "regime_code").errors == {
+        "regime_code": "Another obligation already has this regime code.",
+        "valid_to": "The end comes after the start."}
 
     data = MultiDict(form.data(regime_code="JP-CPSA-35", title="Duplicate"))
     response = post(admin, f"/laws/{pse}/obligations/new", data)
@@ -509,12 +516,18 @@ def test_jurisdictions_are_listed_and_edited(browser_as, fresh):
 
 
 def test_map_and_what_applied_agree_on_a_law_repealed_without_a_date(browser_as, demo, clock, fresh):
-    """Such a law (possible through the service, e.g. an import) never applies: "What applied?" skips it, so must the map."""
+    """The service refuses such a law; data from before that rule never applies, on the map as in "What applied?"."""
+    from qa_incidents.core.errors import ValidationFailed
     from qa_incidents.laws import service
 
     pse = demo.scalar(sa.select(Law).where(Law.short_name == "JP-PSE"))
     data = {name: getattr(pse, name) for name in service.LAW_FIELDS} | {"status": "repealed", "repealed_on": None}
-    service.save_law(demo, data=data, category_ids=None, law_id=pse.id, actor_id=None, now=clock())
+    with pytest.raises(ValidationFailed) as refused:
+        service.save_law(demo, data=data, category_ids=None, law_id=pse.id, actor_id=None, now=clock())
+    assert "repealed_on" in refused.value.errors
+    demo.rollback()
+    pse = demo.scalar(sa.select(Law).where(Law.short_name == "JP-PSE"))
+    pse.status = "repealed"  # as older data could hold it
     demo.commit()
     client = browser_as(EMAILS["head_office_qa"])
     fridge = category_id(fresh, "home.refrigerators")
