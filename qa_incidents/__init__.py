@@ -141,7 +141,7 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.core.countries import country_names
     from qa_incidents.core.permissions import ROLE_TITLES, Capability, can
     from qa_incidents.incidents import rules
-    from qa_incidents.incidents.lifecycle import ACTION_TITLES
+    from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
     from qa_incidents.notifications.obligations import VERDICT_TITLES
 
     app.jinja_env.filters["localtime"] = web.localtime
@@ -163,11 +163,15 @@ def _register_template_helpers(app: Flask) -> None:
         def user_can(capability: Capability) -> bool:
             return bool(current_user.is_authenticated and can(current_user.actor, capability))
 
+        def user_may(action: str) -> bool:
+            """Whether the lifecycle lets the user's role take this action at all (menus only; pages check again)."""
+            return bool(current_user.is_authenticated and may_take(current_user.role, Action(action)))
+
         def country_name(code: str) -> str:
             locale = current_user.locale if current_user.is_authenticated else "en"
             return country_names(locale).get(code, code)
 
-        return {"user_can": user_can, "country_name": country_name, "viewer_timezone": web.viewer_timezone,
+        return {"user_can": user_can, "user_may": user_may, "country_name": country_name, "viewer_timezone": web.viewer_timezone,
                 "now_utc": web.now()}
 
 

@@ -187,6 +187,14 @@ def change_own_password(session: so.Session, *, user: User, current: str, new: s
                  now=now, changes={"password": ["(hidden)", "(changed)"]})
 
 
+def addresses(session: so.Session, *, roles: set[Role], division_id: int | None = None) -> list[str]:
+    """E-mail addresses of the active users with these roles (in one division, or all)."""
+    stmt = sa.select(User.email).where(User.role.in_(roles), User.active.is_(True))
+    if division_id is not None:
+        stmt = stmt.where(User.division_id == division_id)
+    return list(session.scalars(stmt.order_by(User.email)))
+
+
 def list_users(session: so.Session) -> list[User]:
     return list(session.scalars(sa.select(User).order_by(User.active.desc(), User.name)))
 

@@ -36,12 +36,30 @@ class ProductInput:
     active: bool = True
 
 
-def _ancestors(session: so.Session, category_id: int | None) -> set[int]:
-    seen: set[int] = set()
-    while category_id is not None and category_id not in seen:
-        seen.add(category_id)
-        category_id = session.scalar(sa.select(ProductCategory.parent_id).where(ProductCategory.id == category_id))
-    return seen
+@dataclass
+class CategoryTree:
+    """The category tree, loaded once per request: parents, children, codes."""
+
+    parent: dict[int, int | None]
+    code: dict[int, str]
+    by_code: dict[str, int]
+
+    @classmethod
+    def load(cls, session: so.Session) -> CategoryTree:
+        rows = session.execute(sa.select(ProductCategory.id, ProductCategory.parent_id, ProductCategory.code)).all()
+        return cls({r.id: r.parent_id for r in rows}, {r.id: r.code for r in rows}, {r.code: r.id for r in rows})
+
+    def ancestors(self, category_id: int) -> list[int]:
+        """The category and every category above it."""
+        found: list[int] = []
+        node: int | None = category_id
+        while node is not None and node not in found:
+            found.append(node)
+            node = self.parent.get(node)
+        return found
+
+    def descendants(self, category_id: int) -> set[int]:
+        return {c for c in self.parent if category_id in self.ancestors(c)}
 
 
 def _validate_category(session: so.Session, data: CategoryInput, *, category_id: int | None) -> dict[str, str]:
@@ -57,7 +75,7 @@ def _validate_category(session: so.Session, data: CategoryInput, *, category_id:
     if data.parent_id is not None:
         if session.get(ProductCategory, data.parent_id) is None:
             errors["parent_id"] = str(_l("Choose an existing parent category."))
-        elif category_id is not None and category_id in _ancestors(session, data.parent_id):
+        elif category_id is not None and category_id in CategoryTree.load(session).ancestors(data.parent_id):
             errors["parent_id"] = str(_l("A category cannot sit under itself or its own sub-categories."))
     return errors
 

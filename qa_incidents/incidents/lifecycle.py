@@ -154,6 +154,11 @@ def check(action: Action, case: Case, *, role: Role, division_id: int) -> Verdic
     return Verdict(action, True, None, t)
 
 
+def may_take(role: Role, action: Action) -> bool:
+    """Whether the role may ever take the action (in some state): for menus, queues and page guards."""
+    return role in TRANSITIONS[action].roles
+
+
 def available(case: Case, *, role: Role, division_id: int) -> list[Verdict]:
     """The actions this user could take from the case's state: allowed ones, and blocked ones with the reason.
 

@@ -18,7 +18,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from qa_incidents.accounts.models import User
-from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.catalogue.models import Product
+from qa_incidents.catalogue.service import CategoryTree
 from qa_incidents.core import audit
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import EditConflict, Forbidden, NotFound, ValidationFailed
@@ -257,20 +258,6 @@ class RegisterPage:
     filters: RegisterFilter = field(default_factory=RegisterFilter)
 
 
-def _descendants(session: so.Session, category_id: int) -> set[int]:
-    rows = session.execute(sa.select(ProductCategory.id, ProductCategory.parent_id)).all()
-    children: dict[int | None, list[int]] = {}
-    for cid, parent in rows:
-        children.setdefault(parent, []).append(cid)
-    found, todo = set(), [category_id]
-    while todo:
-        cid = todo.pop()
-        if cid not in found:
-            found.add(cid)
-            todo.extend(children.get(cid, []))
-    return found
-
-
 def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, with_status: bool = True) -> sa.Select[Any]:
     if with_status and f.status:
         stmt = stmt.where(Incident.status == f.status)
@@ -279,7 +266,7 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
     if f.division_id:
         stmt = stmt.where(Incident.division_id == f.division_id)
     if f.category_id:
-        stmt = stmt.where(Incident.category_id.in_(_descendants(session, f.category_id)))
+        stmt = stmt.where(Incident.category_id.in_(CategoryTree.load(session).descendants(f.category_id)))
     if f.country:
         stmt = stmt.where(Incident.country == f.country)
     if f.aware_from:

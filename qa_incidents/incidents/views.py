@@ -32,7 +32,7 @@ from qa_incidents.notifications.service import obligations_for
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
 
-def _load(incident_id: int) -> Any:
+def incident_or_404(incident_id: int) -> Any:
     """The incident if the current user may read it, else 404 (never 403: no hint that it exists)."""
     try:
         return service.get_incident(db(), user=current_user, incident_id=incident_id)
@@ -146,7 +146,7 @@ def new():  # type: ignore[no-untyped-def]
 @bp.get("/<int:incident_id>")
 @requires(Capability.READ_INCIDENTS)
 def show(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _load(incident_id)
+    incident = incident_or_404(incident_id)
     return render_template("incidents/show.html", **_page_context(incident, CommentForm(), AttachmentForm()))
 
 
@@ -169,7 +169,7 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
 @requires(Capability.EDIT_INCIDENT)
 def edit(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _load(incident_id)
+    incident = incident_or_404(incident_id)
     if not can_work_division(current_user.actor, incident.division_id):
         abort(403)
     form = IncidentForm()
@@ -282,7 +282,7 @@ def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
 @bp.post("/<int:incident_id>/comments")
 @requires(Capability.EDIT_INCIDENT)
 def comment(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _load(incident_id)
+    incident = incident_or_404(incident_id)
     form = CommentForm()
     if form.validate_on_submit():
         try:
@@ -301,7 +301,7 @@ def comment(incident_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/<int:incident_id>/attachments")
 @requires(Capability.EDIT_INCIDENT)
 def attach(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _load(incident_id)
+    incident = incident_or_404(incident_id)
     if not can_work_division(current_user.actor, incident.division_id):
         abort(403)
     form = AttachmentForm()

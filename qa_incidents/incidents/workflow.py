@@ -15,9 +15,10 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
+from qa_incidents.accounts.service import addresses
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.permissions import Role, can_work_division
+from qa_incidents.core.permissions import Capability, Role, can, can_work_division
 from qa_incidents.core.signatures import sign
 from qa_incidents.incidents import lifecycle
 from qa_incidents.incidents import severity as sev
@@ -149,7 +150,7 @@ def case_of(session: so.Session, incident: Incident) -> Case:
 
 def actions_for(session: so.Session, *, user: User, incident: Incident) -> list[Verdict]:
     """The actions to offer this user on this incident now (allowed, or blocked with the reason)."""
-    if not can_work_division(user.actor, incident.division_id) and user.role != Role.HEAD_OFFICE_QA:
+    if not can_work_division(user.actor, incident.division_id):
         return []
     return lifecycle.available(case_of(session, incident), role=user.role, division_id=user.division_id)
 
@@ -221,7 +222,7 @@ def request_escalation(session: so.Session, *, user: User, incident_id: int, rea
     session.add(escalation)
     session.flush()
     outbox.enqueue(
-        session, to=_addresses(session, roles={Role.HEAD_OFFICE_QA}), now=now, incident_id=incident.id,
+        session, to=addresses(session, roles={Role.HEAD_OFFICE_QA}), now=now, incident_id=incident.id,
         subject=f"[{incident.severity.value}] Escalation requested: {incident.reference} {incident.title}",
         body_text=(f"{user.name} ({incident.division.name}) requests escalation of {incident.reference}.\n\n"
                    f"Severity: {incident.severity.value}\nReason: {reason.strip()}\n\n"
@@ -265,7 +266,7 @@ def decide_escalation(session: so.Session, *, user: User, incident_id: int, appr
     escalation.signature_id = signature.id
     _move(session, user=user, incident=incident, action=action, now=now, reason=comment,
           extra={"signature": [None, f"{transition.signature} · {signature.content_sha256[:16]}…"]})
-    recipients = {escalation.requested_by.email} | set(_addresses(session, roles={Role.DIVISION_QA},
+    recipients = {escalation.requested_by.email} | set(addresses(session, roles={Role.DIVISION_QA},
                                                                   division_id=incident.division_id))
     verdict = "APPROVED" if approve else "REJECTED"
     outbox.enqueue(
@@ -297,13 +298,6 @@ def close(session: so.Session, *, user: User, incident_id: int, reason: str, now
 # --- queues and SLAs -------------------------------------------------------------------
 
 
-def _addresses(session: so.Session, *, roles: set[Role], division_id: int | None = None) -> list[str]:
-    stmt = sa.select(User.email).where(User.role.in_(roles), User.active.is_(True))
-    if division_id is not None:
-        stmt = stmt.where(User.division_id == division_id)
-    return list(session.scalars(stmt.order_by(User.email)))
-
-
 @dataclass
 class QueueItem:
     incident: Incident
@@ -331,11 +325,12 @@ def escalation_queue(session: so.Session, *, now: datetime, settings: SlaSetting
     return items
 
 
-def triage_queue(session: so.Session, *, user: User, now: datetime, settings: SlaSettings = DEFAULT_SLA) -> list[QueueItem]:
-    """Reported incidents this user may triage, most urgent SLA first."""
+def triage_queue(session: so.Session, *, division_id: int | None, now: datetime,
+                 settings: SlaSettings = DEFAULT_SLA) -> list[QueueItem]:
+    """Reported incidents of one division (None: all divisions), most urgent SLA first."""
     stmt = sa.select(Incident).where(Incident.status == Status.REPORTED)
-    if user.role != Role.HEAD_OFFICE_QA:
-        stmt = stmt.where(Incident.division_id == user.division_id)
+    if division_id is not None:
+        stmt = stmt.where(Incident.division_id == division_id)
     items = []
     for incident in session.scalars(stmt.order_by(Incident.aware_at, Incident.id)):
         clock = triage_sla(session, incident, now=now, settings=settings)
@@ -352,15 +347,17 @@ class MyWork:
 
 
 def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSettings = DEFAULT_SLA) -> MyWork:
-    """What is waiting for this user, by role."""
-    workers = {Role.DIVISION_QA, Role.HEAD_OFFICE_QA}
-    to_triage = triage_queue(session, user=user, now=now, settings=settings) if user.role in workers else []
-    escalations = escalation_queue(session, now=now, settings=settings) if user.role == Role.HEAD_OFFICE_QA else []
+    """What is waiting for this user: what the lifecycle lets their role do, in their scope."""
+    scope = None if can(user.actor, Capability.WORK_ALL_DIVISIONS) else user.division_id
+    to_triage = triage_queue(session, division_id=scope, now=now, settings=settings) \
+        if lifecycle.may_take(user.role, Action.TRIAGE) else []
+    escalations = escalation_queue(session, now=now, settings=settings) \
+        if lifecycle.may_take(user.role, Action.APPROVE_ESCALATION) else []
     to_contain: list[Incident] = []
-    if user.role in workers:
+    if lifecycle.may_take(user.role, Action.CONTAIN):
         stmt = sa.select(Incident).where(Incident.status == Status.ESCALATED)
-        if user.role != Role.HEAD_OFFICE_QA:
-            stmt = stmt.where(Incident.division_id == user.division_id)
+        if scope is not None:
+            stmt = stmt.where(Incident.division_id == scope)
         to_contain = list(session.scalars(stmt.order_by(Incident.aware_at)))
     my_open = list(session.scalars(sa.select(Incident).where(
         Incident.created_by_id == user.id, Incident.status != Status.CLOSED).order_by(Incident.aware_at.desc()).limit(50)))
@@ -370,24 +367,16 @@ def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSett
 def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA, base_url: str = "") -> int:
     """Queue one warning before and one notice after each triage or escalation SLA is breached. Returns the count queued."""
     queued = 0
-    for item in triage_queue_all(session, now=now, settings=settings):
+    for item in triage_queue(session, division_id=None, now=now, settings=settings):
         queued += _sla_mail(session, item, kind="triage", now=now, base_url=base_url,
-                            to_warn=_addresses(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id),
-                            to_breach=_addresses(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id)
-                            + _addresses(session, roles={Role.HEAD_OFFICE_QA}))
+                            to_warn=addresses(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id),
+                            to_breach=addresses(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id)
+                            + addresses(session, roles={Role.HEAD_OFFICE_QA}))
     for item in escalation_queue(session, now=now, settings=settings):
-        hq = _addresses(session, roles={Role.HEAD_OFFICE_QA})
+        hq = addresses(session, roles={Role.HEAD_OFFICE_QA})
         queued += _sla_mail(session, item, kind="escalation decision", now=now, base_url=base_url, to_warn=hq,
                             to_breach=hq + [item.escalation.requested_by.email] if item.escalation else hq)
     return queued
-
-
-def triage_queue_all(session: so.Session, *, now: datetime, settings: SlaSettings) -> list[QueueItem]:
-    items = []
-    for incident in session.scalars(sa.select(Incident).where(Incident.status == Status.REPORTED)):
-        clock = triage_sla(session, incident, now=now, settings=settings)
-        items.append(QueueItem(incident, None, clock, clock.state(now), now - incident.aware_at))
-    return items
 
 
 def _sla_mail(session: so.Session, item: QueueItem, *, kind: str, now: datetime, base_url: str,

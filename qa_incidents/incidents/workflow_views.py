@@ -11,24 +11,17 @@ from flask_login import current_user, login_required
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
-from qa_incidents.core.permissions import Capability, Role, can
+from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import SignatureRefused
 from qa_incidents.core.web import db, now, requires
 from qa_incidents.incidents import severity as sev
 from qa_incidents.incidents import workflow
-from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action
+from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
 from qa_incidents.incidents.rules import Hazard, Severity
-from qa_incidents.incidents.service import get_incident
+from qa_incidents.incidents.views import incident_or_404
 from qa_incidents.incidents.workflow_forms import DecisionForm, MatrixForm, ReasonForm, TriageForm
 
 bp = Blueprint("workflow", __name__)
-
-
-def _load(incident_id: int) -> Any:
-    try:
-        return get_incident(db(), user=current_user, incident_id=incident_id)
-    except DomainError:
-        abort(404)
 
 
 def _settings() -> workflow.SlaSettings:
@@ -46,7 +39,7 @@ def _refused(e: DomainError, incident_id: int) -> Any:
 @bp.route("/incidents/<int:incident_id>/triage", methods=["GET", "POST"])
 @requires(Capability.EDIT_INCIDENT)
 def triage(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _load(incident_id)
+    incident = incident_or_404(incident_id)
     verdicts = {v.action: v for v in workflow.actions_for(db(), user=current_user, incident=incident)}
     verdict = verdicts.get(Action.TRIAGE) or verdicts.get(Action.RETRIAGE)
     if verdict is None or not verdict.allowed:
@@ -74,18 +67,14 @@ def triage(incident_id: int):  # type: ignore[no-untyped-def]
                            HARM_CLASS_TITLES=sev.HARM_CLASS_TITLES), (422 if form.errors else 200)
 
 
-SIMPLE_ACTIONS = {
-    Action.REQUEST_ESCALATION: "request_escalation",
-    Action.CONTAIN: "contain",
-    Action.START_REVIEW: "start_review",
-    Action.CLOSE: "close",
-}
+#: Actions that take at most a reason (triage and signed decisions have their own pages).
+SIMPLE_ACTIONS = frozenset({Action.REQUEST_ESCALATION, Action.CONTAIN, Action.START_REVIEW, Action.CLOSE})
 
 
 @bp.route("/incidents/<int:incident_id>/actions/<action>", methods=["GET", "POST"])
 @requires(Capability.EDIT_INCIDENT)
 def act(incident_id: int, action: str):  # type: ignore[no-untyped-def]
-    incident = _load(incident_id)
+    incident = incident_or_404(incident_id)
     try:
         chosen = Action(action)
     except ValueError:
@@ -127,15 +116,14 @@ def act(incident_id: int, action: str):  # type: ignore[no-untyped-def]
 @bp.route("/incidents/<int:incident_id>/escalation", methods=["GET", "POST"])
 @requires(Capability.READ_INCIDENTS)
 def decide(incident_id: int):  # type: ignore[no-untyped-def]
-    incident = _load(incident_id)
-    if current_user.role != Role.HEAD_OFFICE_QA:
+    incident = incident_or_404(incident_id)
+    if not may_take(current_user.role, Action.APPROVE_ESCALATION):
         abort(403)
     escalation = workflow.pending_escalation(db(), incident.id)
     if escalation is None:
         flash(_("There is no pending escalation request for %(ref)s.", ref=incident.reference), "info")
         return redirect(url_for("incidents.show", incident_id=incident.id))
     form = DecisionForm()
-    status = 200
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
@@ -148,7 +136,6 @@ def decide(incident_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("incidents.show", incident_id=incident.id))
         except SignatureRefused as e:
             form.password.errors = [*form.password.errors, str(e)]
-            status = 422
         except ValidationFailed as e:
             for message in apply_errors(form, e.errors):
                 flash(message, "error")
@@ -156,13 +143,13 @@ def decide(incident_id: int):  # type: ignore[no-untyped-def]
             return _refused(e, incident.id)
     form.password.data = ""
     return render_template("workflow/decide.html", incident=incident, escalation=escalation, form=form,
-                           suggestion=workflow.suggestion_for(db(), incident, now=now())), (status if status != 200 else (422 if form.errors else 200))
+                           suggestion=workflow.suggestion_for(db(), incident, now=now())), (422 if form.errors else 200)
 
 
 @bp.get("/escalations/")
 @login_required
 def queue():  # type: ignore[no-untyped-def]
-    if current_user.role != Role.HEAD_OFFICE_QA:
+    if not may_take(current_user.role, Action.APPROVE_ESCALATION):
         abort(403)
     items = workflow.escalation_queue(db(), now=now(), settings=_settings())
     return render_template("workflow/queue.html", items=items)

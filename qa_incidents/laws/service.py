@@ -11,8 +11,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from qa_incidents.accounts.models import User
+from qa_incidents.accounts.service import addresses
 from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.catalogue.service import CategoryTree as Tree
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import NotFound, ValidationFailed
@@ -26,35 +27,6 @@ OBLIGATION_FIELDS = ("law_id", "regime_code", "title", "trigger_harms", "trigger
                      "required_fields", "follow_ups", "channel", "valid_from", "valid_to", "source", "unconfirmed")
 AMENDMENT_FIELDS = ("law_id", "title", "promulgated_on", "enforced_on", "summary", "affected_categories")
 JURISDICTION_FIELDS = ("code", "name", "is_bloc", "members", "timezone", "holiday_country", "holiday_subdiv", "active")
-
-
-# --- the category tree -------------------------------------------------------------------
-
-
-@dataclass
-class Tree:
-    """The category tree, loaded once per request: parents, children, codes."""
-
-    parent: dict[int, int | None]
-    code: dict[int, str]
-    by_code: dict[str, int]
-
-    @classmethod
-    def load(cls, session: so.Session) -> Tree:
-        rows = session.execute(sa.select(ProductCategory.id, ProductCategory.parent_id, ProductCategory.code)).all()
-        return cls({r.id: r.parent_id for r in rows}, {r.id: r.code for r in rows}, {r.code: r.id for r in rows})
-
-    def ancestors(self, category_id: int) -> list[int]:
-        """The category and every category above it."""
-        found: list[int] = []
-        node: int | None = category_id
-        while node is not None and node not in found:
-            found.append(node)
-            node = self.parent.get(node)
-        return found
-
-    def descendants(self, category_id: int) -> set[int]:
-        return {c for c in self.parent if category_id in self.ancestors(c)}
 
 
 # --- what applies --------------------------------------------------------------------
@@ -362,9 +334,7 @@ def enforcement_alerts(session: so.Session, *, now: dt.datetime, thresholds: tup
                 affected |= tree.descendants(tree.by_code[code])
         divisions = set(session.scalars(sa.select(Product.division_id).where(Product.category_id.in_(affected or {-1}))))
         for division_id in sorted(divisions):
-            to = list(session.scalars(sa.select(User.email).where(
-                User.division_id == division_id, User.active.is_(True),
-                User.role.in_({Role.DIVISION_QA, Role.REPORTER}))))
+            to = addresses(session, roles={Role.DIVISION_QA, Role.REPORTER}, division_id=division_id)
             law = amendment.law
             message = outbox.enqueue(
                 session, to=to, now=now, dedupe_key=f"law-enforcement:{amendment.id}:{division_id}:{threshold}",
