@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -179,6 +180,7 @@ def matrix_edit():  # type: ignore[no-untyped-def]
     current = workflow.current_matrix(db(), now=now())
     db().commit()
     form = MatrixForm()
+    failed = False
     if not form.is_submitted():
         form.fallback.data = current.fallback.value
         form.similar_window_days.data = current.similar_window_days
@@ -191,12 +193,13 @@ def matrix_edit():  # type: ignore[no-untyped-def]
         for _i in range(2):
             form.rules.append_entry({"severity": "S4"})
     if form.validate_on_submit():
+        kept = [r for r in form.rules if (r.code.data or "").strip()]  # a row without an identifier is dropped
         rules = [
             sev.MatrixRule(id=(r.code.data or "").strip(), severity=Severity(r.severity.data),
                            harm=tuple(sev.HarmClass(h) for h in r.harm.data or []),
                            hazards=tuple(Hazard(h) for h in r.hazards.data or []),
                            min_units=r.min_units.data, min_similar=r.min_similar.data, note=(r.note.data or "").strip())
-            for r in form.rules if (r.code.data or "").strip()
+            for r in kept
         ]
         try:
             with transaction(db()) as s:
@@ -206,9 +209,16 @@ def matrix_edit():  # type: ignore[no-untyped-def]
             flash(_("Severity matrix version %(v)d saved.", v=new.version), "success")
             return redirect(url_for("workflow.matrix"))
         except ValidationFailed as e:
-            for message in apply_errors(form, e.errors):
-                flash(message, "error")
+            failed = True
             for key, message in e.errors.items():
-                if key.startswith("rules-"):
-                    flash(f"{key}: {message}", "error")
-    return render_template("workflow/matrix_edit.html", form=form, matrix=current), (422 if form.errors else 200)
+                # "rules-<n>-<field>" names the n-th kept rule: put the message beside that row's input.
+                match = re.fullmatch(r"rules-(\d+)-(\w+)", key)
+                if match and int(match.group(1)) < len(kept):
+                    row = kept[int(match.group(1))]
+                    field = row.code if match.group(2) == "id" else getattr(row, match.group(2))
+                    field.errors = [*field.errors, message]
+                else:
+                    for loose in apply_errors(form, {key: message}):
+                        flash(loose, "error")
+            flash(_("The matrix was not saved: correct the rows marked below."), "error")
+    return render_template("workflow/matrix_edit.html", form=form, matrix=current), (422 if failed or form.errors else 200)

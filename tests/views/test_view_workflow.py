@@ -158,3 +158,19 @@ def test_matrix_page_and_admin_edit(browser_as):
     history = text(page).split("Change history", 1)[1]
     assert "Sam Admin · version 2" in history
     assert "rule F2 harm is Fire → S2 harm is Fire → S1" in history and "All fires are S1" in history
+
+
+def test_matrix_edit_marks_the_faulty_row(browser_as, fresh):
+    admin = browser_as(EMAILS["admin"])
+    data = matrix_post(csrf_token(admin, "/severity-matrix/edit"))
+    data["rules-3-code"] = "F1"  # the fourth row now repeats the third row's identifier
+    data["note"] = "Tidy identifiers"
+    response = admin.post("/severity-matrix/edit", data=data)
+    assert response.status_code == 422
+    assert "The matrix was not saved: correct the rows marked below." in flashes(response)
+    page = response.get_data(as_text=True)
+    row = page.split('name="rules-3-code"', 1)[1].split("</td>", 1)[0]
+    assert "Rule identifiers must be unique." in row
+    assert not any("rules-" in message for message in flashes(response))
+    assert 'name="rules-3-code" type="text" value="F1"' in page or 'value="F1"' in row
+    assert "Severity matrix version 1" in text(admin.get("/severity-matrix"))
