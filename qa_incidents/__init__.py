@@ -33,7 +33,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         __name__,
         template_folder=str(BASE_DIR / "templates"),
         static_folder=str(BASE_DIR / "static"),
-        instance_path=str(Path(config.INSTANCE_DIR).resolve()),
+        instance_path=str(Path(overrides.get("INSTANCE_DIR", config.INSTANCE_DIR)).resolve()),
     )
     app.config.from_object(config)
     app.config.update(overrides)
