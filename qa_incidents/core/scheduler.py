@@ -113,6 +113,8 @@ class SchedulerLock:
 
     def release(self) -> None:
         if self._conn is not None:
+            # Advisory locks belong to the database session, which outlives close() in the pool.
+            self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             self._conn.close()
             self._conn = None
         if self._fd is not None:
