@@ -112,6 +112,15 @@ def _register_blueprints(app: Flask) -> None:
     from qa_incidents.notifications.views import bp as notifications_bp
 
     app.register_blueprint(notifications_bp)
+    from qa_incidents.reviews.views import bp as reviews_bp
+
+    app.register_blueprint(reviews_bp)
+    from qa_incidents.recalls.views import bp as recalls_bp
+
+    app.register_blueprint(recalls_bp)
+    from qa_incidents.api.views import bp as api_bp
+
+    app.register_blueprint(api_bp)
 
 
 def _register_errors(app: Flask) -> None:

@@ -31,6 +31,10 @@ def all_models() -> None:
     import qa_incidents.incidents.models  # noqa: F401
     import qa_incidents.incidents.workflow_models  # noqa: F401
     import qa_incidents.laws.models  # noqa: F401
+    import qa_incidents.notifications.models  # noqa: F401
+    import qa_incidents.recalls.models  # noqa: F401
+    import qa_incidents.reviews.models  # noqa: F401
+    import qa_incidents.api.models  # noqa: F401
 
 
 def append_only(table: str) -> None:

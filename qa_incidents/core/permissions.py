@@ -30,19 +30,30 @@ class Capability(enum.StrEnum):
     MANAGE_CATALOGUE = "manage_catalogue"
     MANAGE_RULES = "manage_rules"  # severity matrix, SLAs
     EDIT_LAWS_MAP = "edit_laws_map"  # jurisdictions, laws, obligations, amendments
+    APPROVE = "approve"  # sign approvals: escalations, notifications, recall launch/closure, reviews
+    WORK_NOTIFICATIONS = "work_notifications"  # draft, submit and record regulator notifications
+    MANAGE_RECALLS = "manage_recalls"  # campaigns, notices, progress (division scope applies)
+    WRITE_REVIEWS = "write_reviews"  # OCHIBO-HIROI reviews, countermeasures, deployment answers
+    READ_LESSONS = "read_lessons"  # browse and search published lessons learned
+    READ_REPORTS = "read_reports"  # status reports, portfolio report, dashboard
+    USE_API = "use_api"  # hold API tokens (the API then applies the role's other capabilities)
 
 
 C = Capability
 #: The access matrix. Admins keep the system but do not read incidents (customer data);
 #: executives read everything and change nothing; engineers read published lessons only.
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
-    Role.REPORTER: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT}),
-    Role.DIVISION_QA: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT}),
-    Role.HEAD_OFFICE_QA: frozenset(
-        {C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_ALL_DIVISIONS, C.WORK_ALL_DIVISIONS, C.EDIT_LAWS_MAP}
+    Role.REPORTER: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_LESSONS, C.USE_API}),
+    Role.DIVISION_QA: frozenset(
+        {C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.WORK_NOTIFICATIONS, C.MANAGE_RECALLS, C.WRITE_REVIEWS,
+         C.READ_LESSONS, C.READ_REPORTS, C.USE_API}
     ),
-    Role.EXECUTIVE: frozenset({C.READ_INCIDENTS, C.READ_ALL_DIVISIONS}),
-    Role.ENGINEER: frozenset(),
+    Role.HEAD_OFFICE_QA: frozenset(
+        {C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_ALL_DIVISIONS, C.WORK_ALL_DIVISIONS, C.EDIT_LAWS_MAP,
+         C.APPROVE, C.WORK_NOTIFICATIONS, C.MANAGE_RECALLS, C.WRITE_REVIEWS, C.READ_LESSONS, C.READ_REPORTS, C.USE_API}
+    ),
+    Role.EXECUTIVE: frozenset({C.READ_INCIDENTS, C.READ_ALL_DIVISIONS, C.READ_LESSONS, C.READ_REPORTS, C.USE_API}),
+    Role.ENGINEER: frozenset({C.READ_LESSONS, C.USE_API}),
     Role.ADMIN: frozenset({C.MANAGE_USERS, C.MANAGE_DIVISIONS, C.MANAGE_CATALOGUE, C.MANAGE_RULES, C.EDIT_LAWS_MAP}),
 }
 

@@ -1,0 +1,3 @@
+"""Tables of api."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Recall and repair programs: campaigns, customer notices, progress, closure."""

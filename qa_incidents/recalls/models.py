@@ -1,0 +1,3 @@
+"""Tables of recalls."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""OCHIBO-HIROI root-cause reviews and the lessons-learned library."""

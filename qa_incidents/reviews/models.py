@@ -1,0 +1,3 @@
+"""Tables of reviews."""
+
+from __future__ import annotations
