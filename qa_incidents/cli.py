@@ -34,6 +34,18 @@ def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     from qa_incidents.laws.commands import laws_group
 
     app.cli.add_command(laws_group)
+    import importlib
+
+    # Each feature package may offer a `commands` module with COMMANDS, a list of click commands or groups.
+    for package in ("reviews", "recalls", "api", "reports"):
+        try:
+            module = importlib.import_module(f"qa_incidents.{package}.commands")
+        except ModuleNotFoundError as error:
+            if error.name not in (f"qa_incidents.{package}", f"qa_incidents.{package}.commands"):
+                raise
+            continue
+        for command in getattr(module, "COMMANDS", []):
+            app.cli.add_command(command)
 
 
 def _session():  # type: ignore[no-untyped-def]
