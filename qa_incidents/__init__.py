@@ -118,9 +118,17 @@ def _register_blueprints(app: Flask) -> None:
     from qa_incidents.recalls.views import bp as recalls_bp
 
     app.register_blueprint(recalls_bp)
+    from qa_incidents.recalls.public import public_bp
+
+    app.register_blueprint(public_bp)
     from qa_incidents.api.views import bp as api_bp
 
     app.register_blueprint(api_bp)
+    from qa_incidents.api.import_views import import_bp
+    from qa_incidents.api.token_views import tokens_bp
+
+    app.register_blueprint(import_bp)
+    app.register_blueprint(tokens_bp)
 
 
 def _register_errors(app: Flask) -> None:
