@@ -55,6 +55,9 @@ class Config:
     TRIAGE_SLA_HOURS = json.loads(os.environ.get("TRIAGE_SLA_HOURS", '{"S1": 4, "S2": 24, "S3": 72, "S4": 168}'))
     ESCALATION_SLA_HOURS = json.loads(os.environ.get("ESCALATION_SLA_HOURS", '{"S1": 24, "S2": 24, "S3": 72, "S4": 72}'))
     SLA_WARN_AT = float(os.environ.get("SLA_WARN_AT", 0.75))
+    # When the owner of a regulator notification is warned: share of the time used, hours before the deadline.
+    # Overdue notices to head-office QA are always sent.
+    NOTIFICATION_WARN_AT = os.environ.get("NOTIFICATION_WARN_AT", "50%,24h,4h")
     # Days before an amendment's enforcement date at which affected divisions are told.
     LAW_ALERT_DAYS = tuple(int(d) for d in os.environ.get("LAW_ALERT_DAYS", "90,30,7").split(","))
     TESTING = False

@@ -112,6 +112,9 @@ def _register_blueprints(app: Flask) -> None:
     from qa_incidents.notifications.views import bp as notifications_bp
 
     app.register_blueprint(notifications_bp)
+    from qa_incidents.notifications.record_views import bp as records_bp
+
+    app.register_blueprint(records_bp)
     from qa_incidents.reviews.views import bp as reviews_bp
 
     app.register_blueprint(reviews_bp)
@@ -160,8 +163,10 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.incidents import rules
     from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
     from qa_incidents.notifications.obligations import VERDICT_TITLES
+    from qa_incidents.notifications.rules import STATE_TITLES as NOTIFICATION_STATE_TITLES
 
     app.jinja_env.filters["localtime"] = web.localtime
+    app.jinja_env.filters["in_zone"] = web.in_zone
     app.jinja_env.globals.update(
         Capability=Capability,
         ROLE_TITLES=ROLE_TITLES,
@@ -172,6 +177,7 @@ def _register_template_helpers(app: Flask) -> None:
         HARM_FLAG_TITLES=rules.HARM_FLAG_TITLES,
         ACTION_TITLES=ACTION_TITLES,
         VERDICT_TITLES=VERDICT_TITLES,
+        NOTIFICATION_STATE_TITLES={s.value: t for s, t in NOTIFICATION_STATE_TITLES.items()},
         ACTION_TITLES_BY_VALUE={a.value: t for a, t in ACTION_TITLES.items()},
     )
 

@@ -92,7 +92,7 @@ def record(
         entity_id=entity_id,
         incident_id=incident_id,
         action=action,
-        changes=changes or {},
+        changes=jsonable(changes or {}),
     )
     session.add(event)
     session.flush()

@@ -70,6 +70,32 @@ def run_law_alerts(app: Flask) -> int:
         session.close()
 
 
+def run_write_job(app: Flask, job: Callable[..., int]) -> int:
+    """Run `job(session, now=…, base_url=…)` in one write transaction; it returns how many messages it queued."""
+    from qa_incidents.core.db import begin_write
+
+    now = (app.config.get("CLOCK") or _utcnow)()
+    session = app.extensions["qa_session_factory"]()
+    begin_write(session)
+    try:
+        with app.app_context():
+            queued = job(session, now=now, base_url=app.config.get("BASE_URL", ""))
+        session.commit()
+        return queued
+    finally:
+        session.close()
+
+
+def run_notification_warnings(app: Flask) -> int:
+    """Warn owners before regulator deadlines (configurable points) and head-office QA when one is overdue."""
+    from qa_incidents.notifications.records import warning_scan
+    from qa_incidents.notifications.rules import parse_points
+
+    points = parse_points(app.config.get("NOTIFICATION_WARN_AT", "50%,24h,4h"))
+    return run_write_job(app, lambda session, now, base_url: warning_scan(session, now=now, points=points,
+                                                                          base_url=base_url))
+
+
 def _utcnow():  # type: ignore[no-untyped-def]
     from qa_incidents.core.clock import utcnow
 
@@ -80,6 +106,7 @@ JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
     "outbox": (run_outbox, 30),
     "sla_scan": (run_sla_scan, 300),
     "law_alerts": (run_law_alerts, 3600),
+    "notification_warnings": (run_notification_warnings, 60),
 }
 
 

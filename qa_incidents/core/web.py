@@ -53,6 +53,14 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 
+def in_zone(value: datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An instant in a named zone (an authority's), with the zone's abbreviation and name."""
+    if value is None:
+        return ""
+    local = to_zone(value, zone or "UTC")
+    return f"{local.strftime(fmt)} {local.tzname()} ({zone or 'UTC'})"
+
+
 def requires(capability: Capability) -> Callable[[F], F]:
     """Log-in plus a role capability, checked on the server before the view runs."""
 

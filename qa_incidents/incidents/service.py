@@ -159,6 +159,10 @@ def update_incident(
         raise _conflict(session, session.get(Incident, incident_id)) from None  # type: ignore[arg-type]
     audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
                  action="updated", now=now, changes=changes)
+    if incident.status != Status.REPORTED:
+        from qa_incidents.notifications.records import sync_obligations
+
+        sync_obligations(session, incident=incident, actor_id=user.id, now=now)
     return incident
 
 

@@ -27,6 +27,7 @@ from qa_incidents.core.web import db, localtime, now, requires, size_text, viewe
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
+from qa_incidents.notifications.records import records_of
 from qa_incidents.notifications.service import obligations_for
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -163,6 +164,8 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "escalations": workflow.escalations_of(db(), incident.id),
         "signatures": signatures_for_incident(db(), incident.id),
         "obligations": obligations_for(db(), incident),
+        "notification_records": records_of(db(), incident.id),
+        "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
     }
 
 

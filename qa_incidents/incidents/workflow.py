@@ -144,8 +144,10 @@ def triage_decisions(session: so.Session, incident_id: int) -> list[TriageDecisi
 
 def case_of(session: so.Session, incident: Incident) -> Case:
     """The facts the lifecycle guards read. Notifications, recalls and reviews report here as they arrive."""
+    from qa_incidents.notifications.records import open_count
+
     return Case(status=incident.status, severity=incident.severity, division_id=incident.division_id,
-                open_notifications=0, open_recalls=0, review_approved=False)
+                open_notifications=open_count(session, incident.id), open_recalls=0, review_approved=False)
 
 
 def actions_for(session: so.Session, *, user: User, incident: Incident) -> list[Verdict]:
@@ -208,6 +210,9 @@ def triage(session: so.Session, *, user: User, incident_id: int, severity: Sever
     _move(session, user=user, incident=incident, action=action, now=now, reason=override_reason,
           extra={"severity": [before.value if before else None, severity.value],
                  "suggested": [None, f"{suggestion.severity.value} ({suggestion.rule_id or 'fallback'}, matrix v{suggestion.matrix_version})"]})
+    from qa_incidents.notifications.records import sync_obligations
+
+    sync_obligations(session, incident=incident, actor_id=user.id, now=now)
     return decision
 
 

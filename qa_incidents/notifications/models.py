@@ -1,3 +1,92 @@
-"""Notification records: one per (incident, obligation), from required to acknowledged."""
+"""Notification records: one per (incident, obligation, report), from required to acknowledged.
+
+A record is what the company owes one authority for one incident: the initial report, or a
+follow-up (a progress report for a period, a final report). Its state moves along the table
+in `notifications/rules.py`; every change is in the audit trail; approval and "not required"
+are electronic signatures; the document sent is kept as an incident attachment whose SHA-256
+is recorded here.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from qa_incidents.accounts.models import User
+from qa_incidents.core.db import Base
+from qa_incidents.core.signatures import Signature
+from qa_incidents.incidents.models import Attachment, Incident
+from qa_incidents.laws.models import Obligation
+
+
+class NotificationRecord(Base):
+    __tablename__ = "notification_record"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    incident_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("incident.id"), index=True)
+    #: The laws-map obligation; None for an authority the map does not list (added by hand).
+    obligation_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("obligation.id"))
+    regime_code: so.Mapped[str] = so.mapped_column(sa.String(40), index=True)
+    authority: so.Mapped[str] = so.mapped_column(sa.String(200))
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    #: initial | follow_up | progress_report | final
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20), default="initial")
+    #: For periodic reports, the period reported on (e.g. "2026-03"); "" for one-off reports.
+    period_label: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    parent_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("notification_record.id"))
+    #: The recall campaign a progress report belongs to (recalls reference records, not the other way).
+    recall_id: so.Mapped[int | None] = so.mapped_column(index=True)
+    #: derived (from the laws map) | added (by a person) | follow_up (scheduled by the system)
+    origin: so.Mapped[str] = so.mapped_column(sa.String(20))
+    origin_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    #: required | drafted | approved | submitted | acknowledged | not_required
+    state: so.Mapped[str] = so.mapped_column(sa.String(20), index=True)
+    #: A note when later facts no longer trigger a derived obligation; a person decides what to do.
+    attention: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    clock_start: so.Mapped[datetime | None] = so.mapped_column()
+    due_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    due_timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    due_explanation: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    is_legal_deadline: so.Mapped[bool] = so.mapped_column(default=True)
+    owner_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+
+    draft: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    missing_explanation: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    drafted_at: so.Mapped[datetime | None] = so.mapped_column()
+    drafted_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    approval_signature_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("signature.id"))
+    not_required_signature_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("signature.id"))
+    not_required_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    submitted_at: so.Mapped[datetime | None] = so.mapped_column()
+    submitted_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    channel: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    authority_reference: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    document_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("incident_attachment.id"))
+    document_sha256: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    acknowledged_at: so.Mapped[datetime | None] = so.mapped_column()
+    acknowledgement: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    created_at: so.Mapped[datetime] = so.mapped_column()
+    updated_at: so.Mapped[datetime] = so.mapped_column()
+    version: so.Mapped[int] = so.mapped_column(default=1)
+
+    incident: so.Mapped[Incident] = so.relationship(lazy="joined")
+    obligation: so.Mapped[Obligation | None] = so.relationship()
+    owner: so.Mapped[User | None] = so.relationship(foreign_keys=[owner_id])
+    submitted_by: so.Mapped[User | None] = so.relationship(foreign_keys=[submitted_by_id])
+    drafted_by: so.Mapped[User | None] = so.relationship(foreign_keys=[drafted_by_id])
+    approval_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[approval_signature_id])
+    not_required_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[not_required_signature_id])
+    document: so.Mapped[Attachment | None] = so.relationship()
+    parent: so.Mapped[NotificationRecord | None] = so.relationship(remote_side=[id])
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.UniqueConstraint("incident_id", "regime_code", "kind", "period_label", name="uq_notification_report"),
+        sa.Index("ix_notification_open_due", "state", "due_at"),
+    )

@@ -1,0 +1,65 @@
+"""The regulator report as a document: a PDF built from the draft, the one kept when nothing else is uploaded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from fpdf import FPDF
+
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    title: str
+    authority: str
+    regime_code: str
+    incident_reference: str
+    due: str
+    fields: Mapping[str, str]
+    missing: Sequence[str]
+    missing_explanation: str
+    prepared: str  # who and when, in words
+    status_line: str  # e.g. "DRAFT: not approved" or "Approved by … on …"
+
+
+def render_pdf(doc: ReportDocument) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(f"{doc.regime_code} {doc.incident_reference}")
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.multi_cell(width, 8, doc.title)
+    pdf.set_font("DejaVu", "", 10)
+    for line in (f"To: {doc.authority}", f"Regime: {doc.regime_code}", f"Incident: {doc.incident_reference}",
+                 f"Due: {doc.due}", doc.prepared, doc.status_line):
+        pdf.multi_cell(width, 5.5, line)
+    pdf.ln(3)
+    for name, value in doc.fields.items():
+        pdf.set_font("DejaVu", "B", 10.5)
+        pdf.multi_cell(width, 6, name)
+        pdf.set_font("DejaVu", "", 10)
+        pdf.multi_cell(width, 5.5, value.strip() or "[missing]")
+        pdf.ln(1.5)
+    if doc.missing:
+        pdf.ln(2)
+        pdf.set_font("DejaVu", "B", 10.5)
+        pdf.multi_cell(width, 6, "Information to follow")
+        pdf.set_font("DejaVu", "", 10)
+        pdf.multi_cell(width, 5.5, ", ".join(doc.missing))
+        if doc.missing_explanation:
+            pdf.multi_cell(width, 5.5, doc.missing_explanation)
+    return bytes(pdf.output())
+
+
+def stamp(moment: datetime, zone_name: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = moment.astimezone(ZoneInfo(zone_name or "UTC"))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

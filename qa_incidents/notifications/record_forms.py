@@ -1,0 +1,79 @@
+"""Forms of the notification record pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateTimeLocalField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class SignatureMixin:
+    password = PasswordField(_l("Your password (signature)"), validators=[InputRequired(_l("Enter your password to sign."))],
+                             description=_l("Re-entering your password signs this in your name."))
+
+
+class DraftForm(FlaskForm):
+    """The authority's fields are added per record (their names come from the laws map)."""
+
+    version = HiddenField()
+    missing_explanation = TextAreaField(
+        _l("Information to follow"), validators=[Length(max=4000)],
+        description=_l("If a field cannot be filled yet, say what is missing and when it will follow "
+                       "(authorities expect the report on time even if incomplete)."))
+
+
+class ApproveForm(SignatureMixin, FlaskForm):
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
+
+
+class SubmitForm(FlaskForm):
+    channel = StringField(_l("Sent through"), validators=[InputRequired(_l("Say how it was sent.")), Length(max=200)],
+                          description=_l("e.g. the authority's web portal, e-mail to its address, fax."))
+    authority_reference = StringField(_l("Authority's reference number"), validators=[Optional(), Length(max=120)],
+                                      description=_l("As the authority's receipt gives it; add it later with the acknowledgement if none yet."))
+    submitted_at = DateTimeLocalField(_l("Sent at"), format=DT_FORMATS,
+                                      validators=[InputRequired(_l("Give the date and time it was sent."))],
+                                      invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."))
+    document = FileField(_l("The document sent (optional)"),
+                         description=_l("The exact file sent. Without one, the approved draft is kept as a PDF."))
+
+
+class AcknowledgeForm(FlaskForm):
+    acknowledged_at = DateTimeLocalField(_l("Acknowledged at"), format=DT_FORMATS,
+                                         validators=[InputRequired(_l("Give the date and time of the acknowledgement."))],
+                                         invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."))
+    text = TextAreaField(_l("Acknowledgement"), validators=[Length(max=4000)],
+                         description=_l("The authority's reference, case officer, what they asked for next."))
+
+
+class NotRequiredForm(SignatureMixin, FlaskForm):
+    reason = TextAreaField(_l("Justification"), validators=[InputRequired(_l("Give the justification.")), Length(max=4000)],
+                           description=_l("Why the law does not require this report for this incident. It is signed and kept."))
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(_l("Give a reason.")), Length(max=4000)])
+
+
+class AddObligationForm(FlaskForm):
+    obligation_id = SelectField(_l("Obligation from the laws map"), coerce=str, validate_choice=False,
+                                description=_l("Or leave empty and name an authority the laws map does not list."))
+    regime_code = StringField(_l("Regime code"), validators=[Optional(), Length(max=40)])
+    authority = StringField(_l("Authority"), validators=[Optional(), Length(max=200)])
+    title = StringField(_l("What is reported"), validators=[Optional(), Length(max=200)])
+    due_at = DateTimeLocalField(_l("Deadline (your time zone)"), format=DT_FORMATS, validators=[Optional()],
+                                invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."))
+    reason = TextAreaField(_l("Why it is required"), validators=[InputRequired(_l("Say why this report is required.")),
+                                                                  Length(max=4000)])
+
+
+class BoardFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    authority = SelectField(_l("Authority"), coerce=str, validate_choice=False)
+    division = IntegerField(_l("Division"), validators=[Optional()])

@@ -1,0 +1,292 @@
+"""Pages of regulator notification records: the record, its draft, signatures, submission, and the deadline board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice, TextAreaField
+from wtforms.validators import Length
+
+from qa_incidents.accounts.models import Division
+from qa_incidents.core.clock import localize, to_zone
+from qa_incidents.core.db import transaction
+from qa_incidents.core.errors import DomainError, ValidationFailed
+from qa_incidents.core.forms import apply_errors
+from qa_incidents.core.permissions import Capability, can
+from qa_incidents.core.signatures import SignatureRefused
+from qa_incidents.core.storage import TooLarge
+from qa_incidents.core.web import db, now, requires, viewer_timezone
+from qa_incidents.incidents.views import incident_or_404
+from qa_incidents.laws.models import Law, Obligation
+from qa_incidents.notifications import records, rules
+from qa_incidents.notifications.documents import render_pdf
+from qa_incidents.notifications.record_forms import (
+    AcknowledgeForm,
+    AddObligationForm,
+    ApproveForm,
+    BoardFilterForm,
+    DraftForm,
+    NotRequiredForm,
+    ReopenForm,
+    SubmitForm,
+)
+from qa_incidents.notifications.rules import STATE_TITLES, STEP_TITLES, URGENCY_TITLES, Step
+
+bp = Blueprint("records", __name__)
+
+
+def _record(incident_id: int, record_id: int) -> Any:
+    incident_or_404(incident_id)
+    try:
+        return records.get_record(db(), user=current_user, incident_id=incident_id, record_id=record_id)
+    except DomainError:
+        abort(404)
+
+
+def _utc(value: Any) -> Any:
+    return localize(value, viewer_timezone()) if value is not None else None
+
+
+def _back(record: Any) -> Response:
+    return redirect(url_for("records.show", incident_id=record.incident_id, record_id=record.id))
+
+
+def _field_name(index: int) -> str:
+    return f"field_{index}"
+
+
+def _draft_form(record: Any, draft: dict[str, str]) -> Any:
+    """A draft form with one text area per field the authority asks for (names come from the laws map)."""
+    fields = list(draft.keys())
+
+    class _Form(DraftForm):
+        pass
+
+    for i, name in enumerate(fields):
+        setattr(_Form, _field_name(i), TextAreaField(name, validators=[Length(max=20000)]))
+    form = _Form(data={_field_name(i): draft[name] for i, name in enumerate(fields)} | {"version": record.version})
+    return form, fields
+
+
+def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
+    steps = records.steps_for(record, current_user)
+    draft = records.proposed_draft(db(), record)
+    draft_form, names = forms.pop("draft_form", None) or _draft_form(record, draft)
+    zone = viewer_timezone()
+    defaults = {
+        "approve_form": ApproveForm(prefix="approve"),
+        "submit_form": SubmitForm(prefix="submit", data={"submitted_at": to_zone(now(), zone).replace(tzinfo=None, second=0, microsecond=0)}),
+        "ack_form": AcknowledgeForm(prefix="ack", data={"acknowledged_at": to_zone(now(), zone).replace(tzinfo=None, second=0, microsecond=0)}),
+        "not_required_form": NotRequiredForm(prefix="nr"),
+        "reopen_form": ReopenForm(prefix="reopen"),
+    }
+    defaults.update(forms)
+    for form in defaults.values():
+        if hasattr(form, "password"):
+            form.password.data = ""
+    return render_template(
+        "notifications/record.html", record=record, incident=record.incident, steps=steps, draft=draft,
+        missing=rules.missing_fields(records.required_fields(record), draft), draft_form=draft_form,
+        draft_fields=list(enumerate(names)), history=records.history(db(), record), Step=Step,
+        STATE_TITLES=STATE_TITLES, STEP_TITLES=STEP_TITLES,
+        urgency=rules.urgency(start=record.clock_start, due=record.due_at, now=now()), URGENCY_TITLES=URGENCY_TITLES,
+        children=[r for r in records.records_of(db(), record.incident_id) if r.parent_id == record.id],
+        **defaults), status
+
+
+@bp.get("/incidents/<int:incident_id>/notifications/<int:record_id>")
+@requires(Capability.READ_INCIDENTS)
+def show(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    return _page(_record(incident_id, record_id))
+
+
+def _run(record: Any, step: Step, action: Any, form: Any, form_name: str, done: str):  # type: ignore[no-untyped-def]
+    """Validate the step's form, run the service call in a transaction, and answer with the page or a redirect."""
+    if step not in records.steps_for(record, current_user):
+        verdict = rules.check(step, state=rules.State(record.state), actor=current_user.actor,
+                              division_id=record.incident.division_id)
+        abort(403, description=verdict.why_not)
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                fresh = s.get(type(record), record.id)
+                action(s, fresh)
+            flash(done, "success")
+            return _back(record)
+        except SignatureRefused as e:
+            form.password.errors = [*form.password.errors, str(e)]
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                form.form_errors.append(message)
+        except DomainError as e:
+            abort(e.status_code, description=str(e))
+    db().rollback()
+    record = db().get(type(record), record.id)
+    return _page(record, 422, **{form_name: form})
+
+
+@bp.route("/incidents/<int:incident_id>/notifications/<int:record_id>/draft", methods=["POST"])
+@requires(Capability.READ_INCIDENTS)
+def draft(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form, names = _draft_form(record, records.proposed_draft(db(), record))
+    values = {name: getattr(form, _field_name(i)).data or "" for i, name in enumerate(names)}
+    expected = int(form.version.data) if (form.version.data or "").isdigit() else -1
+    return _run_draft(record, form, names, values, expected)
+
+
+def _run_draft(record: Any, form: Any, names: list[str], values: dict[str, str], expected: int):  # type: ignore[no-untyped-def]
+    if Step.DRAFT not in records.steps_for(record, current_user):
+        abort(403, description=rules.check(Step.DRAFT, state=rules.State(record.state), actor=current_user.actor,
+                                           division_id=record.incident.division_id).why_not)
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                fresh = s.get(type(record), record.id)
+                records.save_draft(s, user=current_user, record=fresh, fields=values,
+                                   missing_explanation=form.missing_explanation.data or "", expected_version=expected,
+                                   now=now())
+            gaps = rules.missing_fields(records.required_fields(record), values)
+            flash(_("Draft saved.") + (" " + _("Still missing: %(f)s.", f=", ".join(gaps)) if gaps else ""), "success")
+            return _back(record)
+        except ValidationFailed as e:
+            for message in e.errors.values():
+                form.form_errors.append(message)
+    db().rollback()
+    return _page(db().get(type(record), record.id), 422, draft_form=(form, names))
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/approve")
+@requires(Capability.READ_INCIDENTS)
+def approve(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = ApproveForm(prefix="approve")
+    return _run(record, Step.APPROVE, lambda s, r: records.approve(
+        s, user=current_user, record=r, password=form.password.data or "", comment=form.comment.data or "", now=now()),
+        form, "approve_form", _("Signed: the notification is approved for submission."))
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/submit")
+@requires(Capability.READ_INCIDENTS)
+def submit(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = SubmitForm(prefix="submit")
+
+    def action(s: Any, r: Any) -> None:
+        upload, filename = None, ""
+        file = form.document.data
+        if file and getattr(file, "filename", ""):
+            try:
+                upload = current_app.extensions["qa_storage"].put(file.stream)
+            except TooLarge:
+                raise ValidationFailed({"document": _("The file is too large.")}) from None
+            filename = file.filename
+        records.submit(s, user=current_user, record=r, channel=form.channel.data or "",
+                       authority_reference=form.authority_reference.data or "", submitted_at=_utc(form.submitted_at.data),
+                       now=now(), storage=current_app.extensions["qa_storage"], upload=upload, filename=filename)
+
+    return _run(record, Step.SUBMIT, action, form, "submit_form", _("Submission recorded; the document sent is kept."))
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/acknowledge")
+@requires(Capability.READ_INCIDENTS)
+def acknowledge(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = AcknowledgeForm(prefix="ack")
+    return _run(record, Step.ACKNOWLEDGE, lambda s, r: records.acknowledge(
+        s, user=current_user, record=r, acknowledged_at=_utc(form.acknowledged_at.data), text=form.text.data or "",
+        now=now()), form, "ack_form", _("Acknowledgement recorded."))
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/not-required")
+@requires(Capability.READ_INCIDENTS)
+def not_required(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = NotRequiredForm(prefix="nr")
+    return _run(record, Step.NOT_REQUIRED, lambda s, r: records.mark_not_required(
+        s, user=current_user, record=r, reason=form.reason.data or "", password=form.password.data or "", now=now()),
+        form, "not_required_form", _("Signed: the notification is marked not required."))
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/reopen")
+@requires(Capability.READ_INCIDENTS)
+def reopen(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = ReopenForm(prefix="reopen")
+    return _run(record, Step.REOPEN, lambda s, r: records.reopen(
+        s, user=current_user, record=r, reason=form.reason.data or "", now=now()), form, "reopen_form",
+        _("The notification is required again."))
+
+
+@bp.get("/incidents/<int:incident_id>/notifications/<int:record_id>/document.pdf")
+@requires(Capability.READ_INCIDENTS)
+def document(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    """The draft (or approved report) as PDF, for printing or for the authority's upload form."""
+    record = _record(incident_id, record_id)
+    data = render_pdf(records.document_for(db(), record))
+    name = f"{record.incident.reference}-{record.regime_code}-{record.state}.pdf"
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/incidents/<int:incident_id>/notifications/<int:record_id>/print")
+@requires(Capability.READ_INCIDENTS)
+def printable(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    return render_template("notifications/print.html", record=record, doc=records.document_for(db(), record))
+
+
+def _obligation_choices() -> list[SelectChoice]:
+    rows = db().execute(sa.select(Obligation.id, Obligation.regime_code, Obligation.title, Law.short_name)
+                        .join(Law, Law.id == Obligation.law_id).order_by(Obligation.regime_code)).all()
+    return [SelectChoice("", _("— an authority the laws map does not list —"))] + [
+        SelectChoice(str(r.id), f"{r.regime_code} — {r.title} ({r.short_name})") for r in rows]
+
+
+@bp.route("/incidents/<int:incident_id>/notifications/add", methods=["GET", "POST"])
+@requires(Capability.WORK_NOTIFICATIONS)
+def add(incident_id: int):  # type: ignore[no-untyped-def]
+    incident = incident_or_404(incident_id)
+    form = AddObligationForm()
+    form.obligation_id.choices = _obligation_choices()
+    if request.method == "GET" and request.args.get("obligation", "").isdigit():
+        form.obligation_id.data = request.args["obligation"]
+    if form.validate_on_submit():
+        chosen = int(form.obligation_id.data) if (form.obligation_id.data or "").isdigit() else None
+        try:
+            with transaction(db()) as s:
+                record = records.add_obligation(
+                    s, user=current_user, incident_id=incident.id, obligation_id=chosen, reason=form.reason.data or "",
+                    now=now(), regime_code=form.regime_code.data or "", authority=form.authority.data or "",
+                    title=form.title.data or "", due_at=_utc(form.due_at.data))
+                record_id = record.id
+            flash(_("Notification added to %(ref)s.", ref=incident.reference), "success")
+            return redirect(url_for("records.show", incident_id=incident.id, record_id=record_id))
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                form.form_errors.append(message)
+        except DomainError as e:
+            abort(e.status_code, description=str(e))
+    return render_template("notifications/add.html", incident=incident, form=form), (422 if form.errors else 200)
+
+
+@bp.get("/notifications/board")
+@login_required
+def board():  # type: ignore[no-untyped-def]
+    """Every open regulator notification the user may see, overdue first."""
+    if not can(current_user.actor, Capability.READ_INCIDENTS):
+        abort(403)
+    form = BoardFilterForm(request.args)
+    division_id = form.division.data if can(current_user.actor, Capability.READ_ALL_DIVISIONS) else None
+    result = records.board(db(), user=current_user, now=now(), authority=request.args.get("authority", ""),
+                           division_id=division_id, regime_code=request.args.get("regime", ""))
+    form.authority.choices = [SelectChoice("", _("All authorities"))] + [SelectChoice(a, a) for a in result.authorities]
+    divisions = (list(db().scalars(sa.select(Division).where(Division.active.is_(True)).order_by(Division.name)))
+                 if can(current_user.actor, Capability.READ_ALL_DIVISIONS) else [])
+    return render_template("notifications/board.html", board=result, form=form, divisions=divisions,
+                           URGENCY_TITLES=URGENCY_TITLES, STATE_TITLES=STATE_TITLES, Urgency=rules.Urgency,
+                           division_id=division_id)

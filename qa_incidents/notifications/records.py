@@ -1,0 +1,542 @@
+"""Regulator notification records: derived from the laws map, drafted, signed, submitted, acknowledged.
+
+Every function takes the session and the acting user, checks the rules in `notifications/rules.py`,
+changes the record and writes the audit event in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from qa_incidents.accounts.models import User
+from qa_incidents.accounts.service import addresses
+from qa_incidents.core import audit, outbox
+from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.permissions import Role
+from qa_incidents.core.signatures import sign
+from qa_incidents.core.storage import Storage, StoredFile
+from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.service import add_attachment, get_incident, visible
+from qa_incidents.incidents.workflow_models import TriageDecision
+from qa_incidents.laws.models import Law, Obligation
+from qa_incidents.notifications import rules
+from qa_incidents.notifications.deadlines import RULES
+from qa_incidents.notifications.documents import ReportDocument, render_pdf, stamp
+from qa_incidents.notifications.drafts import DraftFacts, prefill
+from qa_incidents.notifications.models import NotificationRecord
+from qa_incidents.notifications.obligations import Verdict
+from qa_incidents.notifications.rules import State, Step
+from qa_incidents.notifications.service import IncidentObligation, obligations_for
+
+AUDITED = ("state", "due_at", "owner_id", "attention", "channel", "authority_reference", "submitted_at",
+           "acknowledged_at", "acknowledgement", "document_sha256", "not_required_reason", "missing_explanation")
+ENTITY = "notification_record"
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def records_of(session: so.Session, incident_id: int) -> list[NotificationRecord]:
+    return list(session.scalars(sa.select(NotificationRecord).where(NotificationRecord.incident_id == incident_id)
+                                .order_by(NotificationRecord.due_at.is_(None), NotificationRecord.due_at,
+                                          NotificationRecord.id)))
+
+
+def get_record(session: so.Session, *, user: User, incident_id: int, record_id: int) -> NotificationRecord:
+    """The record if the user may read its incident (404 otherwise, as for the incident)."""
+    get_incident(session, user=user, incident_id=incident_id)
+    record = session.get(NotificationRecord, record_id)
+    if record is None or record.incident_id != incident_id:
+        raise NotFound(str(_l("No such notification.")))
+    return record
+
+
+def open_count(session: so.Session, incident_id: int) -> int:
+    """Reports still owed (required, drafted or approved): an incident cannot close while any is open."""
+    return session.scalar(sa.select(sa.func.count()).select_from(NotificationRecord).where(
+        NotificationRecord.incident_id == incident_id,
+        NotificationRecord.state.in_([s.value for s in rules.OPEN_STATES]))) or 0
+
+
+def required_fields(record: NotificationRecord) -> list[str]:
+    return list(record.obligation.required_fields or []) if record.obligation else []
+
+
+def missing(record: NotificationRecord) -> list[str]:
+    return rules.missing_fields(required_fields(record), record.draft or {})
+
+
+def steps_for(record: NotificationRecord, user: User) -> list[Step]:
+    return rules.available(state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
+
+
+def _require(record: NotificationRecord, user: User, step: Step) -> rules.Move:
+    verdict = rules.check(step, state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
+    if not verdict.allowed:
+        raise Forbidden(verdict.why_not)
+    return rules.MOVES[step]
+
+
+def _audit(session: so.Session, record: NotificationRecord, *, user_id: int | None, action: str, now: datetime,
+           before: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> None:
+    changes = audit.field_changes(before or {}, audit.snapshot(record, AUDITED)) if before is not None else {}
+    changes.update(extra or {})
+    audit.record(session, actor_id=user_id, entity_type=ENTITY, entity_id=record.id, incident_id=record.incident_id,
+                 action=action, now=now, changes=changes)
+
+
+# --- derivation ------------------------------------------------------------------------
+
+
+def _new_record(incident: Incident, *, item: IncidentObligation | None, regime_code: str, authority: str, title: str,
+                origin: str, reason: str, owner_id: int | None, now: datetime) -> NotificationRecord:
+    deadline = item.deadline if item else None
+    return NotificationRecord(
+        incident_id=incident.id, obligation_id=item.obligation.id if item else None, regime_code=regime_code,
+        authority=authority, title=title, kind="initial", period_label="", origin=origin, origin_reason=reason,
+        state=State.REQUIRED.value, clock_start=incident.aware_at, due_at=deadline.due_at if deadline else None,
+        due_timezone=deadline.rule.time_zone if deadline else "", due_explanation=deadline.explanation if deadline else "",
+        is_legal_deadline=deadline.is_legal_deadline if deadline else False, owner_id=owner_id, draft={},
+        created_at=now, updated_at=now)
+
+
+def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int | None, now: datetime) -> list[str]:
+    """Bring the records in line with the laws map and the current facts; returns what changed, in words.
+
+    A new applying obligation gets a `required` record with its deadline; an open record whose deadline moved
+    (aware_at corrected) gets the new one; a derived open record the facts no longer trigger is flagged for a
+    person to decide (never silently dropped). Submitted and closed records are evidence and stay as they are.
+    """
+    existing = {(r.regime_code, r.kind, r.period_label): r for r in records_of(session, incident.id)}
+    said: list[str] = []
+    for item in obligations_for(session, incident):
+        code = item.obligation.regime_code
+        record = existing.get((code, "initial", ""))
+        applies = item.assessment.verdict == Verdict.APPLIES
+        if record is None:
+            if applies:
+                record = _new_record(incident, item=item, regime_code=code, authority=item.law.authority or item.law.name_en,
+                                     title=item.obligation.title, origin="derived", reason=item.assessment.reason,
+                                     owner_id=actor_id, now=now)
+                session.add(record)
+                session.flush()
+                _audit(session, record, user_id=actor_id, action="notification_required", now=now,
+                       extra={"regime": [None, code], "due_at": [None, record.due_at], "reason": [None, item.assessment.reason]})
+                said.append(str(_l("%(code)s is required", code=code)))
+            continue
+        if State(record.state) not in rules.OPEN_STATES:
+            continue
+        before = audit.snapshot(record, AUDITED)
+        if applies and item.deadline and item.deadline.due_at != record.due_at:
+            record.due_at = item.deadline.due_at
+            record.clock_start = incident.aware_at
+            record.due_explanation = item.deadline.explanation
+        if record.origin == "derived":
+            record.attention = "" if applies else str(_l(
+                "The current facts no longer trigger this obligation (%(reason)s) Decide whether it is still required.",
+                reason=item.assessment.reason))
+        if audit.field_changes(before, audit.snapshot(record, AUDITED)):
+            record.updated_at = now
+            session.flush()
+            _audit(session, record, user_id=actor_id, action="notification_rederived", now=now, before=before)
+            said.append(str(_l("%(code)s updated", code=code)))
+    return said
+
+
+def add_obligation(session: so.Session, *, user: User, incident_id: int, obligation_id: int | None, reason: str,
+                   now: datetime, regime_code: str = "", authority: str = "", title: str = "",
+                   due_at: datetime | None = None) -> NotificationRecord:
+    """A person adds an obligation the rules did not derive: one from the laws map, or an authority it does not list."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    verdict = rules.check(Step.DRAFT, state=State.REQUIRED, actor=user.actor, division_id=incident.division_id)
+    if not verdict.allowed:
+        raise Forbidden(verdict.why_not)
+    errors: dict[str, str] = {}
+    if not reason.strip():
+        errors["reason"] = str(_l("Say why this report is required."))
+    item: IncidentObligation | None = None
+    if obligation_id is not None:
+        obligation = session.get(Obligation, obligation_id)
+        if obligation is None:
+            errors["obligation_id"] = str(_l("Choose an obligation from the list."))
+        else:
+            regime_code, title = obligation.regime_code, obligation.title
+            law = session.get(Law, obligation.law_id)
+            assert law is not None
+            authority = law.authority or law.name_en
+            deadline = None
+            if obligation.regime_code in RULES:
+                from qa_incidents.notifications.deadlines import compute
+
+                deadline = compute(RULES[obligation.regime_code], start=incident.aware_at)
+            from qa_incidents.notifications.obligations import Assessment
+
+            item = IncidentObligation(obligation, law, Assessment(regime_code, Verdict.APPLIES, reason.strip()), deadline)
+    else:
+        regime_code = regime_code.strip().upper()
+        if not regime_code:
+            errors["regime_code"] = str(_l("Give the regime (a short code such as KR-PSA-13)."))
+        if not authority.strip():
+            errors["authority"] = str(_l("Name the authority."))
+        if not title.strip():
+            errors["title"] = str(_l("Say what is to be reported."))
+        if due_at is None:
+            errors["due_at"] = str(_l("Give the deadline: an authority the laws map does not know has no computed one."))
+    if not errors and session.scalar(sa.select(NotificationRecord.id).where(
+            NotificationRecord.incident_id == incident.id, NotificationRecord.regime_code == regime_code,
+            NotificationRecord.kind == "initial", NotificationRecord.period_label == "")):
+        errors["obligation_id" if obligation_id is not None else "regime_code"] = str(_l(
+            "This incident already has a %(code)s notification.", code=regime_code))
+    if errors:
+        raise ValidationFailed(errors)
+    record = _new_record(incident, item=item, regime_code=regime_code, authority=authority.strip(), title=title.strip(),
+                         origin="added", reason=reason.strip(), owner_id=user.id, now=now)
+    if record.due_at is None and due_at is not None:
+        record.due_at = due_at
+        record.due_explanation = str(_l("Deadline entered by %(name)s.", name=user.name))
+        record.is_legal_deadline = True
+    session.add(record)
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_added", now=now,
+           extra={"regime": [None, regime_code], "due_at": [None, record.due_at], "reason": [None, reason.strip()]})
+    return record
+
+
+def schedule_follow_up(session: so.Session, *, incident_id: int, regime_code: str, kind: str, period_label: str,
+                       title: str, due_at: datetime | None, actor_id: int | None, recall_id: int | None = None,
+                       authority: str = "", explanation: str = "", is_legal_deadline: bool = True,
+                       parent_id: int | None = None, now: datetime | None = None) -> NotificationRecord:
+    """A follow-up report (progress report for a period, final report) as its own record; idempotent per
+    (incident, regime, kind, period): calling it again returns the record already scheduled."""
+    found = session.scalar(sa.select(NotificationRecord).where(
+        NotificationRecord.incident_id == incident_id, NotificationRecord.regime_code == regime_code,
+        NotificationRecord.kind == kind, NotificationRecord.period_label == period_label))
+    if found is not None:
+        return found
+    moment = now or datetime.now(tz=due_at.tzinfo if due_at else None)
+    obligation = session.scalar(sa.select(Obligation).where(Obligation.regime_code == regime_code))
+    if not authority and obligation is not None:
+        law = session.get(Law, obligation.law_id)
+        authority = (law.authority or law.name_en) if law else ""
+    record = NotificationRecord(
+        incident_id=incident_id, obligation_id=obligation.id if obligation else None, regime_code=regime_code,
+        authority=authority or regime_code, title=title, kind=kind, period_label=period_label, parent_id=parent_id,
+        recall_id=recall_id, origin="follow_up", origin_reason=explanation, state=State.REQUIRED.value,
+        clock_start=moment, due_at=due_at, due_timezone=RULES[regime_code].time_zone if regime_code in RULES else "",
+        due_explanation=explanation, is_legal_deadline=is_legal_deadline, owner_id=actor_id, draft={},
+        created_at=moment, updated_at=moment)
+    session.add(record)
+    session.flush()
+    _audit(session, record, user_id=actor_id, action="notification_scheduled", now=moment,
+           extra={"regime": [None, regime_code], "kind": [None, kind], "period": [None, period_label],
+                  "due_at": [None, due_at]})
+    return record
+
+
+# --- the record's steps ----------------------------------------------------------------
+
+
+def draft_facts(session: so.Session, record: NotificationRecord) -> DraftFacts:
+    incident = record.incident
+    last = session.scalar(sa.select(TriageDecision).where(TriageDecision.incident_id == incident.id)
+                          .order_by(TriageDecision.id.desc()).limit(1))
+    return DraftFacts(
+        reference=incident.reference, title=incident.title, division=incident.division.name,
+        product_name=incident.product.name, model=incident.product.model, category=incident.product.category.path,
+        lot_numbers=incident.lot_numbers, serial_numbers=incident.serial_numbers, country=incident.country,
+        place=incident.place, occurred_at=incident.occurred_at, aware_at=incident.aware_at,
+        source=incident.source.value.replace("_", " "), description=incident.description, deaths=incident.deaths,
+        serious_injuries=incident.serious_injuries, minor_injuries=incident.minor_injuries, fire=incident.fire,
+        smoke=incident.smoke, co_poisoning=incident.co_poisoning, property_damage=incident.property_damage,
+        units_in_field=incident.units_in_field, similar_reports=last.similar_reports if last else 0,
+        severity=incident.severity.value if incident.severity else "", timezone=record.due_timezone or "UTC")
+
+
+def proposed_draft(session: so.Session, record: NotificationRecord) -> dict[str, str]:
+    """The saved draft, or for a record not drafted yet, the fields pre-filled from the incident."""
+    if record.draft:
+        return {name: record.draft.get(name, "") for name in required_fields(record)} | {
+            k: v for k, v in record.draft.items() if k not in required_fields(record)}
+    return prefill(required_fields(record), draft_facts(session, record))
+
+
+def save_draft(session: so.Session, *, user: User, record: NotificationRecord, fields: Mapping[str, str],
+               missing_explanation: str, expected_version: int, now: datetime) -> NotificationRecord:
+    """Save the draft (a saved draft after approval goes back to drafted: it must be signed again)."""
+    _require(record, user, Step.DRAFT)
+    if record.version != expected_version:
+        raise ValidationFailed({"version": str(_l(
+            "Someone else saved this notification in the meantime: reload the page to see their version."))})
+    cleaned = {str(k): str(v).strip() for k, v in fields.items()}
+    before = audit.snapshot(record, AUDITED)
+    changed = {k: [(record.draft or {}).get(k, ""), v] for k, v in cleaned.items() if (record.draft or {}).get(k, "") != v}
+    record.draft = cleaned
+    record.missing_explanation = missing_explanation.strip()
+    record.state = State.DRAFTED.value
+    record.drafted_at, record.drafted_by_id, record.updated_at = now, user.id, now
+    record.approval_signature_id = None
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_drafted", now=now, before=before,
+           extra={f"draft: {k}": v for k, v in changed.items()})
+    return record
+
+
+def signed_content(record: NotificationRecord) -> dict[str, Any]:
+    return {"incident": record.incident.reference, "regime": record.regime_code, "authority": record.authority,
+            "kind": record.kind, "period": record.period_label, "due_at": record.due_at, "draft": record.draft,
+            "missing": missing(record), "missing_explanation": record.missing_explanation, "version": record.version}
+
+
+def approve(session: so.Session, *, user: User, record: NotificationRecord, password: str, comment: str,
+            now: datetime) -> NotificationRecord:
+    """Head-office QA signs the draft for submission. Missing fields need a word on when they will follow."""
+    move = _require(record, user, Step.APPROVE)
+    gaps = missing(record)
+    if gaps and not record.missing_explanation.strip():
+        raise ValidationFailed({"missing": str(_l(
+            "The draft lacks %(fields)s: fill them in, or say in the draft when they will follow.",
+            fields=", ".join(gaps)))})
+    assert move.signature is not None
+    signature = sign(session, user=user, password=password, meaning=move.signature, entity_type=ENTITY,
+                     entity_id=record.id, content=signed_content(record), now=now, comment=comment,
+                     incident_id=record.incident_id)
+    before = audit.snapshot(record, AUDITED)
+    record.state = State.APPROVED.value
+    record.approval_signature_id = signature.id
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_approved", now=now, before=before,
+           extra={"signature": [None, f"{move.signature} · {signature.content_sha256[:16]}…"]})
+    return record
+
+
+def document_for(session: so.Session, record: NotificationRecord) -> ReportDocument:
+    draft = proposed_draft(session, record)
+    zone = record.due_timezone or "UTC"
+    signature = record.approval_signature
+    status = (f"Approved for submission by {signature.signer_name} at {stamp(signature.signed_at, zone)} "
+              f"(SHA-256 {signature.content_sha256[:16]}…)" if signature and record.state != State.DRAFTED.value
+              else "DRAFT: not approved for submission")
+    prepared = (f"Prepared by {record.drafted_by.name} at {stamp(record.drafted_at, zone)}"
+                if record.drafted_by and record.drafted_at else "Pre-filled from the incident record")
+    return ReportDocument(
+        title=record.title, authority=record.authority, regime_code=record.regime_code,
+        incident_reference=record.incident.reference,
+        due=(stamp(record.due_at, zone) if record.due_at else "no deadline set"), fields=draft,
+        missing=rules.missing_fields(required_fields(record), draft), missing_explanation=record.missing_explanation,
+        prepared=prepared, status_line=status)
+
+
+def submit(session: so.Session, *, user: User, record: NotificationRecord, channel: str, authority_reference: str,
+           submitted_at: datetime | None, now: datetime, storage: Storage, upload: StoredFile | None = None,
+           filename: str = "") -> NotificationRecord:
+    """Record what was sent, how and when. The document sent is kept as an incident attachment (the uploaded
+    file, or else the approved draft as PDF) and its SHA-256 on the record; follow-up reports are scheduled."""
+    _require(record, user, Step.SUBMIT)
+    errors: dict[str, str] = {}
+    if not channel.strip():
+        errors["channel"] = str(_l("Say how it was sent (portal, e-mail, fax…)."))
+    if submitted_at is None:
+        errors["submitted_at"] = str(_l("Give the date and time it was sent."))
+    elif submitted_at > now + timedelta(minutes=5):
+        errors["submitted_at"] = str(_l("That is in the future: record a submission once it is made."))
+    elif record.clock_start and submitted_at < record.clock_start - timedelta(days=1):
+        errors["submitted_at"] = str(_l("That is before the company became aware: check the date."))
+    if errors:
+        raise ValidationFailed(errors)
+    assert submitted_at is not None
+    if upload is None:
+        data = render_pdf(document_for(session, record))
+        upload = storage.put(io.BytesIO(data))
+        filename = f"{record.incident.reference}-{record.regime_code}-{record.kind}{'-' + record.period_label if record.period_label else ''}.pdf"
+    attachment = add_attachment(session, user=user, incident_id=record.incident_id, filename=filename, stored=upload,
+                                now=now)
+    before = audit.snapshot(record, AUDITED)
+    record.state = State.SUBMITTED.value
+    record.channel = channel.strip()[:200]
+    record.authority_reference = authority_reference.strip()[:120]
+    record.submitted_at, record.submitted_by_id = submitted_at, user.id
+    record.document_id, record.document_sha256 = attachment.id, upload.sha256
+    record.updated_at = now
+    session.flush()
+    late = record.due_at is not None and submitted_at > record.due_at
+    _audit(session, record, user_id=user.id, action="notification_submitted", now=now, before=before,
+           extra={"on_time": [None, "late" if late else "on time"]})
+    for follow in rules.FOLLOW_UPS.get(record.regime_code, ()) if record.kind == "initial" else ():
+        schedule_follow_up(session, incident_id=record.incident_id, regime_code=follow.regime_code, kind=follow.kind,
+                           period_label="", title=follow.title, due_at=submitted_at + follow.after, actor_id=user.id,
+                           explanation=follow.explanation + (f" {follow.unconfirmed}" if follow.unconfirmed else ""),
+                           is_legal_deadline=follow.is_legal_deadline, parent_id=record.id, now=now,
+                           authority=record.authority)
+    return record
+
+
+def acknowledge(session: so.Session, *, user: User, record: NotificationRecord, acknowledged_at: datetime | None,
+                text: str, now: datetime) -> NotificationRecord:
+    _require(record, user, Step.ACKNOWLEDGE)
+    errors = {}
+    if acknowledged_at is None:
+        errors["acknowledged_at"] = str(_l("Give the date and time the authority acknowledged."))
+    elif acknowledged_at > now + timedelta(minutes=5):
+        errors["acknowledged_at"] = str(_l("That is in the future."))
+    elif record.submitted_at and acknowledged_at < record.submitted_at:
+        errors["acknowledged_at"] = str(_l("That is before the submission."))
+    if errors:
+        raise ValidationFailed(errors)
+    before = audit.snapshot(record, AUDITED)
+    record.state = State.ACKNOWLEDGED.value
+    record.acknowledged_at = acknowledged_at
+    record.acknowledgement = text.strip()
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_acknowledged", now=now, before=before)
+    return record
+
+
+def mark_not_required(session: so.Session, *, user: User, record: NotificationRecord, reason: str, password: str,
+                      now: datetime) -> NotificationRecord:
+    """Head-office QA determines, with a signed justification, that the report is not required."""
+    move = _require(record, user, Step.NOT_REQUIRED)
+    if not reason.strip():
+        raise ValidationFailed({"reason": str(_l("Give the justification: it is signed and kept as evidence."))})
+    assert move.signature is not None
+    content = signed_content(record) | {"justification": reason.strip()}
+    signature = sign(session, user=user, password=password, meaning=move.signature, entity_type=ENTITY,
+                     entity_id=record.id, content=content, now=now, comment=reason, incident_id=record.incident_id)
+    before = audit.snapshot(record, AUDITED)
+    record.state = State.NOT_REQUIRED.value
+    record.not_required_reason = reason.strip()
+    record.not_required_signature_id = signature.id
+    record.attention = ""
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_not_required", now=now, before=before,
+           extra={"signature": [None, f"{move.signature} · {signature.content_sha256[:16]}…"]})
+    return record
+
+
+def reopen(session: so.Session, *, user: User, record: NotificationRecord, reason: str, now: datetime) -> NotificationRecord:
+    _require(record, user, Step.REOPEN)
+    if not reason.strip():
+        raise ValidationFailed({"reason": str(_l("Say why the report is required after all."))})
+    before = audit.snapshot(record, AUDITED)
+    record.state = State.REQUIRED.value
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_reopened", now=now, before=before,
+           extra={"reason": [None, reason.strip()]})
+    return record
+
+
+def history(session: so.Session, record: NotificationRecord) -> list[audit.AuditEvent]:
+    return list(session.scalars(sa.select(audit.AuditEvent).where(
+        audit.AuditEvent.entity_type == ENTITY, audit.AuditEvent.entity_id == record.id).order_by(audit.AuditEvent.id)))
+
+
+# --- the deadline board ----------------------------------------------------------------
+
+
+@dataclass
+class BoardRow:
+    record: NotificationRecord
+    urgency: rules.Urgency
+
+
+@dataclass
+class Board:
+    rows: list[BoardRow]
+    counts: dict[rules.Urgency, int] = field(default_factory=dict)
+    authorities: list[str] = field(default_factory=list)
+
+
+URGENCY_ORDER = list(rules.Urgency)
+
+
+def board(session: so.Session, *, user: User, now: datetime, authority: str = "", division_id: int | None = None,
+          regime_code: str = "", limit: int = 500) -> Board:
+    """Every open record the user may see, overdue first, then by time left; counts by urgency."""
+    stmt = (sa.select(NotificationRecord).join(Incident, Incident.id == NotificationRecord.incident_id)
+            .where(NotificationRecord.state.in_([s.value for s in rules.OPEN_STATES]))
+            .options(so.joinedload(NotificationRecord.owner)))
+    stmt = visible(stmt, user)
+    if authority:
+        stmt = stmt.where(NotificationRecord.authority == authority)
+    if division_id is not None:
+        stmt = stmt.where(Incident.division_id == division_id)
+    if regime_code:
+        stmt = stmt.where(NotificationRecord.regime_code == regime_code)
+    records = session.scalars(stmt.order_by(NotificationRecord.due_at.is_(None), NotificationRecord.due_at,
+                                            NotificationRecord.id).limit(limit)).unique()
+    rows = [BoardRow(r, rules.urgency(start=r.clock_start, due=r.due_at, now=now)) for r in records]
+    counts = {u: 0 for u in rules.Urgency}
+    for row in rows:
+        counts[row.urgency] += 1
+    authorities = sorted(set(session.scalars(visible(
+        sa.select(NotificationRecord.authority).join(Incident, Incident.id == NotificationRecord.incident_id)
+        .where(NotificationRecord.state.in_([s.value for s in rules.OPEN_STATES])), user).distinct())))
+    return Board(rows, counts, authorities)
+
+
+# --- warnings --------------------------------------------------------------------------
+
+
+def warning_scan(session: so.Session, *, now: datetime, points: tuple[rules.WarningPoint, ...] = rules.DEFAULT_POINTS,
+                 base_url: str = "") -> int:
+    """Tell the owner (and the division's QA managers) at each warning point; tell head-office QA when overdue.
+
+    Each (record, point, deadline) is sent once: the outbox's dedupe key makes a rerun or a restart harmless,
+    and a deadline moved later earns its warnings again. Returns the number of messages queued.
+    """
+    rows = session.execute(
+        sa.select(NotificationRecord.id, NotificationRecord.clock_start, NotificationRecord.due_at)
+        .where(NotificationRecord.state.in_([s.value for s in rules.OPEN_STATES]),
+               NotificationRecord.due_at.is_not(None), NotificationRecord.due_at <= now + _horizon(points, now))
+    ).all()
+    if not rows:
+        return 0
+    sent = set(session.scalars(sa.select(outbox.OutboxMessage.dedupe_key).where(
+        outbox.OutboxMessage.dedupe_key.like("notification-warning:%"))))
+    queued = 0
+    hq: list[str] | None = None
+    for record_id, start, due in rows:
+        point = rules.due_warning(points, start=start, due=due, now=now)
+        if point is None:
+            continue
+        key = f"notification-warning:{record_id}:{point.key}:{int(due.timestamp())}"
+        if key in sent:
+            continue
+        record = session.get(NotificationRecord, record_id)
+        assert record is not None
+        incident = record.incident
+        to = addresses(session, roles={Role.DIVISION_QA}, division_id=incident.division_id)
+        if record.owner is not None and record.owner.active:
+            to.append(record.owner.email)
+        if point.overdue:
+            hq = hq if hq is not None else addresses(session, roles={Role.HEAD_OFFICE_QA})
+            to += hq
+        subject = (f"OVERDUE: {record.regime_code} report for {incident.reference} was due {due:%Y-%m-%d %H:%M} UTC"
+                   if point.overdue else
+                   f"{record.regime_code} report for {incident.reference} due {due:%Y-%m-%d %H:%M} UTC")
+        body = (f"{incident.reference} {incident.title}\nDivision: {incident.division.name}\n"
+                f"Report: {record.title} to {record.authority}\nState: {record.state}\n"
+                f"Due: {stamp(due, record.due_timezone or 'UTC')} ({due:%Y-%m-%d %H:%M} UTC)\n"
+                f"{record.due_explanation}\n\n{base_url}/incidents/{incident.id}/notifications/{record.id}\n")
+        if outbox.enqueue(session, to=to, subject=subject, body_text=body, now=now, incident_id=incident.id,
+                          dedupe_key=key) is not None:
+            queued += 1
+    return queued
+
+
+def _horizon(points: tuple[rules.WarningPoint, ...], now: datetime) -> timedelta:
+    """How far ahead a deadline can be and still have a warning point reached (percent points: unbounded)."""
+    if any(p.fraction is not None for p in points):
+        return timedelta(days=3650)
+    return max((p.before for p in points if p.before is not None), default=timedelta(0))
