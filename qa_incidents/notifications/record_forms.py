@@ -67,8 +67,8 @@ class AddObligationForm(FlaskForm):
     title = StringField(_l("What is reported"), validators=[Optional(), Length(max=200)])
     due_at = DateTimeLocalField(_l("Deadline (your time zone)"), format=DT_FORMATS, validators=[Optional()],
                                 invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."))
-    reason = TextAreaField(_l("Why it is required"), validators=[InputRequired(_l("Say why this report is required.")),
-                                                                  Length(max=4000)])
+    # Checked by the service with the other fields, so one submit shows every problem.
+    reason = TextAreaField(_l("Why it is required"), validators=[Length(max=4000)])
 
 
 class BoardFilterForm(FlaskForm):

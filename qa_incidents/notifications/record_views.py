@@ -135,7 +135,7 @@ def draft(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
     form, names = _draft_form(record, records.proposed_draft(db(), record))
     values = {name: getattr(form, _field_name(i)).data or "" for i, name in enumerate(names)}
-    expected = int(form.version.data) if (form.version.data or "").isdigit() else -1
+    expected = int(form.version.data) if str(form.version.data or "").isdigit() else -1
     return _run_draft(record, form, names, values, expected)
 
 
