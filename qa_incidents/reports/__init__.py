@@ -1,0 +1,1 @@
+"""Top-management status reports, the portfolio report and the quality dashboard."""
