@@ -58,6 +58,13 @@ class Config:
     # When the owner of a regulator notification is warned: share of the time used, hours before the deadline.
     # Overdue notices to head-office QA are always sent.
     NOTIFICATION_WARN_AT = os.environ.get("NOTIFICATION_WARN_AT", "50%,24h,4h")
+    # Status reports to top management: minutes a triggered report waits for the division's narrative,
+    # hours between scheduled updates by severity (JSON), hours before an unacknowledged S1 report escalates,
+    # and the time zone the report's times are written in.
+    REPORT_HOLD_MINUTES = int(os.environ.get("REPORT_HOLD_MINUTES", 30))
+    REPORT_CADENCE_HOURS = json.loads(os.environ.get("REPORT_CADENCE_HOURS", '{"S1": 24, "S2": 168}'))
+    REPORT_ACK_ESCALATE_HOURS = float(os.environ.get("REPORT_ACK_ESCALATE_HOURS", 4))
+    REPORT_TIMEZONE = os.environ.get("REPORT_TIMEZONE", "Asia/Tokyo")
     # Days before an amendment's enforcement date at which affected divisions are told.
     LAW_ALERT_DAYS = tuple(int(d) for d in os.environ.get("LAW_ALERT_DAYS", "90,30,7").split(","))
     TESTING = False

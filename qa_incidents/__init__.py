@@ -170,6 +170,9 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["localtime"] = web.localtime
     app.jinja_env.filters["in_zone"] = web.in_zone
+    from qa_incidents.reports.render import when
+
+    app.jinja_env.filters["when"] = when
     app.jinja_env.globals.update(
         Capability=Capability,
         ROLE_TITLES=ROLE_TITLES,

@@ -47,6 +47,20 @@ class OutboxMessage(Base):
     sent_at: so.Mapped[datetime | None]
     last_error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
 
+    attachments: so.Mapped[list[OutboxAttachment]] = so.relationship(order_by="OutboxAttachment.id")
+
+
+class OutboxAttachment(Base):
+    """A file sent with a message (e.g. a status report's PDF), kept with it so a retry sends the same bytes."""
+
+    __tablename__ = "outbox_attachment"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    message_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("outbox_message.id"), index=True)
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255))
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(100))
+    data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+
 
 def enqueue(
     session: so.Session,
@@ -58,6 +72,7 @@ def enqueue(
     body_html: str | None = None,
     incident_id: int | None = None,
     dedupe_key: str | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> OutboxMessage | None:
     """Queue a message in the caller's transaction; None if there is nobody to send to or it was queued before."""
     recipients = sorted({a.strip() for a in to if a and a.strip()})
@@ -68,12 +83,21 @@ def enqueue(
     message = OutboxMessage(created_at=now, dedupe_key=dedupe_key, to_addrs=", ".join(recipients), subject=subject[:300],
                             body_text=body_text, body_html=body_html, incident_id=incident_id,
                             status=MailStatus.PENDING.value, attempts=0, next_attempt_at=now, last_error="")
+    message.attachments = [OutboxAttachment(filename=name, content_type=kind, data=data)
+                           for name, kind, data in attachments or []]
     try:
         with session.begin_nested():
             session.add(message)
     except IntegrityError:
         return None  # a concurrent writer queued the same key first
     return message
+
+
+def message_id_header(message: OutboxMessage, from_addr: str) -> str:
+    """The Message-ID of an outbox row: the same on every attempt, so a message resent after a crash
+    (sent, but the sender died before recording it) is recognisably the same message, not a new one."""
+    domain = from_addr.rpartition("@")[2].strip(" >") or "qa-incidents.invalid"
+    return f"<outbox-{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 class Sender(Protocol):
@@ -92,10 +116,14 @@ class SmtpSender:
         email["From"] = self.from_addr
         email["To"] = message.to_addrs
         email["Subject"] = message.subject
-        email["Message-ID"] = f"<outbox-{message.id}@qa-incidents>"
+        email["Message-ID"] = message_id_header(message, self.from_addr)
         email.set_content(message.body_text)
         if message.body_html:
             email.add_alternative(message.body_html, subtype="html")
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            email.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream",
+                                 filename=attachment.filename)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(email)
 

@@ -96,6 +96,28 @@ def run_notification_warnings(app: Flask) -> int:
                                                                           base_url=base_url))
 
 
+def run_status_reports(app: Flask) -> int:
+    """Issue status reports past their hold and on their cadence; escalate unacknowledged S1 reports."""
+    from qa_incidents.reports.rules import ReportSettings
+    from qa_incidents.reports.service import scan
+
+    settings = ReportSettings.from_config(app.config)
+    zone = app.config.get("REPORT_TIMEZONE", "Asia/Tokyo")
+
+    def job(session, now, base_url):  # type: ignore[no-untyped-def]
+        result = scan(session, now=now, settings=settings, base_url=base_url, zone=zone)
+        return result.issued + result.escalated
+
+    return run_write_job(app, job)
+
+
+def run_countermeasure_scan(app: Flask) -> int:
+    """Tell owners of overdue countermeasures (once per countermeasure and due date)."""
+    from qa_incidents.reviews.service import countermeasure_scan
+
+    return run_write_job(app, lambda session, now, base_url: countermeasure_scan(session, now, base_url))
+
+
 def _utcnow():  # type: ignore[no-untyped-def]
     from qa_incidents.core.clock import utcnow
 
@@ -107,6 +129,8 @@ JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
     "sla_scan": (run_sla_scan, 300),
     "law_alerts": (run_law_alerts, 3600),
     "notification_warnings": (run_notification_warnings, 60),
+    "status_reports": (run_status_reports, 60),
+    "countermeasures": (run_countermeasure_scan, 3600),
 }
 
 

@@ -133,6 +133,10 @@ def _conflict(session: so.Session, incident: Incident) -> EditConflict:
     return EditConflict(current=facts_of(incident), changed_by=who, changed_at=when, current_version=incident.version)
 
 
+#: Fact fields whose increase is "new harm" (counts grow, a flag turns on).
+HARM_FIELDS = ("deaths", "serious_injuries", "minor_injuries", "fire", "smoke", "co_poisoning", "property_damage")
+
+
 def update_incident(
     session: so.Session, *, user: User, incident_id: int, facts: IncidentFacts, expected_version: int, now: datetime
 ) -> Incident:
@@ -163,6 +167,11 @@ def update_incident(
         from qa_incidents.notifications.records import sync_obligations
 
         sync_obligations(session, incident=incident, actor_id=user.id, now=now)
+    more_harm = [name for name in HARM_FIELDS if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0)]
+    if more_harm:
+        from qa_incidents.reports.service import Trigger, trigger
+
+        trigger(session, incident=incident, kind=Trigger.NEW_HARM, now=now, detail=", ".join(more_harm).replace("_", " "))
     return incident
 
 

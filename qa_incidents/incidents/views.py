@@ -166,6 +166,25 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "obligations": obligations_for(db(), incident),
         "notification_records": records_of(db(), incident.id),
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
+        **_follow_through(incident),
+    }
+
+
+def _follow_through(incident: Any) -> dict[str, Any]:
+    """Status reports, reviews and similar lessons shown on the incident page."""
+    from qa_incidents.reports import service as reports
+    from qa_incidents.reviews import search as lessons
+    from qa_incidents.reviews import service as reviews
+
+    similar = (lessons.similar_lessons(db(), text=f"{incident.title} {incident.description}", limit=5)
+               if can(current_user.actor, Capability.READ_LESSONS) else [])
+    return {
+        "status_reports": reports.reports_of(db(), incident.id),
+        "pending_report": reports.pending_for(db(), incident.id),
+        "reported_to_management": reports.reported(db(), incident),
+        "reviews": reviews.reviews_for_incident(db(), incident.id),
+        "may_write_review": can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS),
+        "similar": similar,
     }
 
 

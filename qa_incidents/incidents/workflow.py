@@ -145,9 +145,11 @@ def triage_decisions(session: so.Session, incident_id: int) -> list[TriageDecisi
 def case_of(session: so.Session, incident: Incident) -> Case:
     """The facts the lifecycle guards read. Notifications, recalls and reviews report here as they arrive."""
     from qa_incidents.notifications.records import open_count
+    from qa_incidents.reviews.service import review_approved_for
 
     return Case(status=incident.status, severity=incident.severity, division_id=incident.division_id,
-                open_notifications=open_count(session, incident.id), open_recalls=0, review_approved=False)
+                open_notifications=open_count(session, incident.id), open_recalls=0,
+                review_approved=review_approved_for(session, incident.id))
 
 
 def actions_for(session: so.Session, *, user: User, incident: Incident) -> list[Verdict]:
@@ -213,6 +215,11 @@ def triage(session: so.Session, *, user: User, incident_id: int, severity: Sever
     from qa_incidents.notifications.records import sync_obligations
 
     sync_obligations(session, incident=incident, actor_id=user.id, now=now)
+    if action == Action.RETRIAGE:
+        from qa_incidents.reports.service import Trigger, trigger
+
+        trigger(session, incident=incident, kind=Trigger.SEVERITY_CHANGED, now=now,
+                detail=f"{before.value if before else '—'} → {severity.value}")
     return decision
 
 
@@ -271,6 +278,10 @@ def decide_escalation(session: so.Session, *, user: User, incident_id: int, appr
     escalation.signature_id = signature.id
     _move(session, user=user, incident=incident, action=action, now=now, reason=comment,
           extra={"signature": [None, f"{transition.signature} · {signature.content_sha256[:16]}…"]})
+    if approve:
+        from qa_incidents.reports.service import Trigger, trigger
+
+        trigger(session, incident=incident, kind=Trigger.ESCALATION_APPROVED, now=now, detail=comment.strip()[:200])
     recipients = {escalation.requested_by.email} | set(addresses(session, roles={Role.DIVISION_QA},
                                                                   division_id=incident.division_id))
     verdict = "APPROVED" if approve else "REJECTED"

@@ -159,8 +159,17 @@ def queue():  # type: ignore[no-untyped-def]
 @bp.get("/my-work")
 @login_required
 def my_work():  # type: ignore[no-untyped-def]
+    from qa_incidents.notifications.records import board
+    from qa_incidents.reports.service import unacknowledged_for
+    from qa_incidents.reviews.service import deployments_to_answer, my_countermeasures
+
     work = workflow.my_work(db(), user=current_user, now=now(), settings=_settings())
-    return render_template("workflow/my_work.html", work=work)
+    notifications = [row for row in board(db(), user=current_user, now=now()).rows
+                     if row.record.owner_id == current_user.id]
+    return render_template("workflow/my_work.html", work=work, notifications=notifications,
+                           countermeasures=my_countermeasures(db(), current_user),
+                           deployments=deployments_to_answer(db(), current_user),
+                           reports_to_ack=unacknowledged_for(db(), current_user))
 
 
 @bp.get("/severity-matrix")

@@ -370,6 +370,10 @@ def submit(session: so.Session, *, user: User, record: NotificationRecord, chann
     late = record.due_at is not None and submitted_at > record.due_at
     _audit(session, record, user_id=user.id, action="notification_submitted", now=now, before=before,
            extra={"on_time": [None, "late" if late else "on time"]})
+    from qa_incidents.reports.service import Trigger, trigger
+
+    trigger(session, incident=record.incident, kind=Trigger.NOTIFICATION_SUBMITTED, now=now,
+            detail=f"{record.regime_code}{' (late)' if late else ''}")
     for follow in rules.FOLLOW_UPS.get(record.regime_code, ()) if record.kind == "initial" else ():
         schedule_follow_up(session, incident_id=record.incident_id, regime_code=follow.regime_code, kind=follow.kind,
                            period_label="", title=follow.title, due_at=submitted_at + follow.after, actor_id=user.id,
@@ -532,6 +536,10 @@ def warning_scan(session: so.Session, *, now: datetime, points: tuple[rules.Warn
         if outbox.enqueue(session, to=to, subject=subject, body_text=body, now=now, incident_id=incident.id,
                           dedupe_key=key) is not None:
             queued += 1
+            if point.overdue:
+                from qa_incidents.reports.service import Trigger, trigger
+
+                trigger(session, incident=incident, kind=Trigger.NOTIFICATION_OVERDUE, now=now, detail=record.regime_code)
     return queued
 
 

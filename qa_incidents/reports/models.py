@@ -1,3 +1,96 @@
-"""Tables of status reports."""
+"""Tables of status reports: numbered immutable versions per incident, recipients and acknowledgements,
+and the distribution list."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from qa_incidents.accounts.models import Division, User
+from qa_incidents.core.db import Base
+from qa_incidents.incidents.models import Incident
+
+
+class PendingStatusReport(Base):
+    """What will go into the next status report of an incident: the triggers so far and the division's narrative.
+
+    The scheduler issues it after a short hold (so a narrative can be added and a burst of changes makes one
+    report, not five); a person may issue it at once.
+    """
+
+    __tablename__ = "pending_status_report"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    incident_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("incident.id"), index=True)
+    #: Set when the report is issued: the row then stays as the record of what was pending (never deleted).
+    issued_as_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("status_report.id"))
+    first_trigger_at: so.Mapped[datetime] = so.mapped_column()
+    triggers: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
+    narrative: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    narrative_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+
+    incident: so.Mapped[Incident] = so.relationship(lazy="joined")
+
+
+class StatusReport(Base):
+    """One issued version. Never changed, never deleted (triggers in the migration)."""
+
+    __tablename__ = "status_report"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    incident_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("incident.id"), index=True)
+    number: so.Mapped[int] = so.mapped_column()
+    issued_at: so.Mapped[datetime] = so.mapped_column(index=True)
+    issued_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    triggers: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON)
+    content: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    content_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    html: so.Mapped[str] = so.mapped_column(sa.Text)
+    pdf: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    pdf_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+
+    incident: so.Mapped[Incident] = so.relationship(lazy="joined")
+    issued_by: so.Mapped[User | None] = so.relationship()
+    recipients: so.Mapped[list[StatusReportRecipient]] = so.relationship(order_by="StatusReportRecipient.email")
+
+    __table_args__ = (sa.UniqueConstraint("incident_id", "number", name="uq_status_report_number"),)
+
+
+@sa.event.listens_for(StatusReport, "before_update")
+def _refuse_update(_mapper: Any, _conn: Any, target: StatusReport) -> None:
+    raise RuntimeError(f"status report {target.id} is immutable")
+
+
+class StatusReportRecipient(Base):
+    """Who a version was sent to, and when they acknowledged it."""
+
+    __tablename__ = "status_report_recipient"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    report_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("status_report.id"), index=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    acknowledged_at: so.Mapped[datetime | None] = so.mapped_column()
+    escalated_at: so.Mapped[datetime | None] = so.mapped_column()
+
+    user: so.Mapped[User | None] = so.relationship()
+
+    __table_args__ = (sa.UniqueConstraint("report_id", "email", name="uq_status_report_recipient"),)
+
+
+class DistributionEntry(Base):
+    """An extra recipient of status reports: for one division (or all) and some severities."""
+
+    __tablename__ = "report_distribution"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    division_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("division.id"))
+    severities: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column()
+
+    division: so.Mapped[Division | None] = so.relationship()

@@ -1,7 +1,221 @@
-"""Pages of status reports and the dashboard."""
+"""Pages of status reports, the portfolio report and the quality dashboard."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length
+
+from qa_incidents.accounts.models import Division
+from qa_incidents.core.db import transaction
+from qa_incidents.core.errors import DomainError, ValidationFailed
+from qa_incidents.core.forms import EmptyForm, apply_errors
+from qa_incidents.core.permissions import Capability, can
+from qa_incidents.core.web import db, now, requires, viewer_timezone
+from qa_incidents.incidents.views import incident_or_404
+from qa_incidents.reports import dashboard as dash
+from qa_incidents.reports import service
+from qa_incidents.reports.models import DistributionEntry
 
 bp = Blueprint("reports", __name__)
+
+
+class NarrativeForm(FlaskForm):
+    narrative = TextAreaField(_l("Narrative for the next report"), validators=[Length(max=2000)],
+                              description=_l("A few sentences in the division's words: what you are doing and what "
+                                             "you need. It goes into the next report and cannot be changed after issue."))
+
+
+class DistributionForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[InputRequired(_l("Enter an e-mail address.")),
+                                                 Email(_l("Enter a valid e-mail address.")), Length(max=254)])
+    division_id = SelectField(_l("Division"), coerce=str, validate_choice=False)
+    severities = SelectMultipleField(_l("Severities"), choices=[SelectChoice("S1", "S1"), SelectChoice("S2", "S2")],
+                                     description=_l("None chosen: every reported severity."))
+
+
+def _may_read_reports() -> bool:
+    return can(current_user.actor, Capability.READ_REPORTS) or can(current_user.actor, Capability.READ_INCIDENTS)
+
+
+def _report(incident_id: int, number: int) -> Any:
+    incident_or_404(incident_id)
+    try:
+        return service.get_report(db(), user=current_user, incident_id=incident_id, number=number)
+    except DomainError:
+        abort(404)
+
+
+def _base_url() -> str:
+    return str(current_app.config.get("BASE_URL", ""))
+
+
+def _zone() -> str:
+    return str(current_app.config.get("REPORT_TIMEZONE", "Asia/Tokyo"))
+
+
+@bp.get("/incidents/<int:incident_id>/status-reports/<int:number>")
+@requires(Capability.READ_INCIDENTS)
+def show(incident_id: int, number: int):  # type: ignore[no-untyped-def]
+    report = _report(incident_id, number)
+    mine = next((r for r in report.recipients if r.email == current_user.email), None)
+    return render_template("reports/show.html", report=report, c=report.content, number=report.number,
+                           issued_at=report.issued_at.isoformat(), zone=viewer_timezone(), mine=mine,
+                           ack_form=EmptyForm())
+
+
+@bp.get("/incidents/<int:incident_id>/status-reports/<int:number>.pdf")
+@requires(Capability.READ_INCIDENTS)
+def pdf(incident_id: int, number: int):  # type: ignore[no-untyped-def]
+    report = _report(incident_id, number)
+    name = f"{report.content['reference']}-status-{report.number}.pdf"
+    return Response(report.pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/incidents/<int:incident_id>/status-reports/<int:number>/acknowledge")
+@requires(Capability.READ_INCIDENTS)
+def acknowledge(incident_id: int, number: int):  # type: ignore[no-untyped-def]
+    report = _report(incident_id, number)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            service.acknowledge(s, user=current_user, report=s.merge(report), now=now())
+    except DomainError as e:
+        abort(e.status_code, description=str(e))
+    flash(_("Acknowledged: status report %(n)d on %(ref)s.", n=number, ref=report.content["reference"]), "success")
+    return redirect(url_for("reports.show", incident_id=incident_id, number=number))
+
+
+@bp.route("/incidents/<int:incident_id>/status-reports/next", methods=["GET", "POST"])
+@requires(Capability.READ_INCIDENTS)
+def next_report(incident_id: int):  # type: ignore[no-untyped-def]
+    """The next report as it would be issued now; the division's narrative; issue now."""
+    incident = incident_or_404(incident_id)
+    pending = service.pending_for(db(), incident.id)
+    form = NarrativeForm(data={"narrative": pending.narrative if pending else ""})
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                with transaction(db()) as s:
+                    service.save_narrative(s, user=current_user, incident=incident, text=form.narrative.data or "",
+                                           now=now())
+                    if request.form.get("issue"):
+                        report = service.issue_now(s, user=current_user, incident=incident, now=now(),
+                                                   base_url=_base_url(), zone=_zone())
+                        number = report.number
+                if request.form.get("issue"):
+                    flash(_("Status report %(n)d issued and sent.", n=number), "success")
+                    return redirect(url_for("reports.show", incident_id=incident.id, number=number))
+                flash(_("Narrative saved for the next report."), "success")
+                return redirect(url_for("reports.next_report", incident_id=incident.id))
+            except ValidationFailed as e:
+                for message in apply_errors(form, e.errors):
+                    form.form_errors.append(message)
+            except DomainError as e:
+                abort(e.status_code, description=str(e))
+        status = 422
+    db().rollback()
+    content = service.preview(db(), incident, now=now())
+    last = service.last_report(db(), incident.id)
+    return render_template("reports/next.html", incident=incident, c=content, number=(last.number if last else 0) + 1,
+                           issued_at=None, zone=viewer_timezone(), form=form, pending=service.pending_for(db(), incident.id),
+                           reported=service.reported(db(), incident),
+                           may_issue=can(current_user.actor, Capability.EDIT_INCIDENT)
+                           and current_user.role.value != "reporter"), status
+
+
+@bp.get("/status-reports")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    if not _may_read_reports():
+        abort(403)
+    return render_template("reports/index.html", waiting=service.unacknowledged_for(db(), current_user),
+                           recent=dash.recent_reports(db(), user=current_user, limit=50))
+
+
+def _period() -> tuple[Any, Any, int]:
+    days = request.args.get("days", "7")
+    days_n = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 7
+    end = now()
+    return end - timedelta(days=days_n), end, days_n
+
+
+@bp.get("/reports/portfolio")
+@login_required
+def portfolio():  # type: ignore[no-untyped-def]
+    if not can(current_user.actor, Capability.READ_REPORTS):
+        abort(403)
+    start, end, days = _period()
+    data = dash.portfolio(db(), user=current_user, start=start, end=end)
+    return render_template("reports/portfolio.html", p=data, days=days)
+
+
+@bp.get("/reports/portfolio.pdf")
+@login_required
+def portfolio_pdf():  # type: ignore[no-untyped-def]
+    if not can(current_user.actor, Capability.READ_REPORTS):
+        abort(403)
+    start, end, _days = _period()
+    data = dash.portfolio(db(), user=current_user, start=start, end=end)
+    return Response(dash.portfolio_pdf(data, zone=viewer_timezone()), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="portfolio-{end:%Y-%m-%d}.pdf"'})
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():  # type: ignore[no-untyped-def]
+    if not can(current_user.actor, Capability.READ_REPORTS):
+        abort(403)
+    charts = dash.charts(db(), user=current_user, now=now())
+    return render_template("reports/dashboard.html", charts=charts)
+
+
+@bp.get("/dashboard/<name>.csv")
+@login_required
+def dashboard_csv(name: str):  # type: ignore[no-untyped-def]
+    if not can(current_user.actor, Capability.READ_REPORTS):
+        abort(403)
+    chart = next((c for c in dash.charts(db(), user=current_user, now=now()) if c.name == name), None)
+    if chart is None:
+        abort(404)
+    return Response(chart.csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@bp.route("/admin/report-distribution", methods=["GET", "POST"])
+@requires(Capability.MANAGE_USERS)
+def distribution():  # type: ignore[no-untyped-def]
+    """Extra recipients of status reports, per division and severity (executives always receive them)."""
+    divisions = list(db().scalars(sa.select(Division).where(Division.active.is_(True)).order_by(Division.name)))
+    form = DistributionForm()
+    form.division_id.choices = [SelectChoice("", _("All divisions"))] + [SelectChoice(str(d.id), d.name) for d in divisions]
+    if request.method == "POST" and request.form.get("deactivate", "").isdigit():
+        if EmptyForm().validate_on_submit():
+            with transaction(db()) as s:
+                entry = s.get(DistributionEntry, int(request.form["deactivate"]))
+                if entry is not None:
+                    entry.active = False
+            flash(_("Removed from the distribution list."), "success")
+            return redirect(url_for("reports.distribution"))
+    elif form.validate_on_submit():
+        with transaction(db()) as s:
+            s.add(DistributionEntry(email=(form.email.data or "").strip().lower(),
+                                    division_id=int(form.division_id.data) if (form.division_id.data or "").isdigit() else None,
+                                    severities=list(form.severities.data or []), active=True, created_at=now()))
+        flash(_("Added to the distribution list."), "success")
+        return redirect(url_for("reports.distribution"))
+    entries = list(db().scalars(sa.select(DistributionEntry).where(DistributionEntry.active.is_(True))
+                                .order_by(DistributionEntry.email)))
+    return render_template("reports/distribution.html", form=form, entries=entries, remove_form=EmptyForm()), \
+        (422 if form.errors else 200)

@@ -1,0 +1,115 @@
+"""What a status report says: a snapshot of the incident assembled from every feature, never typed by hand.
+
+`build()` returns plain JSON-able data; the page, the e-mail and the PDF are all drawn from it, and the
+signed hash of an issued version is taken over it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from qa_incidents.core import audit
+from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Status
+from qa_incidents.incidents.workflow_models import TriageDecision
+from qa_incidents.notifications import rules as notification_rules
+from qa_incidents.notifications.records import records_of
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def harm_words(incident: Incident) -> str:
+    if incident.no_harm:
+        return "no harm"
+    parts = []
+    for count, one, many in ((incident.deaths, "death", "deaths"),
+                             (incident.serious_injuries, "serious injury", "serious injuries"),
+                             (incident.minor_injuries, "minor injury", "minor injuries")):
+        if count:
+            parts.append(f"{count} {one if count == 1 else many}")
+    parts += [name for name, on in (("fire", incident.fire), ("smoke", incident.smoke),
+                                    ("CO poisoning", incident.co_poisoning),
+                                    ("property damage", incident.property_damage)) if on]
+    return ", ".join(parts) or "not stated"
+
+
+def _optional(module: str, function: str, *args: Any) -> Any:
+    """A section another feature provides (recalls, reviews), or None where it offers none."""
+    try:
+        found = getattr(importlib.import_module(module), function, None)
+    except ModuleNotFoundError:
+        return None
+    return found(*args) if callable(found) else None
+
+
+def review_summary(session: so.Session, incident_id: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The root-cause status in a sentence, and the open countermeasures as next steps with owners and dates."""
+    from qa_incidents.reviews.service import countermeasures_of, reviews_for_incident
+
+    reviews = reviews_for_incident(session, incident_id)
+    if not reviews:
+        return None, []
+    review = reviews[-1]
+    cms = countermeasures_of(session, review.id)
+    done = sum(1 for c in cms if c.status.value == "verified")
+    text = (f"Review \"{review.title}\" is {review.status.value}"
+            + (f"; technical cause: {review.mechanism[:200]}" if review.mechanism else "")
+            + f"; countermeasures verified {done} of {len(cms)}.")
+    steps = [{"what": f"Countermeasure: {c.description[:160]}", "owner": c.owner.name if getattr(c, "owner", None) else "",
+              "due": datetime.combine(c.due_on, datetime.min.time()).replace(tzinfo=UTC).isoformat()}
+             for c in cms if c.status.value not in ("verified",)]
+    return {"text": text, "status": review.status.value}, steps
+
+
+def build(session: so.Session, incident: Incident, *, now: datetime, since: datetime | None,
+          narrative: str = "", triggers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    decision = session.scalar(sa.select(TriageDecision).where(TriageDecision.incident_id == incident.id)
+                              .order_by(TriageDecision.id.desc()).limit(1))
+    why = ""
+    if decision is not None:
+        why = decision.suggested_reason + (f" Decided {decision.severity.value}: {decision.override_reason}"
+                                           if decision.override_reason else "")
+    notifications = []
+    next_steps = []
+    for r in records_of(session, incident.id):
+        open_ = r.state in {s.value for s in notification_rules.OPEN_STATES}
+        notifications.append({
+            "regime": r.regime_code, "authority": r.authority, "title": r.title, "state": r.state,
+            "due_at": _iso(r.due_at), "submitted_at": _iso(r.submitted_at),
+            "late": bool(r.submitted_at and r.due_at and r.submitted_at > r.due_at),
+            "overdue": bool(open_ and r.due_at and r.due_at <= now)})
+        if open_:
+            next_steps.append({"what": f"Submit {r.regime_code} report to {r.authority}",
+                               "owner": r.owner.name if r.owner else "", "due": _iso(r.due_at)})
+    events = audit.events_for_incident(session, incident.id)
+    containment = [{"at": _iso(e.occurred_at), "by": e.actor.name if e.actor else "",
+                    "what": (e.changes.get("reason") or [None, ""])[1]}
+                   for e in events if e.action == "contain"]
+    changes = [{"at": _iso(e.occurred_at), "by": e.actor.name if e.actor else "system",
+                "what": e.action.replace("_", " "), "fields": sorted(k for k in e.changes if k != "reason")}
+               for e in events if since is None or e.occurred_at > since][-30:]
+    recalls = _optional("qa_incidents.recalls.service", "status_summary", session, incident.id) or []
+    review, review_steps = review_summary(session, incident.id)
+    next_steps += review_steps
+    if incident.status in (Status.ESCALATED,):
+        next_steps.append({"what": "Record containment", "owner": incident.division.name, "due": None})
+    return {
+        "reference": incident.reference, "title": incident.title, "division": incident.division.name,
+        "product": {"name": incident.product.name, "model": incident.product.model,
+                    "category": incident.product.category.path},
+        "lots": incident.lot_numbers, "serials": incident.serial_numbers,
+        "units_in_field": incident.units_in_field, "country": incident.country, "place": incident.place,
+        "occurred_at": _iso(incident.occurred_at), "aware_at": _iso(incident.aware_at),
+        "status": incident.status.value, "severity": incident.severity.value if incident.severity else None,
+        "severity_why": why, "harm": harm_words(incident), "description": incident.description[:1200],
+        "notifications": notifications, "containment": containment, "recalls": recalls, "review": review,
+        "next_steps": next_steps, "changes_since_last": changes, "narrative": narrative.strip(),
+        "triggers": triggers or [], "as_of": _iso(now),
+    }

@@ -1,0 +1,247 @@
+"""Status reports: triggered by what happens to a severe incident, issued as numbered immutable versions,
+e-mailed (HTML and PDF) through the outbox, acknowledged by their readers, escalated when nobody does."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from qa_incidents.accounts.models import User
+from qa_incidents.accounts.service import addresses
+from qa_incidents.core import audit, outbox
+from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
+from qa_incidents.core.signatures import content_hash
+from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Status
+from qa_incidents.incidents.workflow_models import Escalation
+from qa_incidents.reports import content as report_content
+from qa_incidents.reports import rules
+from qa_incidents.reports.models import DistributionEntry, PendingStatusReport, StatusReport, StatusReportRecipient
+from qa_incidents.reports.render import render_html, render_pdf
+from qa_incidents.reports.rules import TRIGGER_TITLES, ReportSettings, Trigger
+
+DEFAULT_ZONE = "Asia/Tokyo"
+
+
+def escalation_approved(session: so.Session, incident_id: int) -> bool:
+    return session.scalar(sa.select(Escalation.id).where(Escalation.incident_id == incident_id,
+                                                         Escalation.decision == "approved").limit(1)) is not None
+
+
+def reported(session: so.Session, incident: Incident) -> bool:
+    return rules.is_reported(severity=incident.severity.value if incident.severity else None,
+                             escalation_approved=escalation_approved(session, incident.id))
+
+
+def trigger(session: so.Session, *, incident: Incident, kind: Trigger, now: datetime, detail: str = "") -> bool:
+    """Note a significant change; the next report goes out after the hold. False if the incident is not reported on."""
+    if not reported(session, incident):
+        return False
+    pending = pending_for(session, incident.id)
+    entry = {"kind": kind.value, "title": str(TRIGGER_TITLES[kind]), "detail": detail, "at": now.isoformat()}
+    if pending is None:
+        session.add(PendingStatusReport(incident_id=incident.id, first_trigger_at=now, triggers=[entry], narrative=""))
+    else:
+        pending.triggers = [*pending.triggers, entry]
+    session.flush()
+    return True
+
+
+def pending_for(session: so.Session, incident_id: int) -> PendingStatusReport | None:
+    return session.scalar(sa.select(PendingStatusReport).where(PendingStatusReport.incident_id == incident_id,
+                                                               PendingStatusReport.issued_as_id.is_(None)).limit(1))
+
+
+def reports_of(session: so.Session, incident_id: int) -> list[StatusReport]:
+    return list(session.scalars(sa.select(StatusReport).where(StatusReport.incident_id == incident_id)
+                                .order_by(StatusReport.number.desc())))
+
+
+def last_report(session: so.Session, incident_id: int) -> StatusReport | None:
+    return session.scalar(sa.select(StatusReport).where(StatusReport.incident_id == incident_id)
+                          .order_by(StatusReport.number.desc()).limit(1))
+
+
+def recipients_for(session: so.Session, incident: Incident) -> list[str]:
+    """Executives, and the distribution list entries for the incident's division (or all) and severity."""
+    emails = set(addresses(session, roles={Role.EXECUTIVE}))
+    severity = incident.severity.value if incident.severity else ""
+    for entry in session.scalars(sa.select(DistributionEntry).where(DistributionEntry.active.is_(True))):
+        if entry.division_id in (None, incident.division_id) and (not entry.severities or severity in entry.severities):
+            emails.add(entry.email)
+    return sorted(emails)
+
+
+def preview(session: so.Session, incident: Incident, *, now: datetime) -> dict[str, Any]:
+    """The content the next report would have now (with the pending narrative and triggers)."""
+    last = last_report(session, incident.id)
+    pending = pending_for(session, incident.id)
+    return report_content.build(session, incident, now=now, since=last.issued_at if last else None,
+                                narrative=pending.narrative if pending else "",
+                                triggers=pending.triggers if pending else [])
+
+
+def issue(session: so.Session, *, incident: Incident, now: datetime, user: User | None = None,
+          zone: str = DEFAULT_ZONE, base_url: str = "", extra_trigger: Trigger | None = None) -> StatusReport:
+    """Issue the next numbered version from the pending triggers (or the given one) and send it."""
+    pending = pending_for(session, incident.id)
+    triggers = list(pending.triggers) if pending else []
+    if extra_trigger is not None:
+        triggers.append({"kind": extra_trigger.value, "title": str(TRIGGER_TITLES[extra_trigger]), "detail": "",
+                         "at": now.isoformat()})
+    last = last_report(session, incident.id)
+    number = (last.number if last else 0) + 1
+    data = report_content.build(session, incident, now=now, since=last.issued_at if last else None,
+                                narrative=pending.narrative if pending else "", triggers=triggers)
+    link = f"{base_url}/incidents/{incident.id}/status-reports/{number}"
+    html = render_html(data, number=number, issued_at=now, zone=zone, link=link)
+    pdf = render_pdf(data, number=number, issued_at=now, zone=zone)
+    report = StatusReport(incident_id=incident.id, number=number, issued_at=now, issued_by_id=user.id if user else None,
+                          triggers=triggers, content=data, content_sha256=content_hash(data), html=html, pdf=pdf,
+                          pdf_sha256=hashlib.sha256(pdf).hexdigest())
+    session.add(report)
+    session.flush()
+    if pending is not None:
+        pending.issued_as_id = report.id
+    users = {u.email: u for u in session.scalars(sa.select(User).where(User.active.is_(True)))}
+    to = recipients_for(session, incident)
+    for email in to:
+        session.add(StatusReportRecipient(report_id=report.id, email=email,
+                                          user_id=users[email].id if email in users else None))
+    severity = incident.severity.value if incident.severity else "—"
+    outbox.enqueue(
+        session, to=to, now=now, incident_id=incident.id, dedupe_key=f"status-report:{report.id}",
+        subject=f"[{severity}] Status report {number}: {incident.reference} {incident.title}",
+        body_text=(f"Status report no. {number} on {incident.reference} ({severity}), {incident.title}.\n"
+                   f"The report is attached as PDF and shown in the HTML part.\nAcknowledge it here: {link}\n"),
+        body_html=html, attachments=[(f"{incident.reference}-status-{number}.pdf", "application/pdf", pdf)])
+    audit.record(session, actor_id=user.id if user else None, entity_type="status_report", entity_id=report.id,
+                 incident_id=incident.id, action="status_report_issued", now=now,
+                 changes={"number": [None, number], "recipients": [None, ", ".join(to)],
+                          "triggers": [None, "; ".join(t["title"] for t in triggers)]})
+    return report
+
+
+def _require_work(user: User, incident: Incident) -> None:
+    if not can_work_division(user.actor, incident.division_id, Capability.EDIT_INCIDENT) or user.role == Role.REPORTER:
+        raise Forbidden(str(_l("Only the division's QA managers and head-office QA add narratives or issue reports.")))
+
+
+def save_narrative(session: so.Session, *, user: User, incident: Incident, text: str, now: datetime) -> PendingStatusReport:
+    """The division's words for the next report (before it is issued)."""
+    _require_work(user, incident)
+    if len(text) > 2000:
+        raise ValidationFailed({"narrative": str(_l("At most %(n)d characters.", n=2000))})
+    if not reported(session, incident):
+        raise ValidationFailed({"narrative": str(_l(
+            "Status reports start when head office approves the escalation of an S1 or S2 incident."))})
+    pending = pending_for(session, incident.id)
+    if pending is None:
+        pending = PendingStatusReport(incident_id=incident.id, first_trigger_at=now, triggers=[], narrative="")
+        session.add(pending)
+    before = pending.narrative
+    pending.narrative = text.strip()
+    pending.narrative_by_id = user.id
+    session.flush()
+    audit.record(session, actor_id=user.id, entity_type="status_report_narrative", entity_id=incident.id,
+                 incident_id=incident.id, action="status_report_narrative", now=now,
+                 changes={"narrative": [before or None, pending.narrative]})
+    return pending
+
+
+def issue_now(session: so.Session, *, user: User, incident: Incident, now: datetime, base_url: str = "",
+              zone: str = DEFAULT_ZONE) -> StatusReport:
+    _require_work(user, incident)
+    if not reported(session, incident):
+        raise ValidationFailed({"narrative": str(_l(
+            "Status reports start when head office approves the escalation of an S1 or S2 incident."))})
+    pending = pending_for(session, incident.id)
+    return issue(session, incident=incident, now=now, user=user, base_url=base_url, zone=zone,
+                 extra_trigger=None if pending and pending.triggers else Trigger.MANUAL)
+
+
+def get_report(session: so.Session, *, user: User, incident_id: int, number: int) -> StatusReport:
+    report = session.scalar(sa.select(StatusReport).where(StatusReport.incident_id == incident_id,
+                                                          StatusReport.number == number))
+    if report is None or not (can(user.actor, Capability.READ_REPORTS) or can(user.actor, Capability.READ_INCIDENTS)) \
+            or not can_read_division(user.actor, report.incident.division_id):
+        raise NotFound(str(_l("No such status report.")))
+    return report
+
+
+def acknowledge(session: so.Session, *, user: User, report: StatusReport, now: datetime) -> StatusReportRecipient:
+    row = session.scalar(sa.select(StatusReportRecipient).where(StatusReportRecipient.report_id == report.id,
+                                                                StatusReportRecipient.email == user.email))
+    if row is None:
+        raise Forbidden(str(_l("This report was not sent to you, so there is nothing to acknowledge.")))
+    if row.acknowledged_at is None:
+        row.acknowledged_at = now
+        session.flush()
+        audit.record(session, actor_id=user.id, entity_type="status_report", entity_id=report.id,
+                     incident_id=report.incident_id, action="status_report_acknowledged", now=now,
+                     changes={"acknowledged_by": [None, user.name], "number": [None, report.number]})
+    return row
+
+
+def unacknowledged_for(session: so.Session, user: User) -> list[StatusReport]:
+    return list(session.scalars(
+        sa.select(StatusReport).join(StatusReportRecipient, StatusReportRecipient.report_id == StatusReport.id)
+        .where(StatusReportRecipient.email == user.email, StatusReportRecipient.acknowledged_at.is_(None))
+        .order_by(StatusReport.issued_at.desc()).limit(50)))
+
+
+@dataclass
+class ScanResult:
+    issued: int = 0
+    escalated: int = 0
+
+
+def scan(session: so.Session, *, now: datetime, settings: ReportSettings = ReportSettings(), base_url: str = "",
+         zone: str = DEFAULT_ZONE) -> ScanResult:
+    """Issue pending reports past their hold, scheduled updates by cadence, and escalate unacknowledged S1 reports."""
+    result = ScanResult()
+    for pending in list(session.scalars(sa.select(PendingStatusReport).where(PendingStatusReport.issued_as_id.is_(None)))):
+        if rules.pending_due(pending.first_trigger_at, now=now, settings=settings):
+            issue(session, incident=pending.incident, now=now, base_url=base_url, zone=zone)
+            result.issued += 1
+    last_issued = (sa.select(StatusReport.incident_id, sa.func.max(StatusReport.issued_at).label("last"))
+                   .group_by(StatusReport.incident_id).subquery())
+    rows = session.execute(sa.select(Incident, last_issued.c.last).join(last_issued, last_issued.c.incident_id == Incident.id)
+                           .where(Incident.status != Status.CLOSED)).all()
+    for incident, last in rows:
+        if pending_for(session, incident.id) is None and rules.cadence_due(
+                severity=incident.severity.value if incident.severity else None, last_issued_at=last,
+                closed=incident.status == Status.CLOSED, now=now, settings=settings):
+            issue(session, incident=incident, now=now, base_url=base_url, zone=zone, extra_trigger=Trigger.CADENCE)
+            result.issued += 1
+    waiting = session.execute(
+        sa.select(StatusReportRecipient, StatusReport).join(StatusReport, StatusReport.id == StatusReportRecipient.report_id)
+        .where(StatusReportRecipient.acknowledged_at.is_(None), StatusReportRecipient.escalated_at.is_(None))).all()
+    by_report: dict[int, list[StatusReportRecipient]] = {}
+    for recipient, report in waiting:
+        if rules.ack_overdue(severity=report.content.get("severity"), issued_at=report.issued_at, now=now,
+                             settings=settings):
+            by_report.setdefault(report.id, []).append(recipient)
+    for report_id, recipients in by_report.items():
+        report = session.get(StatusReport, report_id)
+        assert report is not None
+        names = ", ".join(r.email for r in recipients)
+        outbox.enqueue(
+            session, to=addresses(session, roles={Role.HEAD_OFFICE_QA}) + [r.email for r in recipients], now=now,
+            incident_id=report.incident_id, dedupe_key=f"status-report-unacknowledged:{report.id}",
+            subject=f"UNACKNOWLEDGED S1 status report {report.number}: {report.content['reference']}",
+            body_text=(f"Status report no. {report.number} on {report.content['reference']} (S1), issued "
+                       f"{report.issued_at:%Y-%m-%d %H:%M} UTC, has not been acknowledged by: {names}.\n\n"
+                       f"{base_url}/incidents/{report.incident_id}/status-reports/{report.number}\n"))
+        for r in recipients:
+            r.escalated_at = now
+        result.escalated += 1
+    session.flush()
+    return result

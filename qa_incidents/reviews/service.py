@@ -1,0 +1,557 @@
+"""Use cases for OCHIBO-HIROI reviews: write, chain the whys, track countermeasures, deploy, approve, publish.
+
+Services flush but never commit: the caller owns the transaction, so each change and its audit
+events (and any e-mail it queues) land together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from qa_incidents.accounts.models import Division, User
+from qa_incidents.accounts.service import addresses
+from qa_incidents.core import audit, outbox
+from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
+from qa_incidents.core.signatures import sign
+from qa_incidents.incidents.models import Incident
+from qa_incidents.reviews import lessons, rules
+from qa_incidents.reviews.models import Countermeasure, Deployment, Review, ReviewIncident, WhyStep
+from qa_incidents.reviews.rules import (
+    CountermeasureStatus,
+    CountermeasureType,
+    DeploymentAnswer,
+    Dimension,
+    ReviewStatus,
+)
+
+APPROVAL_MEANING = "approved OCHIBO-HIROI review"
+REVIEW_FIELDS = ("title", "meeting_on", "participants", "phenomenon", "failure_mode", "mechanism", "process_stage",
+                 "process_cause", "escape_reason", "framework_cause", "motivating_factors", "motivating_cause",
+                 "design_review_checks")
+
+
+@dataclass
+class ReviewInput:
+    title: str
+    meeting_on: date | None = None
+    participants: str = ""
+    phenomenon: str = ""
+    failure_mode: str = ""
+    mechanism: str = ""
+    process_stage: str = ""
+    process_cause: str = ""
+    escape_reason: str = ""
+    framework_cause: str = ""
+    motivating_factors: list[str] | None = None
+    motivating_cause: str = ""
+    design_review_checks: str = ""
+
+
+@dataclass
+class CountermeasureInput:
+    dimension: Dimension
+    kind: CountermeasureType
+    description: str
+    owner_id: int
+    due_on: date
+    check_method: str = ""
+    check_due_on: date | None = None
+    why_step_id: int | None = None
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _may_read(user: User, review: Review) -> bool:
+    return can_read_division(user.actor, review.division_id)
+
+
+def _may_write(user: User, review: Review) -> bool:
+    return can_work_division(user.actor, review.division_id, Capability.WRITE_REVIEWS)
+
+
+def get_review(session: so.Session, *, user: User, review_id: int) -> Review:
+    """The review if the user may read its division's incidents; otherwise NotFound."""
+    review = session.get(Review, review_id)
+    if review is None or not _may_read(user, review):
+        raise NotFound(str(_l("No such review.")))
+    return review
+
+
+def _writable(session: so.Session, user: User, review_id: int, *, draft_only: bool = True) -> Review:
+    review = get_review(session, user=user, review_id=review_id)
+    if not _may_write(user, review):
+        raise Forbidden(str(_l("You may read this review but not change it.")))
+    if draft_only and review.status != ReviewStatus.DRAFT:
+        raise Forbidden(str(_l("Only a draft review can be changed; this one is %(status)s.",
+                               status=rules.REVIEW_STATUS_TITLES[review.status])))
+    return review
+
+
+def list_reviews(session: so.Session, *, user: User, status: ReviewStatus | None = None) -> list[Review]:
+    stmt = sa.select(Review).order_by(Review.updated_at.desc(), Review.id.desc()).limit(200)
+    if not can(user.actor, Capability.READ_INCIDENTS):
+        return []
+    if not can(user.actor, Capability.READ_ALL_DIVISIONS):
+        stmt = stmt.where(Review.division_id == user.division_id)
+    if status is not None:
+        stmt = stmt.where(Review.status == status)
+    return list(session.scalars(stmt))
+
+
+def reviews_for_incident(session: so.Session, incident_id: int) -> list[Review]:
+    return list(session.scalars(sa.select(Review).join(ReviewIncident).where(ReviewIncident.incident_id == incident_id)
+                                .order_by(Review.id)))
+
+
+def why_steps(session: so.Session, review_id: int) -> dict[Dimension, list[WhyStep]]:
+    steps = session.scalars(sa.select(WhyStep).where(WhyStep.review_id == review_id)
+                            .order_by(WhyStep.dimension, WhyStep.position, WhyStep.id))
+    out: dict[Dimension, list[WhyStep]] = {d: [] for d in Dimension}
+    for step in steps:
+        out[step.dimension].append(step)
+    return out
+
+
+def countermeasures_of(session: so.Session, review_id: int) -> list[Countermeasure]:
+    return list(session.scalars(sa.select(Countermeasure).where(Countermeasure.review_id == review_id)
+                                .order_by(Countermeasure.due_on, Countermeasure.id)))
+
+
+def deployments_of(session: so.Session, review_id: int) -> list[Deployment]:
+    return list(session.scalars(sa.select(Deployment).join(Countermeasure).where(Countermeasure.review_id == review_id)
+                                .order_by(Deployment.countermeasure_id, Deployment.id)))
+
+
+def deployment_progress(deployments: list[Deployment]) -> dict[str, int]:
+    """How many deployment requests have each answer, and how many are answered."""
+    counts = {a.value: 0 for a in DeploymentAnswer}
+    for d in deployments:
+        counts[d.answer.value] += 1
+    counts["total"] = len(deployments)
+    counts["answered"] = len(deployments) - counts[DeploymentAnswer.PENDING.value]
+    return counts
+
+
+def review_approved_for(session: so.Session, incident_id: int) -> bool:
+    """Whether an approved OCHIBO-HIROI review covers the incident (S1/S2 incidents may close only then)."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Review).join(ReviewIncident)
+        .where(ReviewIncident.incident_id == incident_id, Review.status == ReviewStatus.APPROVED)) > 0
+
+
+def my_countermeasures(session: so.Session, user: User) -> list[Countermeasure]:
+    """Countermeasures the user owns that are not yet verified, the earliest due first."""
+    return list(session.scalars(
+        sa.select(Countermeasure).where(Countermeasure.owner_id == user.id,
+                                        Countermeasure.status != CountermeasureStatus.VERIFIED)
+        .order_by(Countermeasure.due_on, Countermeasure.id)))
+
+
+def deployments_to_answer(session: so.Session, user: User) -> list[Deployment]:
+    """Deployment requests waiting for an answer from a division the user works for."""
+    stmt = sa.select(Deployment).where(Deployment.answer.in_([DeploymentAnswer.PENDING, DeploymentAnswer.APPLICABLE]))
+    if not can(user.actor, Capability.WRITE_REVIEWS):
+        return []
+    if not can(user.actor, Capability.WORK_ALL_DIVISIONS):
+        stmt = stmt.where(Deployment.division_id == user.division_id)
+    return list(session.scalars(stmt.order_by(Deployment.created_at, Deployment.id)))
+
+
+# --- audit helper --------------------------------------------------------------------------
+
+
+def _audit(session: so.Session, review: Review, *, user: User | None, entity_type: str, entity_id: int, action: str,
+           now: datetime, changes: dict[str, Any]) -> None:
+    """One event per incident the review covers, so each incident's timeline shows its review's progress."""
+    incident_ids = [i.id for i in review.incidents] or [None]
+    for incident_id in incident_ids:
+        audit.record(session, actor_id=user.id if user else None, entity_type=entity_type, entity_id=entity_id,
+                     incident_id=incident_id, action=action, now=now, changes=changes)
+
+
+# --- writing a review ----------------------------------------------------------------------
+
+
+def _validate_input(data: ReviewInput) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not data.title.strip():
+        errors["title"] = str(_l("Give the review a title."))
+    elif len(data.title.strip()) > 200:
+        errors["title"] = str(_l("At most %(n)d characters.", n=200))
+    if data.process_stage and data.process_stage not in {s.value for s in rules.ProcessStage}:
+        errors["process_stage"] = str(_l("Choose a stage from the list."))
+    unknown = set(data.motivating_factors or []) - {f.value for f in rules.MotivatingFactor}
+    if unknown:
+        errors["motivating_factors"] = str(_l("Choose factors from the list."))
+    if len(data.failure_mode) > 80:
+        errors["failure_mode"] = str(_l("At most %(n)d characters.", n=80))
+    return errors
+
+
+def start_review(session: so.Session, *, user: User, incident_ids: list[int], title: str, now: datetime) -> Review:
+    """Open a draft review of one or more incidents the user may work on."""
+    if not can(user.actor, Capability.WRITE_REVIEWS):
+        raise Forbidden(str(_l("Your role does not write reviews.")))
+    incidents = [session.get(Incident, i) for i in dict.fromkeys(incident_ids)]
+    if not incidents:
+        raise ValidationFailed({"incident": str(_l("Choose at least one incident."))})
+    for incident in incidents:
+        if incident is None or not can_read_division(user.actor, incident.division_id):
+            raise NotFound(str(_l("No such incident.")))
+        if not can_work_division(user.actor, incident.division_id, Capability.WRITE_REVIEWS):
+            raise Forbidden(str(_l("You may not write reviews for %(ref)s.", ref=incident.reference)))
+    errors = _validate_input(ReviewInput(title=title))
+    if errors:
+        raise ValidationFailed(errors)
+    first = incidents[0]
+    assert first is not None
+    review = Review(division_id=first.division_id, status=ReviewStatus.DRAFT, title=title.strip(), participants="",
+                    phenomenon="", failure_mode="", mechanism="", process_stage="",
+                    process_cause="", escape_reason="", framework_cause="", motivating_factors=[],
+                    motivating_cause="", design_review_checks="", created_by_id=user.id, created_at=now, updated_at=now)
+    session.add(review)
+    session.flush()
+    for incident in incidents:
+        assert incident is not None
+        session.add(ReviewIncident(review_id=review.id, incident_id=incident.id))
+    session.flush()
+    session.refresh(review)
+    _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review started", now=now,
+           changes={"title": [None, review.title], "incidents": [None, [i.reference for i in review.incidents]]})
+    return review
+
+
+def link_incident(session: so.Session, *, user: User, review_id: int, reference: str, now: datetime) -> Review:
+    """Add another incident to a draft review."""
+    review = _writable(session, user, review_id)
+    incident = session.scalar(sa.select(Incident).where(Incident.reference == reference.strip().upper()))
+    if incident is None or not can_read_division(user.actor, incident.division_id):
+        raise ValidationFailed({"reference": str(_l("No such incident."))})
+    if not can_work_division(user.actor, incident.division_id, Capability.WRITE_REVIEWS):
+        raise ValidationFailed({"reference": str(_l("You may not write reviews for %(ref)s.", ref=incident.reference))})
+    if incident.id in {i.id for i in review.incidents}:
+        raise ValidationFailed({"reference": str(_l("%(ref)s is already in this review.", ref=incident.reference))})
+    session.add(ReviewIncident(review_id=review.id, incident_id=incident.id))
+    session.flush()
+    session.refresh(review)
+    _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="incident linked", now=now,
+           changes={"incident": [None, incident.reference]})
+    return review
+
+
+def update_review(session: so.Session, *, user: User, review_id: int, data: ReviewInput, expected_version: int,
+                  now: datetime) -> Review:
+    """Save the review's text, refusing to overwrite a newer version saved by someone else."""
+    review = _writable(session, user, review_id)
+    if review.version != expected_version:
+        raise EditConflict(current=review, changed_by=review.created_by.name, changed_at=review.updated_at,
+                           current_version=review.version)
+    errors = _validate_input(data)
+    if errors:
+        raise ValidationFailed(errors)
+    before = audit.snapshot(review, REVIEW_FIELDS)
+    for name in REVIEW_FIELDS:
+        value = getattr(data, name)
+        if name == "motivating_factors":
+            value = [f.value for f in rules.MotivatingFactor if f.value in (value or [])]
+        setattr(review, name, value.strip() if isinstance(value, str) else value)
+    changes = audit.field_changes(before, audit.snapshot(review, REVIEW_FIELDS))
+    if not changes:
+        return review
+    review.updated_at = now
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        fresh = session.get(Review, review_id)
+        assert fresh is not None
+        raise EditConflict(current=fresh, changed_by="", changed_at=fresh.updated_at,
+                           current_version=fresh.version) from None
+    _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review updated", now=now,
+           changes=changes)
+    return review
+
+
+def add_why_step(session: so.Session, *, user: User, review_id: int, dimension: Dimension, question: str, answer: str,
+                 evidence: str, now: datetime) -> WhyStep:
+    """Add the next 'why?' to one dimension's chain, with its evidence."""
+    review = _writable(session, user, review_id)
+    errors = {}
+    if not question.strip():
+        errors["question"] = str(_l("Ask the question (Why …?)."))
+    if not answer.strip():
+        errors["answer"] = str(_l("Give the answer found."))
+    if errors:
+        raise ValidationFailed(errors)
+    position = (session.scalar(sa.select(sa.func.max(WhyStep.position)).where(
+        WhyStep.review_id == review.id, WhyStep.dimension == dimension)) or 0) + 1
+    step = WhyStep(review_id=review.id, dimension=dimension, position=position, question=question.strip(),
+                   answer=answer.strip(), evidence=evidence.strip(), created_by_id=user.id, created_at=now)
+    session.add(step)
+    session.flush()
+    _audit(session, review, user=user, entity_type="why_step", entity_id=step.id, action="why added", now=now,
+           changes={"dimension": [None, dimension.value], "position": [None, position], "question": [None, step.question],
+                    "answer": [None, step.answer], "evidence": [None, step.evidence]})
+    return step
+
+
+# --- countermeasures -----------------------------------------------------------------------
+
+
+def add_countermeasure(session: so.Session, *, user: User, review_id: int, data: CountermeasureInput,
+                       now: datetime) -> Countermeasure:
+    """A countermeasure against one cause, with owner and due day (until approval)."""
+    review = get_review(session, user=user, review_id=review_id)
+    if not _may_write(user, review):
+        raise Forbidden(str(_l("You may read this review but not change it.")))
+    if review.status == ReviewStatus.APPROVED:
+        raise Forbidden(str(_l("The review is approved; countermeasures are tracked, not added.")))
+    errors: dict[str, str] = {}
+    if not data.description.strip():
+        errors["description"] = str(_l("Describe the countermeasure."))
+    owner = session.get(User, data.owner_id)
+    if owner is None or not owner.active:
+        errors["owner_id"] = str(_l("Choose an active user as owner."))
+    if data.due_on < now.date():
+        errors["due_on"] = str(_l("The due day cannot be in the past."))
+    if data.check_due_on is not None and data.check_due_on < data.due_on:
+        errors["check_due_on"] = str(_l("The effectiveness check comes after the due day."))
+    if data.why_step_id is not None:
+        step = session.get(WhyStep, data.why_step_id)
+        if step is None or step.review_id != review.id:
+            errors["why_step_id"] = str(_l("Choose a step of this review's why-chains."))
+    if errors:
+        raise ValidationFailed(errors)
+    cm = Countermeasure(review_id=review.id, dimension=data.dimension, why_step_id=data.why_step_id, kind=data.kind,
+                        description=data.description.strip(), owner_id=data.owner_id, due_on=data.due_on,
+                        status=CountermeasureStatus.OPEN, check_method=data.check_method.strip(),
+                        check_due_on=data.check_due_on, check_result="", created_at=now)
+    session.add(cm)
+    session.flush()
+    _audit(session, review, user=user, entity_type="countermeasure", entity_id=cm.id, action="countermeasure added",
+           now=now, changes=audit.field_changes({}, audit.snapshot(cm, (
+               "dimension", "kind", "description", "owner_id", "due_on", "check_method", "check_due_on"))))
+    return cm
+
+
+def _countermeasure_for_work(session: so.Session, user: User, countermeasure_id: int) -> Countermeasure:
+    cm = session.get(Countermeasure, countermeasure_id)
+    if cm is None or not _may_read(user, cm.review):
+        raise NotFound(str(_l("No such countermeasure.")))
+    if cm.owner_id != user.id and not _may_write(user, cm.review):
+        raise Forbidden(str(_l("Only the owner or the review's writers may update this countermeasure.")))
+    return cm
+
+
+def mark_implemented(session: so.Session, *, user: User, countermeasure_id: int, now: datetime) -> Countermeasure:
+    """The owner reports the countermeasure in place; it still needs its effectiveness check."""
+    cm = _countermeasure_for_work(session, user, countermeasure_id)
+    if cm.status != CountermeasureStatus.OPEN:
+        raise DomainError(str(_l("Only an open countermeasure can be marked implemented.")))
+    cm.status = CountermeasureStatus.IMPLEMENTED
+    cm.implemented_at = now
+    session.flush()
+    _audit(session, cm.review, user=user, entity_type="countermeasure", entity_id=cm.id, action="implemented", now=now,
+           changes={"status": ["open", "implemented"]})
+    return cm
+
+
+def record_check(session: so.Session, *, user: User, countermeasure_id: int, method: str, result: str,
+                 effective: bool | None, now: datetime) -> Countermeasure:
+    """Record the effectiveness check: effective verifies the countermeasure, ineffective reopens it."""
+    cm = _countermeasure_for_work(session, user, countermeasure_id)
+    errors = rules.check_effectiveness(status=cm.status, method=method, result=result, effective=effective)
+    if errors:
+        raise ValidationFailed(errors)
+    assert effective is not None
+    before = audit.snapshot(cm, ("status", "check_method", "check_result", "check_effective"))
+    cm.check_method = method.strip()
+    cm.check_result = result.strip()
+    cm.check_effective = effective
+    cm.checked_at = now
+    cm.checked_by_id = user.id
+    cm.status = rules.status_after_check(effective)
+    session.flush()
+    _audit(session, cm.review, user=user, entity_type="countermeasure", entity_id=cm.id, action="effectiveness checked",
+           now=now, changes=audit.field_changes(before, audit.snapshot(
+               cm, ("status", "check_method", "check_result", "check_effective"))))
+    return cm
+
+
+def countermeasure_scan(session: so.Session, now: datetime, base_url: str = "") -> int:
+    """Queue one overdue notice per countermeasure and due day to its owner (and the review's writer). Returns the count."""
+    today = now.date()
+    overdue = session.scalars(sa.select(Countermeasure).where(
+        Countermeasure.status != CountermeasureStatus.VERIFIED, Countermeasure.due_on < today))
+    queued = 0
+    for cm in overdue:
+        review = cm.review
+        incident_id = review.incidents[0].id if review.incidents else None
+        body = (f"Countermeasure #{cm.id} of review \"{review.title}\" was due on {cm.due_on:%Y-%m-%d} and is "
+                f"{rules.CM_STATUS_TITLES[cm.status]}.\n\n{cm.description}\n\n{base_url}/reviews/{review.id}#countermeasure-{cm.id}\n")
+        message = outbox.enqueue(session, to=[cm.owner.email, review.created_by.email],
+                                 subject=f"Overdue countermeasure: {cm.description[:80]} (due {cm.due_on:%Y-%m-%d})",
+                                 body_text=body, now=now, incident_id=incident_id,
+                                 dedupe_key=f"countermeasure-overdue:{cm.id}:{cm.due_on.isoformat()}")
+        queued += 1 if message is not None else 0
+    return queued
+
+
+# --- horizontal deployment -----------------------------------------------------------------
+
+
+def add_deployment(session: so.Session, *, user: User, countermeasure_id: int, division_id: int, target: str,
+                   now: datetime) -> Deployment:
+    """Send a countermeasure to another division's products, parts, processes or designs that share the cause."""
+    cm = session.get(Countermeasure, countermeasure_id)
+    if cm is None or not _may_read(user, cm.review):
+        raise NotFound(str(_l("No such countermeasure.")))
+    if not _may_write(user, cm.review):
+        raise Forbidden(str(_l("You may read this review but not change it.")))
+    errors: dict[str, str] = {}
+    division = session.get(Division, division_id)
+    if division is None or not division.active:
+        errors["division_id"] = str(_l("Choose a division."))
+    if not target.strip():
+        errors["target"] = str(_l("Name the products, part, process or design that share the cause."))
+    elif len(target.strip()) > 300:
+        errors["target"] = str(_l("At most %(n)d characters.", n=300))
+    if not errors and session.scalar(sa.select(Deployment.id).where(
+            Deployment.countermeasure_id == cm.id, Deployment.division_id == division_id,
+            Deployment.target == target.strip())):
+        errors["target"] = str(_l("This deployment was already sent."))
+    if errors:
+        raise ValidationFailed(errors)
+    deployment = Deployment(countermeasure_id=cm.id, division_id=division_id, target=target.strip(),
+                            answer=DeploymentAnswer.PENDING, reason="", created_at=now)
+    session.add(deployment)
+    session.flush()
+    _audit(session, cm.review, user=user, entity_type="deployment", entity_id=deployment.id, action="deployment sent",
+           now=now, changes={"division": [None, division.name if division else None], "target": [None, deployment.target]})
+    outbox.enqueue(session, to=addresses(session, roles={Role.DIVISION_QA}, division_id=division_id),
+                   subject=f"Horizontal deployment: {cm.description[:80]}",
+                   body_text=(f"Review \"{cm.review.title}\" asks {division.name if division else ''} whether this "
+                              f"countermeasure applies to: {deployment.target}\n\n{cm.description}\n\n"
+                              f"Answer applicable, not applicable (with the reason) or done on the review page.\n"),
+                   now=now, dedupe_key=f"deployment-request:{deployment.id}")
+    return deployment
+
+
+def answer_deployment(session: so.Session, *, user: User, deployment_id: int, answer: DeploymentAnswer, reason: str,
+                      now: datetime) -> Deployment:
+    """The receiving division answers: applicable, not applicable (with the reason) or done."""
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None or not (can_read_division(user.actor, deployment.division_id)
+                                  or _may_read(user, deployment.countermeasure.review)):
+        raise NotFound(str(_l("No such deployment request.")))
+    if not can_work_division(user.actor, deployment.division_id, Capability.WRITE_REVIEWS):
+        raise Forbidden(str(_l("Only the receiving division answers a deployment request.")))
+    errors = rules.deployment_answer_errors(answer, reason)
+    if errors:
+        raise ValidationFailed(errors)
+    before = audit.snapshot(deployment, ("answer", "reason"))
+    deployment.answer = answer
+    deployment.reason = reason.strip()
+    deployment.answered_by_id = user.id
+    deployment.answered_at = now
+    session.flush()
+    _audit(session, deployment.countermeasure.review, user=user, entity_type="deployment", entity_id=deployment.id,
+           action="deployment answered", now=now,
+           changes=audit.field_changes(before, audit.snapshot(deployment, ("answer", "reason"))))
+    return deployment
+
+
+# --- approval ------------------------------------------------------------------------------
+
+
+def content_of(session: so.Session, review: Review) -> rules.ReviewContent:
+    deployments = deployments_of(session, review.id)
+    return rules.ReviewContent(
+        title=review.title, phenomenon=review.phenomenon, mechanism=review.mechanism, process_stage=review.process_stage,
+        process_cause=review.process_cause, escape_reason=review.escape_reason, framework_cause=review.framework_cause,
+        motivating_cause=review.motivating_cause, countermeasures=len(countermeasures_of(session, review.id)),
+        deployments_pending=sum(1 for d in deployments if d.answer == DeploymentAnswer.PENDING))
+
+
+def submit_review(session: so.Session, *, user: User, review_id: int, now: datetime) -> Review:
+    """Send a complete draft to head-office QA for approval."""
+    review = _writable(session, user, review_id)
+    errors = rules.submission_errors(content_of(session, review))
+    if errors:
+        raise ValidationFailed(errors)
+    review.status = ReviewStatus.SUBMITTED
+    review.submitted_at = now
+    review.updated_at = now
+    session.flush()
+    _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review submitted", now=now,
+           changes={"status": ["draft", "submitted"]})
+    outbox.enqueue(session, to=addresses(session, roles={Role.HEAD_OFFICE_QA}),
+                   subject=f"OCHIBO-HIROI review waiting for approval: {review.title}",
+                   body_text=f"{review.division.name} submitted the review \"{review.title}\".\n\n/reviews/{review.id}\n",
+                   now=now, dedupe_key=f"review-submitted:{review.id}:{now.isoformat()}")
+    return review
+
+
+def return_review(session: so.Session, *, user: User, review_id: int, reason: str, now: datetime) -> Review:
+    """Head-office QA sends a submitted review back to its writers, saying what is missing."""
+    review = get_review(session, user=user, review_id=review_id)
+    if not can(user.actor, Capability.APPROVE):
+        raise Forbidden(str(_l("Only head-office QA approves or returns reviews.")))
+    if review.status != ReviewStatus.SUBMITTED:
+        raise DomainError(str(_l("Only a submitted review can be returned.")))
+    if not reason.strip():
+        raise ValidationFailed({"reason": str(_l("Say what is missing."))})
+    review.status = ReviewStatus.DRAFT
+    review.submitted_at = None
+    review.updated_at = now
+    session.flush()
+    _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review returned", now=now,
+           changes={"status": ["submitted", "draft"], "reason": [None, reason.strip()]})
+    return review
+
+
+def approve_review(session: so.Session, *, user: User, review_id: int, password: str, comment: str,
+                   now: datetime, base_url: str = "") -> Review:
+    """Head-office QA signs the review; the signed review publishes its lesson learned."""
+    review = get_review(session, user=user, review_id=review_id)
+    if not can(user.actor, Capability.APPROVE):
+        raise Forbidden(str(_l("Only head-office QA approves reviews.")))
+    if review.status != ReviewStatus.SUBMITTED:
+        raise DomainError(str(_l("Only a submitted review can be approved.")))
+    steps = why_steps(session, review.id)
+    cms = countermeasures_of(session, review.id)
+    content = {
+        "review": audit.snapshot(review, REVIEW_FIELDS),
+        "incidents": [i.reference for i in review.incidents],
+        "why_steps": {d.value: [(s.question, s.answer, s.evidence) for s in ss] for d, ss in steps.items()},
+        "countermeasures": [audit.snapshot(c, ("id", "dimension", "kind", "description", "owner_id", "due_on"))
+                            for c in cms],
+    }
+    signature = sign(session, user=user, password=password, meaning=APPROVAL_MEANING, entity_type="review",
+                     entity_id=review.id, content=content, now=now, comment=comment,
+                     incident_id=review.incidents[0].id if review.incidents else None)
+    review.status = ReviewStatus.APPROVED
+    review.approved_at = now
+    review.approval_signature_id = signature.id
+    review.updated_at = now
+    session.flush()
+    _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review approved", now=now,
+           changes={"status": ["submitted", "approved"], "signature": [None, signature.id]})
+    lesson = lessons.publish_from_review(session, review=review, steps=steps, countermeasures=cms, now=now)
+    _audit(session, review, user=user, entity_type="lesson", entity_id=lesson.id, action="lesson published", now=now,
+           changes={"title": [None, lesson.title]})
+    lessons.notify_subscribers(session, lesson=lesson, now=now, base_url=base_url)
+    from qa_incidents.reports.service import Trigger, trigger
+
+    for incident in review.incidents:
+        trigger(session, incident=incident, kind=Trigger.REVIEW_APPROVED, now=now, detail=review.title[:200])
+    return review
