@@ -37,7 +37,7 @@ def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     import importlib
 
     # Each feature package may offer a `commands` module with COMMANDS, a list of click commands or groups.
-    for package in ("reviews", "recalls", "api", "reports"):
+    for package in ("reviews", "recalls", "api", "reports", "integrity"):
         try:
             module = importlib.import_module(f"qa_incidents.{package}.commands")
         except ModuleNotFoundError as error:
@@ -122,15 +122,17 @@ def seed_group() -> None:
 @with_appcontext
 def seed_demo() -> None:
     from qa_incidents.core.db import transaction
-    from qa_incidents.seed import DEMO_PASSWORD, load_demo
+    from qa_incidents.seed import DEMO_PASSWORD, load_demo, load_demo_activity
 
     session = _session()
     try:
         with transaction(session) as s:
             report = load_demo(s, now=utcnow())
+        with transaction(session) as s:
+            activity = load_demo_activity(s, now=utcnow())
     finally:
         session.close()
-    click.echo(f"Demo data: {report}")
+    click.echo(f"Demo data: {report}; activity: {activity}")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     from qa_incidents.seed import DEMO_USERS
 

@@ -150,3 +150,32 @@ def load_demo(session: so.Session, *, now: datetime) -> str:
 
     created["laws"] = load_laws(session, now=now)
     return ", ".join(f"{n} {k} created" for k, n in created.items())
+
+
+def load_demo_activity(session: so.Session, *, now: datetime) -> dict[str, int]:
+    """Work done on the demo incidents, so every page has something to show: the CO heater case triaged,
+    escalated and approved (its regulator notification derived, its first status report issued), the demo
+    recalls and the lessons library with one approved review. Safe to run twice: each part checks first."""
+    from qa_incidents.incidents import workflow
+    from qa_incidents.incidents.rules import Severity
+    from qa_incidents.recalls.seed import seed_demo as seed_recalls
+    from qa_incidents.reports import service as reports
+    from qa_incidents.reviews.seed import seed_demo as seed_reviews
+
+    done = {"triaged": 0, "status_reports": 0}
+    heater = session.scalar(sa.select(Incident).where(Incident.title == "Suspected CO release from fan heater"))
+    qa = session.scalar(sa.select(User).where(User.email == "division.qa@example.com"))
+    hq = session.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
+    if heater is not None and qa is not None and hq is not None and heater.severity is None:
+        workflow.triage(session, user=qa, incident_id=heater.id, severity=Severity.S1, override_reason="",
+                        now=now - timedelta(hours=6))
+        workflow.request_escalation(session, user=qa, incident_id=heater.id, now=now - timedelta(hours=5, minutes=30),
+                                    reason="CO poisoning at a customer's home; the same model is sold nationwide.")
+        workflow.decide_escalation(session, user=hq, incident_id=heater.id, approve=True, password=DEMO_PASSWORD,
+                                   comment="Head office takes the lead.", now=now - timedelta(hours=5))
+        reports.issue(session, incident=heater, now=now - timedelta(hours=4, minutes=30))
+        done["triaged"] += 1
+        done["status_reports"] += 1
+    seed_reviews(session)
+    seed_recalls(session)
+    return done

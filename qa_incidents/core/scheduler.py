@@ -118,6 +118,13 @@ def run_countermeasure_scan(app: Flask) -> int:
     return run_write_job(app, lambda session, now, base_url: countermeasure_scan(session, now, base_url))
 
 
+def run_recall_scan(app: Flask) -> int:
+    """Flag stalled recalls to their owners (once per stall) and register due progress reports to authorities."""
+    from qa_incidents.recalls.service import recall_scan
+
+    return run_write_job(app, lambda session, now, base_url: recall_scan(session, now, base_url))
+
+
 def _utcnow():  # type: ignore[no-untyped-def]
     from qa_incidents.core.clock import utcnow
 
@@ -131,6 +138,7 @@ JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
     "notification_warnings": (run_notification_warnings, 60),
     "status_reports": (run_status_reports, 60),
     "countermeasures": (run_countermeasure_scan, 3600),
+    "recalls": (run_recall_scan, 3600),
 }
 
 

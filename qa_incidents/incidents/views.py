@@ -172,6 +172,7 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
 
 def _follow_through(incident: Any) -> dict[str, Any]:
     """Status reports, reviews and similar lessons shown on the incident page."""
+    from qa_incidents.recalls import service as recalls
     from qa_incidents.reports import service as reports
     from qa_incidents.reviews import search as lessons
     from qa_incidents.reviews import service as reviews
@@ -185,6 +186,8 @@ def _follow_through(incident: Any) -> dict[str, Any]:
         "reviews": reviews.reviews_for_incident(db(), incident.id),
         "may_write_review": can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS),
         "similar": similar,
+        "recalls": recalls.list_recalls(db(), user=current_user, incident_id=incident.id),
+        "may_start_recall": can_work_division(current_user.actor, incident.division_id, Capability.MANAGE_RECALLS),
     }
 
 

@@ -145,10 +145,12 @@ def triage_decisions(session: so.Session, incident_id: int) -> list[TriageDecisi
 def case_of(session: so.Session, incident: Incident) -> Case:
     """The facts the lifecycle guards read. Notifications, recalls and reviews report here as they arrive."""
     from qa_incidents.notifications.records import open_count
+    from qa_incidents.recalls.service import open_recalls_for
     from qa_incidents.reviews.service import review_approved_for
 
     return Case(status=incident.status, severity=incident.severity, division_id=incident.division_id,
-                open_notifications=open_count(session, incident.id), open_recalls=0,
+                open_notifications=open_count(session, incident.id),
+                open_recalls=open_recalls_for(session, incident.id),
                 review_approved=review_approved_for(session, incident.id))
 
 

@@ -1,7 +1,118 @@
-"""Public recall pages (no login): the notice in the customer's words and the serial-number check."""
+"""Public recall pages (no login): the notice in the customer's words and the serial-number check.
+
+These pages show only what the published website notice says and the model numbers concerned:
+never incident references, internal notes, owners, counts of other customers' checks, or
+anything about other customers. The serial check is rate-limited per client address.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import threading
+import time
+from collections import deque
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask_babel import gettext as _
+from wtforms import SelectChoice
+
+from qa_incidents.core.clock import to_zone
+from qa_incidents.core.db import transaction
+from qa_incidents.core.web import db, now
+from qa_incidents.recalls import rules, service
+from qa_incidents.recalls.forms import SerialCheckForm
 
 public_bp = Blueprint("public", __name__, url_prefix="/recall")
+
+
+class RateLimiter:
+    """At most `limit` events per `window` seconds per key, counted in this process's memory.
+
+    With several worker processes each keeps its own count, so the effective limit is
+    `limit × workers`: still a brake on anyone trying serial numbers in bulk.
+    """
+
+    def __init__(self, limit: int, window: float, clock=time.monotonic):  # type: ignore[no-untyped-def]
+        self.limit, self.window, self.clock = limit, window, clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        """Count one event for key; False if the key is over its limit (the event is then not counted)."""
+        t = self.clock()
+        with self._lock:
+            if len(self._hits) > 50_000:  # forget idle clients rather than grow without bound
+                self._hits = {k: q for k, q in self._hits.items() if q and q[-1] > t - self.window}
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= t - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(t)
+            return True
+
+
+def _limiter() -> RateLimiter:
+    limiter = current_app.extensions.get("recall_check_limiter")
+    if limiter is None:
+        limit = int(current_app.config.get("RECALL_CHECK_LIMIT", 20))
+        window = float(current_app.config.get("RECALL_CHECK_WINDOW_SECONDS", 600))
+        limiter = current_app.extensions["recall_check_limiter"] = RateLimiter(limit, window)
+    return limiter
+
+
+def _campaign_or_404(reference: str):  # type: ignore[no-untyped-def]
+    found = service.public_campaign(db(), reference)
+    if found is None:
+        abort(404)
+    return found
+
+
+@public_bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    return render_template("public/index.html", campaigns=service.public_campaigns(db()))
+
+
+@public_bp.get("/<reference>")
+def notice(reference: str):  # type: ignore[no-untyped-def]
+    recall, web_notice = _campaign_or_404(reference)
+    return render_template("public/notice.html", recall=recall, notice=web_notice, form=_check_form(recall),
+                           models=service.public_models(db(), recall.id))
+
+
+@public_bp.get("/<reference>/picture/<sha256>")
+def picture(reference: str, sha256: str):  # type: ignore[no-untyped-def]
+    """The picture of the published notice, and no other file."""
+    recall, web_notice = _campaign_or_404(reference)
+    if web_notice.picture_sha256 != sha256:
+        abort(404)
+    return send_file(current_app.extensions["qa_storage"].path_for(sha256), mimetype=web_notice.picture_type)
+
+
+def _check_form(recall, formdata=None) -> SerialCheckForm:  # type: ignore[no-untyped-def]
+    form = SerialCheckForm(formdata=formdata) if formdata is not None else SerialCheckForm()
+    models = service.public_models(db(), recall.id)
+    form.model.choices = [SelectChoice(m, m) for m in models]
+    if len(models) > 1:
+        form.model.choices = [SelectChoice("", _("— choose your model —")), *form.model.choices]
+    return form
+
+
+@public_bp.route("/<reference>/check", methods=["GET", "POST"])
+def check(reference: str):  # type: ignore[no-untyped-def]
+    recall, web_notice = _campaign_or_404(reference)
+    form = _check_form(recall)
+    verdict = None
+    if request.method == "POST":
+        if not _limiter().allow(request.remote_addr or "unknown"):
+            return render_template("public/check.html", recall=recall, notice=web_notice, form=form, verdict=None,
+                                   limited=True), 429, {"Retry-After": "600"}
+        if form.validate_on_submit():
+            today = to_zone(now(), "UTC").date()
+            with transaction(db()) as s:
+                verdict = service.check_serial(s, recall=recall, model=form.model.data or "",
+                                               serial=form.serial.data or "", lot=form.lot.data or "", today=today)
+            if verdict.outcome is rules.Outcome.CHECK_FORMAT:
+                form.serial.errors = [*form.serial.errors, _("This does not look like a serial number of this model.")]
+    status = 422 if form.errors else 200
+    return render_template("public/check.html", recall=recall, notice=web_notice, form=form, verdict=verdict,
+                           limited=False, Outcome=rules.Outcome), status

@@ -6,7 +6,6 @@ signed hash of an issued version is taken over it.
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,15 +37,6 @@ def harm_words(incident: Incident) -> str:
                                     ("CO poisoning", incident.co_poisoning),
                                     ("property damage", incident.property_damage)) if on]
     return ", ".join(parts) or "not stated"
-
-
-def _optional(module: str, function: str, *args: Any) -> Any:
-    """A section another feature provides (recalls, reviews), or None where it offers none."""
-    try:
-        found = getattr(importlib.import_module(module), function, None)
-    except ModuleNotFoundError:
-        return None
-    return found(*args) if callable(found) else None
 
 
 def review_summary(session: so.Session, incident_id: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -95,7 +85,9 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
     changes = [{"at": _iso(e.occurred_at), "by": e.actor.name if e.actor else "system",
                 "what": e.action.replace("_", " "), "fields": sorted(k for k in e.changes if k != "reason")}
                for e in events if since is None or e.occurred_at > since][-30:]
-    recalls = _optional("qa_incidents.recalls.service", "status_summary", session, incident.id) or []
+    from qa_incidents.recalls.service import status_summary
+
+    recalls = status_summary(session, incident.id, today=now.date())
     review, review_steps = review_summary(session, incident.id)
     next_steps += review_steps
     if incident.status in (Status.ESCALATED,):

@@ -201,20 +201,54 @@ def charts(session: so.Session, *, user: User, now: datetime,
     found = [incidents_by_month(session, user, now), open_by_division(session, user), time_to_triage(session, user, sla),
              time_to_notify(session, user), deadline_compliance(session, user, now), failure_modes(session, user),
              causes(session, user)]
-    recall = _recall_chart(session, user)
+    recall = _recall_chart(session, user, now)
     if recall is not None:
         found.append(recall)
     return found
 
 
-def _recall_chart(session: so.Session, user: User) -> Chart | None:
-    """Recall completion curves, where the recalls feature offers them."""
-    try:
-        from qa_incidents.recalls import service as recalls
-    except ImportError:  # pragma: no cover
+def _launched_recalls(session: so.Session, user: User) -> list[Any]:
+    from qa_incidents.recalls import service as recalls
+    from qa_incidents.recalls.models import RecallCampaign
+
+    stmt = recalls.visible(sa.select(RecallCampaign).where(RecallCampaign.launched_at.is_not(None)), user)
+    return list(session.scalars(stmt.order_by(RecallCampaign.launched_at.desc()).limit(8)))
+
+
+def _recall_chart(session: so.Session, user: User, now: datetime) -> Chart | None:
+    """Completion curves of the most recent recalls: share of affected units remedied, week by week."""
+    from qa_incidents.recalls import service as recalls
+    from qa_incidents.recalls.svgchart import Series, Target, line_chart
+
+    found = _launched_recalls(session, user)
+    if not found:
         return None
-    build = getattr(recalls, "dashboard_chart", None)
-    return build(session, user) if callable(build) else None
+    rows: list[list[object]] = []
+    series = []
+    for recall in found:
+        p = recalls.progress(session, recall, today=now.date())
+        points = [(day, 100 * n / recall.units_affected if recall.units_affected else 0.0) for day, n in p.curve]
+        series.append(Series(recall.reference, points))
+        rows += [[recall.reference, day.isoformat(), n, f"{pct:.1f}"] for (day, n), (_d, pct) in zip(p.curve, points, strict=True)]
+    chart = Chart("recall_completion", _("Recall completion"),
+                  _("Share of affected units remedied, week by week since launch, for the latest recalls."),
+                  ["recall", "week", "units_remedied", "percent"], rows)
+    chart.svg = line_chart(series, title=chart.title, description=chart.description, target=Target(_("100 %"), 100),
+                           y_label="%", chart_id=chart.name)
+    return chart
+
+
+def recall_lines(session: so.Session, user: User, now: datetime) -> list[dict[str, Any]]:
+    from qa_incidents.recalls import service as recalls
+
+    lines = []
+    for recall in _launched_recalls(session, user):
+        p = recalls.progress(session, recall, today=now.date())
+        lines.append({"reference": recall.reference, "rate": p.rate, "text": (
+            f"{recall.reference} {recall.title} ({recall.status}): {p.totals.remedied:,} of {recall.units_affected:,} "
+            f"remedied, {100 * p.rate:.1f} % (target {recall.target_percent} %)"
+            + (f", no progress since {p.stalled_since}" if p.stalled_since else ""))})
+    return lines
 
 
 @dataclass
@@ -256,15 +290,7 @@ def portfolio(session: so.Session, *, user: User, start: datetime, end: datetime
     hazards = Counter({str(HAZARD_TITLES[Hazard(h)]): n for h, n in session.execute(
         visible(sa.select(Incident.hazard, sa.func.count()).where(Incident.created_at >= start - timedelta(days=365)),
                 user).group_by(Incident.hazard))})
-    recalls = []
-    try:
-        from qa_incidents.recalls import service as recall_service
-
-        summary = getattr(recall_service, "portfolio_summary", None)
-        if callable(summary):
-            recalls = summary(session, user)
-    except ImportError:  # pragma: no cover
-        pass
+    recalls = recall_lines(session, user, end)
     return Portfolio(start, end, [["division", *keys, "total"], *rows], new, closed or 0, overdue, recalls,
                      session.scalar(pending_stmt) or 0, hazards.most_common(5))
 

@@ -1,0 +1,130 @@
+"""Forms for reviews, why-chains, countermeasures, deployment answers, approval and the lessons library."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+from qa_incidents.reviews.rules import (
+    CM_TYPE_TITLES,
+    DEPLOYMENT_TITLES,
+    DIMENSION_TITLES,
+    FACTOR_TITLES,
+    STAGE_TITLES,
+    DeploymentAnswer,
+)
+
+BAD_DATE = _l("Enter a real date, e.g. 2026-12-13.")
+NO_CUSTOMER = _l("No customer names, addresses or contact details: lessons are read across the group.")
+
+
+def _dimension_field() -> SelectField:
+    return SelectField(_l("Cause it addresses"), choices=[SelectChoice(d.value, t) for d, t in DIMENSION_TITLES.items()],
+                       validators=[InputRequired()])
+
+
+class StartReviewForm(FlaskForm):
+    incident = HiddenField()
+    title = StringField(_l("Review title"), validators=[InputRequired(_l("Give the review a title.")), Length(max=200)],
+                        description=_l("The failure in a few words, e.g. 'Compressor relay contact overheating'."))
+
+
+class ReviewForm(FlaskForm):
+    title = StringField(_l("Review title"), validators=[InputRequired(_l("Give the review a title.")), Length(max=200)])
+    meeting_on = DateField(_l("Meeting date"), validators=[Optional()], invalid_value_message=BAD_DATE)
+    participants = TextAreaField(_l("Participants"), validators=[Length(max=4000)],
+                                 description=_l("Names and functions of those who took part."))
+    phenomenon = TextAreaField(_l("Phenomenon"), validators=[Length(max=20000)],
+                               description=_l("What happened to the product, as observed. ") + NO_CUSTOMER)
+    failure_mode = StringField(_l("Failure mode"), validators=[Length(max=80)],
+                               description=_l("E.g. 'Fire / overheating', 'Fracture / breakage'."))
+    mechanism = TextAreaField(_l("Failure mechanism (technical cause)"), validators=[Length(max=20000)],
+                              description=_l("How the failure physically came about."))
+    process_stage = SelectField(_l("Process stage where the cause was introduced"),
+                                choices=[SelectChoice("", _l("— choose —"))]
+                                + [SelectChoice(s.value, t) for s, t in STAGE_TITLES.items()])
+    process_cause = TextAreaField(_l("Process cause"), validators=[Length(max=20000)],
+                                  description=_l("What in that stage let the cause in."))
+    escape_reason = TextAreaField(_l("Why it was not detected"), validators=[Length(max=20000)],
+                                  description=_l("Which check should have caught it, and why it did not."))
+    framework_cause = TextAreaField(_l("Framework cause"), validators=[Length(max=20000)],
+                                    description=_l("Rules, standards, organisation that allowed it."))
+    motivating_factors = SelectMultipleField(_l("Motivating factors"),
+                                             choices=[SelectChoice(f.value, t) for f, t in FACTOR_TITLES.items()],
+                                             validators=[Optional()],
+                                             description=_l("Hold Ctrl (⌘ on a Mac) to choose several."))
+    motivating_cause = TextAreaField(_l("Motivating factors in words"), validators=[Length(max=20000)])
+    design_review_checks = TextAreaField(_l("Check this in your next design review"), validators=[Length(max=4000)],
+                                         description=_l("One short question per line."))
+    version = HiddenField()
+
+
+class WhyForm(FlaskForm):
+    dimension = SelectField(_l("Dimension"), choices=[SelectChoice(d.value, t) for d, t in DIMENSION_TITLES.items()],
+                            validators=[InputRequired()])
+    question = StringField(_l("Why?"), validators=[InputRequired(_l("Ask the question (Why …?).")), Length(max=2000)])
+    answer = TextAreaField(_l("Because"), validators=[InputRequired(_l("Give the answer found.")), Length(max=4000)])
+    evidence = TextAreaField(_l("Evidence"), validators=[Length(max=4000)],
+                             description=_l("Test results, measurements, attachment names on the incident."))
+
+
+class CountermeasureForm(FlaskForm):
+    dimension = _dimension_field()
+    kind = SelectField(_l("Type"), choices=[SelectChoice(k.value, t) for k, t in CM_TYPE_TITLES.items()],
+                       validators=[InputRequired()])
+    description = TextAreaField(_l("Countermeasure"), validators=[InputRequired(_l("Describe the countermeasure.")),
+                                                                   Length(max=4000)])
+    owner_id = SelectField(_l("Owner"), coerce=int, validators=[InputRequired(_l("Choose an owner."))])
+    due_on = DateField(_l("Due"), validators=[InputRequired(_l("Enter the due date."))], invalid_value_message=BAD_DATE)
+    check_method = TextAreaField(_l("How its effect will be checked"), validators=[Length(max=4000)])
+    check_due_on = DateField(_l("Effectiveness check due"), validators=[Optional()], invalid_value_message=BAD_DATE)
+
+
+class CheckForm(FlaskForm):
+    check_method = TextAreaField(_l("How the effect was checked"), validators=[Length(max=4000)])
+    check_result = TextAreaField(_l("Result"), validators=[Length(max=4000)])
+    check_effective = SelectField(_l("Effective?"), choices=[SelectChoice("", _l("— choose —")),
+                                                             SelectChoice("yes", _l("Yes: verified")),
+                                                             SelectChoice("no", _l("No: reopen"))])
+
+
+class DeploymentForm(FlaskForm):
+    division_id = SelectField(_l("Division"), coerce=int, validators=[InputRequired()])
+    target = StringField(_l("Products, part, process or design that share the cause"),
+                         validators=[InputRequired(_l("Name what shares the cause.")), Length(max=300)])
+
+
+class AnswerForm(FlaskForm):
+    answer = SelectField(_l("Answer"), choices=[SelectChoice(a.value, DEPLOYMENT_TITLES[a]) for a in DeploymentAnswer
+                                                if a != DeploymentAnswer.PENDING], validators=[InputRequired()])
+    reason = TextAreaField(_l("Reason or what was done"), validators=[Length(max=4000)])
+
+
+class ApproveForm(FlaskForm):
+    password = PasswordField(_l("Your password (electronic signature)"), validators=[InputRequired(_l("Enter your password to sign."))])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
+
+
+class ReturnForm(FlaskForm):
+    reason = TextAreaField(_l("What is missing"), validators=[InputRequired(_l("Say what is missing.")), Length(max=4000)])
+
+
+class LinkForm(FlaskForm):
+    reference = StringField(_l("Incident reference"), validators=[InputRequired(_l("Enter a reference.")), Length(max=20)])
+
+
+class SubscribeForm(FlaskForm):
+    kind = SelectField(_l("Subscribe to"), choices=[SelectChoice("category", _l("Product category")),
+                                                    SelectChoice("failure_mode", _l("Failure mode"))])
+    value = SelectField(_l("Which"), validate_choice=False)

@@ -1,0 +1,277 @@
+"""The lessons-learned library: publishing from approved reviews, importing public recall data, subscriptions."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from config import BASE_DIR
+from qa_incidents.accounts.models import User
+from qa_incidents.core import outbox
+from qa_incidents.core.errors import NotFound, ValidationFailed
+from qa_incidents.core.permissions import Capability, can
+from qa_incidents.reviews import rules, search
+from qa_incidents.reviews.models import Countermeasure, Lesson, LessonSubscription, Review, WhyStep
+from qa_incidents.reviews.rules import Dimension
+
+SAMPLE_PATH = BASE_DIR / "data" / "lessons" / "fda_device_recalls_sample.csv.gz"
+SUBSCRIPTION_KINDS = ("category", "failure_mode")
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+def _customer_strings(review: Review) -> list[str]:
+    """Strings from the incidents that could identify a customer: places, serial and lot numbers."""
+    out: list[str] = []
+    for incident in review.incidents:
+        out.append(incident.place)
+        out.extend(rules.serial_tokens(incident.serial_numbers))
+        out.extend(rules.serial_tokens(incident.lot_numbers))
+    return out
+
+
+def publish_from_review(session: so.Session, *, review: Review, steps: dict[Dimension, list[WhyStep]],
+                        countermeasures: list[Countermeasure], now: datetime) -> Lesson:
+    """The lesson learned of an approved review: product, failure, causes, countermeasures; no customer data.
+
+    Only the review's own analysis is copied (never the customer's report), and every text passes
+    through the personal-data scrubber with the incidents' places and serial numbers as known strings.
+    """
+    known = _customer_strings(review)
+
+    def clean(text: str) -> str:
+        return rules.scrub_personal_data(text or "", also=known)
+
+    def chain(dimension: Dimension) -> str:
+        return "\n".join(f"Why? {s.question} — {s.answer}" for s in steps.get(dimension, []))
+
+    first = review.incidents[0] if review.incidents else None
+    products = "; ".join(dict.fromkeys(f"{i.product.model} {i.product.name}" for i in review.incidents))
+    stage = rules.STAGE_TITLES.get(rules.ProcessStage(review.process_stage)) if review.process_stage else ""
+    factors = ", ".join(str(rules.FACTOR_TITLES[rules.MotivatingFactor(f)]) for f in review.motivating_factors or [])
+    primary = next((c.dimension for c in countermeasures if c.kind == rules.CountermeasureType.ELIMINATE_CAUSE),
+                   Dimension.PROCESS if review.process_cause else Dimension.TECHNICAL)
+    lesson = Lesson(
+        source="review", source_ref=f"REVIEW-{review.id}", review_id=review.id,
+        title=clean(review.title)[:300],
+        summary=clean(review.phenomenon),
+        product=clean(products)[:300],
+        product_category=(first.product.category.path if first else "")[:120],
+        failure_mode=(review.failure_mode or rules.failure_mode_of(f"{review.phenomenon} {review.mechanism}"))[:80],
+        mechanism=clean(review.mechanism),
+        technical_cause=clean(chain(Dimension.TECHNICAL)),
+        process_cause=clean("\n".join(p for p in (
+            f"Introduced in: {stage}" if stage else "", review.process_cause,
+            f"Not detected because: {review.escape_reason}" if review.escape_reason else "",
+            chain(Dimension.PROCESS)) if p)),
+        framework_cause=clean("\n".join(p for p in (review.framework_cause, chain(Dimension.FRAMEWORK)) if p)),
+        motivating_cause=clean("\n".join(p for p in (f"Factors: {factors}" if factors else "", review.motivating_cause,
+                                                     chain(Dimension.MOTIVATING)) if p)),
+        cause_category=(f"{stage} ({review.process_stage})" if stage else "Unclassified")[:80],
+        cause_dimension=primary.value,
+        process_stage=review.process_stage,
+        countermeasures=clean("\n".join(f"- [{rules.CM_TYPE_TITLES[c.kind]}] {c.description}" for c in countermeasures)),
+        design_review_checks=[clean(line.strip(" -•\t")) for line in review.design_review_checks.splitlines()
+                              if line.strip(" -•\t")],
+        division=review.division.name[:120], year=now.year, published_at=now, times_opened=0,
+    )
+    session.add(lesson)
+    session.flush()
+    search.index_lessons(session, [lesson])
+    return lesson
+
+
+def notify_subscribers(session: so.Session, *, lesson: Lesson, now: datetime, base_url: str = "") -> int:
+    """E-mail each engineer subscribed to the lesson's category (or a parent) or failure mode, once."""
+    subs = session.scalars(sa.select(LessonSubscription).where(LessonSubscription.active.is_(True)))
+    users: dict[int, User] = {}
+    for sub in subs:
+        hit = (sub.kind == "failure_mode" and sub.value == lesson.failure_mode) or (
+            sub.kind == "category" and (lesson.product_category == sub.value
+                                        or lesson.product_category.startswith(sub.value + " › ")))
+        if hit:
+            user = session.get(User, sub.user_id)
+            if user is not None and user.active and can(user.actor, Capability.READ_LESSONS):
+                users[user.id] = user
+    for user in users.values():
+        outbox.enqueue(session, to=[user.email], subject=f"New lesson learned: {lesson.title[:200]}",
+                       body_text=(f"{lesson.title}\n{lesson.product_category} · {lesson.failure_mode}\n\n"
+                                  f"{lesson.summary[:1000]}\n\n{base_url}/reviews/lessons/{lesson.id}\n"),
+                       now=now, dedupe_key=f"lesson-new:{lesson.id}:{user.id}")
+    return len(users)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def get_lesson(session: so.Session, lesson_id: int) -> Lesson:
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise NotFound(str(_l("No such lesson.")))
+    return lesson
+
+
+def record_open(session: so.Session, lesson_id: int) -> None:
+    """Count one more reading of the lesson (an atomic increment, safe under concurrent readers)."""
+    session.execute(sa.update(Lesson).where(Lesson.id == lesson_id).values(times_opened=Lesson.times_opened + 1))
+
+
+def facet_values(session: so.Session, kind: str) -> list[str]:
+    column = Lesson.product_category if kind == "category" else Lesson.failure_mode
+    return [v for v in session.scalars(sa.select(column).distinct().order_by(column)) if v]
+
+
+# --- subscriptions -------------------------------------------------------------------------
+
+
+def subscriptions_of(session: so.Session, user: User) -> list[LessonSubscription]:
+    return list(session.scalars(sa.select(LessonSubscription).where(
+        LessonSubscription.user_id == user.id, LessonSubscription.active.is_(True))
+        .order_by(LessonSubscription.kind, LessonSubscription.value)))
+
+
+def subscribe(session: so.Session, *, user: User, kind: str, value: str, now: datetime) -> LessonSubscription:
+    if kind not in SUBSCRIPTION_KINDS:
+        raise ValidationFailed({"kind": str(_l("Choose a category or a failure mode."))})
+    value = value.strip()
+    if not value or value not in facet_values(session, kind):
+        raise ValidationFailed({"value": str(_l("Choose a value from the list."))})
+    sub = session.scalar(sa.select(LessonSubscription).where(
+        LessonSubscription.user_id == user.id, LessonSubscription.kind == kind, LessonSubscription.value == value))
+    if sub is None:
+        sub = LessonSubscription(user_id=user.id, kind=kind, value=value, active=True, created_at=now)
+        session.add(sub)
+    sub.active = True
+    session.flush()
+    return sub
+
+
+def unsubscribe(session: so.Session, *, user: User, subscription_id: int) -> None:
+    sub = session.get(LessonSubscription, subscription_id)
+    if sub is None or sub.user_id != user.id:
+        raise NotFound(str(_l("No such subscription.")))
+    sub.active = False  # kept, never deleted
+    session.flush()
+
+
+# --- importing public recall data ----------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    unchanged: int = 0
+    rejected: list[str] = field(default_factory=list)
+
+
+def read_sample(path: Path = SAMPLE_PATH) -> list[dict[str, str]]:
+    """The rows of the bundled FDA device-recall sample (or another file of the same columns; .csv or .csv.gz)."""
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+DESIGN_REVIEW_CHECKS = {
+    "Software fault": ["Are failure modes of each software function analysed and tested at their limits?",
+                       "Does a change to the software re-run the full verification suite?"],
+    "Sterility / contamination": ["Is the sterile barrier validated for the whole shelf life and transport?",
+                                  "Are contamination sources in the process identified and monitored?"],
+    "Labelling / instructions": ["Are labels and instructions checked against the released design by someone else?",
+                                 "Is the label verified on the line (right label, right product, right date)?"],
+    "Fire / overheating": ["Is the temperature rise of every current path measured at worst-case load and ambient?",
+                           "Are contacts and joints specified with margin for loosening and oxidation?"],
+    "Electrical failure": ["Are connectors, cells and power parts derated and tested for the use environment?",
+                           "Is a single electrical fault shown to leave the product safe?"],
+    "Fracture / breakage": ["Is fatigue life shown for the worst-case load spectrum, with margin?",
+                            "Are material and heat-treatment lots traceable and checked?"],
+    "Leak / seal failure": ["Are seals validated over temperature, pressure and ageing?"],
+    "Wrong measurement / result": ["Is accuracy verified across the full range, lots and interfering conditions?"],
+    "Packaging failure": ["Is the package validated for distribution (drop, vibration, climate)?"],
+    "Mechanical malfunction": ["Are tolerances stacked and mechanisms tested at the extremes of wear and use?"],
+}
+
+
+def lesson_from_fda(row: dict[str, str], *, now: datetime) -> Lesson:
+    """A lesson from one FDA device-recall row; ValueError says why a row cannot be one."""
+    event = (row.get("Recall Event ID") or "").strip()
+    reason = rules.scrub_personal_data(rules.clean_source_text(row.get("Reason for Recall", "")))
+    cause = rules.clean_source_text(row.get("FDA Determined Cause", ""))
+    if not event.isdigit():
+        raise ValueError("no recall event id")
+    if len(reason) < 10:
+        raise ValueError("no reason for recall")
+    try:
+        year = int(str(row.get("Year Posted", "")).strip())
+    except ValueError:
+        raise ValueError("no year posted") from None
+    if not 1990 <= year <= now.year:
+        raise ValueError(f"year {year} out of range")
+    dimension, stage = rules.FDA_CAUSES.get(cause, (None, ""))
+    product = rules.scrub_personal_data(rules.clean_source_text(row.get("Trade Name/Product", "")))
+    specialty = rules.clean_source_text(row.get("Medical Specialty", ""))
+    if specialty in ("", "N/A"):
+        specialty = "Other medical devices"
+    mode = rules.failure_mode_of(reason)
+    title = reason if len(reason) <= 160 else reason[:157].rsplit(" ", 1)[0] + "…"
+    return Lesson(
+        source="fda", source_ref=f"FDA-{event}", review_id=None, title=title, summary=reason,
+        product=product[:300], product_category=f"Medical devices › {specialty}"[:120], failure_mode=mode,
+        mechanism="", technical_cause="", process_cause="", framework_cause="", motivating_cause="",
+        cause_category=(cause or "Unclassified")[:80], cause_dimension=dimension.value if dimension else "",
+        process_stage=stage,
+        countermeasures=rules.scrub_personal_data(rules.clean_source_text(row.get("Action", "")))[:2000],
+        design_review_checks=DESIGN_REVIEW_CHECKS.get(mode, []), division="", year=year, published_at=now,
+        times_opened=0,
+    )
+
+
+def import_rows(session: so.Session, rows: Iterable[dict[str, str]], *, now: datetime,
+                skip_refs: Iterable[str] = ()) -> ImportReport:
+    """Add the lessons not yet in the library (by source reference); report each rejected row. Idempotent."""
+    report = ImportReport()
+    skip = set(skip_refs)
+    existing = set(session.scalars(sa.select(Lesson.source_ref).where(Lesson.source == "fda")))
+    batch: list[Lesson] = []
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            lesson = lesson_from_fda(row, now=now)
+        except ValueError as e:
+            report.rejected.append(f"line {number}: {e}")
+            continue
+        if lesson.source_ref in existing or lesson.source_ref in skip:
+            report.unchanged += 1
+            continue
+        existing.add(lesson.source_ref)
+        batch.append(lesson)
+        if len(batch) >= 500:
+            _flush(session, batch)
+            report.created += len(batch)
+            batch = []
+    _flush(session, batch)
+    report.created += len(batch)
+    return report
+
+
+def _flush(session: so.Session, batch: list[Lesson]) -> None:
+    if batch:
+        session.add_all(batch)
+        session.flush()
+        search.index_lessons(session, batch)
+
+
+def rows_with_progress(rows: list[dict[str, str]], bar: Any) -> Iterator[dict[str, str]]:
+    for row in rows:
+        yield row
+        bar.update(1)

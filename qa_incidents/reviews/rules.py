@@ -1,0 +1,392 @@
+"""OCHIBO-HIROI rules in plain Python: cause dimensions, countermeasure states, personal-data scrubbing, search text.
+
+No Flask, no database: every function here is tested in milliseconds.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+
+class ReviewStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # waiting for head-office QA
+    APPROVED = "approved"  # signed; a lesson is published
+
+
+REVIEW_STATUS_TITLES = {
+    ReviewStatus.DRAFT: _l("Draft"),
+    ReviewStatus.SUBMITTED: _l("Submitted for approval"),
+    ReviewStatus.APPROVED: _l("Approved"),
+}
+
+
+class Dimension(enum.StrEnum):
+    """The four questions of an OCHIBO-HIROI review."""
+
+    TECHNICAL = "technical"
+    PROCESS = "process"
+    FRAMEWORK = "framework"
+    MOTIVATING = "motivating"
+
+
+DIMENSION_TITLES = {
+    Dimension.TECHNICAL: _l("Technical cause (failure mechanism)"),
+    Dimension.PROCESS: _l("Process cause (where introduced, why not detected)"),
+    Dimension.FRAMEWORK: _l("Framework cause (rules, standards, organisation)"),
+    Dimension.MOTIVATING: _l("Motivating factors (schedule, cost, communication, skills)"),
+}
+
+
+class ProcessStage(enum.StrEnum):
+    PLANNING = "planning"
+    DESIGN = "design"
+    MANUFACTURING = "manufacturing"
+    INSPECTION = "inspection"
+    INSTALLATION = "installation"
+    SERVICE = "service"
+
+
+STAGE_TITLES = {
+    ProcessStage.PLANNING: _l("Planning"),
+    ProcessStage.DESIGN: _l("Design"),
+    ProcessStage.MANUFACTURING: _l("Manufacturing"),
+    ProcessStage.INSPECTION: _l("Inspection"),
+    ProcessStage.INSTALLATION: _l("Installation"),
+    ProcessStage.SERVICE: _l("Service"),
+}
+
+
+class MotivatingFactor(enum.StrEnum):
+    SCHEDULE = "schedule"
+    COST = "cost"
+    COMMUNICATION = "communication"
+    SKILLS = "skills"
+
+
+FACTOR_TITLES = {
+    MotivatingFactor.SCHEDULE: _l("Schedule pressure"),
+    MotivatingFactor.COST: _l("Cost pressure"),
+    MotivatingFactor.COMMUNICATION: _l("Communication"),
+    MotivatingFactor.SKILLS: _l("Skills"),
+}
+
+
+class CountermeasureType(enum.StrEnum):
+    ELIMINATE_CAUSE = "eliminate_cause"
+    PREVENT_ESCAPE = "prevent_escape"
+    DETECT_EARLIER = "detect_earlier"
+
+
+CM_TYPE_TITLES = {
+    CountermeasureType.ELIMINATE_CAUSE: _l("Eliminate the cause"),
+    CountermeasureType.PREVENT_ESCAPE: _l("Prevent escape"),
+    CountermeasureType.DETECT_EARLIER: _l("Detect earlier"),
+}
+
+
+class CountermeasureStatus(enum.StrEnum):
+    OPEN = "open"
+    IMPLEMENTED = "implemented"  # done, effectiveness not yet shown
+    VERIFIED = "verified"  # an effectiveness check found it effective: only now it counts as done
+
+
+CM_STATUS_TITLES = {
+    CountermeasureStatus.OPEN: _l("Open"),
+    CountermeasureStatus.IMPLEMENTED: _l("Implemented, check pending"),
+    CountermeasureStatus.VERIFIED: _l("Verified effective"),
+}
+
+
+class DeploymentAnswer(enum.StrEnum):
+    PENDING = "pending"
+    APPLICABLE = "applicable"  # applies; being put in place
+    NOT_APPLICABLE = "not_applicable"
+    DONE = "done"
+
+
+DEPLOYMENT_TITLES = {
+    DeploymentAnswer.PENDING: _l("Waiting for an answer"),
+    DeploymentAnswer.APPLICABLE: _l("Applicable, in progress"),
+    DeploymentAnswer.NOT_APPLICABLE: _l("Not applicable"),
+    DeploymentAnswer.DONE: _l("Done"),
+}
+
+
+# --- countermeasures -----------------------------------------------------------------------
+
+
+def is_overdue(*, status: CountermeasureStatus, due_on: date, today: date) -> bool:
+    """A countermeasure is overdue when its due day has passed and it is not yet verified."""
+    return status != CountermeasureStatus.VERIFIED and due_on < today
+
+
+def check_effectiveness(*, status: CountermeasureStatus, method: str, result: str, effective: bool | None) -> dict[str, str]:
+    """Errors that refuse an effectiveness check (empty: it may be recorded)."""
+    errors: dict[str, str] = {}
+    if status == CountermeasureStatus.VERIFIED:
+        errors["check_result"] = str(_l("This countermeasure is already verified."))
+    if status == CountermeasureStatus.OPEN:
+        errors["check_result"] = str(_l("Mark the countermeasure implemented before checking its effect."))
+    if not method.strip():
+        errors["check_method"] = str(_l("Say how the effect was checked."))
+    if not result.strip():
+        errors["check_result"] = str(_l("Record what the check found."))
+    if effective is None:
+        errors["check_effective"] = str(_l("Say whether it was effective."))
+    return errors
+
+
+def status_after_check(effective: bool) -> CountermeasureStatus:
+    """An effective check verifies the countermeasure; an ineffective one reopens it."""
+    return CountermeasureStatus.VERIFIED if effective else CountermeasureStatus.OPEN
+
+
+def deployment_answer_errors(answer: DeploymentAnswer, reason: str) -> dict[str, str]:
+    if answer == DeploymentAnswer.PENDING:
+        return {"answer": str(_l("Choose an answer."))}
+    if answer == DeploymentAnswer.NOT_APPLICABLE and not reason.strip():
+        return {"reason": str(_l("Say why it does not apply."))}
+    return {}
+
+
+@dataclass(frozen=True)
+class ReviewContent:
+    """What a review says, as far as the approval rules care."""
+
+    title: str
+    phenomenon: str
+    mechanism: str
+    process_stage: str
+    process_cause: str
+    escape_reason: str
+    framework_cause: str
+    motivating_cause: str
+    countermeasures: int
+    deployments_pending: int
+
+
+def submission_errors(c: ReviewContent) -> dict[str, str]:
+    """What a review still lacks before head office may approve it. The form guides; this is the minimum."""
+    errors: dict[str, str] = {}
+    required = {
+        "phenomenon": (c.phenomenon, _l("Describe the phenomenon.")),
+        "mechanism": (c.mechanism, _l("State the failure mechanism (technical cause).")),
+        "process_stage": (c.process_stage, _l("Say in which process stage the cause was introduced.")),
+        "process_cause": (c.process_cause, _l("State the process cause.")),
+        "escape_reason": (c.escape_reason, _l("Say why it was not detected.")),
+        "framework_cause": (c.framework_cause, _l("State the framework cause (or why there is none).")),
+        "motivating_cause": (c.motivating_cause, _l("State the motivating factors (or why there are none).")),
+    }
+    for name, (value, message) in required.items():
+        if not (value or "").strip():
+            errors[name] = str(message)
+    if c.countermeasures == 0:
+        errors["countermeasures"] = str(_l("Add at least one countermeasure."))
+    return errors
+
+
+# --- lessons: personal data -----------------------------------------------------------------
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w-])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{2,4}[\s.-]\d{3,4}(?![\w-])")
+_TOLL_FREE = re.compile(r"\b1?-?8(?:00|33|44|55|66|77|88)-?[A-Z0-9]{3}-?[A-Z0-9]{4}\b")
+_STREET = re.compile(
+    r"\b\d{1,6}\s+(?:[A-Z][\w.'-]*\s+){1,4}(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Drive|Dr\.?|Lane|Ln\.?"
+    r"|Way|Court|Ct\.?|Place|Pl\.?|Parkway|Pkwy\.?|Highway|Hwy\.?)(?:,?\s+(?:Suite|Ste\.?|Apt\.?|Unit)\s*[\w-]+)?",
+)
+_POSTAL_JP = re.compile(r"〒?\s?\d{3}-\d{4}")
+_HONORIFIC = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
+_JP_NAME = re.compile(r"[\u4e00-\u9fff]{1,4}\s?(?:様|さん|氏)")
+_ATTENTION = re.compile(r"\b(?:contact|call|attention|attn\.?)\s*:?\s+([A-Z][a-z'-]+\s+[A-Z][a-z'-]+)")
+
+REDACTED = "[removed]"
+
+
+def scrub_personal_data(text: str, *, also: Iterable[str] = ()) -> str:
+    """The text without e-mail addresses, phone numbers, street addresses, postal codes and personal names.
+
+    `also` lists exact strings known to identify customers (e.g. an incident's place, serial numbers);
+    each is removed wherever it appears. Lessons are built from review fields, never from the customer's
+    report, and this is the second line of defence.
+    """
+    if not text:
+        return ""
+    out = text
+    for known in sorted({k.strip() for k in also if k and len(k.strip()) >= 3}, key=len, reverse=True):
+        out = re.sub(re.escape(known), REDACTED, out, flags=re.IGNORECASE)
+    out = _EMAIL.sub(REDACTED, out)
+    out = _TOLL_FREE.sub(REDACTED, out)
+    out = _PHONE.sub(REDACTED, out)
+    out = _STREET.sub(REDACTED, out)
+    out = _POSTAL_JP.sub(REDACTED, out)
+    out = _HONORIFIC.sub(REDACTED, out)
+    out = _JP_NAME.sub(REDACTED, out)
+    out = _ATTENTION.sub(lambda m: m.group(0).replace(m.group(1), REDACTED), out)
+    return out
+
+
+def serial_tokens(text: str) -> list[str]:
+    """Serial or lot numbers typed as a list (commas, spaces, new lines)."""
+    return [t for t in re.split(r"[\s,;]+", text or "") if t]
+
+
+# --- lessons: classification ----------------------------------------------------------------
+
+#: FDA "Determined Cause" → (cause dimension, process stage where introduced).
+FDA_CAUSES: dict[str, tuple[Dimension, str]] = {
+    "Device Design": (Dimension.PROCESS, "design"),
+    "Component design/selection": (Dimension.PROCESS, "design"),
+    "Software design": (Dimension.PROCESS, "design"),
+    "Software Design Change": (Dimension.PROCESS, "design"),
+    "Package design/selection": (Dimension.PROCESS, "design"),
+    "Labeling design": (Dimension.PROCESS, "design"),
+    "Process design": (Dimension.PROCESS, "planning"),
+    "Process control": (Dimension.PROCESS, "manufacturing"),
+    "Packaging process control": (Dimension.PROCESS, "manufacturing"),
+    "Packaging": (Dimension.PROCESS, "manufacturing"),
+    "Nonconforming Material/Component": (Dimension.PROCESS, "inspection"),
+    "Material/Component Contamination": (Dimension.PROCESS, "manufacturing"),
+    "Mixed-up of materials/components": (Dimension.PROCESS, "manufacturing"),
+    "Labeling mix-ups": (Dimension.PROCESS, "manufacturing"),
+    "Error in labeling": (Dimension.PROCESS, "manufacturing"),
+    "Equipment maintenance": (Dimension.PROCESS, "manufacturing"),
+    "Environmental control": (Dimension.PROCESS, "manufacturing"),
+    "Storage": (Dimension.PROCESS, "manufacturing"),
+    "Manufacturing material removal": (Dimension.PROCESS, "manufacturing"),
+    "Reprocessing Controls": (Dimension.PROCESS, "service"),
+    "Software design (manufacturing process)": (Dimension.PROCESS, "manufacturing"),
+    "Software Manufacturing/Software Deployment": (Dimension.PROCESS, "manufacturing"),
+    "Software in the Use Environment": (Dimension.PROCESS, "installation"),
+    "Incorrect or no expiration date": (Dimension.PROCESS, "manufacturing"),
+    "Process change control": (Dimension.FRAMEWORK, "manufacturing"),
+    "Component change control": (Dimension.FRAMEWORK, "design"),
+    "Labeling Change Control": (Dimension.FRAMEWORK, "design"),
+    "Software change control": (Dimension.FRAMEWORK, "design"),
+    "Packaging change control": (Dimension.FRAMEWORK, "manufacturing"),
+    "Vendor change control": (Dimension.FRAMEWORK, "manufacturing"),
+    "Finished device change control": (Dimension.FRAMEWORK, "manufacturing"),
+    "Release of Material/Component prior to receiving test results": (Dimension.FRAMEWORK, "inspection"),
+    "No Marketing Application": (Dimension.FRAMEWORK, "planning"),
+    "PMA": (Dimension.FRAMEWORK, "planning"),
+    "Radiation Control for Health and Safety Act": (Dimension.FRAMEWORK, "design"),
+    "Labeling False and Misleading": (Dimension.FRAMEWORK, "planning"),
+    "Employee error": (Dimension.MOTIVATING, "manufacturing"),
+    "Use error": (Dimension.MOTIVATING, "service"),
+}
+
+#: Failure modes recognised in a free-text reason, first match wins (an engineer's facet, not a diagnosis).
+FAILURE_MODES: list[tuple[str, tuple[str, ...]]] = [
+    ("Software fault", ("software", "firmware", "algorithm", "anomaly in the", "program")),
+    ("Sterility / contamination", ("steril", "contamina", "bacteria", "microbial", "endotoxin", "particulate", "mold")),
+    ("Labelling / instructions", ("label", "instructions for use", "ifu", "manual", "expiration", "mislabel")),
+    ("Fire / overheating", ("fire", "overheat", "burn", "smoke", "melt", "thermal", "発火", "発煙", "過熱", "火災")),
+    ("Electrical failure", ("electric", "battery", "power supply", "short circuit", "voltage", "current leak", "connector", "短絡", "漏電")),
+    ("Fracture / breakage", ("fractur", "break", "broke", "crack", "snap", "separat", "破損", "割れ", "折損")),
+    ("Leak / seal failure", ("leak", "seal", "occlu", "漏れ")),
+    ("Wrong measurement / result", ("inaccurate", "incorrect result", "false", "erroneous", "measure", "reading", "calibrat")),
+    ("Packaging failure", ("packag", "pouch", "tray")),
+    ("Mechanical malfunction", ("mechan", "jam", "stuck", "fail to", "failure to", "does not", "malfunction", "不具合")),
+]
+
+
+def failure_mode_of(text: str) -> str:
+    lowered = (text or "").lower()
+    for mode, words in FAILURE_MODES:
+        if any(w in lowered for w in words):
+            return mode
+    return "Other"
+
+
+def clean_source_text(text: str) -> str:
+    """Text from a public data set as people should read it: entities decoded, stray mojibake dropped."""
+    text = html.unescape(html.unescape(text or ""))
+    text = text.replace("Âż", "").replace("Â", "").replace("\u00bf", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# --- search text --------------------------------------------------------------------------
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_TOKEN = re.compile(rf"[0-9a-z]+|[{_CJK}]+")
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below between both but by
+can could did do does doing down during each few for from further had has have having he her here hers him his how i if in
+into is it its itself just may me might more most must my no nor not now of off on once only or other our out over own per
+same she should so some such than that the their them then there these they this those through to too under until up upon
+very was we were what when where which while who whom why will with would you your units unit lot lots product products
+model models device devices firm recall recalled recalling reported report reports due potential possible result resulted
+use used using customer customers one two three within which being s
+""".split())
+
+
+def tokens(text: str) -> list[str]:
+    """Words and Japanese character bigrams, lower case, as the index stores them.
+
+    Japanese has no spaces between words and many words are two characters long (火災, 発煙),
+    which a trigram index cannot find, so each run of Japanese script is indexed as overlapping
+    character pairs, and a search term is split the same way.
+    """
+    normal = unicodedata.normalize("NFKC", text or "").lower()
+    out: list[str] = []
+    for match in _TOKEN.finditer(normal):
+        word = match.group(0)
+        if word[0].isascii():
+            out.append(word)
+        elif len(word) == 1:
+            out.append(word)
+        else:
+            out.extend(word[i:i + 2] for i in range(len(word) - 1))
+    return out
+
+
+def index_text(*parts: str) -> str:
+    """The text as stored in the full-text index."""
+    return " ".join(t for part in parts for t in tokens(part))
+
+
+def query_terms(text: str, *, limit: int = 24) -> list[str]:
+    """The distinct meaningful terms of a query, in order of first appearance (stop words dropped)."""
+    seen: dict[str, None] = {}
+    for t in tokens(text):
+        if t in STOPWORDS or (t.isascii() and (len(t) < 2 or t.isdigit())):
+            continue
+        seen.setdefault(t, None)
+        if len(seen) >= limit:
+            break
+    return list(seen)
+
+
+def keyword_overlap(query: str, document: str) -> int:
+    """Plain keyword matching: how many distinct query terms appear in the document (the baseline)."""
+    doc = set(tokens(document))
+    return sum(1 for t in query_terms(query, limit=200) if t in doc)
+
+
+def highlight(text: str, terms: Iterable[str], *, width: int = 220) -> str:
+    """An HTML snippet of the text around the first matching term, matches wrapped in <mark>, all else escaped."""
+    text = text or ""
+    words = sorted({t for t in terms if t}, key=len, reverse=True)
+    if not words:
+        return html.escape(text[:width] + ("…" if len(text) > width else ""))
+    # A latin term matches at a word start and may run on (fire → fires); Japanese bigrams match anywhere.
+    parts = [(rf"\b{re.escape(w)}\w*" if w.isascii() else re.escape(w)) for w in words]
+    pattern = re.compile("|".join(parts), re.IGNORECASE)
+    first = pattern.search(text)
+    start = 0 if first is None else max(0, first.start() - width // 3)
+    piece = text[start:start + width]
+    out, last = [], 0
+    for m in pattern.finditer(piece):
+        out.append(html.escape(piece[last:m.start()]))
+        out.append(f"<mark>{html.escape(m.group(0))}</mark>")
+        last = m.end()
+    out.append(html.escape(piece[last:]))
+    return ("…" if start else "") + "".join(out) + ("…" if start + width < len(text) else "")

@@ -1,0 +1,242 @@
+"""Search over the lessons-learned library: full-text ranking, highlighted snippets, facets, similar lessons.
+
+SQLite: an FTS5 table `lesson_fts` (one row per lesson, rowid = lesson id), ranked by BM25 with field
+weights. It is derived data, rebuilt from the lesson table whenever it is missing (a fresh database, a
+restore), which is why it lives here and not in the migrations.
+PostgreSQL: the weighted tsvector column `lesson.search_vector` under a GIN index, ranked by ts_rank.
+
+Both index the same text: words, and Japanese as overlapping character pairs (rules.tokens), so
+two-character Japanese words such as 火災 are found on both databases.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from markupsafe import Markup
+
+from qa_incidents.reviews import rules
+from qa_incidents.reviews.models import Lesson
+
+#: Field weights, chosen by the search-quality measurement (see README): title, failure, causes, body.
+WEIGHTS = (2.0, 1.0, 1.0, 3.0)
+PG_CONFIG = "english"
+FACETS = ("product_category", "failure_mode", "cause_dimension", "division", "year")
+
+
+@dataclass
+class LessonFilters:
+    """Facet values chosen by the user; None means any."""
+
+    product_category: str | None = None
+    failure_mode: str | None = None
+    cause_dimension: str | None = None
+    division: str | None = None
+    year: int | None = None
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        out: list[sa.ColumnElement[bool]] = []
+        for name in FACETS:
+            value = getattr(self, name)
+            if value is not None and value != "":
+                out.append(getattr(Lesson, name) == value)
+        return out
+
+
+@dataclass
+class LessonHit:
+    lesson: Lesson
+    score: float  # higher is better
+    snippet: Markup
+
+
+@dataclass
+class LessonPage:
+    hits: list[LessonHit]
+    total: int
+    facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
+    terms: list[str] = field(default_factory=list)
+
+
+# --- what is indexed ----------------------------------------------------------------------
+
+
+def fields_of(lesson: Lesson) -> tuple[str, str, str, str]:
+    """The four weighted fields of a lesson, as index text."""
+    return (
+        rules.index_text(lesson.title, lesson.product),
+        rules.index_text(lesson.failure_mode, lesson.mechanism, lesson.product_category),
+        rules.index_text(lesson.technical_cause, lesson.process_cause, lesson.framework_cause, lesson.motivating_cause),
+        rules.index_text(lesson.summary, lesson.countermeasures, " ".join(lesson.design_review_checks or [])),
+    )
+
+
+def _is_sqlite(session: so.Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def ensure_index(session: so.Session) -> None:
+    """On SQLite, create and fill the FTS5 table if this database has none yet (no effect on PostgreSQL)."""
+    if not _is_sqlite(session):
+        return
+    # Checked every time (a tiny query): a cache could outlive a rolled-back CREATE.
+    exists = session.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'lesson_fts'")).first()
+    if not exists:
+        session.execute(sa.text(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS lesson_fts USING fts5("
+            "title, failure, causes, body, tokenize = 'porter unicode61 remove_diacritics 2')"))
+        ids = list(session.scalars(sa.select(Lesson.id).order_by(Lesson.id)))
+        for start in range(0, len(ids), 500):
+            index_lessons(session, session.scalars(sa.select(Lesson).where(Lesson.id.in_(ids[start:start + 500]))))
+
+
+def index_lessons(session: so.Session, lessons: Iterable[Lesson]) -> None:
+    """(Re)index the given lessons, in the caller's transaction."""
+    lessons = list(lessons)
+    if not lessons:
+        return
+    session.flush()
+    if _is_sqlite(session):
+        ensure_index(session)
+        ids = [{"id": lesson.id} for lesson in lessons]
+        session.execute(sa.text("DELETE FROM lesson_fts WHERE rowid = :id"), ids)
+        session.execute(
+            sa.text("INSERT INTO lesson_fts(rowid, title, failure, causes, body) VALUES (:id, :t, :f, :c, :b)"),
+            [dict(zip(("id", "t", "f", "c", "b"), (lesson.id, *fields_of(lesson)), strict=True)) for lesson in lessons])
+        return
+    session.execute(
+        sa.text(f"""UPDATE lesson SET search_vector =
+            setweight(to_tsvector('{PG_CONFIG}', :t), 'A') || setweight(to_tsvector('{PG_CONFIG}', :f), 'B') ||
+            setweight(to_tsvector('{PG_CONFIG}', :c), 'C') || setweight(to_tsvector('{PG_CONFIG}', :b), 'D')
+            WHERE id = :id"""),
+        [dict(zip(("id", "t", "f", "c", "b"), (lesson.id, *fields_of(lesson)), strict=True)) for lesson in lessons])
+
+
+# --- queries ------------------------------------------------------------------------------
+
+_CJK_RUN = re.compile(rf"[{rules._CJK}]+")
+
+
+def _groups(query: str) -> list[list[str]]:
+    """The query as groups of index tokens: one per word, one per run of Japanese (its character pairs)."""
+    normal = unicodedata.normalize("NFKC", query or "").lower()
+    out: list[list[str]] = []
+    for match in rules._TOKEN.finditer(normal):
+        word = match.group(0)
+        if word.isascii() and (word in rules.STOPWORDS and len(normal.split()) > 1):
+            continue
+        out.append(rules.tokens(word))
+    return out
+
+
+def _fts5_all(groups: list[list[str]]) -> str:
+    parts = []
+    for g in groups:
+        parts.append(f'"{g[0]}"*' if len(g) == 1 else '"' + " ".join(g) + '"')
+    return " AND ".join(parts)
+
+
+def _pg_all(groups: list[list[str]]) -> str:
+    parts = []
+    for g in groups:
+        parts.append(f"'{g[0]}':*" if len(g) == 1 else "(" + " <-> ".join(f"'{t}'" for t in g) + ")")
+    return " & ".join(parts)
+
+
+def _ranked(session: so.Session, *, match: str, any_terms: bool, filters: LessonFilters | None) -> tuple[Any, Any]:
+    """A (lesson id, score) selectable for the match expression, and its FROM/WHERE for facets."""
+    conditions = (filters or LessonFilters()).where()
+    if _is_sqlite(session):
+        ensure_index(session)
+        fts = sa.table("lesson_fts", sa.column("rowid"))
+        score = -sa.func.bm25(sa.literal_column("lesson_fts"), *WEIGHTS)
+        base = (sa.select(Lesson.id.label("id"), score.label("score"))
+                .select_from(fts).join(Lesson, Lesson.id == fts.c.rowid)
+                .where(sa.text("lesson_fts MATCH :match").bindparams(match=match), *conditions))
+        return base, Lesson.id.in_(sa.select(fts.c.rowid).where(
+            sa.text("lesson_fts MATCH :match2").bindparams(match2=match)))
+    tsq = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), match)
+    weights = sa.literal_column("'{" + ",".join(str(w / 3.0) for w in reversed(WEIGHTS)) + "}'::float4[]")
+    score = sa.func.ts_rank(weights, Lesson.search_vector, tsq, 1)  # 1: divide by 1 + log(length)
+    base = sa.select(Lesson.id.label("id"), score.label("score")).where(Lesson.search_vector.op("@@")(tsq), *conditions)
+    return base, Lesson.search_vector.op("@@")(tsq)
+
+
+def _hits(session: so.Session, rows: Sequence[Any], terms: list[str]) -> list[LessonHit]:
+    lessons = {lesson.id: lesson for lesson in session.scalars(sa.select(Lesson).where(Lesson.id.in_([r.id for r in rows])))}
+    out = []
+    for row in rows:
+        lesson = lessons[row.id]
+        text = " ".join(p for p in (lesson.summary, lesson.mechanism, lesson.technical_cause) if p)
+        out.append(LessonHit(lesson=lesson, score=round(float(row.score), 4), snippet=Markup(rules.highlight(text, terms))))
+    return out
+
+
+def _facets(session: so.Session, where: list[sa.ColumnElement[bool]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    """Counts per facet value over the matching lessons, in one grouped query."""
+    columns = [getattr(Lesson, name) for name in FACETS]
+    rows = session.execute(sa.select(*columns, sa.func.count()).where(*where).group_by(*columns)).all()
+    counters: dict[str, Counter[Any]] = {name: Counter() for name in FACETS}
+    total = 0
+    for row in rows:
+        n = row[-1]
+        total += n
+        for name, value in zip(FACETS, row[:-1], strict=False):
+            counters[name][value] += n
+    facets = {name: sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:30] for name, c in counters.items()}
+    facets["year"] = sorted(counters["year"].items(), reverse=True)
+    return total, facets
+
+
+def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: int = 0,
+                   filters: LessonFilters | None = None) -> LessonPage:
+    """Lessons matching every word of the query (prefixes too), best first, with snippets and facet counts.
+
+    An empty query lists the newest lessons.
+    """
+    filters = filters or LessonFilters()
+    groups = _groups(query)
+    terms = [t for g in groups for t in g]
+    if not groups:
+        where = filters.where()
+        total, facets = _facets(session, where)
+        lessons = session.scalars(sa.select(Lesson).where(*where)
+                                  .order_by(Lesson.published_at.desc(), Lesson.id.desc()).limit(limit).offset(offset))
+        hits = [LessonHit(lesson=lesson, score=0.0, snippet=Markup(rules.highlight(lesson.summary, [])))
+                for lesson in lessons]
+        return LessonPage(hits=hits, total=total, facets=facets, terms=[])
+    match = _fts5_all(groups) if _is_sqlite(session) else _pg_all(groups)
+    base, matched = _ranked(session, match=match, any_terms=False, filters=filters)
+    rows = session.execute(base.order_by(sa.literal_column("score").desc(), sa.literal_column("id"))
+                           .limit(limit).offset(offset)).all()
+    total, facets = _facets(session, [matched, *filters.where()])
+    return LessonPage(hits=_hits(session, rows, terms), total=total, facets=facets, terms=terms)
+
+
+def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
+                    exclude_refs: Iterable[str] = ()) -> list[LessonHit]:
+    """Lessons most like a free text (an incident's title and description), best first.
+
+    Any of the text's meaningful terms may match; BM25 (SQLite) or ts_rank (PostgreSQL) with field
+    weights puts the lessons sharing the rarer, more telling words first.
+    """
+    terms = rules.query_terms(text)
+    if not terms:
+        return []
+    if _is_sqlite(session):
+        match = " OR ".join(f'"{t}"' for t in terms)
+    else:
+        match = " | ".join(f"'{t}'" for t in terms)
+    base, _ = _ranked(session, match=match, any_terms=True, filters=None)
+    excluded = [r for r in exclude_refs if r]
+    if excluded:
+        base = base.where(Lesson.source_ref.not_in(excluded))
+    rows = session.execute(base.order_by(sa.literal_column("score").desc(), sa.literal_column("id")).limit(limit)).all()
+    return _hits(session, rows, terms)
