@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import Email, InputRequired, Length
+from wtforms.validators import InputRequired, Length, Regexp
 
 from qa_incidents.accounts.models import Division
+from qa_incidents.accounts.service import EMAIL_RE
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
@@ -36,7 +37,8 @@ class NarrativeForm(FlaskForm):
 
 class DistributionForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[InputRequired(_l("Enter an e-mail address.")),
-                                                 Email(_l("Enter a valid e-mail address.")), Length(max=254)])
+                                                 Regexp(EMAIL_RE, message=_l("Enter a valid e-mail address.")),
+                                                 Length(max=254)])
     division_id = SelectField(_l("Division"), coerce=str, validate_choice=False)
     severities = SelectMultipleField(_l("Severities"), choices=[SelectChoice("S1", "S1"), SelectChoice("S2", "S2")],
                                      description=_l("None chosen: every reported severity."))
