@@ -70,3 +70,15 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class LoginThrottle(Base):
+    """Failed log-ins per e-mail address (known or not, so a lock-out never tells which addresses exist)."""
+
+    __tablename__ = "login_throttle"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    failures: so.Mapped[int] = so.mapped_column(default=0)
+    first_failure_at: so.Mapped[datetime]
+    locked_until: so.Mapped[datetime | None]

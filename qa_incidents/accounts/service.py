@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,17 +13,28 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 
-from qa_incidents.accounts.models import Division, User
+from qa_incidents.accounts.models import Division, LoginThrottle, User
 from qa_incidents.core import audit
 from qa_incidents.core.clock import is_valid_timezone
-from qa_incidents.core.errors import NotFound, ValidationFailed
+from qa_incidents.core.errors import DomainError, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Role
 
+log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 # A hash of nothing, verified when the e-mail is unknown so both failures take the same time.
 _DUMMY_HASH = _hasher.hash("not a password")
 
 MIN_PASSWORD_LENGTH = 12
+#: Failed log-ins for one e-mail address within the window that lock it for LOCKOUT.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+#: Long but well-known passwords (and patterns) that pass the length rule yet are guessed first.
+COMMON_PASSWORDS = frozenset({
+    "password1234", "password12345", "password123456", "123456789012", "1234567890123", "qwertyuiop12",
+    "qwertyuiopas", "qwerty123456", "iloveyou1234", "letmein12345", "welcome12345", "administrator",
+    "passwordpassword", "abcdefghijkl", "abc123abc123", "changeme1234", "trustno1trustno1",
+})
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 USER_FIELDS = ("email", "name", "role", "division_id", "timezone", "locale", "active")
 DIVISION_FIELDS = ("code", "name", "is_head_office", "active")
@@ -47,26 +59,91 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
-def password_problems(password: str) -> str | None:
-    """Why a new password is not acceptable, or None."""
+def password_problems(password: str, *, email: str = "") -> str | None:
+    """Why a new password is not acceptable, or None (length, no stray spaces, not well known, not the e-mail)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return str(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
     if password.strip() != password or not password.strip():
         return str(_l("The password may not begin or end with spaces."))
+    folded = password.casefold()
+    local = email.strip().casefold().partition("@")[0]
+    if folded in COMMON_PASSWORDS or (len(local) >= 4 and local in folded):
+        return str(_l("This password is too easy to guess: avoid well-known passwords and your e-mail address."))
     return None
 
 
+class LoginLocked(DomainError):
+    """Too many failed log-ins for an e-mail address: log-in is refused until the lock runs out."""
+
+    status_code = 429
+
+    def __init__(self, until: datetime, now: datetime):
+        minutes = max(1, int((until - now).total_seconds() + 59) // 60)
+        super().__init__(str(_l("Too many failed log-ins for this e-mail address: log-in is locked for %(n)d more "
+                                "minutes. Try again later, or ask an administrator to set a new password.",
+                                n=minutes)))
+        self.until = until
+
+
+def _throttle_key(email: str) -> str:
+    return email.strip().lower()[:254]
+
+
+def locked_until(session: so.Session, *, email: str, now: datetime) -> datetime | None:
+    """Until when log-in with this e-mail address is locked, or None."""
+    until = session.scalar(sa.select(LoginThrottle.locked_until).where(LoginThrottle.email == _throttle_key(email)))
+    return until if until is not None and until > now else None
+
+
+def _record_failure(session: so.Session, *, email: str, now: datetime) -> None:
+    """Count a failed log-in; the MAX_FAILURES-th within FAILURE_WINDOW locks the address for LOCKOUT."""
+    key = _throttle_key(email)
+    row = session.scalar(sa.select(LoginThrottle).where(LoginThrottle.email == key))
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(email=key, failures=1, first_failure_at=now, locked_until=None))
+            return
+        except sa.exc.IntegrityError:  # a concurrent failure created it first
+            row = session.scalar(sa.select(LoginThrottle).where(LoginThrottle.email == key))
+            assert row is not None
+    if row.first_failure_at <= now - FAILURE_WINDOW:  # an old streak no longer counts
+        row.failures, row.first_failure_at, row.locked_until = 1, now, None
+        return
+    row.failures = LoginThrottle.failures + 1  # counted in the database: concurrent failures all count
+    session.flush()
+    session.refresh(row)
+    if row.failures >= MAX_FAILURES:
+        row.locked_until = now + LOCKOUT
+        log.warning("log-in locked for %s after %d failures", key, row.failures)
+
+
+def clear_failures(session: so.Session, *, email: str) -> None:
+    """Forget the failed log-ins of an address (after a successful log-in or a new password)."""
+    session.execute(sa.update(LoginThrottle).where(LoginThrottle.email == _throttle_key(email))
+                    .values(failures=0, locked_until=None))
+
+
 def authenticate(session: so.Session, *, email: str, password: str, now: datetime) -> User | None:
-    """The active user with this e-mail and password, or None (without saying which part was wrong)."""
+    """The active user with this e-mail and password, or None (without saying which part was wrong).
+
+    Raises LoginLocked while the address is locked after repeated failures, whether or not an
+    account has it, so the lock tells nobody which addresses exist.
+    """
+    if (until := locked_until(session, email=email, now=now)) is not None:
+        raise LoginLocked(until, now)
     user = session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
     if user is None:
         try:
             _hasher.verify(_DUMMY_HASH, password)
         except VerificationError:
             pass
+        _record_failure(session, email=email, now=now)
         return None
     if not check_password(user, password) or not user.active:
+        _record_failure(session, email=email, now=now)
         return None
+    clear_failures(session, email=email)
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -110,7 +187,7 @@ def create_user(
 ) -> User:
     """Create a user with a password; audited."""
     errors = _validate_user(session, data, user_id=None)
-    if problem := password_problems(password):
+    if problem := password_problems(password, email=data.email):
         errors["password"] = problem
     if errors:
         raise ValidationFailed(errors)
@@ -142,7 +219,7 @@ def update_user(
     if user is None:
         raise NotFound(str(_l("No such user.")))
     errors = _validate_user(session, data, user_id=user_id)
-    if new_password and (problem := password_problems(new_password)):
+    if new_password and (problem := password_problems(new_password, email=data.email)):
         errors["password"] = problem
     if user_id == actor_id and (not data.active or data.role != user.role):
         errors["role"] = str(_l("You cannot deactivate yourself or change your own role."))
@@ -160,6 +237,7 @@ def update_user(
     if new_password:
         user.password_hash = hash_password(new_password)
         changes["password"] = ["(hidden)", "(changed)"]
+        clear_failures(session, email=user.email)  # an administrator's new password also lifts a lock-out
     if changes:
         audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id, action="updated",
                      now=now, changes=changes)
@@ -178,7 +256,7 @@ def change_own_password(session: so.Session, *, user: User, current: str, new: s
     errors: dict[str, str] = {}
     if not check_password(user, current):
         errors["current_password"] = str(_l("The current password is not correct."))
-    if problem := password_problems(new):
+    if problem := password_problems(new, email=user.email):
         errors["new_password"] = problem
     if errors:
         raise ValidationFailed(errors)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.datastructures import ImmutableMultiDict
 
 from qa_incidents.accounts import service
 from qa_incidents.accounts.forms import DivisionForm, LoginForm, PasswordChangeForm, PreferencesForm, UserForm
@@ -35,16 +37,69 @@ def login():  # type: ignore[no-untyped-def]
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        with transaction(db()) as s:
-            user = service.authenticate(s, email=form.email.data or "", password=form.password.data or "", now=now())
+        email = form.email.data or ""
+        try:
+            with transaction(db()) as s:
+                user = service.authenticate(s, email=email, password=form.password.data or "", now=now())
+                until = None if user is not None else service.locked_until(s, email=email, now=now())
+        except service.LoginLocked as locked:
+            flash(str(locked), "error")
+            return render_template("accounts/login.html", form=form), 429
+        if until is not None:  # this failure was the last one allowed
+            flash(str(service.LoginLocked(until, now())), "error")
+            return render_template("accounts/login.html", form=form), 429
         if user is None:
             flash(_("The e-mail address or password is not correct."), "error")
             return render_template("accounts/login.html", form=form), 401
         session.clear()  # a fresh session on log-in: no fixation
         login_user(user)
+        session["signed_in_at"] = session["seen_at"] = int(time.time())
         flash(_("Welcome, %(name)s.", name=user.name), "success")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form), (422 if form.errors else 200)
+
+
+@bp.before_app_request
+def _drop_nul_characters():  # type: ignore[no-untyped-def]
+    """Remove NUL characters from submitted text and file names: PostgreSQL cannot store them, and no person
+    types one (left in, they would turn a save into a server error)."""
+    for name in ("args", "form"):
+        values = getattr(request, name)
+        if any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
+            setattr(request, name, ImmutableMultiDict(
+                [(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in values.items(multi=True)]))
+    if request.mimetype == "multipart/form-data":
+        for upload in request.files.values():
+            if upload.filename and "\x00" in upload.filename:
+                upload.filename = upload.filename.replace("\x00", "")
+
+
+@bp.before_app_request
+def _expire_idle_session():  # type: ignore[no-untyped-def]
+    """Log out a session left idle too long, or older than the longest allowed, and say why.
+
+    Wall-clock time on purpose: the application's clock may be frozen or moved in tests and
+    demonstrations, but a session's age is about the person at the keyboard.
+    """
+    if not current_user.is_authenticated or request.endpoint == "static":
+        return None
+    config = current_app.config
+    idle = int(config.get("SESSION_IDLE_MINUTES", 30)) * 60
+    longest = int(config.get("SESSION_MAX_HOURS", 12)) * 3600
+    moment = int(time.time())
+    seen, signed_in = session.get("seen_at", moment), session.get("signed_in_at", moment)
+    if moment - seen > idle or moment - signed_in > longest:
+        logout_user()
+        session.clear()
+        flash(_("Your session expired after a period without activity. Log in again; nothing you saved was lost."),
+              "info")
+        if request.method != "GET":
+            abort(401)
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    if moment - seen > 60:  # refresh at most once a minute: fewer cookie rewrites
+        session["seen_at"] = moment
+    session.setdefault("signed_in_at", signed_in)
+    return None
 
 
 @bp.post("/logout")

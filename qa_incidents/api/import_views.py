@@ -1,7 +1,346 @@
-"""Import pages: upload, map columns, preview, run, report."""
+"""Import pages: upload, map columns (saved profiles), preview, run with a progress page, report; and exports."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from qa_incidents.api import exports, importer
+from qa_incidents.api.models import ImportRun
+from qa_incidents.core.db import begin_write, transaction
+from qa_incidents.core.errors import ValidationFailed
+from qa_incidents.core.permissions import Capability, can
+from qa_incidents.core.storage import TooLarge
+from qa_incidents.core.web import db, now, requires
 
 import_bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+KEEP, UNMAPPED = "", "-"
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("File"), validators=[FileRequired(_l("Choose a .csv, .xlsx or .json file (or .gz)."))],
+                     description=_l("CSV (UTF-8), Excel .xlsx (first sheet) or JSON (a list of objects); "
+                                    "gzip-compressed files (.gz) too. The first row names the columns."))
+    profile = SelectField(_l("Mapping profile"), validators=[InputRequired(_l("Choose a mapping profile."))],
+                          description=_l("Which column fills which field. You can change the mapping on the next page."))
+
+
+class MappingForm(FlaskForm):
+    profile_name = StringField(_l("Save this mapping as"), validators=[
+        Optional(), Length(max=80),
+        Regexp(r"^[a-z0-9][a-z0-9._-]*$", message=_l("Lower-case letters, digits, dots, hyphens, underscores."))],
+        description=_l("Optional: a name to reuse this mapping for later files, e.g. “call-centre-weekly”."))
+
+
+def _run_or_404(run_id: int) -> ImportRun:
+    run = db().get(ImportRun, run_id)
+    if run is None or (run.created_by_id != current_user.id and not can(current_user.actor, Capability.WORK_ALL_DIVISIONS)):
+        abort(404)
+    return run
+
+
+def _profile_choices() -> list[tuple[str, str]]:
+    shipped = [(name, d.get("title", name)) for name, d in importer.shipped_profiles().items()]
+    saved = [(p.name, p.title) for p in importer.saved_profiles(db())]
+    return [("", _("— choose a profile —"))] + shipped + saved
+
+
+def _source_of(run: ImportRun) -> importer.SourceFile:
+    path = current_app.extensions["qa_storage"].path_for(run.file_sha256)
+    return importer.read_file(run.filename, path.read_bytes())
+
+
+@import_bp.get("/")
+@requires(Capability.FILE_INCIDENT)
+def index():  # type: ignore[no-untyped-def]
+    form = UploadForm()
+    form.profile.choices = _profile_choices()
+    return _index(form)
+
+
+def _index(form: UploadForm, status: int = 200):  # type: ignore[no-untyped-def]
+    stmt = sa.select(ImportRun).order_by(ImportRun.id.desc()).limit(20)
+    if not can(current_user.actor, Capability.WORK_ALL_DIVISIONS):
+        stmt = stmt.where(ImportRun.created_by_id == current_user.id)
+    return render_template("imports/index.html", form=form, runs=list(db().scalars(stmt)),
+                           shipped=importer.shipped_profiles(), saved=importer.saved_profiles(db()),
+                           exports=exports.EXPORTS), status
+
+
+@import_bp.post("/")
+@requires(Capability.FILE_INCIDENT)
+def upload():  # type: ignore[no-untyped-def]
+    form = UploadForm()
+    form.profile.choices = _profile_choices()
+    if not form.validate_on_submit():
+        return _index(form, 422)
+    upload_file = form.file.data
+    filename = (upload_file.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:255]
+    try:
+        profile = importer.load_profile(db(), form.profile.data or "")
+        stored = current_app.extensions["qa_storage"].put(upload_file.stream)
+        _ = importer.read_file(filename, current_app.extensions["qa_storage"].path_for(stored.sha256).read_bytes())
+    except TooLarge:
+        form.file.errors = [*form.file.errors, _("The file is larger than the upload limit.")]
+        return _index(form, 422)
+    except (importer.ImportFileError, importer.ProfileError) as e:
+        form.file.errors = [*form.file.errors, str(e)]
+        return _index(form, 422)
+    with transaction(db()) as s:
+        run = ImportRun(created_by_id=current_user.id, created_at=now(), filename=filename, file_sha256=stored.sha256,
+                        profile_name=profile.name, definition=profile.to_dict(), status="draft", report=[], error="")
+        s.add(run)
+    return redirect(url_for("imports.mapping", run_id=run.id))
+
+
+def _mapping_page(run: ImportRun, form: MappingForm, status: int = 200):  # type: ignore[no-untyped-def]
+    source = _source_of(run)
+    profile = importer.Profile.from_dict(run.definition)
+    missing = sorted(profile.columns() - set(source.columns))
+    return render_template("imports/mapping.html", run=run, form=form, source=source, profile=profile,
+                           fields=importer.TARGET_FIELDS, preview=importer.preview(profile, source, 10),
+                           missing=missing, describe=_describe), status
+
+
+def _describe(spec: Any) -> str:
+    """A field's mapping in words, for the mapping table."""
+    if spec is None:
+        return _("not mapped")
+    if isinstance(spec, str):
+        return _("column “%(c)s”", c=spec)
+    if "value" in spec:
+        return _("always “%(v)s”", v=spec["value"])
+    if "lines" in spec or "template" in spec:
+        return _("composed from several columns")
+    column = spec.get("column")
+    if isinstance(column, list):
+        return _("first filled of %(c)s", c=", ".join(f"“{c}”" for c in column))
+    return _("column “%(c)s”", c=column)
+
+
+@import_bp.get("/<int:run_id>/mapping")
+@requires(Capability.FILE_INCIDENT)
+def mapping(run_id: int):  # type: ignore[no-untyped-def]
+    run = _run_or_404(run_id)
+    if run.status != "draft":
+        return redirect(url_for("imports.show", run_id=run.id))
+    return _mapping_page(run, MappingForm())
+
+
+@import_bp.post("/<int:run_id>/mapping")
+@requires(Capability.FILE_INCIDENT)
+def apply_mapping(run_id: int):  # type: ignore[no-untyped-def]
+    run = _run_or_404(run_id)
+    if run.status != "draft":
+        return redirect(url_for("imports.show", run_id=run.id))
+    form = MappingForm()
+    if not form.validate_on_submit():
+        return _mapping_page(run, form, 422)
+    source = _source_of(run)
+    definition = dict(run.definition)
+    fields = dict(definition["fields"])
+    for name in importer.TARGET_FIELDS:
+        choice = request.form.get(f"map-{name}", KEEP)
+        if choice == UNMAPPED:
+            fields.pop(name, None)
+        elif choice != KEEP:
+            if choice not in source.columns:
+                abort(400)
+            fields[name] = choice
+    definition["fields"] = fields
+    try:
+        profile = importer.Profile.from_dict(definition)
+    except importer.ProfileError as e:
+        flash(_("This mapping cannot be used: %(why)s", why=str(e)), "error")
+        return _mapping_page(run, form, 422)
+    with transaction(db()) as s:
+        if form.profile_name.data:
+            saved = importer.Profile.from_dict({**profile.to_dict(), "name": form.profile_name.data,
+                                                "title": form.profile_name.data})
+            try:
+                importer.save_profile(s, profile=saved, user=current_user, now=now())
+                profile = saved
+            except ValidationFailed as e:
+                form.profile_name.errors = [*form.profile_name.errors, *e.errors.values()]
+                s.rollback()
+                return _mapping_page(run, form, 422)
+            flash(_("Mapping saved as profile “%(name)s”.", name=saved.name), "success")
+        run.definition = profile.to_dict()
+        run.profile_name = profile.name
+        if request.form.get("action") == "run":
+            run.status = "queued"
+            run.rows = len(source.rows)
+    if run.status == "queued":
+        start(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
+        return redirect(url_for("imports.show", run_id=run.id))
+    return redirect(url_for("imports.mapping", run_id=run.id))
+
+
+@import_bp.get("/<int:run_id>")
+@requires(Capability.FILE_INCIDENT)
+def show(run_id: int):  # type: ignore[no-untyped-def]
+    run = _run_or_404(run_id)
+    busy = run.status in ("queued", "running")
+    response = Response(render_template("imports/show.html", run=run, busy=busy, rejected=run.report[:500]))
+    if busy:
+        # The page follows the background run by reloading itself (an HTTP header: no script, CSP-safe).
+        response.headers["Refresh"] = "2"
+    return response
+
+
+@import_bp.get("/<int:run_id>/report.csv")
+@requires(Capability.FILE_INCIDENT)
+def report_csv(run_id: int) -> Response:
+    run = _run_or_404(run_id)
+    report = importer.ImportReport(rejected=[importer.Rejection(r["line"], r["key"], r["reason"]) for r in run.report
+                                             if r.get("outcome") == "rejected"],
+                                   warnings=[importer.Rejection(r["line"], r["key"], r["reason"]) for r in run.report
+                                             if r.get("outcome") != "rejected"])
+    response = Response("\ufeff" + importer.rejected_csv(report), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="import-{run.id}-report.csv"'
+    return response
+
+
+# --- running in the background -------------------------------------------------------------------
+
+
+def start(app: Flask, run_id: int) -> None:
+    """Process a queued run: inline under test, else in a background thread the status page follows."""
+    if app.testing or app.config.get("IMPORT_INLINE"):
+        process(app, run_id)
+    else:
+        threading.Thread(target=process, args=(app, run_id), name=f"import-{run_id}", daemon=True).start()
+
+
+def process(app: Flask, run_id: int) -> None:
+    """Import the run's file chunk by chunk, committing counts and rejections after each chunk."""
+    from qa_incidents.accounts.models import User
+
+    with app.app_context():
+        session = app.extensions["qa_session_factory"]()
+        try:
+            run = session.get(ImportRun, run_id)
+            if run is None or run.status != "queued":
+                return
+            begin_write(session)
+            run.status = "running"
+            session.commit()
+            try:
+                path = app.extensions["qa_storage"].path_for(run.file_sha256)
+                source = importer.read_file(run.filename, path.read_bytes())
+                profile = importer.Profile.from_dict(run.definition)
+            except (importer.ImportFileError, importer.ProfileError, OSError) as e:
+                run.status, run.error, run.finished_at = "failed", str(e), _now(app)
+                session.commit()
+                return
+            user = session.get(User, run.created_by_id)
+            report = importer.ImportReport()
+            for chunk in range(0, len(source.rows), importer.CHUNK):
+                begin_write(session)
+                importer.import_rows(session, profile=profile, source=source, user=user, now=_now(app), run=run,
+                                     start=chunk, stop=chunk + importer.CHUNK, report=report)
+                run.processed = report.rows
+                run.imported, run.rejected, run.already_present = (report.imported, len(report.rejected),
+                                                                   report.already_present)
+                run.report = ([{"line": r.line, "key": r.key, "reason": r.reason, "outcome": "rejected"}
+                               for r in report.rejected]
+                              + [{"line": w.line, "key": w.key, "reason": w.reason, "outcome": "warning"}
+                                 for w in report.warnings])
+                session.commit()
+            run.status, run.finished_at = "done", _now(app)
+            session.commit()
+        except importer.ProfileError as e:
+            session.rollback()
+            _fail(session, run_id, str(e), app)
+        except Exception as e:  # the run must not stay "running" for ever
+            session.rollback()
+            app.logger.exception("import %s failed", run_id)
+            _fail(session, run_id, f"unexpected error: {e.__class__.__name__}", app)
+        finally:
+            session.close()
+
+
+def _now(app: Flask) -> Any:
+    from qa_incidents.core.clock import utcnow
+
+    clock = app.config.get("CLOCK") or utcnow
+    return clock()
+
+
+def _fail(session: Any, run_id: int, message: str, app: Flask) -> None:
+    run = session.get(ImportRun, run_id)
+    if run is not None:
+        run.status, run.error, run.finished_at = "failed", message, _now(app)
+        session.commit()
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+@import_bp.get("/export/<kind>.<fmt>")
+@requires(Capability.READ_INCIDENTS)
+def export(kind: str, fmt: str) -> Response:
+    """The register or deadline board with the register's filters (query string), as the user may see it."""
+    if kind not in exports.EXPORTS or fmt not in exports.FORMATS:
+        abort(404)
+    filters = _filters_from_args()
+    body = exports.render(kind, fmt, session=db(), user=current_user, filters=filters)
+    response = Response(body, mimetype=exports.FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{kind}-{now().date().isoformat()}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _filters_from_args() -> Any:
+    """The register page's filters from the query string (unknown or malformed values are a 400)."""
+    from datetime import date, datetime, timedelta
+
+    from qa_incidents.core.clock import localize
+    from qa_incidents.core.web import viewer_timezone
+    from qa_incidents.incidents.rules import Severity, Status
+    from qa_incidents.incidents.service import RegisterFilter
+
+    args = request.args
+    filters = RegisterFilter(text=args.get("q", "")[:200])
+    try:
+        if args.get("status"):
+            filters.status = Status(args["status"])
+        if args.get("severity"):
+            filters.severity = Severity(args["severity"])
+        for name, attr in (("division", "division_id"), ("category", "category_id")):
+            if args.get(name):
+                value = int(args[name])
+                if not 0 < value < 2**31:
+                    raise ValueError(name)
+                setattr(filters, attr, value)
+        if args.get("country"):
+            filters.country = args["country"].upper()[:2]
+        for name, shift in (("aware_from", 0), ("aware_to", 1)):
+            if args.get(name):
+                day = date.fromisoformat(args[name]) + timedelta(days=shift)
+                setattr(filters, name, localize(datetime.combine(day, datetime.min.time()), viewer_timezone()))
+    except (ValueError, OverflowError):
+        abort(400)
+    return filters

@@ -3,11 +3,18 @@
 Events are written by services in the same transaction as the change they describe. The
 database itself refuses UPDATE and DELETE on this table (triggers in the migrations), and
 the ORM refuses to change a loaded event.
+
+The trail is also tamper-evident: each event carries the SHA-256 of its own content chained
+to the hash of the event before it (one chain per database, in id order), so a row changed
+or removed behind the application's back breaks the chain at that point
+(`qa-incidents audit verify` finds it).
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +25,11 @@ import sqlalchemy.orm as so
 from qa_incidents.core.db import Base
 
 JSONValue = str | int | float | bool | None | list[Any] | dict[str, Any]
+
+#: The "previous hash" of the first event of a database.
+GENESIS_HASH = "0" * 64
+#: The PostgreSQL advisory-lock number that serialises appends to the chain.
+CHAIN_LOCK_KEY = 0x51A1C1E
 
 
 class AuditEvent(Base):
@@ -33,6 +45,9 @@ class AuditEvent(Base):
     incident_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("incident.id"), index=True)
     action: so.Mapped[str] = so.mapped_column(sa.String(40))
     changes: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    #: The hash of the event before this one (GENESIS_HASH for the first), and this event's own.
+    prev_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    hash: so.Mapped[str] = so.mapped_column(sa.String(64))
 
     actor: so.Mapped[Any] = so.relationship("User", lazy="joined")
 
@@ -73,6 +88,53 @@ def field_changes(before: dict[str, JSONValue], after: dict[str, JSONValue]) -> 
     return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
 
 
+def chain_hash(
+    prev_hash: str,
+    *,
+    occurred_at: datetime,
+    actor_id: int | None,
+    entity_type: str,
+    entity_id: int,
+    incident_id: int | None,
+    action: str,
+    changes: Any,
+) -> str:
+    """SHA-256 over the previous event's hash and the canonical JSON of an event's content."""
+    content = {
+        "occurred_at": jsonable(occurred_at),
+        "actor_id": actor_id,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "incident_id": incident_id,
+        "action": action,
+        "changes": jsonable(changes),
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode("ascii")).hexdigest()
+
+
+def event_hash(event: Any, prev_hash: str) -> str:
+    """The hash an event (a model or a row with the same attribute names) should carry after prev_hash."""
+    return chain_hash(prev_hash, occurred_at=event.occurred_at, actor_id=event.actor_id,
+                      entity_type=event.entity_type, entity_id=event.entity_id, incident_id=event.incident_id,
+                      action=event.action, changes=event.changes)
+
+
+def last_hash(session: so.Session) -> str:
+    """The hash at the head of the chain, after taking the right to append to it.
+
+    On PostgreSQL a transaction-level advisory lock makes concurrent writers append one after
+    the other (the lock is held until commit, and the next writer's read sees the committed
+    head). SQLite writers are serialised by the database itself: a transaction whose read of
+    the head went stale cannot write.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+    head = session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    return head or GENESIS_HASH
+
+
 def record(
     session: so.Session,
     *,
@@ -94,6 +156,9 @@ def record(
         action=action,
         changes=jsonable(changes or {}),
     )
+    session.flush()  # anything pending (and the write lock) comes before the chain's head is read
+    event.prev_hash = last_hash(session)
+    event.hash = event_hash(event, event.prev_hash)
     session.add(event)
     session.flush()
     return event
