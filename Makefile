@@ -8,7 +8,7 @@ PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
 PG_TEST_DB := qa_incidents_test_$(shell date +%s)_$(shell echo $$$$)
 
-.PHONY: run install migrate demo test test-fast test-pg chromium lint clean messages
+.PHONY: run install migrate demo test test-fast test-pg chromium lint clean messages check bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ test-pg: install chromium
 	TEST_DATABASE_URL=$(PG_URL)/$(PG_TEST_DB) $(BIN)/pytest -q; status=$$?; \
 		psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $(PG_TEST_DB) WITH (FORCE)"; exit $$status
 
+## Static security check and known-vulnerability audit of the installed dependencies.
+check: install
+	$(BIN)/bandit -q -c pyproject.toml -r qa_incidents config.py wsgi.py -ll
+	$(BIN)/pip-audit -l --progress-spinner off
+
 lint: install
 	$(BIN)/ruff check .
 
@@ -61,3 +66,12 @@ clean:
 ## Extract user-visible strings into messages.pot (Babel).
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o messages.pot .
+
+## Performance: gunicorn (2 workers) on N synthetic incidents, driven over loopback; DB=sqlite|postgres.
+## The data set is built once and cached in bench/data/; results go to bench/results/latest.json.
+N ?= 100000
+DB ?= sqlite
+BENCH_SECONDS ?= 8
+bench: install
+	@if [ "$(DB)" = postgres ]; then pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; fi
+	PG_URL=$(PG_URL) $(BIN)/python -m bench.run --db $(DB) --incidents $(N) --seconds $(BENCH_SECONDS)

@@ -106,7 +106,8 @@ def _record_failure(session: so.Session, *, email: str, now: datetime) -> None:
             return
         except sa.exc.IntegrityError:  # a concurrent failure created it first
             row = session.scalar(sa.select(LoginThrottle).where(LoginThrottle.email == key))
-            assert row is not None
+            if row is None:
+                return
     if row.first_failure_at <= now - FAILURE_WINDOW:  # an old streak no longer counts
         row.failures, row.first_failure_at, row.locked_until = 1, now, None
         return

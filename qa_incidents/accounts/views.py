@@ -113,6 +113,22 @@ def logout():  # type: ignore[no-untyped-def]
     return redirect(url_for("accounts.login"))
 
 
+@bp.post("/language")
+def set_language():  # type: ignore[no-untyped-def]
+    """The language switch in the page header: stored on the user once logged in, in the session before."""
+    from qa_incidents.core.i18n import SESSION_KEY, supported_language
+
+    language = supported_language(request.form.get("language"))
+    if not EmptyForm().validate_on_submit() or language is None:
+        abort(400)
+    session[SESSION_KEY] = language
+    if current_user.is_authenticated and current_user.locale != language:
+        with transaction(db()) as s:
+            service.update_own_preferences(s, user=current_user, timezone=current_user.timezone, locale=language,
+                                           now=now())
+    return redirect(_safe_next(request.form.get("next")))
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():  # type: ignore[no-untyped-def]
