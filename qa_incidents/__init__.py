@@ -121,6 +121,9 @@ def _register_blueprints(app: Flask) -> None:
     from qa_incidents.recalls.views import bp as recalls_bp
 
     app.register_blueprint(recalls_bp)
+    from qa_incidents.synthetic.views import bp as health_bp
+
+    app.register_blueprint(health_bp)
     from qa_incidents.reports.views import bp as reports_bp
 
     app.register_blueprint(reports_bp)

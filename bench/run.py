@@ -1,0 +1,468 @@
+"""`make bench`: the application under gunicorn on a database of N synthetic incidents, driven from this
+separate process over loopback, one scenario at a time.
+
+Each scenario runs for a fixed time with a fixed number of connections; every line gives throughput,
+p50/p95/p99 latency and the ratio of the throughput to that of /healthz measured on the same server in
+the same run, so results from different (or noisy) machines can be compared. Results also go to
+bench/results/latest.json.
+
+    python -m bench.run --db sqlite --incidents 1000000 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+PG_URL = os.environ.get("PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+PASSWORD = "demo-password-2026"
+SEARCH_TERMS = ("battery", "fire", "sterile", "software", "overheating", "label", "leak", "crack", "brake", "insulin",
+                "connector", "seal failure", "smoke", "pump alarm", "fracture")
+SIMILAR_TEXTS = ("Battery pack overheated while charging and the casing melted",
+                 "Infusion pump stopped delivering and gave no alarm",
+                 "Software update caused the display to freeze during use",
+                 "Seal leaked and fluid reached the electronics, causing a short circuit",
+                 "The power cord connector became hot and smoke came out of the plug")
+
+
+def schema_hash() -> str:
+    """Changes when the migrations or the generator change: the cached data set is then built again."""
+    h = hashlib.sha256()
+    for path in sorted([*(ROOT / "migrations" / "versions").glob("*.py"), *(ROOT / "qa_incidents" / "synthetic").glob("*.py")]):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:10]
+
+
+def run(cmd: list[str], env: dict[str, str]) -> None:
+    subprocess.run(cmd, env=env, cwd=ROOT, check=True)
+
+
+def app_env(url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DATABASE_URL=url, QA_INSTANCE_DIR=str(DATA / "instance"), SCHEDULER_IN_PROCESS="0",
+               SECRET_KEY=env.get("SECRET_KEY", "bench-only-secret-key"), PYTHONPATH=str(ROOT))
+    return env
+
+
+def prepare(db: str, n: int) -> str:
+    """A database URL with N synthetic incidents: built once, cached, copied fresh for each run."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    key = f"{n}-{schema_hash()}"
+    if db == "sqlite":
+        cached = DATA / f"sqlite-{key}.sqlite3"
+        if not cached.exists():
+            for old in DATA.glob(f"sqlite-{n}-*.sqlite3"):
+                old.unlink()
+            building = DATA / f"building-{key}.sqlite3"
+            for extra in ("", "-wal", "-shm"):
+                Path(f"{building}{extra}").unlink(missing_ok=True)
+            build(f"sqlite:///{building}", n)
+            building.rename(cached)
+        work = DATA / "work.sqlite3"
+        for extra in ("", "-wal", "-shm"):
+            Path(f"{work}{extra}").unlink(missing_ok=True)
+        shutil.copyfile(cached, work)
+        url = f"sqlite:///{work}"
+    else:
+        name = f"qa_bench_{n}_{key.split('-')[1]}"
+        if not pg_exists(name):
+            for old in pg_list(f"qa_bench_{n}_"):
+                psql(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+            psql(f'CREATE DATABASE "{name}_building"')
+            build(f"{PG_URL}/{name}_building", n)
+            psql(f'ALTER DATABASE "{name}_building" RENAME TO "{name}"')
+        psql('DROP DATABASE IF EXISTS "qa_bench_work" WITH (FORCE)')
+        psql(f'CREATE DATABASE "qa_bench_work" TEMPLATE "{name}"')
+        url = f"{PG_URL}/qa_bench_work"
+    run([str(BIN / "qa-incidents"), "db", "upgrade"], app_env(url))
+    return url
+
+
+def build(url: str, n: int) -> None:
+    env = app_env(url)
+    print(f"Building the data set ({n:,} incidents); cached for later runs.", flush=True)
+    run([str(BIN / "qa-incidents"), "db", "upgrade"], env)
+    run([str(BIN / "qa-incidents"), "seed", "demo"], env)
+    run([str(BIN / "qa-incidents"), "seed", "synthetic", "--incidents", str(n)], env)
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        path = url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA journal_mode=DELETE")
+
+
+def psql(sql: str) -> str:
+    base = urllib.parse.urlparse(PG_URL.replace("postgresql+psycopg", "postgresql"))
+    out = subprocess.run(["psql", "-h", base.hostname or "127.0.0.1", "-p", str(base.port or 5432), "-U",
+                          base.username or "postgres", "-d", "postgres", "-Atqc", sql], check=True, capture_output=True,
+                         text=True)
+    return out.stdout
+
+
+def pg_exists(name: str) -> bool:
+    return psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip() == "1"
+
+
+def pg_list(prefix: str) -> list[str]:
+    return [x for x in psql(f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}%'").split() if x]
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, url: str, workers: int, port: int) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+             "bench.app:app"], cwd=ROOT, env=app_env(url))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if request("GET", "/healthz", port=port)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def workers(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+    def peak_rss_mb(self) -> float:
+        """The largest peak resident set (VmHWM) of the workers."""
+        peaks = []
+        for pid in self.workers():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks, default=0.0)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# --- the load generator ---------------------------------------------------------------------------
+
+
+def request(method: str, path: str, *, port: int, cookie: str = "", body: dict[str, str] | None = None,
+            conn: http.client.HTTPConnection | None = None) -> tuple[int, dict[str, str], bytes]:
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Cookie": cookie} if cookie else {}
+    data = None
+    if body is not None:
+        data = urllib.parse.urlencode(body).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, payload
+    finally:
+        if own:
+            conn.close()
+
+
+def csrf_of(html: bytes) -> str:
+    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        rb'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
+    if not match:
+        raise RuntimeError("no CSRF token in the page")
+    return match.group(1).decode()
+
+
+def login(port: int, email: str) -> str:
+    status, headers, html = request("GET", "/login", port=port)
+    cookie = headers.get("set-cookie", "").split(";")[0]
+    status, headers, _ = request("POST", "/login", port=port, cookie=cookie,
+                                 body={"csrf_token": csrf_of(html), "email": email, "password": PASSWORD})
+    if status not in (302, 303):
+        raise RuntimeError(f"login as {email} failed ({status})")
+    return headers.get("set-cookie", cookie).split(";")[0]
+
+
+@dataclass
+class Result:
+    scenario: str
+    db: str
+    rows: int
+    requests: int = 0
+    errors: int = 0
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    ratio_to_trivial: float | None = None
+    note: str = ""
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+    def finish(self, elapsed: float) -> None:
+        lat = sorted(self.latencies)
+        self.requests = len(lat)
+        self.rps = round(self.requests / elapsed, 1) if elapsed else 0.0
+        if lat:
+            q = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else [lat[0]] * 99
+            self.p50_ms, self.p95_ms, self.p99_ms = (round(q[49] * 1000, 1), round(q[94] * 1000, 1), round(q[98] * 1000, 1))
+
+    def as_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("scenario", "db", "rows", "requests", "errors", "rps", "p50_ms", "p95_ms",
+                                              "p99_ms", "ratio_to_trivial")}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def drive(name: str, make: Any, *, port: int, cookie: str, connections: int, seconds: float, db: str, rows: int,
+          ok: tuple[int, ...] = (200,), max_requests: int | None = None) -> Result:
+    """`connections` threads, each sending make(rng) → (method, path, body) until the time (or count) is up."""
+    result = Result(name, db, rows)
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    budget = [max_requests if max_requests is not None else 10**12]
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine: list[float] = []
+        errors = 0
+        while time.monotonic() < stop_at:
+            with lock:
+                if budget[0] <= 0:
+                    break
+                budget[0] -= 1
+            method, path, body = make(rng)
+            started = time.perf_counter()
+            try:
+                status, _h, _b = request(method, path, port=port, cookie=cookie, body=body, conn=conn)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                status = 0
+            mine.append(time.perf_counter() - started)
+            if status not in ok:
+                errors += 1
+        conn.close()
+        with lock:
+            result.latencies.extend(mine)
+            result.errors += errors
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.finish(time.monotonic() - started)
+    return result
+
+
+# --- scenarios --------------------------------------------------------------------------------------
+
+
+def deep_cursor(url: str, page: int, size: int = 50) -> tuple[str | None, int]:
+    """The `after` cursor a reader following "next" from page 1 would hold on reaching `page` (or the deepest page)."""
+    import sqlalchemy as sa
+
+    from qa_incidents.core.db import make_engine
+    from qa_incidents.incidents.models import Incident
+    from qa_incidents.incidents.service import encode_cursor
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        total = conn.scalar(sa.select(sa.func.count()).select_from(Incident).where(Incident.status == "closed")) or 0
+        page = max(1, min(page, total // size))
+        row = conn.execute(sa.select(Incident.occurred_at, Incident.id).where(Incident.status == "closed")
+                           .order_by(Incident.occurred_at.desc(), Incident.id.desc())
+                           .offset((page - 1) * size - 1 if page > 1 else 0).limit(1)).first()
+    engine.dispose()
+    if page == 1 or row is None:
+        return None, 1
+    from qa_incidents.core.db import UTCDateTime
+
+    value = UTCDateTime().process_result_value(row[0], engine.dialect)
+    return encode_cursor(value, row[1]), page
+
+
+def count_incidents(url: str) -> tuple[int, int]:
+    import sqlalchemy as sa
+
+    from qa_incidents.core.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n, top = conn.execute(sa.text("SELECT COUNT(*), MAX(id) FROM incident")).one()
+    engine.dispose()
+    return int(n), int(top)
+
+
+def warning_scan_runs(url: str, runs: int, db: str, rows: int) -> Result:
+    """The scheduler's deadline-warning scan, timed in-process; each run rolled back, so every run does the same work."""
+    import sqlalchemy as sa
+
+    from qa_incidents import create_app
+    from qa_incidents.core.clock import utcnow
+    from qa_incidents.notifications.models import NotificationRecord
+    from qa_incidents.notifications.records import warning_scan
+    from qa_incidents.notifications.rules import OPEN_STATES
+
+    app = create_app(DATABASE_URL=url, INSTANCE_DIR=str(DATA / "instance"))
+    factory = app.extensions["qa_session_factory"]
+    result = Result("warning_scan", db, rows)
+    queued = 0
+    with app.app_context():
+        session = factory()
+        open_n = session.scalar(sa.select(sa.func.count()).select_from(NotificationRecord).where(
+            NotificationRecord.state.in_([s.value for s in OPEN_STATES])))
+        session.rollback()
+        for _ in range(runs):
+            started = time.perf_counter()
+            queued = warning_scan(session, now=utcnow())
+            session.flush()
+            result.latencies.append(time.perf_counter() - started)
+            session.rollback()
+        session.close()
+    app.extensions["qa_engine"].dispose()
+    result.finish(sum(result.latencies))
+    result.note = f"{open_n:,} open notifications, {queued:,} warnings queued per run"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per scenario")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--deep-page", type=int, default=10_000)
+    args = parser.parse_args(argv)
+
+    url = prepare(args.db, args.incidents)
+    rows = args.incidents
+    cursor, page = deep_cursor(url, args.deep_page)
+    before_count, top_id = count_incidents(url)
+    server = Server(url, args.workers, args.port)
+    results: list[Result] = []
+    common = dict(port=args.port, connections=args.connections, seconds=args.seconds, db=args.db, rows=rows)
+    try:
+        reader = login(args.port, "hq.qa@example.com")
+        filer = login(args.port, "division.qa@example.com")
+        status, headers, html = request("GET", "/incidents/new", port=args.port, cookie=filer)
+        filer = headers.get("set-cookie", filer).split(";")[0]  # the session now holds the form's CSRF secret
+        token = csrf_of(html)
+        division = re.search(rb'name="division_id"[^>]*>\s*<option[^>]*value="(\d+)"', html)
+        division_id = division.group(1).decode() if division else "2"
+        product = re.search(rb'<option data-division="' + division_id.encode() + rb'" value="(\d+)"', html)
+        product_id = product.group(1).decode() if product else "1"
+
+        register = "/incidents/?status=closed&sort=occurred_desc"
+        scenarios: list[tuple[str, Any, str, tuple[int, ...]]] = [
+            ("trivial", lambda rng: ("GET", "/healthz", None), "", (200,)),
+            ("register_first", lambda rng: ("GET", register, None), reader, (200,)),
+            ("register_deep", lambda rng: ("GET", register + (f"&after={cursor}" if cursor else ""), None), reader, (200,)),
+            ("incident_page", lambda rng: ("GET", f"/incidents/{rng.randint(1, top_id)}", None), reader, (200,)),
+            ("lessons_search", lambda rng: ("GET", "/reviews/lessons?q=" + urllib.parse.quote(rng.choice(SEARCH_TERMS)),
+                                            None), reader, (200,)),
+            ("similar_lessons", lambda rng: ("GET", "/reviews/lessons/similar.json?text="
+                                             + urllib.parse.quote(rng.choice(SIMILAR_TEXTS)), None), reader, (200,)),
+            ("dashboard", lambda rng: ("GET", "/dashboard", None), reader, (200,)),
+            ("deadline_board", lambda rng: ("GET", "/notifications/board", None), reader, (200,)),
+        ]
+        for name, make, cookie, ok in scenarios:
+            results.append(drive(name, make, cookie=cookie, ok=ok, **common))
+            if name == "register_deep":
+                results[-1].note = f"page {page:,}"
+            print_line(results[-1], results[0])
+
+        def new_incident(rng: random.Random) -> tuple[str, str, dict[str, str]]:
+            return "POST", "/incidents/new", {
+                "csrf_token": token, "division_id": division_id, "product_id": product_id,
+                "title": "Bench: unit smelled of burning after an hour of use", "lot_numbers": "L123456",
+                "serial_numbers": "", "country": "JP", "place": "customer's home", "timezone": "Asia/Tokyo",
+                "occurred_at": "2026-01-10T09:00", "aware_at": "2026-01-10T12:00", "source": "customer_complaint",
+                "hazard": "overheating", "deaths": "0", "serious_injuries": "0", "minor_injuries": "0", "smoke": "y",
+                "units_in_field": "1200", "description": "The customer smelled burning plastic and unplugged the unit."}
+
+        created = drive("create_incident", new_incident, cookie=filer, ok=(302, 303), **common)
+        after_count, _ = count_incidents(url)
+        good = created.requests - created.errors
+        lost = good - (after_count - before_count)
+        created.note = f"{after_count - before_count:,} rows added for {good:,} successful posts" + (
+            f"; {lost} LOST" if lost else "; none lost")
+        if lost:
+            created.errors += abs(lost)
+        results.append(created)
+        print_line(created, results[0])
+        rss = server.peak_rss_mb()
+    finally:
+        server.stop()
+    scan = warning_scan_runs(url, 5, args.db, rows)
+    results.append(scan)
+    print_line(scan, None)
+    print(f"{'worker_rss':<16} peak {rss:.0f} MB (largest of {args.workers} gunicorn workers)")
+
+    trivial = results[0].rps or 1.0
+    for r in results:
+        if r.scenario not in ("warning_scan",):
+            r.ratio_to_trivial = round(r.rps / trivial, 3)
+    out = [r.as_json() for r in results] + [{"scenario": "worker_rss", "db": args.db, "rows": rows,
+                                             "peak_mb": round(rss, 1)}]
+    machine = {"scenario": "machine", "cpus": os.cpu_count(), "cpu": cpu_name(), "python": platform.python_version(),
+               "system": platform.platform(), "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+               "seconds_per_scenario": args.seconds, "connections": args.connections, "workers": args.workers}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps([*out, machine], indent=2) + "\n")
+    print(f"Written to {RESULTS / 'latest.json'}")
+    return 0
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def print_line(r: Result, trivial: Result | None) -> None:
+    ratio = f"{r.rps / trivial.rps:6.3f}" if trivial and trivial.rps else "     —"
+    print(f"{r.scenario:<16} {r.rps:8.1f} req/s  p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
+          f"ratio {ratio}  n={r.requests} errors={r.errors}" + (f"  ({r.note})" if r.note else ""), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
