@@ -178,4 +178,7 @@ def load_demo_activity(session: so.Session, *, now: datetime) -> dict[str, int]:
         done["status_reports"] += 1
     seed_reviews(session)
     seed_recalls(session)
+    from qa_incidents.api.seed import seed_demo as seed_imports
+
+    seed_imports(session)
     return done

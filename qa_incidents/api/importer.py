@@ -1,0 +1,816 @@
+"""Bulk import: read CSV/XLSX/JSON rows, map their columns through a profile, validate every row, file incidents.
+
+Every row ends in exactly one of three counts: imported, already present (its source key was imported
+before, so a second run of the same file creates nothing), or rejected (with its line number and the
+reason). Good rows are kept whatever happens to the bad ones: each row is its own savepoint.
+Incidents are filed through incidents.service, so an imported row obeys the same rules as the form.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import html
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from config import BASE_DIR
+from qa_incidents.accounts import service as accounts
+from qa_incidents.accounts.models import Division, User
+from qa_incidents.api.models import ImportedRecord, ImportProfile, ImportRun
+from qa_incidents.catalogue import service as catalogue
+from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.core.errors import DomainError, ValidationFailed
+from qa_incidents.core.permissions import Capability, can
+from qa_incidents.incidents import service as incidents
+from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Hazard, IncidentFacts, Source, harm_stated
+
+PROFILE_DIR = BASE_DIR / "data" / "profiles"
+SAMPLE_DIR = BASE_DIR / "data" / "samples"
+NULL_VALUES = ("N/A", "NA", "n/a", "NULL", "null", "None")
+TEXT_FIELDS = ("title", "lot_numbers", "serial_numbers", "country", "place", "description")
+INT_FIELDS = ("deaths", "serious_injuries", "minor_injuries", "units_in_field")
+BOOL_FIELDS = ("fire", "smoke", "co_poisoning", "property_damage", "no_harm")
+DATE_FIELDS = ("occurred_at", "aware_at")
+#: What a mapping may fill: the incident's facts, plus the division code and product model when the file names them.
+TARGET_FIELDS = ("division", "product", *TEXT_FIELDS, *DATE_FIELDS, "source", "hazard", *INT_FIELDS, *BOOL_FIELDS)
+MAX_INT = {"units_in_field": 2**63 - 1}
+CHUNK = 200
+#: Marks in a row record (no column can have these names): a JSON item that is not an object; a CSV row
+#: with more or fewer cells than the header.
+INVALID = "\x00invalid"
+WIDTH = "\x00width"
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (not one row's problem)."""
+
+
+class ProfileError(Exception):
+    """The mapping profile itself is wrong."""
+
+
+class RowRejected(Exception):
+    """One row cannot be imported; the message says why, for the report."""
+
+
+# --- profiles -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Profile:
+    """A column mapping: which column (or template) fills which field, with defaults and parsers."""
+
+    name: str
+    title: str
+    source: str  # the namespace of the source keys, e.g. "fda-device-recalls"
+    key: list[str]  # the columns whose values identify a row in its source
+    fields: dict[str, Any]
+    division: dict[str, Any] = field(default_factory=dict)
+    product: dict[str, Any] = field(default_factory=dict)
+    timezone: str = "UTC"
+    date_formats: list[str] = field(default_factory=list)
+    null_values: list[str] = field(default_factory=lambda: list(NULL_VALUES))
+    checks: dict[str, list[str]] = field(default_factory=dict)
+    match_reference: bool = False
+    #: Decode HTML entities (&amp;) that web-scraped sources carry; off for files written by people or by us.
+    decode_html: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)  # other sections (lesson, recall) for extra targets
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Profile:
+        try:
+            known = {"name", "title", "source", "key", "fields", "division", "product", "timezone", "date_formats",
+                     "null_values", "checks", "match_reference", "description", "decode_html"}
+            profile = cls(name=str(d["name"]), title=str(d.get("title") or d["name"]),
+                          source=str(d.get("source") or d["name"]), key=[str(k) for k in d["key"]],
+                          fields=dict(d["fields"]), division=dict(d.get("division") or {}),
+                          product=dict(d.get("product") or {}), timezone=str(d.get("timezone") or "UTC"),
+                          date_formats=[str(f) for f in d.get("date_formats") or []],
+                          null_values=[str(v) for v in d.get("null_values", NULL_VALUES)],
+                          checks={str(k): [str(x) for x in v] for k, v in (d.get("checks") or {}).items()},
+                          match_reference=bool(d.get("match_reference", False)),
+                          decode_html=bool(d.get("decode_html", True)),
+                          description=str(d.get("description") or ""),
+                          extra={k: v for k, v in d.items() if k not in known})
+        except (KeyError, TypeError, ValueError) as e:
+            raise ProfileError(f"the profile is incomplete or malformed ({e})") from None
+        profile.validate()
+        return profile
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "description": self.description, "source": self.source,
+                "key": self.key, "fields": self.fields, "division": self.division, "product": self.product,
+                "timezone": self.timezone, "date_formats": self.date_formats, "null_values": self.null_values,
+                "checks": self.checks, "match_reference": self.match_reference, "decode_html": self.decode_html,
+                **self.extra}
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,79}", self.name):
+            raise ProfileError("a profile name is 1 to 80 lower-case letters, digits, dots, hyphens or underscores")
+        unknown = set(self.fields) - set(TARGET_FIELDS)
+        if unknown:
+            raise ProfileError(f"unknown target fields: {', '.join(sorted(unknown))}")
+        if not self.key:
+            raise ProfileError("name the column(s) that identify a row (key)")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ProfileError(f"unknown time zone {self.timezone!r}") from None
+        if "division" not in self.fields and not self.division.get("code"):
+            raise ProfileError("say which division the incidents belong to (a 'division' column or a default)")
+        if "product" not in self.fields and not self.product.get("model"):
+            raise ProfileError("say which product the incidents are about (a 'product' column or a default)")
+
+    def columns(self) -> set[str]:
+        """Every source column the profile reads."""
+        found = set(self.key) | set(self.checks)
+        for spec in self.fields.values():
+            found |= _spec_columns(spec)
+        for section in self.extra.values():
+            if isinstance(section, dict):
+                for spec in section.values():
+                    found |= _spec_columns(spec)
+        return found
+
+
+def _spec_columns(spec: Any) -> set[str]:
+    if isinstance(spec, str):
+        return {spec}
+    if not isinstance(spec, dict):
+        return set()
+    found: set[str] = set()
+    column = spec.get("column")
+    if isinstance(column, str):
+        found.add(column)
+    elif isinstance(column, list):
+        found |= {str(c) for c in column}
+    for text in [spec.get("template") or "", *(spec.get("lines") or [])]:
+        found |= set(re.findall(r"\{([^{}]+)\}", str(text)))
+    return found
+
+
+def shipped_profiles() -> dict[str, dict[str, Any]]:
+    """The profiles that come with the application (data/profiles/*.json), by name."""
+    found = {}
+    for path in sorted(PROFILE_DIR.glob("*.json")):
+        definition = json.loads(path.read_text(encoding="utf-8"))
+        found[definition["name"]] = definition
+    return found
+
+
+def saved_profiles(session: so.Session) -> list[ImportProfile]:
+    return list(session.scalars(sa.select(ImportProfile).order_by(ImportProfile.name)))
+
+
+def load_profile(session: so.Session, name: str) -> Profile:
+    """A shipped or saved profile by name; ProfileError if there is none."""
+    shipped = shipped_profiles()
+    if name in shipped:
+        return Profile.from_dict(shipped[name])
+    saved = session.scalar(sa.select(ImportProfile).where(ImportProfile.name == name))
+    if saved is None:
+        names = ", ".join(sorted([*shipped, *(p.name for p in saved_profiles(session))]))
+        raise ProfileError(f"no import profile named {name!r} (there are: {names})")
+    return Profile.from_dict(saved.definition)
+
+
+def save_profile(session: so.Session, *, profile: Profile, user: User, now: datetime) -> ImportProfile:
+    """Keep a mapping under its name for later imports (a shipped profile's name cannot be taken)."""
+    from qa_incidents.core import audit
+
+    profile.validate()
+    if profile.name in shipped_profiles():
+        raise ValidationFailed({"profile_name": "This name belongs to a profile that comes with the application."})
+    row = session.scalar(sa.select(ImportProfile).where(ImportProfile.name == profile.name))
+    action = "updated"
+    if row is None:
+        row, action = ImportProfile(name=profile.name, created_by_id=user.id, created_at=now), "created"
+        session.add(row)
+    row.title = profile.title[:200]
+    row.definition = profile.to_dict()
+    row.updated_at = now
+    session.flush()
+    audit.record(session, actor_id=user.id, entity_type="import_profile", entity_id=row.id, action=action, now=now,
+                 changes={"name": [None, profile.name]})
+    return row
+
+
+# --- reading files --------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceFile:
+    """The rows of a file: its column names, and (line, values) pairs in order."""
+
+    format: str
+    columns: list[str]
+    rows: list[tuple[int, dict[str, str]]]
+
+
+def format_of(filename: str) -> str:
+    name = filename.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for ext in ("csv", "xlsx", "json"):
+        if name.endswith("." + ext):
+            return ext
+    raise ImportFileError("the file must be .csv, .xlsx or .json (optionally gzip-compressed, .gz)")
+
+
+def read_file(filename: str, content: bytes) -> SourceFile:
+    """Every row of a CSV, XLSX or JSON file (also .gz), with the line (or record number) it came from."""
+    fmt = format_of(filename)
+    if filename.lower().endswith(".gz") or content[:2] == b"\x1f\x8b":
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError) as e:
+            raise ImportFileError(f"the file is not valid gzip ({e})") from None
+    if fmt == "csv":
+        return _read_csv(content)
+    if fmt == "xlsx":
+        return _read_xlsx(content)
+    return _read_json(content)
+
+
+def _read_csv(content: bytes) -> SourceFile:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ImportFileError(f"the CSV file is not UTF-8 (byte {e.start}); save it as UTF-8 and try again") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError("the file is empty") from None
+    except csv.Error as e:
+        raise ImportFileError(f"the CSV header cannot be read ({e})") from None
+    columns = [h.strip() for h in header]
+    rows: list[tuple[int, dict[str, str]]] = []
+    line = reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise ImportFileError(f"line {line}: the CSV cannot be read from here on ({e})") from None
+        if values:
+            record = {c: v for c, v in zip(columns, values, strict=False)}
+            if len(values) != len(columns):
+                record[WIDTH] = str(len(values))
+            rows.append((line, record))
+        line = reader.line_num + 1
+    return SourceFile("csv", columns, rows)
+
+
+def _read_xlsx(content: bytes) -> SourceFile:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        raise ImportFileError(f"the file is not a readable .xlsx workbook ({e})") from None
+    try:
+        sheet = workbook.worksheets[0]
+        it = sheet.iter_rows(values_only=True)
+        header = next(it, None)
+        if header is None:
+            raise ImportFileError("the workbook's first sheet is empty")
+        columns = [str(h).strip() if h is not None else "" for h in header]
+        rows = []
+        for number, values in enumerate(it, start=2):
+            if values is None or all(v is None or v == "" for v in values):
+                continue
+            rows.append((number, {c: _cell_text(v) for c, v in zip(columns, values, strict=False)}))
+        return SourceFile("xlsx", columns, rows)
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_json(content: bytes) -> SourceFile:
+    try:
+        data = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ImportFileError(f"the JSON cannot be read ({e})") from None
+    if isinstance(data, dict):
+        data = data.get("items", data.get("rows"))
+    if not isinstance(data, list):
+        raise ImportFileError("the JSON must be a list of objects (or an object with a list under 'items')")
+    columns: list[str] = []
+    rows = []
+    for number, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            rows.append((number, {INVALID: type(item).__name__}))
+            continue
+        record = {}
+        for key, value in item.items():
+            if key not in columns:
+                columns.append(key)
+            record[key] = "" if value is None else (json.dumps(value) if isinstance(value, list | dict) else
+                                                    ("true" if value is True else "false" if value is False else str(value)))
+        rows.append((number, record))
+    return SourceFile("json", columns, rows)
+
+
+# --- mapping one row ------------------------------------------------------------------------------
+
+
+@dataclass
+class MappedRow:
+    key: str
+    values: dict[str, Any]
+    warnings: list[str]
+
+
+class RowContext:
+    """One source row, cleaned: HTML entities decoded, white space trimmed, 'N/A' read as empty."""
+
+    def __init__(self, profile: Profile, record: dict[str, str]):
+        self.profile = profile
+        self.record = record
+        self.nulls = set(profile.null_values)
+
+    def get(self, column: str) -> str:
+        if column not in self.record:
+            return ""
+        value = (self.record[column] or "").replace("\r\n", "\n").strip()
+        if self.profile.decode_html:
+            for _ in range(3):  # scraped text is sometimes encoded twice (&amp;amp;)
+                decoded = html.unescape(value)
+                if decoded == value:
+                    break
+                value = decoded
+        if value[:2] in ("'=", "'+", "'@"):  # a spreadsheet-safe export's defused formula: the text as typed
+            value = value[1:]
+        return "" if value in self.nulls else value
+
+    def first(self, columns: str | list[str]) -> tuple[str, str]:
+        """The first non-empty value among the columns, and the column it came from."""
+        names = [columns] if isinstance(columns, str) else list(columns)
+        for name in names:
+            value = self.get(name)
+            if value:
+                return value, name
+        return "", names[0] if names else ""
+
+    def render(self, template: str) -> str:
+        return re.sub(r"\{([^{}]+)\}", lambda m: self.get(m.group(1)), template)
+
+
+def _text(ctx: RowContext, spec: Any) -> tuple[str, str]:
+    """The raw text a field spec gives for the row, and a label of where it came from (for messages)."""
+    if isinstance(spec, str):
+        return ctx.get(spec), spec
+    if "value" in spec:
+        return str(spec["value"]), "default"
+    if "lines" in spec:
+        lines = []
+        for line in spec["lines"]:
+            names = re.findall(r"\{([^{}]+)\}", line)
+            if not names or any(ctx.get(n) for n in names):
+                lines.append(ctx.render(line))
+        return "\n".join(lines).strip(), "template"
+    if "template" in spec:
+        return ctx.render(spec["template"]).strip(), "template"
+    value, column = ctx.first(spec.get("column", []))
+    return value, column
+
+
+def _parse_datetime(raw: str, profile: Profile, formats: list[str]) -> datetime:
+    raw = raw.strip()
+    value: datetime | None = None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in formats or profile.date_formats:
+            try:
+                value = datetime.strptime(raw, fmt)
+                break
+            except ValueError:
+                continue
+    if value is None:
+        raise ValueError("not a date")
+    if value.year < 1900:
+        raise ValueError(f"the year {value.year} is not plausible")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(profile.timezone))
+    return value.astimezone(UTC)
+
+
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _parse_int(raw: str) -> int:
+    match = _NUMBER.search(raw)
+    if match is None or raw.strip().startswith("-"):
+        raise ValueError("not a whole number")
+    number = float(match.group(0).replace(",", ""))
+    if not number.is_integer():
+        raise ValueError("not a whole number")
+    return int(number)
+
+
+TRUE = {"y", "yes", "true", "1", "x", "t"}
+FALSE = {"n", "no", "false", "0", "f", ""}
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ValueError("not yes or no")
+
+
+def _parse_choice(raw: str, spec: Any, enum_type: type) -> Any:
+    options = {m.value for m in enum_type}
+    value = raw.strip()
+    if value in options:
+        return enum_type(value)
+    if isinstance(spec, dict):
+        for needle, target in spec.get("contains", []):
+            if needle.lower() in value.lower():
+                return enum_type(target)
+        if "default" in spec:
+            return enum_type(spec["default"])
+    raise ValueError(f"not one of {', '.join(sorted(options))}")
+
+
+def row_key(profile: Profile, record: dict[str, str]) -> str:
+    """The row's source key (its identity in its source); RowRejected when a key column is empty."""
+    if INVALID in record:
+        raise RowRejected(f"not an object but {record[INVALID]}")
+    ctx = RowContext(profile, record)
+    key_parts = [ctx.get(c) for c in profile.key]
+    if not all(key_parts):
+        missing = [c for c, v in zip(profile.key, key_parts, strict=True) if not v]
+        raise RowRejected(f"no source key: {', '.join(missing)} is empty")
+    key = "|".join(key_parts)
+    if len(key) > 200:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return key
+
+
+def map_row(profile: Profile, record: dict[str, str]) -> MappedRow:
+    """The field values one row gives under the profile; RowRejected with the reason when it cannot."""
+    key = row_key(profile, record)
+    ctx = RowContext(profile, record)
+    warnings = []
+    if WIDTH in record:
+        warnings.append(f"the row has {record[WIDTH]} cells, not as many as the header has columns")
+    for column, allowed in profile.checks.items():
+        value = ctx.get(column)
+        if value and value not in allowed:
+            warnings.append(f"{column} holds {value[:60]!r} where {' or '.join(allowed)} is expected "
+                            "(columns shifted in the source?); the row was kept and the value is in the description")
+    values: dict[str, Any] = {}
+    errors = []
+    for name, spec in profile.fields.items():
+        raw, origin = _text(ctx, spec)
+        default = spec.get("default") if isinstance(spec, dict) else None
+        if raw == "" and default is not None:
+            raw = str(default)
+        try:
+            values[name] = _convert(name, raw, spec, profile)
+        except ValueError as e:
+            shown = f" {raw[:40]!r}" if raw else ""
+            errors.append(f"{name} (from {origin}):{shown} {e}")
+    if errors:
+        raise RowRejected("; ".join(errors))
+    return MappedRow(key=key, values=values, warnings=warnings)
+
+
+def _convert(name: str, raw: str, spec: Any, profile: Profile) -> Any:
+    if name in DATE_FIELDS:
+        if not raw:
+            raise ValueError("is empty")
+        return _parse_datetime(raw, profile, spec.get("formats", []) if isinstance(spec, dict) else [])
+    if name in INT_FIELDS:
+        if not raw:
+            return 0
+        number = _parse_int(raw)
+        if number > MAX_INT.get(name, 2**31 - 1):
+            raise ValueError("is too large")
+        return number
+    if name in BOOL_FIELDS:
+        return _parse_bool(raw)
+    if name == "source":
+        return _parse_choice(raw, spec, Source)
+    if name == "hazard":
+        return _parse_choice(raw, spec, Hazard)
+    limit = spec.get("max") if isinstance(spec, dict) else None
+    if limit and len(raw) > limit:
+        raw = raw[: limit - 1].rstrip() + "…"
+    if name == "country":
+        raw = raw.upper()
+    return raw
+
+
+# --- running an import ----------------------------------------------------------------------------
+
+
+@dataclass
+class Rejection:
+    line: int
+    key: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    already_present: int = 0
+    warnings: list[Rejection] = field(default_factory=list)
+    extra: dict[str, dict[str, int]] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict, repr=False)  # source key → first line, in this run
+
+    def summary(self) -> dict[str, Any]:
+        return {"rows": self.rows, "imported": self.imported, "rejected": len(self.rejected),
+                "already_present": self.already_present, "warnings": len(self.warnings), **self.extra}
+
+
+#: Other record kinds an import can make from the same rows (e.g. lessons, recall campaigns): section name →
+#: "module:function". The function is called once per row that has an incident, as
+#: fn(session, record=<the raw row>, values=<the profile section rendered for the row>, incident_id=, user=, now=),
+#: keeps its own records idempotent, and returns "created", "present" or "rejected: reason"; None if it cannot
+#: make such records (yet). A package adds its target here or with register_target().
+EXTRA_TARGETS: dict[str, str | Callable[..., str | None]] = {
+    "lesson": "qa_incidents.api.targets:lesson_from_row",
+}
+
+
+def register_target(section: str, target: str | Callable[..., str | None]) -> None:
+    """Let the profiles' `section` (e.g. "recall") create records through the given function."""
+    EXTRA_TARGETS[section] = target
+
+
+def _target(section: str) -> Callable[..., str | None] | None:
+    target = EXTRA_TARGETS.get(section)
+    if isinstance(target, str):
+        import importlib
+
+        module_name, _, name = target.partition(":")
+        try:
+            target = getattr(importlib.import_module(module_name), name)
+        except (ImportError, AttributeError):
+            return None
+    return target
+
+
+@dataclass
+class Catalogue:
+    """The division and product the profile gives by default, created through their services if missing."""
+
+    division_id: int | None
+    product_id: int | None
+
+
+def ensure_catalogue(session: so.Session, *, profile: Profile, user: User, now: datetime) -> Catalogue:
+    """The profile's default division and product, created through the accounts and catalogue services if missing.
+
+    Only a user who may work for every division (head-office QA) makes new catalogue entries this way.
+    """
+    division_id = product_id = None
+    if profile.division.get("code"):
+        code = str(profile.division["code"]).upper()
+        division = session.scalar(sa.select(Division).where(Division.code == code))
+        if division is None:
+            if not can(user.actor, Capability.WORK_ALL_DIVISIONS):
+                raise ProfileError(f"there is no division {code}; ask head-office QA to run the first import")
+            division = accounts.create_division(session, data=accounts.DivisionInput(
+                code=code, name=str(profile.division.get("name") or code)), actor_id=user.id, now=now)
+        division_id = division.id
+    if profile.product.get("model") and division_id is not None:
+        model = str(profile.product["model"])
+        product = session.scalar(sa.select(Product).where(Product.division_id == division_id, Product.model == model))
+        if product is None:
+            if not can(user.actor, Capability.WORK_ALL_DIVISIONS):
+                raise ProfileError(f"there is no product {model}; ask head-office QA to run the first import")
+            category_id = _ensure_category(session, profile.product, user, now)
+            product = catalogue.save_product(session, data=catalogue.ProductInput(
+                division_id=division_id, category_id=category_id, model=model,
+                name=str(profile.product.get("name") or model)), product_id=None, actor_id=user.id, now=now)
+        product_id = product.id
+    return Catalogue(division_id, product_id)
+
+
+def _ensure_category(session: so.Session, spec: dict[str, Any], user: User, now: datetime) -> int:
+    code = str(spec.get("category") or "imported")
+    found = session.scalar(sa.select(ProductCategory.id).where(ProductCategory.code == code))
+    if found is not None:
+        return found
+    parent_id = None
+    if "." in code:
+        parent_id = _ensure_category(session, {"category": code.rsplit(".", 1)[0],
+                                               "category_name": code.rsplit(".", 1)[0]}, user, now)
+    category = catalogue.save_category(session, data=catalogue.CategoryInput(
+        code=code, name=str(spec.get("category_name") or code), parent_id=parent_id),
+        category_id=None, actor_id=user.id, now=now)
+    return category.id
+
+
+def _imported(session: so.Session, source: str, key: str, entity_type: str) -> int | None:
+    return session.scalar(sa.select(ImportedRecord.entity_id).where(
+        ImportedRecord.source == source, ImportedRecord.source_key == key, ImportedRecord.entity_type == entity_type))
+
+
+def remember(session: so.Session, *, source: str, key: str, entity_type: str, entity_id: int, run_id: int | None,
+             now: datetime) -> None:
+    """Note which record a source key became, so the next import of it does nothing."""
+    session.add(ImportedRecord(source=source, source_key=key, entity_type=entity_type, entity_id=entity_id,
+                               import_run_id=run_id, created_at=now))
+    session.flush()
+
+
+def _resolve(session: so.Session, values: dict[str, Any], defaults: Catalogue, cache: dict[Any, Any]) -> tuple[int, int]:
+    if "division" in values and values["division"]:
+        code = str(values["division"]).upper()
+        if ("d", code) not in cache:
+            cache[("d", code)] = session.scalar(sa.select(Division.id).where(Division.code == code))
+        division_id = cache[("d", code)]
+        if division_id is None:
+            raise RowRejected(f"division: there is no division with the code {code!r}")
+    elif defaults.division_id is not None:
+        division_id = defaults.division_id
+    else:
+        raise RowRejected("division: empty")
+    if "product" in values and values["product"]:
+        model = str(values["product"])
+        if ("p", division_id, model) not in cache:
+            cache[("p", division_id, model)] = session.scalar(
+                sa.select(Product.id).where(Product.division_id == division_id, Product.model == model))
+        product_id = cache[("p", division_id, model)]
+        if product_id is None:
+            raise RowRejected(f"product: the division has no product with the model {model!r}")
+    elif defaults.product_id is not None and defaults.division_id == division_id:
+        product_id = defaults.product_id
+    else:
+        raise RowRejected("product: empty")
+    return division_id, product_id
+
+
+def _facts(values: dict[str, Any], division_id: int, product_id: int) -> IncidentFacts:
+    data: dict[str, Any] = {name: values.get(name, "") for name in TEXT_FIELDS}
+    data.update({name: values.get(name, 0) for name in INT_FIELDS})
+    data.update({name: values.get(name, False) for name in BOOL_FIELDS})
+    data["source"] = values.get("source", Source.SERVICE_REPORT)
+    data["hazard"] = values.get("hazard", Hazard.OTHER)
+    for name in DATE_FIELDS:
+        if name not in values:
+            raise RowRejected(f"{name}: not mapped")
+    data["occurred_at"] = values["occurred_at"]
+    data["aware_at"] = values["aware_at"]
+    facts = IncidentFacts(division_id=division_id, product_id=product_id, **data)
+    if "no_harm" not in values:
+        # Source data rarely says "no harm" in so many words: no harm is what it means when none is stated.
+        facts.no_harm = not harm_stated(facts)
+    return facts
+
+
+def import_rows(
+    session: so.Session,
+    *,
+    profile: Profile,
+    source: SourceFile,
+    user: User,
+    now: datetime,
+    run: ImportRun | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    report: ImportReport | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import rows [start:stop] of the file (flushing, never committing: the caller owns the transaction)."""
+    report = report or ImportReport()
+    defaults = ensure_catalogue(session, profile=profile, user=user, now=now)
+    cache: dict[Any, Any] = {}
+    run_id = run.id if run is not None else None
+    for line, record in source.rows[start:stop]:
+        report.rows += 1
+        outcome = _import_one(session, profile, line, record, user, now, defaults, cache, run_id, report, report.seen)
+        if outcome == "imported":
+            report.imported += 1
+        elif outcome == "present":
+            report.already_present += 1
+        if progress:
+            progress(1)
+    return report
+
+
+def _import_one(session: so.Session, profile: Profile, line: int, record: dict[str, str], user: User, now: datetime,
+                defaults: Catalogue, cache: dict[Any, Any], run_id: int | None, report: ImportReport,
+                seen: dict[str, int]) -> str:
+    key = ""
+    try:
+        key = row_key(profile, record)
+        if key in seen:
+            report.warnings.append(Rejection(line, key, f"the same source key as line {seen[key]}: counted as "
+                                                        "already present"))
+        else:
+            seen[key] = line
+        mapped = map_row(profile, record)
+        for warning in mapped.warnings:
+            report.warnings.append(Rejection(line, key, warning))
+        incident_id = _imported(session, profile.source, key, "incident")
+        if incident_id is None and profile.match_reference:
+            incident_id = session.scalar(sa.select(Incident.id).where(Incident.reference == key))
+        outcome = "present"
+        if incident_id is None:
+            division_id, product_id = _resolve(session, mapped.values, defaults, cache)
+            facts = _facts(mapped.values, division_id, product_id)
+            with session.begin_nested():
+                incident = incidents.file_incident(session, user=user, facts=facts, now=now)
+                remember(session, source=profile.source, key=key, entity_type="incident", entity_id=incident.id,
+                         run_id=run_id, now=now)
+            incident_id, outcome = incident.id, "imported"
+        _extra_targets(session, profile, record, incident_id, user, now, run_id, report)
+        return outcome
+    except RowRejected as e:
+        report.rejected.append(Rejection(line, key, str(e)))
+    except ValidationFailed as e:
+        report.rejected.append(Rejection(line, key, "; ".join(f"{k}: {v}" for k, v in e.errors.items())))
+    except DomainError as e:
+        report.rejected.append(Rejection(line, key, str(e)))
+    return "rejected"
+
+
+def _extra_targets(session: so.Session, profile: Profile, record: dict[str, str], incident_id: int, user: User,
+                   now: datetime, run_id: int | None, report: ImportReport) -> None:
+    for section, spec in profile.extra.items():
+        if not isinstance(spec, dict) or "key" not in spec:
+            continue
+        counts = report.extra.setdefault(section + "s", {"created": 0, "already_present": 0, "rejected": 0,
+                                                         "not_available": 0})
+        target = _target(section)
+        if target is None:
+            counts["not_available"] += 1
+            continue
+        ctx = RowContext(profile, record)
+        values = {name: _text(ctx, item)[0] for name, item in spec.items()}
+        with session.begin_nested():
+            outcome = target(session, record=record, values=values, incident_id=incident_id, user=user, now=now)
+        if outcome == "created":
+            counts["created"] += 1
+        elif outcome == "present":
+            counts["already_present"] += 1
+        elif outcome is None:
+            counts["not_available"] += 1
+        else:
+            counts["rejected"] += 1
+
+
+def preview(profile: Profile, source: SourceFile, n: int = 10) -> list[dict[str, Any]]:
+    """The first rows as the profile maps them, each with its problem if it would be rejected."""
+    shown = []
+    for line, record in source.rows[:n]:
+        try:
+            mapped = map_row(profile, record)
+            shown.append({"line": line, "values": mapped.values, "warnings": mapped.warnings, "error": ""})
+        except RowRejected as e:
+            shown.append({"line": line, "values": {}, "warnings": [], "error": str(e)})
+    return shown
+
+
+def rejected_csv(report: ImportReport) -> str:
+    """The rejected rows (and warnings), one per line, for people and spreadsheets."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["line", "source_key", "outcome", "reason"])
+    for r in report.rejected:
+        writer.writerow([r.line, r.key, "rejected", r.reason])
+    for w in report.warnings:
+        writer.writerow([w.line, w.key, "imported with a warning", w.reason])
+    return buffer.getvalue()
+
+
+def sample_path(name: str) -> Path:
+    return SAMPLE_DIR / name

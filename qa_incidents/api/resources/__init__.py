@@ -1,0 +1,1 @@
+"""API resources: each module declares its operations with registry.operation."""
