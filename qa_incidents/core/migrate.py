@@ -23,6 +23,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def all_models() -> None:
     """Import every model module so Base.metadata knows every table."""
     import qa_incidents.accounts.models  # noqa: F401
+    import qa_incidents.api.models  # noqa: F401
     import qa_incidents.catalogue.models  # noqa: F401
     import qa_incidents.core.audit  # noqa: F401
     import qa_incidents.core.outbox  # noqa: F401
@@ -33,9 +34,8 @@ def all_models() -> None:
     import qa_incidents.laws.models  # noqa: F401
     import qa_incidents.notifications.models  # noqa: F401
     import qa_incidents.recalls.models  # noqa: F401
-    import qa_incidents.reviews.models  # noqa: F401
-    import qa_incidents.api.models  # noqa: F401
     import qa_incidents.reports.models  # noqa: F401
+    import qa_incidents.reviews.models  # noqa: F401
 
 
 def append_only(table: str) -> None:

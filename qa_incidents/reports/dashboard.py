@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from fpdf import FPDF
 from flask_babel import gettext as _
+from fpdf import FPDF
 
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.core.permissions import Capability, can

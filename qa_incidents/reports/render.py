@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
+from flask_babel import gettext as _
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from qa_incidents.notifications.documents import FONTS
+from qa_incidents.core.pdf import new_pdf
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -45,11 +45,9 @@ def render_html(content: dict[str, Any], *, number: int, issued_at: datetime | N
 
 def render_pdf(content: dict[str, Any], *, number: int, issued_at: datetime | None, zone: str) -> bytes:
     c = content
-    pdf = FPDF(format="A4")
+    pdf = new_pdf()  # DejaVu Sans, with a Japanese font for what DejaVu cannot draw
     pdf.set_auto_page_break(auto=True, margin=14)
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(f"Status report {number}: {c['reference']}")
+    pdf.set_title(f"{_('Status report no. %(n)d', n=number)}: {c['reference']}")
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
@@ -62,41 +60,43 @@ def render_pdf(content: dict[str, Any], *, number: int, issued_at: datetime | No
     def line(text: str) -> None:
         pdf.multi_cell(width, 5, text)
 
-    heading(f"Status report no. {number} — {c['reference']} [{c['severity'] or '—'}]", 14)
+    heading(f"{_('Status report no. %(n)d', n=number)} — {c['reference']} [{c['severity'] or '—'}]", 14)
     line(f"{c['title']}")
-    line(f"Issued {when(issued_at.isoformat(), zone) if issued_at else 'DRAFT (not issued)'} · "
-         f"as of {when(c['as_of'], zone)} · status {c['status'].replace('_', ' ')}")
+    line(f"{_('Issued') + ' ' + when(issued_at.isoformat(), zone) if issued_at else _('Preview: not issued')} · "
+         f"{_('as of')} {when(c['as_of'], zone)} · {_('status')} {c['status'].replace('_', ' ')}")
     if c["triggers"]:
-        line("Why now: " + "; ".join(t.get("title", t.get("kind", "")) for t in c["triggers"]))
-    heading("What happened")
+        line(_("Why now:") + " " + "; ".join(t.get("title", t.get("kind", "")) for t in c["triggers"]))
+    heading(_("What happened"))
     line(f"{c['division']} · {c['product']['name']} ({c['product']['model']}), {c['product']['category']}")
-    line(f"Where: {c['place']}, {c['country']} · occurred {when(c['occurred_at'], zone)} · "
-         f"company aware {when(c['aware_at'], zone)}")
-    line(f"Harm: {c['harm']} · units in the field: {c['units_in_field']:,}")
+    line(f"{_('Where:')} {c['place']}, {c['country']} · {_('occurred')} {when(c['occurred_at'], zone)} · "
+         f"{_('company aware')} {when(c['aware_at'], zone)}")
+    line(f"{_('Harm:')} {c['harm']} · {_('units in the field:')} {c['units_in_field']:,}")
     line(c["description"])
-    heading(f"Severity {c['severity'] or '—'} and why")
+    heading(_("Severity %(s)s and why", s=c["severity"] or "—"))
     line(c["severity_why"] or "—")
-    heading("Regulator notifications")
-    for n in c["notifications"] or [{"regime": "—", "authority": "none required", "state": "", "due_at": None}]:
-        flag = " OVERDUE" if n.get("overdue") else (" (late)" if n.get("late") else "")
-        line(f"{n['regime']} to {n['authority']}: {n['state'].replace('_', ' ')}{flag}; due {when(n.get('due_at'), zone)}"
-             + (f"; submitted {when(n['submitted_at'], zone)}" if n.get("submitted_at") else ""))
-    heading("Containment")
-    for item in c["containment"] or [{"at": None, "what": "none recorded yet", "by": ""}]:
+    heading(_("Regulator notifications"))
+    if not c["notifications"]:
+        line(_("No regulator notification required."))
+    for n in c["notifications"]:
+        flag = f" {_('OVERDUE')}" if n.get("overdue") else (f" ({_('late')})" if n.get("late") else "")
+        line(f"{n['regime']} → {n['authority']}: {n['state'].replace('_', ' ')}{flag}; {_('Due')} {when(n.get('due_at'), zone)}"
+             + (f"; {_('Submitted')} {when(n['submitted_at'], zone)}" if n.get("submitted_at") else ""))
+    heading(_("Containment"))
+    for item in c["containment"] or [{"at": None, "what": _("None recorded yet."), "by": ""}]:
         line(f"{when(item['at'], zone) if item['at'] else ''} {item['what']} {('— ' + item['by']) if item['by'] else ''}")
-    heading("Recall progress")
-    for r in c["recalls"] or [{"text": "no recall"}]:
+    heading(_("Recall progress"))
+    for r in c["recalls"] or [{"text": _("No recall.")}]:
         line(r.get("text") or str(r))
-    heading("Root cause (OCHIBO-HIROI review)")
+    heading(_("Root cause (OCHIBO-HIROI review)"))
     review = c.get("review")
-    line((review.get("text") if isinstance(review, dict) else None) or "no review yet")
-    heading("Next steps")
-    for s in c["next_steps"] or [{"what": "none open", "owner": "", "due": None}]:
-        line(f"{s['what']}" + (f" — {s['owner']}" if s.get("owner") else "") + (f", by {when(s['due'], zone)}" if s.get("due") else ""))
-    heading("Changed since the last report")
-    for ch in c["changes_since_last"] or [{"at": None, "by": "", "what": "nothing"}]:
+    line((review.get("text") if isinstance(review, dict) else None) or _("No review yet."))
+    heading(_("Next steps"))
+    for s in c["next_steps"] or [{"what": _("None open."), "owner": "", "due": None}]:
+        line(f"{s['what']}" + (f" — {s['owner']}" if s.get("owner") else "") + (f", {_('by')} {when(s['due'], zone)}" if s.get("due") else ""))
+    heading(_("Changed since the last report"))
+    for ch in c["changes_since_last"] or [{"at": None, "by": "", "what": _("Nothing.")}]:
         line(f"{when(ch['at'], zone) if ch['at'] else ''} {ch['what']} {('— ' + ch['by']) if ch['by'] else ''}")
     if c["narrative"]:
-        heading("From the division")
+        heading(_("From the division"))
         line(c["narrative"])
     return bytes(pdf.output())

@@ -23,11 +23,17 @@ from qa_incidents.incidents.rules import Status
 from qa_incidents.incidents.workflow_models import Escalation
 from qa_incidents.reports import content as report_content
 from qa_incidents.reports import rules
-from qa_incidents.reports.models import DistributionEntry, PendingStatusReport, StatusReport, StatusReportRecipient
+from qa_incidents.reports.models import (
+    DistributionEntry,
+    PendingStatusReport,
+    StatusReport,
+    StatusReportRecipient,
+)
 from qa_incidents.reports.render import render_html, render_pdf
 from qa_incidents.reports.rules import TRIGGER_TITLES, ReportSettings, Trigger
 
 DEFAULT_ZONE = "Asia/Tokyo"
+DEFAULT_SETTINGS = ReportSettings()
 
 
 def escalation_approved(session: so.Session, incident_id: int) -> bool:
@@ -203,7 +209,7 @@ class ScanResult:
     escalated: int = 0
 
 
-def scan(session: so.Session, *, now: datetime, settings: ReportSettings = ReportSettings(), base_url: str = "",
+def scan(session: so.Session, *, now: datetime, settings: ReportSettings = DEFAULT_SETTINGS, base_url: str = "",
          zone: str = DEFAULT_ZONE) -> ScanResult:
     """Issue pending reports past their hold, scheduled updates by cadence, and escalate unacknowledged S1 reports."""
     result = ScanResult()

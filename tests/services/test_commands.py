@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.core.outbox import MailStatus, OutboxMessage
 from qa_incidents.core.scheduler import SchedulerLock, run_law_alerts
-from qa_incidents.incidents.models import Incident
 from qa_incidents.laws.models import Amendment
 
 
@@ -39,11 +38,18 @@ def test_migrations_and_demo_data_twice_add_nothing(app, session, database_url):
     assert runner.invoke(args=["db", "upgrade"]).output.strip().endswith("Database at revision head.")
     first = runner.invoke(args=["seed", "demo"])
     assert first.exit_code == 0 and "7 users created, 6 incidents created" in first.output
+    assert "activity: {'triaged': 1, 'status_reports': 1}" in first.output
     assert "reporter@example.com" in first.output
+    counts = {table: session.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))
+              for table in ("incident", "notification_record", "status_report", "recall_campaign", "review", "lesson")}
+    # the six demo incidents plus the imported public records (data/samples: 700 + 312 + 311)
+    assert counts["incident"] == 6 + 700 + 312 + 311
+    assert counts["notification_record"] >= 1 and counts["status_report"] == 1 and counts["recall_campaign"] >= 1
     second = runner.invoke(args=["seed", "demo"])
     assert "0 divisions created, 0 categories created, 0 products created, 0 users created, 0 incidents created, "\
-           "0 laws created" in second.output
-    assert session.scalar(sa.select(sa.func.count(Incident.id))) == 6
+           "0 laws created; activity: {'triaged': 0, 'status_reports': 0}" in second.output
+    session.expire_all()
+    assert {table: session.scalar(sa.select(sa.func.count()).select_from(sa.table(table))) for table in counts} == counts
 
 
 def test_outbox_command_scans_slas_and_sends(app, demo):

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from test_outbox_smtp import Inbox, free_port
 
 from qa_incidents.accounts.models import User
 from qa_incidents.core import outbox
@@ -23,7 +24,6 @@ from qa_incidents.incidents.rules import Severity
 from qa_incidents.notifications import records
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.rules import Urgency, parse_points
-from test_outbox_smtp import Inbox, free_port
 
 PASSWORD = "demo-password-2026"
 

@@ -22,7 +22,7 @@ from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Severity, Status
 from qa_incidents.reports import dashboard
 from qa_incidents.reports import service as reports
-from qa_incidents.reports.models import DistributionEntry, StatusReport
+from qa_incidents.reports.models import DistributionEntry
 from qa_incidents.reports.rules import ReportSettings, Trigger
 
 PASSWORD = "demo-password-2026"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from view_helpers import csrf_token, flashes, form_with, text
 
-from qa_incidents.reports.models import StatusReport, StatusReportRecipient
+from qa_incidents.reports.models import StatusReportRecipient
 
 QA, HQ, EXEC, OTHER, ENGINEER = ("division.qa@example.com", "hq.qa@example.com", "executive@example.com",
                                  "cable.reporter@example.com", "engineer@example.com")
