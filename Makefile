@@ -8,7 +8,7 @@ PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
 PG_TEST_DB := qa_incidents_test_$(shell date +%s)_$(shell echo $$$$)
 
-.PHONY: run install migrate demo test test-fast test-pg chromium lint clean messages check bench
+.PHONY: run install migrate demo test test-fast test-pg chromium lint clean messages check bench fonts catalogues
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+MO := translations/ja/LC_MESSAGES/messages.mo
+
+install: $(STAMP) $(MO)
+
+## Compile the translation catalogues the application reads.
+$(MO): translations/ja/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -d translations -l ja
+catalogues: $(MO)
+
+## A Japanese font for PDFs (IPAex Gothic, IPA Font License); without it Japanese text cannot be drawn in PDFs.
+fonts:
+	@if [ ! -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ]; then \
+		echo "Installing Debian's IPAex Gothic font for Japanese PDFs…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-ipaexfont-gothic >/dev/null; \
+	fi
 
 migrate: install
 	$(BIN)/qa-incidents db upgrade
@@ -25,7 +40,7 @@ demo: migrate
 	$(BIN)/qa-incidents seed demo
 
 ## Set up and serve on http://127.0.0.1:5000 (SQLite under instance/).
-run: demo
+run: demo fonts
 	SCHEDULER_IN_PROCESS=1 $(BIN)/qa-incidents run --host $(HOST) --port $(PORT) --without-threads
 
 ## Debian's Chromium for the browser tests (Playwright cannot download its own here).
@@ -37,7 +52,7 @@ chromium:
 	fi
 
 ## The whole suite on SQLite, browser tests included.
-test: install chromium
+test: install chromium fonts
 	$(BIN)/pytest -q
 
 ## The suite without the browser tests.
@@ -45,7 +60,7 @@ test-fast: install
 	$(BIN)/pytest -q -m "not browser"
 
 ## The whole suite against PostgreSQL on 127.0.0.1:5432, in a throw-away database.
-test-pg: install chromium
+test-pg: install chromium fonts
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 	psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $(PG_TEST_DB)"
@@ -63,9 +78,11 @@ lint: install
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
 
-## Extract user-visible strings into messages.pot (Babel).
+## Extract strings, merge them into the catalogues, compile (then translate what test_i18n_catalogue lists).
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l --add-location=file --sort-output --no-wrap --project=qa-incidents --version=0.1.0 --copyright-holder=qa-incidents --msgid-bugs-address=qa-incidents@localhost -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -l ja --no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile -d translations -l ja --statistics
 
 ## Performance: gunicorn (2 workers) on N synthetic incidents, driven over loopback; DB=sqlite|postgres.
 ## The data set is built once and cached in bench/data/; results go to bench/results/latest.json.

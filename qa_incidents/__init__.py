@@ -50,7 +50,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         use_fast_hashing()
 
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale, timezone_selector=web.viewer_timezone)
+    from qa_incidents.core import i18n
+
+    babel.init_app(app, locale_selector=i18n.request_language, timezone_selector=web.viewer_timezone)
+    i18n.init_app(app)  # catalogues under translations/, each request's language, locale-aware filters
     _init_login(app)
     _register_blueprints(app)
     _register_errors(app)
@@ -65,14 +68,6 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
         start_in_process(app)
     return app
-
-
-def _select_locale() -> str | None:
-    if not has_request_context():  # background jobs and the CLI
-        return None
-    if current_user and current_user.is_authenticated:
-        return current_user.locale
-    return request.accept_languages.best_match(["en", "ja"]) or "en"
 
 
 def _init_login(app: Flask) -> None:

@@ -119,7 +119,7 @@ def set_language():  # type: ignore[no-untyped-def]
     from qa_incidents.core.i18n import SESSION_KEY, supported_language
 
     language = supported_language(request.form.get("language"))
-    if not EmptyForm().validate_on_submit() or language is None:
+    if not EmptyForm(prefix="language").validate_on_submit() or language is None:
         abort(400)
     session[SESSION_KEY] = language
     if current_user.is_authenticated and current_user.locale != language:

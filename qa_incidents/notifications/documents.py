@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from fpdf import FPDF
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from qa_incidents.core.pdf import new_pdf
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 
@@ -24,33 +27,35 @@ class ReportDocument:
     missing_explanation: str
     prepared: str  # who and when, in words
     status_line: str  # e.g. "DRAFT: not approved" or "Approved by … on …"
+    language: str = "en"  # the authority's: a Japanese authority gets its document in Japanese
 
 
 def render_pdf(doc: ReportDocument) -> bytes:
-    pdf = FPDF(format="A4")
+    with force_locale(doc.language):
+        heads = (_("To: %(authority)s", authority=doc.authority), _("Regime: %(code)s", code=doc.regime_code),
+                 _("Incident: %(ref)s", ref=doc.incident_reference), _("Due: %(due)s", due=doc.due))
+        missing_value, to_follow = _("[missing]"), _("Information to follow")
+    pdf = new_pdf()  # DejaVu Sans, with a Japanese font for what DejaVu cannot draw
     pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_title(f"{doc.regime_code} {doc.incident_reference}")
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
     pdf.set_font("DejaVu", "B", 15)
     pdf.multi_cell(width, 8, doc.title)
     pdf.set_font("DejaVu", "", 10)
-    for line in (f"To: {doc.authority}", f"Regime: {doc.regime_code}", f"Incident: {doc.incident_reference}",
-                 f"Due: {doc.due}", doc.prepared, doc.status_line):
+    for line in (*heads, doc.prepared, doc.status_line):
         pdf.multi_cell(width, 5.5, line)
     pdf.ln(3)
     for name, value in doc.fields.items():
         pdf.set_font("DejaVu", "B", 10.5)
         pdf.multi_cell(width, 6, name)
         pdf.set_font("DejaVu", "", 10)
-        pdf.multi_cell(width, 5.5, value.strip() or "[missing]")
+        pdf.multi_cell(width, 5.5, value.strip() or missing_value)
         pdf.ln(1.5)
     if doc.missing:
         pdf.ln(2)
         pdf.set_font("DejaVu", "B", 10.5)
-        pdf.multi_cell(width, 6, "Information to follow")
+        pdf.multi_cell(width, 6, to_follow)
         pdf.set_font("DejaVu", "", 10)
         pdf.multi_cell(width, 5.5, ", ".join(doc.missing))
         if doc.missing_explanation:

@@ -14,12 +14,15 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
 from qa_incidents.accounts.service import addresses
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.i18n import document_datetime, document_language
 from qa_incidents.core.permissions import Role
 from qa_incidents.core.signatures import sign
 from qa_incidents.core.storage import Storage, StoredFile
@@ -322,17 +325,21 @@ def document_for(session: so.Session, record: NotificationRecord) -> ReportDocum
     draft = proposed_draft(session, record)
     zone = record.due_timezone or "UTC"
     signature = record.approval_signature
-    status = (f"Approved for submission by {signature.signer_name} at {stamp(signature.signed_at, zone)} "
-              f"(SHA-256 {signature.content_sha256[:16]}…)" if signature and record.state != State.DRAFTED.value
-              else "DRAFT: not approved for submission")
-    prepared = (f"Prepared by {record.drafted_by.name} at {stamp(record.drafted_at, zone)}"
-                if record.drafted_by and record.drafted_at else "Pre-filled from the incident record")
+    language = document_language(record.regime_code)
+    with force_locale(language):
+        status = (_("Approved for submission by %(name)s at %(when)s (SHA-256 %(hash)s…)", name=signature.signer_name,
+                    when=document_datetime(signature.signed_at, zone, language), hash=signature.content_sha256[:16])
+                  if signature and record.state != State.DRAFTED.value else _("DRAFT: not approved for submission"))
+        prepared = (_("Prepared by %(name)s at %(when)s", name=record.drafted_by.name,
+                      when=document_datetime(record.drafted_at, zone, language))
+                    if record.drafted_by and record.drafted_at else _("Pre-filled from the incident record"))
+        due = document_datetime(record.due_at, zone, language) if record.due_at else _("no deadline set")
     return ReportDocument(
         title=record.title, authority=record.authority, regime_code=record.regime_code,
         incident_reference=record.incident.reference,
-        due=(stamp(record.due_at, zone) if record.due_at else "no deadline set"), fields=draft,
+        due=due, fields=draft,
         missing=rules.missing_fields(required_fields(record), draft), missing_explanation=record.missing_explanation,
-        prepared=prepared, status_line=status)
+        prepared=prepared, status_line=status, language=language)
 
 
 def submit(session: so.Session, *, user: User, record: NotificationRecord, channel: str, authority_reference: str,

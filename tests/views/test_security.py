@@ -21,7 +21,7 @@ def _attempt(client, email: str, password: str):  # type: ignore[no-untyped-def]
 
 
 def _normalised(body: str) -> str:
-    body = re.sub(r'(name="csrf_token"[^>]*value=")[^"]*', r"\1", body)
+    body = re.sub(r'(name="(?:[\w]+-)?csrf_token"[^>]*value=")[^"]*', r"\1", body)
     return re.sub(r'(name="email"[^>]*value=")[^"]*', r"\1", body)
 
 

@@ -110,7 +110,8 @@ def test_pdf_and_printable_view(browser_as, record_url):
     pdf = qa.get(record_url + "/document.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
     printable = text(qa.get(record_url + "/print"))
-    assert "DRAFT: not approved for submission" in printable and "R-HW540" in printable
+    # The document is in the authority's language: Japanese for JP-CPSA-35.
+    assert "草案：提出未承認" in printable and "R-HW540" in printable
 
 
 @pytest.mark.parametrize("who", [OTHER, "engineer@example.com", "admin@example.com"])

@@ -1,0 +1,261 @@
+"""Languages and locale-aware display: the supported languages, Japanese era dates, dates and numbers per locale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from qa_incidents.core.clock import to_zone
+
+LANGUAGES: tuple[str, ...] = ("en", "ja")
+DEFAULT_LANGUAGE = "en"
+# Each language named in its own words, so people find theirs whatever language the page is in.
+LANGUAGE_NAMES: dict[str, str] = {"en": "English", "ja": "日本語"}
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
+
+
+def best_language(accepted: list[tuple[str, float]] | None) -> str:
+    """The supported language a browser prefers most (Accept-Language, as (tag, quality) pairs), else English."""
+    ranked = sorted(accepted or [], key=lambda pair: -pair[1])
+    for tag, quality in ranked:
+        if quality <= 0:
+            continue
+        primary = tag.replace("_", "-").split("-")[0].strip().lower()
+        if primary in LANGUAGES:
+            return primary
+    return DEFAULT_LANGUAGE
+
+
+def supported_language(value: str | None) -> str | None:
+    """value if it names a supported language, else None (never trust a language code from a request)."""
+    return value if value in LANGUAGES else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Japanese era (和暦) dates, as Japanese forms and authorities write them: 令和8年11月20日.
+
+
+@dataclass(frozen=True)
+class Era:
+    kanji: str
+    romaji: str
+    letter: str
+    start: date  # the first day of the era (Gregorian)
+
+
+# Newest first. Meiji is counted from the adoption of the Gregorian calendar (1873-01-01 = Meiji 6):
+# earlier dates were lunar-calendar dates and cannot be converted by arithmetic.
+ERAS: tuple[Era, ...] = (
+    Era("令和", "Reiwa", "R", date(2019, 5, 1)),
+    Era("平成", "Heisei", "H", date(1989, 1, 8)),
+    Era("昭和", "Showa", "S", date(1926, 12, 25)),
+    Era("大正", "Taisho", "T", date(1912, 7, 30)),
+    Era("明治", "Meiji", "M", date(1868, 1, 25)),
+)
+GREGORIAN_FROM = date(1873, 1, 1)
+
+
+@dataclass(frozen=True)
+class EraDate:
+    era: Era
+    year: int  # 1 for the first (元) year
+    month: int
+    day: int
+
+
+def era_of(day: date | datetime) -> EraDate:
+    """The Japanese era and era year of a Gregorian date (datetimes: their own date, convert the zone first)."""
+    d = day.date() if isinstance(day, datetime) else day
+    if d < GREGORIAN_FROM:
+        raise ValueError(f"{d.isoformat()} is before Japan adopted the Gregorian calendar (1873-01-01)")
+    for era in ERAS:
+        if d >= era.start:
+            return EraDate(era=era, year=d.year - era.start.year + 1, month=d.month, day=d.day)
+    raise ValueError(f"no era for {d.isoformat()}")  # unreachable after the check above
+
+
+def era_date(day: date | datetime | None, style: str = "kanji", *, gannen: bool = True) -> str:
+    """A date as Japanese forms write it.
+
+    style "kanji": 令和8年11月20日 (the era's first year as 元年 unless gannen=False);
+    style "short": R8.11.20 (the letter abbreviation used in tables and on forms with little room);
+    style "romaji": Reiwa 8 (2026)-11-20, for English-speaking readers of Japanese documents.
+    """
+    if day is None:
+        return ""
+    e = era_of(day)
+    if style == "short":
+        return f"{e.era.letter}{e.year}.{e.month:02d}.{e.day:02d}"
+    if style == "romaji":
+        gregorian = e.era.start.year + e.year - 1
+        return f"{e.era.romaji} {e.year} ({gregorian})-{e.month:02d}-{e.day:02d}"
+    if style != "kanji":
+        raise ValueError(f"unknown era date style {style!r}")
+    year = "元" if e.year == 1 and gannen else str(e.year)
+    return f"{e.era.kanji}{year}年{e.month}月{e.day}日"
+
+
+def era_datetime(value: datetime | None, zone: str, *, gannen: bool = True) -> str:
+    """An instant as a Japanese form writes it in the given zone: 令和8年11月20日 12時00分 (JST)."""
+    if value is None:
+        return ""
+    local = to_zone(value, zone)
+    return f"{era_date(local.date(), gannen=gannen)} {local.hour}時{local.minute:02d}分 ({local.tzname()})"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dates, times and numbers in the viewer's language and time zone (Babel's CLDR data).
+
+
+def format_local_datetime(value: datetime | None, zone: str, language: str, width: str = "medium") -> str:
+    """An instant in a zone, written the way the language writes it, with the zone's abbreviation."""
+    from babel.dates import format_datetime
+
+    if value is None:
+        return ""
+    local = to_zone(value, zone)
+    return f"{format_datetime(local, format=width, locale=language)} {local.tzname()}"
+
+
+def format_local_date(value: date | datetime | None, language: str, width: str = "medium", zone: str | None = None) -> str:
+    """A calendar day written the way the language writes it (2026/11/20 or 20 Nov 2026)."""
+    from babel.dates import format_date
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_zone(value, zone or "UTC").date()
+    return format_date(value, format=width, locale=language)
+
+
+def format_number(value: int | float | Decimal | None, language: str) -> str:
+    """A number with the language's grouping and decimal signs (12,345.6)."""
+    from babel.numbers import format_decimal
+
+    if value is None:
+        return ""
+    return format_decimal(value, locale=language)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Flask glue: which language a request is served in, and the template filters.
+
+SESSION_KEY = "language"
+
+
+def request_language() -> str | None:
+    """The language of this request: the user's own choice once logged in; before that the language picked
+    with the switch (kept in the session), else the browser's Accept-Language; None outside a request."""
+    from flask import has_request_context, request, session
+    from flask_login import current_user
+
+    if not has_request_context():  # background jobs and the CLI use the default (English) or force_locale
+        return None
+    if current_user and current_user.is_authenticated:
+        return supported_language(current_user.locale) or DEFAULT_LANGUAGE
+    return supported_language(session.get(SESSION_KEY)) or best_language(list(request.accept_languages))
+
+
+def current_language() -> str:
+    """The language the page is being rendered in ("en" outside a request)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return supported_language(locale.language if locale else None) or DEFAULT_LANGUAGE
+
+
+def _viewer_zone() -> str:
+    from qa_incidents.core.web import viewer_timezone
+
+    return viewer_timezone()
+
+
+def local_datetime_filter(value: datetime | None, width: str = "medium") -> str:
+    """Template filter: an instant in the viewer's zone and language (2026/11/20 12:00:00 JST, Nov 20, 2026…)."""
+    return format_local_datetime(value, _viewer_zone(), current_language(), width)
+
+
+def local_date_filter(value: date | datetime | None, width: str = "medium") -> str:
+    """Template filter: a day in the viewer's language (datetimes are taken in the viewer's zone)."""
+    return format_local_date(value, current_language(), width, zone=_viewer_zone())
+
+
+def number_filter(value: int | float | Decimal | None) -> str:
+    """Template filter: a number with the viewer's grouping and decimal signs."""
+    return format_number(value, current_language())
+
+
+def era_date_filter(value: date | datetime | None, style: str = "kanji") -> str:
+    """Template filter: 令和8年11月20日 (datetimes are taken in the viewer's zone)."""
+    if isinstance(value, datetime):
+        value = to_zone(value, _viewer_zone()).date()
+    return era_date(value, style)
+
+
+def init_app(app) -> None:  # type: ignore[no-untyped-def]
+    """Serve the catalogues under translations/, choose each request's language, register the filters."""
+    babel = app.extensions["babel"]
+    # The catalogues live at the repository root (next to babel.cfg), not inside the package.
+    if str(TRANSLATIONS_DIR) not in babel.translation_directories:
+        babel.translation_directories = [str(TRANSLATIONS_DIR), *babel.translation_directories]
+        # Flask-Babel caches loaded catalogues per locale for the whole process, not per application.
+        domain = babel.instance.__dict__.get("domain_instance")  # a cached_property, once computed
+        if domain is not None:
+            domain.cache.clear()
+    babel.locale_selector = request_language
+    app.jinja_env.filters.update(
+        local_datetime=local_datetime_filter,
+        local_date=local_date_filter,
+        number=number_filter,
+        era_date=era_date_filter,
+    )
+
+    @app.context_processor
+    def language_helpers() -> dict[str, object]:
+        return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "current_language": current_language}
+
+    app.extensions["qa_i18n"] = True
+
+
+# Documents for an authority are written in the authority's language, whoever prepares them.
+AUTHORITY_LANGUAGES: dict[str, str] = {"JP": "ja"}
+
+
+def document_language(regime_code: str) -> str:
+    """The language of a document for the regime's authority: JP-CPSA-35 → Japanese; others English."""
+    country = (regime_code or "").split("-", 1)[0].upper()
+    return AUTHORITY_LANGUAGES.get(country, DEFAULT_LANGUAGE)
+
+
+def document_datetime(value: datetime | None, zone: str, language: str) -> str:
+    """An instant as a document in that language writes it: 令和8年11月30日 23時59分 (JST), or 2026-11-30 23:59 JST."""
+    if value is None:
+        return ""
+    if language == "ja":
+        return era_datetime(value, zone)
+    local = to_zone(value, zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+# E-mails are written in each recipient's language: one message per language among the recipients.
+
+
+def in_language(language: str | None):  # type: ignore[no-untyped-def]
+    """A context in which gettext answers in the given language (English if unsupported). Needs the application
+    context to translate; outside it, text stays English."""
+    from flask_babel import force_locale
+
+    return force_locale(supported_language(language) or DEFAULT_LANGUAGE)
+
+
+def recipients_by_language(people: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]:
+    """(e-mail, language) pairs grouped by language, e.g. {"ja": [...], "en": [...]}, each list in order, no repeats."""
+    grouped: dict[str, list[str]] = {}
+    for email, language in people:
+        addresses = grouped.setdefault(supported_language(language) or DEFAULT_LANGUAGE, [])
+        if email not in addresses:
+            addresses.append(email)
+    return grouped
