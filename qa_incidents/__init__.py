@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, render_template, request
+from flask import Flask, render_template
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
