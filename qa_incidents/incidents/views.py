@@ -28,6 +28,7 @@ from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
 from qa_incidents.notifications.records import records_of
+from qa_incidents.notifications.records import urgency_of as notification_urgency
 from qa_incidents.notifications.service import obligations_for
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -165,6 +166,7 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "signatures": signatures_for_incident(db(), incident.id),
         "obligations": obligations_for(db(), incident),
         "notification_records": records_of(db(), incident.id),
+        "notification_urgency": {r.id: notification_urgency(r, now=now()) for r in records_of(db(), incident.id)},
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
         **_follow_through(incident),
     }

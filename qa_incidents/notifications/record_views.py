@@ -104,8 +104,10 @@ def show(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     return _page(_record(incident_id, record_id))
 
 
-def _run(record: Any, step: Step, action: Any, form: Any, form_name: str, done: str):  # type: ignore[no-untyped-def]
-    """Validate the step's form, run the service call in a transaction, and answer with the page or a redirect."""
+def _run(record: Any, step: Step, action: Any, form: Any, form_name: str, done: str,
+         page_form: Any = None):  # type: ignore[no-untyped-def]
+    """Refuse a step the user may not take (403 with the reason), validate its form, run the service call in a
+    transaction, and answer with a redirect, or with the page showing the form as typed and the reasons (422)."""
     if step not in records.steps_for(record, current_user):
         verdict = rules.check(step, state=rules.State(record.state), actor=current_user.actor,
                               division_id=record.incident.division_id)
@@ -113,8 +115,7 @@ def _run(record: Any, step: Step, action: Any, form: Any, form_name: str, done: 
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                fresh = s.get(type(record), record.id)
-                action(s, fresh)
+                action(s, s.get(type(record), record.id))
             flash(done, "success")
             return _back(record)
         except SignatureRefused as e:
@@ -125,8 +126,7 @@ def _run(record: Any, step: Step, action: Any, form: Any, form_name: str, done: 
         except DomainError as e:
             abort(e.status_code, description=str(e))
     db().rollback()
-    record = db().get(type(record), record.id)
-    return _page(record, 422, **{form_name: form})
+    return _page(db().get(type(record), record.id), 422, **{form_name: page_form if page_form is not None else form})
 
 
 @bp.route("/incidents/<int:incident_id>/notifications/<int:record_id>/draft", methods=["POST"])
@@ -136,28 +136,11 @@ def draft(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     form, names = _draft_form(record, records.proposed_draft(db(), record))
     values = {name: getattr(form, _field_name(i)).data or "" for i, name in enumerate(names)}
     expected = int(form.version.data) if str(form.version.data or "").isdigit() else -1
-    return _run_draft(record, form, names, values, expected)
-
-
-def _run_draft(record: Any, form: Any, names: list[str], values: dict[str, str], expected: int):  # type: ignore[no-untyped-def]
-    if Step.DRAFT not in records.steps_for(record, current_user):
-        abort(403, description=rules.check(Step.DRAFT, state=rules.State(record.state), actor=current_user.actor,
-                                           division_id=record.incident.division_id).why_not)
-    if form.validate_on_submit():
-        try:
-            with transaction(db()) as s:
-                fresh = s.get(type(record), record.id)
-                records.save_draft(s, user=current_user, record=fresh, fields=values,
-                                   missing_explanation=form.missing_explanation.data or "", expected_version=expected,
-                                   now=now())
-            gaps = rules.missing_fields(records.required_fields(record), values)
-            flash(_("Draft saved.") + (" " + _("Still missing: %(f)s.", f=", ".join(gaps)) if gaps else ""), "success")
-            return _back(record)
-        except ValidationFailed as e:
-            for message in e.errors.values():
-                form.form_errors.append(message)
-    db().rollback()
-    return _page(db().get(type(record), record.id), 422, draft_form=(form, names))
+    gaps = rules.missing_fields(records.required_fields(record), values)
+    done = _("Draft saved.") + (" " + _("Still missing: %(f)s.", f=", ".join(gaps)) if gaps else "")
+    return _run(record, Step.DRAFT, lambda s, r: records.save_draft(
+        s, user=current_user, record=r, fields=values, missing_explanation=form.missing_explanation.data or "",
+        expected_version=expected, now=now()), form, "draft_form", done, page_form=(form, names))
 
 
 @bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/approve")

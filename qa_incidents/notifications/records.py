@@ -31,11 +31,11 @@ from qa_incidents.incidents.service import add_attachment, get_incident, visible
 from qa_incidents.incidents.workflow_models import TriageDecision
 from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications import rules
-from qa_incidents.notifications.deadlines import RULES
+from qa_incidents.notifications.deadlines import RULES, compute
 from qa_incidents.notifications.documents import ReportDocument, render_pdf, stamp
 from qa_incidents.notifications.drafts import DraftFacts, prefill
 from qa_incidents.notifications.models import NotificationRecord
-from qa_incidents.notifications.obligations import Verdict
+from qa_incidents.notifications.obligations import Assessment, Verdict
 from qa_incidents.notifications.rules import State, Step
 from qa_incidents.notifications.service import IncidentObligation, obligations_for
 
@@ -67,6 +67,13 @@ def open_count(session: so.Session, incident_id: int) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(NotificationRecord).where(
         NotificationRecord.incident_id == incident_id,
         NotificationRecord.state.in_([s.value for s in rules.OPEN_STATES]))) or 0
+
+
+def urgency_of(record: NotificationRecord, *, now: datetime) -> rules.Urgency | None:
+    """How urgent a report still owed is; None once it is submitted, acknowledged or not required."""
+    if State(record.state) not in rules.OPEN_STATES:
+        return None
+    return rules.urgency(start=record.clock_start, due=record.due_at, now=now)
 
 
 def required_fields(record: NotificationRecord) -> list[str]:
@@ -175,13 +182,7 @@ def add_obligation(session: so.Session, *, user: User, incident_id: int, obligat
             law = session.get(Law, obligation.law_id)
             assert law is not None
             authority = law.authority or law.name_en
-            deadline = None
-            if obligation.regime_code in RULES:
-                from qa_incidents.notifications.deadlines import compute
-
-                deadline = compute(RULES[obligation.regime_code], start=incident.aware_at)
-            from qa_incidents.notifications.obligations import Assessment
-
+            deadline = compute(RULES[regime_code], start=incident.aware_at) if regime_code in RULES else None
             item = IncidentObligation(obligation, law, Assessment(regime_code, Verdict.APPLIES, reason.strip()), deadline)
     else:
         regime_code = regime_code.strip().upper()
@@ -216,7 +217,7 @@ def add_obligation(session: so.Session, *, user: User, incident_id: int, obligat
 def schedule_follow_up(session: so.Session, *, incident_id: int, regime_code: str, kind: str, period_label: str,
                        title: str, due_at: datetime | None, actor_id: int | None, recall_id: int | None = None,
                        authority: str = "", explanation: str = "", is_legal_deadline: bool = True,
-                       parent_id: int | None = None, now: datetime | None = None) -> NotificationRecord:
+                       now: datetime, parent_id: int | None = None) -> NotificationRecord:
     """A follow-up report (progress report for a period, final report) as its own record; idempotent per
     (incident, regime, kind, period): calling it again returns the record already scheduled."""
     found = session.scalar(sa.select(NotificationRecord).where(
@@ -224,7 +225,7 @@ def schedule_follow_up(session: so.Session, *, incident_id: int, regime_code: st
         NotificationRecord.kind == kind, NotificationRecord.period_label == period_label))
     if found is not None:
         return found
-    moment = now or datetime.now(tz=due_at.tzinfo if due_at else None)
+    moment = now
     obligation = session.scalar(sa.select(Obligation).where(Obligation.regime_code == regime_code))
     if not authority and obligation is not None:
         law = session.get(Law, obligation.law_id)
@@ -276,7 +277,7 @@ def save_draft(session: so.Session, *, user: User, record: NotificationRecord, f
     """Save the draft (a saved draft after approval goes back to drafted: it must be signed again)."""
     _require(record, user, Step.DRAFT)
     if record.version != expected_version:
-        raise ValidationFailed({"version": str(_l(
+        raise ValidationFailed({"conflict": str(_l(
             "Someone else saved this notification in the meantime: reload the page to see their version."))})
     cleaned = {str(k): str(v).strip() for k, v in fields.items()}
     before = audit.snapshot(record, AUDITED)
@@ -486,7 +487,7 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
         stmt = stmt.where(NotificationRecord.regime_code == regime_code)
     records = session.scalars(stmt.order_by(NotificationRecord.due_at.is_(None), NotificationRecord.due_at,
                                             NotificationRecord.id).limit(limit)).unique()
-    rows = [BoardRow(r, rules.urgency(start=r.clock_start, due=r.due_at, now=now)) for r in records]
+    rows = [BoardRow(r, rules.urgency(start=r.clock_start, due=r.due_at, now=now)) for r in records]  # all open
     counts = {u: 0 for u in rules.Urgency}
     for row in rows:
         counts[row.urgency] += 1

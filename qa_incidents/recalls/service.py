@@ -876,10 +876,8 @@ def register_due_reports(session: so.Session, *, recall: RecallCampaign, today: 
     incident_id = _primary_incident_id(session, recall.id)
     if incident_id is None:
         return 0
-    try:
-        from qa_incidents.notifications.records import schedule_follow_up
-    except ImportError:  # the notification records are not installed: the schedule page still shows the periods
-        return 0
+    from qa_incidents.notifications.records import schedule_follow_up  # here: records import the recalls' service
+
     count = 0
     for period in report_schedule(recall, today=today):
         schedule = rules.REPORT_SCHEDULES[period.regime_code]

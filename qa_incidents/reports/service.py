@@ -135,8 +135,13 @@ def issue(session: so.Session, *, incident: Incident, now: datetime, user: User 
     return report
 
 
+def may_issue(user: User, incident: Incident) -> bool:
+    """The division's QA managers and head-office QA write narratives and issue reports (not reporters, not executives)."""
+    return can_work_division(user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS)
+
+
 def _require_work(user: User, incident: Incident) -> None:
-    if not can_work_division(user.actor, incident.division_id, Capability.EDIT_INCIDENT) or user.role == Role.REPORTER:
+    if not may_issue(user, incident):
         raise Forbidden(str(_l("Only the division's QA managers and head-office QA add narratives or issue reports.")))
 
 

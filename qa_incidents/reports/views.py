@@ -133,8 +133,7 @@ def next_report(incident_id: int):  # type: ignore[no-untyped-def]
     return render_template("reports/next.html", incident=incident, c=content, number=(last.number if last else 0) + 1,
                            issued_at=None, zone=viewer_timezone(), form=form, pending=service.pending_for(db(), incident.id),
                            reported=service.reported(db(), incident),
-                           may_issue=can(current_user.actor, Capability.EDIT_INCIDENT)
-                           and current_user.role.value != "reporter"), status
+                           may_issue=service.may_issue(current_user, incident)), status
 
 
 @bp.get("/status-reports")

@@ -13,7 +13,7 @@ from test_outbox_smtp import Inbox, free_port
 from qa_incidents.accounts.models import User
 from qa_incidents.core import outbox
 from qa_incidents.core.audit import AuditEvent
-from qa_incidents.core.errors import Forbidden, ValidationFailed
+from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.outbox import OutboxMessage, SmtpSender
 from qa_incidents.core.signatures import Signature, SignatureRefused
 from qa_incidents.core.storage import Storage
@@ -224,9 +224,11 @@ def test_add_an_obligation_the_rules_missed(demo, triaged, clock):
 def test_another_divisions_user_cannot_touch_the_record(demo, triaged, clock):
     record = jp_record(demo, triaged)
     other = user(demo, "cable.reporter@example.com")
-    with pytest.raises(Exception) as e:
+    with pytest.raises(NotFound):
         records.get_record(demo, user=other, incident_id=triaged.id, record_id=record.id)
-    assert e.value.status_code == 404
+    with pytest.raises(Forbidden):
+        records.save_draft(demo, user=other, record=record, fields={}, missing_explanation="",
+                           expected_version=record.version, now=record.created_at)
 
 
 def test_submission_schedules_follow_ups_once(demo, triaged, clock):

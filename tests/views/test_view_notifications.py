@@ -143,3 +143,16 @@ def test_add_missed_obligation_form_reports_every_problem(browser_as, record_url
     shown = text(response)
     assert "Say why this report is required." in shown and "Give the deadline" in shown
     assert form_with(response, "reason").values["authority"] == "KATS"
+
+
+def test_incident_page_marks_an_owed_report_overdue_and_a_submitted_one_not(browser_as, record_url, fresh):
+    qa = browser_as(QA)
+    form = form_with(qa.get("/incidents/1/notifications/add"), "reason")
+    response = qa.post("/incidents/1/notifications/add", data=dict(form.values) | {
+        "obligation_id": "", "regime_code": "KR-PSA-13", "authority": "KATS", "title": "Accident report",
+        "due_at": "2020-01-01T09:00", "reason": "Also sold in Korea"})
+    assert response.status_code == 302
+    row = [line for line in text(qa.get("/incidents/1")).split("KR-PSA-13")[1:2]][0][:200]
+    assert "overdue" in row
+    jp_row = text(qa.get("/incidents/1")).split("JP-CPSA-35 Serious")[-1][:200]
+    assert "overdue" not in jp_row
