@@ -8,13 +8,23 @@ PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
 PG_TEST_DB := qa_incidents_test_$(shell date +%s)_$(shell echo $$$$)
 
-.PHONY: run install migrate demo test test-fast test-pg chromium lint clean messages check bench fonts catalogues
+.PHONY: run install lock migrate demo test test-fast test-pg chromium lint clean messages check bench fonts catalogues
 
-$(STAMP): pyproject.toml
+LOCK := requirements.lock
+
+## Every dependency, direct and transitive, at the exact version and file hashes in requirements.lock
+## (pip refuses a file whose hash differs); then the project itself, without resolving anything more.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## Re-pin requirements.lock after changing pyproject.toml's dependencies (keeps existing pins where they still fit).
+lock: $(STAMP)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 
 MO := translations/ja/LC_MESSAGES/messages.mo
 
