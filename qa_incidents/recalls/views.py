@@ -237,7 +237,7 @@ def link(recall_id: int):  # type: ignore[no-untyped-def]
             _refused(e)
     else:
         for messages in form.errors.values():
-            flash(" ".join(messages), "error")
+            flash(" ".join(str(m) for m in messages), "error")
     return redirect(url_for("recalls.show", recall_id=recall.id))
 
 
@@ -481,7 +481,7 @@ def publish(recall_id: int, notice_id: int):  # type: ignore[no-untyped-def]
         return _done(_("Version %(n)d is now on the public page.", n=notice.number), "recalls.web_notice",
                      recall_id=recall.id, notice_id=notice_id)
     except ValidationFailed as e:
-        flash(_("Not published: %(why)s", why=" ".join(e.errors.values())), "error")
+        flash(_("Not published: %(why)s", why=" ".join(map(str, e.errors.values()))), "error")
     except DomainError as e:
         _refused(e)
     return redirect(url_for("recalls.web_notice", recall_id=recall.id, notice_id=notice_id))

@@ -343,7 +343,7 @@ def submit(review_id: int):  # type: ignore[no-untyped-def]
             service.submit_review(s, user=current_user, review_id=review.id, now=now())
         flash(_("Review submitted to head-office QA for approval."), "success")
     except ValidationFailed as e:
-        flash(_("Not submitted: %(what)s", what=" ".join(e.errors.values())), "error")
+        flash(_("Not submitted: %(what)s", what=" ".join(map(str, e.errors.values()))), "error")
         return _show(review, 422)
     except DomainError as e:
         _fail(e)

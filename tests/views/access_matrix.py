@@ -1,0 +1,278 @@
+"""The expected access-control matrix: who may use each route of the URL map (checked by test_access_matrix.py).
+
+Every record the matrix asks for belongs to division A (Home Appliances). A route's rule names who may use it:
+
+    public          anyone, logged in or not
+    logged in       any logged-in user (the API: any API token)
+    <capability>    a role holding it (qa_incidents/core/permissions.py: CAPABILITIES)
+    read A          may read division A's incidents: its own staff, head-office QA, executives
+    work A          may change division A's incidents: its reporters and QA manager, head-office QA
+    notify A        division A's QA manager and head-office QA (regulator notifications, status reports)
+    recalls A       the same, for recalls
+    reviews A       the same, for OCHIBO-HIROI reviews
+    approve A       head-office QA (signs for every division)
+    owner           the user who made the record (an import run, a token, a subscription)
+    owner or HQ     that user, or head-office QA
+    report recipient  whoever a status report was sent to (executives)
+    nobody          no one (an unknown API path)
+
+"a | b" means either. Whatever the rule, an answer to a user who may not read division A never contains
+division A's incident titles, references, descriptions, comments or files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa_incidents.core.permissions import Actor, Capability, Role, can, can_read_division, can_work_division
+
+HQ, DIVISION_A, MAGNETS, OTHER = 1, 2, 4, 5  # division ids of the demo data (HQ, HA, MM, CM)
+
+#: endpoint -> rule, or {method: rule} where GET and the state-changing methods differ.
+MATRIX: dict[str, str | dict[str, str]] = {
+    # Public pages and the log-in
+    "static": "public",
+    "synthetic.healthz": "public",
+    "accounts.login": "public",
+    "accounts.set_language": "public",
+    "public.index": "public",
+    "public.notice": "public",
+    "public.check": "public",
+    "public.picture": "public",
+    # Everyone logged in
+    "main.home": "logged in",
+    "accounts.account": "logged in",
+    "accounts.logout": "logged in",
+    "workflow.my_work": "logged in",
+    "notifications.calculator": "logged in",
+    "laws.index": "logged in",
+    "laws.show": "logged in",
+    "laws.applicable": "logged in",
+    "laws.jurisdictions": "logged in",
+    "laws.upcoming": "logged in",
+    "laws_transfer.index": "logged in",
+    "laws_transfer.export_csv": "logged in",
+    "laws_transfer.export_json": "logged in",
+    "workflow.matrix": "read_incidents | manage_rules",
+    # API tokens
+    "tokens.index": "use_api",
+    "tokens.create": "use_api",
+    "tokens.revoke": "owner",
+    # Administration
+    "admin.users": "manage_users",
+    "admin.user_new": "manage_users",
+    "admin.user_edit": "manage_users",
+    "reports.distribution": "manage_users",
+    "admin.divisions": "manage_divisions",
+    "admin.division_form": "manage_divisions",
+    "catalogue.index": "manage_catalogue",
+    "catalogue.category_form": "manage_catalogue",
+    "catalogue.product_form": "manage_catalogue",
+    "workflow.matrix_edit": "manage_rules",
+    "laws.law_form": "edit_laws_map",
+    "laws.obligation_form": "edit_laws_map",
+    "laws.amendment_form": "edit_laws_map",
+    "laws.jurisdiction_form": "edit_laws_map",
+    "laws_transfer.import_": "edit_laws_map",
+    # Incidents
+    "incidents.register": "read_incidents",
+    "incidents.new": "file_incident",
+    "incidents.show": "read A",
+    "incidents.download": "read A",
+    "incidents.edit": "work A",
+    "incidents.comment": "work A",
+    "incidents.attach": "work A",
+    "workflow.triage": {"GET": "notify A", "POST": "notify A"},
+    "workflow.act": "notify A",
+    "workflow.queue": "approve",
+    "workflow.decide": "approve A",
+    # Regulator notifications
+    "records.board": "read_incidents",
+    "records.show": "read A",
+    "records.printable": "read A",
+    "records.document": "read A",
+    "records.add": "notify A",
+    "records.draft": "notify A",
+    "records.submit": "notify A",
+    "records.acknowledge": "notify A",
+    "records.reopen": "approve A",
+    "records.approve": "approve A",
+    "records.not_required": "approve A",
+    # Status reports, dashboard, portfolio
+    "reports.index": "read_incidents",
+    "reports.show": "read A",
+    "reports.pdf": "read A",
+    "reports.next_report": {"GET": "read A", "POST": "notify A"},
+    "reports.acknowledge": "report recipient",
+    "reports.dashboard": "read_reports",
+    "reports.dashboard_csv": "read_reports",
+    "reports.portfolio": "read_reports",
+    "reports.portfolio_pdf": "read_reports",
+    # Recalls
+    "recalls.index": "read_incidents",
+    "recalls.new": "recalls A",  # asked with ?incident= of division A
+    "recalls.show": "read A",
+    "recalls.notices": "read A",
+    "recalls.web_notice": "read A",
+    "recalls.file": "read A",
+    "recalls.progress": "read A",
+    "recalls.progress_csv": "read A",
+    "recalls.reports": "read A",
+    "recalls.report": "read A",
+    "recalls.population": {"GET": "read A", "POST": "recalls A"},
+    "recalls.edit": "recalls A",
+    "recalls.link": "recalls A",
+    "recalls.retire_line": "recalls A",
+    "recalls.new_web_notice": "recalls A",
+    "recalls.publish": "recalls A",
+    "recalls.add_mailing": "recalls A",
+    "recalls.add_advert": "recalls A",
+    "recalls.add_progress": "recalls A",
+    "recalls.import_progress": "recalls A",
+    "recalls.track_reports": "recalls A",
+    "recalls.effectiveness": "recalls A",
+    "recalls.withdraw": "recalls A",
+    "recalls.launch": "approve A",
+    "recalls.close": "approve A",
+    # Reviews and lessons learned
+    "reviews.index": "read_incidents",
+    "reviews.mine": "read_incidents",
+    "reviews.new": "reviews A",  # asked with ?incident= of division A
+    "reviews.show": "read A",
+    "reviews.edit": "reviews A",
+    "reviews.link": "reviews A",
+    "reviews.add_why": "reviews A",
+    "reviews.add_countermeasure": "reviews A",
+    "reviews.submit": "reviews A",
+    "reviews.check": "reviews A",
+    "reviews.implemented": "reviews A",
+    "reviews.add_deployment": "reviews A",
+    "reviews.answer": "reviews A",
+    "reviews.send_back": "approve A",
+    "reviews.approve": "approve A",
+    "reviews.lessons_index": "read_lessons",
+    "reviews.lesson": "read_lessons",
+    "reviews.similar_json": "read_lessons",
+    "reviews.subscriptions": "read_lessons",
+    "reviews.unsubscribe": "owner",
+    # Imports and exports
+    "imports.index": "file_incident",
+    "imports.upload": "file_incident",
+    "imports.show": "owner or HQ",
+    "imports.mapping": "owner or HQ",
+    "imports.apply_mapping": "owner or HQ",
+    "imports.report_csv": "owner or HQ",
+    "imports.export": "read_incidents",
+    # The JSON API (a bearer token; a session cookie does not count)
+    "api.openapi": "public",
+    "api.unknown": "nobody",
+    "api.list_deadline_rules": "logged in",
+    "api.calculate_deadline": "logged in",
+    "api.list_incidents": "read_incidents",
+    "api.create_incident": "work A",
+    "api.get_incident": "read A",
+    "api.replace_incident": "work A",
+    "api.patch_incident": "work A",
+    "api.list_comments": "read A",
+    "api.add_comment": "work A",
+    "api.list_attachments": "read A",
+    "api.add_attachment": "work A",
+    "api.download_attachment": "read A",
+    "api.list_obligations": "read A",
+    "api.list_notifications": "read A",
+    "api.get_notification": "read A",
+    "api.save_draft": "notify A",
+    "api.submit_notification": "notify A",
+    "api.acknowledge_notification": "notify A",
+    "api.reopen_notification": "approve A",
+    "api.list_recalls": "read_incidents",
+    "api.get_recall": "read A",
+    "api.search_lessons": "read_lessons",
+    "api.get_lesson": "read_lessons",
+    "api.similar_lessons": "read_lessons",
+}
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Someone asking: a role in a division, or an anonymous visitor."""
+
+    name: str
+    email: str | None  # None: an anonymous visitor
+    role: Role | None
+    division_id: int
+    owns_records: bool = False  # made division A's import run, lesson subscription and spare API token
+
+    @property
+    def actor(self) -> Actor | None:
+        return Actor(id=0, role=self.role, division_id=self.division_id) if self.role else None
+
+    @property
+    def holds_token(self) -> bool:
+        return self.actor is not None and can(self.actor, Capability.USE_API)
+
+    @property
+    def reads_division_a(self) -> bool:
+        return self.actor is not None and can_read_division(self.actor, DIVISION_A)
+
+
+PERSONAS = (
+    Persona("anonymous", None, None, 0),
+    Persona("reporter", "reporter@example.com", Role.REPORTER, DIVISION_A, owns_records=True),
+    Persona("division_qa", "division.qa@example.com", Role.DIVISION_QA, DIVISION_A),
+    Persona("head_office_qa", "hq.qa@example.com", Role.HEAD_OFFICE_QA, HQ),
+    Persona("executive", "executive@example.com", Role.EXECUTIVE, HQ),
+    Persona("engineer", "engineer@example.com", Role.ENGINEER, MAGNETS),
+    Persona("admin", "admin@example.com", Role.ADMIN, HQ),
+    Persona("other_reporter", "cable.reporter@example.com", Role.REPORTER, OTHER),
+    Persona("other_division_qa", "cable.qa@example.com", Role.DIVISION_QA, OTHER),
+)
+
+
+def _works(capability: Capability) -> Callable[[Actor], bool]:
+    return lambda a: can_work_division(a, DIVISION_A, capability)
+
+
+_TERMS: dict[str, Callable[[Actor], bool]] = {
+    "read A": lambda a: can_read_division(a, DIVISION_A),
+    "work A": _works(Capability.EDIT_INCIDENT),
+    "notify A": _works(Capability.WORK_NOTIFICATIONS),
+    "recalls A": _works(Capability.MANAGE_RECALLS),
+    "reviews A": _works(Capability.WRITE_REVIEWS),
+    "approve A": lambda a: can(a, Capability.APPROVE) and can_read_division(a, DIVISION_A),
+    "report recipient": lambda a: a.role == Role.EXECUTIVE,
+    "owner or HQ": lambda a: can(a, Capability.WORK_ALL_DIVISIONS),  # the owner is added below
+    **{c.value: (lambda cap: lambda a: can(a, cap))(c) for c in Capability},
+}
+
+
+def rule_for(endpoint: str, method: str) -> str | None:
+    """The table's rule for a route and method (None: the route is missing from the table)."""
+    entry = MATRIX.get(endpoint)
+    if isinstance(entry, dict):
+        return entry.get("GET" if method == "GET" else "POST")
+    return entry
+
+
+def allowed(rule: str, persona: Persona, *, api: bool = False) -> bool:
+    """Whether the rule lets the persona in (through the API only with a token, which some roles may not hold)."""
+    if api and rule != "public" and not persona.holds_token:
+        return False
+    return any(_term_allows(term.strip(), persona) for term in rule.split("|"))
+
+
+def _term_allows(term: str, persona: Persona) -> bool:
+    if term == "public":
+        return True
+    if term == "nobody" or persona.actor is None:
+        return False
+    if term == "logged in":
+        return True
+    if term in ("owner", "owner or HQ") and persona.owns_records:
+        return True
+    if term == "owner":
+        return False
+    if term not in _TERMS:
+        raise KeyError(f"unknown rule term {term!r} in the access matrix")
+    return _TERMS[term](persona.actor)
