@@ -158,7 +158,7 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from qa_incidents.core import web
+    from qa_incidents.core import i18n, web
     from qa_incidents.core.countries import country_names
     from qa_incidents.core.permissions import ROLE_TITLES, Capability, can
     from qa_incidents.incidents import rules
@@ -166,7 +166,7 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.notifications.obligations import VERDICT_TITLES
     from qa_incidents.notifications.rules import STATE_TITLES as NOTIFICATION_STATE_TITLES
 
-    app.jinja_env.filters["localtime"] = web.localtime
+    app.jinja_env.filters["localtime"] = i18n.localtime_filter  # era dates for Japanese readers who chose them
     app.jinja_env.filters["in_zone"] = web.in_zone
     from qa_incidents.reports.render import when
 

@@ -18,6 +18,8 @@ class LoginForm(FlaskForm):
 class PreferencesForm(FlaskForm):
     timezone = SelectField(_l("Time zone"), validators=[InputRequired()])
     locale = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("ja", "日本語")], validators=[InputRequired()])
+    era_dates = BooleanField(_l("Japanese-era dates"),
+                             description=_l("When you read in Japanese, dates are written as 令和8年11月29日."))
 
 
 class PasswordChangeForm(FlaskForm):

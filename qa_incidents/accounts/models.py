@@ -41,6 +41,8 @@ class User(Base):
     division_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("division.id"), index=True)
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Tokyo")
     locale: so.Mapped[str] = so.mapped_column(sa.String(8), default="en")
+    #: Dates written in the Japanese era (令和8年11月29日) where the user reads Japanese.
+    era_dates: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_login_at: so.Mapped[datetime | None]

@@ -17,6 +17,7 @@ from qa_incidents.accounts.models import Division, LoginThrottle, User
 from qa_incidents.core import audit
 from qa_incidents.core.clock import is_valid_timezone
 from qa_incidents.core.errors import DomainError, NotFound, ValidationFailed
+from qa_incidents.core.i18n import Recipient
 from qa_incidents.core.permissions import Role
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ COMMON_PASSWORDS = frozenset({
     "passwordpassword", "abcdefghijkl", "abc123abc123", "changeme1234", "trustno1trustno1",
 })
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-USER_FIELDS = ("email", "name", "role", "division_id", "timezone", "locale", "active")
+USER_FIELDS = ("email", "name", "role", "division_id", "timezone", "locale", "era_dates", "active")
 DIVISION_FIELDS = ("code", "name", "is_head_office", "active")
 
 
@@ -160,6 +161,8 @@ class UserInput:
     timezone: str
     locale: str = "en"
     active: bool = True
+    #: Japanese-era dates; None keeps the user's current choice (the administrators' form does not show it).
+    era_dates: bool | None = None
 
 
 def _validate_user(session: so.Session, data: UserInput, *, user_id: int | None) -> dict[str, str]:
@@ -199,6 +202,7 @@ def create_user(
         division_id=data.division_id,
         timezone=data.timezone,
         locale=data.locale,
+        era_dates=bool(data.era_dates),
         active=data.active,
         password_hash=hash_password(password),
         created_at=now,
@@ -233,6 +237,8 @@ def update_user(
     user.division_id = data.division_id
     user.timezone = data.timezone
     user.locale = data.locale
+    if data.era_dates is not None:
+        user.era_dates = data.era_dates
     user.active = data.active
     changes = audit.field_changes(before, audit.snapshot(user, USER_FIELDS))
     if new_password:
@@ -245,10 +251,11 @@ def update_user(
     return user
 
 
-def update_own_preferences(session: so.Session, *, user: User, timezone: str, locale: str, now: datetime) -> User:
-    """A user's own time zone and language; audited."""
+def update_own_preferences(session: so.Session, *, user: User, timezone: str, locale: str, now: datetime,
+                           era_dates: bool | None = None) -> User:
+    """A user's own time zone, language and calendar (era_dates None: unchanged); audited."""
     data = UserInput(email=user.email, name=user.name, role=user.role, division_id=user.division_id,
-                     timezone=timezone, locale=locale, active=user.active)
+                     timezone=timezone, locale=locale, active=user.active, era_dates=era_dates)
     return update_user(session, user_id=user.id, data=data, new_password=None, actor_id=user.id, now=now)
 
 
@@ -272,6 +279,27 @@ def addresses(session: so.Session, *, roles: set[Role], division_id: int | None 
     if division_id is not None:
         stmt = stmt.where(User.division_id == division_id)
     return list(session.scalars(stmt.order_by(User.email)))
+
+
+def people(session: so.Session, *, roles: set[Role], division_id: int | None = None) -> list[Recipient]:
+    """The active users with these roles (in one division, or all) as mail recipients, with how each reads."""
+    stmt = sa.select(User).where(User.role.in_(roles), User.active.is_(True))
+    if division_id is not None:
+        stmt = stmt.where(User.division_id == division_id)
+    return [as_recipient(u) for u in session.scalars(stmt.order_by(User.email))]
+
+
+def people_by_email(session: so.Session, emails: list[str]) -> list[Recipient]:
+    """Addresses as mail recipients: a user's with how they read, any other address (a distribution list's) in the
+    default language."""
+    wanted = [e.strip() for e in emails if e and e.strip()]
+    users = {u.email.lower(): u for u in session.scalars(
+        sa.select(User).where(sa.func.lower(User.email).in_({e.lower() for e in wanted}), User.active.is_(True)))}
+    return [as_recipient(users[e.lower()]) if e.lower() in users else Recipient(e) for e in wanted]
+
+
+def as_recipient(user: User) -> Recipient:
+    return Recipient(user.email, language=user.locale, timezone=user.timezone, era_dates=bool(user.era_dates))
 
 
 def list_users(session: so.Session) -> list[User]:

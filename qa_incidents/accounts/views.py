@@ -65,9 +65,10 @@ def _drop_nul_characters():  # type: ignore[no-untyped-def]
     types one (left in, they would turn a save into a server error)."""
     for name in ("args", "form"):
         values = getattr(request, name)
-        if any("\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
+        # A multipart part whose name cannot be read arrives under the key None: it names no field, so it is dropped.
+        if any(k is None or "\x00" in k or "\x00" in v for k, v in values.items(multi=True)):
             setattr(request, name, ImmutableMultiDict(
-                [(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in values.items(multi=True)]))
+                [(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in values.items(multi=True) if k is not None]))
     if request.mimetype == "multipart/form-data":
         for upload in request.files.values():
             if upload.filename and "\x00" in upload.filename:
@@ -142,7 +143,8 @@ def account():  # type: ignore[no-untyped-def]
             if which == "prefs" and prefs.validate_on_submit():
                 with transaction(db()) as s:
                     service.update_own_preferences(s, user=current_user, timezone=prefs.timezone.data,
-                                                   locale=prefs.locale.data, now=now())
+                                                   locale=prefs.locale.data, era_dates=bool(prefs.era_dates.data),
+                                                   now=now())
                 flash(_("Preferences saved."), "success")
                 return redirect(url_for("accounts.account"))
             if which == "pw" and pw.validate_on_submit():
@@ -155,7 +157,7 @@ def account():  # type: ignore[no-untyped-def]
             for message in apply_errors(prefs if which == "prefs" else pw, e.errors):
                 flash(message, "error")
         status = 422
-    return render_template("accounts/account.html", prefs=prefs, pw=pw), status
+    return render_template("accounts/account.html", prefs=prefs, pw=pw, today=now()), status
 
 
 # --- administration --------------------------------------------------------------------

@@ -134,44 +134,66 @@ def import_command(file: str, profile_name: str, actor_email: str | None, report
         raise click.exceptions.Exit(1)
 
 
-@click.command("export", help="Export the incident register or the deadline board (CSV, XLSX or JSON), as the "
-                              "named user may see it (division scoping applies).")
+@click.command("export", help="Export the incident register, the deadline board, recalls (with their progress) or the "
+                              "lessons-learned library as CSV, XLSX or JSON, as the named user may see it (division "
+                              "scoping applies; lessons are not scoped).")
 @click.argument("kind", type=click.Choice(sorted(exports.EXPORTS)))
 @click.option("--format", "fmt", type=click.Choice(sorted(exports.FORMATS)), default=None,
               help="Default: from the --output extension, else csv.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True)
 @click.option("--actor", "actor_email", default=None, metavar="EMAIL",
               help="Export what this user may read (default: the first head-office QA user).")
-@click.option("--status", default=None, help="Only incidents in this status.")
+@click.option("--status", default=None, help="Only incidents (register, deadlines) or recalls in this status.")
 @click.option("--division", "division_code", default=None, help="Only this division (code).")
+@click.option("--query", "words", default="", help="Lessons: only those the library's search finds for these words.")
 @with_appcontext
 def export_command(kind: str, fmt: str | None, output: str, actor_email: str | None, status: str | None,
-                   division_code: str | None) -> None:
-    from qa_incidents.accounts.models import Division
-    from qa_incidents.incidents.rules import Status
-    from qa_incidents.incidents.service import RegisterFilter
+                   division_code: str | None, words: str) -> None:
+    from qa_incidents.core.errors import Forbidden
 
     fmt = fmt or (Path(output).suffix.lower().lstrip(".") if Path(output).suffix.lower().lstrip(".") in exports.FORMATS
                   else "csv")
     session = current_app.extensions["qa_session_factory"]()
     try:
         user = _actor(session, actor_email)
-        filters = RegisterFilter()
-        if status:
-            try:
-                filters.status = Status(status)
-            except ValueError:
-                _fail(f"unknown status {status!r}")
-        if division_code:
-            division = session.scalar(sa.select(Division).where(Division.code == division_code.upper()))
-            if division is None:
-                _fail(f"no division with the code {division_code}")
-            filters.division_id = division.id
-        body = exports.render(kind, fmt, session=session, user=user, filters=filters)
+        filters = _export_filters(session, kind, status=status, division_code=division_code, words=words)
+        try:
+            body = exports.render(kind, fmt, session=session, user=user, filters=filters)
+        except Forbidden as e:
+            _fail(f"{user.email}: {e}")
     finally:
         session.close()
     Path(output).write_bytes(body)
     click.echo(f"{kind} written to {output} ({fmt}).", err=True)
+
+
+def _export_filters(session, kind: str, *, status: str | None, division_code: str | None, words: str):  # type: ignore[no-untyped-def]
+    """The filters of one kind of export from the command's options (exit 2 on an unknown value)."""
+    from qa_incidents.accounts.models import Division
+    from qa_incidents.incidents.rules import Status
+    from qa_incidents.incidents.service import RegisterFilter
+    from qa_incidents.recalls.rules import RecallStatus
+
+    division = None
+    if division_code:
+        division = session.scalar(sa.select(Division).where(Division.code == division_code.upper()))
+        if division is None:
+            _fail(f"no division with the code {division_code}")
+    if kind == "lessons":
+        return exports.LessonFilter(text=words, division=division.name if division else None)
+    if kind == "recalls":
+        if status and status not in {s.value for s in RecallStatus}:
+            _fail(f"unknown recall status {status!r}")
+        return exports.RecallFilter(status=status or None, division_id=division.id if division else None)
+    filters = RegisterFilter()
+    if status:
+        try:
+            filters.status = Status(status)
+        except ValueError:
+            _fail(f"unknown status {status!r}")
+    if division is not None:
+        filters.division_id = division.id
+    return filters
 
 
 COMMANDS = [import_command, export_command]

@@ -1,4 +1,4 @@
-"""Exports: the incident register and the deadline board as CSV, XLSX or JSON, filtered and division-scoped.
+"""Exports: the incident register, the deadline board, recalls and lessons as CSV, XLSX or JSON, filtered and scoped.
 
 The register's columns are exactly what the shipped profile "qa-incidents-register" reads, so an
 export imports back (into this installation, where every row is already present, or into another).
@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -93,17 +94,170 @@ def deadline_rows(session: so.Session, *, user: User, filters: service.RegisterF
             }.items()}
 
 
-#: What can be exported: name → (columns, rows). Recalls and lessons join here when their packages offer rows.
-EXPORTS: dict[str, tuple[tuple[str, ...], Any]] = {
-    "register": (REGISTER_COLUMNS, register_rows),
-    "deadlines": (DEADLINE_COLUMNS, deadline_rows),
+# --- recalls ----------------------------------------------------------------------------------------------------
+
+RECALL_COLUMNS = ("reference", "status", "division", "division_name", "title", "remedy", "countries", "units_affected",
+                  "target_percent", "target_date", "located", "notified", "repaired", "replaced", "refunded", "remedied",
+                  "completion_percent", "target_met", "stalled_since", "launched_at", "closed_at", "owner", "incidents",
+                  "created_at", "updated_at")
+
+
+@dataclass
+class RecallFilter:
+    """The recall list's filters: status, division (head office), incident."""
+
+    status: str | None = None
+    division_id: int | None = None
+    incident_id: int | None = None
+
+
+def recall_rows(session: so.Session, *, user: User, filters: RecallFilter) -> Iterator[dict[str, Any]]:
+    """Every campaign the user may read (the recalls service's scoping), oldest first, with its progress today."""
+    import sqlalchemy as sa
+
+    from qa_incidents.core.clock import to_zone
+    from qa_incidents.core.permissions import can_read_division
+    from qa_incidents.recalls import service as recalls
+    from qa_incidents.recalls.models import RecallCampaign, RecallIncident
+
+    if not can(user.actor, Capability.READ_INCIDENTS):
+        raise Forbidden("Your role does not read recalls.")
+    stmt = recalls.visible(sa.select(RecallCampaign), user)
+    if filters.status:
+        stmt = stmt.where(RecallCampaign.status == filters.status)
+    if filters.division_id is not None:
+        stmt = stmt.where(RecallCampaign.division_id == filters.division_id)
+    if filters.incident_id is not None:
+        stmt = stmt.where(RecallCampaign.id.in_(
+            sa.select(RecallIncident.recall_id).where(RecallIncident.incident_id == filters.incident_id)))
+    today = to_zone(_now(), user.timezone).date()
+    last = 0
+    while True:
+        page = list(session.scalars(stmt.where(RecallCampaign.id > last).order_by(RecallCampaign.id).limit(PAGE)))
+        if not page:
+            return
+        for recall in page:
+            p = recalls.progress(session, recall, today=today)
+            incidents = [i.reference for i in recalls.linked_incidents(session, recall.id)
+                         if can_read_division(user.actor, i.division_id)]
+            row = {
+                "reference": recall.reference, "status": recall.status, "division": recall.division.code,
+                "division_name": recall.division.name, "title": recall.title, "remedy": recall.remedy,
+                "countries": " ".join(recall.countries or []), "units_affected": recall.units_affected,
+                "target_percent": recall.target_percent, "target_date": recall.target_date,
+                **{name: getattr(p.totals, name) for name in ("located", "notified", "repaired", "replaced", "refunded",
+                                                              "remedied")},
+                "completion_percent": round(p.rate * 100, 1), "target_met": p.target_met,
+                "stalled_since": p.stalled_since, "launched_at": recall.launched_at, "closed_at": recall.closed_at,
+                "owner": recall.owner.name, "incidents": " ".join(incidents), "created_at": recall.created_at,
+                "updated_at": recall.updated_at,
+            }
+            yield {k: _cell(row[k]) for k in RECALL_COLUMNS}
+        last = page[-1].id
+
+
+def _now() -> datetime:
+    """The app's clock inside the app (tests freeze it), else the real time."""
+    from flask import current_app, has_app_context
+
+    from qa_incidents.core.clock import utcnow
+
+    clock = current_app.config.get("CLOCK") if has_app_context() else None
+    return clock() if clock else utcnow()
+
+
+# --- lessons ----------------------------------------------------------------------------------------------------
+
+LESSON_COLUMNS = ("source_ref", "source", "title", "summary", "product", "product_category", "failure_mode",
+                  "mechanism", "technical_cause", "process_cause", "framework_cause", "motivating_cause",
+                  "cause_category", "cause_dimension", "process_stage", "countermeasures", "design_review_checks",
+                  "division", "year", "published_at")
+
+
+@dataclass
+class LessonFilter:
+    """The library page's search words and facets."""
+
+    text: str = ""
+    product_category: str | None = None
+    failure_mode: str | None = None
+    cause_dimension: str | None = None
+    division: str | None = None
+    year: int | None = None
+
+
+def lesson_rows(session: so.Session, *, user: User, filters: LessonFilter) -> Iterator[dict[str, Any]]:
+    """The lessons the library shows for these words and facets (best match first), or all of them (oldest first).
+
+    Lessons carry no customer data and are not scoped by division: every role that reads the library sees them all.
+    """
+    import sqlalchemy as sa
+
+    from qa_incidents.reviews import search
+    from qa_incidents.reviews.models import Lesson
+
+    if not can(user.actor, Capability.READ_LESSONS):
+        raise Forbidden("Your role does not read the lessons-learned library.")
+    facets = search.LessonFilters(product_category=filters.product_category, failure_mode=filters.failure_mode,
+                                  cause_dimension=filters.cause_dimension, division=filters.division, year=filters.year)
+
+    def row(lesson: Lesson) -> dict[str, Any]:
+        values = {name: getattr(lesson, name) for name in LESSON_COLUMNS}
+        values["design_review_checks"] = "\n".join(lesson.design_review_checks or [])
+        return {k: _cell(values[k]) for k in LESSON_COLUMNS}
+
+    if filters.text.strip():
+        offset = 0
+        while True:
+            page = search.search_lessons(session, filters.text, limit=PAGE, offset=offset, filters=facets)
+            yield from (row(hit.lesson) for hit in page.hits)
+            offset += len(page.hits)
+            if not page.hits or offset >= page.total:
+                return
+    last = 0
+    while True:
+        lessons = list(session.scalars(sa.select(Lesson).where(Lesson.id > last, *facets.where())
+                                       .order_by(Lesson.id).limit(PAGE)))
+        if not lessons:
+            return
+        yield from (row(lesson) for lesson in lessons)
+        last = lessons[-1].id
+
+
+# --- what can be exported ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Export:
+    """One kind of export: its columns, its rows (scoped to the user), and who may take it."""
+
+    columns: tuple[str, ...]
+    rows: Callable[..., Iterator[dict[str, Any]]]
+    capability: Capability
+    filters: Callable[[], Any]  # the default (unfiltered) filters of this kind
+
+
+#: What can be exported: name → its columns, rows and capability.
+EXPORTS: dict[str, Export] = {
+    "register": Export(REGISTER_COLUMNS, register_rows, Capability.READ_INCIDENTS, service.RegisterFilter),
+    "deadlines": Export(DEADLINE_COLUMNS, deadline_rows, Capability.READ_INCIDENTS, service.RegisterFilter),
+    "recalls": Export(RECALL_COLUMNS, recall_rows, Capability.READ_INCIDENTS, RecallFilter),
+    "lessons": Export(LESSON_COLUMNS, lesson_rows, Capability.READ_LESSONS, LessonFilter),
 }
 
 
-def render(kind: str, fmt: str, *, session: so.Session, user: User, filters: service.RegisterFilter) -> bytes:
+def kinds_for(user: User) -> list[str]:
+    """The exports the user may take."""
+    return [kind for kind, export in EXPORTS.items() if can(user.actor, export.capability)]
+
+
+def render(kind: str, fmt: str, *, session: so.Session, user: User, filters: Any = None) -> bytes:
     """The export as file bytes (CSV with a byte-order mark for spreadsheet programs)."""
-    columns, rows_of = EXPORTS[kind]
-    rows = rows_of(session, user=user, filters=filters)
+    export = EXPORTS[kind]
+    if not can(user.actor, export.capability):
+        raise Forbidden("Your role may not take this export.")
+    columns = export.columns
+    rows = export.rows(session, user=user, filters=filters if filters is not None else export.filters())
     if fmt == "json":
         return json.dumps({"export": kind, "items": list(rows)}, ensure_ascii=False, indent=1).encode("utf-8")
     if fmt == "xlsx":

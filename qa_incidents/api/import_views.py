@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
@@ -86,7 +86,7 @@ def _index(form: UploadForm, status: int = 200):  # type: ignore[no-untyped-def]
         stmt = stmt.where(ImportRun.created_by_id == current_user.id)
     return render_template("imports/index.html", form=form, runs=list(db().scalars(stmt)),
                            shipped=importer.shipped_profiles(), saved=importer.saved_profiles(db()),
-                           exports=exports.EXPORTS), status
+                           exports=exports.kinds_for(current_user)), status
 
 
 @import_bp.post("/")
@@ -227,8 +227,9 @@ def report_csv(run_id: int) -> Response:
 
 
 def start(app: Flask, run_id: int) -> None:
-    """Process a queued run: inline under test, else in a background thread the status page follows."""
-    if app.testing or app.config.get("IMPORT_INLINE"):
+    """Process a queued run: inline under test (IMPORT_INLINE, default: app.testing), else in a background thread
+    the status page follows."""
+    if app.config.get("IMPORT_INLINE", app.testing):
         process(app, run_id)
     else:
         threading.Thread(target=process, args=(app, run_id), name=f"import-{run_id}", daemon=True).start()
@@ -300,17 +301,54 @@ def _fail(session: Any, run_id: int, message: str, app: Flask) -> None:
 
 
 @import_bp.get("/export/<kind>.<fmt>")
-@requires(Capability.READ_INCIDENTS)
+@login_required
 def export(kind: str, fmt: str) -> Response:
-    """The register or deadline board with the register's filters (query string), as the user may see it."""
+    """An export with its page's filters (query string), as the user may see it."""
     if kind not in exports.EXPORTS or fmt not in exports.FORMATS:
         abort(404)
-    filters = _filters_from_args()
+    if not can(current_user.actor, exports.EXPORTS[kind].capability):
+        abort(403)
+    filters = {"recalls": _recall_filters_from_args, "lessons": _lesson_filters_from_args}.get(kind, _filters_from_args)()
     body = exports.render(kind, fmt, session=db(), user=current_user, filters=filters)
     response = Response(body, mimetype=exports.FORMATS[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{kind}-{now().date().isoformat()}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _id_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    value = int(raw)  # ValueError: a 400
+    if not 0 < value < 2**31:
+        raise ValueError(name)
+    return value
+
+
+def _recall_filters_from_args() -> exports.RecallFilter:
+    """The recall list's filters (status, incident; division for those who read every division)."""
+    from qa_incidents.recalls.rules import RecallStatus
+
+    try:
+        status = request.args.get("status") or None
+        if status is not None:
+            status = RecallStatus(status).value
+        return exports.RecallFilter(status=status, division_id=_id_arg("division"), incident_id=_id_arg("incident"))
+    except ValueError:
+        abort(400)
+
+
+def _lesson_filters_from_args() -> exports.LessonFilter:
+    """The lessons library's search words and facets, with the page's parameter names."""
+    args = request.args
+    year = args.get("year") or ""
+    if year and not (year.isascii() and year.isdigit() and len(year) <= 4):
+        abort(400)
+    return exports.LessonFilter(text=args.get("q", "")[:500], product_category=args.get("category") or None,
+                                failure_mode=args.get("failure_mode") or None,
+                                cause_dimension=args.get("cause_dimension") or None,
+                                division=args.get("division") or None, year=int(year) if year else None)
 
 
 def _filters_from_args() -> Any:

@@ -12,6 +12,7 @@ import csv
 import gzip
 import hashlib
 import html
+import inspect
 import io
 import json
 import re
@@ -560,11 +561,13 @@ class ImportReport:
 
 #: Other record kinds an import can make from the same rows (e.g. lessons, recall campaigns): section name →
 #: "module:function". The function is called once per row that has an incident, as
-#: fn(session, record=<the raw row>, values=<the profile section rendered for the row>, incident_id=, user=, now=),
+#: fn(session, record=<the raw row>, values=<the profile section rendered for the row>, incident_id=, user=, now=)
+#: (and source=<the profile's source> if it takes that argument, to remember its keys in imported_record),
 #: keeps its own records idempotent, and returns "created", "present" or "rejected: reason"; None if it cannot
 #: make such records (yet). A package adds its target here or with register_target().
 EXTRA_TARGETS: dict[str, str | Callable[..., str | None]] = {
     "lesson": "qa_incidents.api.targets:lesson_from_row",
+    "recall": "qa_incidents.api.targets:recall_from_row",
 }
 
 
@@ -636,6 +639,11 @@ def _ensure_category(session: so.Session, spec: dict[str, Any], user: User, now:
         code=code, name=str(spec.get("category_name") or code), parent_id=parent_id),
         category_id=None, actor_id=user.id, now=now)
     return category.id
+
+
+def imported_entity(session: so.Session, source: str, key: str, entity_type: str) -> int | None:
+    """The id of the record a source key became, if it was imported before."""
+    return _imported(session, source, key, entity_type)
 
 
 def _imported(session: so.Session, source: str, key: str, entity_type: str) -> int | None:
@@ -752,7 +760,7 @@ def _import_one(session: so.Session, profile: Profile, line: int, record: dict[s
                 remember(session, source=profile.source, key=key, entity_type="incident", entity_id=incident.id,
                          run_id=run_id, now=now)
             incident_id, outcome = incident.id, "imported"
-        _extra_targets(session, profile, record, incident_id, user, now, run_id, report)
+        _extra_targets(session, profile, record, incident_id, user, now, run_id, report, line, key)
         return outcome
     except RowRejected as e:
         report.rejected.append(Rejection(line, key, str(e)))
@@ -764,7 +772,7 @@ def _import_one(session: so.Session, profile: Profile, line: int, record: dict[s
 
 
 def _extra_targets(session: so.Session, profile: Profile, record: dict[str, str], incident_id: int, user: User,
-                   now: datetime, run_id: int | None, report: ImportReport) -> None:
+                   now: datetime, run_id: int | None, report: ImportReport, line: int = 0, key: str = "") -> None:
     for section, spec in profile.extra.items():
         if not isinstance(spec, dict) or "key" not in spec:
             continue
@@ -776,8 +784,10 @@ def _extra_targets(session: so.Session, profile: Profile, record: dict[str, str]
             continue
         ctx = RowContext(profile, record)
         values = {name: _text(ctx, item)[0] for name, item in spec.items()}
+        extra = {"source": profile.source} if "source" in inspect.signature(target).parameters else {}
         with session.begin_nested():
-            outcome = target(session, record=record, values=values, incident_id=incident_id, user=user, now=now)
+            outcome = target(session, record=record, values=values, incident_id=incident_id, user=user, now=now,
+                             **extra)
         if outcome == "created":
             counts["created"] += 1
         elif outcome == "present":
@@ -786,6 +796,9 @@ def _extra_targets(session: so.Session, profile: Profile, record: dict[str, str]
             counts["not_available"] += 1
         else:
             counts["rejected"] += 1
+            # The row (its incident) is kept; the record it could not also make is reported, never dropped silently.
+            reason = outcome.removeprefix("rejected:").strip() or "refused"
+            report.warnings.append(Rejection(line, key, f"no {section} made: {reason}"))
 
 
 def preview(profile: Profile, source: SourceFile, n: int = 10) -> list[dict[str, Any]]:

@@ -144,7 +144,7 @@ def build_document(*, title: str, version: str, server_url: str) -> dict[str, An
             if target is not None:
                 response["content"] = _content(target, schemas)
             if op.etag and status in (200, 201):
-                response["headers"] = {"ETag": {"description": "The version of the incident, for If-Match.",
+                response["headers"] = {"ETag": {"description": "The version of the resource, for If-Match.",
                                                 "schema": {"type": "string"}}}
             item["responses"][str(status)] = response
         errors = set(op.errors) | ({401} if op.auth else set())
@@ -163,10 +163,13 @@ def build_document(*, title: str, version: str, server_url: str) -> dict[str, An
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,
-                 "description": "Incidents, comments, attachments, reporting obligations and deadlines, over the same "
-                                "rules as the web pages. Authenticate with a personal token: "
+                 "description": "Incidents, comments, attachments, reporting obligations and deadlines, regulator "
+                                "notification records, recalls and their progress, and the lessons-learned library, "
+                                "over the same rules as the web pages. Authenticate with a personal token: "
                                 "`Authorization: Bearer qai_…` (created on your account page). Errors are "
-                                "application/problem+json."},
+                                "application/problem+json. Steps that are electronic signatures (approving a "
+                                "notification, marking it not required, launching or closing a recall, approving a "
+                                "review) need the signer's password and are taken on the web pages only."},
         "servers": [{"url": server_url}],
         "security": [{"bearerAuth": []}],
         "paths": paths,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -227,6 +227,242 @@ class DeadlineQuery(BaseModel):
 
     regime: Annotated[Text, Field(min_length=1, max_length=40)]
     aware_at: Instant
+
+
+# --- regulator notification records ----------------------------------------------------------------------------
+
+FieldName = Annotated[Text, Field(min_length=1, max_length=100)]
+
+
+class NotificationOut(BaseModel):
+    """A regulator notification record: what the company owes one authority for one incident."""
+
+    id: int
+    incident_id: int
+    incident_reference: str
+    version: int = Field(description="Changes with every save; send it as If-Match (the ETag) to change the draft.")
+    regime_code: str
+    authority: str
+    title: str
+    kind: str = Field(description="initial, follow_up, progress_report or final.")
+    period_label: str
+    origin: str = Field(description="derived (from the laws map), added (by a person) or follow_up.")
+    state: str = Field(description="required, drafted, approved, submitted, acknowledged or not_required.")
+    attention: str = Field(description="Set when later facts no longer trigger the obligation: a person decides.")
+    clock_start: datetime | None
+    due_at: datetime | None
+    due_local: str | None = Field(description="The deadline in the authority's time zone (ISO 8601 with offset).")
+    due_timezone: str
+    due_explanation: str
+    is_legal_deadline: bool
+    urgency: str | None = Field(description="overdue, critical (4 h or less), soon (24 h or less), watch (more than "
+                                            "half the time used), ok or no_deadline; null once no longer owed.")
+    owner: str | None
+    required_fields: list[str] = Field(description="The fields the authority asks for (from the laws map).")
+    draft: dict[str, str] = Field(description="The saved draft, or the fields pre-filled from the incident.")
+    missing_fields: list[str] = Field(description="Required fields the draft leaves empty.")
+    missing_explanation: str
+    steps: list[str] = Field(description="The steps the caller may take now (draft, approve, submit, acknowledge, "
+                                         "not_required, reopen); approve and not_required are signed on the page.")
+    approved: bool
+    channel: str
+    authority_reference: str
+    submitted_at: datetime | None
+    on_time: bool | None = Field(description="Whether the submission met the deadline; null before submission.")
+    document_sha256: str
+    acknowledged_at: datetime | None
+    acknowledgement: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class DraftIn(BaseModel):
+    """Draft fields to save. Fields left out keep their current (or pre-filled) value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: dict[FieldName, Annotated[Text, Field(max_length=20000)]] = Field(
+        default_factory=dict, max_length=200, description="Values by field name (names from required_fields or draft).")
+    missing_explanation: Annotated[Text, Field(max_length=5000)] = Field(
+        default="", description="When the missing fields will follow (information to follow).")
+
+
+class SubmissionIn(BaseModel):
+    """How and when the approved report was sent. The approved draft is kept as a PDF attachment of the incident."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Annotated[Text, Field(min_length=1, max_length=200)] = Field(description="Portal, e-mail, fax…")
+    authority_reference: Annotated[Text, Field(max_length=120)] = ""
+    submitted_at: Instant
+
+
+class AcknowledgementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    acknowledged_at: Instant
+    text: Annotated[Text, Field(max_length=5000)] = Field(default="", description="What the authority answered.")
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[Text, Field(min_length=1, max_length=5000)]
+
+
+# --- recalls -----------------------------------------------------------------------------------------------------
+
+
+class TallyOut(BaseModel):
+    located: int
+    notified: int
+    repaired: int
+    replaced: int
+    refunded: int
+    remedied: int = Field(description="repaired + replaced + refunded.")
+
+
+class CurvePoint(BaseModel):
+    week_ending: date
+    remedied: int = Field(description="Units remedied in total by the end of the week.")
+
+
+class RecallProgressOut(BaseModel):
+    totals: TallyOut
+    completion_rate: float = Field(description="Remedied units as a share of the affected units, 0.0 to 1.0.")
+    completion: str = Field(description="The completion rate as people read it, e.g. '37.5 %'.")
+    target_percent: int
+    target_met: bool
+    last_progress_on: date | None
+    stalled_since: date | None = Field(description="Set when nothing was remedied for the campaign's stall weeks.")
+    by_country: dict[str, TallyOut]
+    by_channel: dict[str, TallyOut]
+    curve: list[CurvePoint] = Field(description="The completion curve: cumulative remedied units by week.")
+
+
+class RecallSummaryOut(BaseModel):
+    id: int
+    reference: str
+    status: str = Field(description="draft (being prepared), launched, closed or withdrawn.")
+    division_id: int
+    division_code: str
+    title: str
+    remedy: str
+    countries: list[str]
+    units_affected: int
+    target_percent: int
+    remedied: int
+    completion_rate: float
+    stalled: bool
+    launched_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime
+
+
+class RecallOut(RecallSummaryOut):
+    version: int
+    description: str
+    target_date: date | None
+    stall_weeks: int
+    report_regimes: list[str]
+    owner: str
+    incidents: list[str] = Field(description="References of the linked incidents you may read.")
+    effectiveness_check: str
+    withdrawn_reason: str
+    created_at: datetime
+    progress: RecallProgressOut
+
+
+class RecallPage(BaseModel):
+    items: list[RecallSummaryOut]
+    total: int = Field(description="How many recalls match the filters (that the caller may read).")
+    next_cursor: str | None = Field(description="Pass as 'after' for the next page; null on the last page.")
+
+
+class RecallQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["draft", "launched", "closed", "withdrawn"] | None = None
+    division_id: Id | None = None
+    incident_id: Id | None = Field(default=None, description="Only recalls linked to this incident.")
+    after: Annotated[str, Field(max_length=20, pattern="^[0-9]{1,10}$")] | None = Field(
+        default=None, description="A next_cursor.")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+# --- lessons learned ---------------------------------------------------------------------------------------------
+
+
+class LessonHitOut(BaseModel):
+    id: int
+    source_ref: str
+    title: str
+    product_category: str
+    failure_mode: str
+    cause_category: str
+    cause_dimension: str
+    division: str
+    year: int
+    score: float = Field(description="Relevance, higher is better (0 when listing without a query).")
+    snippet_html: str = Field(description="Escaped HTML of the summary with the matched words in <mark>.")
+
+
+class FacetCount(BaseModel):
+    value: str | int
+    count: int
+
+
+class LessonSearchPage(BaseModel):
+    items: list[LessonHitOut]
+    total: int
+    next_offset: int | None = Field(description="Pass as 'offset' for the next page; null on the last page.")
+    facets: dict[str, list[FacetCount]] = Field(description="Counts per category, failure mode, cause dimension, "
+                                                            "division and year over all matching lessons.")
+
+
+class LessonQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    q: Annotated[Text, Field(max_length=500)] = Field(default="", description="Words (Japanese too); every word must "
+                                                                             "match (prefixes count). Empty: newest first.")
+    category: Annotated[Text, Field(max_length=120)] | None = None
+    failure_mode: Annotated[Text, Field(max_length=80)] | None = None
+    cause_dimension: Annotated[Text, Field(max_length=20)] | None = None
+    division: Annotated[Text, Field(max_length=120)] | None = None
+    year: Annotated[int, Field(ge=1900, le=9999)] | None = None
+    offset: Annotated[int, Field(ge=0, le=100000)] = 0
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class LessonOut(BaseModel):
+    id: int
+    source: str
+    source_ref: str
+    title: str
+    summary: str
+    product: str
+    product_category: str
+    failure_mode: str
+    mechanism: str
+    technical_cause: str
+    process_cause: str
+    framework_cause: str
+    motivating_cause: str
+    cause_category: str
+    cause_dimension: str
+    process_stage: str
+    countermeasures: str
+    design_review_checks: list[str]
+    division: str
+    year: int
+    published_at: datetime
+    times_opened: int
+
+
+class SimilarQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: Annotated[int, Field(ge=1, le=20)] = 5
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

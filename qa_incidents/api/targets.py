@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import re
+from datetime import UTC, date, datetime, time
 from typing import Any
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
+
+from qa_incidents.core import audit
+from qa_incidents.core.errors import DomainError
+from qa_incidents.core.permissions import Capability, can_work_division
 
 
 def lesson_from_row(session: so.Session, *, record: dict[str, str], values: dict[str, str], incident_id: int,
@@ -23,3 +30,127 @@ def lesson_from_row(session: so.Session, *, record: dict[str, str], values: dict
     if report.unchanged:
         return "present"
     return "rejected: " + "; ".join(report.rejected)
+
+
+# --- recall campaigns ---------------------------------------------------------------------------------------------
+
+#: Words of a source's free-text action → the remedy; anything else is an inspection (the text is kept).
+REMEDY_WORDS = (
+    (("replac", "exchang", "swap"), "replacement"),
+    (("refund", "reimburs", "credit"), "refund"),
+    (("repair", "correct", "updat", "upgrad", "modif", "retrofit", "rework", "fix", "patch", "relabel"), "repair"),
+)
+ENDED_WORDS = ("terminat", "complet", "closed", "ended")
+DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y")
+
+
+def remedy_of(text: str) -> str:
+    """The remedy a source's action text describes (inspection when it names none of the others)."""
+    lowered = text.lower()
+    for words, remedy in REMEDY_WORDS:
+        if any(word in lowered for word in words):
+            return remedy
+    return "inspection"
+
+
+def date_of(text: str) -> date | None:
+    """A date as the public sources write it (ISO, 'August 24, 2006', 20060824…); None when there is none."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _units(text: str) -> int:
+    match = re.search(r"\d[\d,]*", text or "")
+    return min(int(match.group(0).replace(",", "")), 10**12) if match else 0
+
+
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def recall_from_row(session: so.Session, *, record: dict[str, str], values: dict[str, str], incident_id: int,
+                    user: Any, now: datetime, source: str) -> str | None:
+    """The recall campaign of a source row, created through the recalls service, under the imported incident.
+
+    Idempotent by the profile's recall key: rows of the same recall (e.g. the products of one FDA recall event)
+    share one campaign, each linking its incident. Imported campaigns are history: the service creates them
+    (validated, numbered, audited), then their state is set from the source (closed on the termination date,
+    else launched on the start date) with an audit event saying so; no signature is faked.
+    """
+    from qa_incidents.api import importer
+    from qa_incidents.core.countries import country_codes
+    from qa_incidents.incidents.models import Incident
+    from qa_incidents.recalls import service as recalls
+    from qa_incidents.recalls.models import RecallCampaign, RecallIncident
+
+    key = " ".join((values.get("key") or "").split())
+    if not key:
+        return "rejected: no recall key"
+    if len(key) > 200:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return "rejected: no incident"
+    existing = importer.imported_entity(session, source, key, "recall")
+    if existing is not None:
+        linked = session.scalar(sa.select(RecallIncident.id).where(RecallIncident.recall_id == existing,
+                                                                    RecallIncident.incident_id == incident_id))
+        if linked is None:
+            recall = session.get(RecallCampaign, existing)
+            session.add(RecallIncident(recall_id=existing, incident_id=incident_id, linked_by_id=user.id, linked_at=now))
+            session.flush()
+            audit.record(session, actor_id=user.id, entity_type="recall", entity_id=existing, action="incident_linked",
+                         now=now, incident_id=incident_id,
+                         changes={"incident": [None, incident.reference],
+                                  "recall": [None, recall.reference if recall else str(existing)]})
+        return "present"
+    if not can_work_division(user.actor, incident.division_id, Capability.MANAGE_RECALLS):
+        return "rejected: your role does not run recalls for this division"
+    action = values.get("remedy") or ""
+    status_text = values.get("status") or ""
+    started = date_of(values.get("started_on") or "") or incident.aware_at.date()
+    ended = date_of(values.get("closed_on") or "")
+    closed = ended is not None or any(word in status_text.lower() for word in ENDED_WORDS)
+    known = country_codes()
+    countries = sorted({c for c in re.split(r"[\s,;]+", (values.get("countries") or "").upper()) if c in known})
+    description = "\n".join(line for line in (
+        f"Imported from a public source (recall {key}).",
+        f"Action: {action}" if action else "",
+        f"Status in the source: {status_text}" if status_text else "",
+        f"Units in the source: {values.get('units')}" if values.get("units") else "",
+    ) if line)
+    title = " ".join((values.get("title") or "").split()) or incident.title
+    if len(title) > 200:
+        title = title[:199].rstrip() + "…"
+    try:
+        with session.begin_nested():
+            recall = recalls.create_campaign(session, user=user, incident_ids=[incident_id], now=now,
+                                             data=recalls.CampaignInput(
+                title=title, remedy=remedy_of(action), description=description, countries=countries,
+                units_affected=_units(values.get("units") or ""), owner_id=user.id))
+            launched_at = _instant(started)
+            closed_at = max(_instant(ended or started), launched_at) if closed else None
+            recall.status = "closed" if closed else "launched"
+            recall.launched_at, recall.closed_at, recall.updated_at = launched_at, closed_at, now
+            session.flush()
+            audit.record(session, actor_id=user.id, entity_type="recall", entity_id=recall.id,
+                         action="imported_history", now=now, incident_id=incident_id, changes={
+                             "status": ["draft", recall.status], "launched_at": [None, audit.jsonable(launched_at)],
+                             "closed_at": [None, audit.jsonable(closed_at)], "source": [None, key]})
+            importer.remember(session, source=source, key=key, entity_type="recall", entity_id=recall.id,
+                              run_id=None, now=now)
+    except DomainError as e:
+        reasons = getattr(e, "errors", None)
+        return "rejected: " + ("; ".join(f"{k}: {v}" for k, v in reasons.items()) if reasons else str(e))
+    return "created"

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, g, request, url_for
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import PathConverter
 
 from qa_incidents import csrf
 from qa_incidents.api import registry, tokens
@@ -35,6 +36,9 @@ csrf.exempt(bp)
 RESOURCE_MODULES = (
     "qa_incidents.api.resources.incidents",
     "qa_incidents.api.resources.deadlines",
+    "qa_incidents.api.resources.notifications",
+    "qa_incidents.api.resources.recalls",
+    "qa_incidents.api.resources.lessons",
 )
 
 API_VERSION = "1.0.0"
@@ -216,8 +220,17 @@ def openapi() -> Response:
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
+class _AnyPath(PathConverter):
+    """Like `path`, but also across line breaks (%0A in an id), so every path under /api/v1 gets a problem."""
+
+    regex = r"[^/][\s\S]*?"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("api_any_path", _AnyPath))
+
+
 @bp.route("/", methods=_ALL_METHODS, defaults={"rest": ""})
-@bp.route("/<path:rest>", methods=_ALL_METHODS)
+@bp.route("/<api_any_path:rest>", methods=_ALL_METHODS)
 def unknown(rest: str) -> Response:
     """Any other path under /api/v1: a problem, not an HTML page."""
     adapter = current_app.url_map.bind("localhost")

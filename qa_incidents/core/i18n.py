@@ -174,18 +174,45 @@ def _viewer_zone() -> str:
 
 
 def local_datetime_filter(value: datetime | None, width: str = "medium") -> str:
-    """Template filter: an instant in the viewer's zone and language (2026/11/20 12:00:00 JST, Nov 20, 2026…)."""
+    """Template filter: an instant in the viewer's zone and language (2026/11/20 12:00:00 JST, Nov 20, 2026…;
+    令和8年11月20日 12時00分 (JST) for a reader of Japanese who chose era dates)."""
+    if viewer_uses_era_dates():
+        return era_datetime(value, _viewer_zone())
     return format_local_datetime(value, _viewer_zone(), current_language(), width)
 
 
 def local_date_filter(value: date | datetime | None, width: str = "medium") -> str:
-    """Template filter: a day in the viewer's language (datetimes are taken in the viewer's zone)."""
+    """Template filter: a day in the viewer's language (datetimes are taken in the viewer's zone; 令和8年11月20日 for a
+    reader of Japanese who chose era dates)."""
+    if viewer_uses_era_dates():
+        return era_date_filter(value)
     return format_local_date(value, current_language(), width, zone=_viewer_zone())
 
 
 def number_filter(value: int | float | Decimal | None) -> str:
     """Template filter: a number with the viewer's grouping and decimal signs."""
     return format_number(value, current_language())
+
+
+def viewer_uses_era_dates() -> bool:
+    """Whether the viewer reads Japanese and chose Japanese-era dates (令和8年…) on their account page."""
+    from flask import has_request_context
+    from flask_login import current_user
+
+    return bool(has_request_context() and current_user and current_user.is_authenticated
+                and getattr(current_user, "era_dates", False) and current_language() == "ja")
+
+
+def localtime_filter(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Template filter: an instant in the viewer's zone with the zone's abbreviation (2026-11-20 12:00 JST), or, for
+    a reader of Japanese who chose era dates, 令和8年11月20日 12:00 JST."""
+    if value is None:
+        return ""
+    local = to_zone(value, _viewer_zone())
+    if viewer_uses_era_dates():
+        time_part = f" {local:%H:%M}" if "%H" in fmt else ""
+        return f"{era_date(local.date())}{time_part} {local.tzname()}"
+    return f"{local.strftime(fmt)} {local.tzname()}"
 
 
 def era_date_filter(value: date | datetime | None, style: str = "kanji") -> str:
@@ -198,15 +225,19 @@ def era_date_filter(value: date | datetime | None, style: str = "kanji") -> str:
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     """Serve the catalogues under translations/, choose each request's language, register the filters."""
     babel = app.extensions["babel"]
-    # The catalogues live at the repository root (next to babel.cfg), not inside the package.
-    if str(TRANSLATIONS_DIR) not in babel.translation_directories:
-        babel.translation_directories = [str(TRANSLATIONS_DIR), *babel.translation_directories]
+    # The catalogues live at the repository root (next to babel.cfg), not inside the package. They come last:
+    # Flask-Babel takes the plural rule of the last directory it merges, and a directory without a catalogue
+    # (the default one inside the package) would give Japanese English's rule ("0 requests" untranslated).
+    others = [d for d in babel.translation_directories if d != str(TRANSLATIONS_DIR) and Path(d).is_dir()]
+    if babel.translation_directories != [*others, str(TRANSLATIONS_DIR)]:
+        babel.translation_directories = [*others, str(TRANSLATIONS_DIR)]
         # Flask-Babel caches loaded catalogues per locale for the whole process, not per application.
         domain = babel.instance.__dict__.get("domain_instance")  # a cached_property, once computed
         if domain is not None:
             domain.cache.clear()
     babel.locale_selector = request_language
     app.jinja_env.filters.update(
+        local_time=localtime_filter,
         local_datetime=local_datetime_filter,
         local_date=local_date_filter,
         number=number_filter,
@@ -259,3 +290,79 @@ def recipients_by_language(people: Iterable[tuple[str, str | None]]) -> dict[str
         if email not in addresses:
             addresses.append(email)
     return grouped
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dates in e-mails and generated documents: written for their readers, whatever page (if any) caused them.
+
+
+def written_date(value: date | datetime | None, language: str, *, zone: str = "UTC", era: bool = False) -> str:
+    """A calendar day as a letter in the language writes it: 2026-11-20 in English, 2026年11月20日 in Japanese,
+    令和8年11月20日 with era dates (datetimes are taken in the zone)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_zone(value, zone).date()
+    if language == "ja":
+        return era_date(value) if era else f"{value.year}年{value.month}月{value.day}日"
+    return value.isoformat()
+
+
+def written_datetime(value: datetime | None, zone: str, language: str, *, era: bool = False,
+                     name_zone: bool = False) -> str:
+    """An instant as a letter in the language writes it, in the zone, with the zone's abbreviation (and its name when
+    the reader may live elsewhere): 2026-11-20 12:00 JST (Asia/Tokyo), 2026年11月20日 12:00 JST, 令和8年11月20日 12:00 JST."""
+    if value is None:
+        return ""
+    local = to_zone(value, zone)
+    named = f" ({zone})" if name_zone else ""
+    return f"{written_date(local.date(), language, era=era)} {local:%H:%M} {local.tzname()}{named}"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone a message goes to, with how they read: language, time zone and calendar (None: not a user, defaults)."""
+
+    email: str
+    language: str | None = None
+    timezone: str | None = None
+    era_dates: bool = False
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How the readers of one message read it: one language; their own zone if the message has one reader who has
+    one, else a shared zone that the dates name."""
+
+    language: str
+    zone: str
+    own_zone: bool = False
+    era_dates: bool = False
+
+    def datetime(self, value: datetime | None) -> str:
+        """An instant for these readers (2026年11月20日 12:00 JST; 2026-11-20 12:00 JST (Asia/Tokyo))."""
+        return written_datetime(value, self.zone, self.language, era=self.era_dates, name_zone=not self.own_zone)
+
+    def date(self, value: date | datetime | None) -> str:
+        """A day for these readers (2026-11-20; 2026年11月20日; 令和8年11月20日)."""
+        return written_date(value, self.language, zone=self.zone, era=self.era_dates)
+
+
+def readers(people: Iterable[Recipient], *, zone: str) -> list[tuple[Reader, list[str]]]:
+    """The recipients grouped by language (first mention of an address wins), each group with how it reads."""
+    seen: set[str] = set()
+    groups: dict[str, list[Recipient]] = {}
+    for person in people:
+        email = (person.email or "").strip()
+        if not email or email.lower() in seen:
+            continue
+        seen.add(email.lower())
+        groups.setdefault(supported_language(person.language) or DEFAULT_LANGUAGE, []).append(person)
+    found = []
+    for language in sorted(groups):
+        group = groups[language]
+        own = group[0].timezone if len(group) == 1 and group[0].timezone else None
+        era = language == "ja" and all(p.era_dates for p in group)
+        found.append((Reader(language=language, zone=own or zone, own_zone=own is not None, era_dates=era),
+                      [p.email.strip() for p in group]))
+    return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import logging
 import smtplib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -16,6 +17,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from qa_incidents.core.db import Base, begin_write
+from qa_incidents.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Reader, Recipient, in_language, readers
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,61 @@ def enqueue(
     except IntegrityError:
         return None  # a concurrent writer queued the same key first
     return message
+
+
+@dataclass
+class Letter:
+    """One message as composed for one group of readers."""
+
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    attachments: list[tuple[str, str, bytes]] | None = None
+
+
+#: The zone of dates in a message to several readers when the caller names none (head office's).
+SHARED_ZONE = "Asia/Tokyo"
+
+
+def enqueue_localised(
+    session: so.Session,
+    *,
+    people: Iterable[Recipient],
+    compose: Callable[[Reader], Letter | tuple[str, str]],
+    now: datetime,
+    zone: str = SHARED_ZONE,
+    incident_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> list[OutboxMessage]:
+    """Queue one message per language among the recipients, each composed in that language.
+
+    compose(reader) runs under the reader's language (gettext answers in it) and returns (subject, body_text) or a
+    Letter; reader.datetime()/reader.date() write dates for them: in the recipient's own time zone when the message
+    has one recipient, else in `zone`, named. Each message's dedupe key is `dedupe_key:<language>`, except English's
+    (the source language), which keeps the plain key messages had before they were per language; once any of them
+    was queued, nothing is queued again, so a re-run sends nothing twice even if someone changed language since.
+    """
+    if dedupe_key and session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.in_(
+            {_language_key(dedupe_key, language) for language in LANGUAGES})).limit(1)):
+        return []
+    queued = []
+    for reader, to in readers(people, zone=zone):
+        with in_language(reader.language):
+            letter = compose(reader)
+        if not isinstance(letter, Letter):
+            letter = Letter(subject=letter[0], body_text=letter[1])
+        message = enqueue(session, to=to, subject=letter.subject, body_text=letter.body_text, now=now,
+                          body_html=letter.body_html, incident_id=incident_id, attachments=letter.attachments,
+                          dedupe_key=_language_key(dedupe_key, reader.language))
+        if message is not None:
+            queued.append(message)
+    return queued
+
+
+def _language_key(dedupe_key: str | None, language: str) -> str | None:
+    if not dedupe_key:
+        return None
+    return dedupe_key if language == DEFAULT_LANGUAGE else f"{dedupe_key}:{language}"
 
 
 def message_id_header(message: OutboxMessage, from_addr: str) -> str:

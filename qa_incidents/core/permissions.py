@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
 
 class Role(enum.StrEnum):
     REPORTER = "reporter"
@@ -57,13 +59,14 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset({C.MANAGE_USERS, C.MANAGE_DIVISIONS, C.MANAGE_CATALOGUE, C.MANAGE_RULES, C.EDIT_LAWS_MAP}),
 }
 
+#: Role names as people read them, in the reader's language (lazy: translated when shown).
 ROLE_TITLES: dict[Role, str] = {
-    Role.REPORTER: "Reporter (division QA staff)",
-    Role.DIVISION_QA: "Division QA manager",
-    Role.HEAD_OFFICE_QA: "Head-office QA",
-    Role.EXECUTIVE: "Executive (top management)",
-    Role.ENGINEER: "Engineer",
-    Role.ADMIN: "Administrator",
+    Role.REPORTER: _l("Reporter (division QA staff)"),
+    Role.DIVISION_QA: _l("Division QA manager"),
+    Role.HEAD_OFFICE_QA: _l("Head-office QA"),
+    Role.EXECUTIVE: _l("Executive (top management)"),
+    Role.ENGINEER: _l("Engineer"),
+    Role.ADMIN: _l("Administrator"),
 }
 
 

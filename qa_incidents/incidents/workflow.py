@@ -12,10 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
-from qa_incidents.accounts.service import addresses
+from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Capability, Role, can, can_work_division
@@ -235,13 +236,21 @@ def request_escalation(session: so.Session, *, user: User, incident_id: int, rea
                             requested_at=now, reason=reason.strip())
     session.add(escalation)
     session.flush()
-    outbox.enqueue(
-        session, to=addresses(session, roles={Role.HEAD_OFFICE_QA}), now=now, incident_id=incident.id,
-        subject=f"[{incident.severity.value}] Escalation requested: {incident.reference} {incident.title}",
-        body_text=(f"{user.name} ({incident.division.name}) requests escalation of {incident.reference}.\n\n"
-                   f"Severity: {incident.severity.value}\nReason: {reason.strip()}\n\n"
-                   f"Decide in the approval queue: {base_url}/escalations/\n"),
-        dedupe_key=f"escalation-requested:{escalation.id}")
+    severity = incident.severity.value
+    queue = f"{base_url}/escalations/"
+
+    def compose(reader: outbox.Reader) -> tuple[str, str]:
+        return (gettext("[%(severity)s] Escalation requested: %(ref)s %(title)s", severity=severity,
+                        ref=incident.reference, title=incident.title),
+                gettext("%(name)s (%(division)s) requests escalation of %(ref)s.", name=user.name,
+                        division=incident.division.name, ref=incident.reference) + "\n\n"
+                + gettext("Severity: %(severity)s", severity=severity) + "\n"
+                + gettext("Requested at: %(when)s", when=reader.datetime(now)) + "\n"
+                + gettext("Reason: %(reason)s", reason=reason.strip()) + "\n\n"
+                + gettext("Decide in the approval queue: %(link)s", link=queue) + "\n")
+
+    outbox.enqueue_localised(session, people=people(session, roles={Role.HEAD_OFFICE_QA}), compose=compose, now=now,
+                             incident_id=incident.id, dedupe_key=f"escalation-requested:{escalation.id}")
     return escalation
 
 
@@ -284,16 +293,24 @@ def decide_escalation(session: so.Session, *, user: User, incident_id: int, appr
         from qa_incidents.reports.service import Trigger, trigger
 
         trigger(session, incident=incident, kind=Trigger.ESCALATION_APPROVED, now=now, detail=comment.strip()[:200])
-    recipients = {escalation.requested_by.email} | set(addresses(session, roles={Role.DIVISION_QA},
-                                                                  division_id=incident.division_id))
-    verdict = "APPROVED" if approve else "REJECTED"
-    outbox.enqueue(
-        session, to=sorted(recipients), now=now, incident_id=incident.id,
-        subject=f"Escalation {verdict}: {incident.reference} {incident.title}",
-        body_text=(f"{user.name} {verdict.lower()} the escalation of {incident.reference} "
-                   f"(signed: \"{transition.signature}\").\n" + (f"Comment: {comment.strip()}\n" if comment.strip() else "")
-                   + f"\n{base_url}/incidents/{incident.id}\n"),
-        dedupe_key=f"escalation-decided:{escalation.id}")
+    recipients = [as_recipient(escalation.requested_by),
+                  *people(session, roles={Role.DIVISION_QA}, division_id=incident.division_id)]
+    meaning = transition.signature
+
+    def compose(reader: outbox.Reader) -> tuple[str, str]:
+        if approve:
+            subject = gettext("Escalation APPROVED: %(ref)s %(title)s", ref=incident.reference, title=incident.title)
+            said = gettext('%(name)s approved the escalation of %(ref)s on %(when)s (signed: "%(meaning)s").',
+                           name=user.name, ref=incident.reference, when=reader.datetime(now), meaning=meaning)
+        else:
+            subject = gettext("Escalation REJECTED: %(ref)s %(title)s", ref=incident.reference, title=incident.title)
+            said = gettext('%(name)s rejected the escalation of %(ref)s on %(when)s (signed: "%(meaning)s").',
+                           name=user.name, ref=incident.reference, when=reader.datetime(now), meaning=meaning)
+        remark = gettext("Comment: %(comment)s", comment=comment.strip()) + "\n" if comment.strip() else ""
+        return subject, f"{said}\n{remark}\n{base_url}/incidents/{incident.id}\n"
+
+    outbox.enqueue_localised(session, people=recipients, compose=compose, now=now, incident_id=incident.id,
+                             dedupe_key=f"escalation-decided:{escalation.id}")
     return escalation
 
 
@@ -386,30 +403,41 @@ def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFA
     """Queue one warning before and one notice after each triage or escalation SLA is breached. Returns the count queued."""
     queued = 0
     for item in triage_queue(session, division_id=None, now=now, settings=settings):
-        queued += _sla_mail(session, item, kind="triage", now=now, base_url=base_url,
-                            to_warn=addresses(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id),
-                            to_breach=addresses(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id)
-                            + addresses(session, roles={Role.HEAD_OFFICE_QA}))
+        division_qa = people(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id)
+        queued += _sla_mail(session, item, kind="triage", now=now, base_url=base_url, to_warn=division_qa,
+                            to_breach=division_qa + people(session, roles={Role.HEAD_OFFICE_QA}))
     for item in escalation_queue(session, now=now, settings=settings):
-        hq = addresses(session, roles={Role.HEAD_OFFICE_QA})
+        hq = people(session, roles={Role.HEAD_OFFICE_QA})
         queued += _sla_mail(session, item, kind="escalation decision", now=now, base_url=base_url, to_warn=hq,
-                            to_breach=hq + [item.escalation.requested_by.email] if item.escalation else hq)
+                            to_breach=hq + [as_recipient(item.escalation.requested_by)] if item.escalation else hq)
     return queued
 
 
 def _sla_mail(session: so.Session, item: QueueItem, *, kind: str, now: datetime, base_url: str,
-              to_warn: list[str], to_breach: list[str]) -> int:
+              to_warn: list[outbox.Recipient], to_breach: list[outbox.Recipient]) -> int:
     if item.state == SlaState.OK:
         return 0
     incident = item.incident
     breached = item.state == SlaState.BREACHED
     key = f"sla:{kind}:{'breached' if breached else 'warning'}:{incident.id}:{item.escalation.id if item.escalation else 0}"
-    status = str(STATUS_TITLES[incident.status])
-    subject = (f"{'SLA BREACHED' if breached else 'SLA due soon'}: {kind} of {incident.reference} "
-               f"due {item.sla.due_at:%Y-%m-%d %H:%M} UTC")
-    body = (f"{incident.reference} {incident.title}\nDivision: {incident.division.name}\nStatus: {status}\n"
-            f"The {kind} was due at {item.sla.due_at:%Y-%m-%d %H:%M} UTC "
-            f"({'overdue' if breached else 'not yet done'}).\n\n{base_url}/incidents/{incident.id}\n")
-    message = outbox.enqueue(session, to=to_breach if breached else to_warn, subject=subject, body_text=body,
-                             now=now, incident_id=incident.id, dedupe_key=key)
-    return 1 if message is not None else 0
+
+    def compose(reader: outbox.Reader) -> tuple[str, str]:
+        names = dict(ref=incident.reference, due=reader.datetime(item.sla.due_at))
+        if kind == "triage":
+            subject = (gettext("SLA BREACHED: triage of %(ref)s due %(due)s", **names) if breached
+                       else gettext("SLA due soon: triage of %(ref)s due %(due)s", **names))
+            said = (gettext("The triage was due at %(due)s (overdue).", **names) if breached
+                    else gettext("The triage is due at %(due)s (not yet done).", **names))
+        else:
+            subject = (gettext("SLA BREACHED: escalation decision on %(ref)s due %(due)s", **names) if breached
+                       else gettext("SLA due soon: escalation decision on %(ref)s due %(due)s", **names))
+            said = (gettext("The escalation decision was due at %(due)s (overdue).", **names) if breached
+                    else gettext("The escalation decision is due at %(due)s (not yet done).", **names))
+        return subject, (f"{incident.reference} {incident.title}\n"
+                         + gettext("Division: %(division)s", division=incident.division.name) + "\n"
+                         + gettext("Status: %(status)s", status=str(STATUS_TITLES[incident.status])) + "\n"
+                         + f"{said}\n\n{base_url}/incidents/{incident.id}\n")
+
+    messages = outbox.enqueue_localised(session, people=to_breach if breached else to_warn, compose=compose, now=now,
+                                        incident_id=incident.id, dedupe_key=key)
+    return 1 if messages else 0

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from qa_incidents.accounts.service import addresses
+from qa_incidents.accounts.service import people
 from qa_incidents.catalogue.models import Product, ProductCategory
 from qa_incidents.catalogue.service import CategoryTree as Tree
 from qa_incidents.core import audit, outbox
@@ -334,13 +335,25 @@ def enforcement_alerts(session: so.Session, *, now: dt.datetime, thresholds: tup
                 affected |= tree.descendants(tree.by_code[code])
         divisions = set(session.scalars(sa.select(Product.division_id).where(Product.category_id.in_(affected or {-1}))))
         for division_id in sorted(divisions):
-            to = addresses(session, roles={Role.DIVISION_QA, Role.REPORTER}, division_id=division_id)
-            law = amendment.law
-            message = outbox.enqueue(
-                session, to=to, now=now, dedupe_key=f"law-enforcement:{amendment.id}:{division_id}:{threshold}",
-                subject=f"In {days_left} days: {law.short_name} ({law.jurisdiction.code}) — {amendment.title}",
-                body_text=(f"{law.name_en} ({law.name_original})\n{amendment.title}\n"
-                           f"Enforced on {amendment.enforced_on.isoformat()} ({days_left} days from today).\n\n"
-                           f"{amendment.summary}\n\n{base_url}/laws/{law.id}\n"))
-            queued += message is not None
+            to = people(session, roles={Role.DIVISION_QA, Role.REPORTER}, division_id=division_id)
+            messages = outbox.enqueue_localised(
+                session, people=to, now=now, zone=amendment.law.jurisdiction.timezone,
+                dedupe_key=f"law-enforcement:{amendment.id}:{division_id}:{threshold}",
+                compose=lambda reader, amendment=amendment, days_left=days_left: _enforcement_letter(
+                    reader, amendment=amendment, days_left=days_left, base_url=base_url))
+            queued += bool(messages)
     return queued
+
+
+def _enforcement_letter(reader: outbox.Reader, *, amendment: Amendment, days_left: int, base_url: str) -> tuple[str, str]:
+    """The alert in the reader's language: the law's name in theirs first (both kept), the amendment as written."""
+    law = amendment.law
+    name = law.name_original if reader.language == "ja" and law.jurisdiction.code == "JP" else law.name_en
+    other = law.name_en if name == law.name_original else law.name_original
+    subject = gettext("In %(n)d days: %(law)s (%(country)s) — %(amendment)s", n=days_left, law=law.short_name,
+                      country=law.jurisdiction.code, amendment=amendment.title)
+    body = (f"{name} ({other})\n{amendment.title}\n"
+            + gettext("Enforced on %(day)s (%(n)d days from today).", day=reader.date(amendment.enforced_on),
+                      n=days_left)
+            + f"\n\n{amendment.summary}\n\n{base_url}/laws/{law.id}\n")
+    return subject, body

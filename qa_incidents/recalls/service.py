@@ -17,15 +17,17 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from qa_incidents.accounts.models import User
+from qa_incidents.accounts.service import as_recipient
 from qa_incidents.core import audit
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.outbox import enqueue
+from qa_incidents.core.outbox import Reader, enqueue_localised
 from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
 from qa_incidents.core.sequences import next_value
 from qa_incidents.core.signatures import sign
@@ -876,7 +878,8 @@ def register_due_reports(session: so.Session, *, recall: RecallCampaign, today: 
     incident_id = _primary_incident_id(session, recall.id)
     if incident_id is None:
         return 0
-    from qa_incidents.notifications.records import schedule_follow_up  # here: records import the recalls' service
+    # Imported here: the records module imports the recalls' service.
+    from qa_incidents.notifications.records import schedule_follow_up
 
     count = 0
     for period in report_schedule(recall, today=today):
@@ -1031,16 +1034,17 @@ def recall_scan(session: so.Session, now: datetime, base_url: str = "") -> int:
         p = progress(session, recall, today=today)
         if p.stalled_since is not None:
             link = f"{base_url.rstrip('/')}/recalls/{recall.id}/progress" if base_url else f"/recalls/{recall.id}/progress"
-            message = enqueue(
-                session, to=[recall.owner.email], now=now,
-                subject=str(_l("Recall %(ref)s has made no progress for %(n)d weeks", ref=recall.reference,
-                               n=recall.stall_weeks)),
-                body_text=str(_l("No units of recall %(ref)s (%(title)s) have been remedied since %(since)s. "
-                                 "Completion stands at %(rate)s against a target of %(target)d %%.\n\n%(link)s",
-                                 ref=recall.reference, title=recall.title, since=p.stalled_since.isoformat(),
-                                 rate=rules.percent(p.rate), target=recall.target_percent, link=link)),
-                incident_id=_primary_incident_id(session, recall.id),
-                dedupe_key=f"recall-stall:{recall.id}:{p.stalled_since.isoformat()}")
-            queued += 1 if message is not None else 0
+            def compose(reader: Reader, recall: RecallCampaign = recall, p: Any = p, link: str = link) -> tuple[str, str]:
+                return (gettext("Recall %(ref)s has made no progress for %(n)d weeks", ref=recall.reference,
+                                n=recall.stall_weeks),
+                        gettext("No units of recall %(ref)s (%(title)s) have been remedied since %(since)s. "
+                                "Completion stands at %(rate)s against a target of %(target)d %%.\n\n%(link)s",
+                                ref=recall.reference, title=recall.title, since=reader.date(p.stalled_since),
+                                rate=rules.percent(p.rate), target=recall.target_percent, link=link))
+
+            messages = enqueue_localised(session, people=[as_recipient(recall.owner)], compose=compose, now=now,
+                                         incident_id=_primary_incident_id(session, recall.id),
+                                         dedupe_key=f"recall-stall:{recall.id}:{p.stalled_since.isoformat()}")
+            queued += 1 if messages else 0
         register_due_reports(session, recall=recall, today=today, actor_id=None, now=now)
     return queued

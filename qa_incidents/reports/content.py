@@ -24,6 +24,15 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+HARM_FACTS = ("no_harm", "deaths", "serious_injuries", "minor_injuries", "fire", "smoke", "co_poisoning",
+              "property_damage")
+
+
+def harm_facts(incident: Incident) -> dict[str, Any]:
+    """The harm as data, so each reader's language can word it (harm_words is the English wording kept with it)."""
+    return {name: getattr(incident, name) for name in HARM_FACTS}
+
+
 def harm_words(incident: Incident) -> str:
     if incident.no_harm:
         return "no harm"
@@ -55,7 +64,29 @@ def review_summary(session: so.Session, incident_id: int) -> tuple[dict[str, Any
     steps = [{"what": f"Countermeasure: {c.description[:160]}", "owner": c.owner.name if getattr(c, "owner", None) else "",
               "due": datetime.combine(c.due_on, datetime.min.time()).replace(tzinfo=UTC).isoformat()}
              for c in cms if c.status.value not in ("verified",)]
-    return {"text": text, "status": review.status.value}, steps
+    for step, c in zip(steps, (c for c in cms if c.status.value not in ("verified",)), strict=True):
+        step |= {"kind": "countermeasure", "description": c.description[:160]}
+    return {"text": text, "status": review.status.value, "title": review.title, "mechanism": review.mechanism[:200],
+            "verified": done, "total": len(cms)}, steps
+
+
+def recall_facts(session: so.Session, summaries: list[dict[str, Any]], *, today: Any) -> list[dict[str, Any]]:
+    """The recalls' summary lines with the facts behind each, so each reader's language can word them."""
+    from qa_incidents.recalls.models import RecallCampaign
+    from qa_incidents.recalls.service import progress
+
+    found = []
+    for summary in summaries:
+        recall = session.scalar(sa.select(RecallCampaign).where(RecallCampaign.reference == summary.get("reference")))
+        if recall is None:
+            found.append(summary)
+            continue
+        p = progress(session, recall, today=today)
+        found.append(summary | {
+            "title": recall.title, "remedy": str(recall.remedy), "remedied": p.totals.remedied,
+            "units_affected": recall.units_affected, "target_percent": recall.target_percent,
+            "stalled_since": p.stalled_since.isoformat() if p.stalled_since else None})
+    return found
 
 
 def build(session: so.Session, incident: Incident, *, now: datetime, since: datetime | None,
@@ -76,7 +107,8 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
             "late": bool(r.submitted_at and r.due_at and r.submitted_at > r.due_at),
             "overdue": bool(open_ and r.due_at and r.due_at <= now)})
         if open_:
-            next_steps.append({"what": f"Submit {r.regime_code} report to {r.authority}",
+            next_steps.append({"what": f"Submit {r.regime_code} report to {r.authority}", "kind": "submit",
+                               "regime": r.regime_code, "authority": r.authority,
                                "owner": r.owner.name if r.owner else "", "due": _iso(r.due_at)})
     events = audit.events_for_incident(session, incident.id)
     containment = [{"at": _iso(e.occurred_at), "by": e.actor.name if e.actor else "",
@@ -87,11 +119,12 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
                for e in events if since is None or e.occurred_at > since][-30:]
     from qa_incidents.recalls.service import status_summary
 
-    recalls = status_summary(session, incident.id, today=now.date())
+    recalls = recall_facts(session, status_summary(session, incident.id, today=now.date()), today=now.date())
     review, review_steps = review_summary(session, incident.id)
     next_steps += review_steps
     if incident.status in (Status.ESCALATED,):
-        next_steps.append({"what": "Record containment", "owner": incident.division.name, "due": None})
+        next_steps.append({"what": "Record containment", "kind": "containment", "owner": incident.division.name,
+                           "due": None})
     return {
         "reference": incident.reference, "title": incident.title, "division": incident.division.name,
         "product": {"name": incident.product.name, "model": incident.product.model,
@@ -100,7 +133,7 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
         "units_in_field": incident.units_in_field, "country": incident.country, "place": incident.place,
         "occurred_at": _iso(incident.occurred_at), "aware_at": _iso(incident.aware_at),
         "status": incident.status.value, "severity": incident.severity.value if incident.severity else None,
-        "severity_why": why, "harm": harm_words(incident), "description": incident.description[:1200],
+        "severity_why": why, "harm": harm_words(incident), "harm_facts": harm_facts(incident), "description": incident.description[:1200],
         "notifications": notifications, "containment": containment, "recalls": recalls, "review": review,
         "next_steps": next_steps, "changes_since_last": changes, "narrative": narrative.strip(),
         "triggers": triggers or [], "as_of": _iso(now),

@@ -1,26 +1,163 @@
-"""A status report's content as HTML (page and e-mail share one template) and as PDF."""
+"""A status report's content as HTML (page and e-mail share one template) and as PDF, in the reader's language.
+
+The content is data, fixed at issue (and hashed); only the labels and the dates are written for the reader: in the
+language gettext answers in when rendering (the viewer's on a page, the recipients' in e-mail), in the given zone.
+What people wrote (titles, narrative, descriptions, names) stays as written.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from qa_incidents.core.i18n import DEFAULT_LANGUAGE, written_date, written_datetime
 from qa_incidents.core.pdf import new_pdf
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 
-def when(value: str | None, zone: str = "Asia/Tokyo") -> str:
-    """An ISO instant from the content, in the report's zone, e.g. "2026-03-02 18:00 JST"."""
+def when(value: str | None, zone: str = "Asia/Tokyo", language: str = DEFAULT_LANGUAGE, era: bool = False) -> str:
+    """An ISO instant from the content, in the report's zone, as the language writes it: "2026-03-02 18:00 JST",
+    "2026年3月2日 18:00 JST" (or "令和8年3月2日 18:00 JST" for a reader who chose era dates)."""
     if not value:
         return "—"
-    local = datetime.fromisoformat(value).astimezone(ZoneInfo(zone))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    return written_datetime(datetime.fromisoformat(value), zone, language, era=era)
+
+
+def _title(titles: dict[Any, Any], value: str | None, fallback: str = "") -> str:
+    """The title of a stored code in the current language (the code itself, readable, if it is unknown)."""
+    for key, title in titles.items():
+        if str(getattr(key, "value", key)) == value:
+            return str(title)
+    return fallback or (value or "").replace("_", " ")
+
+
+#: What the audit events of an incident's timeline are called in a report (others are shown by their stored name).
+EVENT_TITLES = {
+    "created": _l("filed the incident"),
+    "updated": _l("changed the facts"),
+    "commented": _l("commented"),
+    "attached": _l("attached a file"),
+    "signed": _l("signed electronically"),
+    "status_report_narrative": _l("wrote the narrative for the status report"),
+    "status_report_issued": _l("issued a status report"),
+    "status_report_acknowledged": _l("acknowledged a status report"),
+    "notification_required": _l("regulator notification required"),
+    "notification_not_required": _l("regulator notification not required"),
+    "notification_drafted": _l("regulator notification drafted"),
+    "notification_approved": _l("regulator notification approved"),
+    "notification_submitted": _l("regulator notification submitted"),
+    "notification_acknowledged": _l("regulator notification acknowledged"),
+    "review started": _l("review started"),
+    "review submitted": _l("review submitted"),
+    "review approved": _l("review approved"),
+}
+
+
+#: The incident's fields as its form names them, for the "changed since the last report" list.
+FIELD_TITLES = {
+    "title": _l("Short title"), "lot_numbers": _l("Lot numbers"), "serial_numbers": _l("Serial numbers"),
+    "country": _l("Country of occurrence"), "place": _l("Place of occurrence"), "occurred_at": _l("Occurred at"),
+    "aware_at": _l("Company became aware at"), "source": _l("Source"), "hazard": _l("Hazard type"),
+    "deaths": _l("Deaths"), "serious_injuries": _l("Serious injuries"), "minor_injuries": _l("Minor injuries"),
+    "fire": _l("Fire"), "smoke": _l("Smoke"), "co_poisoning": _l("CO poisoning"), "property_damage": _l("Property damage"),
+    "no_harm": _l("No harm"), "units_in_field": _l("Units in the field"), "description": _l("Description"),
+    "product_id": _l("Product"), "division_id": _l("Division"), "severity": _l("Severity"), "status": _l("Status"),
+    "comment": _l("Comment"), "meaning": _l("Meaning"), "signature": _l("Signature"),
+}
+
+
+def harm_text(facts: dict[str, Any] | None, stored: str) -> str:
+    """The harm in the current language, from the stored facts (older reports: the stored English words)."""
+    if not facts:
+        return stored
+    if facts.get("no_harm"):
+        return _("no harm")
+    parts = []
+    if facts.get("deaths"):
+        parts.append(ngettext("%(num)d death", "%(num)d deaths", facts["deaths"]))
+    if facts.get("serious_injuries"):
+        parts.append(ngettext("%(num)d serious injury", "%(num)d serious injuries", facts["serious_injuries"]))
+    if facts.get("minor_injuries"):
+        parts.append(ngettext("%(num)d minor injury", "%(num)d minor injuries", facts["minor_injuries"]))
+    for key, word in (("fire", _("fire")), ("smoke", _("smoke")), ("co_poisoning", _("CO poisoning")),
+                      ("property_damage", _("property damage"))):
+        if facts.get(key):
+            parts.append(word)
+    return _(", ").join(parts) if parts else _("not stated")
+
+
+def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) -> dict[str, Any]:
+    """The labels of a report's content in the current language: what the template and the PDF print besides the data."""
+    from qa_incidents.incidents.lifecycle import ACTION_TITLES
+    from qa_incidents.incidents.rules import STATUS_TITLES
+    from qa_incidents.notifications.rules import STATE_TITLES
+    from qa_incidents.recalls.rules import RECALL_STATUS_TITLES, REMEDY_TITLES, percent
+    from qa_incidents.reports.rules import TRIGGER_TITLES
+    from qa_incidents.reviews.rules import REVIEW_STATUS_TITLES
+
+    def at(value: str | None) -> str:
+        return when(value, zone, language, era)
+
+    review = c.get("review")
+    review_text = _("No review yet.")
+    if isinstance(review, dict):
+        if "title" in review:
+            review_text = _('Review "%(title)s" is %(status)s', title=review["title"],
+                            status=_title(REVIEW_STATUS_TITLES, review.get("status")).lower())
+            if review.get("mechanism"):
+                review_text += _("; technical cause: %(cause)s", cause=review["mechanism"])
+            review_text += _("; countermeasures verified %(done)d of %(total)d.", done=review.get("verified", 0),
+                             total=review.get("total", 0))
+        else:
+            review_text = review.get("text") or review_text
+
+    def step(s: dict[str, Any]) -> str:
+        kind = s.get("kind")
+        if kind == "submit":
+            return _("Submit %(regime)s report to %(authority)s", regime=s["regime"], authority=s["authority"])
+        if kind == "countermeasure":
+            return _("Countermeasure: %(what)s", what=s["description"])
+        if kind == "containment":
+            return _("Record containment")
+        return str(s.get("what", ""))
+
+    def recall(r: dict[str, Any]) -> str:
+        if "units_affected" not in r:
+            return str(r.get("text") or r)
+        done, units = format(r["remedied"], ","), format(r["units_affected"], ",")
+        line = _("%(ref)s %(title)s: %(status)s, %(remedy)s; %(done)s of %(units)s units remedied (%(rate)s, "
+                 "target %(target)s %%)", ref=r["reference"], title=r["title"],
+                 status=_title(RECALL_STATUS_TITLES, r.get("status")), remedy=_title(REMEDY_TITLES, r.get("remedy")),
+                 done=done, units=units, rate=percent(r.get("rate") or 0), target=r["target_percent"])
+        if r.get("stalled_since"):
+            line += _("; no progress since %(day)s",
+                      day=written_date(date.fromisoformat(r["stalled_since"]), language, era=era))
+        return line
+
+    actions = {a.value: t for a, t in ACTION_TITLES.items()}
+    return {
+        "at": at,
+        "status": _title(STATUS_TITLES, c.get("status")),
+        "harm": harm_text(c.get("harm_facts"), c.get("harm", "")),
+        "triggers": [(_title(TRIGGER_TITLES, t.get("kind"), t.get("title") or ""), t.get("detail") or "")
+                     for t in c.get("triggers") or []],
+        "states": [_title(STATE_TITLES, n.get("state")) for n in c.get("notifications") or []],
+        "review": review_text,
+        "steps": [step(s) for s in c.get("next_steps") or []],
+        "recalls": [recall(r) for r in c.get("recalls") or []],
+        "changes": [str(EVENT_TITLES.get(ch["what"]) or EVENT_TITLES.get(ch["what"].replace(" ", "_"))
+                        or actions.get(ch["what"].replace(" ", "_"), ch["what"]))
+                    for ch in c.get("changes_since_last") or []],
+        "fields": [[str(FIELD_TITLES.get(f, f)) for f in ch.get("fields") or []] for ch in c.get("changes_since_last") or []],
+        "units": f"{c['units_in_field']:,}" if isinstance(c.get("units_in_field"), int) else str(c.get("units_in_field")),
+    }
 
 
 def _environment() -> Environment:
@@ -36,18 +173,26 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(content: dict[str, Any], *, number: int, issued_at: datetime | None, zone: str, link: str = "") -> str:
-    """The report as one self-contained HTML document (the e-mail body; the page embeds the same part)."""
+def render_html(content: dict[str, Any], *, number: int, issued_at: datetime | None, zone: str, link: str = "",
+                language: str = DEFAULT_LANGUAGE, era: bool = False) -> str:
+    """The report as one self-contained HTML document (the e-mail body; the page embeds the same part), with its
+    labels in the current gettext language (pass that language, for the dates and the document's lang)."""
     template = _environment().get_template("reports/status_email.html")
-    return template.render(c=content, number=number, issued_at=issued_at.isoformat() if issued_at else None,
-                           zone=zone, link=link)
+    return template.render(c=content, d=describe(content, zone=zone, language=language, era=era), number=number,
+                           issued_at=issued_at.isoformat() if issued_at else None, zone=zone, link=link,
+                           lang=language, era=era)
 
 
-def render_pdf(content: dict[str, Any], *, number: int, issued_at: datetime | None, zone: str) -> bytes:
+def render_pdf(content: dict[str, Any], *, number: int, issued_at: datetime | None, zone: str,
+               language: str = DEFAULT_LANGUAGE, era: bool = False) -> bytes:
+    """The report as PDF, labels in the current gettext language and dates as `language` writes them."""
     c = content
+    d = describe(c, zone=zone, language=language, era=era)
+    at = d["at"]
     pdf = new_pdf()  # DejaVu Sans, with a Japanese font for what DejaVu cannot draw
     pdf.set_auto_page_break(auto=True, margin=14)
     pdf.set_title(f"{_('Status report no. %(n)d', n=number)}: {c['reference']}")
+    pdf.set_lang(language)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
@@ -62,40 +207,41 @@ def render_pdf(content: dict[str, Any], *, number: int, issued_at: datetime | No
 
     heading(f"{_('Status report no. %(n)d', n=number)} — {c['reference']} [{c['severity'] or '—'}]", 14)
     line(f"{c['title']}")
-    line(f"{_('Issued') + ' ' + when(issued_at.isoformat(), zone) if issued_at else _('Preview: not issued')} · "
-         f"{_('as of')} {when(c['as_of'], zone)} · {_('status')} {c['status'].replace('_', ' ')}")
-    if c["triggers"]:
-        line(_("Why now:") + " " + "; ".join(t.get("title", t.get("kind", "")) for t in c["triggers"]))
+    line(f"{_('Issued') + ' ' + at(issued_at.isoformat()) if issued_at else _('Preview: not issued')} · "
+         f"{_('as of')} {at(c['as_of'])} · {_('status')} {d['status']}")
+    if d["triggers"]:
+        line(_("Why now:") + " " + "; ".join(title + (f" ({detail})" if detail else "") for title, detail in d["triggers"]))
     heading(_("What happened"))
     line(f"{c['division']} · {c['product']['name']} ({c['product']['model']}), {c['product']['category']}")
-    line(f"{_('Where:')} {c['place']}, {c['country']} · {_('occurred')} {when(c['occurred_at'], zone)} · "
-         f"{_('company aware')} {when(c['aware_at'], zone)}")
-    line(f"{_('Harm:')} {c['harm']} · {_('units in the field:')} {c['units_in_field']:,}")
+    line(f"{_('Where:')} {c['place']}, {c['country']} · {_('occurred')} {at(c['occurred_at'])} · "
+         f"{_('company aware')} {at(c['aware_at'])}")
+    line(f"{_('Harm:')} {d['harm']} · {_('units in the field:')} {d['units']}")
     line(c["description"])
     heading(_("Severity %(s)s and why", s=c["severity"] or "—"))
     line(c["severity_why"] or "—")
     heading(_("Regulator notifications"))
     if not c["notifications"]:
         line(_("No regulator notification required."))
-    for n in c["notifications"]:
+    for i, n in enumerate(c["notifications"]):
         flag = f" {_('OVERDUE')}" if n.get("overdue") else (f" ({_('late')})" if n.get("late") else "")
-        line(f"{n['regime']} → {n['authority']}: {n['state'].replace('_', ' ')}{flag}; {_('Due')} {when(n.get('due_at'), zone)}"
-             + (f"; {_('Submitted')} {when(n['submitted_at'], zone)}" if n.get("submitted_at") else ""))
+        line(f"{n['regime']} → {n['authority']}: {d['states'][i]}{flag}; {_('Due')} {at(n.get('due_at'))}"
+             + (f"; {_('Submitted')} {at(n['submitted_at'])}" if n.get("submitted_at") else ""))
     heading(_("Containment"))
     for item in c["containment"] or [{"at": None, "what": _("None recorded yet."), "by": ""}]:
-        line(f"{when(item['at'], zone) if item['at'] else ''} {item['what']} {('— ' + item['by']) if item['by'] else ''}")
+        line(f"{at(item['at']) if item['at'] else ''} {item['what']} {('— ' + item['by']) if item['by'] else ''}")
     heading(_("Recall progress"))
-    for r in c["recalls"] or [{"text": _("No recall.")}]:
-        line(r.get("text") or str(r))
+    for text in d["recalls"] or [_("No recall.")]:
+        line(text)
     heading(_("Root cause (OCHIBO-HIROI review)"))
-    review = c.get("review")
-    line((review.get("text") if isinstance(review, dict) else None) or _("No review yet."))
+    line(d["review"])
     heading(_("Next steps"))
-    for s in c["next_steps"] or [{"what": _("None open."), "owner": "", "due": None}]:
-        line(f"{s['what']}" + (f" — {s['owner']}" if s.get("owner") else "") + (f", {_('by')} {when(s['due'], zone)}" if s.get("due") else ""))
+    for s, what in zip(c["next_steps"], d["steps"], strict=True) if c["next_steps"] else [({}, _("None open."))]:
+        line(what + (f" — {s['owner']}" if s.get("owner") else "")
+             + (", " + _("due by %(when)s", when=at(s["due"])) if s.get("due") else ""))
     heading(_("Changed since the last report"))
-    for ch in c["changes_since_last"] or [{"at": None, "by": "", "what": _("Nothing.")}]:
-        line(f"{when(ch['at'], zone) if ch['at'] else ''} {ch['what']} {('— ' + ch['by']) if ch['by'] else ''}")
+    for ch, what in zip(c["changes_since_last"], d["changes"], strict=True) if c["changes_since_last"] \
+            else [({"at": None, "by": ""}, _("Nothing."))]:
+        line(f"{at(ch['at']) if ch['at'] else ''} {what} {('— ' + ch['by']) if ch['by'] else ''}")
     if c["narrative"]:
         heading(_("From the division"))
         line(c["narrative"])

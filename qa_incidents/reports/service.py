@@ -10,12 +10,14 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
-from qa_incidents.accounts.service import addresses
+from qa_incidents.accounts.service import addresses, people, people_by_email
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.i18n import DEFAULT_LANGUAGE, in_language
 from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
 from qa_incidents.core.signatures import content_hash
 from qa_incidents.incidents.models import Incident
@@ -51,13 +53,19 @@ def trigger(session: so.Session, *, incident: Incident, kind: Trigger, now: date
     if not reported(session, incident):
         return False
     pending = pending_for(session, incident.id)
-    entry = {"kind": kind.value, "title": str(TRIGGER_TITLES[kind]), "detail": detail, "at": now.isoformat()}
+    entry = {"kind": kind.value, "title": _stored_title(kind), "detail": detail, "at": now.isoformat()}
     if pending is None:
         session.add(PendingStatusReport(incident_id=incident.id, first_trigger_at=now, triggers=[entry], narrative=""))
     else:
         pending.triggers = [*pending.triggers, entry]
     session.flush()
     return True
+
+
+def _stored_title(kind: Trigger) -> str:
+    """A trigger's title as kept in the record: English, whoever caused it (readers see it in their language by kind)."""
+    with in_language(DEFAULT_LANGUAGE):
+        return str(TRIGGER_TITLES[kind])
 
 
 def pending_for(session: so.Session, incident_id: int) -> PendingStatusReport | None:
@@ -100,15 +108,16 @@ def issue(session: so.Session, *, incident: Incident, now: datetime, user: User 
     pending = pending_for(session, incident.id)
     triggers = list(pending.triggers) if pending else []
     if extra_trigger is not None:
-        triggers.append({"kind": extra_trigger.value, "title": str(TRIGGER_TITLES[extra_trigger]), "detail": "",
+        triggers.append({"kind": extra_trigger.value, "title": _stored_title(extra_trigger), "detail": "",
                          "at": now.isoformat()})
     last = last_report(session, incident.id)
     number = (last.number if last else 0) + 1
     data = report_content.build(session, incident, now=now, since=last.issued_at if last else None,
                                 narrative=pending.narrative if pending else "", triggers=triggers)
     link = f"{base_url}/incidents/{incident.id}/status-reports/{number}"
-    html = render_html(data, number=number, issued_at=now, zone=zone, link=link)
-    pdf = render_pdf(data, number=number, issued_at=now, zone=zone)
+    with in_language(DEFAULT_LANGUAGE):  # the copy kept with the version: the same whoever (or whatever) issues it
+        html = render_html(data, number=number, issued_at=now, zone=zone, link=link)
+        pdf = render_pdf(data, number=number, issued_at=now, zone=zone)
     report = StatusReport(incident_id=incident.id, number=number, issued_at=now, issued_by_id=user.id if user else None,
                           triggers=triggers, content=data, content_sha256=content_hash(data), html=html, pdf=pdf,
                           pdf_sha256=hashlib.sha256(pdf).hexdigest())
@@ -122,12 +131,29 @@ def issue(session: so.Session, *, incident: Incident, now: datetime, user: User 
         session.add(StatusReportRecipient(report_id=report.id, email=email,
                                           user_id=users[email].id if email in users else None))
     severity = incident.severity.value if incident.severity else "—"
-    outbox.enqueue(
-        session, to=to, now=now, incident_id=incident.id, dedupe_key=f"status-report:{report.id}",
-        subject=f"[{severity}] Status report {number}: {incident.reference} {incident.title}",
-        body_text=(f"Status report no. {number} on {incident.reference} ({severity}), {incident.title}.\n"
-                   f"The report is attached as PDF and shown in the HTML part.\nAcknowledge it here: {link}\n"),
-        body_html=html, attachments=[(f"{incident.reference}-status-{number}.pdf", "application/pdf", pdf)])
+
+    def compose(reader: outbox.Reader) -> outbox.Letter:
+        """The report in the readers' language, dated in their zone (the stored copy where that is what they read)."""
+        if reader.language == DEFAULT_LANGUAGE and reader.zone == zone and not reader.era_dates:
+            their_html, their_pdf, suffix = html, pdf, ""
+        else:
+            their_html = render_html(data, number=number, issued_at=now, zone=reader.zone, link=link,
+                                     language=reader.language, era=reader.era_dates)
+            their_pdf = render_pdf(data, number=number, issued_at=now, zone=reader.zone, language=reader.language,
+                                   era=reader.era_dates)
+            suffix = "" if reader.language == DEFAULT_LANGUAGE else f"-{reader.language}"
+        return outbox.Letter(
+            subject=gettext("[%(severity)s] Status report %(n)d: %(ref)s %(title)s", severity=severity, n=number,
+                            ref=incident.reference, title=incident.title),
+            body_text=gettext("Status report no. %(n)d on %(ref)s (%(severity)s), %(title)s.", n=number,
+                              ref=incident.reference, severity=severity, title=incident.title) + "\n"
+            + gettext("The report is attached as PDF and shown in the HTML part.") + "\n"
+            + gettext("Acknowledge it here: %(link)s", link=link) + "\n",
+            body_html=their_html,
+            attachments=[(f"{incident.reference}-status-{number}{suffix}.pdf", "application/pdf", their_pdf)])
+
+    outbox.enqueue_localised(session, people=people_by_email(session, to), compose=compose, now=now, zone=zone,
+                             incident_id=incident.id, dedupe_key=f"status-report:{report.id}")
     audit.record(session, actor_id=user.id if user else None, entity_type="status_report", entity_id=report.id,
                  incident_id=incident.id, action="status_report_issued", now=now,
                  changes={"number": [None, number], "recipients": [None, ", ".join(to)],
@@ -244,13 +270,19 @@ def scan(session: so.Session, *, now: datetime, settings: ReportSettings = DEFAU
         report = session.get(StatusReport, report_id)
         assert report is not None
         names = ", ".join(r.email for r in recipients)
-        outbox.enqueue(
-            session, to=addresses(session, roles={Role.HEAD_OFFICE_QA}) + [r.email for r in recipients], now=now,
-            incident_id=report.incident_id, dedupe_key=f"status-report-unacknowledged:{report.id}",
-            subject=f"UNACKNOWLEDGED S1 status report {report.number}: {report.content['reference']}",
-            body_text=(f"Status report no. {report.number} on {report.content['reference']} (S1), issued "
-                       f"{report.issued_at:%Y-%m-%d %H:%M} UTC, has not been acknowledged by: {names}.\n\n"
-                       f"{base_url}/incidents/{report.incident_id}/status-reports/{report.number}\n"))
+
+        def compose(reader: outbox.Reader, report: StatusReport = report, names: str = names) -> tuple[str, str]:
+            return (gettext("UNACKNOWLEDGED S1 status report %(n)d: %(ref)s", n=report.number,
+                            ref=report.content["reference"]),
+                    gettext("Status report no. %(n)d on %(ref)s (S1), issued %(when)s, has not been acknowledged by: "
+                            "%(names)s.", n=report.number, ref=report.content["reference"],
+                            when=reader.datetime(report.issued_at), names=names)
+                    + f"\n\n{base_url}/incidents/{report.incident_id}/status-reports/{report.number}\n")
+
+        outbox.enqueue_localised(
+            session, people=people(session, roles={Role.HEAD_OFFICE_QA}) + people_by_email(
+                session, [r.email for r in recipients]), compose=compose, now=now, zone=zone,
+            incident_id=report.incident_id, dedupe_key=f"status-report-unacknowledged:{report.id}")
         for r in recipients:
             r.escalated_at = now
         result.escalated += 1

@@ -18,9 +18,9 @@ from flask_babel import lazy_gettext as _l
 
 from config import BASE_DIR
 from qa_incidents.accounts.models import User
+from qa_incidents.accounts.service import as_recipient
 from qa_incidents.core import outbox
 from qa_incidents.core.errors import NotFound, ValidationFailed
-from qa_incidents.core.i18n import in_language
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.reviews import rules, search
 from qa_incidents.reviews.models import Countermeasure, Lesson, LessonSubscription, Review, WhyStep
@@ -106,13 +106,12 @@ def notify_subscribers(session: so.Session, *, lesson: Lesson, now: datetime, ba
             user = session.get(User, sub.user_id)
             if user is not None and user.active and can(user.actor, Capability.READ_LESSONS):
                 users[user.id] = user
-    for user in users.values():
-        with in_language(user.locale):  # each engineer reads it in their own language; the lesson stays as written
-            subject = gettext("New lesson learned: %(title)s", title=lesson.title[:200])
-        outbox.enqueue(session, to=[user.email], subject=subject,
-                       body_text=(f"{lesson.title}\n{lesson.product_category} · {lesson.failure_mode}\n\n"
-                                  f"{lesson.summary[:1000]}\n\n{base_url}/reviews/lessons/{lesson.id}\n"),
-                       now=now, dedupe_key=f"lesson-new:{lesson.id}:{user.id}")
+    body = (f"{lesson.title}\n{lesson.product_category} · {lesson.failure_mode}\n\n"
+            f"{lesson.summary[:1000]}\n\n{base_url}/reviews/lessons/{lesson.id}\n")
+    for user in users.values():  # each engineer reads it in their own language; the lesson stays as written
+        outbox.enqueue_localised(
+            session, people=[as_recipient(user)], now=now, dedupe_key=f"lesson-new:{lesson.id}:{user.id}",
+            compose=lambda reader: (gettext("New lesson learned: %(title)s", title=lesson.title[:200]), body))
     return len(users)
 
 

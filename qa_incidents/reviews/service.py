@@ -12,11 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from qa_incidents.accounts.models import Division, User
-from qa_incidents.accounts.service import addresses
+from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
@@ -396,13 +397,16 @@ def countermeasure_scan(session: so.Session, now: datetime, base_url: str = "") 
     for cm in overdue:
         review = cm.review
         incident_id = review.incidents[0].id if review.incidents else None
-        body = (f"Countermeasure #{cm.id} of review \"{review.title}\" was due on {cm.due_on:%Y-%m-%d} and is "
-                f"{rules.CM_STATUS_TITLES[cm.status]}.\n\n{cm.description}\n\n{base_url}/reviews/{review.id}#countermeasure-{cm.id}\n")
-        message = outbox.enqueue(session, to=[cm.owner.email, review.created_by.email],
-                                 subject=f"Overdue countermeasure: {cm.description[:80]} (due {cm.due_on:%Y-%m-%d})",
-                                 body_text=body, now=now, incident_id=incident_id,
-                                 dedupe_key=f"countermeasure-overdue:{cm.id}:{cm.due_on.isoformat()}")
-        queued += 1 if message is not None else 0
+        messages = outbox.enqueue_localised(
+            session, people=[as_recipient(cm.owner), as_recipient(review.created_by)], now=now, incident_id=incident_id,
+            dedupe_key=f"countermeasure-overdue:{cm.id}:{cm.due_on.isoformat()}",
+            compose=lambda reader, cm=cm, review=review: (
+                gettext("Overdue countermeasure: %(what)s (due %(day)s)", what=cm.description[:80],
+                        day=reader.date(cm.due_on)),
+                gettext('Countermeasure #%(id)d of review "%(title)s" was due on %(day)s and is %(status)s.', id=cm.id,
+                        title=review.title, day=reader.date(cm.due_on), status=str(rules.CM_STATUS_TITLES[cm.status]))
+                + f"\n\n{cm.description}\n\n{base_url}/reviews/{review.id}#countermeasure-{cm.id}\n"))
+        queued += 1 if messages else 0
     return queued
 
 
@@ -437,12 +441,15 @@ def add_deployment(session: so.Session, *, user: User, countermeasure_id: int, d
     session.flush()
     _audit(session, cm.review, user=user, entity_type="deployment", entity_id=deployment.id, action="deployment sent",
            now=now, changes={"division": [None, division.name if division else None], "target": [None, deployment.target]})
-    outbox.enqueue(session, to=addresses(session, roles={Role.DIVISION_QA}, division_id=division_id),
-                   subject=f"Horizontal deployment: {cm.description[:80]}",
-                   body_text=(f"Review \"{cm.review.title}\" asks {division.name if division else ''} whether this "
-                              f"countermeasure applies to: {deployment.target}\n\n{cm.description}\n\n"
-                              f"Answer applicable, not applicable (with the reason) or done on the review page.\n"),
-                   now=now, dedupe_key=f"deployment-request:{deployment.id}")
+    outbox.enqueue_localised(
+        session, people=people(session, roles={Role.DIVISION_QA}, division_id=division_id), now=now,
+        dedupe_key=f"deployment-request:{deployment.id}",
+        compose=lambda reader: (
+            gettext("Horizontal deployment: %(what)s", what=cm.description[:80]),
+            gettext('Review "%(title)s" asks %(division)s whether this countermeasure applies to: %(target)s',
+                    title=cm.review.title, division=division.name if division else "", target=deployment.target)
+            + f"\n\n{cm.description}\n\n"
+            + gettext("Answer applicable, not applicable (with the reason) or done on the review page.") + "\n"))
     return deployment
 
 
@@ -494,10 +501,13 @@ def submit_review(session: so.Session, *, user: User, review_id: int, now: datet
     session.flush()
     _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review submitted", now=now,
            changes={"status": ["draft", "submitted"]})
-    outbox.enqueue(session, to=addresses(session, roles={Role.HEAD_OFFICE_QA}),
-                   subject=f"OCHIBO-HIROI review waiting for approval: {review.title}",
-                   body_text=f"{review.division.name} submitted the review \"{review.title}\".\n\n/reviews/{review.id}\n",
-                   now=now, dedupe_key=f"review-submitted:{review.id}:{now.isoformat()}")
+    outbox.enqueue_localised(
+        session, people=people(session, roles={Role.HEAD_OFFICE_QA}), now=now,
+        dedupe_key=f"review-submitted:{review.id}:{now.isoformat()}",
+        compose=lambda reader: (
+            gettext("OCHIBO-HIROI review waiting for approval: %(title)s", title=review.title),
+            gettext('%(division)s submitted the review "%(title)s" on %(when)s.', division=review.division.name,
+                    title=review.title, when=reader.datetime(now)) + f"\n\n/reviews/{review.id}\n"))
     return review
 
 

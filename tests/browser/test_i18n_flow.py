@@ -126,3 +126,19 @@ def test_core_flow_in_each_language(language: str, browser: Browser, live_server
     division.get_by_role("button", name=w["confirm"]).click()
     expect(division.locator(".flash-success")).to_contain_text(w["triaged"])
     expect(division.locator("html")).to_have_attribute("lang", language)
+
+
+def test_japanese_era_dates_chosen_on_the_account_page(browser: Browser, live_server: str, demo,  # type: ignore[no-untyped-def]
+                                                       contexts: list[BrowserContext]) -> None:
+    demo.execute(sa.update(User).where(User.email == "division.qa@example.com").values(locale="ja"))
+    demo.commit()
+    page = _page(browser, live_server, contexts, "ja-JP")
+    _log_in(page, WORDS["ja"], "division.qa@example.com", WORDS["ja"])
+    page.goto("/account")
+    expect(page.locator("#date-example")).to_contain_text("2026-11-20")
+    page.get_by_label("和暦で日付を表示").check()
+    page.get_by_role("button", name="設定を保存").click()
+    expect(page.locator(".flash-success")).to_have_text("設定を保存しました。")
+    expect(page.locator("#date-example")).to_contain_text("令和8年11月20日")
+    page.goto("/reports/portfolio?days=7")
+    expect(page.locator("p.lead")).to_contain_text("令和8年11月20日")

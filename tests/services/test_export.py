@@ -99,3 +99,70 @@ def test_engineers_cannot_export_incidents(demo, demo_user):  # type: ignore[no-
     with pytest.raises(Forbidden):
         exports.render("register", "csv", session=demo, user=demo_user("engineer@example.com"),
                        filters=service.RegisterFilter())
+
+
+# --- recalls and lessons ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def recalls_and_lessons(demo):  # type: ignore[no-untyped-def]
+    """The two demo recalls (one launched with four weeks of progress, one being prepared) and 120 lessons."""
+    from qa_incidents.recalls.seed import seed_demo
+    from qa_incidents.reviews import lessons
+
+    seed_demo(demo)
+    lessons.import_rows(demo, lessons.read_sample()[:120], now=demo.scalar(sa.select(sa.func.max(Incident.created_at))))
+    demo.commit()
+    return demo
+
+
+@pytest.mark.parametrize("email, divisions", [
+    ("hq.qa@example.com", {"HA", "CM"}),
+    ("executive@example.com", {"HA", "CM"}),
+    ("reporter@example.com", {"HA"}),
+    ("cable.reporter@example.com", {"CM"}),
+])
+def test_recall_export_is_scoped_and_carries_the_progress(recalls_and_lessons, demo_user, email, divisions):  # type: ignore[no-untyped-def]
+    body = exports.render("recalls", "csv", session=recalls_and_lessons, user=demo_user(email))
+    rows = _rows("csv", body)
+    assert {r["division"] for r in rows} == divisions
+    cord = [r for r in rows if r["division"] == "CM"]
+    if cord:
+        assert cord[0]["status"] == "launched" and cord[0]["replaced"] == cord[0]["remedied"] == "15500"
+        assert cord[0]["completion_percent"] == "24.2" and cord[0]["countries"] == "CA US"
+        assert cord[0]["incidents"].startswith("INC-")
+
+
+def test_recall_export_applies_the_list_filters(recalls_and_lessons, demo_user):  # type: ignore[no-untyped-def]
+    hq = demo_user("hq.qa@example.com")
+    body = exports.render("recalls", "json", session=recalls_and_lessons, user=hq,
+                          filters=exports.RecallFilter(status="draft"))
+    items = json.loads(body)["items"]
+    assert [i["status"] for i in items] == ["draft"] and items[0]["division"] == "HA"
+
+
+def test_engineers_export_lessons_but_not_recalls(recalls_and_lessons, demo_user):  # type: ignore[no-untyped-def]
+    from qa_incidents.core.errors import Forbidden
+
+    engineer = demo_user("engineer@example.com")
+    rows = _rows("xlsx", exports.render("lessons", "xlsx", session=recalls_and_lessons, user=engineer))
+    assert len(rows) == 120 and all(r["source_ref"].startswith("FDA-") and r["cause_category"] for r in rows)
+    with pytest.raises(Forbidden):
+        exports.render("recalls", "csv", session=recalls_and_lessons, user=engineer)
+    with pytest.raises(Forbidden):
+        exports.render("lessons", "csv", session=recalls_and_lessons, user=demo_user("admin@example.com"))
+
+
+def test_lesson_export_is_what_the_library_search_finds(recalls_and_lessons, demo_user):  # type: ignore[no-untyped-def]
+    from qa_incidents.reviews import search
+
+    found = search.search_lessons(recalls_and_lessons, "pump", limit=500)
+    body = exports.render("lessons", "json", session=recalls_and_lessons, user=demo_user("reporter@example.com"),
+                          filters=exports.LessonFilter(text="pump"))
+    items = json.loads(body)["items"]
+    assert 0 < len(items) == found.total < 120
+    assert [i["source_ref"] for i in items] == [h.lesson.source_ref for h in found.hits]
+    year = found.hits[0].lesson.year
+    only = json.loads(exports.render("lessons", "json", session=recalls_and_lessons, user=demo_user("reporter@example.com"),
+                                     filters=exports.LessonFilter(year=year)))["items"]
+    assert only and {i["year"] for i in only} == {year}  # JSON keeps numbers as numbers

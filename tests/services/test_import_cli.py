@@ -64,3 +64,25 @@ def test_export_command_writes_what_the_user_may_read(app, demo, tmp_path):  # t
     assert result.exit_code == 0, result.output
     rows = importer.read_file("register.xlsx", out.read_bytes()).rows
     assert rows and {r["division"] for _, r in rows} == {"CM"}
+
+
+def test_export_command_writes_recalls_and_lessons(app, demo, tmp_path):  # type: ignore[no-untyped-def]
+    from qa_incidents.recalls.seed import seed_demo
+    from qa_incidents.reviews import lessons
+
+    seed_demo(demo)
+    lessons.import_rows(demo, lessons.read_sample()[:30], now=demo.scalar(sa.select(sa.func.max(Incident.created_at))))
+    demo.commit()
+    runner = app.test_cli_runner()
+    out = tmp_path / "recalls.json"
+    result = runner.invoke(args=["export", "recalls", "-o", str(out), "--actor", "reporter@example.com"])
+    assert result.exit_code == 0, result.output
+    assert [r["division"] for r in json.loads(out.read_text())["items"]] == ["HA"]
+    out = tmp_path / "lessons.csv"
+    result = runner.invoke(args=["export", "lessons", "-o", str(out), "--actor", "engineer@example.com"])
+    assert result.exit_code == 0, result.output
+    assert len(importer.read_file("l.csv", out.read_bytes()).rows) == 30
+    refused = runner.invoke(args=["export", "recalls", "-o", str(out), "--actor", "engineer@example.com"])
+    assert refused.exit_code == 2 and "may not take this export" in refused.output
+    bad = runner.invoke(args=["export", "recalls", "-o", str(out), "--status", "lost"])
+    assert bad.exit_code == 2 and "unknown recall status" in bad.output

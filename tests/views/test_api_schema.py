@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from test_api_resources import add_records_recalls_and_lessons
 from view_helpers import png_bytes
 
 from qa_incidents.accounts.models import User
@@ -34,6 +35,7 @@ EXAMPLES = 25
 
 
 def test_api_conforms_to_its_document(app, demo, clock):  # type: ignore[no-untyped-def]
+    created = add_records_recalls_and_lessons(demo, clock())
     user = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
     _, text = tokens.create_token(demo, user=user, name="schema run", now=clock())
     demo.commit()
@@ -43,7 +45,10 @@ def test_api_conforms_to_its_document(app, demo, clock):  # type: ignore[no-unty
     attached = client.post(f"/api/v1/incidents/{incident_ids[0]}/attachments", headers=headers,
                            data={"file": (io.BytesIO(png_bytes()), "a.png")}, content_type="multipart/form-data")
     assert attached.status_code == 201
-    real_ids = {"incident_id": [*incident_ids, 10**6], "attachment_id": [attached.get_json()["id"], 10**6]}
+    # The notification record belongs to incident 1, so that id comes up more often.
+    real_ids = {"incident_id": [*incident_ids, 10**6, *[1] * len(incident_ids)],
+                "attachment_id": [attached.get_json()["id"], 10**6],
+                **{name: [value, value, 10**6] for name, value in created.items()}}
 
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -54,6 +59,10 @@ def test_api_conforms_to_its_document(app, demo, clock):  # type: ignore[no-unty
     # The run reached real records, not only 404s and validation errors.
     assert {status for _, status in seen} >= {200, 404, 422}
     assert sum(1 for label, status in seen if status == 200 and "{incident_id}" in label) >= 5
+    # …including the notification records, recalls and lessons.
+    for path in ("/incidents/{incident_id}/notifications/{record_id}", "/recalls/{recall_id}", "/lessons/{lesson_id}",
+                 "/lessons/{lesson_id}/similar", "/recalls", "/lessons"):
+        assert (f"GET {path}", 200) in seen, path
 
 
 def _property_run(operation, headers, real_ids, seen):  # type: ignore[no-untyped-def]

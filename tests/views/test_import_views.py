@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 
 import sqlalchemy as sa
 from view_helpers import form_with, text
@@ -106,3 +108,56 @@ def test_export_download_is_scoped_and_filtered(login_as, client):  # type: igno
     assert client.get("/imports/export/register.csv?status=nonsense").status_code == 400
     xlsx = client.get("/imports/export/deadlines.xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def _recalls_and_lessons(demo):  # type: ignore[no-untyped-def]
+    from qa_incidents.recalls.seed import seed_demo
+    from qa_incidents.reviews import lessons
+
+    demo.rollback()
+    seed_demo(demo)
+    lessons.import_rows(demo, lessons.read_sample()[:60], now=demo.scalar(sa.select(sa.func.max(Incident.created_at))))
+    demo.commit()
+
+
+def test_recall_and_lesson_exports_are_offered_and_scoped(login_as, client, demo):  # type: ignore[no-untyped-def]
+    _recalls_and_lessons(demo)
+    login_as("cable.reporter@example.com")
+    page = text(client.get("/imports/"))
+    assert "Recalls:" in page and "Lessons learned:" in page
+    rows = importer.read_file("r.csv", client.get("/imports/export/recalls.csv").data).rows
+    assert [r["division"] for _, r in rows] == ["CM"]  # not Home Appliances' recall
+    assert importer.read_file("r.csv", client.get("/imports/export/recalls.csv?status=draft").data).rows == []
+    assert client.get("/imports/export/recalls.csv?status=lost").status_code == 400
+    lessons = importer.read_file("l.json", client.get("/imports/export/lessons.json?q=pump").data).rows
+    assert 0 < len(lessons) < 60
+
+
+def test_engineers_export_lessons_only(login_as, client, demo):  # type: ignore[no-untyped-def]
+    _recalls_and_lessons(demo)
+    login_as("engineer@example.com")
+    response = client.get("/imports/export/lessons.csv?year=abc")
+    assert response.status_code == 400
+    response = client.get("/imports/export/lessons.xlsx")
+    assert response.status_code == 200 and len(importer.read_file("l.xlsx", response.data).rows) == 60
+    assert client.get("/imports/export/recalls.csv").status_code == 403
+
+
+def test_the_lesson_library_links_its_filtered_export(login_as, client, demo):  # type: ignore[no-untyped-def]
+    _recalls_and_lessons(demo)
+    login_as("engineer@example.com")
+    page = client.get("/reviews/lessons?q=pump").get_data(as_text=True)
+    link = re.search(r'href="(/imports/export/lessons\.csv[^"]*)"', page)
+    assert link is not None and "q=pump" in link.group(1)
+    rows = importer.read_file("l.csv", client.get(html.unescape(link.group(1))).data).rows
+    assert 0 < len(rows) < 60  # the search's lessons, not the whole library
+
+
+def test_the_recall_list_links_its_filtered_export(login_as, client, demo):  # type: ignore[no-untyped-def]
+    _recalls_and_lessons(demo)
+    login_as("cable.reporter@example.com")
+    page = client.get("/recalls/?status=draft").get_data(as_text=True)
+    link = re.search(r'href="(/imports/export/recalls\.csv[^"]*)"', page)
+    assert link is not None and "status=draft" in link.group(1)
+    export = client.get(html.unescape(link.group(1)))
+    assert export.status_code == 200 and importer.read_file("r.csv", export.data).rows == []  # no draft recall in CM

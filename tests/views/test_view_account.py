@@ -76,3 +76,48 @@ def test_password_change_requires_the_current_one(app, login_as):
     assert "Password changed." in flashes(client.get("/account"))
     assert login(app.test_client(), "reporter@example.com", NEW_PASSWORD).status_code == 302
     assert login(app.test_client(), "reporter@example.com").status_code == 401
+
+
+def test_japanese_era_dates_are_an_option_next_to_language_and_audited(login_as, fresh):
+    import sqlalchemy as sa
+
+    from qa_incidents.accounts.models import User
+    from qa_incidents.core.audit import AuditEvent
+
+    client = login_as("reporter@example.com")
+    page = client.get("/account")
+    assert "Japanese-era dates" in text(page) and "prefs-era_dates" not in _prefs(page).values  # off by default
+    assert "Dates are shown like this: 2026-11-20 12:00 JST" in text(page)
+    # Chosen while reading English: English keeps Gregorian dates.
+    response = client.post("/account", data=_prefs(page).data(**{"prefs-era_dates": True}))
+    assert response.status_code == 302
+    assert "Dates are shown like this: 2026-11-20 12:00 JST" in text(client.get("/account"))
+    # Reading Japanese: 令和8年.
+    response = client.post("/account", data=_prefs(client.get("/account")).data(**{"prefs-locale": "ja"}))
+    assert response.status_code == 302
+    page = client.get("/account")
+    assert "和暦で日付を表示" in text(page) and "日付の表示例： 令和8年11月20日 12:00 JST" in text(page)
+    assert _prefs(page).values["prefs-era_dates"] == "y"
+    user_id = fresh(sa.select(User.id).where(User.email == "reporter@example.com"))
+    assert fresh(sa.select(User.era_dates).where(User.id == user_id)) is True
+    first_change = fresh(sa.select(AuditEvent.changes).where(
+        AuditEvent.entity_type == "user", AuditEvent.entity_id == user_id, AuditEvent.action == "updated")
+        .order_by(AuditEvent.id).limit(1))
+    assert first_change == {"era_dates": [False, True]}
+    # Turned off again: Gregorian dates in Japanese.
+    client.post("/account", data=_prefs(page).data(**{"prefs-era_dates": False}))
+    assert "日付の表示例： 2026-11-20 12:00 JST" in text(client.get("/account"))
+
+
+def test_an_administrators_edit_keeps_the_users_era_dates(login_as, demo, fresh):
+    import sqlalchemy as sa
+
+    from qa_incidents.accounts.models import User
+
+    demo.execute(sa.update(User).where(User.email == "reporter@example.com").values(era_dates=True))
+    demo.commit()
+    user_id = fresh(sa.select(User.id).where(User.email == "reporter@example.com"))
+    admin = login_as("admin@example.com")
+    form = form_with(admin.get(f"/admin/users/{user_id}"), "email")
+    assert admin.post(f"/admin/users/{user_id}", data=form.data(name="Aiko Tanaka-Sato")).status_code == 302
+    assert fresh(sa.select(User.era_dates).where(User.id == user_id)) is True

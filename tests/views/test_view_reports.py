@@ -94,3 +94,31 @@ def test_distribution_list_admin(browser_as, fresh):
     assert ok.status_code == 302
     assert "plant@example.com" in text(admin.get("/admin/report-distribution"))
     assert browser_as(HQ).get("/admin/report-distribution").status_code == 403
+
+
+def test_a_report_reads_in_each_viewers_language(browser_as, demo):
+    import sqlalchemy as sa
+
+    from qa_incidents.accounts.models import User
+
+    escalate_and_issue(browser_as)
+    demo.execute(sa.update(User).where(User.email == EXEC).values(locale="ja", era_dates=True))
+    demo.commit()
+    executive, hq = browser_as(EXEC), browser_as(HQ)
+    ja = text(executive.get("/incidents/1/status-reports/1"))
+    assert "状況報告 第1報" in ja and "当局報告" in ja and "次の手順" in ja
+    assert "Regulator notifications" not in ja
+    assert "Stop-ship on lot L2405." in ja  # what the division wrote, as written
+    assert "令和8年11月" in ja  # the executive chose era dates
+    en = text(hq.get("/incidents/1/status-reports/1"))
+    assert "Status report no. 1" in en and "Regulator notifications" in en and "当局報告" not in en
+    assert "2026-11-20" in en
+
+    def pdf_text(response):  # type: ignore[no-untyped-def]
+        return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+
+    japanese = executive.get("/incidents/1/status-reports/1.pdf")
+    assert "-ja.pdf" in japanese.headers["Content-Disposition"] and "状況報告" in pdf_text(japanese)
+    as_issued = executive.get("/incidents/1/status-reports/1.pdf?as_issued=1")
+    assert as_issued.data == hq.get("/incidents/1/status-reports/1.pdf").data  # the English copy kept at issue
+    assert "Status report no. 1" in pdf_text(as_issued)
