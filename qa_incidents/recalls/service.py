@@ -1025,11 +1025,13 @@ def recall_scan(session: so.Session, now: datetime, base_url: str = "") -> int:
     """E-mail each stalled campaign's owner once per stall; track due progress reports. Returns e-mails queued.
 
     Call inside a transaction (the scheduler commits). A stall is keyed by the day progress last moved,
-    so a campaign that moves and stalls again is reported again.
+    so a campaign that moves and stalls again is reported again. Only campaigns launched here (with the launch
+    signature) are watched: a campaign imported as history was run elsewhere and records no progress here.
     """
     queued = 0
     today = now.date()
-    recalls = list(session.scalars(sa.select(RecallCampaign).where(RecallCampaign.status == RecallStatus.LAUNCHED.value)))
+    recalls = list(session.scalars(sa.select(RecallCampaign).where(
+        RecallCampaign.status == RecallStatus.LAUNCHED.value, RecallCampaign.launch_signature_id.is_not(None))))
     for recall in recalls:
         p = progress(session, recall, today=today)
         if p.stalled_since is not None:

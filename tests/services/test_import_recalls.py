@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -110,3 +110,14 @@ def test_remedy_and_dates_as_the_sources_write_them():  # type: ignore[no-untype
     assert targets.date_of("2023-03-31") == date(2023, 3, 31)
     assert targets.date_of("20060824") == date(2006, 8, 24)
     assert targets.date_of("N/A") is None and targets.date_of("") is None
+
+
+def test_imported_history_raises_no_stall_warnings(demo, demo_user, clock):  # type: ignore[no-untyped-def]
+    """A campaign run elsewhere records no progress here: its owner is not told it has stalled, every week, forever."""
+    hq = demo_user("hq.qa@example.com")
+    for profile, sample in (("fda-device-recalls", "fda_device_recalls.csv.gz"),
+                            ("canada-consumer-recalls", "canada_consumer_recalls.csv.gz")):
+        _import(demo, profile, _part_of(sample), hq, clock)
+    launched = demo.scalar(sa.select(sa.func.count(RecallCampaign.id)).where(RecallCampaign.status == "launched"))
+    assert launched > 0
+    assert recalls.recall_scan(demo, clock() + timedelta(weeks=30)) == 0
