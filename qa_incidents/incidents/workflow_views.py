@@ -164,9 +164,8 @@ def my_work():  # type: ignore[no-untyped-def]
     from qa_incidents.reviews.service import deployments_to_answer, my_countermeasures
 
     work = workflow.my_work(db(), user=current_user, now=now(), settings=_settings())
-    notifications = [row for row in board(db(), user=current_user, now=now()).rows
-                     if row.record.owner_id == current_user.id]
-    return render_template("workflow/my_work.html", work=work, notifications=notifications,
+    mine = board(db(), user=current_user, now=now(), owner_id=current_user.id)  # the most urgent, and how many in all
+    return render_template("workflow/my_work.html", work=work, notifications=mine.rows, notifications_total=mine.total,
                            countermeasures=my_countermeasures(db(), current_user),
                            deployments=deployments_to_answer(db(), current_user),
                            reports_to_ack=unacknowledged_for(db(), current_user))

@@ -49,6 +49,14 @@ class NotificationRecord(Base):
 
     clock_start: so.Mapped[datetime | None] = so.mapped_column()
     due_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    #: The moment half the time from clock_start to due_at is used (None without both, or with due_at not after
+    #: clock_start). Kept by database triggers (migration 0012) on every write, whoever writes: the deadline board
+    #: counts "more than half the time used" along an index with it. Read it in queries; a loaded record's value
+    #: is the one read, not recomputed.
+    half_time_at: so.Mapped[datetime | None] = so.mapped_column()
+    #: The incident's division, copied by database triggers (migration 0012) so that a division's board is read
+    #: along its own index instead of through every incident of the division. Read it in queries only.
+    division_id: so.Mapped[int | None] = so.mapped_column()
     due_timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
     due_explanation: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     is_legal_deadline: so.Mapped[bool] = so.mapped_column(default=True)
@@ -88,5 +96,11 @@ class NotificationRecord(Base):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         sa.UniqueConstraint("incident_id", "regime_code", "kind", "period_label", name="uq_notification_report"),
-        sa.Index("ix_notification_open_due", "state", "due_at"),
+        # The deadline board's rows and counts and the warning scan, read from the indexes alone.
+        sa.Index("ix_notification_open_due_start", "state", "due_at", "clock_start", "id"),
+        sa.Index("ix_notification_open_half", "state", "half_time_at", "due_at"),
+        sa.Index("ix_notification_open_authority", "state", "authority"),
+        sa.Index("ix_notification_division_due", "division_id", "state", "due_at", "clock_start", "id"),
+        sa.Index("ix_notification_division_half", "division_id", "state", "half_time_at", "due_at"),
+        sa.Index("ix_notification_division_authority", "division_id", "state", "authority"),
     )

@@ -270,6 +270,8 @@ def board():  # type: ignore[no-untyped-def]
     form.authority.choices = [SelectChoice("", _("All authorities"))] + [SelectChoice(a, a) for a in result.authorities]
     divisions = (list(db().scalars(sa.select(Division).where(Division.active.is_(True)).order_by(Division.name)))
                  if can(current_user.actor, Capability.READ_ALL_DIVISIONS) else [])
+    # Titles translated once, not once per row.
     return render_template("notifications/board.html", board=result, form=form, divisions=divisions,
-                           URGENCY_TITLES=URGENCY_TITLES, STATE_TITLES=STATE_TITLES, Urgency=rules.Urgency,
+                           URGENCY_TITLES={u: str(t) for u, t in URGENCY_TITLES.items()},
+                           STATE_TITLES={s.value: str(t) for s, t in STATE_TITLES.items()}, Urgency=rules.Urgency,
                            division_id=division_id)

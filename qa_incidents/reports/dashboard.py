@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from qa_incidents.notifications.documents import FONTS
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.rules import OPEN_STATES
 from qa_incidents.reports.charts import Chart, bar_chart
-from qa_incidents.reports.models import StatusReport
+from qa_incidents.reports.models import DashboardFigures, DataVersion, StatusReport
 from qa_incidents.reports.render import when
 
 SEVERITIES = [s.value for s in Severity]
@@ -50,21 +50,279 @@ def _months_back(now: datetime, n: int) -> list[str]:
     return list(reversed(out))
 
 
+def _month_start(month: str) -> datetime:
+    return datetime.fromisoformat(month + "-01T00:00:00+00:00")
+
+
+def _next_month_start(now: datetime) -> datetime:
+    return datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
+
+
 def _bucket(hours: float, buckets: list[tuple[float, float | None, str]]) -> str:
+    """The bucket a duration falls in (the rule the SQL below follows: a negative duration falls in the last)."""
     for low, high, label in buckets:
         if hours >= low and (high is None or hours < high):
             return label
     return buckets[-1][2]
 
 
-def incidents_by_month(session: so.Session, user: User, now: datetime) -> Chart:
+# --- counting in the database ---------------------------------------------------------------------------
+# Durations are compared in whole microseconds, exactly as Python compares the timedeltas: SQLite keeps a
+# datetime as "YYYY-MM-DD HH:MM:SS.ffffff" (seconds and microseconds read from the text);
+# PostgreSQL's EXTRACT(epoch) is an exact numeric.
+
+US_PER_HOUR = 3_600_000_000
+
+
+def _epoch_us(column: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return sa.extract("epoch", column) * 1_000_000
+    # strftime() works in milliseconds and would round .9995 s up: whole seconds come from the text without them.
+    return (sa.cast(sa.func.strftime("%s", sa.func.substr(column, 1, 19)), sa.BigInteger) * 1_000_000
+            + sa.cast(sa.func.substr(column, 21, 6), sa.BigInteger))
+
+
+def _bucket_case(duration_us: Any, buckets: list[tuple[float, float | None, str]]) -> Any:
+    """The index of the bucket a duration falls in, as `_bucket` decides it."""
+    last = len(buckets) - 1
+    whens = [(duration_us < 0, last)]
+    whens += [(duration_us < sa.literal(round(high * US_PER_HOUR), sa.BigInteger), i)
+              for i, (_low, high, _label) in enumerate(buckets) if high is not None]
+    return sa.case(*whens, else_=last)
+
+
+def _dialect(session: so.Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _count_by_month(session: so.Session, user: User, now: datetime) -> list[list[Any]]:
+    month = _month(Incident.aware_at, _dialect(session))
+    stmt = visible(sa.select(month.label("m"), Incident.severity, sa.func.count())
+                   .where(Incident.aware_at >= _month_start(_months_back(now, 12)[0])), user)
+    return [[m, severity.value if severity else "untriaged", n]
+            for m, severity, n in session.execute(stmt.group_by("m", Incident.severity))]
+
+
+def _count_open(session: so.Session, user: User) -> list[list[Any]]:
+    stmt = visible(sa.select(Division.name, Incident.status, sa.func.count()).join(Division, Division.id == Incident.division_id)
+                   .where(Incident.status != Status.CLOSED), user).group_by(Division.name, Incident.status)
+    return [[division, status.value, n] for division, status, n in session.execute(stmt)]
+
+
+def _count_triage(session: so.Session, user: User, sla_hours: dict[str, float]) -> dict[str, Any]:
+    """Incidents by hours from awareness to the first severity decision, and how many within their SLA."""
+    dialect = _dialect(session)
+    first = (sa.select(TriageDecision.incident_id, sa.func.min(TriageDecision.decided_at).label("at"))
+             .group_by(TriageDecision.incident_id).subquery())
+    # The SLA of the incident's current severity; an untriaged severity counts as S4 (as TRIAGE_SLA_HOURS does).
+    limit = sa.case(*[(Incident.severity == Severity(s), float(sla_hours.get(s, 168)) * US_PER_HOUR) for s in SEVERITIES],
+                    else_=float(sla_hours.get("S4", 168)) * US_PER_HOUR)
+    # Each duration worked out once per incident (OFFSET 0 keeps SQLite from copying the expression into every
+    # branch of the CASE below), then bucketed.
+    each = visible(sa.select((_epoch_us(first.c.at, dialect) - _epoch_us(Incident.aware_at, dialect)).label("us"),
+                             limit.label("sla")).select_from(Incident).join(first, first.c.incident_id == Incident.id),
+                   user).offset(0).subquery()
+    bucket = _bucket_case(each.c.us, TRIAGE_BUCKETS).label("bucket")
+    stmt = sa.select(bucket, sa.func.count(), sa.func.sum(sa.case((each.c.us <= each.c.sla, 1), else_=0))).group_by(bucket)
+    counts = [0] * len(TRIAGE_BUCKETS)
+    within = 0
+    for index, n, inside in session.execute(stmt):
+        counts[int(index)] += n
+        within += int(inside or 0)
+    return {"buckets": counts, "within": within, "total": sum(counts)}
+
+
+def _count_notify(session: so.Session, user: User) -> list[int]:
+    dialect = _dialect(session)
+    taken = _epoch_us(NotificationRecord.submitted_at, dialect) - _epoch_us(NotificationRecord.clock_start, dialect)
+    each = visible(sa.select(taken.label("us")).join(Incident, Incident.id == NotificationRecord.incident_id)
+                   .where(NotificationRecord.submitted_at.is_not(None), NotificationRecord.clock_start.is_not(None)),
+                   user).offset(0).subquery()
+    bucket = _bucket_case(each.c.us, NOTIFY_BUCKETS).label("bucket")
+    stmt = sa.select(bucket, sa.func.count()).group_by(bucket)
+    counts = [0] * len(NOTIFY_BUCKETS)
+    for index, n in session.execute(stmt):
+        counts[int(index)] += n
+    return counts
+
+
+def _count_compliance(session: so.Session, user: User, now: datetime) -> list[list[Any]]:
+    """Submitted reports by the month they were due (the 12 months shown): [month, on time, late]."""
+    month = _month(NotificationRecord.due_at, _dialect(session)).label("m")
+    late = sa.func.sum(sa.case((NotificationRecord.submitted_at > NotificationRecord.due_at, 1), else_=0))
+    stmt = visible(sa.select(month, sa.func.count(), late).join(Incident, Incident.id == NotificationRecord.incident_id)
+                   .where(NotificationRecord.submitted_at.is_not(None),
+                          NotificationRecord.due_at >= _month_start(_months_back(now, 12)[0]),
+                          NotificationRecord.due_at < _next_month_start(now)), user).group_by(month)
+    return [[m, n - int(k or 0), int(k or 0)] for m, n, k in session.execute(stmt)]
+
+
+def _count_overdue(session: so.Session, user: User, now: datetime) -> dict[str, int]:
+    """Reports still owed past their deadline, by the month they were due. Counted at every view (the clock moves
+    them, not a write), on the (state, due_at) index: only the overdue rows are read."""
+    month = _month(NotificationRecord.due_at, _dialect(session)).label("m")
+    stmt = visible(sa.select(month, sa.func.count()).join(Incident, Incident.id == NotificationRecord.incident_id)
+                   .where(NotificationRecord.state.in_([s.value for s in OPEN_STATES]),
+                          NotificationRecord.due_at >= _month_start(_months_back(now, 12)[0]),
+                          NotificationRecord.due_at < now), user).group_by(month)
+    return {m: n for m, n in session.execute(stmt)}
+
+
+def _count_hazards(session: so.Session, user: User) -> list[list[Any]]:
+    stmt = visible(sa.select(Incident.hazard, sa.func.count()), user).group_by(Incident.hazard)
+    return [[Hazard(h).value, n] for h, n in session.execute(stmt)]
+
+
+def _count_causes(session: so.Session, user: User) -> list[list[Any]]:
+    from qa_incidents.reviews.models import Review
+
+    stmt = sa.select(Review.process_stage, sa.func.count()).group_by(Review.process_stage)
+    if not can(user.actor, Capability.READ_ALL_DIVISIONS):
+        stmt = stmt.where(Review.division_id == user.division_id)
+    return [[stage or "", n] for stage, n in session.execute(stmt)]
+
+
+def count_figures(session: so.Session, *, user: User, now: datetime, sla_hours: dict[str, float]) -> dict[str, Any]:
+    """Every figure of the dashboard that only a write can change (for the viewer's scope, the month of `now`)."""
+    return {"by_month": _count_by_month(session, user, now), "open": _count_open(session, user),
+            "triage": _count_triage(session, user, sla_hours), "notify": _count_notify(session, user),
+            "compliance": _count_compliance(session, user, now), "hazards": _count_hazards(session, user),
+            "causes": _count_causes(session, user)}
+
+
+# --- the figures, counted once per data version -----------------------------------------------------------
+# Counting a million incidents takes seconds; the figures change only when a watched column is written. Triggers
+# (migration 0012) raise data_version on every such write, whatever writes it, in the writer's transaction. The
+# figures are stored with the version they were counted at and reused while it stands. Why that is never stale:
+# - the version is read first, in the reader's own transaction; the counts that follow see at least that data
+#   (SQLite: the same snapshot; PostgreSQL, read committed: that snapshot or a newer one), never older;
+# - figures are stored only when the reader's version is the committed one, so counts that include the reader's
+#   own uncommitted writes (whose bump may be rolled back) are never stored;
+# - a write that is rolled back takes its bump with it, and one that commits moves the version past every stored
+#   figure, so the next view counts again;
+# - the key holds what else the figures depend on: the viewer's scope (all divisions, or one), the month of the
+#   12-month charts and the SLA hours. Figures that move with the clock (overdue reports) are counted every time.
+
+VERSION = "dashboard"
+
+
+def data_version(session: so.Session) -> int | None:
+    """The current data version; None before the first view made its row (or after the tables were emptied)."""
+    return session.scalar(sa.select(DataVersion.value).where(DataVersion.name == VERSION))
+
+
+def _figures_key(user: User, now: datetime, sla_hours: dict[str, float]) -> str:
+    actor = user.actor
+    every = can(actor, Capability.READ_ALL_DIVISIONS)
+    incidents = "none" if not can(actor, Capability.READ_INCIDENTS) else ("all" if every else f"division-{actor.division_id}")
+    reviews = "all" if every else f"division-{user.division_id}"
+    sla = ",".join(f"{k}={float(v):g}" for k, v in sorted(sla_hours.items()))
+    return f"v1|{incidents}|{reviews}|{now:%Y-%m}|{sla}"[:200]
+
+
+def figures(session: so.Session, *, user: User, now: datetime, sla_hours: dict[str, float]) -> dict[str, Any]:
+    """The dashboard's figures for this viewer: the stored ones if counted at the current data version, else counted
+    now (and stored for the next viewer of the same scope)."""
+    version = data_version(session)
+    if version is None and _make_version_row(session):
+        # The very first view: a write committed before the row existed raised nothing, so count in a
+        # transaction that starts after the row was made, and keep what it counts.
+        with so.Session(bind=session.get_bind()) as fresh:
+            return figures(fresh, user=user, now=now, sla_hours=sla_hours)
+    key = _figures_key(user, now, sla_hours)
+    if version is not None:
+        found = session.execute(sa.select(DashboardFigures.version, DashboardFigures.figures)
+                                .where(DashboardFigures.key == key)).first()
+        if found is not None and found.version == version:
+            return dict(found.figures)
+    counted = count_figures(session, user=user, now=now, sla_hours=sla_hours)
+    if version is not None:
+        _store(session, key=key, version=version, counted=counted, now=now)
+    return counted
+
+
+def refresh(session_factory: Any, *, now: datetime, sla_hours: dict[str, float] | None = None) -> int:
+    """Count again the figures of every viewing scope whose stored figures are older than the data, so that views
+    find them ready (for the scheduler, and after a bulk load). Returns how many scopes were counted."""
+    sla = sla_hours or DEFAULT_TRIAGE_SLA_HOURS
+    with session_factory() as session:
+        viewers: dict[str, User] = {}
+        for viewer in session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.id)):
+            if can(viewer.actor, Capability.READ_REPORTS):
+                viewers.setdefault(_figures_key(viewer, now, sla), viewer)
+    counted = 0
+    for key, viewer in viewers.items():
+        with session_factory() as session:
+            version = data_version(session)
+            stored = session.scalar(sa.select(DashboardFigures.version).where(DashboardFigures.key == key))
+            if version is None or stored != version:
+                figures(session, user=viewer, now=now, sla_hours=sla)
+                counted += 1
+    return counted
+
+
+def _writer(session: so.Session) -> Any:
+    """A connection of the dashboard's own for keeping figures (the reader's transaction stays a reader), which on
+    SQLite waits at most 200 ms for the write lock: keeping figures is only a saving."""
+    engine = session.get_bind()
+    conn = engine.connect()  # type: ignore[union-attr]
+    if engine.dialect.name == "sqlite":
+        conn.connection.driver_connection.execute("PRAGMA busy_timeout = 200")  # type: ignore[union-attr]
+    return conn
+
+
+def _release(conn: Any) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.execute("PRAGMA busy_timeout = 30000")
+    conn.close()
+
+
+def _insert(session: so.Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _make_version_row(session: so.Session) -> bool:
+    """Make the data version's row (from 0); False if the database is busy."""
+    insert = _insert(session)
+    conn = _writer(session)
+    try:
+        with conn.begin():
+            conn.execute(insert(DataVersion).values(name=VERSION, value=0).on_conflict_do_nothing(index_elements=["name"]))
+        return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        _release(conn)
+
+
+def _store(session: so.Session, *, key: str, version: int, counted: dict[str, Any], now: datetime) -> None:
+    """Keep the figures for the next viewer, unless the committed version is no longer the reader's (then they
+    may include the reader's own uncommitted writes, or be older than the data) or the database is busy."""
+    insert = _insert(session)
+    upsert = insert(DashboardFigures).values(key=key, version=version, figures=counted, counted_at=now)
+    upsert = upsert.on_conflict_do_update(index_elements=["key"], set_={
+        "version": upsert.excluded.version, "figures": upsert.excluded.figures, "counted_at": upsert.excluded.counted_at})
+    conn = _writer(session)
+    try:
+        with conn.begin():
+            if conn.scalar(sa.select(DataVersion.value).where(DataVersion.name == VERSION)) == version:
+                conn.execute(upsert)
+    except sa.exc.OperationalError:
+        return
+    finally:
+        _release(conn)
+
+
+# --- the charts, drawn from the figures in the viewer's language ------------------------------------------
+
+
+def _chart_by_month(rows_in: list[list[Any]], now: datetime) -> Chart:
     months = _months_back(now, 12)
-    month = _month(Incident.aware_at, session.get_bind().dialect.name)
-    since = datetime.fromisoformat(months[0] + "-01T00:00:00+00:00")
-    stmt = visible(sa.select(month.label("m"), Incident.severity, sa.func.count()).where(Incident.aware_at >= since), user)
-    counts: dict[tuple[str, str], int] = {}
-    for m, severity, n in session.execute(stmt.group_by("m", Incident.severity)):
-        counts[(m, severity.value if severity else "untriaged")] = n
+    counts = {(m, k): n for m, k, n in rows_in}
     keys = [*SEVERITIES, "untriaged"]
     rows = [[m, *[counts.get((m, k), 0) for k in keys]] for m in months]
     chart = Chart("incidents_by_month", _("Incidents by month and severity"),
@@ -75,12 +333,10 @@ def incidents_by_month(session: so.Session, user: User, now: datetime) -> Chart:
     return chart
 
 
-def open_by_division(session: so.Session, user: User) -> Chart:
-    stmt = visible(sa.select(Division.name, Incident.status, sa.func.count()).join(Division, Division.id == Incident.division_id)
-                   .where(Incident.status != Status.CLOSED), user).group_by(Division.name, Incident.status)
+def _chart_open(rows_in: list[list[Any]]) -> Chart:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for division, status, n in session.execute(stmt):
-        counts[division][status.value] += n
+    for division, status, n in rows_in:
+        counts[division][status] += n
     states = [s.value for s in Status if s != Status.CLOSED]
     divisions = sorted(counts)
     rows = [[d, *[counts[d][s] for s in states]] for d in divisions]
@@ -91,20 +347,10 @@ def open_by_division(session: so.Session, user: User) -> Chart:
     return chart
 
 
-def time_to_triage(session: so.Session, user: User, sla_hours: dict[str, float]) -> Chart:
-    first = (sa.select(TriageDecision.incident_id, sa.func.min(TriageDecision.decided_at).label("at"))
-             .group_by(TriageDecision.incident_id).subquery())
-    stmt = visible(sa.select(Incident.aware_at, first.c.at, Incident.severity)
-                   .join(first, first.c.incident_id == Incident.id), user)
-    buckets: Counter[str] = Counter()
-    within = total = 0
-    for aware, at, severity in session.execute(stmt):
-        hours = (at - aware).total_seconds() / 3600
-        buckets[_bucket(hours, TRIAGE_BUCKETS)] += 1
-        total += 1
-        within += hours <= float(sla_hours.get(severity.value if severity else "S4", 168))
+def _chart_triage(data: dict[str, Any]) -> Chart:
     labels = [b[2] for b in TRIAGE_BUCKETS]
-    rows = [[label, buckets[label]] for label in labels]
+    rows = [[label, n] for label, n in zip(labels, data["buckets"], strict=True)]
+    within, total = data["within"], data["total"]
     chart = Chart("time_to_triage", _("Time to triage"),
                   _("Hours from the company becoming aware to the first severity decision."), ["hours", "incidents"], rows,
                   notes=[_("%(within)d of %(total)d triaged within their SLA (%(pct)s).", within=within, total=total,
@@ -114,20 +360,9 @@ def time_to_triage(session: so.Session, user: User, sla_hours: dict[str, float])
     return chart
 
 
-def _submitted(session: so.Session, user: User) -> list[tuple[datetime | None, datetime | None, datetime]]:
-    stmt = visible(sa.select(NotificationRecord.clock_start, NotificationRecord.due_at, NotificationRecord.submitted_at)
-                   .join(Incident, Incident.id == NotificationRecord.incident_id)
-                   .where(NotificationRecord.submitted_at.is_not(None)), user)
-    return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
-
-
-def time_to_notify(session: so.Session, user: User) -> Chart:
-    buckets: Counter[str] = Counter()
-    for start, _due, submitted in _submitted(session, user):
-        if start is not None:
-            buckets[_bucket((submitted - start).total_seconds() / 3600, NOTIFY_BUCKETS)] += 1
+def _chart_notify(counts: list[int]) -> Chart:
     labels = [b[2] for b in NOTIFY_BUCKETS]
-    rows = [[label, buckets[label]] for label in labels]
+    rows = [[label, n] for label, n in zip(labels, counts, strict=True)]
     chart = Chart("time_to_notify", _("Time to notify authorities"),
                   _("From the company becoming aware to the regulator report's submission."), ["time", "reports"], rows)
     chart.svg = bar_chart(labels, [(_("reports"), [r[1] for r in rows])], title=chart.title,
@@ -135,23 +370,15 @@ def time_to_notify(session: so.Session, user: User) -> Chart:
     return chart
 
 
-def deadline_compliance(session: so.Session, user: User, now: datetime) -> Chart:
+def _chart_compliance(rows_in: list[list[Any]], overdue: dict[str, int], now: datetime) -> Chart:
     months = _months_back(now, 12)
-    on_time: Counter[str] = Counter()
-    late: Counter[str] = Counter()
-    for _start, due, submitted in _submitted(session, user):
-        if due is None:
-            continue
-        key = f"{due:%Y-%m}"
-        (late if submitted > due else on_time)[key] += 1
-    overdue_stmt = visible(sa.select(NotificationRecord.due_at).join(Incident, Incident.id == NotificationRecord.incident_id)
-                           .where(NotificationRecord.state.in_([s.value for s in OPEN_STATES]),
-                                  NotificationRecord.due_at < now), user)
-    overdue: Counter[str] = Counter(f"{d:%Y-%m}" for d in session.scalars(overdue_stmt))
+    on_time = {m: a for m, a, _b in rows_in}
+    late = {m: b for m, _a, b in rows_in}
     rows = []
     for m in months:
-        done = on_time[m] + late[m] + overdue[m]
-        rows.append([m, on_time[m], late[m], overdue[m], f"{100 * on_time[m] / done:.0f}" if done else ""])
+        a, b, c = on_time.get(m, 0), late.get(m, 0), overdue.get(m, 0)
+        done = a + b + c
+        rows.append([m, a, b, c, f"{100 * a / done:.0f}" if done else ""])
     chart = Chart("deadline_compliance", _("Regulator deadline compliance"),
                   _("Reports by the month they were due: on time, late, and still open past the deadline."),
                   ["month", "on_time", "late", "overdue_open", "on_time_pct"], rows)
@@ -159,6 +386,38 @@ def deadline_compliance(session: so.Session, user: User, now: datetime) -> Chart
                                    (_("overdue, not submitted"), [r[3] for r in rows])],
                           title=chart.title, description=chart.description, chart_id=chart.name)
     return chart
+
+
+def _chart_hazards(rows_in: list[list[Any]]) -> Chart:
+    counts = Counter({str(HAZARD_TITLES[Hazard(h)]): n for h, n in rows_in})
+    return _pareto("failure_modes", _("Pareto of hazards"), _("Incidents by hazard type, largest first, with the "
+                                                              "cumulative share."), counts)
+
+
+def _chart_causes(rows_in: list[list[Any]]) -> Chart:
+    counts = Counter({(stage or "not stated"): n for stage, n in rows_in})
+    return _pareto("causes", _("Pareto of causes"), _("OCHIBO-HIROI reviews by the process stage where the failure "
+                                                       "was introduced."), counts)
+
+
+def incidents_by_month(session: so.Session, user: User, now: datetime) -> Chart:
+    return _chart_by_month(_count_by_month(session, user, now), now)
+
+
+def open_by_division(session: so.Session, user: User) -> Chart:
+    return _chart_open(_count_open(session, user))
+
+
+def time_to_triage(session: so.Session, user: User, sla_hours: dict[str, float]) -> Chart:
+    return _chart_triage(_count_triage(session, user, sla_hours))
+
+
+def time_to_notify(session: so.Session, user: User) -> Chart:
+    return _chart_notify(_count_notify(session, user))
+
+
+def deadline_compliance(session: so.Session, user: User, now: datetime) -> Chart:
+    return _chart_compliance(_count_compliance(session, user, now), _count_overdue(session, user, now), now)
 
 
 def _pareto(name: str, title: str, description: str, counts: Counter[str]) -> Chart:
@@ -177,34 +436,31 @@ def _pareto(name: str, title: str, description: str, counts: Counter[str]) -> Ch
 
 
 def failure_modes(session: so.Session, user: User) -> Chart:
-    stmt = visible(sa.select(Incident.hazard, sa.func.count()), user).group_by(Incident.hazard)
-    counts = Counter({str(HAZARD_TITLES[Hazard(h)]): n for h, n in session.execute(stmt)})
-    return _pareto("failure_modes", _("Pareto of hazards"), _("Incidents by hazard type, largest first, with the "
-                                                              "cumulative share."), counts)
+    return _chart_hazards(_count_hazards(session, user))
 
 
 def causes(session: so.Session, user: User) -> Chart:
     """Root causes from approved and draft reviews: the stage where the failure was introduced."""
-    from qa_incidents.reviews.models import Review
+    return _chart_causes(_count_causes(session, user))
 
-    stmt = sa.select(Review.process_stage, sa.func.count()).group_by(Review.process_stage)
-    if not can(user.actor, Capability.READ_ALL_DIVISIONS):
-        stmt = stmt.where(Review.division_id == user.division_id)
-    counts = Counter({(stage or "not stated"): n for stage, n in session.execute(stmt)})
-    return _pareto("causes", _("Pareto of causes"), _("OCHIBO-HIROI reviews by the process stage where the failure "
-                                                       "was introduced."), counts)
+
+DEFAULT_TRIAGE_SLA_HOURS = {"S1": 4, "S2": 24, "S3": 72, "S4": 168}
 
 
 def charts(session: so.Session, *, user: User, now: datetime,
            triage_sla_hours: dict[str, float] | None = None) -> list[Chart]:
-    sla = triage_sla_hours or {"S1": 4, "S2": 24, "S3": 72, "S4": 168}
-    found = [incidents_by_month(session, user, now), open_by_division(session, user), time_to_triage(session, user, sla),
-             time_to_notify(session, user), deadline_compliance(session, user, now), failure_modes(session, user),
-             causes(session, user)]
+    """The dashboard: the stored figures of the current data version (or counted now), the overdue reports and
+    the recall curves counted now, drawn in the viewer's language."""
+    sla = triage_sla_hours or DEFAULT_TRIAGE_SLA_HOURS
+    found = figures(session, user=user, now=now, sla_hours=sla)
+    drawn = [_chart_by_month(found["by_month"], now), _chart_open(found["open"]), _chart_triage(found["triage"]),
+             _chart_notify(found["notify"]),
+             _chart_compliance(found["compliance"], _count_overdue(session, user, now), now),
+             _chart_hazards(found["hazards"]), _chart_causes(found["causes"])]
     recall = _recall_chart(session, user, now)
     if recall is not None:
-        found.append(recall)
-    return found
+        drawn.append(recall)
+    return drawn
 
 
 def _launched_recalls(session: so.Session, user: User) -> list[Any]:

@@ -94,3 +94,27 @@ class DistributionEntry(Base):
     created_at: so.Mapped[datetime] = so.mapped_column()
 
     division: so.Mapped[Division | None] = so.relationship()
+
+
+class DataVersion(Base):
+    """A counter that database triggers (migration 0012) raise on every write that can change a dashboard figure.
+
+    The triggers fire on every path (services, imports, the synthetic generator, hand-written SQL), so a cached
+    figure stored under the counter's value is current exactly as long as the counter has not moved.
+    """
+
+    __tablename__ = "data_version"
+
+    name: so.Mapped[str] = so.mapped_column(sa.String(40), primary_key=True)
+    value: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+
+class DashboardFigures(Base):
+    """The dashboard's slow-to-count figures for one viewing scope, as counted at a data version."""
+
+    __tablename__ = "dashboard_figures"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(200), primary_key=True)
+    version: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    figures: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    counted_at: so.Mapped[datetime] = so.mapped_column()

@@ -19,12 +19,15 @@ from qa_incidents.accounts.service import EMAIL_RE
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
+from qa_incidents.core.i18n import DEFAULT_LANGUAGE, current_language, viewer_uses_era_dates
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents.views import incident_or_404
 from qa_incidents.reports import dashboard as dash
 from qa_incidents.reports import service
 from qa_incidents.reports.models import DistributionEntry
+from qa_incidents.reports.render import describe, render_pdf
+from qa_incidents.reports.rules import TRIGGER_TITLES
 
 bp = Blueprint("reports", __name__)
 
@@ -64,22 +67,35 @@ def _zone() -> str:
     return str(current_app.config.get("REPORT_TIMEZONE", "Asia/Tokyo"))
 
 
+def _reading(content: dict[str, Any]) -> dict[str, Any]:
+    """How the viewer reads a report: its labels and dates in their language, calendar and zone (the content as issued)."""
+    language, era, zone = current_language(), viewer_uses_era_dates(), viewer_timezone()
+    return {"c": content, "d": describe(content, zone=zone, language=language, era=era), "zone": zone,
+            "lang": language, "era": era}
+
+
 @bp.get("/incidents/<int:incident_id>/status-reports/<int:number>")
 @requires(Capability.READ_INCIDENTS)
 def show(incident_id: int, number: int):  # type: ignore[no-untyped-def]
     report = _report(incident_id, number)
     mine = next((r for r in report.recipients if r.email == current_user.email), None)
-    return render_template("reports/show.html", report=report, c=report.content, number=report.number,
-                           issued_at=report.issued_at.isoformat(), zone=viewer_timezone(), mine=mine,
-                           ack_form=EmptyForm())
+    return render_template("reports/show.html", report=report, number=report.number,
+                           issued_at=report.issued_at.isoformat(), mine=mine, ack_form=EmptyForm(),
+                           **_reading(report.content))
 
 
 @bp.get("/incidents/<int:incident_id>/status-reports/<int:number>.pdf")
 @requires(Capability.READ_INCIDENTS)
 def pdf(incident_id: int, number: int):  # type: ignore[no-untyped-def]
+    """The report as PDF in the viewer's language; ?as_issued=1 (and English readers): the PDF stored at issue."""
     report = _report(incident_id, number)
     name = f"{report.content['reference']}-status-{report.number}.pdf"
-    return Response(report.pdf, mimetype="application/pdf",
+    data = report.pdf
+    if current_language() != DEFAULT_LANGUAGE and not request.args.get("as_issued"):
+        name = f"{report.content['reference']}-status-{report.number}-{current_language()}.pdf"
+        data = render_pdf(report.content, number=report.number, issued_at=report.issued_at, zone=viewer_timezone(),
+                          language=current_language(), era=viewer_uses_era_dates())
+    return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -130,8 +146,9 @@ def next_report(incident_id: int):  # type: ignore[no-untyped-def]
     db().rollback()
     content = service.preview(db(), incident, now=now())
     last = service.last_report(db(), incident.id)
-    return render_template("reports/next.html", incident=incident, c=content, number=(last.number if last else 0) + 1,
-                           issued_at=None, zone=viewer_timezone(), form=form, pending=service.pending_for(db(), incident.id),
+    return render_template("reports/next.html", incident=incident, number=(last.number if last else 0) + 1,
+                           issued_at=None, form=form, pending=service.pending_for(db(), incident.id),
+                           **_reading(content),
                            reported=service.reported(db(), incident),
                            may_issue=service.may_issue(current_user, incident)), status
 
@@ -142,7 +159,8 @@ def index():  # type: ignore[no-untyped-def]
     if not _may_read_reports():
         abort(403)
     return render_template("reports/index.html", waiting=service.unacknowledged_for(db(), current_user),
-                           recent=dash.recent_reports(db(), user=current_user, limit=50))
+                           recent=dash.recent_reports(db(), user=current_user, limit=50),
+                           trigger_titles={kind.value: title for kind, title in TRIGGER_TITLES.items()})
 
 
 def _period() -> tuple[Any, Any, int]:
@@ -173,12 +191,17 @@ def portfolio_pdf():  # type: ignore[no-untyped-def]
                     headers={"Content-Disposition": f'attachment; filename="portfolio-{end:%Y-%m-%d}.pdf"'})
 
 
+def _triage_sla() -> dict[str, float] | None:
+    """The triage time limits the deployment set (the scheduler counts the dashboard's figures with the same)."""
+    return current_app.config.get("TRIAGE_SLA_HOURS")
+
+
 @bp.get("/dashboard")
 @login_required
 def dashboard():  # type: ignore[no-untyped-def]
     if not can(current_user.actor, Capability.READ_REPORTS):
         abort(403)
-    charts = dash.charts(db(), user=current_user, now=now())
+    charts = dash.charts(db(), user=current_user, now=now(), triage_sla_hours=_triage_sla())
     return render_template("reports/dashboard.html", charts=charts)
 
 
@@ -187,7 +210,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 def dashboard_csv(name: str):  # type: ignore[no-untyped-def]
     if not can(current_user.actor, Capability.READ_REPORTS):
         abort(403)
-    chart = next((c for c in dash.charts(db(), user=current_user, now=now()) if c.name == name), None)
+    chart = next((c for c in dash.charts(db(), user=current_user, now=now(), triage_sla_hours=_triage_sla()) if c.name == name), None)
     if chart is None:
         abort(404)
     return Response(chart.csv(), mimetype="text/csv",

@@ -86,3 +86,18 @@ def test_law_alert_job_uses_the_clock(app, demo, clock):
 def test_deadline_json_is_one_line(app):
     result = app.test_cli_runner().invoke(args=["deadline", "JP-CPSA-35", "2026-03-02T10:00:00+09:00"])
     assert json.loads(result.output.strip().splitlines()[-1])["due_date"] == "2026-03-11"
+
+
+def test_dashboard_figures_are_counted_ahead_by_command_and_job(app, demo):
+    from qa_incidents.core.scheduler import JOBS, run_dashboard_refresh
+    from qa_incidents.reports.models import DashboardFigures
+
+    demo.commit()
+    first = app.test_cli_runner().invoke(args=["reports", "refresh-dashboard"])
+    assert first.exit_code == 0, first.output
+    counted = int(first.output.split()[0])
+    assert counted >= 2  # head office's scope and at least one division's
+    demo.rollback()
+    assert demo.scalar(sa.select(sa.func.count()).select_from(DashboardFigures)) == counted
+    assert run_dashboard_refresh(app) == 0  # nothing written since: every stored figure is current
+    assert "dashboard" in JOBS

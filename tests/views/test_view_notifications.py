@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from view_helpers import csrf_token, flashes, form_with, text
 
+from qa_incidents.incidents.models import Incident
 from qa_incidents.notifications.models import NotificationRecord
 
 QA, HQ, REPORTER, OTHER = ("division.qa@example.com", "hq.qa@example.com", "reporter@example.com",
@@ -156,3 +157,12 @@ def test_incident_page_marks_an_owed_report_overdue_and_a_submitted_one_not(brow
     assert "overdue" in row
     jp_row = text(qa.get("/incidents/1")).split("JP-CPSA-35 Serious")[-1][:200]
     assert "overdue" not in jp_row
+
+
+def test_my_work_lists_the_records_i_own_and_no_one_elses(browser_as, record_url, fresh):
+    mine = browser_as(QA).get("/my-work")
+    assert mine.status_code == 200
+    shown = text(mine)
+    assert "Regulator notifications you own (" in shown and "JP-CPSA-35" in shown
+    assert fresh(sa.select(Incident.reference).where(Incident.id == 1)) in shown  # the incident the record is for
+    assert "JP-CPSA-35" not in text(browser_as(HQ).get("/my-work"))  # head office reads it, but does not own it
