@@ -34,7 +34,7 @@ def _count(label: object, description: object = None) -> IntegerField:
 class CampaignForm(FlaskForm):
     title = StringField(_l("Title"), validators=[InputRequired(_l("Give the recall a title.")), Length(max=200)],
                         description=_l("Internal, e.g. “R-HW540 compressor relay: replace relay”."))
-    remedy = SelectField(_l("Remedy"), choices=[SelectChoice(r.value, str(t)) for r, t in rules.REMEDY_TITLES.items()])
+    remedy = SelectField(_l("Remedy"), choices=[SelectChoice(r.value, t) for r, t in rules.REMEDY_TITLES.items()])
     description = TextAreaField(_l("Decision and reasons (internal)"), validators=[Optional(), Length(max=20000)])
     countries = StringField(_l("Countries where affected units were sold"),
                             description=_l("Two-letter codes separated by commas, e.g. JP, US, DE."))
@@ -124,7 +124,7 @@ class WebNoticeForm(FlaskForm):
 
 
 class MailingForm(FlaskForm):
-    kind = SelectField(_l("Sent as"), choices=[SelectChoice(k.value, str(t)) for k, t in rules.MAILING_TITLES.items()])
+    kind = SelectField(_l("Sent as"), choices=[SelectChoice(k.value, t) for k, t in rules.MAILING_TITLES.items()])
     sent_on = DateField(_l("Sent on"), validators=[InputRequired(_l("Enter the day."))], invalid_value_message=BAD_DATE)
     recipients = IntegerField(_l("Owners reached"), validators=[InputRequired(WHOLE), NumberRange(min=1)])
     country = SelectField(_l("Country"), validators=[Optional()])
@@ -135,7 +135,7 @@ class MailingForm(FlaskForm):
 class ProgressForm(FlaskForm):
     recorded_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))], invalid_value_message=BAD_DATE)
     country = SelectField(_l("Country"), validators=[InputRequired(_l("Choose a country."))])
-    channel = SelectField(_l("Channel"), choices=[SelectChoice(c.value, str(t)) for c, t in rules.CHANNEL_TITLES.items()])
+    channel = SelectField(_l("Channel"), choices=[SelectChoice(c.value, t) for c, t in rules.CHANNEL_TITLES.items()])
     located = _count(_l("Units located"))
     notified = _count(_l("Owners notified"))
     repaired = _count(_l("Units repaired"))

@@ -34,3 +34,11 @@ def test_era_dates_on_pages_for_those_who_chose_them(browser_as, demo):
     assert "令和8年10月21日 12:00 JST – 令和8年11月20日 12:00 JST" in era
     plain = text(browser_as("hq.qa@example.com").get("/reports/portfolio?days=30"))
     assert "2026-10-21 12:00 JST – 2026-11-20 12:00 JST" in plain and "令和" not in plain
+
+
+def test_recall_form_choices_and_role_names_in_japanese(browser_as, demo):
+    """Choice lists and role names are translated when shown, not frozen in English when the module loads."""
+    _reads_japanese(demo, "division.qa@example.com")
+    page = text(browser_as("division.qa@example.com").get("/recalls/new?incident=1"))
+    assert "修理" in page and "交換" in page and "Replacement" not in page
+    assert "事業部品質保証責任者" in page  # the header names the user's role
