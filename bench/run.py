@@ -24,6 +24,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -47,13 +48,23 @@ SIMILAR_TEXTS = ("Battery pack overheated while charging and the casing melted",
                  "The power cord connector became hot and smoke came out of the plug")
 
 
-def schema_hash() -> str:
-    """Changes when the migrations or the generator change: the cached data set is then built again."""
+def data_hash() -> str:
+    """Changes when what the data set is made of changes (the generator, the demo data): it is then built again."""
     h = hashlib.sha256()
-    for path in sorted([*(ROOT / "migrations" / "versions").glob("*.py"), *(ROOT / "qa_incidents" / "synthetic").glob("*.py")]):
+    for path in sorted([*(ROOT / "qa_incidents" / "synthetic").glob("*.py"), ROOT / "qa_incidents" / "seed.py"]):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:10]
+
+
+def migration_files() -> dict[str, str]:
+    """Each migration file → its text."""
+    return {p.name: p.read_text() for p in sorted((ROOT / "migrations" / "versions").glob("*.py"))}
+
+
+def down_revision_of(text: str) -> str:
+    match = re.search(r'^down_revision\s*=\s*"([^"]*)"', text, re.MULTILINE)
+    return match.group(1) if match else "base"
 
 
 def run(cmd: list[str], env: dict[str, str]) -> None:
@@ -67,20 +78,67 @@ def app_env(url: str) -> dict[str, str]:
     return env
 
 
-def prepare(db: str, n: int) -> str:
-    """A database URL with N synthetic incidents: built once, cached, copied fresh for each run."""
+def migrate(url: str, revision: str = "head", *, down: bool = False, scripts: Path | None = None) -> None:
+    code = ("import sys; from alembic import command; from qa_incidents.core.migrate import alembic_config; "
+            "cfg = alembic_config(sys.argv[1]); sys.argv[3] and cfg.set_main_option('script_location', sys.argv[3]); "
+            f"command.{'downgrade' if down else 'upgrade'}(cfg, sys.argv[2])")
+    run([sys.executable, "-c", code, url, revision, str(scripts or "")], app_env(url))
+
+
+def record_migrations(record: Path, files: dict[str, str]) -> None:
+    """Keep the text of the migrations the cached data set was built with (its downgrades are the ones to run)."""
+    if record.exists():
+        shutil.rmtree(record)
+    record.mkdir(parents=True)
+    for name, text in files.items():
+        (record / name).write_text(text)
+
+
+def bring_up_to_date(url: str, record: Path) -> bool:
+    """Apply the migrations added since the cached data set was built, and re-apply any edited since (downgrading
+    past them with the downgrades of the versions that were applied, kept in `record`). False if that is not
+    possible: the data set must then be built again."""
+    now = migration_files()
+    if not record.is_dir():
+        return False
+    applied = {p.name: p.read_text() for p in sorted(record.glob("*.py"))}
+    changed = sorted(name for name, text in applied.items() if now.get(name) != text)
+    try:
+        if changed:
+            print(f"Migrations edited since the data set was built ({', '.join(changed)}): re-applying them.", flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                scripts = Path(tmp) / "migrations"
+                shutil.copytree(ROOT / "migrations", scripts, ignore=shutil.ignore_patterns("versions", "__pycache__"))
+                (scripts / "versions").mkdir()
+                for name, text in applied.items():
+                    (scripts / "versions" / name).write_text(text)
+                migrate(url, down_revision_of(applied[changed[0]]), down=True, scripts=scripts)
+        if changed or set(now) - set(applied):
+            migrate(url)
+    except subprocess.CalledProcessError:
+        return False
+    record_migrations(record, now)
+    return True
+
+
+def prepare(db: str, n: int, *, rebuild: bool = False) -> str:
+    """A database URL with N synthetic incidents: built once, cached (and kept migrated), copied fresh for each run."""
     DATA.mkdir(parents=True, exist_ok=True)
-    key = f"{n}-{schema_hash()}"
+    key = f"{n}-{data_hash()}"
     if db == "sqlite":
         cached = DATA / f"sqlite-{key}.sqlite3"
-        if not cached.exists():
-            for old in DATA.glob(f"sqlite-{n}-*.sqlite3"):
-                old.unlink()
+        record = DATA / f"sqlite-{key}.migrations"
+        if rebuild or not cached.exists() or not bring_up_to_date(f"sqlite:///{cached}", record):
+            for old in [*DATA.glob(f"sqlite-{n}-*"), *DATA.glob(f"building-{n}-*")]:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
             building = DATA / f"building-{key}.sqlite3"
             for extra in ("", "-wal", "-shm"):
                 Path(f"{building}{extra}").unlink(missing_ok=True)
+            applied = migration_files()  # as they are when the build starts (they may be edited meanwhile)
             build(f"sqlite:///{building}", n)
             building.rename(cached)
+            record_migrations(record, applied)
+        settle(cached)
         work = DATA / "work.sqlite3"
         for extra in ("", "-wal", "-shm"):
             Path(f"{work}{extra}").unlink(missing_ok=True)
@@ -88,38 +146,48 @@ def prepare(db: str, n: int) -> str:
         url = f"sqlite:///{work}"
     else:
         name = f"qa_bench_{n}_{key.split('-')[1]}"
-        if not pg_exists(name):
+        record = DATA / f"{name}.migrations"
+        if rebuild or not pg_exists(name) or not bring_up_to_date(f"{PG_URL}/{name}", record):
             for old in pg_list(f"qa_bench_{n}_"):
                 psql(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
             psql(f'CREATE DATABASE "{name}_building"')
+            applied = migration_files()
             build(f"{PG_URL}/{name}_building", n)
             psql(f'ALTER DATABASE "{name}_building" RENAME TO "{name}"')
+            record_migrations(record, applied)
         psql('DROP DATABASE IF EXISTS "qa_bench_work" WITH (FORCE)')
         psql(f'CREATE DATABASE "qa_bench_work" TEMPLATE "{name}"')
         url = f"{PG_URL}/qa_bench_work"
-    run([str(BIN / "qa-incidents"), "db", "upgrade"], app_env(url))
     return url
+
+
+def settle(path: Path) -> None:
+    """Fold the write-ahead log into the SQLite file, so the file alone is the whole database (safe to copy)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
 
 
 def build(url: str, n: int) -> None:
     env = app_env(url)
     print(f"Building the data set ({n:,} incidents); cached for later runs.", flush=True)
+    started = time.monotonic()
     run([str(BIN / "qa-incidents"), "db", "upgrade"], env)
     run([str(BIN / "qa-incidents"), "seed", "demo"], env)
     run([str(BIN / "qa-incidents"), "seed", "synthetic", "--incidents", str(n)], env)
     if url.startswith("sqlite"):
-        import sqlite3
-
-        path = url.removeprefix("sqlite:///")
-        with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.execute("PRAGMA journal_mode=DELETE")
+        settle(Path(url.removeprefix("sqlite:///")))
+    else:  # the visibility map, so that counts are answered from the indexes alone (autovacuum would, later)
+        psql("VACUUM ANALYZE", database=url.rsplit("/", 1)[1])
+    print(f"Data set built in {time.monotonic() - started:.0f} s.", flush=True)
 
 
-def psql(sql: str) -> str:
+def psql(sql: str, database: str = "postgres") -> str:
     base = urllib.parse.urlparse(PG_URL.replace("postgresql+psycopg", "postgresql"))
     out = subprocess.run(["psql", "-h", base.hostname or "127.0.0.1", "-p", str(base.port or 5432), "-U",
-                          base.username or "postgres", "-d", "postgres", "-Atqc", sql], check=True, capture_output=True,
+                          base.username or "postgres", "-d", database, "-Atqc", sql], check=True, capture_output=True,
                          text=True)
     return out.stdout
 
@@ -367,9 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--deep-page", type=int, default=10_000)
+    parser.add_argument("--rebuild", action="store_true", help="build the data set again even if one is cached")
+    parser.add_argument("--prepare-only", action="store_true", help="build (or bring up to date) the data set, then stop")
     args = parser.parse_args(argv)
 
-    url = prepare(args.db, args.incidents)
+    url = prepare(args.db, args.incidents, rebuild=args.rebuild)
+    if args.prepare_only:
+        print(f"Data set ready: {url}")
+        return 0
     rows = args.incidents
     cursor, page = deep_cursor(url, args.deep_page)
     before_count, top_id = count_incidents(url)

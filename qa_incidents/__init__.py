@@ -165,6 +165,7 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
     from qa_incidents.notifications.obligations import VERDICT_TITLES
     from qa_incidents.notifications.rules import STATE_TITLES as NOTIFICATION_STATE_TITLES
+    from qa_incidents.reports.rules import TRIGGER_TITLES
 
     app.jinja_env.filters["localtime"] = i18n.localtime_filter  # era dates for Japanese readers who chose them
     app.jinja_env.filters["in_zone"] = web.in_zone
@@ -183,6 +184,7 @@ def _register_template_helpers(app: Flask) -> None:
         VERDICT_TITLES=VERDICT_TITLES,
         NOTIFICATION_STATE_TITLES={s.value: t for s, t in NOTIFICATION_STATE_TITLES.items()},
         ACTION_TITLES_BY_VALUE={a.value: t for a, t in ACTION_TITLES.items()},
+        REPORT_TRIGGER_TITLES={k.value: t for k, t in TRIGGER_TITLES.items()},
     )
 
     @app.context_processor

@@ -16,4 +16,12 @@ document.addEventListener("DOMContentLoaded", () => {
     division.addEventListener("change", apply);
     apply();
   });
+  // A section with data-load="<url>" is replaced by the HTML fragment at that URL (an incident's similar lessons,
+  // which search the whole library and so load after the page). Without it, the section's link leads there.
+  document.querySelectorAll("[data-load]").forEach((section) => {
+    fetch(section.dataset.load, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then((html) => { section.outerHTML = html; })
+      .catch(() => {});
+  });
 });

@@ -70,16 +70,19 @@ def upgrade() -> None:
     )
     # No row yet: the dashboard adds it at its first view (a copy of the tables' rows, as the tests make, then
     # never meets a row the migration wrote). Until it exists, a write has nothing to raise and nothing is reused.
-    with op.batch_alter_table("notification_record", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("half_time_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.drop_index("ix_notification_open_due")
-        batch_op.create_index("ix_notification_open_due_start", ["state", "due_at", "clock_start", "id"])
-        batch_op.create_index("ix_notification_open_half", ["state", "half_time_at", "due_at"])
-        batch_op.create_index("ix_notification_open_authority", ["state", "authority"])
-        batch_op.add_column(sa.Column("division_id", sa.Integer(), nullable=True))
-        batch_op.create_index("ix_notification_division_due", ["division_id", "state", "due_at", "clock_start", "id"])
-        batch_op.create_index("ix_notification_division_half", ["division_id", "state", "half_time_at", "due_at"])
-        batch_op.create_index("ix_notification_division_authority", ["division_id", "state", "authority"])
+    # Plain ALTER TABLE ADD COLUMN and CREATE INDEX (no batch mode): SQLite would otherwise copy the whole table,
+    # which takes many minutes on a large deployment.
+    op.add_column("notification_record", sa.Column("half_time_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("notification_record", sa.Column("division_id", sa.Integer(), nullable=True))
+    op.drop_index("ix_notification_open_due", table_name="notification_record")
+    for name, columns in (
+            ("ix_notification_open_due_start", ["state", "due_at", "clock_start", "id"]),
+            ("ix_notification_open_half", ["state", "half_time_at", "due_at"]),
+            ("ix_notification_open_authority", ["state", "authority"]),
+            ("ix_notification_division_due", ["division_id", "state", "due_at", "clock_start", "id"]),
+            ("ix_notification_division_half", ["division_id", "state", "half_time_at", "due_at"]),
+            ("ix_notification_division_authority", ["division_id", "state", "authority"])):
+        op.create_index(name, "notification_record", columns)
     if op.get_bind().dialect.name == "postgresql":
         # Once per statement (a bulk load of a million rows bumps once). Writers are already serialised by the
         # audit chain's lock, so the row adds no waiting.

@@ -1,4 +1,4 @@
-"""Gap-tolerant named counters for readable references (INC-2026-000123)."""
+"""Gap-tolerant named counters for readable references (INC-2026-000123), and change markers for caches."""
 
 from __future__ import annotations
 
@@ -36,3 +36,11 @@ def next_value(session: so.Session, name: str) -> int:
         except IntegrityError:
             continue  # someone else created it first: take the UPDATE path again
     raise RuntimeError(f"could not advance counter {name}")
+
+
+def marker(session: so.Session, name: str) -> int | None:
+    """The current value of a counter row used as a change marker: database triggers give it a fresh random value
+    on every write the marker guards (migration 0011), so whatever was computed under one value stays valid while
+    the value does. None if the row is missing (never written, or truncated): then nothing may be reused."""
+    value = session.scalar(sa.select(Counter.value).where(Counter.name == name))
+    return None if value is None else int(value)

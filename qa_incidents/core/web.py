@@ -19,12 +19,39 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def db() -> so.Session:
-    """The request's session, opened on first use and closed at teardown."""
+    """The request's session, opened on first use and closed at teardown.
+
+    A request that may write starts its transaction as a writer (see begin_write), unless its view
+    is marked @writes_late."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["qa_session_factory"]()
-        if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS") and not _writes_late():
             begin_write(g.db_session)
     return g.db_session
+
+
+def writes_late(view: F) -> F:
+    """For a view that reads a good deal (choices, validation) before one short write: its session starts
+    as a reader, and the view calls `start_writing()` right before the write. On SQLite the write lock
+    (one writer at a time for the whole database) is then held for the write alone, not the whole request."""
+
+    view.writes_late = True  # type: ignore[attr-defined]  # functools.wraps carries it to the outer decorators
+    return view
+
+
+def _writes_late() -> bool:
+    # Decided by the endpoint, not by the view as it runs: the user is loaded (and the session opened) before it.
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_late", False))
+
+
+def start_writing() -> so.Session:
+    """End the request's reading transaction and start a writing one (for @writes_late views): what the write
+    depends on is read again inside it, so nothing read before can be stale."""
+    session = db()
+    session.rollback()
+    begin_write(session)
+    return session
 
 
 def close_db(_exc: BaseException | None = None) -> None:

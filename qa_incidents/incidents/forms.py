@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -15,7 +18,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.fields.choices import Choice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import Select, html_params
 
 from qa_incidents.core.clock import localize
 from qa_incidents.incidents.rules import (
@@ -28,6 +33,51 @@ from qa_incidents.incidents.rules import (
 )
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class _RememberedOptions(Select):
+    """A select whose long option list (countries, categories) is turned into HTML once per list of choices
+    (and language: the key holds the labels as shown) and reused; only the chosen option is written anew."""
+
+    _built: dict[tuple[tuple[str, str], ...], list[tuple[str, str]]] = {}
+
+    def __call__(self, field: SelectField, **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        pairs = tuple((str(v), str(label)) for v, label in (_pair(c) for c in field.choices or ()))
+        built = self._built.get(pairs)
+        if built is None:
+            if len(self._built) > 64:
+                self._built.clear()
+            built = self._built[pairs] = [(v, self.render_option(Choice(v, label, False, None))) for v, label in pairs]
+        chosen = None if field.data is None else str(field.data)
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        for (value, option), (_v, label) in zip(built, pairs, strict=True):
+            html.append(self.render_option(Choice(value, label, True, None)) if value == chosen else option)
+        html.append("</select>")
+        return Markup("".join(html))
+
+
+def _pair(choice: Any) -> tuple[Any, Any]:
+    return (choice.value, choice.label) if isinstance(choice, SelectChoice) else (choice[0], choice[1])
+
+
+class LookupSelectField(SelectField):
+    """A SelectField for long lists (countries, time zones, products) validated by looking the value up, rather
+    than by building every choice (which costs more than the rest of filing an incident)."""
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors or not self.validate_choice:
+            return
+        if self.data is None or str(self.data) not in {str(_pair(c)[0]) for c in self.choices or ()}:
+            raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
+
+
+class LongSelectField(LookupSelectField):
+    """A LookupSelectField shown on every page of the register: rendered from remembered HTML."""
+
+    widget = _RememberedOptions()
+
+
 # The columns' limits (INTEGER, BIGINT): a larger number is refused here, not by the database.
 _TOO_LARGE_INT = NumberRange(max=2**31 - 1, message=_l("This number is too large."))
 _TOO_LARGE_BIGINT = NumberRange(max=2**63 - 1, message=_l("This number is too large."))
@@ -36,17 +86,17 @@ _TOO_LARGE_BIGINT = NumberRange(max=2**63 - 1, message=_l("This number is too la
 class IncidentForm(FlaskForm):
     """The facts of an incident. Times are typed as wall-clock times in the chosen zone."""
 
-    division_id = SelectField(_l("Division"), coerce=int, validators=[InputRequired()])
-    product_id = SelectField(_l("Product (model)"), coerce=int, validators=[InputRequired(_l("Choose a product."))])
+    division_id = LookupSelectField(_l("Division"), coerce=int, validators=[InputRequired()])
+    product_id = LookupSelectField(_l("Product (model)"), coerce=int, validators=[InputRequired(_l("Choose a product."))])
     title = StringField(_l("Short title"), validators=[InputRequired(_l("Give the incident a short title.")), Length(max=200)])
     lot_numbers = TextAreaField(_l("Lot numbers"), validators=[Length(max=2000)],
                                 description=_l("One or more, separated by commas or new lines."))
     serial_numbers = TextAreaField(_l("Serial numbers"), validators=[Length(max=4000)],
                                    description=_l("Give the lot numbers, the serial numbers, or both."))
-    country = SelectField(_l("Country of occurrence"), validators=[InputRequired(_l("Choose the country where it happened."))])
+    country = LookupSelectField(_l("Country of occurrence"), validators=[InputRequired(_l("Choose the country where it happened."))])
     place = StringField(_l("Place of occurrence"), validators=[InputRequired(_l("Say where it happened.")), Length(max=200)],
                         description=_l("City, site or address; no customer names."))
-    timezone = SelectField(_l("Times below are in"), validators=[InputRequired()])
+    timezone = LookupSelectField(_l("Times below are in"), validators=[InputRequired()])
     occurred_at = DateTimeLocalField(_l("Occurred at"), format=DT_FORMAT,
                                      validators=[InputRequired(_l("Enter when it happened (date and time)."))])
     aware_at = DateTimeLocalField(_l("Company became aware at"), format=DT_FORMAT,
@@ -142,8 +192,8 @@ class RegisterFilterForm(FlaskForm):
     status = SelectField(_l("Status"), validators=[Optional()])
     severity = SelectField(_l("Severity"), validators=[Optional()])
     division = SelectField(_l("Division"), validators=[Optional()])
-    category = SelectField(_l("Product category"), validators=[Optional()])
-    country = SelectField(_l("Country"), validators=[Optional()])
+    category = LongSelectField(_l("Product category"), validators=[Optional()])
+    country = LongSelectField(_l("Country"), validators=[Optional()])
     aware_from = StringField(_l("Aware from"), validators=[Optional()])
     aware_to = StringField(_l("Aware to"), validators=[Optional()])
     sort = SelectField(_l("Sort"), validators=[Optional()])

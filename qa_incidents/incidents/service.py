@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,7 @@ from qa_incidents.core import audit
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
-from qa_incidents.core.sequences import next_value
+from qa_incidents.core.sequences import marker, next_value
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Attachment, Comment, Incident
 from qa_incidents.incidents.rules import IncidentFacts, Severity, Status, format_reference, validate_facts
@@ -78,7 +79,8 @@ def _check_facts(session: so.Session, user: User, facts: IncidentFacts, now: dat
     errors = validate_facts(facts, now=now, known_countries=country_codes())
     if not can_work_division(user.actor, facts.division_id, Capability.FILE_INCIDENT):
         errors["division_id"] = str(_l("You may file incidents only for your own division."))
-    product = session.get(Product, facts.product_id)
+    # Only the product's own columns are read here: not its division and category tree (joined by default).
+    product = session.get(Product, facts.product_id, options=[so.lazyload(Product.division), so.lazyload(Product.category)])
     if product is None or not product.active:
         errors["product_id"] = str(_l("Choose a product from the catalogue."))
     elif product.division_id != facts.division_id:
@@ -260,6 +262,13 @@ SORT_TITLES = {
 }
 
 
+#: Loading options for a listing: of an incident's eagerly joined relations (a dozen tables with the people's
+#: divisions and the category tree), only the division and the product itself.
+LISTING_OPTIONS = (so.lazyload(Incident.created_by), so.lazyload(Incident.updated_by),
+                   so.joinedload(Incident.product).lazyload(Product.category),
+                   so.joinedload(Incident.product).lazyload(Product.division))
+
+
 @dataclass
 class RegisterPage:
     items: list[Incident]
@@ -269,6 +278,9 @@ class RegisterPage:
     prev_cursor: str | None
     sort: str
     filters: RegisterFilter = field(default_factory=RegisterFilter)
+    #: True when `total` (or a status count named in `capped`) is a lower bound: "at least this many".
+    total_capped: bool = False
+    capped: frozenset[str] = frozenset()
 
 
 def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, with_status: bool = True) -> sa.Select[Any]:
@@ -339,8 +351,13 @@ def register(
     after: str | None = None,
     before: str | None = None,
     limit: int = 50,
+    count_cap: int | None = None,
+    listing: bool = False,
 ) -> RegisterPage:
-    """One page of the incidents the user may read, by keyset pagination (no OFFSET, so deep pages stay fast)."""
+    """One page of the incidents the user may read, by keyset pagination (no OFFSET, so deep pages stay fast).
+
+    The counts are exact unless `count_cap` is given (see register_counts). With `listing`, the incidents come
+    with only what a listing shows (division, product model): not the people, not the category tree."""
     if sort not in SORTS:
         sort = "aware_desc"
     column, descending = SORTS[sort]
@@ -355,7 +372,13 @@ def register(
         stmt = stmt.where(key < (value, ident)) if forward_is_less else stmt.where(key > (value, ident))
     reverse = descending != backwards
     order = [column.desc(), Incident.id.desc()] if reverse else [column.asc(), Incident.id.asc()]
-    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+    # The page's ids first, then their rows: the ids come from one of the (filter, sort key, id) indexes alone
+    # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
+    # filter thousands of rows out; the rows are then fetched by primary key.
+    ids = list(session.scalars(stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)))
+    fetch = sa.select(Incident).where(Incident.id.in_(ids)).options(*(LISTING_OPTIONS if listing else ()))
+    by_id = {incident.id: incident for incident in session.scalars(fetch)} if ids else {}
+    rows = [by_id[i] for i in ids]
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -366,17 +389,102 @@ def register(
 
     has_next = more if not backwards else True
     has_prev = (cursor is not None) if not backwards else more
-    total = session.scalar(_filtered(session, visible(sa.select(sa.func.count(Incident.id)), user), filters)) or 0
-    status_counts = session.execute(
-        _filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user), filters,
-                  with_status=False).group_by(Incident.status)
-    ).all()
+    counts = register_counts(session, user=user, filters=filters, cap=count_cap)
     return RegisterPage(
         items=rows,
-        total=int(total),
-        by_status={str(s.value if hasattr(s, "value") else s): int(n) for s, n in status_counts},
+        total=counts.total,
+        by_status=counts.by_status,
         next_cursor=key_of(rows[-1]) if rows and has_next else None,
         prev_cursor=key_of(rows[0]) if rows and has_prev else None,
         sort=sort,
         filters=filters,
+        total_capped=counts.total_capped,
+        capped=counts.capped,
     )
+
+
+# --- the register's counts --------------------------------------------------------------
+#
+# Counting every matching row is the one part of a register page whose cost grows with the table
+# (a million incidents: ~0.1 s on SQLite for each of two COUNTs). So the page counts at most `cap`
+# rows per status (an index range scan that stops early; "more than 10,000" beyond that), and every
+# count is remembered under the value of the `incident-register` marker. Triggers (migration 0011)
+# give the marker a fresh random value on every write to incidents that can change a count, in the
+# writer's transaction and whatever makes the write. Why a remembered count is never stale:
+# - the marker is read first, in the reader's transaction; the counts that follow see that data or
+#   newer (SQLite: the same snapshot; PostgreSQL, read committed: that snapshot or a newer one);
+# - a committed write moves the marker to a value no cached count was made under, in every process;
+# - random, not incremented: a rolled-back write (whose value a reader inside that transaction may
+#   have cached its counts under) never becomes current, and two databases never share a value;
+# - the key holds everything else the counts depend on: the reader's scope, the filters, the
+#   category's descendants. Free-text searches (which also match product names) are not remembered.
+
+COUNT_CAP = 10_000
+REGISTER_MARKER = "incident-register"
+_COUNT_CACHE: OrderedDict[tuple[Any, ...], RegisterCounts] = OrderedDict()
+_COUNT_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class RegisterCounts:
+    total: int
+    by_status: dict[str, int]
+    total_capped: bool = False
+    capped: frozenset[str] = frozenset()
+
+
+def _capped_count(session: so.Session, stmt: sa.Select[Any], cap: int | None) -> tuple[int, bool]:
+    """COUNT of the rows of `stmt` (a SELECT of Incident.id), reading at most cap + 1 of them."""
+    if cap is None:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0), False
+    n = int(session.scalar(sa.select(sa.func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0)
+    return min(n, cap), n > cap
+
+
+def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
+                    cap: int | None = None) -> RegisterCounts:
+    """How many incidents match the filters, in all and per status (the status filter ignored), for this user.
+
+    With a cap, each count stops at `cap` and says so (total_capped, capped); without one it is exact.
+    Remembered until an incident changes (see above).
+    """
+    actor = user.actor
+    scope = (can(actor, Capability.READ_INCIDENTS), can(actor, Capability.READ_ALL_DIVISIONS), actor.division_id)
+    key: tuple[Any, ...] | None = None
+    if not filters.text.strip():
+        generation = marker(session, REGISTER_MARKER)
+        if generation is not None:
+            categories = (tuple(sorted(CategoryTree.load(session).descendants(filters.category_id)))
+                          if filters.category_id else None)
+            key = (generation, cap, scope, filters.status, filters.severity, filters.division_id, categories,
+                   filters.country, filters.aware_from, filters.aware_to)
+            if (hit := _COUNT_CACHE.get(key)) is not None:
+                _COUNT_CACHE.move_to_end(key)
+                return hit
+    ids = visible(sa.select(Incident.id), user)
+    by_status: dict[str, int] = {}
+    capped: set[str] = set()
+    if cap is None:  # exact: one GROUP BY
+        rows = session.execute(_filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user),
+                                         filters, with_status=False).group_by(Incident.status)).all()
+        by_status = {str(s.value if hasattr(s, "value") else s): int(n) for s, n in rows if n}
+    for status in Status if cap is not None else ():
+        n, over = _capped_count(session, _filtered(session, ids, filters, with_status=False)
+                                .where(Incident.status == status), cap)
+        if n:
+            by_status[status.value] = n
+        if over:
+            capped.add(status.value)
+    if filters.status:
+        total, total_capped = by_status.get(filters.status.value, 0), filters.status.value in capped
+    elif not capped:
+        total, total_capped = sum(by_status.values()), False
+    else:
+        total, total_capped = _capped_count(session, _filtered(session, ids, filters), cap)
+    counts = RegisterCounts(total, by_status, total_capped, frozenset(capped))
+    if key is not None:
+        _COUNT_CACHE[key] = counts
+        while len(_COUNT_CACHE) > _COUNT_CACHE_SIZE:
+            _COUNT_CACHE.popitem(last=False)
+    return counts
+

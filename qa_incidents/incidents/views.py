@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,7 +25,16 @@ from qa_incidents.core.forms import apply_errors, timezone_choices
 from qa_incidents.core.permissions import Capability, can, can_work_division
 from qa_incidents.core.signatures import signatures_for_incident
 from qa_incidents.core.storage import TooLarge
-from qa_incidents.core.web import db, localtime, now, requires, size_text, viewer_timezone
+from qa_incidents.core.web import (
+    db,
+    localtime,
+    now,
+    requires,
+    size_text,
+    start_writing,
+    viewer_timezone,
+    writes_late,
+)
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
@@ -43,18 +54,35 @@ def incident_or_404(incident_id: int) -> Any:
 
 
 def _country_choices() -> list[tuple[str, str]]:
-    names = country_names(current_user.locale or "en")
-    return sorted(names.items(), key=lambda kv: kv[1])
+    return list(_sorted_countries(current_user.locale or "en"))
 
 
-def _prepare_incident_form(form: IncidentForm) -> None:
+@functools.lru_cache(maxsize=16)
+def _sorted_countries(locale: str) -> tuple[tuple[str, str], ...]:
+    # Fixed for the life of the process (the CLDR names), and asked for on every register page.
+    return tuple(sorted(country_names(locale).items(), key=lambda kv: kv[1]))
+
+
+@functools.lru_cache(maxsize=16)
+def _country_lookup(locale: str) -> dict[str, str]:
+    return dict(_sorted_countries(locale))
+
+
+def _prepare_incident_form(form: IncidentForm, *, labelled: bool = True) -> None:
+    """The form's choices. Without labels (a submitted form, before it is known whether it is shown again), the
+    products are only their ids: naming each with its category's path costs more than filing the incident."""
     actor = current_user.actor
     divisions = [d for d in list_divisions(db(), active_only=True) if can_work_division(actor, d.id, Capability.FILE_INCIDENT)]
     form.division_id.choices = [(d.id, d.name) for d in divisions]
-    products = list_products(db(), division_ids={d.id for d in divisions}, active_only=True)
-    form.product_id.choices = [(0, _("— choose a product —"), {"disabled": True})] + [
-        (p.id, f"{p.model} — {p.name} ({p.category.path})", {"data-division": str(p.division_id)}) for p in products
-    ]
+    if labelled:
+        products = list_products(db(), division_ids={d.id for d in divisions}, active_only=True)
+        form.product_id.choices = [(0, _("— choose a product —"), {"disabled": True})] + [
+            (p.id, f"{p.model} — {p.name} ({p.category.path})", {"data-division": str(p.division_id)}) for p in products
+        ]
+    else:
+        form.product_id.choices = [(0, "", {"disabled": True})] + [
+            (product_id, "", {}) for product_id in db().scalars(sa.select(Product.id).where(
+                Product.division_id.in_([d.id for d in divisions]), Product.active.is_(True)))]
     form.country.choices = [("", _("— choose a country —"))] + _country_choices()
     form.timezone.choices = timezone_choices()
     if not form.is_submitted():
@@ -115,31 +143,41 @@ def register():  # type: ignore[no-untyped-def]
     try:
         page = service.register(db(), user=current_user, filters=filters, sort=form.sort.data or "aware_desc",
                                 after=request.args.get("after"), before=request.args.get("before"),
-                                limit=current_app.config["REGISTER_PAGE_SIZE"])
+                                limit=current_app.config["REGISTER_PAGE_SIZE"], count_cap=service.COUNT_CAP,
+                                listing=True)
     except ValueError:
         abort(400)
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     status = 200 if not errors else 422
     return render_template("incidents/register.html", form=form, page=page, args=args, errors=errors,
-                           divisions={d.id: d for d in divisions}), status
+                           divisions={d.id: d for d in divisions},
+                           countries=_country_lookup(current_user.locale or "en"), titles=_translated), status
+
+
+def _translated(titles: dict[Any, Any]) -> dict[Any, str]:
+    """A table of lazily translated titles, translated now (once, for a whole page of rows)."""
+    return {key: str(title) for key, title in titles.items()}
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Capability.FILE_INCIDENT)
+@writes_late
 def new():  # type: ignore[no-untyped-def]
     form = IncidentForm()
-    _prepare_incident_form(form)
+    _prepare_incident_form(form, labelled=not form.is_submitted())
     if not form.is_submitted():
         form.division_id.data = current_user.division_id
     if form.validate_on_submit():
         try:
-            with transaction(db()) as s:
+            with transaction(start_writing()) as s:
                 incident = service.file_incident(s, user=current_user, facts=form.to_facts(), now=now())
             flash(_("Incident %(ref)s filed.", ref=incident.reference), "success")
             return redirect(url_for("incidents.show", incident_id=incident.id))
         except ValidationFailed as e:
             for message in apply_errors(form, e.errors):
                 flash(message, "error")
+    if form.is_submitted():
+        _prepare_incident_form(form)  # shown again: now with the products' names
     if form.errors:
         flash(_("The incident was not filed: correct the fields marked below."), "error")
     return render_template("incidents/form.html", form=form, incident=None), (422 if form.errors else 200)
@@ -155,6 +193,7 @@ def show(incident_id: int):  # type: ignore[no-untyped-def]
 def _page_context(incident: Any, comment_form: CommentForm, attachment_form: AttachmentForm) -> dict[str, Any]:
     """Everything the incident page shows, for the page itself and its re-renders."""
     comments, attachments = service.comments_and_attachments(db(), incident.id)
+    records = records_of(db(), incident.id)
     return {
         "incident": incident, "comments": comments, "attachments": attachments,
         "timeline": _timeline(audit.events_for_incident(db(), incident.id)),
@@ -165,8 +204,8 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "escalations": workflow.escalations_of(db(), incident.id),
         "signatures": signatures_for_incident(db(), incident.id),
         "obligations": obligations_for(db(), incident),
-        "notification_records": records_of(db(), incident.id),
-        "notification_urgency": {r.id: notification_urgency(r, now=now()) for r in records_of(db(), incident.id)},
+        "notification_records": records,
+        "notification_urgency": {r.id: notification_urgency(r, now=now()) for r in records},
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
         **_follow_through(incident),
     }
@@ -176,21 +215,35 @@ def _follow_through(incident: Any) -> dict[str, Any]:
     """Status reports, reviews and similar lessons shown on the incident page."""
     from qa_incidents.recalls import service as recalls
     from qa_incidents.reports import service as reports
-    from qa_incidents.reviews import search as lessons
     from qa_incidents.reviews import service as reviews
 
-    similar = (lessons.similar_lessons(db(), text=f"{incident.title} {incident.description}", limit=5)
-               if can(current_user.actor, Capability.READ_LESSONS) else [])
     return {
         "status_reports": reports.reports_of(db(), incident.id),
         "pending_report": reports.pending_for(db(), incident.id),
         "reported_to_management": reports.reported(db(), incident),
         "reviews": reviews.reviews_for_incident(db(), incident.id),
         "may_write_review": can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS),
-        "similar": similar,
+        # Found on a page of their own (a full-text ranking over the whole library takes longer than the rest of
+        # this page together): the page links to it, and static/app.js may load it into place.
+        "similar_url": (url_for("incidents.similar_lessons", incident_id=incident.id)
+                        if can(current_user.actor, Capability.READ_LESSONS) else None),
         "recalls": recalls.list_recalls(db(), user=current_user, incident_id=incident.id),
         "may_start_recall": can_work_division(current_user.actor, incident.division_id, Capability.MANAGE_RECALLS),
     }
+
+
+@bp.get("/<int:incident_id>/similar-lessons")
+@requires(Capability.READ_INCIDENTS)
+def similar_lessons(incident_id: int):  # type: ignore[no-untyped-def]
+    """Lessons learned from incidents like this one (the whole page, or with ?fragment=1 only its list)."""
+    from qa_incidents.reviews import search as lessons
+
+    incident = incident_or_404(incident_id)
+    similar = (lessons.similar_lessons(db(), text=f"{incident.title} {incident.description}", limit=5)
+               if can(current_user.actor, Capability.READ_LESSONS) else [])
+    if request.args.get("fragment"):
+        return render_template("incidents/_similar_lessons.html", incident=incident, similar=similar)
+    return render_template("incidents/similar_lessons.html", incident=incident, similar=similar)
 
 
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])

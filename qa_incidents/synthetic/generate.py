@@ -8,6 +8,7 @@ constraint of the schema holds, and the lesson search index is filled as the app
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -78,29 +79,81 @@ Progress = Callable[[str, int], None]
 
 
 class _Writer:
-    """Batched executemany into one table, values converted once for the dialect (no per-row type processing)."""
+    """Batched inserts into one table straight through the driver (values are converted once for the dialect,
+    so there is no per-row type processing): executemany on SQLite, COPY on PostgreSQL."""
 
     def __init__(self, conn: sa.Connection, table: sa.Table) -> None:
         self.conn, self.table = conn, table
+        self.sqlite = conn.dialect.name == "sqlite"
         #: Datetimes go through this: SQLite gets the naive-UTC text SQLAlchemy itself stores.
-        self.dt = _sqlite_dt if conn.dialect.name == "sqlite" else _same
-        self.stmt: Any = None
-        self.rows: list[dict[str, Any]] = []
+        self.dt = _sqlite_dt if self.sqlite else _same
+        self.columns: list[str] = []
+        self.json: set[int] = set()
+        self.rows: list[tuple[Any, ...]] = []
 
     def add(self, row: dict[str, Any]) -> None:
-        if self.stmt is None:
-            # Untyped columns (values are converted already), except JSON, which the driver must receive encoded.
-            cols = [sa.column(c, self.table.c[c].type if isinstance(self.table.c[c].type, sa.JSON) else None)
-                    for c in row]
-            self.stmt = sa.insert(sa.table(self.table.name, *cols))
-        self.rows.append(row)
+        if not self.columns:
+            self.columns = list(row)
+            self.json = {i for i, c in enumerate(self.columns) if isinstance(self.table.c[c].type, sa.JSON)}
+        values = tuple(row[c] for c in self.columns)
+        if self.json:
+            values = tuple(_json(v, self.sqlite) if i in self.json else v for i, v in enumerate(values))
+        self.rows.append(values)
         if len(self.rows) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
-        if self.rows:
-            self.conn.execute(self.stmt, self.rows)
-            self.rows = []
+        if not self.rows:
+            return
+        names = ", ".join(self.columns)
+        raw = self.conn.connection.driver_connection
+        if self.sqlite:
+            marks = ", ".join("?" * len(self.columns))
+            raw.executemany(f"INSERT INTO {self.table.name} ({names}) VALUES ({marks})", self.rows)  # nosec B608
+        else:
+            with raw.cursor() as cursor, cursor.copy(f"COPY {self.table.name} ({names}) FROM STDIN") as copy:
+                for values in self.rows:
+                    copy.write_row(values)
+        self.rows = []
+
+
+def _json(value: Any, sqlite: bool) -> Any:
+    if sqlite:
+        return json.dumps(value)
+    from psycopg.types.json import Json
+
+    return Json(value)
+
+
+#: From this many incidents on, the secondary indexes of the bulk-loaded tables are dropped for the load and created
+#: again after it: building an index from sorted rows once is many times faster than updating it a million times in
+#: random order. Triggers stay: some fill columns (a notification's half-time and division) or move change markers.
+BULK = 20_000
+BULK_TABLES = ("incident", "triage_decision", "notification_record")
+
+
+def _set_aside(conn: sa.Connection) -> list[str]:
+    """Drop the secondary indexes of the bulk-loaded tables; returns the DDL that recreates them. Unique and
+    primary-key indexes stay, so every constraint is still checked row by row."""
+    names = ", ".join(f"'{t}'" for t in BULK_TABLES)
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(sa.text(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({names}) "  # nosec B608
+            "AND sql IS NOT NULL AND sql NOT LIKE :unique"), {"unique": "CREATE UNIQUE%"}).all()
+    else:
+        rows = conn.execute(sa.text(
+            f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN ({names}) "  # nosec B608
+            "AND indexdef NOT LIKE :unique AND indexname NOT IN (SELECT conname FROM pg_constraint)"),
+            {"unique": "CREATE UNIQUE%"}).all()
+    for name, _sql in rows:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
+
+
+def _put_back(conn: sa.Connection, ddl: list[str]) -> None:
+    """Recreate what _set_aside dropped."""
+    for sql in ddl:
+        conn.exec_driver_sql(sql)
 
 
 def _sqlite_dt(value: datetime | date | None) -> str | None:
@@ -167,8 +220,19 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
     rng = random.Random(plan.seed)
     stories = texts.stories()
     report = Report()
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        # One big transaction of generated data: a large page cache and no fsync before the end is all it needs.
+        # Set outside a transaction (SQLite refuses otherwise), on the pooled connection the session takes next.
+        raw = bind.raw_connection()  # type: ignore[union-attr]
+        try:
+            for pragma in ("cache_size=-400000", "synchronous=OFF", "temp_store=MEMORY"):
+                raw.driver_connection.execute(f"PRAGMA {pragma}")  # type: ignore[union-attr]
+        finally:
+            raw.close()
     conn = session.connection()
     first_id = int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(Incident.id), 0)))) + 1
+    set_aside = _set_aside(conn) if plan.incidents >= BULK else []
 
     # --- incidents and their triage decisions ------------------------------------------------
     inc = _Writer(conn, Incident.__table__)
@@ -333,6 +397,8 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
 
     # --- lessons, with their search index ---------------------------------------------------------
     report.counts["lessons"] = _lessons(session, conn, plan, rng, now, step)
+    if set_aside:
+        _put_back(conn, set_aside)
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences past them
         for table in ("incident", "review", "recall_campaign", "lesson"):
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # nosec B608: fixed names
@@ -419,7 +485,10 @@ def _lessons(session: so.Session, conn: sa.Connection, plan: Plan, rng: random.R
     made = 0
     rows: list[dict[str, Any]] = []
     index_rows: list[dict[str, Any]] = []
-    for values, (t, f, c, b) in _lesson_variants(texts.lesson_rows(), plan.lessons, rng, now):
+    # Asked for enough variants that the ones already present (the demo's sample lessons) can be skipped.
+    for values, (t, f, c, b) in _lesson_variants(texts.lesson_rows(), plan.lessons + len(existing), rng, now):
+        if made >= plan.lessons:
+            break
         if values["source_ref"] in existing:
             continue
         ident = first + made

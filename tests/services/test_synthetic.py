@@ -54,3 +54,33 @@ def test_generated_data_is_valid_and_usable(demo, clock) -> None:  # type: ignor
     # Datetimes read back aware and in order.
     incident = session.scalars(sa.select(Incident).order_by(Incident.id.desc()).limit(1)).one()
     assert incident.aware_at.tzinfo is not None and incident.occurred_at <= incident.aware_at <= now
+
+
+def _indexes(session) -> set[str]:  # type: ignore[no-untyped-def]
+    inspector = sa.inspect(session.connection())
+    return {i["name"] for table in ("incident", "triage_decision", "notification_record")
+            for i in inspector.get_indexes(table)}
+
+
+def test_a_bulk_load_puts_every_index_back_and_keeps_what_triggers_fill(demo, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from qa_incidents.incidents.service import REGISTER_MARKER
+    from qa_incidents.synthetic import generate as generator
+
+    session, now = demo, clock.now
+    session.commit()
+    indexes = _indexes(session)
+    assert "ix_incident_status_occurred_id" in indexes
+    marker = session.scalar(sa.select(Counter.value).where(Counter.name == REGISTER_MARKER))
+    session.commit()
+    monkeypatch.setattr(generator, "BULK", 100)  # the bulk path (indexes set aside) for a small load
+    before = session.scalar(sa.select(sa.func.count()).select_from(Lesson))
+    generate(session, Plan.for_incidents(400, lessons=150, open_notifications=80), now=now)
+
+    assert _indexes(session) == indexes
+    # The lessons asked for are all new ones (the demo's own are not counted in them).
+    assert session.scalar(sa.select(sa.func.count()).select_from(Lesson)) == before + 150
+    # The register's change marker moved (its trigger stayed in place), so no count remembered before is used.
+    assert session.scalar(sa.select(Counter.value).where(Counter.name == REGISTER_MARKER)) != marker
+    # Columns a trigger derives are filled for the loaded rows too.
+    assert session.scalar(sa.select(sa.func.count()).select_from(NotificationRecord).where(
+        NotificationRecord.division_id.is_(None))) == 0

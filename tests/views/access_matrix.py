@@ -79,6 +79,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "incidents.register": "read_incidents",
     "incidents.new": "file_incident",
     "incidents.show": "read A",
+    "incidents.similar_lessons": "read A",
     "incidents.download": "read A",
     "incidents.edit": "work A",
     "incidents.comment": "work A",

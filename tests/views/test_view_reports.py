@@ -110,6 +110,8 @@ def test_a_report_reads_in_each_viewers_language(browser_as, demo):
     assert "Regulator notifications" not in ja
     assert "Stop-ship on lot L2405." in ja  # what the division wrote, as written
     assert "令和8年11月" in ja  # the executive chose era dates
+    incident_page = text(executive.get("/incidents/1"))  # the incident's list of reports names the triggers in Japanese
+    assert "エスカレーション承認" in incident_page and "Escalation approved" not in incident_page
     en = text(hq.get("/incidents/1/status-reports/1"))
     assert "Status report no. 1" in en and "Regulator notifications" in en and "当局報告" not in en
     assert "2026-11-20" in en
