@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,6 +169,7 @@ def _now() -> datetime:
 
 # --- lessons ----------------------------------------------------------------------------------------------------
 
+_LINE_BREAK = re.compile(r"\r\n?")
 LESSON_COLUMNS = ("source_ref", "source", "title", "summary", "product", "product_category", "failure_mode",
                   "mechanism", "technical_cause", "process_cause", "framework_cause", "motivating_cause",
                   "cause_category", "cause_dimension", "process_stage", "countermeasures", "design_review_checks",
@@ -204,7 +206,11 @@ def lesson_rows(session: so.Session, *, user: User, filters: LessonFilter) -> It
     def row(lesson: Lesson) -> dict[str, Any]:
         values = {name: getattr(lesson, name) for name in LESSON_COLUMNS}
         values["design_review_checks"] = "\n".join(lesson.design_review_checks or [])
-        return {k: _cell(values[k]) for k in LESSON_COLUMNS}
+        # The key `qa-incidents lessons import` reads an export back by. Every lesson has one today (FDA-…,
+        # REVIEW-…); a blank one still gets a stable key, so no exported lesson is unreadable.
+        values["source_ref"] = lesson.source_ref or f"LESSON-{lesson.id}"
+        # Line breaks as "\n" in every format: a workbook cannot keep "\r" (a form's textarea sends "\r\n").
+        return {k: _LINE_BREAK.sub("\n", v) if isinstance(v := _cell(values[k]), str) else v for k in LESSON_COLUMNS}
 
     if filters.text.strip():
         offset = 0
@@ -271,9 +277,10 @@ def render(kind: str, fmt: str, *, session: so.Session, user: User, filters: Any
 
 
 def _safe_csv(value: Any) -> Any:
-    # Free text beginning with = + - @ would run as a formula in a spreadsheet; a leading apostrophe is not
-    # needed for our own import, which reads the text as written, so only formulas are defused.
-    if isinstance(value, str) and value[:1] in ("=", "+", "@") and not value[1:2].isdigit():
+    # Free text beginning with = + @ would run as a formula in a spreadsheet (and a workbook would keep only the
+    # formula's result): a leading apostrophe keeps it text. "+81 …" or "@2" stay as written (phone numbers, counts);
+    # "=1+1 …" does not.
+    if isinstance(value, str) and (value[:1] == "=" or (value[:1] in ("+", "@") and not value[1:2].isdigit())):
         return "'" + value
     return value
 

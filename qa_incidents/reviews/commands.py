@@ -1,17 +1,26 @@
-"""`qa-incidents lessons import|similar`: load the bundled lessons sample; rank lessons like a text, for scripts."""
+"""`qa-incidents lessons import|similar`: load the lessons sample or a library export; rank lessons like a text."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from qa_incidents.api import importer
+from qa_incidents.core import web
 from qa_incidents.core.clock import utcnow
 from qa_incidents.core.db import begin_write, transaction
-from qa_incidents.reviews import lessons, search
+from qa_incidents.reviews import lesson_transfer, lessons, search
+
+
+def _fail(message: str) -> NoReturn:
+    """Stop with exit status 2: the file could not be used at all (as `qa-incidents import` does)."""
+    click.echo(f"Error: {message}", err=True)
+    raise click.exceptions.Exit(2)
 
 
 @click.group("lessons", help="The lessons-learned library.")
@@ -19,12 +28,27 @@ def lessons_group() -> None:
     pass
 
 
-@lessons_group.command("import", help="Load lessons from the bundled FDA device-recall sample (data/lessons/) or FILE "
-                                      "(.csv or .csv.gz, same columns). Adds what is missing, never duplicates; prints "
-                                      "each rejected row on standard error, then one JSON line of counts.")
+@lessons_group.command("import", help="Load lessons from the bundled FDA device-recall sample (data/lessons/) or FILE: "
+                                      "a file of the same columns (.csv or .csv.gz), or the library's own export "
+                                      "(`qa-incidents export lessons`, .csv, .xlsx or .json, also .gz; recognised by "
+                                      "its source_ref column). Adds what is missing (by source reference), never "
+                                      "duplicates; prints each rejected row on standard error, then one JSON line of "
+                                      "counts. For an export: rows, imported, rejected, already_present, warnings "
+                                      "(exit status 1 if any row was rejected; the others are saved).")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=False)
 @with_appcontext
 def import_command(file: Path | None) -> None:
+    if file is not None:
+        try:
+            source = importer.read_file(file.name, file.read_bytes())
+        except importer.ImportFileError as e:
+            _fail(f"{file}: {e}")
+        if lesson_transfer.is_library_export(source.columns):
+            _import_export(file, source)
+            return
+        if source.format != "csv":
+            _fail(f"{file}: neither the lessons export (no source_ref column) nor the FDA device-recall sample "
+                  "(a .csv file)")
     rows = lessons.read_sample(file or lessons.SAMPLE_PATH)
     session = current_app.extensions["qa_session_factory"]()
     try:
@@ -36,6 +60,29 @@ def import_command(file: Path | None) -> None:
     for line in report.rejected:
         click.echo(f"rejected {line}", err=True)
     click.echo(json.dumps({"created": report.created, "unchanged": report.unchanged, "rejected": len(report.rejected)}))
+
+
+def _import_export(file: Path, source: importer.SourceFile) -> None:
+    """Read back a file of `qa-incidents export lessons`: one transaction, every row counted once."""
+    missing = lesson_transfer.missing_columns(source.columns)
+    if missing:
+        _fail(f"{file}: the file has no column(s) {', '.join(missing)} of the lessons export")
+    session = current_app.extensions["qa_session_factory"]()
+    try:
+        begin_write(session)
+        with transaction(session), click.progressbar(length=len(source.rows), label=f"Importing {file.name}",
+                                                     file=None) as bar:
+            report = lesson_transfer.import_lessons(session, source, now=web.now(), progress=bar.update)
+    finally:
+        session.close()
+    where = "item" if source.format == "json" else "line"
+    for r in report.rejected:
+        click.echo(f"rejected {where} {r.line}: {r.reason}", err=True)
+    for r in report.warnings:
+        click.echo(f"warning {where} {r.line}: {r.reason}", err=True)
+    click.echo(json.dumps(report.summary()))
+    if report.rejected:
+        raise click.exceptions.Exit(1)
 
 
 @lessons_group.command("similar", help="Print, as one JSON list, the lessons most like TEXT, best first.")
