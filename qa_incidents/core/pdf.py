@@ -8,11 +8,15 @@ Without one, Japanese characters cannot be drawn; `has_cjk_font()` tells whether
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
 
 from fpdf import FPDF
+
+# fpdf2 subsets fonts through fontTools, which logs every table it prunes at INFO: noise in the server's log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 FONT = "DejaVu"  # the family name documents set text in
