@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, has_request_context, render_template, request
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from werkzeug.exceptions import Forbidden
 
 from config import BASE_DIR, Config
@@ -159,7 +162,6 @@ def _register_errors(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.core import i18n, web
-    from qa_incidents.core.countries import country_names
     from qa_incidents.core.permissions import ROLE_TITLES, Capability, can
     from qa_incidents.incidents import rules
     from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
@@ -187,21 +189,50 @@ def _register_template_helpers(app: Flask) -> None:
         REPORT_TRIGGER_TITLES={k.value: t for k, t in TRIGGER_TITLES.items()},
     )
 
+    # The main navigation is the same for every user of a role, in a language, on a page: rendered once per process
+    # for each (role, language, page) and reused, rather than 20 permission checks, links and translations per page.
+    # The user's name, division and the log-out form's token are outside it.
+    fragments: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+
+    def cached_fragment(*key: Any, caller: Any) -> Markup:
+        full = (key, i18n.current_language(), request.script_root)
+        html = fragments.get(full)
+        if html is None:
+            # caller() is the block's own template output, already escaped by Jinja's autoescape.
+            html = fragments[full] = Markup(caller())  # nosec B704
+            if len(fragments) > 256:
+                fragments.popitem(last=False)
+        return html
+
     @app.context_processor
     def helpers() -> dict[str, Any]:
+        # The user once per page (current_user is a proxy looked up on every use), with what the helpers ask of it.
+        user = current_user._get_current_object() if has_request_context() else None
+        authenticated = bool(user is not None and user.is_authenticated)
+        actor = user.actor if authenticated else None
+        role = user.role if authenticated else None
+        countries = _countries(user.locale if authenticated else "en")
+
         def user_can(capability: Capability) -> bool:
-            return bool(current_user.is_authenticated and can(current_user.actor, capability))
+            return actor is not None and can(actor, capability)
 
         def user_may(action: str) -> bool:
             """Whether the lifecycle lets the user's role take this action at all (menus only; pages check again)."""
-            return bool(current_user.is_authenticated and may_take(current_user.role, Action(action)))
+            return role is not None and may_take(role, Action(action))
 
         def country_name(code: str) -> str:
-            locale = current_user.locale if current_user.is_authenticated else "en"
-            return country_names(locale).get(code, code)
+            return countries.get(code, code)
 
         return {"user_can": user_can, "user_may": user_may, "country_name": country_name, "viewer_timezone": web.viewer_timezone,
-                "now_utc": web.now()}
+                "now_utc": web.now(), "cached_fragment": cached_fragment}
+
+
+@functools.lru_cache(maxsize=8)
+def _countries(locale: str | None) -> dict[str, str]:
+    """Country names in a language (CLDR data, fixed for the life of the process)."""
+    from qa_incidents.core.countries import country_names
+
+    return country_names(locale or "en")
 
 
 def _security_headers(response: Any) -> Any:

@@ -208,11 +208,25 @@ def localtime_filter(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str
     a reader of Japanese who chose era dates, 令和8年11月20日 12:00 JST."""
     if value is None:
         return ""
-    local = to_zone(value, _viewer_zone())
-    if viewer_uses_era_dates():
+    zone, era = _viewer_reading()  # used on every row of a listing: the viewer is looked up once per call, not five times
+    local = to_zone(value, zone)
+    if era and current_language() == "ja":
         time_part = f" {local:%H:%M}" if "%H" in fmt else ""
         return f"{era_date(local.date())}{time_part} {local.tzname()}"
     return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def _viewer_reading() -> tuple[str, bool]:
+    """The viewer's time zone, and whether they chose era dates (which apply only to pages in Japanese): as
+    viewer_timezone and viewer_uses_era_dates, with one look-up of the user."""
+    from flask import current_app, has_request_context
+    from flask_login import current_user
+
+    if has_request_context():
+        user = current_user._get_current_object()
+        if user is not None and user.is_authenticated:
+            return user.timezone, bool(getattr(user, "era_dates", False))
+    return current_app.config["DEFAULT_TIMEZONE"], False
 
 
 def era_date_filter(value: date | datetime | None, style: str = "kanji") -> str:
@@ -244,11 +258,42 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         era_date=era_date_filter,
     )
 
+    _remember_form_translations()
+
     @app.context_processor
     def language_helpers() -> dict[str, object]:
         return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "current_language": current_language}
 
     app.extensions["qa_i18n"] = True
+
+
+def _remember_form_translations() -> None:
+    """Flask-WTF reads WTForms' catalogue (the built-in validation messages) from disk again on every request that
+    uses a form; the files do not change while the process runs, so one is kept per language instead. Otherwise the
+    same as flask_wtf.i18n._get_translations (flask-wtf 1.3), which it replaces."""
+    import flask_wtf.i18n as wtf_i18n
+
+    if getattr(wtf_i18n._get_translations, "remembered", False):
+        return
+    from babel import support
+    from wtforms.i18n import messages_path
+
+    loaded: dict[str, support.Translations] = {}
+
+    def _get_translations():  # type: ignore[no-untyped-def]
+        from flask import current_app, request
+        from flask_babel import get_locale
+
+        if not request or "babel" not in current_app.extensions:
+            return None
+        locale = get_locale()
+        translations = loaded.get(str(locale))
+        if translations is None:
+            translations = loaded[str(locale)] = support.Translations.load(messages_path(), [locale], domain="wtforms")
+        return translations
+
+    _get_translations.remembered = True  # type: ignore[attr-defined]
+    wtf_i18n._get_translations = _get_translations
 
 
 # Documents for an authority are written in the authority's language, whoever prepares them.

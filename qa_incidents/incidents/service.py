@@ -7,6 +7,7 @@ so the change and its audit events land together or not at all.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -75,8 +76,15 @@ def facts_of(incident: Incident) -> IncidentFacts:
 # --- filing and editing ----------------------------------------------------------------
 
 
+@functools.cache
+def _known_countries() -> set[str]:
+    """The ISO country codes (CLDR data: fixed for the life of the process, and costly to build for each filing).
+    Shared: only ever read."""
+    return country_codes()
+
+
 def _check_facts(session: so.Session, user: User, facts: IncidentFacts, now: datetime) -> Product | None:
-    errors = validate_facts(facts, now=now, known_countries=country_codes())
+    errors = validate_facts(facts, now=now, known_countries=_known_countries())
     if not can_work_division(user.actor, facts.division_id, Capability.FILE_INCIDENT):
         errors["division_id"] = str(_l("You may file incidents only for your own division."))
     # Only the product's own columns are read here: not its division and category tree (joined by default).
@@ -221,11 +229,41 @@ def get_attachment(session: so.Session, *, user: User, incident_id: int, attachm
     return attachment
 
 
+def comments_of(session: so.Session, incident_id: int) -> list[Comment]:
+    return list(session.scalars(sa.select(Comment).where(Comment.incident_id == incident_id).order_by(Comment.id)))
+
+
+def attachments_of(session: so.Session, incident_id: int) -> list[Attachment]:
+    return list(session.scalars(sa.select(Attachment).where(Attachment.incident_id == incident_id).order_by(Attachment.id)))
+
+
 def comments_and_attachments(session: so.Session, incident_id: int) -> tuple[list[Comment], list[Attachment]]:
-    comments = list(session.scalars(sa.select(Comment).where(Comment.incident_id == incident_id).order_by(Comment.id)))
-    attachments = list(session.scalars(
-        sa.select(Attachment).where(Attachment.incident_id == incident_id).order_by(Attachment.id)))
-    return comments, attachments
+    return comments_of(session, incident_id), attachments_of(session, incident_id)
+
+
+def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
+    """Which kinds of record hang off the incident at all (comments, attachments, notifications, events, triage
+    decisions, escalations, signatures, status reports, pending report, reviews, recalls), in one query.
+
+    The incident page reads only the kinds that are there: most incidents have two or three of them, and reading an
+    empty kind costs as much as the query that finds the incident."""
+    from qa_incidents.core.audit import AuditEvent
+    from qa_incidents.core.signatures import Signature
+    from qa_incidents.incidents.workflow_models import Escalation, TriageDecision
+    from qa_incidents.notifications.models import NotificationRecord
+    from qa_incidents.recalls.models import RecallIncident
+    from qa_incidents.reports.models import PendingStatusReport, StatusReport
+    from qa_incidents.reviews.models import ReviewIncident
+
+    kinds = {"comments": Comment.incident_id, "attachments": Attachment.incident_id,
+             "notifications": NotificationRecord.incident_id, "events": AuditEvent.incident_id,
+             "triage_decisions": TriageDecision.incident_id, "escalations": Escalation.incident_id,
+             "signatures": Signature.incident_id, "status_reports": StatusReport.incident_id,
+             "pending_reports": PendingStatusReport.incident_id, "reviews": ReviewIncident.incident_id,
+             "recalls": RecallIncident.incident_id}
+    row = session.execute(sa.select(*(sa.exists().where(column == incident_id).label(kind)
+                                      for kind, column in kinds.items()))).one()
+    return frozenset(kind for kind, there in zip(kinds, row, strict=True) if there)
 
 
 # --- the register ----------------------------------------------------------------------
@@ -262,16 +300,17 @@ SORT_TITLES = {
 }
 
 
-#: Loading options for a listing: of an incident's eagerly joined relations (a dozen tables with the people's
-#: divisions and the category tree), only the division and the product itself.
-LISTING_OPTIONS = (so.lazyload(Incident.created_by), so.lazyload(Incident.updated_by),
-                   so.joinedload(Incident.product).lazyload(Product.category),
-                   so.joinedload(Incident.product).lazyload(Product.division))
+#: What a listing shows of an incident (the register's table): its own columns and the product's model, read as
+#: plain rows. Whole incidents would bring a dozen eagerly joined tables (people, their divisions, the category
+#: tree) and cost more to build than the rest of the page; the division's name comes from the page's divisions.
+LISTING_COLUMNS = (Incident.id, Incident.reference, Incident.title, Incident.status, Incident.severity,
+                   Incident.division_id, Incident.country, Incident.aware_at, Incident.occurred_at,
+                   Product.model.label("product_model"))
 
 
 @dataclass
 class RegisterPage:
-    items: list[Incident]
+    items: list[Incident]  # with `listing`: rows of LISTING_COLUMNS
     total: int
     by_status: dict[str, int]
     next_cursor: str | None
@@ -356,8 +395,8 @@ def register(
 ) -> RegisterPage:
     """One page of the incidents the user may read, by keyset pagination (no OFFSET, so deep pages stay fast).
 
-    The counts are exact unless `count_cap` is given (see register_counts). With `listing`, the incidents come
-    with only what a listing shows (division, product model): not the people, not the category tree."""
+    The counts are exact unless `count_cap` is given (see register_counts). With `listing`, the items are
+    rows of only what a listing shows (LISTING_COLUMNS), not incidents."""
     if sort not in SORTS:
         sort = "aware_desc"
     column, descending = SORTS[sort]
@@ -376,8 +415,10 @@ def register(
     # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
     # filter thousands of rows out; the rows are then fetched by primary key.
     ids = list(session.scalars(stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)))
-    fetch = sa.select(Incident).where(Incident.id.in_(ids)).options(*(LISTING_OPTIONS if listing else ()))
-    by_id = {incident.id: incident for incident in session.scalars(fetch)} if ids else {}
+    fetch: Any = (sa.select(*LISTING_COLUMNS).join(Product, Product.id == Incident.product_id) if listing
+                  else sa.select(Incident)).where(Incident.id.in_(ids))
+    found = session.execute(fetch).all() if listing else session.scalars(fetch)
+    by_id = {incident.id: incident for incident in found} if ids else {}
     rows = [by_id[i] for i in ids]
     more = len(rows) > limit
     rows = rows[:limit]

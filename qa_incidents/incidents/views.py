@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,8 +36,9 @@ from qa_incidents.core.web import (
     viewer_timezone,
     writes_late,
 )
-from qa_incidents.incidents import service, workflow
+from qa_incidents.incidents import lifecycle, service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
+from qa_incidents.incidents.lifecycle import Case
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
 from qa_incidents.notifications.records import records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
@@ -191,43 +193,66 @@ def show(incident_id: int):  # type: ignore[no-untyped-def]
 
 
 def _page_context(incident: Any, comment_form: CommentForm, attachment_form: AttachmentForm) -> dict[str, Any]:
-    """Everything the incident page shows, for the page itself and its re-renders."""
-    comments, attachments = service.comments_and_attachments(db(), incident.id)
-    records = records_of(db(), incident.id)
+    """Everything the incident page shows, for the page itself and its re-renders.
+
+    Only the kinds of record the incident has are read (one query finds which): an incident with no comments,
+    reports or recalls costs no query for each of them."""
+    s = db()
+    present = service.children_present(s, incident.id)
+
+    def read(kind: str, load: Callable[[], Any], empty: Any = ()) -> Any:
+        return load() if kind in present else (list(empty) if isinstance(empty, tuple) else empty)
+
+    comments = read("comments", lambda: service.comments_of(s, incident.id))
+    attachments = read("attachments", lambda: service.attachments_of(s, incident.id))
+    records = read("notifications", lambda: records_of(s, incident.id))
+    escalations = read("escalations", lambda: workflow.escalations_of(s, incident.id))
     return {
         "incident": incident, "comments": comments, "attachments": attachments,
-        "timeline": _timeline(audit.events_for_incident(db(), incident.id)),
+        "timeline": _timeline(read("events", lambda: audit.events_for_incident(s, incident.id))),
         "may_work": can_work_division(current_user.actor, incident.division_id),
         "comment_form": comment_form, "attachment_form": attachment_form,
-        "actions": workflow.actions_for(db(), user=current_user, incident=incident),
-        "decisions": workflow.triage_decisions(db(), incident.id),
-        "escalations": workflow.escalations_of(db(), incident.id),
-        "signatures": signatures_for_incident(db(), incident.id),
-        "obligations": obligations_for(db(), incident),
+        "actions": _actions(incident, present),
+        "decisions": read("triage_decisions", lambda: workflow.triage_decisions(s, incident.id)),
+        "escalations": escalations,
+        "signatures": read("signatures", lambda: signatures_for_incident(s, incident.id)),
+        "obligations": obligations_for(s, incident),
         "notification_records": records,
         "notification_urgency": {r.id: notification_urgency(r, now=now()) for r in records},
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
-        **_follow_through(incident),
+        **_follow_through(incident, escalations, present, read),
     }
 
 
-def _follow_through(incident: Any) -> dict[str, Any]:
+def _actions(incident: Any, present: frozenset[str]) -> list[Any]:
+    """The lifecycle actions offered on the page (workflow.actions_for). An incident without notifications, reviews
+    or recalls has none open and no approved review: its case is known without counting them."""
+    if present & {"notifications", "recalls", "reviews"}:
+        return workflow.actions_for(db(), user=current_user, incident=incident)
+    if not can_work_division(current_user.actor, incident.division_id):
+        return []
+    case = Case(status=incident.status, severity=incident.severity, division_id=incident.division_id)
+    return lifecycle.available(case, role=current_user.role, division_id=current_user.division_id)
+
+
+def _follow_through(incident: Any, escalations: list[Any], present: frozenset[str], read: Any) -> dict[str, Any]:
     """Status reports, reviews and similar lessons shown on the incident page."""
     from qa_incidents.recalls import service as recalls
     from qa_incidents.reports import service as reports
     from qa_incidents.reviews import service as reviews
 
+    s = db()
     return {
-        "status_reports": reports.reports_of(db(), incident.id),
-        "pending_report": reports.pending_for(db(), incident.id),
-        "reported_to_management": reports.reported(db(), incident),
-        "reviews": reviews.reviews_for_incident(db(), incident.id),
+        "status_reports": read("status_reports", lambda: reports.reports_of(s, incident.id)),
+        "pending_report": read("pending_reports", lambda: reports.pending_for(s, incident.id), None),
+        "reported_to_management": reports.reported(s, incident, escalations=escalations),
+        "reviews": read("reviews", lambda: reviews.reviews_for_incident(s, incident.id)),
         "may_write_review": can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS),
         # Found on a page of their own (a full-text ranking over the whole library takes longer than the rest of
         # this page together): the page links to it, and static/app.js may load it into place.
         "similar_url": (url_for("incidents.similar_lessons", incident_id=incident.id)
                         if can(current_user.actor, Capability.READ_LESSONS) else None),
-        "recalls": recalls.list_recalls(db(), user=current_user, incident_id=incident.id),
+        "recalls": read("recalls", lambda: recalls.list_recalls(s, user=current_user, incident_id=incident.id)),
         "may_start_recall": can_work_division(current_user.actor, incident.division_id, Capability.MANAGE_RECALLS),
     }
 

@@ -43,9 +43,11 @@ def escalation_approved(session: so.Session, incident_id: int) -> bool:
                                                          Escalation.decision == "approved").limit(1)) is not None
 
 
-def reported(session: so.Session, incident: Incident) -> bool:
-    return rules.is_reported(severity=incident.severity.value if incident.severity else None,
-                             escalation_approved=escalation_approved(session, incident.id))
+def reported(session: so.Session, incident: Incident, *, escalations: list[Escalation] | None = None) -> bool:
+    """Whether management hears of the incident; `escalations`: all of its escalations, when the caller has read them."""
+    approved = (any(e.decision == "approved" for e in escalations) if escalations is not None
+                else escalation_approved(session, incident.id))
+    return rules.is_reported(severity=incident.severity.value if incident.severity else None, escalation_approved=approved)
 
 
 def trigger(session: so.Session, *, incident: Incident, kind: Trigger, now: datetime, detail: str = "") -> bool:

@@ -1,0 +1,126 @@
+"""Query budgets of the busiest pages: the register and the incident page run a fixed number of queries, however
+many rows, comments, attachments or events they show (an N+1 query that creeps back in fails here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from view_helpers import text
+
+from qa_incidents.accounts.models import User
+from qa_incidents.incidents import service
+from qa_incidents.incidents.models import Incident
+
+REGISTER = "/incidents/?sort=aware_desc"
+# BEGIN, the user (with their division), divisions, categories, the page's ids, their rows, the counts' marker.
+REGISTER_BUDGET = 7
+# BEGIN, the user, the incident, which kinds of record it has, then one query for each kind it has (comments,
+# attachments, notification records, escalations, audit events, triage decisions, signatures, status reports, the
+# pending report, reviews, recalls), the lifecycle's three counts when it has notifications, reviews or recalls, and
+# the laws map (jurisdictions twice, categories; for an incident with obligations, laws, their categories and
+# obligations, twice).
+INCIDENT_PAGE_BUDGET = 26
+# An incident with none of those kinds: BEGIN, the user, the incident, the kinds, the laws map's jurisdictions
+# (twice) and categories (its laws and obligations come on top when some apply).
+BARE_INCIDENT_PAGE_BUDGET = 7
+
+
+@contextmanager
+def counting(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """The SQL statements the application runs inside the block."""
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = app.extensions["qa_engine"]
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def _more_incidents(demo, clock, n: int) -> None:  # type: ignore[no-untyped-def]
+    """n more incidents filed by division QA, like the demo's own."""
+    user = demo.scalar(sa.select(User).where(User.email == "division.qa@example.com"))
+    template = demo.scalar(sa.select(Incident).where(Incident.division_id == user.division_id).limit(1))
+    facts = service.facts_of(template)
+    for i in range(n):
+        facts.title = f"Budget check incident {i}"
+        service.file_incident(demo, user=user, facts=facts, now=clock())
+    demo.commit()
+
+
+def test_register_page_queries_do_not_grow_with_its_rows(app, browser_as, demo, clock) -> None:  # type: ignore[no-untyped-def]
+    hq = browser_as("hq.qa@example.com")
+    hq.get(REGISTER)  # counts the statuses once; later pages read them from the cache until an incident changes
+    with counting(app) as few:
+        page = hq.get(REGISTER)
+    assert page.status_code == 200
+    shown_before = len(re.findall(r'href="/incidents/\d+"', page.get_data(as_text=True)))
+
+    _more_incidents(demo, clock, 12)
+    hq.get(REGISTER)
+    with counting(app) as many:
+        page = hq.get(REGISTER)
+    assert page.status_code == 200
+    assert len(re.findall(r'href="/incidents/\d+"', page.get_data(as_text=True))) == shown_before + 12
+    assert "Budget check incident 11" in text(page)
+    assert len(few) <= REGISTER_BUDGET, few
+    assert len(many) == len(few), many
+
+
+def test_incident_page_queries_do_not_grow_with_comments_and_history(app, browser_as, demo, clock, fresh) -> None:  # type: ignore[no-untyped-def]
+    incident_id = fresh(sa.select(Incident.id).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    hq = browser_as("hq.qa@example.com")
+    user = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
+    service.add_comment(demo, user=user, incident_id=incident_id, body="The first comment", now=clock())
+    demo.commit()
+    with counting(app) as few:
+        page = hq.get(f"/incidents/{incident_id}")
+    assert page.status_code == 200
+    assert "The first comment" in text(page)
+
+    for i in range(6):
+        service.add_comment(demo, user=user, incident_id=incident_id, body=f"Budget check comment {i}", now=clock())
+    demo.commit()
+    with counting(app) as many:
+        page = hq.get(f"/incidents/{incident_id}")
+    assert page.status_code == 200
+    assert "Budget check comment 5" in text(page)
+    assert len(few) <= INCIDENT_PAGE_BUDGET, few
+    assert len(many) == len(few), many
+
+
+def test_budgets_hold_for_a_division_user(app, browser_as, fresh) -> None:  # type: ignore[no-untyped-def]
+    incident_id = fresh(sa.select(Incident.id).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    qa: Callable[..., object] = browser_as("division.qa@example.com").get
+    qa(REGISTER)
+    with counting(app) as register:
+        assert qa(REGISTER).status_code == 200  # type: ignore[attr-defined]
+    with counting(app) as incident_page:
+        assert qa(f"/incidents/{incident_id}").status_code == 200  # type: ignore[attr-defined]
+    assert len(register) <= REGISTER_BUDGET, register
+    assert len(incident_page) <= INCIDENT_PAGE_BUDGET, incident_page
+
+
+def test_a_newly_filed_incident_page_reads_only_what_it_has(app, browser_as, demo, clock) -> None:  # type: ignore[no-untyped-def]
+    """A new incident has its audit trail and nothing else yet: no query for comments, reports, reviews, recalls…"""
+    _more_incidents(demo, clock, 1)
+    incident_id = demo.scalar(sa.select(Incident.id).where(Incident.title == "Budget check incident 0"))
+    demo.rollback()
+    qa = browser_as("division.qa@example.com")
+    with counting(app) as statements:
+        page = qa.get(f"/incidents/{incident_id}")
+    assert page.status_code == 200
+    assert "Budget check incident 0" in text(page)
+    assert "filed the incident" in text(page)  # the timeline shows the filing
+    own = [q for q in statements if not re.search(r"^SELECT (law|law_category|obligation)\.id", q)]
+    assert len(own) <= BARE_INCIDENT_PAGE_BUDGET + 1, own  # + its audit events
+    assert not [q for q in statements if not q.startswith("SELECT EXISTS") and re.search(
+        r"FROM (incident_comment|incident_attachment|notification_record|escalation|triage_decision|signature|"
+        r"status_report|pending_status_report|review|recall_campaign)\b", q)], statements
