@@ -7,6 +7,10 @@ PostgreSQL: the weighted tsvector column `lesson.search_vector` under a GIN inde
 
 Both index the same text: words, and Japanese as overlapping character pairs (rules.tokens), so
 two-character Japanese words such as 火災 are found on both databases.
+
+Cost at 100,000 lessons: on SQLite, search ranks and cuts inside the FTS5 query (bm25 + LIMIT, no join
+to lesson) when no facet is chosen. Similar lessons scores only the lessons that hold one of the text's
+rarer terms (see similar_lessons), instead of every lesson sharing any common word.
 """
 
 from __future__ import annotations
@@ -212,8 +216,11 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
         return LessonPage(hits=hits, total=total, facets=facets, terms=[])
     match = _fts5_all(groups) if _is_sqlite(session) else _pg_all(groups)
     base, matched = _ranked(session, match=match, any_terms=False, filters=filters)
-    rows = session.execute(base.order_by(sa.literal_column("score").desc(), sa.literal_column("id"))
-                           .limit(limit).offset(offset)).all()
+    if _is_sqlite(session) and not filters.where():
+        rows = _fts5_top(session, match, limit=limit, offset=offset)
+    else:
+        rows = session.execute(base.order_by(sa.literal_column("score").desc(), sa.literal_column("id"))
+                               .limit(limit).offset(offset)).all()
     total, facets = _facets(session, [matched, *filters.where()])
     return LessonPage(hits=_hits(session, rows, terms), total=total, facets=facets, terms=terms)
 
@@ -224,17 +231,101 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
 
     Any of the text's meaningful terms may match; BM25 (SQLite) or ts_rank (PostgreSQL) with field
     weights puts the lessons sharing the rarer, more telling words first.
+
+    Only lessons holding at least one of the text's rarer terms (see split_terms) are scored, but each
+    with every term of the text, so their scores are those of the plain any-term ranking. A lesson sharing
+    only common words could not outrank them unless few lessons share a rare one: then (fewer hits than
+    asked for) the plain ranking over every lesson is run instead.
     """
     terms = rules.query_terms(text)
     if not terms:
         return []
-    if _is_sqlite(session):
-        match = " OR ".join(f'"{t}"' for t in terms)
-    else:
-        match = " | ".join(f"'{t}'" for t in terms)
-    base, _ = _ranked(session, match=match, any_terms=True, filters=None)
     excluded = [r for r in exclude_refs if r]
-    if excluded:
-        base = base.where(Lesson.source_ref.not_in(excluded))
-    rows = session.execute(base.order_by(sa.literal_column("score").desc(), sa.literal_column("id")).limit(limit)).all()
-    return _hits(session, rows, terms)
+    skip: set[int] = set(session.scalars(sa.select(Lesson.id).where(Lesson.source_ref.in_(excluded)))) if excluded else set()
+    rare, common = split_terms(session, terms)
+    rows: list[Any] = []
+    if rare:
+        rows = _similar_rows(session, rare, common, limit=limit + len(skip), skip=skip)
+    if len(rows) < limit and (rare or common):
+        rows = _similar_rows(session, [*rare, *common], [], limit=limit + len(skip), skip=skip)
+    return _hits(session, rows[:limit], terms)
+
+
+# --- bounded ranking ----------------------------------------------------------------------
+
+#: A term found in more than this share of the lessons is common: lessons holding only common terms are not scored.
+COMMON_SHARE = 0.02
+
+
+def _fts5_top(session: so.Session, match: str, *, limit: int, offset: int) -> list[Any]:
+    """The best (id, score) rows of an FTS5 match, ranked and cut inside the FTS query (no join to lesson)."""
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    return list(session.execute(sa.text(
+        f"SELECT rowid AS id, -bm25(lesson_fts, {weights}) AS score FROM lesson_fts "  # nosec B608: constants only
+        "WHERE lesson_fts MATCH :match ORDER BY score DESC, rowid LIMIT :limit OFFSET :offset"),
+        {"match": match, "limit": limit, "offset": offset}).all())
+
+
+def _similar_rows(session: so.Session, rare: list[str], common: list[str], *, limit: int, skip: set[int]) -> list[Any]:
+    """The best (id, score) rows among lessons holding a rare term, scored with the rare and the common terms."""
+    if _is_sqlite(session):
+        any_rare = " OR ".join(f'"{t}"' for t in rare)
+        if not common:
+            rows = _fts5_top(session, any_rare, limit=limit, offset=0)
+        else:
+            # Every term appears once in each query, so BM25 sums over all of them (a term a lesson lacks adds 0):
+            # the lessons with a rare and a common term, then those with rare terms only.
+            any_common = " OR ".join(f'"{t}"' for t in common)
+            rows = [*_fts5_top(session, f"({any_rare}) AND ({any_common})", limit=limit, offset=0),
+                    *_fts5_top(session, f"({any_rare}) NOT ({any_common})", limit=limit, offset=0)]
+            rows.sort(key=lambda r: (-r.score, r.id))
+        return [r for r in rows if r.id not in skip]
+    weights = sa.literal_column("'{" + ",".join(str(w / 3.0) for w in reversed(WEIGHTS)) + "}'::float4[]")
+    candidates = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), " | ".join(f"'{t}'" for t in rare))
+    scored = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), " | ".join(f"'{t}'" for t in [*rare, *common]))
+    score = sa.func.ts_rank(weights, Lesson.search_vector, scored, 1)
+    query = (sa.select(Lesson.id.label("id"), score.label("score"))
+             .where(Lesson.search_vector.op("@@")(candidates))
+             .order_by(sa.literal_column("score").desc(), Lesson.id).limit(limit))
+    if skip:
+        query = query.where(Lesson.id.not_in(skip))
+    return list(session.execute(query).all())
+
+
+def split_terms(session: so.Session, terms: list[str]) -> tuple[list[str], list[str]]:
+    """The terms as (rare, common): common ones are in more than COMMON_SHARE of the lessons; terms in no lesson are dropped.
+
+    SQLite counts each term's lessons, stopping past the threshold (a common word costs no more than a rare one).
+    PostgreSQL reads the most common lexemes from the column statistics that ANALYZE keeps; without statistics
+    every term counts as rare, which is the plain ranking.
+    """
+    if _is_sqlite(session):
+        ensure_index(session)
+        size = session.scalar(sa.select(sa.func.max(Lesson.id))) or 0
+        cap = max(1, int(size * COMMON_SHARE))
+        counts = _fts5_counts(session, terms, cap=cap + 1)
+        return [t for t in terms if 0 < counts[t] <= cap], [t for t in terms if counts[t] > cap]
+    shares = _pg_common_shares(session, terms)
+    return [t for t in terms if shares.get(t, 0.0) <= COMMON_SHARE], [t for t in terms if shares.get(t, 0.0) > COMMON_SHARE]
+
+
+def _fts5_counts(session: so.Session, terms: list[str], *, cap: int) -> dict[str, int]:
+    """How many lessons hold each term, counting no further than cap, in one statement."""
+    count = "(SELECT count(*) FROM (SELECT 1 FROM lesson_fts WHERE lesson_fts MATCH :t{i} LIMIT :cap))"
+    parts = [count.format(i=i) for i in range(len(terms))]  # nosec B608: numbered placeholders only
+    row = session.execute(sa.text("SELECT " + ", ".join(parts)),
+                          {"cap": cap, **{f"t{i}": f'"{t}"' for i, t in enumerate(terms)}}).one()
+    return dict(zip(terms, (int(n) for n in row), strict=True))
+
+
+def _pg_common_shares(session: so.Session, terms: list[str]) -> dict[str, float]:
+    """For each term whose lexeme is among the column statistics' most common elements, the share of lessons holding it."""
+    rows = session.execute(sa.text(
+        "WITH q AS (SELECT t, (SELECT string_agg(lexeme, ' ') FROM unnest(to_tsvector(CAST(:config AS regconfig), t))) AS lexeme "
+        "           FROM unnest(CAST(:terms AS text[])) AS t), "
+        "     s AS (SELECT e.elem, e.freq FROM pg_stats, "
+        "           unnest(most_common_elems::text::text[], most_common_elem_freqs) AS e(elem, freq) "
+        "           WHERE schemaname = current_schema() AND tablename = 'lesson' AND attname = 'search_vector') "
+        "SELECT q.t, s.freq FROM q JOIN s ON s.elem = q.lexeme"),
+        {"config": PG_CONFIG, "terms": terms}).all()
+    return {t: float(freq) for t, freq in rows}
