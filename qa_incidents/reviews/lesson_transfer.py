@@ -24,7 +24,7 @@ import sqlalchemy.orm as so
 
 from qa_incidents.api import importer
 from qa_incidents.api.exports import LESSON_COLUMNS, _safe_csv
-from qa_incidents.reviews import search
+from qa_incidents.reviews import lessons
 from qa_incidents.reviews.models import Lesson
 from qa_incidents.reviews.rules import Dimension, ProcessStage
 
@@ -145,8 +145,5 @@ def import_lessons(session: so.Session, source: importer.SourceFile, *, now: dat
 
 
 def _add(session: so.Session, batch: list[Lesson]) -> int:
-    if batch:
-        session.add_all(batch)
-        session.flush()
-        search.index_lessons(session, batch)
+    lessons.add_indexed(session, batch)
     return len(batch)

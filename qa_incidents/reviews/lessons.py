@@ -259,15 +259,16 @@ def import_rows(session: so.Session, rows: Iterable[dict[str, str]], *, now: dat
         existing.add(lesson.source_ref)
         batch.append(lesson)
         if len(batch) >= 500:
-            _flush(session, batch)
+            add_indexed(session, batch)
             report.created += len(batch)
             batch = []
-    _flush(session, batch)
+    add_indexed(session, batch)
     report.created += len(batch)
     return report
 
 
-def _flush(session: so.Session, batch: list[Lesson]) -> None:
+def add_indexed(session: so.Session, batch: list[Lesson]) -> None:
+    """Add new lessons and index them for search, in one flush."""
     if batch:
         session.add_all(batch)
         session.flush()
