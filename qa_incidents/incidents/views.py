@@ -36,9 +36,8 @@ from qa_incidents.core.web import (
     viewer_timezone,
     writes_late,
 )
-from qa_incidents.incidents import lifecycle, service, workflow
+from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
-from qa_incidents.incidents.lifecycle import Case
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
 from qa_incidents.notifications.records import records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
@@ -212,7 +211,8 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "timeline": _timeline(read("events", lambda: audit.events_for_incident(s, incident.id))),
         "may_work": can_work_division(current_user.actor, incident.division_id),
         "comment_form": comment_form, "attachment_form": attachment_form,
-        "actions": _actions(incident, present),
+        "actions": workflow.actions_for(db(), user=current_user, incident=incident,
+                                        absent=workflow.CASE_CHILDREN - present),
         "decisions": read("triage_decisions", lambda: workflow.triage_decisions(s, incident.id)),
         "escalations": escalations,
         "signatures": read("signatures", lambda: signatures_for_incident(s, incident.id)),
@@ -222,17 +222,6 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
         **_follow_through(incident, escalations, present, read),
     }
-
-
-def _actions(incident: Any, present: frozenset[str]) -> list[Any]:
-    """The lifecycle actions offered on the page (workflow.actions_for). An incident without notifications, reviews
-    or recalls has none open and no approved review: its case is known without counting them."""
-    if present & {"notifications", "recalls", "reviews"}:
-        return workflow.actions_for(db(), user=current_user, incident=incident)
-    if not can_work_division(current_user.actor, incident.division_id):
-        return []
-    case = Case(status=incident.status, severity=incident.severity, division_id=incident.division_id)
-    return lifecycle.available(case, role=current_user.role, division_id=current_user.division_id)
 
 
 def _follow_through(incident: Any, escalations: list[Any], present: frozenset[str], read: Any) -> dict[str, Any]:

@@ -143,23 +143,29 @@ def triage_decisions(session: so.Session, incident_id: int) -> list[TriageDecisi
 # --- the lifecycle ---------------------------------------------------------------------
 
 
-def case_of(session: so.Session, incident: Incident) -> Case:
-    """The facts the lifecycle guards read. Notifications, recalls and reviews report here as they arrive."""
+#: Kinds of record a case counts; a caller that knows the incident has none of some passes them as `absent`.
+CASE_CHILDREN = frozenset({"notifications", "recalls", "reviews"})
+
+
+def case_of(session: so.Session, incident: Incident, *, absent: frozenset[str] = frozenset()) -> Case:
+    """The facts the lifecycle guards read. Notifications, recalls and reviews report here as they arrive; a kind
+    named in `absent` (the caller knows the incident has none) counts as zero without a query."""
     from qa_incidents.notifications.records import open_count
     from qa_incidents.recalls.service import open_recalls_for
     from qa_incidents.reviews.service import review_approved_for
 
     return Case(status=incident.status, severity=incident.severity, division_id=incident.division_id,
-                open_notifications=open_count(session, incident.id),
-                open_recalls=open_recalls_for(session, incident.id),
-                review_approved=review_approved_for(session, incident.id))
+                open_notifications=0 if "notifications" in absent else open_count(session, incident.id),
+                open_recalls=0 if "recalls" in absent else open_recalls_for(session, incident.id),
+                review_approved=False if "reviews" in absent else review_approved_for(session, incident.id))
 
 
-def actions_for(session: so.Session, *, user: User, incident: Incident) -> list[Verdict]:
+def actions_for(session: so.Session, *, user: User, incident: Incident,
+                absent: frozenset[str] = frozenset()) -> list[Verdict]:
     """The actions to offer this user on this incident now (allowed, or blocked with the reason)."""
     if not can_work_division(user.actor, incident.division_id):
         return []
-    return lifecycle.available(case_of(session, incident), role=user.role, division_id=user.division_id)
+    return lifecycle.available(case_of(session, incident, absent=absent), role=user.role, division_id=user.division_id)
 
 
 def _require(session: so.Session, user: User, incident: Incident, action: Action) -> lifecycle.Transition:

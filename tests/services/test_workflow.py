@@ -228,3 +228,14 @@ def test_similar_reports_count_same_product_within_window(demo, fire, clock):
     demo.commit()
     assert workflow.similar_reports(demo, fire, window_days=365) == 1
     assert workflow.similar_reports(demo, fire, window_days=5) == 0
+
+
+def test_a_case_known_to_have_no_children_equals_the_counted_one(demo, fire, clock):
+    """The incident page skips the counts of kinds of record the incident has none of: the case must not change."""
+    assert workflow.case_of(demo, fire, absent=workflow.CASE_CHILDREN) == workflow.case_of(demo, fire)
+    qa = user(demo, "division.qa@example.com")
+    workflow.triage(demo, user=qa, incident_id=fire.id, severity=Severity.S1, override_reason="", now=clock())
+    demo.flush()
+    counted = workflow.case_of(demo, fire)
+    assert counted.open_notifications > 0  # triage derived the records the laws map requires
+    assert workflow.case_of(demo, fire, absent=frozenset({"recalls", "reviews"})) == counted
