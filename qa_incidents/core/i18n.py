@@ -259,12 +259,44 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
     )
 
     _remember_form_translations()
+    # Templates translate dozens of strings per page; each asks for the request's catalogue once, not eight times.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
+        newstyle=True)
 
     @app.context_processor
     def language_helpers() -> dict[str, object]:
         return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "current_language": current_language}
 
     app.extensions["qa_i18n"] = True
+
+
+def page_translations():  # type: ignore[no-untyped-def]
+    """The catalogue Flask-Babel would use for this request, looked up once per request and language.
+
+    Flask-Babel finds it again on every string (several context-local lookups and a locale identifier built
+    each time). It is kept on Flask-Babel's own per-request namespace, with the locale it was found for, so a
+    `force_locale` block (a mail in another language) gets its own."""
+    from flask import g
+    from flask_babel import get_translations
+
+    try:
+        ctx = g._get_current_object().__dict__.get("_flask_babel")
+    except RuntimeError:  # outside an application context
+        return get_translations()
+    locale = getattr(ctx, "babel_locale", None) if ctx is not None else None
+    if locale is not None:
+        found = ctx.__dict__.get("qa_page_translations")
+        if found is not None and found[0] is locale:
+            return found[1]
+    translations = get_translations()
+    ctx = g.get("_flask_babel")
+    if ctx is not None and getattr(ctx, "babel_locale", None) is not None:
+        ctx.qa_page_translations = (ctx.babel_locale, translations)
+    return translations
 
 
 def _remember_form_translations() -> None:
