@@ -462,6 +462,8 @@ def register(
 
 COUNT_CAP = 10_000
 REGISTER_MARKER = "incident-register"
+#: The marker a whole register page is remembered under (core/pagecache.py; triggers in migration 0015).
+REGISTER_PAGE_MARKER = "register-page"
 _COUNT_CACHE: OrderedDict[tuple[Any, ...], RegisterCounts] = OrderedDict()
 _COUNT_CACHE_SIZE = 256
 

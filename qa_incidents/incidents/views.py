@@ -23,6 +23,7 @@ from qa_incidents.core.countries import country_names
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, EditConflict, ValidationFailed
 from qa_incidents.core.forms import apply_errors, timezone_choices
+from qa_incidents.core.pagecache import remembered
 from qa_incidents.core.permissions import Capability, can, can_work_division
 from qa_incidents.core.signatures import signatures_for_incident
 from qa_incidents.core.storage import TooLarge
@@ -41,7 +42,7 @@ from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentFo
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
 from qa_incidents.notifications.records import records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
-from qa_incidents.notifications.service import obligations_for
+from qa_incidents.notifications.service import obligations_shown
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -103,6 +104,7 @@ def _fill_form(form: IncidentForm, facts: IncidentFacts, tz: str) -> None:
 
 @bp.get("/")
 @requires(Capability.READ_INCIDENTS)
+@remembered(service.REGISTER_PAGE_MARKER)
 def register():  # type: ignore[no-untyped-def]
     form = RegisterFilterForm(request.args)
     divisions = list_divisions(db())
@@ -216,7 +218,7 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "decisions": read("triage_decisions", lambda: workflow.triage_decisions(s, incident.id)),
         "escalations": escalations,
         "signatures": read("signatures", lambda: signatures_for_incident(s, incident.id)),
-        "obligations": obligations_for(s, incident),
+        "obligations": obligations_shown(s, incident),
         "notification_records": records,
         "notification_urgency": {r.id: notification_urgency(r, now=now()) for r in records},
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),

@@ -51,22 +51,52 @@ def jurisdictions_for(session: so.Session, country: str) -> list[Jurisdiction]:
 def applicable(session: so.Session, *, category_id: int, country: str, on: dt.date,
                tree: Tree | None = None) -> list[Applicable]:
     """The laws (and their obligations) that applied to the category in the country on the date."""
+    return in_force_on(candidates(session, category_id=category_id, country=country, tree=tree), on)
+
+
+@dataclass
+class Candidate:
+    """A law that reaches a country and covers a category (or an ancestor) on some date: what `in_force_on`
+    picks from. Its parts need only the attributes read below, so plain copies serve as well as rows."""
+
+    law: Any
+    jurisdiction: Any
+    #: The law's coverage entries for the category or one of its ancestors, each with `category`.
+    coverage: list[Any]
+    obligations: list[Any]
+
+
+def candidates(session: so.Session, *, category_id: int, country: str, tree: Tree | None = None) -> list[Candidate]:
+    """Every law of the country's jurisdictions (its own, then its blocs; by short name) that covers the
+    category or an ancestor at some time, whatever the date."""
     tree = tree or Tree.load(session)
     lineage = tree.ancestors(category_id)
-    found: dict[int, Applicable] = {}
+    found = []
     for jurisdiction in jurisdictions_for(session, country):
         laws = session.scalars(sa.select(Law).where(Law.jurisdiction_id == jurisdiction.id).order_by(Law.short_name))
         for law in laws:
-            if law.status == "repealed" and law.repealed_on is None:
-                continue
-            if not in_force(law.in_force_from, law.repealed_on, on):
-                continue
-            covering = [c for c in law.coverage if c.category_id in lineage and in_force(c.valid_from, c.valid_to, on)]
-            if not covering or law.id in found:
-                continue
-            obligations = [o for o in law.obligations if in_force(o.valid_from, o.valid_to, on)]
-            found[law.id] = Applicable(law, obligations, covering[0].category, jurisdiction)
-    return list(found.values())
+            coverage = [c for c in law.coverage if c.category_id in lineage]
+            if coverage:
+                found.append(Candidate(law, jurisdiction, coverage, list(law.obligations)))
+    return found
+
+
+def in_force_on(found: list[Candidate], on: dt.date) -> list[Applicable]:
+    """The candidates that applied on the date: the law in force (a law repealed without a date never applies),
+    one of its coverage entries in force, and of its obligations those in force; each law once."""
+    picked: dict[int, Applicable] = {}
+    for candidate in found:
+        law = candidate.law
+        if law.status == "repealed" and law.repealed_on is None:
+            continue
+        if not in_force(law.in_force_from, law.repealed_on, on):
+            continue
+        covering = [c for c in candidate.coverage if in_force(c.valid_from, c.valid_to, on)]
+        if not covering or law.id in picked:
+            continue
+        obligations = [o for o in candidate.obligations if in_force(o.valid_from, o.valid_to, on)]
+        picked[law.id] = Applicable(law, obligations, covering[0].category, candidate.jurisdiction)
+    return list(picked.values())
 
 
 @dataclass

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy.orm as so
 
+from qa_incidents.core.sequences import marker
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.severity import harm_classes
 from qa_incidents.laws import service as laws
@@ -35,19 +40,113 @@ def obligations_for(session: so.Session, incident: Incident) -> list[IncidentObl
     """Every obligation the laws map gives for the incident's country and category on the day the company
     became aware (the date as it was in the country's own time zone), assessed against its harm."""
     jurisdictions = laws.jurisdictions_for(session, incident.country)
+    on = incident.aware_at.astimezone(ZoneInfo(_own_zone(jurisdictions))).date()
+    found = laws.applicable(session, category_id=incident.category_id, country=incident.country, on=on)
+    return _assessed(incident, ((item.law, item.obligations) for item in found))
+
+
+def _own_zone(jurisdictions: list[Any]) -> str:
+    """The time zone of the country's own jurisdiction (else of its first bloc; UTC if the map has neither)."""
     own = next((j for j in jurisdictions if not j.is_bloc), jurisdictions[0] if jurisdictions else None)
-    zone = ZoneInfo(own.timezone) if own else ZoneInfo("UTC")
-    on = incident.aware_at.astimezone(zone).date()
+    return own.timezone if own else "UTC"
+
+
+def _assessed(incident: Incident, found: Iterable[tuple[Any, Iterable[Any]]]) -> list[IncidentObligation]:
+    """Each obligation of each law assessed against the incident's harm, with its legal clock when it applies;
+    those that apply first (soonest due first), then those a person must decide, then the rest."""
     harms = incident_harms(incident)
-    found = []
-    for item in laws.applicable(session, category_id=incident.category_id, country=incident.country, on=on):
-        for obligation in item.obligations:
+    assessed = []
+    for law, obligations in found:
+        for obligation in obligations:
             assessment = assess(Trigger(obligation.regime_code, tuple(obligation.trigger_harms or ()),
                                         obligation.trigger_text), harms=harms)
             deadline = None
             if assessment.verdict == Verdict.APPLIES and obligation.regime_code in RULES:
                 deadline = compute(RULES[obligation.regime_code], start=incident.aware_at)
-            found.append(IncidentObligation(obligation, item.law, assessment, deadline))
+            assessed.append(IncidentObligation(obligation, law, assessment, deadline))
     order = {Verdict.APPLIES: 0, Verdict.DECIDE: 1, Verdict.NOT_TRIGGERED: 2}
-    return sorted(found, key=lambda o: (order[o.assessment.verdict],
-                                        o.deadline.due_at.timestamp() if o.deadline else float("inf")))
+    return sorted(assessed, key=lambda o: (order[o.assessment.verdict],
+                                           o.deadline.due_at.timestamp() if o.deadline else float("inf")))
+
+
+# --- the same for pages, from the laws map as remembered ---------------------------------------------
+#
+# The incident page shows the obligations of every incident it opens; the laws map behind them changes a few
+# times a year. What the map gives a country and category on a day is remembered per process, as plain values
+# (never ORM objects, which belong to one session), under the `laws-map` marker: triggers (migration 0015) give
+# it a fresh random value on every write to jurisdictions, laws, their categories and obligations and the
+# category tree, so a remembered answer is never stale (the reasoning of incidents/service.py's register counts).
+
+LAWS_MARKER = "laws-map"
+
+
+@dataclass(frozen=True)
+class JurisdictionShown:
+    code: str
+
+
+@dataclass(frozen=True)
+class LawShown:
+    id: int
+    short_name: str
+    jurisdiction: JurisdictionShown
+    status: str
+    in_force_from: dt.date | None
+    repealed_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class CoverageShown:
+    category_id: int
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    category: None = None  # the covering category is not shown on pages
+
+
+@dataclass(frozen=True)
+class ObligationShown:
+    id: int
+    regime_code: str
+    title: str
+    trigger_harms: tuple[str, ...]
+    trigger_text: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+
+_LAWS_SHOWN: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_LAWS_SHOWN_SIZE = 1024
+
+
+def _remember(key: tuple[Any, ...], compute: Any) -> Any:
+    if key in _LAWS_SHOWN:
+        _LAWS_SHOWN.move_to_end(key)
+        return _LAWS_SHOWN[key]
+    value = _LAWS_SHOWN[key] = compute()
+    while len(_LAWS_SHOWN) > _LAWS_SHOWN_SIZE:
+        _LAWS_SHOWN.popitem(last=False)
+    return value
+
+
+def _plain(candidate: laws.Candidate) -> laws.Candidate:
+    law, jurisdiction = candidate.law, candidate.jurisdiction
+    return laws.Candidate(
+        LawShown(law.id, law.short_name, JurisdictionShown(law.jurisdiction.code), law.status, law.in_force_from,
+                 law.repealed_on),
+        JurisdictionShown(jurisdiction.code),
+        [CoverageShown(c.category_id, c.valid_from, c.valid_to) for c in candidate.coverage],
+        [ObligationShown(o.id, o.regime_code, o.title, tuple(o.trigger_harms or ()), o.trigger_text or "",
+                         o.valid_from, o.valid_to) for o in candidate.obligations])
+
+
+def obligations_shown(session: so.Session, incident: Incident) -> list[IncidentObligation]:
+    """obligations_for, for display: the same obligations, assessments and deadlines, with the laws and
+    obligations as plain values, read from the laws map once per process while the map stays unchanged."""
+    generation = marker(session, LAWS_MARKER)
+    if generation is None:  # no marker (never written): nothing may be reused
+        return obligations_for(session, incident)
+    zone, found = _remember((generation, incident.category_id, incident.country), lambda: (
+        _own_zone(laws.jurisdictions_for(session, incident.country)),
+        [_plain(c) for c in laws.candidates(session, category_id=incident.category_id, country=incident.country)]))
+    on = incident.aware_at.astimezone(ZoneInfo(zone)).date()
+    return _assessed(incident, ((item.law, item.obligations) for item in laws.in_force_on(found, on)))
