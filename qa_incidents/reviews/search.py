@@ -9,15 +9,17 @@ Both index the same text: words, and Japanese as overlapping character pairs (ru
 two-character Japanese words such as 火災 are found on both databases.
 
 Cost at 100,000 lessons: on SQLite, search ranks and cuts inside the FTS5 query (bm25 + LIMIT, no join
-to lesson) when no facet is chosen. Similar lessons scores only the lessons that hold one of the text's
-rarer terms (see similar_lessons), instead of every lesson sharing any common word.
+to lesson) when no facet is chosen; its total and facet counts are kept while no lesson changes (see _counts).
+Similar lessons scores only the lessons that hold one of the text's rarer terms (see similar_lessons), instead
+of every lesson sharing any common word.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from markupsafe import Markup
 
+from qa_incidents.core.sequences import Counter as NamedCounter
 from qa_incidents.reviews import rules
 from qa_incidents.reviews.models import Lesson
 
@@ -44,6 +47,9 @@ class LessonFilters:
     cause_dimension: str | None = None
     division: str | None = None
     year: int | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) or None for name in FACETS)
 
     def where(self) -> list[sa.ColumnElement[bool]]:
         out: list[sa.ColumnElement[bool]] = []
@@ -114,6 +120,7 @@ def index_lessons(session: so.Session, lessons: Iterable[Lesson]) -> None:
         session.execute(
             sa.text("INSERT INTO lesson_fts(rowid, title, failure, causes, body) VALUES (:id, :t, :f, :c, :b)"),
             [dict(zip(("id", "t", "f", "c", "b"), (lesson.id, *fields_of(lesson)), strict=True)) for lesson in lessons])
+        _touch_library(session)  # lesson_fts is a virtual table: no trigger can do this (PostgreSQL's does)
         return
     weighted = " || ".join(f"setweight(to_tsvector('{PG_CONFIG}', :{k}), '{w}')" for k, w in zip("tfcb", "ABCD", strict=True))
     session.execute(
@@ -197,6 +204,63 @@ def _facets(session: so.Session, where: list[sa.ColumnElement[bool]]) -> tuple[i
     return total, facets
 
 
+# --- counts, kept while the library stands still ------------------------------------------
+# The total and the facet counts of a broad search read every matching lesson (up to 20,000 rows: 100-300 ms),
+# and they change only when a lesson does. Triggers (migration 0013) give the counter row `lesson-library` a fresh
+# random value in every transaction that writes a lesson (any column but times_opened), and index_lessons does
+# the same for lesson_fts. Counts are kept in this process under (database, marker, query, filters), so a kept
+# count is one counted from exactly the library the marker stands for. Why that is never stale:
+# - the marker is read first, in the reader's own transaction; the counts that follow see that library or a
+#   newer one (read committed), never an older one;
+# - counts are kept only if, after counting, the committed marker is still the reader's: no write committed in
+#   between, and the reader's own uncommitted writes (which gave it a marker no one else has) are not kept;
+# - a marker value is drawn at random from 4e18, so a later library never meets an earlier one's value, even
+#   after the counter row was deleted (tests empty every table) and made again. No marker row: nothing is kept.
+# Only counts are kept: the ranked hits of every search are read from the index each time.
+
+LIBRARY_MARKER = "lesson-library"
+_KEPT_MAX = 256  # about 16 kB each: a few MB at most
+_kept: OrderedDict[tuple[Any, ...], tuple[int, dict[str, list[tuple[Any, int]]]]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def library_marker(session: so.Session) -> int | None:
+    """The lesson library's change marker (a new random value after every write); None if the row is missing."""
+    return session.scalar(sa.select(NamedCounter.value).where(NamedCounter.name == LIBRARY_MARKER))
+
+
+def _touch_library(session: so.Session) -> None:
+    """Give the marker a fresh value in the caller's transaction (SQLite; on PostgreSQL a trigger on lesson does it)."""
+    session.execute(sa.text(
+        "INSERT INTO counter (name, value) VALUES (:name, 1 + abs(random() % 4000000000000000000)) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value"), {"name": LIBRARY_MARKER})
+
+
+def _counts(session: so.Session, *, key: tuple[Any, ...],
+            where: list[sa.ColumnElement[bool]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    """The total and facet counts of a search: kept ones if counted from this very library, else counted now."""
+    marker = library_marker(session)
+    if marker is None:
+        return _facets(session, where)
+    bind = session.get_bind()
+    kept_key = (bind.url.render_as_string(hide_password=True), marker, *key)
+    with _kept_lock:
+        kept = _kept.get(kept_key)
+        if kept is not None:
+            _kept.move_to_end(kept_key)
+    if kept is not None:
+        return kept[0], {name: list(values) for name, values in kept[1].items()}
+    total, facets = _facets(session, where)
+    with bind.connect() as other:  # type: ignore[union-attr]
+        committed = other.scalar(sa.select(NamedCounter.value).where(NamedCounter.name == LIBRARY_MARKER))
+    if committed == marker:
+        with _kept_lock:
+            _kept[kept_key] = (total, {name: list(values) for name, values in facets.items()})
+            while len(_kept) > _KEPT_MAX:
+                _kept.popitem(last=False)
+    return total, facets
+
+
 def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: int = 0,
                    filters: LessonFilters | None = None) -> LessonPage:
     """Lessons matching every word of the query (prefixes too), best first, with snippets and facet counts.
@@ -208,7 +272,7 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
     terms = [t for g in groups for t in g]
     if not groups:
         where = filters.where()
-        total, facets = _facets(session, where)
+        total, facets = _counts(session, key=("", *filters.key()), where=where)
         lessons = session.scalars(sa.select(Lesson).where(*where)
                                   .order_by(Lesson.published_at.desc(), Lesson.id.desc()).limit(limit).offset(offset))
         hits = [LessonHit(lesson=lesson, score=0.0, snippet=Markup(rules.highlight(lesson.summary, [])))  # nosec B704: highlight() escapes
@@ -221,7 +285,7 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
     else:
         rows = session.execute(base.order_by(sa.literal_column("score").desc(), sa.literal_column("id"))
                                .limit(limit).offset(offset)).all()
-    total, facets = _facets(session, [matched, *filters.where()])
+    total, facets = _counts(session, key=(match, *filters.key()), where=[matched, *filters.where()])
     return LessonPage(hits=_hits(session, rows, terms), total=total, facets=facets, terms=terms)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -424,8 +425,15 @@ def lessons_index():  # type: ignore[no-untyped-def]
     result = search.search_lessons(db(), args.get("q", "")[:500], limit=size, offset=(page_no - 1) * size,
                                    filters=filters)
     chosen = {k: v for k, v in args.items() if k not in ("page",) and v}
+    here = url_for("reviews.lessons_index")
+
+    def href(**changes: Any) -> str:
+        """This search with some arguments changed: one string join per facet value (url_for costs 60 µs each)."""
+        query = urlencode({**chosen, **changes})
+        return f"{here}?{query}" if query else here
+
     return render_template("lessons/index.html", result=result, q=args.get("q", ""), chosen=chosen, page=page_no,
-                           size=size)
+                           size=size, href=href)
 
 
 @bp.get("/lessons/<int:lesson_id>")
