@@ -261,9 +261,15 @@ def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
              "signatures": Signature.incident_id, "status_reports": StatusReport.incident_id,
              "pending_reports": PendingStatusReport.incident_id, "reviews": ReviewIncident.incident_id,
              "recalls": RecallIncident.incident_id}
-    row = session.execute(sa.select(*(sa.exists().where(column == incident_id).label(kind)
-                                      for kind, column in kinds.items()))).one()
+    global _CHILDREN_PRESENT
+    if _CHILDREN_PRESENT is None:  # built and compiled once: as a statement object it cost more than running it
+        _CHILDREN_PRESENT = sa.select(*(sa.exists().where(column == sa.bindparam("incident_id")).label(kind)
+                                        for kind, column in kinds.items()))
+    row = session.execute(_CHILDREN_PRESENT, {"incident_id": incident_id}).one()
     return frozenset(kind for kind, there in zip(kinds, row, strict=True) if there)
+
+
+_CHILDREN_PRESENT: sa.Select[Any] | None = None
 
 
 # --- the register ----------------------------------------------------------------------

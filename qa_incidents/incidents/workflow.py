@@ -136,8 +136,12 @@ def suggestion_for(session: so.Session, incident: Incident, *, now: datetime) ->
 
 
 def triage_decisions(session: so.Session, incident_id: int) -> list[TriageDecision]:
-    return list(session.scalars(sa.select(TriageDecision).where(TriageDecision.incident_id == incident_id)
-                                .order_by(TriageDecision.decided_at, TriageDecision.id)))
+    return list(session.scalars(_TRIAGE_DECISIONS, {"incident_id": incident_id}))
+
+
+#: Built once (read on every incident page; building the statement cost more than running it).
+_TRIAGE_DECISIONS = (sa.select(TriageDecision).where(TriageDecision.incident_id == sa.bindparam("incident_id"))
+                     .order_by(TriageDecision.decided_at, TriageDecision.id))
 
 
 # --- the lifecycle ---------------------------------------------------------------------
