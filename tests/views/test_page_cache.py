@@ -6,8 +6,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from test_view_register import refs
 from test_view_filing import _filled
+from test_view_register import refs
 from view_helpers import text
 
 from qa_incidents.accounts.models import Division, User
