@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from flask_wtf import FlaskForm
 
 from qa_incidents.core.clock import common_timezones
@@ -19,8 +22,27 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> list[str]:
     return loose
 
 
+class FixedChoices(tuple):  # type: ignore[type-arg]
+    """Choices fixed for the life of the process (countries, time zones), built once and shared, never changed:
+    a field checks a submitted value by looking it up in `values` instead of scanning the list."""
+
+    values: frozenset[str]
+
+    def __new__(cls, choices: Any) -> FixedChoices:
+        return super().__new__(cls, choices)
+
+    def __init__(self, _choices: Any) -> None:
+        self.values = frozenset(str(c.value if hasattr(c, "value") else c[0]) for c in self)
+
+
+@functools.cache
+def timezone_options() -> FixedChoices:
+    """The time-zone picker's choices, shared (the IANA names do not change while the process runs)."""
+    return FixedChoices((z, z.replace("_", " ")) for z in common_timezones())
+
+
 def timezone_choices() -> list[tuple[str, str]]:
-    return [(z, z.replace("_", " ")) for z in common_timezones()]
+    return list(timezone_options())
 
 
 class EmptyForm(FlaskForm):

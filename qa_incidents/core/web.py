@@ -46,10 +46,15 @@ def _writes_late() -> bool:
 
 
 def start_writing() -> so.Session:
-    """End the request's reading transaction and start a writing one (for @writes_late views): what the write
-    depends on is read again inside it, so nothing read before can be stale."""
+    """End the request's reading transaction and start a writing one (for @writes_late views).
+
+    What the write depends on (for filing: the product, the reference counter, the head of the audit chain) the
+    service reads inside the writing transaction, so nothing it decides on is stale. Objects loaded before keep
+    what they read: above all the signed-in user, whose identity and rights are settled when the request starts,
+    and whom re-reading would cost a query while holding SQLite's one write lock. (Ended by a commit of the
+    empty reading transaction: a rollback would expire every object.)"""
     session = db()
-    session.rollback()
+    session.commit()
     begin_write(session)
     return session
 

@@ -23,6 +23,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import Select, html_params
 
 from qa_incidents.core.clock import localize
+from qa_incidents.core.forms import FixedChoices
 from qa_incidents.incidents.rules import (
     HAZARD_TITLES,
     SOURCE_TITLES,
@@ -69,7 +70,9 @@ class LookupSelectField(SelectField):
     def pre_validate(self, form: Any) -> None:
         if self.process_errors or not self.validate_choice:
             return
-        if self.data is None or str(self.data) not in {str(_pair(c)[0]) for c in self.choices or ()}:
+        choices = self.choices or ()
+        values = choices.values if isinstance(choices, FixedChoices) else {str(_pair(c)[0]) for c in choices}
+        if self.data is None or str(self.data) not in values:
             raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
 
 
@@ -137,10 +140,10 @@ class IncidentForm(FlaskForm):
         if any(getattr(self, name).errors or getattr(self, name).data is None for name in needed) or any(
                 getattr(self, name).data is None for name in counts):
             return ok
-        from qa_incidents.core.countries import country_codes
         from qa_incidents.core.web import now
+        from qa_incidents.incidents.service import known_countries
 
-        errors = validate_facts(self.to_facts(), now=now(), known_countries=country_codes())
+        errors = validate_facts(self.to_facts(), now=now(), known_countries=known_countries())
         for name, message in errors.items():
             field = getattr(self, name)
             if not field.errors:

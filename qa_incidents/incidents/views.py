@@ -22,7 +22,7 @@ from qa_incidents.core.clock import localize, to_zone
 from qa_incidents.core.countries import country_names
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, EditConflict, ValidationFailed
-from qa_incidents.core.forms import apply_errors, timezone_choices
+from qa_incidents.core.forms import FixedChoices, apply_errors, timezone_options
 from qa_incidents.core.pagecache import remembered
 from qa_incidents.core.permissions import Capability, can, can_work_division
 from qa_incidents.core.signatures import signatures_for_incident
@@ -70,23 +70,36 @@ def _country_lookup(locale: str) -> dict[str, str]:
     return dict(_sorted_countries(locale))
 
 
+@functools.lru_cache(maxsize=16)
+def _country_options(locale: str) -> FixedChoices:
+    """The incident form's country choices: the blank one (translated when shown), then the countries by name."""
+    return FixedChoices((("", _l("— choose a country —")), *_sorted_countries(locale)))
+
+
 def _prepare_incident_form(form: IncidentForm, *, labelled: bool = True) -> None:
-    """The form's choices. Without labels (a submitted form, before it is known whether it is shown again), the
-    products are only their ids: naming each with its category's path costs more than filing the incident."""
+    """The form's choices. Without labels (a submitted form, before it is known whether it is shown again), only
+    what checking the submitted values needs: the divisions the user may file for, and the chosen product if it
+    is one of theirs (naming every product with its category's path costs more than filing the incident)."""
     actor = current_user.actor
-    divisions = [d for d in list_divisions(db(), active_only=True) if can_work_division(actor, d.id, Capability.FILE_INCIDENT)]
-    form.division_id.choices = [(d.id, d.name) for d in divisions]
     if labelled:
+        divisions = [d for d in list_divisions(db(), active_only=True)
+                     if can_work_division(actor, d.id, Capability.FILE_INCIDENT)]
+        form.division_id.choices = [(d.id, d.name) for d in divisions]
         products = list_products(db(), division_ids={d.id for d in divisions}, active_only=True)
         form.product_id.choices = [(0, _("— choose a product —"), {"disabled": True})] + [
             (p.id, f"{p.model} — {p.name} ({p.category.path})", {"data-division": str(p.division_id)}) for p in products
         ]
-    else:
+    else:  # one query: each active division, with the chosen product beside its own division if it is active
+        chosen = form.product_id.data if isinstance(form.product_id.data, int) else None
+        rows = db().execute(sa.select(Division.id, Product.id).outerjoin(Product, sa.and_(
+            Product.division_id == Division.id, Product.id == chosen, Product.active.is_(True)))
+            .where(Division.active.is_(True))).all()
+        division_ids = [d for d, _p in rows if can_work_division(actor, d, Capability.FILE_INCIDENT)]
+        form.division_id.choices = [(d, "") for d in division_ids]
         form.product_id.choices = [(0, "", {"disabled": True})] + [
-            (product_id, "", {}) for product_id in db().scalars(sa.select(Product.id).where(
-                Product.division_id.in_([d.id for d in divisions]), Product.active.is_(True)))]
-    form.country.choices = [("", _("— choose a country —"))] + _country_choices()
-    form.timezone.choices = timezone_choices()
+            (p, "", {}) for d, p in rows if p is not None and d in division_ids]
+    form.country.choices = _country_options(current_user.locale or "en")
+    form.timezone.choices = timezone_options()
     if not form.is_submitted():
         form.timezone.data = viewer_timezone()
 
@@ -220,6 +233,8 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "signatures": read("signatures", lambda: signatures_for_incident(s, incident.id)),
         "obligations": obligations_shown(s, incident),
         "notification_records": records,
+        # The initial report of each regime, for the obligations table (the last one, if there were several).
+        "record_for_regime": {r.regime_code: r for r in records if r.kind == "initial"},
         "notification_urgency": {r.id: notification_urgency(r, now=now()) for r in records},
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
         **_follow_through(incident, escalations, present, read),
