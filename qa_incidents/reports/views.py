@@ -202,7 +202,7 @@ def dashboard():  # type: ignore[no-untyped-def]
     if not can(current_user.actor, Capability.READ_REPORTS):
         abort(403)
     charts = dash.charts(db(), user=current_user, now=now(), triage_sla_hours=_triage_sla())
-    return render_template("reports/dashboard.html", charts=charts)
+    return render_template("reports/dashboard.html", charts=charts, table_rows=dash.table_rows)
 
 
 @bp.get("/dashboard/<name>.csv")
