@@ -297,11 +297,15 @@ def login(port: int, email: str) -> str:
     if status not in (302, 303):
         raise RuntimeError(f"login as {email} failed ({status})")
     cookie = headers.get("set-cookie", cookie).split(";")[0]
-    # As a browser does: follow the redirect to the first page, which shows the welcome message once, and keep the
+    # As a browser does: follow the redirects to the first page, which shows the welcome message once, and keep the
     # cookie it sets (without the message). A client that kept sending the log-in's cookie would be welcomed again
     # on every page.
-    status, headers, _ = request("GET", headers.get("location", "/"), port=port, cookie=cookie)
-    return headers.get("set-cookie", cookie).split(";")[0]
+    for _hop in range(5):
+        status, headers, _ = request("GET", headers.get("location", "/"), port=port, cookie=cookie)
+        cookie = headers.get("set-cookie", cookie).split(";")[0]
+        if status not in (301, 302, 303):
+            break
+    return cookie
 
 
 @dataclass
