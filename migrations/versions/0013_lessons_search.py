@@ -43,6 +43,9 @@ def upgrade() -> None:
         # `|| ''` makes a new (equal) value, so the rewrite stores every vector by the new rule.
         op.execute("ALTER TABLE lesson ALTER COLUMN search_vector SET STORAGE MAIN, "
                    "ALTER COLUMN search_vector TYPE tsvector USING search_vector || ''::tsvector")
+        # A column whose type is rewritten loses its statistics, and similar lessons read the most common lexemes
+        # from them (without them every term counts as rare and every lesson is ranked): gathered again at once.
+        op.execute("ANALYZE lesson")
         op.execute(f"""
             CREATE FUNCTION touch_lesson_library() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
