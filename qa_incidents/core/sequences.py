@@ -43,6 +43,11 @@ def next_value(session: so.Session, name: str) -> int:
     raise RuntimeError(f"could not advance counter {name}")
 
 
+#: Every change marker (the rest of the counter rows number references). Triggers keep them; migrations start
+#: some, so a database that `db upgrade` alone made holds these rows and nothing else.
+CHANGE_MARKERS = ("incident-register", "register-page", "laws-map", "lesson-library", "notification-board")
+
+
 def marker(session: so.Session, name: str) -> int | None:
     """The current value of a counter row used as a change marker: database triggers give it a fresh random value
     on every write the marker guards (migration 0011), so whatever was computed under one value stays valid while

@@ -33,6 +33,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from qa_incidents.core.sequences import CHANGE_MARKERS, Counter
+
 FORMAT = "qa-incidents-backup/1"
 SQLITE_MEMBER = "database.sqlite3"
 PG_MEMBER = "database.pgdump"
@@ -203,6 +205,9 @@ def restore(engine: sa.Engine, attachment_root: Path, source: Path,
     """Restore a backup archive into the empty database behind engine and into the attachment store."""
     with engine.connect() as connection:
         existing = table_counts(connection)
+        if existing.get("counter"):  # the change markers `db upgrade` starts (the restore replaces them)
+            existing["counter"] = int(connection.scalar(sa.select(sa.func.count()).select_from(Counter).where(
+                Counter.name.not_in(CHANGE_MARKERS))) or 0)
         connection.rollback()
     if any(n for t, n in existing.items() if t != "alembic_version"):  # `db upgrade` alone leaves a database empty
         busy = ", ".join(f"{t} ({n})" for t, n in existing.items() if n and t != "alembic_version")
