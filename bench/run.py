@@ -85,6 +85,18 @@ def migrate(url: str, revision: str = "head", *, down: bool = False, scripts: Pa
     run([sys.executable, "-c", code, url, revision, str(scripts or "")], app_env(url))
 
 
+def chain_order(files: dict[str, str]) -> list[str]:
+    """The migration files in the order they apply (by their down_revision links, not by file name)."""
+    by_down = {down_revision_of(text): name for name, text in files.items()}
+    revisions = {re.search(r'^revision\s*=\s*"([^"]*)"', text, re.MULTILINE).group(1): name  # type: ignore[union-attr]
+                 for name, text in files.items()}
+    order, current = [], next((r for r in by_down if r not in revisions), "base")
+    while current in by_down:
+        order.append(by_down[current])
+        current = next(r for r, n in revisions.items() if n == order[-1])
+    return order
+
+
 def record_migrations(record: Path, files: dict[str, str]) -> None:
     """Keep the text of the migrations the cached data set was built with (its downgrades are the ones to run)."""
     if record.exists():
@@ -102,7 +114,7 @@ def bring_up_to_date(url: str, record: Path) -> bool:
     if not record.is_dir():
         return False
     applied = {p.name: p.read_text() for p in sorted(record.glob("*.py"))}
-    changed = sorted(name for name, text in applied.items() if now.get(name) != text)
+    changed = [name for name in chain_order(applied) if now.get(name) != applied[name]]
     try:
         if changed:
             print(f"Migrations edited since the data set was built ({', '.join(changed)}): re-applying them.", flush=True)
