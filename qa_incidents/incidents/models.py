@@ -81,6 +81,8 @@ class Incident(Base):
         sa.Index("ix_incident_status_occurred_id", "status", "occurred_at", "id"),
         sa.Index("ix_incident_division_status_aware_id", "division_id", "status", "aware_at", "id"),
         sa.Index("ix_incident_division_status_occurred_id", "division_id", "status", "occurred_at", "id"),
+        # Similar reports: a product's incidents within a window of aware_at, one range (migration 0016).
+        sa.Index("ix_incident_product_aware_id", "product_id", "aware_at", "id"),
     )
 
 

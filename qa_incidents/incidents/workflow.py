@@ -6,6 +6,7 @@ e-mail, through the outbox) in the caller's transaction.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from qa_incidents.incidents import lifecycle
 from qa_incidents.incidents import severity as sev
 from qa_incidents.incidents.lifecycle import Action, Case, Verdict
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import STATUS_TITLES, Severity, Status
+from qa_incidents.incidents.rules import STATUS_TITLES, Hazard, Severity, Status
 from qa_incidents.incidents.service import get_incident
 from qa_incidents.incidents.sla import (
     DEFAULT_ESCALATION_HOURS,
@@ -343,6 +344,10 @@ def close(session: so.Session, *, user: User, incident_id: int, reason: str, now
 # --- queues and SLAs -------------------------------------------------------------------
 
 
+#: How many entries of each list My work shows (the rest are in the register), as on the deadline board.
+MY_WORK_ROWS = 50
+
+
 @dataclass
 class QueueItem:
     incident: Incident
@@ -353,16 +358,102 @@ class QueueItem:
 
 
 def triage_sla(session: so.Session, incident: Incident, *, now: datetime, settings: SlaSettings) -> Sla:
+    """One incident's triage SLA, from the matrix's suggestion (a queue works them all out at once: _triage_clocks)."""
     suggested = suggestion_for(session, incident, now=now).severity
     return sla(incident.aware_at, suggested, settings.triage_hours, settings.warn_at)
 
 
-def escalation_queue(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA) -> list[QueueItem]:
-    """Pending escalation requests, oldest first, with their decision SLA."""
-    rows = session.execute(
-        sa.select(Escalation, Incident).join(Incident, Incident.id == Escalation.incident_id)
-        .where(Escalation.decision.is_(None), Incident.status == Status.ESCALATION_REQUESTED)
-        .order_by(Escalation.requested_at, Escalation.id)).all()
+def _suggested_severity(matrix: sev.Matrix, *, harms: list[sev.HarmClass], hazard: Hazard, units: int,
+                        similar: int) -> Severity:
+    """The severity `sev.suggest` gives, without composing its reason (a queue needs thousands of them)."""
+    return next((r.severity for r in matrix.rules if r.matches(harms, hazard, units, similar)), matrix.fallback)
+
+
+def _days_before(moment: Any, days: int, dialect: str) -> Any:
+    """`moment - timedelta(days=days)`, computed by the database, to the microsecond."""
+    if dialect == "sqlite":
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: datetime() moves the date and time and drops the fraction,
+        # which whole days leave as it was.
+        return sa.func.datetime(moment, f"-{days} days").op("||")(sa.func.substr(moment, 20))
+    return moment - sa.func.make_interval(0, 0, 0, 0, days * 24)  # hours: a day is 24 h here, whatever the zone
+
+
+def _similar_at_most(session: so.Session, matrix: sev.Matrix) -> Any:
+    """`similar_reports` of the queried incident, counted only up to the largest `min_similar` of the matrix: a rule
+    compares the count with its threshold and nothing else, so the suggestion is the same, and each count is a probe
+    of a few entries of the (product_id, aware_at) index instead of a walk over a year of the product's incidents."""
+    cap = max((r.min_similar for r in matrix.rules if r.min_similar is not None), default=0)
+    if cap == 0:
+        return sa.literal(0)
+    other = so.aliased(Incident)
+    since = _days_before(Incident.aware_at, matrix.similar_window_days, session.get_bind().dialect.name)
+    near = (sa.select(sa.literal(1)).where(other.product_id == Incident.product_id, other.id != Incident.id,
+                                           other.aware_at >= since, other.aware_at <= Incident.aware_at)
+            .limit(cap).correlate(Incident).subquery())
+    return sa.select(sa.func.count()).select_from(near).scalar_subquery()
+
+
+@dataclass(frozen=True)
+class _Clock:
+    incident_id: int
+    aware_at: datetime
+    sla: Sla
+
+
+def _triage_clocks(session: so.Session, *, division_id: int | None, now: datetime,
+                   settings: SlaSettings) -> list[_Clock]:
+    """Every reported incident's triage SLA (of one division, or all), most urgent first, from one query: the matrix
+    is read once, and the suggestion each SLA depends on is worked out from the columns it reads."""
+    matrix = current_matrix(session, now=now)
+    i = Incident
+    stmt = sa.select(i.id, i.aware_at, i.hazard, i.units_in_field, i.deaths, i.serious_injuries, i.minor_injuries,
+                     i.fire, i.smoke, i.co_poisoning, i.property_damage,
+                     _similar_at_most(session, matrix)).where(i.status == Status.REPORTED)
+    if division_id is not None:
+        stmt = stmt.where(i.division_id == division_id)
+    # Units, like similar reports, only meet thresholds: above the largest they all suggest the same, so the
+    # suggestion is worked out once per combination of facts, not once per incident.
+    units_cap = max((r.min_units for r in matrix.rules if r.min_units is not None), default=0)
+
+    @functools.cache
+    def severity_of(hazard: Hazard, units: int, similar: int, deaths: int, serious: int, minor: int, fire: bool,
+                    smoke: bool, co: bool, damage: bool) -> Severity:
+        harms = sev.harm_classes(deaths=deaths, serious_injuries=serious, minor_injuries=minor, fire=fire, smoke=smoke,
+                                 co_poisoning=co, property_damage=damage)
+        return _suggested_severity(matrix, harms=harms, hazard=hazard, units=units, similar=similar)
+
+    clocks = []
+    for ident, aware_at, hazard, units, *harm_facts, similar in session.execute(stmt):
+        severity = severity_of(hazard, min(units, units_cap), similar, *harm_facts)
+        clocks.append(_Clock(ident, aware_at, sla(aware_at, severity, settings.triage_hours, settings.warn_at)))
+    # Equal due times: the incident the company knew of first, then the lower id.
+    return sorted(clocks, key=lambda c: (c.sla.due_at, c.aware_at, c.incident_id))
+
+
+def _triage_items(session: so.Session, clocks: list[_Clock], *, now: datetime) -> list[QueueItem]:
+    """The queue entries for these clocks, in their order, with their incidents loaded in one query."""
+    ids = [c.incident_id for c in clocks]
+    loaded = {i.id: i for i in session.scalars(sa.select(Incident).where(Incident.id.in_(ids)))} if ids else {}
+    return [QueueItem(loaded[c.incident_id], None, c.sla, c.sla.state(now), now - c.aware_at) for c in clocks]
+
+
+def triage_queue(session: so.Session, *, division_id: int | None, now: datetime,
+                 settings: SlaSettings = DEFAULT_SLA, limit: int | None = None) -> list[QueueItem]:
+    """Reported incidents of one division (None: all divisions), most urgent SLA first (the first `limit`)."""
+    clocks = _triage_clocks(session, division_id=division_id, now=now, settings=settings)
+    return _triage_items(session, clocks[:limit], now=now)
+
+
+def _pending_escalations(*columns: Any) -> sa.Select[Any]:
+    return (sa.select(*columns).select_from(Escalation).join(Incident, Incident.id == Escalation.incident_id)
+            .where(Escalation.decision.is_(None), Incident.status == Status.ESCALATION_REQUESTED))
+
+
+def escalation_queue(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA,
+                     limit: int | None = None) -> list[QueueItem]:
+    """Pending escalation requests, oldest first (the first `limit`), with their decision SLA."""
+    rows = session.execute(_pending_escalations(Escalation, Incident)
+                           .order_by(Escalation.requested_at, Escalation.id).limit(limit)).all()
     items = []
     for escalation, incident in rows:
         clock = sla(escalation.requested_at, escalation.severity, settings.escalation_hours, settings.warn_at)
@@ -370,54 +461,66 @@ def escalation_queue(session: so.Session, *, now: datetime, settings: SlaSetting
     return items
 
 
-def triage_queue(session: so.Session, *, division_id: int | None, now: datetime,
-                 settings: SlaSettings = DEFAULT_SLA) -> list[QueueItem]:
-    """Reported incidents of one division (None: all divisions), most urgent SLA first."""
-    stmt = sa.select(Incident).where(Incident.status == Status.REPORTED)
-    if division_id is not None:
-        stmt = stmt.where(Incident.division_id == division_id)
-    items = []
-    for incident in session.scalars(stmt.order_by(Incident.aware_at, Incident.id)):
-        clock = triage_sla(session, incident, now=now, settings=settings)
-        items.append(QueueItem(incident, None, clock, clock.state(now), now - incident.aware_at))
-    return sorted(items, key=lambda i: i.sla.due_at)
-
-
 @dataclass
 class MyWork:
+    """Each list holds the first MY_WORK_ROWS entries; the *_total fields say how many there are in all."""
+
     to_triage: list[QueueItem]
     escalations: list[QueueItem]
     to_contain: list[Incident]
     my_open: list[Incident]
+    to_triage_total: int = 0
+    escalations_total: int = 0
+    to_contain_total: int = 0
 
 
-def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSettings = DEFAULT_SLA) -> MyWork:
+#: The lists of incidents on My work show their own columns only: no joins to their division, product and people.
+_LISTED_ONLY = so.lazyload("*")
+
+
+def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSettings = DEFAULT_SLA,
+            limit: int = MY_WORK_ROWS) -> MyWork:
     """What is waiting for this user: what the lifecycle lets their role do, in their scope."""
     scope = None if can(user.actor, Capability.WORK_ALL_DIVISIONS) else user.division_id
-    to_triage = triage_queue(session, division_id=scope, now=now, settings=settings) \
-        if lifecycle.may_take(user.role, Action.TRIAGE) else []
-    escalations = escalation_queue(session, now=now, settings=settings) \
-        if lifecycle.may_take(user.role, Action.APPROVE_ESCALATION) else []
+    to_triage: list[QueueItem] = []
+    to_triage_total = 0
+    if lifecycle.may_take(user.role, Action.TRIAGE):
+        clocks = _triage_clocks(session, division_id=scope, now=now, settings=settings)
+        to_triage, to_triage_total = _triage_items(session, clocks[:limit], now=now), len(clocks)
+    escalations: list[QueueItem] = []
+    escalations_total = 0
+    if lifecycle.may_take(user.role, Action.APPROVE_ESCALATION):
+        escalations = escalation_queue(session, now=now, settings=settings, limit=limit)
+        escalations_total = int(session.scalar(_pending_escalations(sa.func.count())) or 0)
     to_contain: list[Incident] = []
+    to_contain_total = 0
     if lifecycle.may_take(user.role, Action.CONTAIN):
-        stmt = sa.select(Incident).where(Incident.status == Status.ESCALATED)
+        where = [Incident.status == Status.ESCALATED]
         if scope is not None:
-            stmt = stmt.where(Incident.division_id == scope)
-        to_contain = list(session.scalars(stmt.order_by(Incident.aware_at)))
-    my_open = list(session.scalars(sa.select(Incident).where(
+            where.append(Incident.division_id == scope)
+        to_contain = list(session.scalars(sa.select(Incident).where(*where).options(_LISTED_ONLY)
+                                          .order_by(Incident.aware_at, Incident.id).limit(limit)))
+        to_contain_total = int(session.scalar(sa.select(sa.func.count()).select_from(Incident).where(*where)) or 0)
+    my_open = list(session.scalars(sa.select(Incident).options(_LISTED_ONLY).where(
         Incident.created_by_id == user.id, Incident.status != Status.CLOSED).order_by(Incident.aware_at.desc()).limit(50)))
-    return MyWork(to_triage, escalations, to_contain, my_open)
+    return MyWork(to_triage, escalations, to_contain, my_open, to_triage_total=to_triage_total,
+                  escalations_total=escalations_total, to_contain_total=to_contain_total)
 
 
 def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA, base_url: str = "") -> int:
     """Queue one warning before and one notice after each triage or escalation SLA is breached. Returns the count queued."""
     queued = 0
-    for item in triage_queue(session, division_id=None, now=now, settings=settings):
-        division_qa = people(session, roles={Role.DIVISION_QA}, division_id=item.incident.division_id)
-        queued += _sla_mail(session, item, kind="triage", now=now, base_url=base_url, to_warn=division_qa,
-                            to_breach=division_qa + people(session, roles={Role.HEAD_OFFICE_QA}))
+    hq = people(session, roles={Role.HEAD_OFFICE_QA})
+    division_qa: dict[int, list[outbox.Recipient]] = {}
+    clocks = _triage_clocks(session, division_id=None, now=now, settings=settings)
+    # Only a clock past its warning time can need a message: the others' incidents are not even loaded.
+    for item in _triage_items(session, [c for c in clocks if c.sla.state(now) != SlaState.OK], now=now):
+        division_id = item.incident.division_id
+        if division_id not in division_qa:
+            division_qa[division_id] = people(session, roles={Role.DIVISION_QA}, division_id=division_id)
+        queued += _sla_mail(session, item, kind="triage", now=now, base_url=base_url, to_warn=division_qa[division_id],
+                            to_breach=division_qa[division_id] + hq)
     for item in escalation_queue(session, now=now, settings=settings):
-        hq = people(session, roles={Role.HEAD_OFFICE_QA})
         queued += _sla_mail(session, item, kind="escalation decision", now=now, base_url=base_url, to_warn=hq,
                             to_breach=hq + [as_recipient(item.escalation.requested_by)] if item.escalation else hq)
     return queued

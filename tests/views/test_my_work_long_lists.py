@@ -1,0 +1,71 @@
+"""My work with long lists: the most urgent entries, the count of all, and the way to the rest."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from view_helpers import text
+
+from qa_incidents.accounts.models import User
+from qa_incidents.incidents import workflow
+from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Severity, Status
+
+QA = "division.qa@example.com"
+
+
+def add_reported(demo, clock, count):
+    """`count` reported copies of the demo fire, known an hour apart: the oldest is the most urgent."""
+    fire = demo.scalar(sa.select(Incident).where(Incident.title.contains("Refrigerator caught fire")))
+    facts = {c.key: getattr(fire, c.key) for c in Incident.__table__.columns if c.key not in ("id", "reference")}
+    copies = []
+    for n in range(count):
+        copy = Incident(**facts, reference=f"INC-2026-{920_000 + n}")
+        copy.status, copy.severity, copy.title = Status.REPORTED, None, f"Copy {n:03d} of the fire"
+        copy.aware_at = clock() - timedelta(hours=n + 1)
+        copy.occurred_at = copy.aware_at - timedelta(hours=1)
+        demo.add(copy)
+        copies.append(copy)
+    demo.commit()
+    return copies
+
+
+def test_the_triage_list_shows_the_50_most_urgent_and_counts_all(browser_as, demo, clock):
+    copies = add_reported(demo, clock, workflow.MY_WORK_ROWS + 10)
+    qa = demo.scalar(sa.select(User).where(User.email == QA))
+    total = len(workflow.triage_queue(demo, division_id=qa.division_id, now=clock()))
+    demo.rollback()  # end the read: the login writes
+    response = browser_as(QA).get("/my-work")
+    page = text(response)
+    html = response.get_data(as_text=True)
+    assert f"Incidents to triage ({total})" in page
+    assert f"The 50 most urgent of {total} are listed." in page
+    assert 'href="/incidents/?status=reported"' in html
+    section = html.split('id="to-triage"', 1)[1].split("</section>", 1)[0]
+    assert len(re.findall(r"<tr class=\"sla-", section)) == 50
+    assert copies[-1].title in section  # known first: the most urgent of the copies
+    assert copies[0].title not in section  # known last: beyond the first 50
+
+
+def test_short_lists_say_nothing_more(browser_as):
+    page = text(browser_as(QA).get("/my-work"))
+    assert "Incidents to triage (4)" in page
+    assert "are listed." not in page and "See them all in the incident register" not in page
+
+
+def test_escalated_cases_to_contain_are_capped_too(browser_as, demo, clock):
+    copies = add_reported(demo, clock, workflow.MY_WORK_ROWS + 2)
+    for copy in copies:
+        copy.status, copy.severity = Status.ESCALATED, Severity.S1
+    demo.commit()
+    html = browser_as(QA).get("/my-work").get_data(as_text=True)
+    section = html.split('id="to-contain"', 1)[1].split("</section>", 1)[0]
+    assert "(52)" in section and "The 50 oldest of 52 are listed." in text_of(section)
+    assert 'href="/incidents/?status=escalated"' in section
+    assert copies[-1].reference in section and copies[0].reference not in section
+
+
+def text_of(fragment):
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))
