@@ -18,6 +18,7 @@ Memory: at most `PAGE_CACHE_BYTES` (default 16 MB) per process, least recently u
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
@@ -41,28 +42,33 @@ class PageCache:
         self.max_bytes = max_bytes
         self.size = 0
         self.pages: OrderedDict[tuple[Any, ...], tuple[str, str]] = OrderedDict()
+        self.lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> tuple[str, str] | None:
-        page = self.pages.get(key)
-        if page is not None:
-            self.pages.move_to_end(key)
-        return page
+        with self.lock:
+            page = self.pages.get(key)
+            if page is not None:
+                self.pages.move_to_end(key)
+            return page
 
     def put(self, key: tuple[Any, ...], body: str, mimetype: str) -> None:
-        if len(body) > self.max_bytes // 8:
+        size = len(body.encode())
+        if size > self.max_bytes // 8:
             return
-        old = self.pages.pop(key, None)
-        if old is not None:
-            self.size -= len(old[0])
-        self.pages[key] = (body, mimetype)
-        self.size += len(body)
-        while self.size > self.max_bytes and self.pages:
-            _key, (dropped, _mime) = self.pages.popitem(last=False)
-            self.size -= len(dropped)
+        with self.lock:
+            old = self.pages.pop(key, None)
+            if old is not None:
+                self.size -= len(old[0].encode())
+            self.pages[key] = (body, mimetype)
+            self.size += size
+            while self.size > self.max_bytes and self.pages:
+                _key, (dropped, _mime) = self.pages.popitem(last=False)
+                self.size -= len(dropped.encode())
 
     def clear(self) -> None:
-        self.pages.clear()
-        self.size = 0
+        with self.lock:
+            self.pages.clear()
+            self.size = 0
 
 
 def _cache() -> PageCache:

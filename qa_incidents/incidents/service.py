@@ -367,7 +367,7 @@ def encode_cursor(value: Any, ident: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _is_db_int(value: Any) -> bool:
+def is_db_int(value: Any) -> bool:
     """An int the database can compare with an id column (JSON true is not one; nor is 10**30)."""
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
@@ -381,9 +381,9 @@ def decode_cursor(cursor: str, column: Any) -> tuple[Any, int]:
             value = datetime.fromisoformat(value)
             if value.tzinfo is None:
                 raise ValueError("naive")
-        elif not _is_db_int(value):
+        elif not is_db_int(value):
             raise ValueError("bad value")
-        if not _is_db_int(ident):
+        if not is_db_int(ident):
             raise ValueError("bad id")
         return value, ident
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as e:

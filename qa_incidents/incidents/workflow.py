@@ -431,9 +431,12 @@ def _triage_clocks(session: so.Session, *, division_id: int | None, now: datetim
 
 
 def _triage_items(session: so.Session, clocks: list[_Clock], *, now: datetime) -> list[QueueItem]:
-    """The queue entries for these clocks, in their order, with their incidents loaded in one query."""
+    """The queue entries for these clocks, in their order, with their incidents loaded a thousand at a time (a
+    backlog of any size stays under the databases' limits on bound parameters)."""
     ids = [c.incident_id for c in clocks]
-    loaded = {i.id: i for i in session.scalars(sa.select(Incident).where(Incident.id.in_(ids)))} if ids else {}
+    loaded: dict[int, Incident] = {}
+    for start in range(0, len(ids), 1000):
+        loaded.update((i.id, i) for i in session.scalars(sa.select(Incident).where(Incident.id.in_(ids[start:start + 1000]))))
     return [QueueItem(loaded[c.incident_id], None, c.sla, c.sla.state(now), now - c.aware_at) for c in clocks]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from qa_incidents.core.i18n import (
     in_language,
     readers,
 )
+from qa_incidents.core.memo import Remembered
 from qa_incidents.core.permissions import Capability, Role, can
 from qa_incidents.core.sequences import marker
 from qa_incidents.core.signatures import sign
@@ -545,22 +545,14 @@ def open_records(stmt: sa.Select[Any], *, user: User, authority: str = "", divis
 # near or past their deadline only (due within 24 hours, or past half their time): the rest are "on track".
 
 BOARD_MARKER = "notification-board"
-_BOARD_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_BOARD_CACHE_SIZE = 256
+_BOARD_CACHE = Remembered(256)
 
 
 def _remembered(generation: int | None, key: tuple[Any, ...], count: Callable[[], Any]) -> Any:
     """What `count` returns, remembered under the board marker's value (`generation`; None: never remembered)."""
     if generation is None:
         return count()
-    key = (generation, *key)
-    if (hit := _BOARD_CACHE.get(key)) is not None:
-        _BOARD_CACHE.move_to_end(key)
-        return hit
-    found = _BOARD_CACHE[key] = count()
-    while len(_BOARD_CACHE) > _BOARD_CACHE_SIZE:
-        _BOARD_CACHE.popitem(last=False)
-    return found
+    return _BOARD_CACHE.get((generation, *key), count)
 
 
 def _board_generation(session: so.Session) -> int | None:
@@ -637,7 +629,8 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
         count(due > soon, R.half_time_at <= now))).one()
     counts = dict(zip([U.OVERDUE, U.CRITICAL, U.SOON, U.WATCH], found, strict=True))
     counts[U.NO_DEADLINE] = undated
-    counts[U.OK] = total - sum(counts.values())
+    # Never below 0: on PostgreSQL a record committed between the two statements is in one count only.
+    counts[U.OK] = max(0, total - sum(counts.values()))
     counts = {u: counts[u] for u in U}
     authorities = _remembered(generation, ("authorities", _scope(user), division_id),
                               lambda: _authorities(session, user=user, division_id=division_id))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy.orm as so
 
+from qa_incidents.core.memo import Remembered
 from qa_incidents.core.sequences import marker
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.severity import harm_classes
@@ -114,18 +114,7 @@ class ObligationShown:
     valid_to: dt.date | None
 
 
-_LAWS_SHOWN: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_LAWS_SHOWN_SIZE = 1024
-
-
-def _remember(key: tuple[Any, ...], compute: Any) -> Any:
-    if key in _LAWS_SHOWN:
-        _LAWS_SHOWN.move_to_end(key)
-        return _LAWS_SHOWN[key]
-    value = _LAWS_SHOWN[key] = compute()
-    while len(_LAWS_SHOWN) > _LAWS_SHOWN_SIZE:
-        _LAWS_SHOWN.popitem(last=False)
-    return value
+_LAWS_SHOWN = Remembered(1024)
 
 
 def _plain(candidate: laws.Candidate) -> laws.Candidate:
@@ -145,7 +134,7 @@ def obligations_shown(session: so.Session, incident: Incident) -> list[IncidentO
     generation = marker(session, LAWS_MARKER)
     if generation is None:  # no marker (never written): nothing may be reused
         return obligations_for(session, incident)
-    zone, found = _remember((generation, incident.category_id, incident.country), lambda: (
+    zone, found = _LAWS_SHOWN.get((generation, incident.category_id, incident.country), lambda: (
         _own_zone(laws.jurisdictions_for(session, incident.country)),
         [_plain(c) for c in laws.candidates(session, category_id=incident.category_id, country=incident.country)]))
     on = incident.aware_at.astimezone(ZoneInfo(zone)).date()

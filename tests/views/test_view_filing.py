@@ -179,6 +179,7 @@ def test_out_of_range_input_is_refused_not_a_server_error(login_as, fresh):
         ({"deaths": "many"}, "deaths", "Not a valid integer value."),
         ({"source": "rumour"}, "source", "Not a valid choice."),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone", "Not a valid choice."),
+        ({"product_id": "100000000000000000000"}, "product_id", "Not a valid choice."),  # beyond any database integer
     ]
     for changes, name, message in cases:
         response = client.post("/incidents/new", data=_filled(client, **changes))
