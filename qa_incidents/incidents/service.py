@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ from qa_incidents.catalogue.service import CategoryTree
 from qa_incidents.core import audit
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import EditConflict, Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.memo import Remembered
 from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
 from qa_incidents.core.sequences import marker, next_value
 from qa_incidents.core.storage import StoredFile
@@ -473,8 +473,7 @@ COUNT_CAP = 10_000
 REGISTER_MARKER = "incident-register"
 #: The marker a whole register page is remembered under (core/pagecache.py; triggers in migration 0015).
 REGISTER_PAGE_MARKER = "register-page"
-_COUNT_CACHE: OrderedDict[tuple[Any, ...], RegisterCounts] = OrderedDict()
-_COUNT_CACHE_SIZE = 256
+_COUNT_CACHE = Remembered(256)
 
 
 @dataclass(frozen=True)
@@ -502,6 +501,30 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
     """
     actor = user.actor
     scope = (can(actor, Capability.READ_INCIDENTS), can(actor, Capability.READ_ALL_DIVISIONS), actor.division_id)
+
+    def count() -> RegisterCounts:
+        ids = visible(sa.select(Incident.id), user)
+        by_status: dict[str, int] = {}
+        capped: set[str] = set()
+        if cap is None:  # exact: one GROUP BY
+            rows = session.execute(_filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user),
+                                             filters, with_status=False).group_by(Incident.status)).all()
+            by_status = {str(s.value if hasattr(s, "value") else s): int(n) for s, n in rows if n}
+        for status in Status if cap is not None else ():
+            n, over = _capped_count(session, _filtered(session, ids, filters, with_status=False)
+                                    .where(Incident.status == status), cap)
+            if n:
+                by_status[status.value] = n
+            if over:
+                capped.add(status.value)
+        if filters.status:
+            total, total_capped = by_status.get(filters.status.value, 0), filters.status.value in capped
+        elif not capped:
+            total, total_capped = sum(by_status.values()), False
+        else:
+            total, total_capped = _capped_count(session, _filtered(session, ids, filters), cap)
+        return RegisterCounts(total, by_status, total_capped, frozenset(capped))
+
     key: tuple[Any, ...] | None = None
     if not filters.text.strip():
         generation = marker(session, REGISTER_MARKER)
@@ -510,33 +533,5 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
                           if filters.category_id else None)
             key = (generation, cap, scope, filters.status, filters.severity, filters.division_id, categories,
                    filters.country, filters.aware_from, filters.aware_to)
-            if (hit := _COUNT_CACHE.get(key)) is not None:
-                _COUNT_CACHE.move_to_end(key)
-                return hit
-    ids = visible(sa.select(Incident.id), user)
-    by_status: dict[str, int] = {}
-    capped: set[str] = set()
-    if cap is None:  # exact: one GROUP BY
-        rows = session.execute(_filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user),
-                                         filters, with_status=False).group_by(Incident.status)).all()
-        by_status = {str(s.value if hasattr(s, "value") else s): int(n) for s, n in rows if n}
-    for status in Status if cap is not None else ():
-        n, over = _capped_count(session, _filtered(session, ids, filters, with_status=False)
-                                .where(Incident.status == status), cap)
-        if n:
-            by_status[status.value] = n
-        if over:
-            capped.add(status.value)
-    if filters.status:
-        total, total_capped = by_status.get(filters.status.value, 0), filters.status.value in capped
-    elif not capped:
-        total, total_capped = sum(by_status.values()), False
-    else:
-        total, total_capped = _capped_count(session, _filtered(session, ids, filters), cap)
-    counts = RegisterCounts(total, by_status, total_capped, frozenset(capped))
-    if key is not None:
-        _COUNT_CACHE[key] = counts
-        while len(_COUNT_CACHE) > _COUNT_CACHE_SIZE:
-            _COUNT_CACHE.popitem(last=False)
-    return counts
+    return _COUNT_CACHE.get(key, count) if key is not None else count()
 

@@ -29,6 +29,7 @@ import sqlalchemy.orm as so
 from markupsafe import Markup
 
 from qa_incidents.core.sequences import Counter as NamedCounter
+from qa_incidents.core.sequences import marker as read_marker
 from qa_incidents.reviews import rules
 from qa_incidents.reviews.models import Lesson
 
@@ -224,11 +225,6 @@ _kept: OrderedDict[tuple[Any, ...], tuple[int, dict[str, list[tuple[Any, int]]]]
 _kept_lock = threading.Lock()
 
 
-def library_marker(session: so.Session) -> int | None:
-    """The lesson library's change marker (a new random value after every write); None if the row is missing."""
-    return session.scalar(sa.select(NamedCounter.value).where(NamedCounter.name == LIBRARY_MARKER))
-
-
 def _touch_library(session: so.Session) -> None:
     """Give the marker a fresh value in the caller's transaction (SQLite; on PostgreSQL a trigger on lesson does it)."""
     session.execute(sa.text(
@@ -239,7 +235,7 @@ def _touch_library(session: so.Session) -> None:
 def _counts(session: so.Session, *, key: tuple[Any, ...],
             where: list[sa.ColumnElement[bool]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
     """The total and facet counts of a search: kept ones if counted from this very library, else counted now."""
-    marker = library_marker(session)
+    marker = read_marker(session, LIBRARY_MARKER)
     if marker is None:
         return _facets(session, where)
     bind = session.get_bind()

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from view_helpers import form_with, location_path, logged_in
+from view_helpers import form_with, location_path, logged_in, statements_of
 
 from qa_incidents.accounts.models import Division
 from qa_incidents.catalogue.models import Product
@@ -27,21 +25,6 @@ VALID = {
     "description": "Water from the ice maker reached the main board; smoke seen, no flame.",
 }
 
-
-@contextmanager
-def statements_of(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
-    """The SQL the application sends inside the block."""
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        seen.append(" ".join(statement.split()))
-
-    engine = app.extensions["qa_engine"]
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
 
 
 def _filled(client, product_label: str = "R-HW540", **changes):  # type: ignore[no-untyped-def]

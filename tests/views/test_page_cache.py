@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from test_view_filing import _filled
 from test_view_register import refs
-from view_helpers import text
+from view_helpers import statements_of, text
 
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.catalogue.models import Product
@@ -32,14 +32,8 @@ def test_a_second_view_is_served_from_memory_and_reads_the_same(app, login_as, d
     client = settled(login_as("hq.qa@example.com"))
     first = client.get(REGISTER)
     assert first.status_code == 200 and cached_pages(app) == 1
-    queries: list[str] = []
-    engine = app.extensions["qa_engine"]
-    listen = lambda conn, cursor, statement, *a: queries.append(statement)  # noqa: E731
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with statements_of(app) as queries:
         second = client.get(REGISTER)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
     assert second.status_code == 200
     assert text(second) == text(first)
     assert refs(second) == refs(first) and len(refs(second)) == 6

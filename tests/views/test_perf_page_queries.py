@@ -4,11 +4,10 @@ many rows, comments, attachments or events they show (an N+1 query that creeps b
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import sqlalchemy as sa
-from view_helpers import text
+from view_helpers import statements_of, text
 
 from qa_incidents.accounts.models import User
 from qa_incidents.incidents import service
@@ -28,21 +27,6 @@ BARE_INCIDENT_PAGE_BUDGET = 5
 LAWS_MAP = r"^SELECT (law|law_category|obligation|jurisdiction|product_category)\.id"
 
 
-@contextmanager
-def counting(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
-    """The SQL statements the application runs inside the block."""
-    statements: list[str] = []
-
-    def note(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = app.extensions["qa_engine"]
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
-
 
 def _more_incidents(demo, clock, n: int) -> None:  # type: ignore[no-untyped-def]
     """n more incidents filed by division QA, like the demo's own."""
@@ -59,14 +43,14 @@ def test_register_page_queries_do_not_grow_with_its_rows(app, browser_as, demo, 
     app.config["PAGE_CACHE"] = False  # the cost of rendering the page (a remembered one: test_page_cache.py)
     hq = browser_as("hq.qa@example.com")
     hq.get(REGISTER)  # counts the statuses once; later pages read them from the cache until an incident changes
-    with counting(app) as few:
+    with statements_of(app) as few:
         page = hq.get(REGISTER)
     assert page.status_code == 200
     shown_before = len(re.findall(r'href="/incidents/\d+"', page.get_data(as_text=True)))
 
     _more_incidents(demo, clock, 12)
     hq.get(REGISTER)
-    with counting(app) as many:
+    with statements_of(app) as many:
         page = hq.get(REGISTER)
     assert page.status_code == 200
     assert len(re.findall(r'href="/incidents/\d+"', page.get_data(as_text=True))) == shown_before + 12
@@ -82,7 +66,7 @@ def test_incident_page_queries_do_not_grow_with_comments_and_history(app, browse
     service.add_comment(demo, user=user, incident_id=incident_id, body="The first comment", now=clock())
     demo.commit()
     hq.get(f"/incidents/{incident_id}")  # the laws map for its country and category, read once
-    with counting(app) as few:
+    with statements_of(app) as few:
         page = hq.get(f"/incidents/{incident_id}")
     assert page.status_code == 200
     assert "The first comment" in text(page)
@@ -90,7 +74,7 @@ def test_incident_page_queries_do_not_grow_with_comments_and_history(app, browse
     for i in range(6):
         service.add_comment(demo, user=user, incident_id=incident_id, body=f"Budget check comment {i}", now=clock())
     demo.commit()
-    with counting(app) as many:
+    with statements_of(app) as many:
         page = hq.get(f"/incidents/{incident_id}")
     assert page.status_code == 200
     assert "Budget check comment 5" in text(page)
@@ -103,9 +87,9 @@ def test_budgets_hold_for_a_division_user(app, browser_as, fresh) -> None:  # ty
     app.config["PAGE_CACHE"] = False
     qa: Callable[..., object] = browser_as("division.qa@example.com").get
     qa(REGISTER)
-    with counting(app) as register:
+    with statements_of(app) as register:
         assert qa(REGISTER).status_code == 200  # type: ignore[attr-defined]
-    with counting(app) as incident_page:
+    with statements_of(app) as incident_page:
         assert qa(f"/incidents/{incident_id}").status_code == 200  # type: ignore[attr-defined]
     assert len(register) <= REGISTER_BUDGET, register
     assert len(incident_page) <= INCIDENT_PAGE_BUDGET, incident_page
@@ -117,7 +101,7 @@ def test_a_newly_filed_incident_page_reads_only_what_it_has(app, browser_as, dem
     incident_id = demo.scalar(sa.select(Incident.id).where(Incident.title == "Budget check incident 0"))
     demo.rollback()
     qa = browser_as("division.qa@example.com")
-    with counting(app) as statements:
+    with statements_of(app) as statements:
         page = qa.get(f"/incidents/{incident_id}")
     assert page.status_code == 200
     assert "Budget check incident 0" in text(page)
