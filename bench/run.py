@@ -477,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deep-page", type=int, default=10_000)
     parser.add_argument("--rebuild", action="store_true", help="build the data set again even if one is cached")
     parser.add_argument("--prepare-only", action="store_true", help="build (or bring up to date) the data set, then stop")
+    parser.add_argument("--only", default="", help="comma-separated page scenarios to run (with `trivial` for the "
+                        "ratio); no create or scan run, and bench/results/latest.json is left as it was")
     args = parser.parse_args(argv)
 
     url = prepare(args.db, args.incidents, rebuild=args.rebuild)
@@ -517,11 +519,18 @@ def main(argv: list[str] | None = None) -> int:
             ("dashboard", lambda rng: ("GET", "/dashboard", None), reader, (200,)),
             ("deadline_board", lambda rng: ("GET", "/notifications/board", None), reader, (200,)),
         ]
+        only = {"trivial", *filter(None, args.only.split(","))} if args.only else None
         for name, make, cookie, ok in scenarios:
+            if only is not None and name not in only:
+                continue
             results.append(drive(name, make, cookie=cookie, ok=ok, **common))
             if name == "register_deep":
                 results[-1].note = f"page {page:,}"
             print_line(results[-1], results[0])
+
+        if only is not None:
+            print(f"{'worker_rss':<16} peak {server.peak_rss_mb():.0f} MB (largest of {args.workers} gunicorn workers)")
+            return 0
 
         def new_incident(rng: random.Random) -> tuple[str, str, dict[str, str]]:
             return "POST", "/incidents/new", {

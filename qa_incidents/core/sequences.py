@@ -52,5 +52,9 @@ def marker(session: so.Session, name: str) -> int | None:
     """The current value of a counter row used as a change marker: database triggers give it a fresh random value
     on every write the marker guards (migration 0011), so whatever was computed under one value stays valid while
     the value does. None if the row is missing (never written, or truncated): then nothing may be reused."""
-    value = session.scalar(sa.select(Counter.value).where(Counter.name == name))
+    value = session.scalar(_MARKER, {"name": name})
     return None if value is None else int(value)
+
+
+#: Built once: markers are read on most pages.
+_MARKER = sa.select(Counter.value).where(Counter.name == sa.bindparam("name"))

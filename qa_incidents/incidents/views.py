@@ -203,11 +203,14 @@ def new():  # type: ignore[no-untyped-def]
 @requires(Capability.READ_INCIDENTS)
 def show(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
-    return render_template("incidents/show.html", **_page_context(incident, CommentForm(), AttachmentForm()))
+    return render_template("incidents/show.html", **_page_context(incident))
 
 
-def _page_context(incident: Any, comment_form: CommentForm, attachment_form: AttachmentForm) -> dict[str, Any]:
+def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dict[str, Any]:
     """Everything the incident page shows, for the page itself and its re-renders.
+
+    `comment_form` is the comment the user sent back with its errors; without one the page shows blank comment
+    and attachment fields, the same for every reader in a language, rendered once per process (see show.html).
 
     Only the kinds of record the incident has are read (one query finds which): an incident with no comments,
     reports or recalls costs no query for each of them."""
@@ -225,7 +228,7 @@ def _page_context(incident: Any, comment_form: CommentForm, attachment_form: Att
         "incident": incident, "comments": comments, "attachments": attachments,
         "timeline": _timeline(read("events", lambda: audit.events_for_incident(s, incident.id))),
         "may_work": can_work_division(current_user.actor, incident.division_id),
-        "comment_form": comment_form, "attachment_form": attachment_form,
+        "comment_form": comment_form, "blank_comment_form": CommentForm, "blank_attachment_form": AttachmentForm,
         "actions": workflow.actions_for(db(), user=current_user, incident=incident,
                                         absent=workflow.CASE_CHILDREN - present),
         "decisions": read("triage_decisions", lambda: workflow.triage_decisions(s, incident.id)),
@@ -406,7 +409,7 @@ def comment(incident_id: int):  # type: ignore[no-untyped-def]
                 abort(403)
             apply_errors(form, getattr(e, "errors", {"body": str(e)}))
     flash(_("The comment was not added: %(why)s", why="; ".join(map(str, form.body.errors))), "error")
-    return render_template("incidents/show.html", **_page_context(incident, form, AttachmentForm())), 422
+    return render_template("incidents/show.html", **_page_context(incident, form)), 422
 
 
 @bp.post("/<int:incident_id>/attachments")

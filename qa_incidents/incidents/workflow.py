@@ -142,7 +142,8 @@ def triage_decisions(session: so.Session, incident_id: int) -> list[TriageDecisi
 
 #: Built once (read on every incident page; building the statement cost more than running it).
 _TRIAGE_DECISIONS = (sa.select(TriageDecision).where(TriageDecision.incident_id == sa.bindparam("incident_id"))
-                     .order_by(TriageDecision.decided_at, TriageDecision.id))
+                     .order_by(TriageDecision.decided_at, TriageDecision.id)
+                     .options(so.joinedload(TriageDecision.decided_by).lazyload(User.division)))
 
 
 # --- the lifecycle ---------------------------------------------------------------------

@@ -59,9 +59,15 @@ ENTITY = "notification_record"
 
 
 def records_of(session: so.Session, incident_id: int) -> list[NotificationRecord]:
-    return list(session.scalars(sa.select(NotificationRecord).where(NotificationRecord.incident_id == incident_id)
-                                .order_by(NotificationRecord.due_at.is_(None), NotificationRecord.due_at,
-                                          NotificationRecord.id)))
+    """The incident's notification records, soonest due first. Each record's `incident` is the one the caller has
+    in the session already (not joined again with everything an incident loads)."""
+    return list(session.scalars(_RECORDS_OF, {"incident_id": incident_id}))
+
+
+#: Built once (read on every incident page).
+_RECORDS_OF = (sa.select(NotificationRecord).where(NotificationRecord.incident_id == sa.bindparam("incident_id"))
+               .order_by(NotificationRecord.due_at.is_(None), NotificationRecord.due_at, NotificationRecord.id)
+               .options(so.lazyload(NotificationRecord.incident)))
 
 
 def get_record(session: so.Session, *, user: User, incident_id: int, record_id: int) -> NotificationRecord:
