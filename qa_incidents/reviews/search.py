@@ -9,7 +9,9 @@ Both index the same text: words, and Japanese as overlapping character pairs (ru
 two-character Japanese words such as 火災 are found on both databases.
 
 Cost at 100,000 lessons: on SQLite, search ranks and cuts inside the FTS5 query (bm25 + LIMIT, no join
-to lesson) when no facet is chosen; its total and facet counts are kept while no lesson changes (see _counts).
+to lesson) when no facet is chosen. On PostgreSQL ts_rank must read every matching row, so a search ranks and
+counts in one pass over the matches (see _facets). On both, the ranked rows of a page and the total and facet
+counts are kept while no lesson changes (see "kept while the library stands still").
 Similar lessons scores only the lessons that hold one of the text's rarer terms (see similar_lessons), instead
 of every lesson sharing any common word.
 """
@@ -17,9 +19,8 @@ of every lesson sharing any common word.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from markupsafe import Markup
 
+from qa_incidents.core.memo import Remembered
 from qa_incidents.core.sequences import Counter as NamedCounter
 from qa_incidents.core.sequences import marker as read_marker
 from qa_incidents.reviews import rules
@@ -180,7 +182,10 @@ def _ranked(session: so.Session, *, match: str, any_terms: bool, filters: Lesson
 
 
 def _hits(session: so.Session, rows: Sequence[Any], terms: list[str]) -> list[LessonHit]:
-    lessons = {lesson.id: lesson for lesson in session.scalars(sa.select(Lesson).where(Lesson.id.in_([r.id for r in rows])))}
+    """The lessons of ranked (id, score) rows, in that order, with snippets. The vector is not loaded: it is only
+    searched in the database, and it is the largest value of the row."""
+    lessons = {lesson.id: lesson for lesson in session.scalars(
+        sa.select(Lesson).where(Lesson.id.in_([r.id for r in rows])).options(so.defer(Lesson.search_vector)))}
     out = []
     for row in rows:
         lesson = lessons[row.id]
@@ -189,40 +194,97 @@ def _hits(session: so.Session, rows: Sequence[Any], terms: list[str]) -> list[Le
     return out
 
 
-def _facets(session: so.Session, where: list[sa.ColumnElement[bool]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    """Counts per facet value over the matching lessons, in one grouped query."""
+@dataclass(frozen=True)
+class _Ranked:
+    """One ranked row of a page: a lesson id and its score."""
+
+    id: int
+    score: float
+
+
+@dataclass
+class _Top:
+    """A page of ranked rows wanted from the same pass over the matches as their counts (PostgreSQL, see _facets)."""
+
+    ranked: sa.Select[Any]  # (id, score) of every match, as _ranked gives it
+    limit: int
+    offset: int
+    rows: list[_Ranked] = field(default_factory=list)
+
+
+def _facets(session: so.Session, where: list[sa.ColumnElement[bool]], *,
+            top: _Top | None = None) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    """Counts per facet value over the matching lessons, in one grouped query.
+
+    PostgreSQL counts each facet on its own (GROUPING SETS): some 60 rows come back instead of one per
+    combination of the five values (7,000 for a broad word at 100,000 lessons). Given `top` (the ranked matches,
+    whose conditions must be `where`), it also ranks them in the same statement and fills top.rows: the matches are
+    read once instead of twice (ranking and counting each visit every matching row: 20,000 for a broad word).
+    SQLite has no grouping sets and groups by the combination. Every facet column is NOT NULL, so each lesson is
+    counted once in every facet and the total is the sum over any one of them.
+    """
     columns = [getattr(Lesson, name) for name in FACETS]
-    rows = session.execute(sa.select(*columns, sa.func.count()).where(*where).group_by(*columns)).all()
     counters: dict[str, Counter[Any]] = {name: Counter() for name in FACETS}
-    total = 0
-    for row in rows:
-        n = row[-1]
-        total += n
-        for name, value in zip(FACETS, row[:-1], strict=False):
-            counters[name][value] += n
+    if _is_sqlite(session):
+        rows = session.execute(sa.select(*columns, sa.func.count()).where(*where).group_by(*columns)).all()
+        for row in rows:
+            for name, value in zip(FACETS, row[:-1], strict=False):
+                counters[name][value] += row[-1]
+    else:
+        if top is None:
+            source, keys = None, columns
+        else:
+            source = top.ranked.add_columns(*columns).cte("matches")
+            keys = [source.c[name] for name in FACETS]
+        stmt = sa.select(sa.func.grouping(*keys), *keys, sa.func.count())
+        stmt = (stmt.where(*where) if source is None else stmt.select_from(source)).group_by(
+            sa.func.grouping_sets(*(sa.tuple_(key) for key in keys)))
+        if source is not None:
+            # The page's rows ride along, marked by a grouping value no grouped row has (-1), facet columns empty.
+            page = (sa.select(sa.literal(-1, sa.Integer).label("g"), source.c.id, source.c.score)
+                    .order_by(source.c.score.desc(), source.c.id).limit(top.limit).offset(top.offset).subquery())
+            stmt = sa.union_all(
+                sa.select(page.c.g, *(sa.cast(sa.null(), key.type) for key in keys), sa.cast(sa.null(), sa.BigInteger),
+                          page.c.id, page.c.score),
+                stmt.add_columns(sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.REAL)))
+        rows = session.execute(stmt).all()
+        for row in rows:
+            if row[0] == -1 and top is not None:
+                top.rows.append(_Ranked(int(row[-2]), float(row[-1])))
+                continue
+            # grouping() sets a bit for each column the row is not grouped by, the first column's highest: the one
+            # clear bit names the row's facet.
+            place = len(FACETS) - (~row[0] & ((1 << len(FACETS)) - 1)).bit_length()
+            counters[FACETS[place]][row[1 + place]] += row[1 + len(FACETS)]
+        if top is not None:
+            top.rows.sort(key=lambda r: (-r.score, r.id))  # a union keeps no order
+    total = sum(counters[FACETS[0]].values())
     facets = {name: sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:30] for name, c in counters.items()}
     facets["year"] = sorted(counters["year"].items(), reverse=True)
     return total, facets
 
 
-# --- counts, kept while the library stands still ------------------------------------------
-# The total and the facet counts of a broad search read every matching lesson (up to 20,000 rows: 100-300 ms),
-# and they change only when a lesson does. Triggers (migration 0013) give the counter row `lesson-library` a fresh
-# random value in every transaction that writes a lesson (any column but times_opened), and index_lessons does
-# the same for lesson_fts. Counts are kept in this process under (database, marker, query, filters), so a kept
-# count is one counted from exactly the library the marker stands for. Why that is never stale:
-# - the marker is read first, in the reader's own transaction; the counts that follow see that library or a
+# --- counts and pages, kept while the library stands still --------------------------------
+# The total and the facet counts of a broad search read every matching lesson (up to 20,000 rows at 100,000
+# lessons), and so does ranking it (ts_rank over every match on PostgreSQL: 40 ms for such a word); both change
+# only when a lesson does. Triggers (migration 0013) give the counter row `lesson-library` a fresh random value in
+# every transaction that writes a lesson (any column but times_opened), and index_lessons does the same for
+# lesson_fts. Counts, and the ranked (id, score) rows of a page, are kept in this process under (database, marker,
+# query, filters[, page]), so a kept value is one computed from exactly the library the marker stands for. Why that
+# is never stale:
+# - the marker is read first, in the reader's own transaction; the queries that follow see that library or a
 #   newer one (read committed), never an older one;
-# - counts are kept only if, after counting, the committed marker is still the reader's: no write committed in
+# - a value is kept only if, after computing it, the committed marker is still the reader's: no write committed in
 #   between, and the reader's own uncommitted writes (which gave it a marker no one else has) are not kept;
 # - a marker value is drawn at random from 4e18, so a later library never meets an earlier one's value, even
 #   after the counter row was deleted (tests empty every table) and made again. No marker row: nothing is kept.
-# Only counts are kept: the ranked hits of every search are read from the index each time.
+# Only ids and scores of a page are kept: its lessons (titles, texts, facets) are read afresh for every page shown.
 
 LIBRARY_MARKER = "lesson-library"
-_KEPT_MAX = 256  # about 16 kB each: a few MB at most
-_kept: OrderedDict[tuple[Any, ...], tuple[int, dict[str, list[tuple[Any, int]]]]] = OrderedDict()
-_kept_lock = threading.Lock()
+
+
+_kept = Remembered(256)  # counts: about 16 kB each, a few MB at most
+_kept_pages = Remembered(1024)  # pages: 20 (id, score) rows, about 2 kB each, 2 MB at most
 
 
 def _touch_library(session: so.Session) -> None:
@@ -232,57 +294,81 @@ def _touch_library(session: so.Session) -> None:
         "ON CONFLICT (name) DO UPDATE SET value = excluded.value"), {"name": LIBRARY_MARKER})
 
 
-def _counts(session: so.Session, *, key: tuple[Any, ...],
-            where: list[sa.ColumnElement[bool]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    """The total and facet counts of a search: kept ones if counted from this very library, else counted now."""
+def _scope(session: so.Session) -> tuple[Any, ...] | None:
+    """(database, marker) that kept values of the library are filed under; None if nothing may be kept (no marker)."""
     marker = read_marker(session, LIBRARY_MARKER)
     if marker is None:
-        return _facets(session, where)
-    bind = session.get_bind()
-    kept_key = (bind.url.render_as_string(hide_password=True), marker, *key)
-    with _kept_lock:
-        kept = _kept.get(kept_key)
-        if kept is not None:
-            _kept.move_to_end(kept_key)
-    if kept is not None:
-        return kept[0], {name: list(values) for name, values in kept[1].items()}
-    total, facets = _facets(session, where)
-    with bind.connect() as other:  # type: ignore[union-attr]
+        return None
+    return session.get_bind().url.render_as_string(hide_password=True), marker  # type: ignore[union-attr]
+
+
+def _still_committed(session: so.Session, scope: tuple[Any, ...]) -> bool:
+    """Whether the committed marker is still the one the reader read (see above): then what it computed may be kept."""
+    with session.get_bind().connect() as other:  # type: ignore[union-attr]
         committed = other.scalar(sa.select(NamedCounter.value).where(NamedCounter.name == LIBRARY_MARKER))
-    if committed == marker:
-        with _kept_lock:
-            _kept[kept_key] = (total, {name: list(values) for name, values in facets.items()})
-            while len(_kept) > _KEPT_MAX:
-                _kept.popitem(last=False)
-    return total, facets
+    return committed == scope[1]
+
+
+def _copy(counts: tuple[int, dict[str, list[tuple[Any, int]]]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    return counts[0], {name: list(values) for name, values in counts[1].items()}
+
+
+def _rank(session: so.Session, base: sa.Select[Any], *, match: str, filtered: bool, limit: int,
+          offset: int) -> list[_Ranked]:
+    """One page of (id, score) rows, best first."""
+    if _is_sqlite(session) and not filtered:
+        found = _fts5_top(session, match, limit=limit, offset=offset)
+    else:
+        found = session.execute(base.order_by(sa.literal_column("score").desc(), sa.literal_column("id"))
+                                .limit(limit).offset(offset)).all()
+    return [_Ranked(int(r.id), float(r.score)) for r in found]
 
 
 def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: int = 0,
                    filters: LessonFilters | None = None) -> LessonPage:
     """Lessons matching every word of the query (prefixes too), best first, with snippets and facet counts.
 
-    An empty query lists the newest lessons.
+    An empty query lists the newest lessons. The page's ranked rows and the counts are kept while the library
+    stands still (see above); when neither is kept, PostgreSQL ranks and counts in one pass over the matches.
     """
     filters = filters or LessonFilters()
     groups = _groups(query)
     terms = [t for g in groups for t in g]
     if not groups:
+        scope = _scope(session)
         where = filters.where()
-        total, facets = _counts(session, key=("", *filters.key()), where=where)
+        count_key = ("", *filters.key())
+        kept_counts = _kept.peek((*scope, *count_key)) if scope is not None else None
+        counts = _copy(kept_counts) if kept_counts is not None else _facets(session, where)
+        if kept_counts is None and scope is not None and _still_committed(session, scope):
+            _kept.put((*scope, *count_key), _copy(counts))
         lessons = session.scalars(sa.select(Lesson).where(*where)
                                   .order_by(Lesson.published_at.desc(), Lesson.id.desc()).limit(limit).offset(offset))
         hits = [LessonHit(lesson=lesson, score=0.0, snippet=Markup(rules.highlight(lesson.summary, [])))  # nosec B704: highlight() escapes
                 for lesson in lessons]
-        return LessonPage(hits=hits, total=total, facets=facets, terms=[])
+        return LessonPage(hits=hits, total=counts[0], facets=counts[1], terms=[])
     match = _fts5_all(groups) if _is_sqlite(session) else _pg_all(groups)
-    base, matched = _ranked(session, match=match, any_terms=False, filters=filters)
-    if _is_sqlite(session) and not filters.where():
-        rows = _fts5_top(session, match, limit=limit, offset=offset)
+    base, matched = _ranked(session, match=match, any_terms=False, filters=filters)  # SQLite: may build lesson_fts
+    scope = _scope(session)  # read after that (a build touches the marker) and before any lesson is ranked or counted
+    where = [matched, *filters.where()]
+    count_key = (match, *filters.key())
+    page_key = (*count_key, limit, offset)
+    kept_rows = _kept_pages.peek((*scope, *page_key)) if scope is not None else None
+    kept_counts = _kept.peek((*scope, *count_key)) if scope is not None else None
+    if kept_rows is None and kept_counts is None and not _is_sqlite(session):
+        top = _Top(base, limit, offset)
+        counts = _facets(session, where, top=top)
+        rows = top.rows
     else:
-        rows = session.execute(base.order_by(sa.literal_column("score").desc(), sa.literal_column("id"))
-                               .limit(limit).offset(offset)).all()
-    total, facets = _counts(session, key=(match, *filters.key()), where=[matched, *filters.where()])
-    return LessonPage(hits=_hits(session, rows, terms), total=total, facets=facets, terms=terms)
+        rows = list(kept_rows) if kept_rows is not None else _rank(
+            session, base, match=match, filtered=bool(filters.where()), limit=limit, offset=offset)
+        counts = _copy(kept_counts) if kept_counts is not None else _facets(session, where)
+    if (kept_rows is None or kept_counts is None) and scope is not None and _still_committed(session, scope):
+        if kept_rows is None:
+            _kept_pages.put((*scope, *page_key), tuple(rows))
+        if kept_counts is None:
+            _kept.put((*scope, *count_key), _copy(counts))
+    return LessonPage(hits=_hits(session, rows, terms), total=counts[0], facets=counts[1], terms=terms)
 
 
 def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
