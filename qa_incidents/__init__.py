@@ -8,6 +8,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, has_request_context, render_template, request
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
@@ -83,11 +84,14 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    # Built once: the user is read on every request.
+    by_id = sa.select(User).where(User.id == sa.bindparam("user_id"))
+
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
+        if not user_id.isdigit() or int(user_id) >= 2**63:
             return None
-        user = db().get(User, int(user_id))
+        user = db().scalars(by_id, {"user_id": int(user_id)}).one_or_none()
         return user if user is not None and user.active else None
 
 

@@ -52,14 +52,17 @@ def visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
 #: in one statement; the product's and the users' own divisions are not shown there and load only if asked for
 #: (usually from the session, without a query). Nine tables joined instead of twelve: on PostgreSQL the planner's
 #: time grows fast with the joins and was most of the incident page's database time.
-_INCIDENT_SHOWN = (so.joinedload(Incident.product).lazyload(Product.division),
-                   so.joinedload(Incident.created_by).lazyload(User.division),
-                   so.joinedload(Incident.updated_by).lazyload(User.division))
+#: The statement is built once (building it, with its options, cost more than running it).
+_INCIDENT_SHOWN = (sa.select(Incident).where(Incident.id == sa.bindparam("incident_id"))
+                   .options(so.joinedload(Incident.product).lazyload(Product.division),
+                            so.joinedload(Incident.created_by).lazyload(User.division),
+                            so.joinedload(Incident.updated_by).lazyload(User.division)))
 
 
 def get_incident(session: so.Session, *, user: User, incident_id: int) -> Incident:
     """The incident if the user may read it; otherwise NotFound, never a hint that it exists."""
-    incident = session.get(Incident, incident_id, options=_INCIDENT_SHOWN)
+    incident = (session.scalars(_INCIDENT_SHOWN, {"incident_id": incident_id}).one_or_none()
+                if is_db_int(incident_id) else None)
     if incident is None or not can_read_division(user.actor, incident.division_id):
         raise NotFound(str(_l("No such incident.")))
     return incident
