@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,8 +45,18 @@ class Applicable:
 
 def jurisdictions_for(session: so.Session, country: str) -> list[Jurisdiction]:
     """The country's own jurisdiction and every bloc it belongs to."""
-    rows = session.scalars(sa.select(Jurisdiction).where(Jurisdiction.active.is_(True)))
-    return [j for j in rows if country in j.member_codes]
+    return reaching(active_jurisdictions(session), country)
+
+
+def active_jurisdictions(session: so.Session) -> list[Jurisdiction]:
+    """Every active jurisdiction: countries first, then blocs, by code."""
+    return list(session.scalars(sa.select(Jurisdiction).where(Jurisdiction.active.is_(True))
+                                .order_by(Jurisdiction.is_bloc, Jurisdiction.code)))
+
+
+def reaching(jurisdictions: Iterable[Any], country: str) -> list[Any]:
+    """Of the jurisdictions (rows or plain copies), the country's own and the blocs it belongs to."""
+    return [j for j in jurisdictions if country in j.member_codes]
 
 
 def applicable(session: so.Session, *, category_id: int, country: str, on: dt.date,
@@ -70,11 +81,17 @@ def candidates(session: so.Session, *, category_id: int, country: str, tree: Tre
     """Every law of the country's jurisdictions (its own, then its blocs; by short name) that covers the
     category or an ancestor at some time, whatever the date."""
     tree = tree or Tree.load(session)
-    lineage = tree.ancestors(category_id)
+    return collect_candidates(tree.ancestors(category_id), jurisdictions_for(session, country), lambda j: session.scalars(
+        sa.select(Law).where(Law.jurisdiction_id == j.id).order_by(Law.short_name, Law.id)))
+
+
+def collect_candidates(lineage: list[int], jurisdictions: Iterable[Any],
+                       laws_of: Callable[[Any], Iterable[Any]]) -> list[Candidate]:
+    """candidates' rule: of the laws of each jurisdiction reaching the country (`laws_of`, by short name), those
+    covering one of the categories in `lineage`. Rows or plain copies with the same attributes serve alike."""
     found = []
-    for jurisdiction in jurisdictions_for(session, country):
-        laws = session.scalars(sa.select(Law).where(Law.jurisdiction_id == jurisdiction.id).order_by(Law.short_name))
-        for law in laws:
+    for jurisdiction in jurisdictions:
+        for law in laws_of(jurisdiction):
             coverage = [c for c in law.coverage if c.category_id in lineage]
             if coverage:
                 found.append(Candidate(law, jurisdiction, coverage, list(law.obligations)))

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from qa_incidents.catalogue.service import CategoryTree as Tree
 from qa_incidents.core.memo import Remembered
 from qa_incidents.core.sequences import marker
 from qa_incidents.incidents.models import Incident
@@ -82,17 +84,11 @@ LAWS_MARKER = "laws-map"
 
 @dataclass(frozen=True)
 class JurisdictionShown:
-    code: str
-
-
-@dataclass(frozen=True)
-class LawShown:
     id: int
-    short_name: str
-    jurisdiction: JurisdictionShown
-    status: str
-    in_force_from: dt.date | None
-    repealed_on: dt.date | None
+    code: str
+    is_bloc: bool
+    timezone: str
+    member_codes: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -114,18 +110,55 @@ class ObligationShown:
     valid_to: dt.date | None
 
 
+@dataclass(frozen=True)
+class LawShown:
+    id: int
+    short_name: str
+    jurisdiction: JurisdictionShown
+    status: str
+    in_force_from: dt.date | None
+    repealed_on: dt.date | None
+    coverage: tuple[CoverageShown, ...]
+    obligations: tuple[ObligationShown, ...]
+
+
+@dataclass(frozen=True)
+class MapShown:
+    """The whole laws map as plain values (a few dozen laws, read in three queries): what it gives any country and
+    category, by the rules of laws.service, without a query."""
+
+    tree: Tree
+    jurisdictions: tuple[JurisdictionShown, ...]
+    laws: dict[int, tuple[LawShown, ...]]  # by jurisdiction id, by short name
+
+    @classmethod
+    def load(cls, session: so.Session) -> MapShown:
+        by_jurisdiction: dict[int, list[LawShown]] = {}
+        for law in session.scalars(sa.select(Law).order_by(Law.short_name, Law.id)
+                                   .options(so.selectinload(Law.coverage), so.selectinload(Law.obligations))):
+            by_jurisdiction.setdefault(law.jurisdiction_id, []).append(LawShown(
+                law.id, law.short_name, _jurisdiction_shown(law.jurisdiction), law.status, law.in_force_from,
+                law.repealed_on, tuple(CoverageShown(c.category_id, c.valid_from, c.valid_to) for c in law.coverage),
+                tuple(ObligationShown(o.id, o.regime_code, o.title, tuple(o.trigger_harms or ()), o.trigger_text or "",
+                                      o.valid_from, o.valid_to) for o in law.obligations)))
+        return cls(Tree.load(session), tuple(map(_jurisdiction_shown, laws.active_jurisdictions(session))),
+                   {j: tuple(found) for j, found in by_jurisdiction.items()})
+
+    def candidates(self, *, category_id: int, country: str) -> tuple[str, list[laws.Candidate]]:
+        """The zone of the country's own jurisdiction, and laws.candidates for the category and country."""
+        reaching = laws.reaching(self.jurisdictions, country)
+        return _own_zone(reaching), laws.collect_candidates(self.tree.ancestors(category_id), reaching,
+                                                            lambda j: self.laws.get(j.id, ()))
+
+
+def _jurisdiction_shown(j: Any) -> JurisdictionShown:
+    return JurisdictionShown(j.id, j.code, j.is_bloc, j.timezone, frozenset(j.member_codes))
+
+
+#: Per marker value: the whole map (read once per process after each change), and what it gives each country
+#: and category.
+_MAPS_SHOWN = Remembered(2)
 _LAWS_SHOWN = Remembered(1024)
-
-
-def _plain(candidate: laws.Candidate) -> laws.Candidate:
-    law, jurisdiction = candidate.law, candidate.jurisdiction
-    return laws.Candidate(
-        LawShown(law.id, law.short_name, JurisdictionShown(law.jurisdiction.code), law.status, law.in_force_from,
-                 law.repealed_on),
-        JurisdictionShown(jurisdiction.code),
-        [CoverageShown(c.category_id, c.valid_from, c.valid_to) for c in candidate.coverage],
-        [ObligationShown(o.id, o.regime_code, o.title, tuple(o.trigger_harms or ()), o.trigger_text or "",
-                         o.valid_from, o.valid_to) for o in candidate.obligations])
 
 
 def obligations_shown(session: so.Session, incident: Incident) -> list[IncidentObligation]:
@@ -134,8 +167,7 @@ def obligations_shown(session: so.Session, incident: Incident) -> list[IncidentO
     generation = marker(session, LAWS_MARKER)
     if generation is None:  # no marker (never written): nothing may be reused
         return obligations_for(session, incident)
-    zone, found = _LAWS_SHOWN.get((generation, incident.category_id, incident.country), lambda: (
-        _own_zone(laws.jurisdictions_for(session, incident.country)),
-        [_plain(c) for c in laws.candidates(session, category_id=incident.category_id, country=incident.country)]))
+    zone, found = _LAWS_SHOWN.get((generation, incident.category_id, incident.country), lambda: _MAPS_SHOWN.get(
+        generation, lambda: MapShown.load(session)).candidates(category_id=incident.category_id, country=incident.country))
     on = incident.aware_at.astimezone(ZoneInfo(zone)).date()
     return _assessed(incident, ((item.law, item.obligations) for item in laws.in_force_on(found, on)))

@@ -22,6 +22,7 @@ def incidents(demo):  # type: ignore[no-untyped-def]
 
 def test_remembered_obligations_equal_fresh_ones_for_every_demo_incident(demo):
     service._LAWS_SHOWN.clear()
+    service._MAPS_SHOWN.clear()
     seen = 0
     for incident in incidents(demo):
         fresh = summary(obligations_for(demo, incident))
@@ -56,3 +57,39 @@ def test_without_the_marker_the_map_is_read_afresh(demo):
     for incident in incidents(demo):
         assert summary(obligations_shown(demo, incident)) == summary(obligations_for(demo, incident))
     assert not service._LAWS_SHOWN
+
+
+def test_the_whole_map_is_read_once_and_serves_every_country_and_category(demo):
+    """After one incident's obligations, another country and category cost no query but the marker's."""
+    from qa_incidents.laws import service as laws
+
+    service._LAWS_SHOWN.clear()
+    service._MAPS_SHOWN.clear()
+    pairs = {}
+    for incident in incidents(demo):
+        pairs.setdefault((incident.category_id, incident.country), incident)
+    assert len(pairs) > 1
+    first, *others = pairs.values()
+    obligations_shown(demo, first)
+    statements: list[str] = []
+    bind = demo.connection()
+
+    def note(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(bind, "before_cursor_execute", note)
+    try:
+        for incident in others:
+            obligations_shown(demo, incident)
+    finally:
+        sa.event.remove(bind, "before_cursor_execute", note)
+    assert statements and all("counter" in s for s in statements)
+    assert len(service._MAPS_SHOWN) == 1
+    # The plain map gives what the database gives, for every category and country the demo files under.
+    shown = service.MapShown.load(demo)
+    for category_id, country in pairs:
+        zone, found = shown.candidates(category_id=category_id, country=country)
+        fresh = laws.candidates(demo, category_id=category_id, country=country)
+        assert [(c.law.id, c.jurisdiction.code, [o.id for o in c.obligations], [v.category_id for v in c.coverage])
+                for c in found] == [(c.law.id, c.jurisdiction.code, [o.id for o in c.obligations],
+                                     [v.category_id for v in c.coverage]) for c in fresh]
