@@ -453,6 +453,14 @@ def _pending_escalations(*columns: Any) -> sa.Select[Any]:
             .where(Escalation.decision.is_(None), Incident.status == Status.ESCALATION_REQUESTED))
 
 
+#: The approval queue page lists the oldest this many requests (and says how many wait in all).
+QUEUE_ROWS = 200
+
+
+def pending_escalation_count(session: so.Session) -> int:
+    return int(session.scalar(_pending_escalations(sa.func.count())) or 0)
+
+
 def escalation_queue(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA,
                      limit: int | None = None) -> list[QueueItem]:
     """Pending escalation requests, oldest first (the first `limit`), with their decision SLA."""
@@ -476,6 +484,9 @@ class MyWork:
     to_triage_total: int = 0
     escalations_total: int = 0
     to_contain_total: int = 0
+    #: Whether the user has more open incidents than my_open lists (not counted: a filer may have hundreds of
+    #: thousands, and no index leads with the filer).
+    more_open: bool = False
 
 
 #: The lists of incidents on My work show their own columns only: no joins to their division, product and people.
@@ -495,7 +506,7 @@ def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSett
     escalations_total = 0
     if lifecycle.may_take(user.role, Action.APPROVE_ESCALATION):
         escalations = escalation_queue(session, now=now, settings=settings, limit=limit)
-        escalations_total = int(session.scalar(_pending_escalations(sa.func.count())) or 0)
+        escalations_total = pending_escalation_count(session)
     to_contain: list[Incident] = []
     to_contain_total = 0
     if lifecycle.may_take(user.role, Action.CONTAIN):
@@ -506,9 +517,11 @@ def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSett
                                           .order_by(Incident.aware_at, Incident.id).limit(limit)))
         to_contain_total = int(session.scalar(sa.select(sa.func.count()).select_from(Incident).where(*where)) or 0)
     my_open = list(session.scalars(sa.select(Incident).options(_LISTED_ONLY).where(
-        Incident.created_by_id == user.id, Incident.status != Status.CLOSED).order_by(Incident.aware_at.desc()).limit(50)))
-    return MyWork(to_triage, escalations, to_contain, my_open, to_triage_total=to_triage_total,
-                  escalations_total=escalations_total, to_contain_total=to_contain_total)
+        Incident.created_by_id == user.id, Incident.status != Status.CLOSED)
+        .order_by(Incident.aware_at.desc(), Incident.id.desc()).limit(limit + 1)))
+    return MyWork(to_triage, escalations, to_contain, my_open[:limit], to_triage_total=to_triage_total,
+                  escalations_total=escalations_total, to_contain_total=to_contain_total,
+                  more_open=len(my_open) > limit)
 
 
 def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA, base_url: str = "") -> int:

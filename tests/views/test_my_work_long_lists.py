@@ -69,3 +69,36 @@ def test_escalated_cases_to_contain_are_capped_too(browser_as, demo, clock):
 
 def text_of(fragment):
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))
+
+
+def test_open_incidents_i_filed_say_when_there_are_more(browser_as, demo, clock):
+    copies = add_reported(demo, clock, workflow.MY_WORK_ROWS + 3)
+    filer = demo.get(User, copies[0].created_by_id)
+    demo.rollback()
+    html = browser_as(filer.email).get("/my-work").get_data(as_text=True)
+    section = html.split('id="my-open"', 1)[1].split("</section>", 1)[0]
+    assert "Open incidents I filed (more than 50)" in text_of(section)
+    assert "The 50 most recent are listed." in text_of(section)
+    assert len(re.findall(r"<li>", section)) == 50
+    assert copies[0].reference in section  # known last: the most recent
+    assert copies[-1].reference not in section
+
+
+def test_the_approval_queue_lists_the_oldest_and_counts_all(browser_as, demo, clock, monkeypatch):
+    from qa_incidents.incidents.workflow_models import Escalation
+
+    copies = add_reported(demo, clock, 3)
+    hq = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
+    for n, copy in enumerate(copies):
+        copy.status, copy.severity = Status.ESCALATION_REQUESTED, Severity.S1
+        demo.add(Escalation(incident_id=copy.id, severity=Severity.S1, requested_by_id=hq.id,
+                            requested_at=clock() - timedelta(minutes=10 * (n + 1)), reason="Fire in a home"))
+    demo.commit()
+    total = workflow.pending_escalation_count(demo)
+    demo.rollback()
+    monkeypatch.setattr(workflow, "QUEUE_ROWS", 2)
+    page = text(browser_as("hq.qa@example.com").get("/escalations/"))
+    assert f"{total} requests waiting, oldest first." in page
+    assert "The 2 oldest are listed; decide them to see the next." in page
+    assert copies[-1].reference in page  # requested first
+    assert copies[0].reference not in page
