@@ -99,7 +99,13 @@ class NotificationRecord(Base):
         # The deadline board's rows and counts and the warning scan, read from the indexes alone.
         sa.Index("ix_notification_open_due_start", "state", "due_at", "clock_start", "id"),
         sa.Index("ix_notification_open_half", "state", "half_time_at", "due_at"),
-        sa.Index("ix_notification_open_authority", "state", "authority"),
+        # The board filtered by owner ("My work") or by authority: one index range per open state, counts
+        # included ("more than half the time used" from half_time_at; a division-limited viewer from division_id).
+        # The authority index also serves the skip through the authorities (its first two columns).
+        sa.Index("ix_notification_owner_board", "owner_id", "state", "due_at", "clock_start", "id", "half_time_at",
+                 "division_id"),
+        sa.Index("ix_notification_authority_board", "state", "authority", "due_at", "clock_start", "id",
+                 "half_time_at"),
         sa.Index("ix_notification_division_due", "division_id", "state", "due_at", "clock_start", "id"),
         sa.Index("ix_notification_division_half", "division_id", "state", "half_time_at", "due_at"),
         sa.Index("ix_notification_division_authority", "division_id", "state", "authority"),
