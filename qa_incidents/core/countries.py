@@ -14,5 +14,7 @@ def country_names(locale: str = "en") -> dict[str, str]:
     return {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}}
 
 
-def country_codes() -> set[str]:
-    return set(country_names("en"))
+@cache
+def country_codes() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes (CLDR data: fixed for the life of the process)."""
+    return frozenset(country_names("en"))

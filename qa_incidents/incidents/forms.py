@@ -140,10 +140,10 @@ class IncidentForm(FlaskForm):
         if any(getattr(self, name).errors or getattr(self, name).data is None for name in needed) or any(
                 getattr(self, name).data is None for name in counts):
             return ok
+        from qa_incidents.core.countries import country_codes
         from qa_incidents.core.web import now
-        from qa_incidents.incidents.service import known_countries
 
-        errors = validate_facts(self.to_facts(), now=now(), known_countries=known_countries())
+        errors = validate_facts(self.to_facts(), now=now(), known_countries=country_codes())
         for name, message in errors.items():
             field = getattr(self, name)
             if not field.errors:

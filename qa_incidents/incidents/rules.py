@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -140,7 +141,7 @@ def harm_stated(facts: IncidentFacts) -> bool:
     return counts > 0 or any(getattr(facts, flag) for flag in HARM_FLAGS)
 
 
-def validate_facts(facts: IncidentFacts, *, now: datetime, known_countries: set[str] | None = None) -> dict[str, str]:
+def validate_facts(facts: IncidentFacts, *, now: datetime, known_countries: AbstractSet[str] | None = None) -> dict[str, str]:
     """Every problem with the facts, as {field: message}; empty when they may be stored."""
     errors: dict[str, str] = {}
     if not facts.title.strip():

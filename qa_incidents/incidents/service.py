@@ -7,7 +7,6 @@ so the change and its audit events land together or not at all.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,19 +87,13 @@ def facts_of(incident: Incident) -> IncidentFacts:
 # --- filing and editing ----------------------------------------------------------------
 
 
-@functools.cache
-def known_countries() -> frozenset[str]:
-    """The ISO country codes (CLDR data: fixed for the life of the process, and costly to build for each filing)."""
-    return frozenset(country_codes())
-
-
 _PRODUCT_TO_FILE = sa.select(Product.active, Product.division_id, Product.category_id).where(
     Product.id == sa.bindparam("product_id"))
 
 
 def _check_facts(session: so.Session, user: User, facts: IncidentFacts, now: datetime) -> sa.Row[Any]:
     """The facts' problems as a ValidationFailed; else the chosen product's row (its category, for the incident)."""
-    errors = validate_facts(facts, now=now, known_countries=known_countries())
+    errors = validate_facts(facts, now=now, known_countries=country_codes())
     if not can_work_division(user.actor, facts.division_id, Capability.FILE_INCIDENT):
         errors["division_id"] = str(_l("You may file incidents only for your own division."))
     # The product's own columns, read afresh (never a copy already in the session): as they are in this transaction.
