@@ -766,7 +766,20 @@ def progress_entries(session: so.Session, recall_id: int, *, start: date | None 
 
 def progress(session: so.Session, recall: RecallCampaign, *, today: date) -> Progress:
     """The campaign's progress as of today."""
-    entries = progress_entries(session, recall.id)
+    return _progress(recall, progress_entries(session, recall.id), today=today)
+
+
+def progresses(session: so.Session, recalls: list[RecallCampaign], *, today: date) -> list[Progress]:
+    """progress() of several campaigns, their entries read in one query."""
+    by_recall: dict[int, list[ProgressEntry]] = defaultdict(list)
+    if recalls:
+        for entry in session.scalars(sa.select(ProgressEntry).where(ProgressEntry.recall_id.in_([r.id for r in recalls]))
+                                     .order_by(ProgressEntry.recorded_on, ProgressEntry.id)):
+            by_recall[entry.recall_id].append(entry)
+    return [_progress(recall, by_recall[recall.id], today=today) for recall in recalls]
+
+
+def _progress(recall: RecallCampaign, entries: list[ProgressEntry], *, today: date) -> Progress:
     totals = rules.Tally()
     by_country: dict[str, rules.Tally] = defaultdict(rules.Tally)
     by_channel: dict[str, rules.Tally] = defaultdict(rules.Tally)

@@ -490,8 +490,7 @@ def _recall_chart(session: so.Session, user: User, now: datetime) -> Chart | Non
         return None
     rows: list[list[object]] = []
     series = []
-    for recall in found:
-        p = recalls.progress(session, recall, today=now.date())
+    for recall, p in zip(found, recalls.progresses(session, found, today=now.date()), strict=True):
         points = [(day, 100 * n / recall.units_affected if recall.units_affected else 0.0) for day, n in p.curve]
         series.append(Series(recall.reference, points))
         rows += [[recall.reference, day.isoformat(), n, f"{pct:.1f}"] for (day, n), (_d, pct) in zip(p.curve, points, strict=True)]
@@ -507,8 +506,8 @@ def recall_lines(session: so.Session, user: User, now: datetime) -> list[dict[st
     from qa_incidents.recalls import service as recalls
 
     lines = []
-    for recall in _launched_recalls(session, user):
-        p = recalls.progress(session, recall, today=now.date())
+    found = _launched_recalls(session, user)
+    for recall, p in zip(found, recalls.progresses(session, found, today=now.date()), strict=True):
         lines.append({"reference": recall.reference, "rate": p.rate, "text": (
             f"{recall.reference} {recall.title} ({recall.status}): {p.totals.remedied:,} of {recall.units_affected:,} "
             f"remedied, {100 * p.rate:.1f} % (target {recall.target_percent} %)"

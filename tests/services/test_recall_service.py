@@ -104,3 +104,17 @@ def test_cli_import_reports_rejected_rows_and_is_idempotent(app: Flask, demo: so
 def test_scan_command_runs(app: Flask, demo: so.Session):
     result = app.test_cli_runner().invoke(args=["recalls", "scan"])
     assert result.exit_code == 0 and "0 stall e-mails queued." in result.output
+
+
+def test_progress_of_several_recalls_equals_each_read_alone(app: Flask, demo: so.Session, demo_user):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        seed_demo(demo)
+        demo.commit()
+    recalls = list(demo.scalars(sa.select(RecallCampaign).order_by(RecallCampaign.id)))
+    assert any(service.progress_entries(demo, r.id) for r in recalls)  # the demo records progress
+    today = recalls[0].launched_at.date() + timedelta(days=29)
+    together = service.progresses(demo, recalls, today=today)
+    alone = [service.progress(demo, r, today=today) for r in recalls]
+    assert [(p.totals, p.by_country, p.by_channel, p.rate, p.curve, p.stalled_since) for p in together] == \
+        [(p.totals, p.by_country, p.by_channel, p.rate, p.curve, p.stalled_since) for p in alone]
+    assert service.progresses(demo, [], today=today) == []
