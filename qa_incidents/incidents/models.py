@@ -31,7 +31,7 @@ class Incident(Base):
     severity: so.Mapped[Severity | None] = so.mapped_column(_enum(Severity), index=True)
 
     division_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("division.id"), index=True)
-    product_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("product.id"), index=True)
+    product_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("product.id"))  # indexed by ix_incident_product_aware_id
     # Denormalised from the product so the register filters by category without a join.
     category_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("product_category.id"), index=True)
 
