@@ -4,6 +4,7 @@ caused them, and a scheduled job sends them with retries, so a crash loses no no
 from __future__ import annotations
 
 import enum
+import itertools
 import logging
 import smtplib
 from collections.abc import Callable, Iterable
@@ -77,14 +78,13 @@ def enqueue(
     attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> OutboxMessage | None:
     """Queue a message in the caller's transaction; None if there is nobody to send to or it was queued before."""
-    recipients = sorted({a.strip() for a in to if a and a.strip()})
-    if not recipients:
+    row = _row(to=to, letter=Letter(subject, body_text, body_html), now=now, incident_id=incident_id,
+               dedupe_key=dedupe_key)
+    if row is None:
         return None
     if dedupe_key and session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
-    message = OutboxMessage(created_at=now, dedupe_key=dedupe_key, to_addrs=", ".join(recipients), subject=subject[:300],
-                            body_text=body_text, body_html=body_html, incident_id=incident_id,
-                            status=MailStatus.PENDING.value, attempts=0, next_attempt_at=now, last_error="")
+    message = OutboxMessage(**row)
     message.attachments = [OutboxAttachment(filename=name, content_type=kind, data=data)
                            for name, kind, data in attachments or []]
     try:
@@ -93,6 +93,18 @@ def enqueue(
     except IntegrityError:
         return None  # a concurrent writer queued the same key first
     return message
+
+
+def _row(*, to: Iterable[str], letter: Letter, now: datetime, incident_id: int | None,
+         dedupe_key: str | None) -> dict[str, Any] | None:
+    """The columns of a pending message (None if it has nobody to go to): every way of queueing writes these."""
+    recipients = sorted({a.strip() for a in to if a and a.strip()})
+    if not recipients:
+        return None
+    return {"created_at": now, "dedupe_key": dedupe_key, "to_addrs": ", ".join(recipients),
+            "subject": letter.subject[:300], "body_text": letter.body_text, "body_html": letter.body_html,
+            "incident_id": incident_id, "status": MailStatus.PENDING.value, "attempts": 0, "next_attempt_at": now,
+            "last_error": ""}
 
 
 @dataclass
@@ -107,6 +119,38 @@ class Letter:
 
 #: The zone of dates in a message to several readers when the caller names none (head office's).
 SHARED_ZONE = "Asia/Tokyo"
+
+
+@dataclass
+class Notice:
+    """One notice to queue in each of its recipients' languages (see enqueue_localised for what each field means).
+
+    english_key_plain: English's message keeps the plain dedupe key (the key messages had before they were per
+    language). False for notices that were per language from the start, whose English key is `<key>:en` (the
+    deadline warnings); either way a message under the plain key or under any language's key counts as queued.
+    """
+
+    people: Iterable[Recipient]
+    compose: Callable[[Reader], Letter | tuple[str, str]]
+    incident_id: int | None = None
+    dedupe_key: str | None = None
+    zone: str = SHARED_ZONE
+    english_key_plain: bool = True
+
+    def key_for(self, language: str) -> str | None:
+        """The dedupe key of this notice's message in the language."""
+        if not self.dedupe_key:
+            return None
+        if language == DEFAULT_LANGUAGE and self.english_key_plain:
+            return self.dedupe_key
+        return f"{self.dedupe_key}:{language}"
+
+    def keys(self) -> set[str]:
+        """Every key under which a message of this notice may have been queued: the plain key and each language's
+        (none without a dedupe key)."""
+        if not self.dedupe_key:
+            return set()
+        return {self.dedupe_key, *(key for language in LANGUAGES if (key := self.key_for(language)))}
 
 
 def enqueue_localised(
@@ -127,27 +171,88 @@ def enqueue_localised(
     (the source language), which keeps the plain key messages had before they were per language; once any of them
     was queued, nothing is queued again, so a re-run sends nothing twice even if someone changed language since.
     """
-    if dedupe_key and session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.in_(
-            {_language_key(dedupe_key, language) for language in LANGUAGES})).limit(1)):
-        return []
-    queued = []
-    for reader, to in readers(people, zone=zone):
-        with in_language(reader.language):
-            letter = compose(reader)
-        if not isinstance(letter, Letter):
-            letter = Letter(subject=letter[0], body_text=letter[1])
-        message = enqueue(session, to=to, subject=letter.subject, body_text=letter.body_text, now=now,
-                          body_html=letter.body_html, incident_id=incident_id, attachments=letter.attachments,
-                          dedupe_key=_language_key(dedupe_key, reader.language))
-        if message is not None:
-            queued.append(message)
+    [queued] = enqueue_localised_many(session, [Notice(people=people, compose=compose, incident_id=incident_id,
+                                                       dedupe_key=dedupe_key, zone=zone)], now=now)
     return queued
 
 
-def _language_key(dedupe_key: str | None, language: str) -> str | None:
-    if not dedupe_key:
-        return None
-    return dedupe_key if language == DEFAULT_LANGUAGE else f"{dedupe_key}:{language}"
+#: Keys looked up per query: well under every database's limit on bound parameters.
+KEYS_PER_QUERY = 1000
+
+
+def enqueue_localised_many(session: so.Session, notices: Iterable[Notice], *, now: datetime) -> list[list[OutboxMessage]]:
+    """Queue many notices as enqueue_localised queues each, in order; returns each notice's messages (none: nothing
+    queued, as it was queued before or has nobody to go to).
+
+    The same messages and keys as one call per notice, including between notices of one batch (a later notice
+    whose key an earlier one used queues nothing), but in a bounded number of statements: the keys already used
+    are read in one query per thousand, and the messages written with one multi-row INSERT per thousand, where one
+    call per notice spends a query and a savepoint on each message. A key that a concurrent writer queued first is
+    skipped, not an error (as enqueue skips it).
+    """
+    notices = list(notices)
+    taken = _keys_taken(session, {key for notice in notices for key in notice.keys()})
+    planned: list[tuple[int, dict[str, Any], list[tuple[str, str, bytes]]]] = []
+    for n, notice in enumerate(notices):
+        if notice.keys() & taken:
+            continue
+        for reader, to in readers(notice.people, zone=notice.zone):
+            with in_language(reader.language):
+                letter = notice.compose(reader)
+            if not isinstance(letter, Letter):
+                letter = Letter(subject=letter[0], body_text=letter[1])
+            row = _row(to=to, letter=letter, now=now, incident_id=notice.incident_id,
+                       dedupe_key=notice.key_for(reader.language))
+            if row is not None:
+                planned.append((n, row, letter.attachments or []))
+                if row["dedupe_key"]:
+                    taken.add(row["dedupe_key"])  # a later notice of the batch sees it, as it would in the table
+    queued: list[list[OutboxMessage]] = [[] for _ in notices]
+    messages = _insert(session, [row for _n, row, _a in planned])
+    files = []
+    for (n, _r, attachments), message in zip(planned, messages, strict=True):
+        if message is not None:
+            queued[n].append(message)
+            files += [{"message_id": message.id, "filename": name, "content_type": kind, "data": data}
+                      for name, kind, data in attachments]
+    if files:
+        session.execute(sa.insert(OutboxAttachment), files)
+    return queued
+
+
+def _keys_taken(session: so.Session, keys: set[str]) -> set[str]:
+    """Those of the keys under which a message is queued already."""
+    ordered = sorted(keys)
+    found: set[str] = set()
+    for i in range(0, len(ordered), KEYS_PER_QUERY):
+        found.update(session.scalars(sa.select(OutboxMessage.dedupe_key)
+                                     .where(OutboxMessage.dedupe_key.in_(ordered[i:i + KEYS_PER_QUERY]))))
+    return found
+
+
+def _insert(session: so.Session, rows: list[dict[str, Any]]) -> list[OutboxMessage | None]:
+    """Insert the rows, in order; each one's message, or None where a concurrent writer had queued its key first.
+
+    A run of rows with keys is one INSERT … ON CONFLICT (dedupe_key) DO NOTHING, its messages matched by key; a run
+    without is a plain INSERT, its messages returned in the order of the rows."""
+    if not rows:
+        return []
+    session.flush()  # rows the caller added first (e.g. the incident a message refers to) go in first
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    found: list[OutboxMessage | None] = []
+    for keyed, run in itertools.groupby(rows, key=lambda row: row["dedupe_key"] is not None):
+        batch = list(run)
+        if keyed:
+            stmt = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage)
+            by_key = {m.dedupe_key: m for m in session.scalars(stmt, batch)}
+            found += [by_key.get(row["dedupe_key"]) for row in batch]
+        else:
+            found += session.scalars(sa.insert(OutboxMessage).returning(OutboxMessage, sort_by_parameter_order=True),
+                                     batch).all()
+    return found
 
 
 def message_id_header(message: OutboxMessage, from_addr: str) -> str:

@@ -526,7 +526,7 @@ def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSett
 
 def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA, base_url: str = "") -> int:
     """Queue one warning before and one notice after each triage or escalation SLA is breached. Returns the count queued."""
-    queued = 0
+    notices: list[outbox.Notice] = []
     hq = people(session, roles={Role.HEAD_OFFICE_QA})
     division_qa: dict[int, list[outbox.Recipient]] = {}
     clocks = _triage_clocks(session, division_id=None, now=now, settings=settings)
@@ -535,18 +535,20 @@ def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFA
         division_id = item.incident.division_id
         if division_id not in division_qa:
             division_qa[division_id] = people(session, roles={Role.DIVISION_QA}, division_id=division_id)
-        queued += _sla_mail(session, item, kind="triage", now=now, base_url=base_url, to_warn=division_qa[division_id],
-                            to_breach=division_qa[division_id] + hq)
+        notices += _sla_mail(item, kind="triage", base_url=base_url, to_warn=division_qa[division_id],
+                             to_breach=division_qa[division_id] + hq)
     for item in escalation_queue(session, now=now, settings=settings):
-        queued += _sla_mail(session, item, kind="escalation decision", now=now, base_url=base_url, to_warn=hq,
-                            to_breach=hq + [as_recipient(item.escalation.requested_by)] if item.escalation else hq)
-    return queued
+        notices += _sla_mail(item, kind="escalation decision", base_url=base_url, to_warn=hq,
+                             to_breach=hq + [as_recipient(item.escalation.requested_by)] if item.escalation else hq)
+    # Queued together: one look-up of the keys already used and one INSERT per thousand, not a query each.
+    return sum(1 for messages in outbox.enqueue_localised_many(session, notices, now=now) if messages)
 
 
-def _sla_mail(session: so.Session, item: QueueItem, *, kind: str, now: datetime, base_url: str,
-              to_warn: list[outbox.Recipient], to_breach: list[outbox.Recipient]) -> int:
+def _sla_mail(item: QueueItem, *, kind: str, base_url: str, to_warn: list[outbox.Recipient],
+              to_breach: list[outbox.Recipient]) -> list[outbox.Notice]:
+    """The warning or breach notice an item's SLA state calls for (none while it is on time)."""
     if item.state == SlaState.OK:
-        return 0
+        return []
     incident = item.incident
     breached = item.state == SlaState.BREACHED
     key = f"sla:{kind}:{'breached' if breached else 'warning'}:{incident.id}:{item.escalation.id if item.escalation else 0}"
@@ -568,6 +570,5 @@ def _sla_mail(session: so.Session, item: QueueItem, *, kind: str, now: datetime,
                          + gettext("Status: %(status)s", status=str(STATUS_TITLES[incident.status])) + "\n"
                          + f"{said}\n\n{base_url}/incidents/{incident.id}\n")
 
-    messages = outbox.enqueue_localised(session, people=to_breach if breached else to_warn, compose=compose, now=now,
-                                        incident_id=incident.id, dedupe_key=key)
-    return 1 if messages else 0
+    return [outbox.Notice(people=to_breach if breached else to_warn, compose=compose, incident_id=incident.id,
+                          dedupe_key=key)]

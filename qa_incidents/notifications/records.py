@@ -29,8 +29,6 @@ from qa_incidents.core.i18n import (
     Recipient,
     document_datetime,
     document_language,
-    in_language,
-    readers,
 )
 from qa_incidents.core.memo import Remembered
 from qa_incidents.core.permissions import Capability, Role, can
@@ -772,8 +770,6 @@ def warning_scan(session: so.Session, *, now: datetime, points: tuple[rules.Warn
             due_now.append((record_id, point, due, warning_key(record_id, point, due)))
     if not due_now:
         return 0
-    sent = _warned(session, [key for *_rest, key in due_now])
-    due_now = [item for item in due_now if item[3] not in sent]
     loaded: dict[int, NotificationRecord] = {}
     for i in range(0, len(due_now), 500):
         chunk = [record_id for record_id, *_rest in due_now[i:i + 500]]
@@ -782,7 +778,7 @@ def warning_scan(session: so.Session, *, now: datetime, points: tuple[rules.Warn
             .options(so.selectinload(NotificationRecord.owner))).unique())
     division_qa: dict[int, list[Recipient]] = {}
     hq: list[Recipient] | None = None
-    messages: list[dict[str, Any]] = []
+    notices: list[outbox.Notice] = []
     for record_id, point, due, key in due_now:
         record = loaded[record_id]
         incident = record.incident
@@ -794,16 +790,14 @@ def warning_scan(session: so.Session, *, now: datetime, points: tuple[rules.Warn
         if point.overdue:
             hq = hq if hq is not None else people(session, roles={Role.HEAD_OFFICE_QA})
             to += hq
-        compose = _warning_letter(record, incident, due, point, base_url)
-        for reader, addresses in readers(to, zone=outbox.SHARED_ZONE):
-            with in_language(reader.language):
-                subject, body = compose(reader)
-            messages.append(_message(to=addresses, subject=subject, body=body, now=now, incident_id=incident.id,
-                                     dedupe_key=f"{key}:{reader.language}"))
-    queued_keys = {key.rsplit(":", 1)[0] for key in _queue(session, messages)}
+        # Warnings were per language from the start: the English one's key is "<key>:en" too.
+        notices.append(outbox.Notice(people=to, compose=_warning_letter(record, incident, due, point, base_url),
+                                     incident_id=incident.id, dedupe_key=key, english_key_plain=False))
+    # Queued together: one look-up of the keys already used and one INSERT per thousand, not a query each.
+    sent = outbox.enqueue_localised_many(session, notices, now=now)
     queued = 0
-    for record_id, point, _due, key in due_now:
-        if key not in queued_keys:
+    for (record_id, point, _due, _key), messages in zip(due_now, sent, strict=True):
+        if not messages:
             continue
         queued += 1
         if point.overdue:
@@ -813,51 +807,6 @@ def warning_scan(session: so.Session, *, now: datetime, points: tuple[rules.Warn
             trigger(session, incident=record.incident, kind=Trigger.NOTIFICATION_OVERDUE, now=now,
                     detail=record.regime_code)
     return queued
-
-
-# The scan queues its warnings as outbox.enqueue_localised would, one message per language under
-# "<key>:<language>", nothing again once any message of a key (or one under the plain key, from before
-# messages were per language) is queued; but for hundreds of warnings at once: one query for the keys already
-# used and one INSERT … ON CONFLICT DO NOTHING for the messages, where enqueue_localised spends a query and a
-# savepoint on each (about 4 ms a message: two seconds for 500 warnings).
-
-
-def _warned(session: so.Session, keys: list[str]) -> set[str]:
-    """The warning keys under which a message was queued already (in any language, or under the plain key)."""
-    found: set[str] = set()
-    for i in range(0, len(keys), 300):
-        chunk = keys[i:i + 300]
-        variants = [*chunk, *(f"{k}:{language}" for k in chunk for language in LANGUAGES)]
-        for key in session.scalars(sa.select(outbox.OutboxMessage.dedupe_key)
-                                   .where(outbox.OutboxMessage.dedupe_key.in_(variants))):
-            found.add(key if key in chunk else key.rsplit(":", 1)[0])
-    return found
-
-
-def _message(*, to: list[str], subject: str, body: str, now: datetime, incident_id: int,
-             dedupe_key: str) -> dict[str, Any]:
-    """An outbox row, as outbox.enqueue writes it."""
-    return {"created_at": now, "dedupe_key": dedupe_key, "to_addrs": ", ".join(sorted({a.strip() for a in to if a.strip()})),
-            "subject": subject[:300], "body_text": body, "body_html": None, "incident_id": incident_id,
-            "status": outbox.MailStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "last_error": ""}
-
-
-def _queue(session: so.Session, messages: list[dict[str, Any]]) -> set[str]:
-    """Insert the messages that have recipients; a key queued meanwhile by a concurrent scan is skipped, not an
-    error. Returns the dedupe keys inserted."""
-    messages = [m for m in messages if m["to_addrs"]]
-    if not messages:
-        return set()
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.flush()
-    table = outbox.OutboxMessage.__table__
-    # Parameters, not a VALUES list: SQLAlchemy sends them in batches under one compiled statement, where a VALUES
-    # list of a thousand rows is compiled afresh every time (0.7 s for 600 warnings on PostgreSQL).
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.dedupe_key)
-    return set(session.scalars(stmt, messages))
 
 
 def _warning_letter(record: NotificationRecord, incident: Incident, due: datetime, point: rules.WarningPoint,

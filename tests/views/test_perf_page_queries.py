@@ -24,7 +24,8 @@ REGISTER_BUDGET = 7
 INCIDENT_PAGE_BUDGET = 20
 # An incident with none of those kinds: BEGIN, the user, the incident, the kinds, the laws map's marker.
 BARE_INCIDENT_PAGE_BUDGET = 5
-LAWS_MAP = r"^SELECT (law|law_category|obligation|jurisdiction|product_category)\.id"
+# The laws map, read once per process and change (its laws' categories and obligations by law_id, selectin).
+LAWS_MAP = r"^SELECT (law|law_category|obligation|jurisdiction|product_category)\.(id|law_id)\b"
 
 
 
