@@ -147,16 +147,29 @@ class Suggestion:
     matrix_version: int = 0
 
 
+def matching_rule(matrix: Matrix, *, harms: list[HarmClass], hazard: Hazard, units: int,
+                  similar: int) -> MatrixRule | None:
+    """The first rule, top to bottom, that the facts match; None when the fallback applies."""
+    return next((rule for rule in matrix.rules if rule.matches(harms, hazard, units, similar)), None)
+
+
+def suggested_severity(matrix: Matrix, *, harms: list[HarmClass], hazard: Hazard, units: int,
+                       similar: int) -> Severity:
+    """The severity `suggest` gives, without composing its reason (a queue needs thousands of them)."""
+    rule = matching_rule(matrix, harms=harms, hazard=hazard, units=units, similar=similar)
+    return rule.severity if rule else matrix.fallback
+
+
 def suggest(matrix: Matrix, *, harms: list[HarmClass], hazard: Hazard, units: int, similar: int) -> Suggestion:
     """The first matching rule's severity, and why; the fallback when no rule matches."""
-    for rule in matrix.rules:
-        if rule.matches(harms, hazard, units, similar):
-            reason = str(_l("Rule %(id)s: %(rule)s.", id=rule.id, rule=rule.describe()))
-            if rule.note:
-                reason += " " + rule.note
-            return Suggestion(rule.severity, rule.id, reason, harms, units, similar, matrix.version)
-    return Suggestion(matrix.fallback, None, str(_l("No rule matched: the matrix's fallback severity applies.")),
-                      harms, units, similar, matrix.version)
+    rule = matching_rule(matrix, harms=harms, hazard=hazard, units=units, similar=similar)
+    if rule is None:
+        return Suggestion(matrix.fallback, None, str(_l("No rule matched: the matrix's fallback severity applies.")),
+                          harms, units, similar, matrix.version)
+    reason = str(_l("Rule %(id)s: %(rule)s.", id=rule.id, rule=rule.describe()))
+    if rule.note:
+        reason += " " + rule.note
+    return Suggestion(rule.severity, rule.id, reason, harms, units, similar, matrix.version)
 
 
 def validate_rules(rules: list[MatrixRule]) -> dict[str, str]:

@@ -364,12 +364,6 @@ def triage_sla(session: so.Session, incident: Incident, *, now: datetime, settin
     return sla(incident.aware_at, suggested, settings.triage_hours, settings.warn_at)
 
 
-def _suggested_severity(matrix: sev.Matrix, *, harms: list[sev.HarmClass], hazard: Hazard, units: int,
-                        similar: int) -> Severity:
-    """The severity `sev.suggest` gives, without composing its reason (a queue needs thousands of them)."""
-    return next((r.severity for r in matrix.rules if r.matches(harms, hazard, units, similar)), matrix.fallback)
-
-
 def _days_before(moment: Any, days: int, dialect: str) -> Any:
     """`moment - timedelta(days=days)`, computed by the database, to the microsecond."""
     if dialect == "sqlite":
@@ -421,7 +415,7 @@ def _triage_clocks(session: so.Session, *, division_id: int | None, now: datetim
                     smoke: bool, co: bool, damage: bool) -> Severity:
         harms = sev.harm_classes(deaths=deaths, serious_injuries=serious, minor_injuries=minor, fire=fire, smoke=smoke,
                                  co_poisoning=co, property_damage=damage)
-        return _suggested_severity(matrix, harms=harms, hazard=hazard, units=units, similar=similar)
+        return sev.suggested_severity(matrix, harms=harms, hazard=hazard, units=units, similar=similar)
 
     clocks = []
     for ident, aware_at, hazard, units, *harm_facts, similar in session.execute(stmt):

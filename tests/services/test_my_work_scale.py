@@ -63,8 +63,8 @@ def from_one_query(session, *, division_id, now):
 def test_the_queue_severity_is_the_suggestion(harms):
     for hazard, units, similar in itertools.product(Hazard, (0, 9_999, 10_000), (0, 2, 3, 7)):
         expected = sev.suggest(sev.DEFAULT_MATRIX, harms=harms, hazard=hazard, units=units, similar=similar).severity
-        assert workflow._suggested_severity(sev.DEFAULT_MATRIX, harms=harms, hazard=hazard, units=units,
-                                            similar=similar) == expected
+        assert sev.suggested_severity(sev.DEFAULT_MATRIX, harms=harms, hazard=hazard, units=units,
+                                      similar=similar) == expected
 
 
 def test_similar_reports_at_the_window_edge_decide_the_due_time(demo, fire, clock):
