@@ -3,7 +3,9 @@ separate process over loopback, one scenario at a time.
 
 Each scenario runs for a fixed time with a fixed number of connections; every line gives throughput,
 p50/p95/p99 latency and the ratio of the throughput to that of /healthz measured on the same server in
-the same run, so results from different (or noisy) machines can be compared. Results also go to
+the same run, so results from different (or noisy) machines can be compared. /healthz is measured first and
+again (for half the time) after every scenario; each ratio is taken against the mean of the two runs on either
+side of its scenario, as a shared machine's speed drifts within a run. Results also go to
 bench/results/latest.json.
 
     python -m bench.run --db sqlite --incidents 1000000 --seconds 10
@@ -332,6 +334,9 @@ class Result:
     p95_ms: float = 0.0
     p99_ms: float = 0.0
     ratio_to_trivial: float | None = None
+    #: The trivial endpoint's throughput the ratio is taken against: the mean of its runs just before and just
+    #: after this scenario (the machine's speed drifts within a run, by 10-30 % on a shared host).
+    trivial_rps: float | None = None
     note: str = ""
     latencies: list[float] = field(default_factory=list, repr=False)
 
@@ -345,7 +350,7 @@ class Result:
 
     def as_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("scenario", "db", "rows", "requests", "errors", "rps", "p50_ms", "p95_ms",
-                                              "p99_ms", "ratio_to_trivial")}
+                                              "p99_ms", "ratio_to_trivial", "trivial_rps")}
         if self.note:
             out["note"] = self.note
         return out
@@ -507,8 +512,22 @@ def main(argv: list[str] | None = None) -> int:
         product_id = product.group(1).decode() if product else "1"
 
         register = "/incidents/?status=closed&sort=occurred_desc"
+
+        def healthz(rng: random.Random) -> tuple[str, str, None]:
+            return "GET", "/healthz", None
+
+        bracket = [0.0]  # the trivial endpoint's latest throughput
+
+        def measured(result: Result) -> Result:
+            """The scenario's result, with the trivial endpoint measured again right after it: its ratio is taken
+            against the mean of the trivial runs on either side."""
+            after = drive("trivial", healthz, cookie="", **{**common, "seconds": max(args.seconds / 2, 1.0)})
+            result.trivial_rps = round((bracket[0] + after.rps) / 2, 1)
+            bracket[0] = after.rps
+            return result
+
         scenarios: list[tuple[str, Any, str, tuple[int, ...]]] = [
-            ("trivial", lambda rng: ("GET", "/healthz", None), "", (200,)),
+            ("trivial", healthz, "", (200,)),
             ("register_first", lambda rng: ("GET", register, None), reader, (200,)),
             ("register_deep", lambda rng: ("GET", register + (f"&after={cursor}" if cursor else ""), None), reader, (200,)),
             ("incident_page", lambda rng: ("GET", f"/incidents/{rng.randint(1, top_id)}", None), reader, (200,)),
@@ -523,10 +542,15 @@ def main(argv: list[str] | None = None) -> int:
         for name, make, cookie, ok in scenarios:
             if only is not None and name not in only:
                 continue
-            results.append(drive(name, make, cookie=cookie, ok=ok, **common))
+            result = drive(name, make, cookie=cookie, ok=ok, **common)
+            if name == "trivial":
+                bracket[0] = result.trivial_rps = result.rps
+            else:
+                measured(result)
             if name == "register_deep":
-                results[-1].note = f"page {page:,}"
-            print_line(results[-1], results[0])
+                result.note = f"page {page:,}"
+            results.append(result)
+            print_line(result)
 
         if only is not None:
             print(f"{'worker_rss':<16} peak {server.peak_rss_mb():.0f} MB (largest of {args.workers} gunicorn workers)")
@@ -543,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
 
         created = drive("create_incident", new_incident, cookie=filer, ok=(302, 303), **common)
         after_count, _ = count_incidents(url)
+        measured(created)
         good = created.requests - created.errors
         lost = good - (after_count - before_count)
         created.note = f"{after_count - before_count:,} rows added for {good:,} successful posts" + (
@@ -550,19 +575,18 @@ def main(argv: list[str] | None = None) -> int:
         if lost:
             created.errors += abs(lost)
         results.append(created)
-        print_line(created, results[0])
+        print_line(created)
         rss = server.peak_rss_mb()
     finally:
         server.stop()
     scan = warning_scan_runs(url, 5, args.db, rows)
     results.append(scan)
-    print_line(scan, None)
+    print_line(scan)
     print(f"{'worker_rss':<16} peak {rss:.0f} MB (largest of {args.workers} gunicorn workers)")
 
-    trivial = results[0].rps or 1.0
     for r in results:
-        if r.scenario not in ("warning_scan",):
-            r.ratio_to_trivial = round(r.rps / trivial, 3)
+        if r.trivial_rps:
+            r.ratio_to_trivial = round(r.rps / r.trivial_rps, 3)
     out = [r.as_json() for r in results] + [{"scenario": "worker_rss", "db": args.db, "rows": rows,
                                              "peak_mb": round(rss, 1)}]
     machine = {"scenario": "machine", "cpus": os.cpu_count(), "cpu": cpu_name(), "python": platform.python_version(),
@@ -584,10 +608,12 @@ def cpu_name() -> str:
     return platform.processor()
 
 
-def print_line(r: Result, trivial: Result | None) -> None:
-    ratio = f"{r.rps / trivial.rps:6.3f}" if trivial and trivial.rps else "     —"
+def print_line(r: Result) -> None:
+    ratio = f"{r.rps / r.trivial_rps:6.3f}" if r.trivial_rps else "     —"
     print(f"{r.scenario:<16} {r.rps:8.1f} req/s  p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
-          f"ratio {ratio}  n={r.requests} errors={r.errors}" + (f"  ({r.note})" if r.note else ""), flush=True)
+          f"ratio {ratio}  n={r.requests} errors={r.errors}"
+          + (f"  (/healthz around it: {r.trivial_rps:.0f} req/s)" if r.trivial_rps and r.scenario != "trivial" else "")
+          + (f"  ({r.note})" if r.note else ""), flush=True)
 
 
 if __name__ == "__main__":
