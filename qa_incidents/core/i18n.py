@@ -290,7 +290,8 @@ def _template_gettext(context: Context, string: str, **variables: object) -> str
         translations = context.__dict__["qa_translations"] = page_translations()
     translated = translations.ugettext(string)
     if context.eval_ctx.autoescape:
-        translated = Markup(translated)
+        # The template's own text and its translation from our catalogue, as Jinja treats them; values are escaped.
+        translated = Markup(translated)  # nosec B704
     # Formatting a text without a "%" and without values would give the same text.
     return translated % variables if variables or "%" in translated else translated  # type: ignore[no-any-return]
 
