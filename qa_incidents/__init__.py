@@ -76,6 +76,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
 def _init_login(app: Flask) -> None:
     from qa_incidents.accounts.models import User
+    from qa_incidents.core.db import is_db_int
     from qa_incidents.core.web import db
 
     login_manager.init_app(app)
@@ -89,7 +90,7 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit() or int(user_id) >= 2**63:
+        if not user_id.isdecimal() or not is_db_int(int(user_id)):
             return None
         user = db().scalars(by_id, {"user_id": int(user_id)}).one_or_none()
         return user if user is not None and user.active else None

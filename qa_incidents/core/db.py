@@ -58,6 +58,12 @@ class HardDeleteRefused(RuntimeError):
     """Raised when code tries to delete a row: records are evidence and are never deleted."""
 
 
+def is_db_int(value: Any) -> bool:
+    """An int the database can compare with an id column (JSON true is not one; nor is 10**30, which SQLite's driver
+    cannot bind and PostgreSQL refuses): look such an id up and find nothing, rather than fail."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with SQLite set up for concurrent use (WAL, foreign keys, busy timeout)."""
     if url.startswith("sqlite"):

@@ -282,14 +282,14 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
 
 
 @pass_context
-def _template_gettext(context: Context, string: str, **variables: object) -> str:
+def _template_gettext(__context: Context, __string: str, **variables: object) -> str:
     """Templates' `_("…", name=value)`: as Jinja's newstyle gettext (the translation is markup in an autoescaped
-    template, the values are escaped into it, and `%` formatting always applies), in one call."""
-    translations = context.__dict__.get("qa_translations")
-    if translations is None:  # once per rendering (a template, an include, a macro's caller)
-        translations = context.__dict__["qa_translations"] = page_translations()
-    translated = translations.ugettext(string)
-    if context.eval_ctx.autoescape:
+    template, the values are escaped into it, and `%` formatting always applies), in one call. The catalogue is the
+    request's (page_translations), never kept on the template context: an imported macro module keeps its context
+    for the life of the process, across requests in other languages. The positional names cannot clash with a
+    value's name (`_("%(string)s", string=…)`)."""
+    translated = page_translations().ugettext(__string)
+    if __context.eval_ctx.autoescape:
         # The template's own text and its translation from our catalogue, as Jinja treats them; values are escaped.
         translated = Markup(translated)  # nosec B704
     # Formatting a text without a "%" and without values would give the same text.

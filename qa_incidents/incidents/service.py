@@ -22,6 +22,7 @@ from qa_incidents.catalogue.models import Product
 from qa_incidents.catalogue.service import CategoryTree
 from qa_incidents.core import audit
 from qa_incidents.core.countries import country_codes
+from qa_incidents.core.db import is_db_int
 from qa_incidents.core.errors import EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.memo import Remembered
 from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
@@ -231,7 +232,7 @@ def add_attachment(
 def get_attachment(session: so.Session, *, user: User, incident_id: int, attachment_id: int) -> Attachment:
     """The attachment if the user may read its incident."""
     get_incident(session, user=user, incident_id=incident_id)
-    attachment = session.get(Attachment, attachment_id)
+    attachment = session.get(Attachment, attachment_id) if is_db_int(attachment_id) else None
     if attachment is None or attachment.incident_id != incident_id:
         raise NotFound(str(_l("No such attachment.")))
     return attachment
@@ -370,11 +371,6 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
 def encode_cursor(value: Any, ident: int) -> str:
     raw = json.dumps([value.isoformat() if isinstance(value, datetime) else value, ident])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def is_db_int(value: Any) -> bool:
-    """An int the database can compare with an id column (JSON true is not one; nor is 10**30)."""
-    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def decode_cursor(cursor: str, column: Any) -> tuple[Any, int]:

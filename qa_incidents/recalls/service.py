@@ -756,7 +756,13 @@ def _tally(entry: ProgressEntry) -> rules.Tally:
 
 def progress_entries(session: so.Session, recall_id: int, *, start: date | None = None,
                      end: date | None = None) -> list[ProgressEntry]:
-    stmt = sa.select(ProgressEntry).where(ProgressEntry.recall_id == recall_id)
+    return _entries(session, [recall_id], start=start, end=end)
+
+
+def _entries(session: so.Session, recall_ids: list[int], *, start: date | None = None,
+             end: date | None = None) -> list[ProgressEntry]:
+    """The recalls' progress entries (within the dates, if given), oldest first."""
+    stmt = sa.select(ProgressEntry).where(ProgressEntry.recall_id.in_(recall_ids))
     if start:
         stmt = stmt.where(ProgressEntry.recorded_on >= start)
     if end:
@@ -766,16 +772,14 @@ def progress_entries(session: so.Session, recall_id: int, *, start: date | None 
 
 def progress(session: so.Session, recall: RecallCampaign, *, today: date) -> Progress:
     """The campaign's progress as of today."""
-    return _progress(recall, progress_entries(session, recall.id), today=today)
+    return progresses(session, [recall], today=today)[0]
 
 
 def progresses(session: so.Session, recalls: list[RecallCampaign], *, today: date) -> list[Progress]:
     """progress() of several campaigns, their entries read in one query."""
     by_recall: dict[int, list[ProgressEntry]] = defaultdict(list)
-    if recalls:
-        for entry in session.scalars(sa.select(ProgressEntry).where(ProgressEntry.recall_id.in_([r.id for r in recalls]))
-                                     .order_by(ProgressEntry.recorded_on, ProgressEntry.id)):
-            by_recall[entry.recall_id].append(entry)
+    for entry in _entries(session, [r.id for r in recalls]) if recalls else ():
+        by_recall[entry.recall_id].append(entry)
     return [_progress(recall, by_recall[recall.id], today=today) for recall in recalls]
 
 

@@ -412,6 +412,18 @@ def mine():  # type: ignore[no-untyped-def]
 # --- lessons library -----------------------------------------------------------------------
 
 
+#: Pages of 20 past this are not offered (a bookmark to a later page shows the last one allowed, empty).
+MAX_LESSON_PAGE = 10_000
+
+
+def _whole(text: str | None, low: int, high: int) -> int | None:
+    """A whole number typed in the address, if it is one within [low, high] (ASCII digits only: "²" is not one)."""
+    if not text or not text.isascii() or not text.isdecimal() or len(text) > 9:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 @bp.get("/lessons")
 @requires(Capability.READ_LESSONS)
 def lessons_index():  # type: ignore[no-untyped-def]
@@ -419,8 +431,8 @@ def lessons_index():  # type: ignore[no-untyped-def]
     filters = search.LessonFilters(
         product_category=args.get("category") or None, failure_mode=args.get("failure_mode") or None,
         cause_dimension=args.get("cause_dimension") or None, division=args.get("division") or None,
-        year=int(args["year"]) if (args.get("year") or "").isdigit() else None)
-    page_no = int(args["page"]) if (args.get("page") or "").isdigit() and int(args["page"]) > 0 else 1
+        year=_whole(args.get("year"), 1, 9999))
+    page_no = _whole(args.get("page"), 1, MAX_LESSON_PAGE) or 1
     size = 20
     result = search.search_lessons(db(), args.get("q", "")[:500], limit=size, offset=(page_no - 1) * size,
                                    filters=filters)

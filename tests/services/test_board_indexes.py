@@ -99,7 +99,7 @@ def expected(session, viewer: User, now, **filters: Any) -> tuple[dict[rules.Urg
 
 def board_of(session, viewer: User, now, **filters: Any) -> Callable[[], records.Board]:
     def view() -> records.Board:
-        records._BOARD_CACHE = type(records._BOARD_CACHE)(256)  # every count counted: the plans of them all
+        records._BOARD_CACHE.clear()  # every count counted: the plans of them all
         try:
             return records.board(session, user=viewer, now=now, **filters)
         finally:

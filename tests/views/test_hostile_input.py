@@ -105,3 +105,21 @@ def test_nasty_attachment_names_are_safe(login_as, fresh, name):
     assert download.headers["Content-Disposition"].startswith("attachment")  # never rendered inline
     assert "sandbox" in download.headers["Content-Security-Policy"]
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", [
+    "/incidents/1/notifications/100000000000000000000000000000",
+    "/incidents/1/attachments/100000000000000000000000000000",
+    "/incidents/100000000000000000000000000000",
+])
+def test_ids_past_64_bits_find_nothing(browser_as, path):  # type: ignore[no-untyped-def]
+    """An id no database column can hold is an address that leads nowhere (404), not a server error."""
+    assert browser_as("hq.qa@example.com").get(path).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["page=²", "year=²", "page=99999999999999999999", "year=0", "page=-1", "year=１２"])
+def test_odd_lesson_page_and_year_numbers_are_ignored(browser_as, query):  # type: ignore[no-untyped-def]
+    """A page or year that is not a plain number in range is ignored: the library's first page, no server error."""
+    page = browser_as("engineer@example.com").get(f"/reviews/lessons?q=relay&{query}")
+    assert page.status_code == 200
+    assert "Lessons learned" in page.get_data(as_text=True)

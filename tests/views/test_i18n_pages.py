@@ -42,3 +42,25 @@ def test_recall_form_choices_and_role_names_in_japanese(browser_as, demo):
     page = text(browser_as("division.qa@example.com").get("/recalls/new?incident=1"))
     assert "修理" in page and "交換" in page and "Replacement" not in page
     assert "事業部品質保証責任者" in page  # the header names the user's role
+
+
+def test_blank_comment_fields_kept_per_language(browser_as, demo):
+    """The incident page's blank comment and attachment fields are rendered once per process and language: a reader
+    of Japanese after a reader of English gets Japanese labels, and the English reader still English ones."""
+    english = browser_as("division.qa@example.com")
+    assert '<label for="body">Comment</label>' in english.get("/incidents/1").get_data(as_text=True)
+    _reads_japanese(demo, "hq.qa@example.com")
+    html = browser_as("hq.qa@example.com").get("/incidents/1").get_data(as_text=True)
+    assert '<label for="body">コメント</label>' in html and '<label for="file">ファイル</label>' in html
+    assert '<label for="body">Comment</label>' in english.get("/incidents/1").get_data(as_text=True)
+
+
+def test_template_translation_escapes_values_and_keeps_percent_signs(app):
+    """`_()` in templates: translated in the request's language, values escaped, "%%" one percent sign, and a value
+    may be called `string` (the function's own arguments cannot clash with it)."""
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        page = app.jinja_env.from_string(
+            '{{ _("Comment") }}|{{ _("%(string)s", string="<b>x</b>") }}|{{ _("100%%") }}').render()
+    assert page == "コメント|&lt;b&gt;x&lt;/b&gt;|100%"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert app.jinja_env.from_string('{{ _("Comment") }}').render() == "Comment"

@@ -84,16 +84,22 @@ def test_open_incidents_i_filed_say_when_there_are_more(browser_as, demo, clock)
     assert copies[-1].reference not in section
 
 
-def test_the_approval_queue_lists_the_oldest_and_counts_all(browser_as, demo, clock, monkeypatch):
+def add_escalations(demo, clock, count):
+    """`count` copies of the demo fire waiting for head office's decision, the last one requested first."""
     from qa_incidents.incidents.workflow_models import Escalation
 
-    copies = add_reported(demo, clock, 3)
+    copies = add_reported(demo, clock, count)
     hq = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
     for n, copy in enumerate(copies):
         copy.status, copy.severity = Status.ESCALATION_REQUESTED, Severity.S1
         demo.add(Escalation(incident_id=copy.id, severity=Severity.S1, requested_by_id=hq.id,
                             requested_at=clock() - timedelta(minutes=10 * (n + 1)), reason="Fire in a home"))
     demo.commit()
+    return copies
+
+
+def test_the_approval_queue_lists_the_oldest_and_counts_all(browser_as, demo, clock, monkeypatch):
+    copies = add_escalations(demo, clock, 3)
     total = workflow.pending_escalation_count(demo)
     demo.rollback()
     monkeypatch.setattr(workflow, "QUEUE_ROWS", 2)
@@ -102,3 +108,14 @@ def test_the_approval_queue_lists_the_oldest_and_counts_all(browser_as, demo, cl
     assert "The 2 oldest are listed; decide them to see the next." in page
     assert copies[-1].reference in page  # requested first
     assert copies[0].reference not in page
+
+
+def test_escalations_beyond_the_first_50_lead_to_the_approval_queue(browser_as, demo, clock):
+    copies = add_escalations(demo, clock, workflow.MY_WORK_ROWS + 1)
+    total = workflow.pending_escalation_count(demo)
+    demo.rollback()
+    html = browser_as("hq.qa@example.com").get("/my-work").get_data(as_text=True)
+    section = html.split('id="escalations"', 1)[1].split("</section>", 1)[0]
+    assert f"The 50 oldest of {total} are listed." in text_of(section)
+    assert 'href="/escalations/"' in section and "/incidents/?status=" not in section
+    assert copies[-1].reference in section  # requested first
