@@ -1,6 +1,11 @@
 """`make bench`: the application under gunicorn on a database of N synthetic incidents, driven from this
 separate process over loopback, one scenario at a time.
 
+Page scenarios draw their requests as people make them (bench/mix.py: register filters and sorts, real words,
+real texts, random incidents); each line says how many different addresses its mix holds and how much of it the
+kept-value caches answered (`cache`: the share of lookups answered from memory; `served`: the share of requests
+answered without computing anything). The fixed addresses of earlier runs are printed beside, as `*_fixed`.
+
 Each scenario runs for a fixed time with a fixed number of connections; every line gives throughput,
 p50/p95/p99 latency and the ratio of the throughput to that of /healthz measured on the same server in
 the same run, so results from different (or noisy) machines can be compared. /healthz is measured first and
@@ -34,6 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench import mix
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -75,7 +82,7 @@ def run(cmd: list[str], env: dict[str, str]) -> None:
 
 def app_env(url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DATABASE_URL=url, QA_INSTANCE_DIR=str(DATA / "instance"), SCHEDULER_IN_PROCESS="0",
+    env.update(DATABASE_URL=url, QA_INSTANCE_DIR=str(DATA / "instance"), SCHEDULER_IN_PROCESS="0", CACHE_STATS="1",
                SECRET_KEY=env.get("SECRET_KEY", "bench-only-secret-key"), PYTHONPATH=str(ROOT))
     return env
 
@@ -338,7 +345,23 @@ class Result:
     #: after this scenario (the machine's speed drifts within a run, by 10-30 % on a shared host).
     trivial_rps: float | None = None
     note: str = ""
+    #: Kept-value lookups answered from memory / computed, over the scenario's requests (X-Cache-Lookups).
+    cache_hits: int = 0
+    cache_misses: int = 0
+    #: Requests answered wholly from memory (at least one lookup, none computed).
+    served_from_cache: int = 0
+    #: Different addresses in the scenario's mix (of 5,000 draws); 1 for a fixed address.
+    distinct: int | None = None
     latencies: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        looked = self.cache_hits + self.cache_misses
+        return round(self.cache_hits / looked, 3) if looked else None
+
+    @property
+    def served_rate(self) -> float | None:
+        return round(self.served_from_cache / self.requests, 3) if self.requests else None
 
     def finish(self, elapsed: float) -> None:
         lat = sorted(self.latencies)
@@ -350,7 +373,8 @@ class Result:
 
     def as_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("scenario", "db", "rows", "requests", "errors", "rps", "p50_ms", "p95_ms",
-                                              "p99_ms", "ratio_to_trivial", "trivial_rps")}
+                                              "p99_ms", "ratio_to_trivial", "trivial_rps", "distinct",
+                                              "cache_hit_rate", "served_rate")}
         if self.note:
             out["note"] = self.note
         return out
@@ -368,7 +392,7 @@ def drive(name: str, make: Any, *, port: int, cookie: str, connections: int, sec
         rng = random.Random(seed)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         mine: list[float] = []
-        errors = 0
+        errors = hits = misses = served = 0
         while time.monotonic() < stop_at:
             with lock:
                 if budget[0] <= 0:
@@ -376,19 +400,25 @@ def drive(name: str, make: Any, *, port: int, cookie: str, connections: int, sec
                 budget[0] -= 1
             method, path, body = make(rng)
             started = time.perf_counter()
+            headers: dict[str, str] = {}
             try:
-                status, _h, _b = request(method, path, port=port, cookie=cookie, body=body, conn=conn)
+                status, headers, _b = request(method, path, port=port, cookie=cookie, body=body, conn=conn)
             except (OSError, http.client.HTTPException):
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 status = 0
             mine.append(time.perf_counter() - started)
+            h, m = lookups_of(headers)
+            hits, misses, served = hits + h, misses + m, served + (h > 0 and m == 0)
             if status not in ok:
                 errors += 1
         conn.close()
         with lock:
             result.latencies.extend(mine)
             result.errors += errors
+            result.cache_hits += hits
+            result.cache_misses += misses
+            result.served_from_cache += served
 
     started = time.monotonic()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
@@ -398,6 +428,15 @@ def drive(name: str, make: Any, *, port: int, cookie: str, connections: int, sec
         t.join()
     result.finish(time.monotonic() - started)
     return result
+
+
+def lookups_of(headers: dict[str, str]) -> tuple[int, int]:
+    """(hits, misses) from a response's X-Cache-Lookups header ("hits=H misses=M"); (0, 0) without one."""
+    found = dict(part.split("=", 1) for part in headers.get("x-cache-lookups", "").split() if "=" in part)
+    try:
+        return int(found.get("hits", 0)), int(found.get("misses", 0))
+    except ValueError:
+        return 0, 0
 
 
 # --- scenarios --------------------------------------------------------------------------------------
@@ -425,6 +464,22 @@ def deep_cursor(url: str, page: int, size: int = 50) -> tuple[str | None, int]:
 
     value = UTCDateTime().process_result_value(row[0], engine.dialect)
     return encode_cursor(value, row[1]), page
+
+
+def read_mix(url: str) -> mix.Universe:
+    """What the varied requests are drawn from, read from the data set being measured."""
+    from qa_incidents.core.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        universe = mix.read_universe(engine)
+    finally:
+        engine.dispose()
+    print(f"Request mix: {len(universe.division_ids)} divisions, {len(universe.category_ids)} categories, "
+          f"{len(universe.countries)} countries, years {universe.years[0]}–{universe.years[-1]}, "
+          f"{len(universe.title_words):,} title words, {len(universe.lesson_words):,} lesson words, "
+          f"{len(universe.texts):,} texts for similar lessons.", flush=True)
+    return universe
 
 
 def count_incidents(url: str) -> tuple[int, int]:
@@ -497,12 +552,15 @@ def main(argv: list[str] | None = None) -> int:
     run([str(BIN / "qa-incidents"), "reports", "refresh-dashboard"], app_env(url))
     cursor, page = deep_cursor(url, args.deep_page)
     before_count, top_id = count_incidents(url)
+    universe = read_mix(url)
     server = Server(url, args.workers, args.port)
     results: list[Result] = []
     common = dict(port=args.port, connections=args.connections, seconds=args.seconds, db=args.db, rows=rows)
     try:
         reader = login(args.port, "hq.qa@example.com")
         filer = login(args.port, "division.qa@example.com")
+        division_reader = login(args.port, "division.qa@example.com")
+        executive = login(args.port, "executive@example.com")
         status, headers, html = request("GET", "/incidents/new", port=args.port, cookie=filer)
         filer = headers.get("set-cookie", filer).split(";")[0]  # the session now holds the form's CSRF secret
         token = csrf_of(html)
@@ -526,29 +584,43 @@ def main(argv: list[str] | None = None) -> int:
             bracket[0] = after.rps
             return result
 
-        scenarios: list[tuple[str, Any, str, tuple[int, ...]]] = [
-            ("trivial", healthz, "", (200,)),
-            ("register_first", lambda rng: ("GET", register, None), reader, (200,)),
-            ("register_deep", lambda rng: ("GET", register + (f"&after={cursor}" if cursor else ""), None), reader, (200,)),
-            ("incident_page", lambda rng: ("GET", f"/incidents/{rng.randint(1, top_id)}", None), reader, (200,)),
-            ("lessons_search", lambda rng: ("GET", "/reviews/lessons?q=" + urllib.parse.quote(rng.choice(SEARCH_TERMS)),
-                                            None), reader, (200,)),
-            ("similar_lessons", lambda rng: ("GET", "/reviews/lessons/similar.json?text="
-                                             + urllib.parse.quote(rng.choice(SIMILAR_TEXTS)), None), reader, (200,)),
-            ("dashboard", lambda rng: ("GET", "/dashboard", None), reader, (200,)),
-            ("deadline_board", lambda rng: ("GET", "/notifications/board", None), reader, (200,)),
+        def fixed(path: str) -> Any:
+            return lambda rng: ("GET", path, None)
+
+        # name, request maker, cookie, accepted statuses, varied (distinct addresses are counted for the line)
+        scenarios: list[tuple[str, Any, str, tuple[int, ...], bool]] = [
+            ("trivial", healthz, "", (200,), False),
+            ("register_hq", lambda rng: mix.register_request(rng, universe, all_divisions=True), reader, (200,), True),
+            ("register_division", lambda rng: mix.register_request(rng, universe, all_divisions=False),
+             division_reader, (200,), True),
+            ("register_text", lambda rng: mix.register_text_request(rng, universe), reader, (200,), True),
+            ("register_fixed", fixed(register), reader, (200,), False),
+            ("register_deep", fixed(register + (f"&after={cursor}" if cursor else "")), reader, (200,), False),
+            ("incident_page", lambda rng: ("GET", f"/incidents/{rng.randint(1, top_id)}", None), reader, (200,), True),
+            ("lessons_search", lambda rng: mix.lessons_request(rng, universe), reader, (200,), True),
+            ("lessons_search_fixed", lambda rng: ("GET", "/reviews/lessons?q=" + urllib.parse.quote(
+                rng.choice(SEARCH_TERMS)), None), reader, (200,), False),
+            ("similar_lessons", lambda rng: mix.similar_request(rng, universe), reader, (200,), True),
+            ("similar_fixed", lambda rng: ("GET", "/reviews/lessons/similar.json?text="
+                                           + urllib.parse.quote(rng.choice(SIMILAR_TEXTS)), None), reader, (200,), False),
+            ("dashboard", fixed("/dashboard"), reader, (200,), False),
+            ("dashboard_exec", fixed("/dashboard"), executive, (200,), False),
+            ("deadline_board", lambda rng: mix.board_request(rng, universe, all_divisions=True), reader, (200,), True),
         ]
         only = {"trivial", *filter(None, args.only.split(","))} if args.only else None
-        for name, make, cookie, ok in scenarios:
+        for name, make, cookie, ok, varied in scenarios:
             if only is not None and name not in only:
                 continue
             result = drive(name, make, cookie=cookie, ok=ok, **common)
+            result.distinct = mix.distinct(make) if varied else 1
             if name == "trivial":
                 bracket[0] = result.trivial_rps = result.rps
             else:
                 measured(result)
             if name == "register_deep":
-                result.note = f"page {page:,}"
+                result.note = f"page {page:,}, fixed address"
+            elif name.endswith("_fixed") or name.startswith("dashboard"):
+                result.note = "fixed address"
             results.append(result)
             print_line(result)
 
@@ -610,8 +682,11 @@ def cpu_name() -> str:
 
 def print_line(r: Result) -> None:
     ratio = f"{r.rps / r.trivial_rps:6.3f}" if r.trivial_rps else "     —"
-    print(f"{r.scenario:<16} {r.rps:8.1f} req/s  p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
-          f"ratio {ratio}  n={r.requests} errors={r.errors}"
+    cache = (f"  cache {r.cache_hit_rate:5.1%} served {r.served_rate:5.1%}" if r.cache_hit_rate is not None
+             else "  cache     —")
+    mixed = f"  distinct {r.distinct:,}" if r.distinct and r.distinct > 1 else ""
+    print(f"{r.scenario:<20} {r.rps:8.1f} req/s  p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
+          f"ratio {ratio}{cache}{mixed}  n={r.requests} errors={r.errors}"
           + (f"  (/healthz around it: {r.trivial_rps:.0f} req/s)" if r.trivial_rps and r.scenario != "trivial" else "")
           + (f"  ({r.note})" if r.note else ""), flush=True)
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from flask import Response, current_app, g, request, session
 from flask_login import current_user
 
+from qa_incidents.core.memo import note_lookup
 from qa_incidents.core.sequences import Counter
 from qa_incidents.core.web import db
 
@@ -49,7 +50,8 @@ class PageCache:
             page = self.pages.get(key)
             if page is not None:
                 self.pages.move_to_end(key)
-            return page
+        note_lookup(page is not None)
+        return page
 
     def put(self, key: tuple[Any, ...], body: str, mimetype: str) -> None:
         size = len(body.encode())
