@@ -49,7 +49,7 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("complaints/index.html",
                            flagged=service.list_complaints(s, user=current_user, flagged=True, open_only=True),
                            recent=service.list_complaints(s, user=current_user, limit=50),
-                           may_work=_may_work)
+                           may_file=_may_work)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -138,3 +138,27 @@ def test_contact_data_is_shown_only_to_qa_managers_and_complaints_are_division_s
     client = login_as("cable.reporter@example.com")
     assert client.get(f"/complaints/{complaint.id}").status_code == 404
     assert "Smoke came out" not in client.get("/complaints/").get_data(as_text=True)
+
+
+def test_signal_pages_show_the_chart_and_the_prefilled_incident_form(app, demo, clock):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("root_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+    root = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(root)  # type: ignore[union-attr]
+    _plant(demo, clock)
+    service.scan(demo, now=clock())
+    demo.commit()
+    signal = demo.scalars(sa.select(ComplaintSignal)).one()
+    client = app.test_client()
+    root.login(client, "division.qa@example.com")
+    listing = client.get("/complaints/signals").get_data(as_text=True)
+    assert "R-S38" in listing and "NOISE-COMPRESSOR" in listing
+    page = client.get(f"/complaints/signals/{signal.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and '<svg' in html and "Promote to incident" in html
+    form = client.get(f"/complaints/signals/{signal.id}/promote").get_data(as_text=True)
+    assert "Rising complaints: R-S38 — NOISE-COMPRESSOR" in form and "Compressor hums loudly and rattles" in form
+    dismissed = client.post(f"/complaints/signals/{signal.id}/dismiss",
+                            data={"reason": "", "csrf_token": root.csrf_token(client, f"/complaints/signals/{signal.id}")})
+    assert dismissed.status_code == 422 and "Say why the signal is dismissed." in dismissed.get_data(as_text=True)
