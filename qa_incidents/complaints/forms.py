@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from qa_incidents.complaints.rules import CHANNEL_TITLES, KIND_TITLES
@@ -15,8 +16,8 @@ class ComplaintForm(FlaskForm):
     serial = StringField(_l("Serial number"), validators=[Optional(), Length(max=80)])
     symptom = StringField(_l("Symptom code"), validators=[Optional(), Length(max=80)],
                           description=_l("The call centre's symptom code, e.g. NOISE-COMPRESSOR."))
-    kind = SelectField(_l("Kind"), choices=[(k.value, t) for k, t in KIND_TITLES.items()])
-    channel = SelectField(_l("Channel"), choices=[(c.value, t) for c, t in CHANNEL_TITLES.items()])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, t) for k, t in KIND_TITLES.items()])
+    channel = SelectField(_l("Channel"), choices=[SelectChoice(c.value, t) for c, t in CHANNEL_TITLES.items()])
     country = StringField(_l("Country (ISO code)"), validators=[InputRequired(_l("Give the country.")), Length(min=2, max=2)])
     place = StringField(_l("Place (city)"), validators=[Optional(), Length(max=200)])
     occurred_on = DateField(_l("Failure date"), validators=[Optional()])
