@@ -145,6 +145,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(import_bp)
     app.register_blueprint(tokens_bp)
+    from qa_incidents.complaints.views import bp as complaints_bp
+
+    app.register_blueprint(complaints_bp)
 
 
 def _register_errors(app: Flask) -> None:

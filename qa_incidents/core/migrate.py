@@ -25,6 +25,7 @@ def all_models() -> None:
     import qa_incidents.accounts.models  # noqa: F401
     import qa_incidents.api.models  # noqa: F401
     import qa_incidents.catalogue.models  # noqa: F401
+    import qa_incidents.complaints.models  # noqa: F401
     import qa_incidents.core.audit  # noqa: F401
     import qa_incidents.core.outbox  # noqa: F401
     import qa_incidents.core.sequences  # noqa: F401

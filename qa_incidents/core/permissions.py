@@ -39,20 +39,25 @@ class Capability(enum.StrEnum):
     READ_LESSONS = "read_lessons"  # browse and search published lessons learned
     READ_REPORTS = "read_reports"  # status reports, portfolio report, dashboard
     USE_API = "use_api"  # hold API tokens (the API then applies the role's other capabilities)
+    LOG_COMPLAINTS = "log_complaints"  # take in customer complaints (form, API, files); reading them is READ_INCIDENTS
+    WORK_COMPLAINTS = "work_complaints"  # file a flagged complaint as an incident; promote or dismiss signals
+    READ_CUSTOMER_CONTACT = "read_customer_contact"  # see a complainant's name and contact details
 
 
 C = Capability
 #: The access matrix. Admins keep the system but do not read incidents (customer data);
 #: executives read everything and change nothing; engineers read published lessons only.
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
-    Role.REPORTER: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_LESSONS, C.USE_API}),
+    Role.REPORTER: frozenset({C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_LESSONS, C.USE_API,
+                              C.LOG_COMPLAINTS}),
     Role.DIVISION_QA: frozenset(
         {C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.WORK_NOTIFICATIONS, C.MANAGE_RECALLS, C.WRITE_REVIEWS,
-         C.READ_LESSONS, C.READ_REPORTS, C.USE_API}
+         C.READ_LESSONS, C.READ_REPORTS, C.USE_API, C.LOG_COMPLAINTS, C.WORK_COMPLAINTS, C.READ_CUSTOMER_CONTACT}
     ),
     Role.HEAD_OFFICE_QA: frozenset(
         {C.READ_INCIDENTS, C.FILE_INCIDENT, C.EDIT_INCIDENT, C.READ_ALL_DIVISIONS, C.WORK_ALL_DIVISIONS, C.EDIT_LAWS_MAP,
-         C.APPROVE, C.WORK_NOTIFICATIONS, C.MANAGE_RECALLS, C.WRITE_REVIEWS, C.READ_LESSONS, C.READ_REPORTS, C.USE_API}
+         C.APPROVE, C.WORK_NOTIFICATIONS, C.MANAGE_RECALLS, C.WRITE_REVIEWS, C.READ_LESSONS, C.READ_REPORTS, C.USE_API,
+         C.LOG_COMPLAINTS, C.WORK_COMPLAINTS, C.READ_CUSTOMER_CONTACT}
     ),
     Role.EXECUTIVE: frozenset({C.READ_INCIDENTS, C.READ_ALL_DIVISIONS, C.READ_LESSONS, C.READ_REPORTS, C.USE_API}),
     Role.ENGINEER: frozenset({C.READ_LESSONS, C.USE_API}),

@@ -134,6 +134,17 @@ def run_dashboard_refresh(app: Flask) -> int:
         return refresh(app.extensions["qa_session_factory"], now=now, sla_hours=app.config.get("TRIAGE_SLA_HOURS"))
 
 
+def run_complaint_scan(app: Flask) -> int:
+    """Raise or update early-warning signals from the complaints (each model's symptoms against their own history)."""
+    from qa_incidents.complaints.service import scan
+
+    def job(session, now, base_url):  # type: ignore[no-untyped-def]
+        result = scan(session, now=now)
+        return result.raised + result.updated
+
+    return run_write_job(app, job)
+
+
 def _utcnow():  # type: ignore[no-untyped-def]
     from qa_incidents.core.clock import utcnow
 
@@ -149,6 +160,7 @@ JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
     "countermeasures": (run_countermeasure_scan, 3600),
     "recalls": (run_recall_scan, 3600),
     "dashboard": (run_dashboard_refresh, 600),
+    "complaint_signals": (run_complaint_scan, 3600),
 }
 
 

@@ -111,6 +111,14 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "reports.portfolio": "read_reports",
     "reports.portfolio_pdf": "read_reports",
     # Recalls
+    "complaints.index": "read_incidents",
+    "complaints.signals": "read_incidents",
+    "complaints.new": "log_complaints",
+    "complaints.show": "read A",
+    "complaints.signal": "read A",
+    "complaints.file_incident": "complaints A",
+    "complaints.promote": "complaints A",
+    "complaints.dismiss": "complaints A",
     "recalls.index": "read_incidents",
     "recalls.new": "recalls A",  # asked with ?incident= of division A
     "recalls.show": "read A",
@@ -241,6 +249,7 @@ _TERMS: dict[str, Callable[[Actor], bool]] = {
     "notify A": _works(Capability.WORK_NOTIFICATIONS),
     "recalls A": _works(Capability.MANAGE_RECALLS),
     "reviews A": _works(Capability.WRITE_REVIEWS),
+    "complaints A": _works(Capability.WORK_COMPLAINTS),
     "approve A": lambda a: can(a, Capability.APPROVE) and can_read_division(a, DIVISION_A),
     "report recipient": lambda a: a.role == Role.EXECUTIVE,
     "owner or HQ": lambda a: can(a, Capability.WORK_ALL_DIVISIONS),  # the owner is added below

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from qa_incidents.complaints.models import ComplaintSignal
 from access_matrix import DIVISION_A, MATRIX, OTHER, PERSONAS, Persona, allowed, rule_for
 from flask import Flask
 from flask.testing import FlaskClient
@@ -230,7 +231,23 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     session.flush()
     assert session.get(ApiToken, spare.id) is not None
 
+    from qa_incidents.complaints import rules as complaint_rules
+    from qa_incidents.complaints import service as complaints
+
+    qa_a = session.scalar(sa.select(User).where(User.email == "division.qa@example.com"))
+    for week in range(8, 0, -1):
+        complaints.log_complaint(session, user=qa_a, now=t0, data=complaint_rules.ComplaintIn(
+            source="matrix", external_id=f"m{week}", model=product.model, symptom="NOISE", country="JP",
+            received_at=t0 - timedelta(weeks=week), text="Hums"))
+    for k in range(9):
+        complaint = complaints.log_complaint(session, user=qa_a, now=t0, data=complaint_rules.ComplaintIn(
+            source="matrix", external_id=f"now{k}", model=product.model, symptom="NOISE", country="JP",
+            received_at=t0 - timedelta(hours=k + 1), text="Smoke and a hum", customer_contact="secret@example.jp"))
+    complaints.scan(session, now=t0)
+    signal_id = session.scalar(sa.select(sa.func.max(ComplaintSignal.id)))
+
     args = {
+        "complaint_id": complaint.id, "signal_id": signal_id,
         "incident_id": incident.id, "attachment_id": attachment.id, "record_id": record.id, "number": report.number,
         "action": "close", "recall_id": recall.id, "line_id": line.id, "notice_id": notice.id,
         "sha256": picture.sha256, "reference": recall.reference, "regime": period.regime_code,
