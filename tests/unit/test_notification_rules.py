@@ -123,20 +123,23 @@ def facts(**changes):
     return DraftFacts(**base)
 
 
-def test_prefill_japan_form_1():
+def test_prefill_older_field_names_never_take_a_different_quantity():
+    """Fields named in an older laws map's words: matched by words, but quantities made and sold are never the units
+    in the field, and property damage is not said to be product damage."""
     required = ["brand", "model", "country of production", "accident date and time", "fire / CO / product damage",
                 "casualties by class", "facts", "similar accidents with the same model", "quantities made or imported and sold"]
     draft = prefill(required, facts())
     assert draft["model"] == "R-HW540"
     assert draft["accident date and time"] == "2026-03-02 18:00 JST (Asia/Tokyo)"
-    assert draft["fire / CO / product damage"] == "fire: yes; CO: no; product damage: yes"
+    assert draft["fire / CO / product damage"] == "fire: yes; CO: no; property damage: yes"
     assert draft["casualties by class"].startswith("deaths: 0; serious injuries: 0; minor injuries: 1")
     assert "Smoke then flames" in draft["facts"] and "Setagaya, Tokyo" in draft["facts"]
     assert draft["similar accidents with the same model"].startswith("2 similar report(s)")
-    assert draft["quantities made or imported and sold"] == "48,200 units in the field"
     # the incident does not know these: they stay empty and are listed as missing
     assert draft["brand"] == "" and draft["country of production"] == ""
-    assert rules.missing_fields(required, draft) == ["brand", "country of production"]
+    assert draft["quantities made or imported and sold"] == ""
+    assert rules.missing_fields(required, draft) == ["brand", "country of production",
+                                                     "quantities made or imported and sold"]
 
 
 def test_prefill_identification_lists_lots_and_serials():
