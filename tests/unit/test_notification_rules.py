@@ -147,3 +147,37 @@ def test_prefill_identification_lists_lots_and_serials():
                     facts(serial_numbers="SN-1, SN-2"))
     value = draft["product identification (price, brand, model, date codes, markings, photo)"]
     assert "model R-HW540" in value and "lots: L2405" in value and "serial numbers: SN-1, SN-2" in value
+
+
+def test_form_1_is_japanese_and_never_fills_quantities_from_the_units_in_the_field():
+    from qa_incidents.laws.seed import JP_FORM_1
+
+    draft = prefill(JP_FORM_1, facts(fire=False, smoke=True))
+    assert draft["火災の有無"] == "無（発煙のみ）"  # smoke alone is not a fire
+    for item in ("製造（輸入）数量", "販売数量", "製造（輸入）期間", "販売期間"):
+        assert draft[item] == ""
+    assert "型式" in draft["製品の名称及び型式"] and "件" in draft["同一型式の製品による同種事故の有無"]
+    assert "重傷（治療期間30日以上）" in draft["被害の状況（死亡・重傷（治療期間30日以上）・軽傷（30日未満）・後遺障害・被害なし）"]
+
+
+@pytest.mark.parametrize("form", ["CPSC_1115_13_D", "FDA_806_10_C", "NHTSA_573_6_C", "CCPSA_14", "UK_REG_9"])
+def test_english_authority_forms_are_english_and_leave_quantities_to_a_person(form):
+    from qa_incidents.laws import seed
+
+    items = getattr(seed, form)
+    draft = prefill(items, facts())
+    assert all(value.isascii() or not value for value in draft.values())
+    for item in items:
+        if any(word in item for word in ("number of products involved", "quantity", "number of units sold",
+                                         "potentially involved")):
+            assert draft[item] == ""
+    assert any(draft.values())
+
+
+def test_16_cfr_1115_13_d_items_are_filled_where_the_incident_knows_them():
+    from qa_incidents.laws.seed import CPSC_1115_13_D
+
+    draft = prefill(CPSC_1115_13_D, facts())
+    assert "48,200" in draft["(9) number of products in the hands of consumers"]
+    assert draft["(7) number of products involved"] == ""
+    assert "R-HW540" in draft["(3) product identification: name, model, serial or date codes, markings, price, photo"]
