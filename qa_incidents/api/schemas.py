@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from qa_incidents.incidents.rules import Hazard, Severity, Source, Status
+from qa_incidents.incidents.rules import Care, Hazard, Severity, Source, Status
 
 MAX_ID = 2**31 - 1
 
@@ -76,6 +76,13 @@ class IncidentIn(BaseModel):
     no_harm: bool = False
     units_in_field: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     description: Text = Field(max_length=20000)
+    injury_care: Care = Field(default=Care.NOT_STATED, description="The most serious care an injured person received.")
+    recurrence_risk: bool = Field(default=False, description="A malfunction that could cause death or serious injury if it recurred.")
+    suspected_defect: bool = Field(default=False, description="A defect or noncompliance is suspected.")
+    labelling_problem: bool = Field(default=False, description="A labelling or instructions problem.")
+    foreign_action: bool = Field(default=False, description="A recall or corrective action taken in another country.")
+    lawsuit: bool = Field(default=False, description="A lawsuit has been filed about it.")
+    choking: bool = Field(default=False, description="A choking incident.")
 
 
 class IncidentPatch(BaseModel):
@@ -104,6 +111,13 @@ class IncidentPatch(BaseModel):
     no_harm: bool | None = None
     units_in_field: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     description: Annotated[Text, Field(max_length=20000)] | None = None
+    injury_care: Care | None = None
+    recurrence_risk: bool | None = None
+    suspected_defect: bool | None = None
+    labelling_problem: bool | None = None
+    foreign_action: bool | None = None
+    lawsuit: bool | None = None
+    choking: bool | None = None
 
 
 class IncidentOut(BaseModel):
@@ -136,6 +150,13 @@ class IncidentOut(BaseModel):
     no_harm: bool
     units_in_field: int
     description: str
+    injury_care: Care
+    recurrence_risk: bool
+    suspected_defect: bool
+    labelling_problem: bool
+    foreign_action: bool
+    lawsuit: bool
+    choking: bool
     created_at: datetime
     updated_at: datetime
 

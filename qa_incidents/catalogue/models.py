@@ -48,6 +48,13 @@ class Product(Base):
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    #: ISO codes of the countries the model is sold in, space-separated (migration 0023): obligations marked
+    #: "also applies where sold" reach an incident abroad through them.
+    markets: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default=sa.text("''"))
+
+    @property
+    def market_codes(self) -> set[str]:
+        return set(self.markets.split())
 
     division: so.Mapped[Division] = so.relationship(lazy="joined")
     category: so.Mapped[ProductCategory] = so.relationship(lazy="joined")

@@ -25,7 +25,10 @@ from wtforms.widgets import Select, html_params
 from qa_incidents.core.clock import localize
 from qa_incidents.core.forms import FixedChoices
 from qa_incidents.incidents.rules import (
+    CARE_TITLES,
     HAZARD_TITLES,
+    REPORTABILITY_FLAG_TITLES,
+    Care,
     SOURCE_TITLES,
     Hazard,
     IncidentFacts,
@@ -121,6 +124,17 @@ class IncidentForm(FlaskForm):
     no_harm = BooleanField(_l("No harm"))
     units_in_field = IntegerField(_l("Units in the field"), default=0, validators=[InputRequired(_l("Enter a number (0 if unknown).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_BIGINT])
     description = TextAreaField(_l("Description"), validators=[InputRequired(_l("Describe what happened.")), Length(max=20000)])
+    injury_care = SelectField(_l("Most serious care an injured person received"),
+                              choices=[SelectChoice(c.value, t) for c, t in CARE_TITLES.items()],
+                              default=Care.NOT_STATED.value, validators=[InputRequired()],
+                              description=_l("Each country defines a serious injury by the care: e.g. Australia, "
+                                             "treated by a doctor or nurse; Japan, 30 days' treatment or more."))
+    recurrence_risk = BooleanField(REPORTABILITY_FLAG_TITLES["recurrence_risk"])
+    suspected_defect = BooleanField(REPORTABILITY_FLAG_TITLES["suspected_defect"])
+    labelling_problem = BooleanField(REPORTABILITY_FLAG_TITLES["labelling_problem"])
+    foreign_action = BooleanField(REPORTABILITY_FLAG_TITLES["foreign_action"])
+    lawsuit = BooleanField(REPORTABILITY_FLAG_TITLES["lawsuit"])
+    choking = BooleanField(REPORTABILITY_FLAG_TITLES["choking"])
     version = HiddenField()
 
     def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
@@ -134,7 +148,7 @@ class IncidentForm(FlaskForm):
                 except OverflowError:
                     field.errors = [*field.errors, _l("This date is out of range.")]
                     ok = False
-        needed = ("occurred_at", "aware_at", "timezone", "source", "hazard")
+        needed = ("occurred_at", "aware_at", "timezone", "source", "hazard", "injury_care")
         counts = ("deaths", "serious_injuries", "minor_injuries", "units_in_field")
         # A negative count is still a number: only a missing or unreadable value stops the domain rules.
         if any(getattr(self, name).errors or getattr(self, name).data is None for name in needed) or any(
@@ -175,6 +189,13 @@ class IncidentForm(FlaskForm):
             no_harm=self.no_harm.data,
             units_in_field=self.units_in_field.data or 0,
             description=self.description.data or "",
+            injury_care=Care(self.injury_care.data or Care.NOT_STATED.value),
+            recurrence_risk=self.recurrence_risk.data,
+            suspected_defect=self.suspected_defect.data,
+            labelling_problem=self.labelling_problem.data,
+            foreign_action=self.foreign_action.data,
+            lawsuit=self.lawsuit.data,
+            choking=self.choking.data,
         )
 
 

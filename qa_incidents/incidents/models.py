@@ -11,7 +11,7 @@ from qa_incidents.accounts.models import Division, User
 from qa_incidents.catalogue.models import Product
 from qa_incidents.core.clock import utcnow
 from qa_incidents.core.db import Base
-from qa_incidents.incidents.rules import Hazard, Severity, Source, Status
+from qa_incidents.incidents.rules import Care, Hazard, Severity, Source, Status
 
 
 def _enum(cls: type) -> sa.Enum:
@@ -55,6 +55,15 @@ class Incident(Base):
     no_harm: so.Mapped[bool] = so.mapped_column(default=False)
     units_in_field: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     description: so.Mapped[str] = so.mapped_column(sa.Text)
+    # The facts each regime's definitions need (migration 0023): the most serious care an injured person
+    # received, and yes/no facts other than harm that trigger or call for a reportability decision.
+    injury_care: so.Mapped[Care] = so.mapped_column(_enum(Care), default=Care.NOT_STATED, server_default="not_stated")
+    recurrence_risk: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    suspected_defect: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    labelling_problem: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    foreign_action: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    lawsuit: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    choking: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)

@@ -100,6 +100,48 @@ HARM_FLAG_TITLES = {
     "property_damage": _l("Property damage"),
 }
 
+
+
+class Care(enum.StrEnum):
+    """The most serious care any injured person received: what each regime's "serious injury" is defined by."""
+
+    NOT_STATED = "not_stated"
+    NONE = "none"
+    FIRST_AID = "first_aid"
+    DOCTOR_OR_NURSE = "doctor_or_nurse"
+    HOSPITALISED = "hospitalised"
+    THIRTY_DAYS = "thirty_days"
+    LASTING_DISABILITY = "lasting_disability"
+    LIFE_THREATENING = "life_threatening"
+
+
+CARE_TITLES = {
+    Care.NOT_STATED: _l("Not stated yet"),
+    Care.NONE: _l("No care"),
+    Care.FIRST_AID: _l("First aid only"),
+    Care.DOCTOR_OR_NURSE: _l("Treated by a doctor or nurse"),
+    Care.HOSPITALISED: _l("Hospitalised"),
+    Care.THIRTY_DAYS: _l("30 days' treatment or more"),
+    Care.LASTING_DISABILITY: _l("Lasting disability"),
+    Care.LIFE_THREATENING: _l("Life-threatening"),
+}
+
+#: Care that is a serious injury in Japan's sense (30 days' treatment or more, lasting disability): the
+#: "Serious injuries" count holds such injuries.
+JP_SERIOUS_CARE = frozenset({Care.THIRTY_DAYS, Care.LASTING_DISABILITY})
+
+#: The facts besides harm that some regimes are triggered by, asked at intake (all yes/no).
+REPORTABILITY_FLAGS = ("recurrence_risk", "suspected_defect", "labelling_problem", "foreign_action", "lawsuit",
+                       "choking")
+REPORTABILITY_FLAG_TITLES = {
+    "recurrence_risk": _l("A malfunction that could cause death or serious injury if it recurred"),
+    "suspected_defect": _l("A defect or noncompliance (with a rule or standard) is suspected"),
+    "labelling_problem": _l("A labelling or instructions problem"),
+    "foreign_action": _l("A recall or corrective action has been taken in another country"),
+    "lawsuit": _l("A lawsuit has been filed about it"),
+    "choking": _l("A choking incident (a child choked on the product or a part of it)"),
+}
+
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 MAX_TEXT = {"title": 200, "place": 200, "lot_numbers": 2000, "serial_numbers": 4000, "description": 20000}
 
@@ -129,6 +171,13 @@ class IncidentFacts:
     no_harm: bool
     units_in_field: int
     description: str
+    injury_care: Care = Care.NOT_STATED
+    recurrence_risk: bool = False
+    suspected_defect: bool = False
+    labelling_problem: bool = False
+    foreign_action: bool = False
+    lawsuit: bool = False
+    choking: bool = False
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -170,6 +219,12 @@ def validate_facts(facts: IncidentFacts, *, now: datetime, known_countries: Abst
         errors["no_harm"] = str(_l("State the harm, or tick 'No harm' to say there was none."))
     if not facts.description.strip():
         errors["description"] = str(_l("Describe what happened."))
+    injured = facts.serious_injuries + facts.minor_injuries
+    if injured == 0 and facts.injury_care not in (Care.NOT_STATED, Care.NONE):
+        errors["injury_care"] = str(_l("The care received is for the injured: no injury is counted above."))
+    elif facts.injury_care in JP_SERIOUS_CARE and facts.serious_injuries == 0:
+        errors["serious_injuries"] = str(_l(
+            "30 days' treatment or more, or a lasting disability, is a serious injury: count it under Serious injuries."))
     return errors
 
 

@@ -605,5 +605,101 @@ RULES: dict[str, DeadlineRule] = {
                          "The Product Regulation and Metrology Act 2025 enables new rules: any new notification duty "
                          "or deadline is unconfirmed."),
         ),
+        # --- Regimes added with the reportability definitions (notifications/reportability.py) ---
+        DeadlineRule(
+            "EU-GPSD-5-3", "EU, GPSD 2001/95/EC Art. 5(3) notification of a dangerous product (until 12 Dec 2024)",
+            DeadlineKind.NO_FIXED_DEADLINE, 0, "Europe/Brussels",
+            source="Directive 2001/95/EC Art. 5(3), Annex I; Commission Decision 2004/905/EC (guidelines)",
+            trigger="knowing the product poses risks", internal_target_hours=24,
+            reading="'Immediately': no day count in the Directive; the Commission's guidelines ask for 10 days, 3 days "
+                    "for a serious risk and at once for an immediate risk; the company's internal target applies.",
+            unconfirmed=(_INTERNAL_TARGET_NOTE, "The guidelines' 10 and 3 days are guidance, not the Directive."),
+        ),
+        DeadlineRule(
+            "US-CPSC-37", "USA, CPSA §37 lawsuit report (16 CFR 1116)", DeadlineKind.CALENDAR_DAYS, 30,
+            "America/New_York", source="CPSA §37 (15 U.S.C. 2084); 16 CFR 1116",
+            trigger="the final settlement or judgment of the third civil action in 24 months", holiday_country="US",
+            reading="Within 30 days after the final settlement or judgment of the third action in a 24-month period.",
+            unconfirmed=(_US_NO_ROLLOVER, _US_ZONE_NOTE,
+                         "The clock runs from the third settlement or judgment, not from awareness of the incident."),
+        ),
+        DeadlineRule(
+            "US-CPSC-1117", "USA, choking incident report (16 CFR 1117)", DeadlineKind.HOURS, 24, "America/New_York",
+            source="Child Safety Protection Act §102 (15 U.S.C. 1278 note); 16 CFR 1117.3",
+            trigger="obtaining the information", holiday_country="US", due_time=DueTime.SAME_CLOCK_TIME,
+            reading="Within 24 hours of obtaining the information, elapsed hours.",
+            unconfirmed=("Whether weekends and holidays are excluded as in 16 CFR 1115.14(a) is not stated: 24 elapsed "
+                         "hours (the earlier reading) are used.", _US_ZONE_NOTE),
+        ),
+        DeadlineRule(
+            "EU-MDR-87-FSCA", "EU, MDR Art. 87(1)(b) field safety corrective action", DeadlineKind.NO_FIXED_DEADLINE,
+            0, "Europe/Brussels", source="Regulation (EU) 2017/745 Art. 87(1)(b), 87(8)",
+            trigger="before the corrective action is undertaken", internal_target_hours=24,
+            reading="Reported before the field safety corrective action is undertaken, except where urgency requires "
+                    "it to be undertaken at once (Art. 87(8)): no day count; the company's internal target applies.",
+            unconfirmed=(_INTERNAL_TARGET_NOTE,),
+        ),
+        DeadlineRule(
+            "EU-MDR-88", "EU, MDR Art. 88 trend report", DeadlineKind.NO_FIXED_DEADLINE, 0, "Europe/Brussels",
+            source="Regulation (EU) 2017/745 Art. 88", trigger="finding a significant increase", internal_target_hours=360,
+            reading="No day count in Art. 88: the post-market surveillance plan sets how an increase is found; the "
+                    "company's internal target applies.",
+            unconfirmed=("The 15-day internal target is a placeholder: the administrator sets it with the legal "
+                         "department.",),
+        ),
+        DeadlineRule(
+            "JP-PMD-68-10-15", "Japan, PMD Act Art. 68-10 device malfunction report (15 days)",
+            DeadlineKind.DAY_OF_KNOWLEDGE_DAYS, 15, "Asia/Tokyo",
+            source="医薬品医療機器等法 第68条の10第1項; 施行規則 第228条の20第1項", trigger="knowledge",
+            holiday_country="JP",
+            reading="15 days counting the day of knowledge (知った日から起算して), Japan time: the earlier reading.",
+            unconfirmed=("Whether the day of knowledge counts (起算) and whether a due date on a holiday moves are to "
+                         "be checked: the earlier date is used.",),
+        ),
+        DeadlineRule(
+            "JP-PMD-68-10-30", "Japan, PMD Act Art. 68-10 device malfunction report (30 days)",
+            DeadlineKind.DAY_OF_KNOWLEDGE_DAYS, 30, "Asia/Tokyo",
+            source="医薬品医療機器等法 第68条の10第1項; 施行規則 第228条の20第2項", trigger="knowledge",
+            holiday_country="JP",
+            reading="30 days counting the day of knowledge (知った日から起算して), Japan time: the earlier reading.",
+            unconfirmed=("Whether the day of knowledge counts (起算) and whether a due date on a holiday moves are to "
+                         "be checked: the earlier date is used.",),
+        ),
+        DeadlineRule(
+            "JP-RTVA-63-3", "Japan, Road Transport Vehicle Act Art. 63-3 recall notification",
+            DeadlineKind.NO_FIXED_DEADLINE, 0, "Asia/Tokyo", source="道路運送車両法 第63条の3第1項",
+            trigger="before the recall starts", holiday_country="JP", internal_target_hours=24,
+            reading="Notified to the Minister before the recall (改善措置) starts: no day count; the company's internal "
+                    "target applies.",
+            unconfirmed=(_INTERNAL_TARGET_NOTE,),
+        ),
+        DeadlineRule(
+            "CA-MDR-60-10", "Canada, Medical Devices Regulations s.60(1)(a) problem report (death, serious deterioration)",
+            DeadlineKind.CALENDAR_DAYS, 10, "America/Toronto",
+            source="Medical Devices Regulations (SOR/98-282) s.59, 60(1)(a); Interpretation Act s.26",
+            holiday_country="CA", holiday_subdiv="ON", rollover=Rollover.NEXT_WORKING_DAY, saturday_is_holiday=False,
+            reading=_CA_READING.format(n=10), unconfirmed=_CA_UNCONFIRMED,
+        ),
+        DeadlineRule(
+            "CA-MDR-60-30", "Canada, Medical Devices Regulations s.60(1)(b) problem report (could recur)",
+            DeadlineKind.CALENDAR_DAYS, 30, "America/Toronto",
+            source="Medical Devices Regulations (SOR/98-282) s.59, 60(1)(b); Interpretation Act s.26",
+            holiday_country="CA", holiday_subdiv="ON", rollover=Rollover.NEXT_WORKING_DAY, saturday_is_holiday=False,
+            reading=_CA_READING.format(n=30), unconfirmed=_CA_UNCONFIRMED,
+        ),
+        DeadlineRule(
+            "CA-MVSA-10", "Canada, Motor Vehicle Safety Act s.10 notice of defect", DeadlineKind.NO_FIXED_DEADLINE, 0,
+            "America/Toronto", source="Motor Vehicle Safety Act (S.C. 1993, c. 16) s.10(1)",
+            trigger="knowledge of the defect", holiday_country="CA", internal_target_hours=24,
+            reading="No day count is read from the Act here; the company's internal target applies.",
+            unconfirmed=(_INTERNAL_TARGET_NOTE, "The Act's and the Regulations' time for the notice of defect."),
+        ),
+        DeadlineRule(
+            "EU-VEH-52", "EU, Regulation (EU) 2018/858 Art. 52 vehicles presenting a serious risk",
+            DeadlineKind.NO_FIXED_DEADLINE, 0, "Europe/Brussels", source="Regulation (EU) 2018/858 Art. 52",
+            trigger="knowing of the serious risk or non-conformity", internal_target_hours=24,
+            reading="'Immediately': no day count; the company's internal target applies.",
+            unconfirmed=(_INTERNAL_TARGET_NOTE,),
+        ),
     )
 }

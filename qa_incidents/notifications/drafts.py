@@ -41,6 +41,8 @@ class DraftFacts:
     similar_reports: int
     severity: str
     timezone: str = "UTC"
+    #: The most serious care an injured person received (incidents.rules.Care value).
+    injury_care: str = "not_stated"
 
 
 def _local(moment: datetime, zone: str) -> str:
@@ -68,29 +70,167 @@ def identification(f: DraftFacts) -> str:
     return "\n".join(lines)
 
 
-#: (words in the field name, what fills it). The first match wins, so specific entries come first.
+CARE_EN = {"none": "no care", "first_aid": "first aid only", "doctor_or_nurse": "treated by a doctor or nurse",
+           "hospitalised": "hospitalised", "thirty_days": "30 days' treatment or more",
+           "lasting_disability": "lasting disability", "life_threatening": "life-threatening"}
+
+
+def injuries_en(f: DraftFacts) -> str:
+    """The harm in English, with the most serious care an injured person received when stated."""
+    text = harm_summary(f)
+    if f.serious_injuries + f.minor_injuries and f.injury_care in CARE_EN:
+        text += f"; most serious care received: {CARE_EN[f.injury_care]}"
+    return text
+
+
+def fire_co_damage(f: DraftFacts) -> str:
+    """Fire is "yes" only when a fire was reported: smoke alone is said as smoke, never as fire."""
+    fire = "yes" if f.fire else ("no (smoke only)" if f.smoke else "no")
+    return f"fire: {fire}; CO: {_yes(f.co_poisoning)}; property damage: {_yes(f.property_damage)}"
+
+
+def facts_en(f: DraftFacts) -> str:
+    return f"{f.description}\n\nWhere: {f.place}, {f.country}. When: {_local(f.occurred_at, f.timezone)}."
+
+
+# --- Japan, Form 1 (様式第一): Japanese throughout, labels and values ------------------------------------
+
+SOURCE_JA = {"customer_complaint": "お客様からの申出", "service_report": "修理・サービス報告",
+             "authority_inquiry": "行政機関からの照会", "media": "報道", "internal_test": "社内試験"}
+
+
+def _ja_time(moment: datetime, zone: str) -> str:
+    from qa_incidents.core.i18n import document_datetime
+
+    return document_datetime(moment, zone, "ja")
+
+
+def _ja_casualties(f: DraftFacts) -> str:
+    if not (f.deaths or f.serious_injuries or f.minor_injuries):
+        return "被害なし"
+    parts = [f"死亡 {f.deaths}名", f"重傷（治療期間30日以上）{f.serious_injuries}名", f"軽傷（治療期間30日未満）{f.minor_injuries}名"]
+    if f.injury_care == "lasting_disability":
+        parts.append("後遺障害あり（等級は未確認）")
+    return "、".join(parts)
+
+
+def _ja_similar(f: DraftFacts) -> str:
+    return (f"有（社内記録で同一製品の類似報告 {f.similar_reports}件）" if f.similar_reports
+            else "無（社内記録による）")
+
+
+#: Form 1's items as the laws map names them → what fills each (None: the incident does not know it; a person
+#: fills it). The quantities and periods made, imported and sold are never filled from the units in the field.
+FORM_1: dict[str, Filler | None] = {
+    "報告者の氏名又は名称及び住所": lambda f: f.division,
+    "製品の名称及び型式": lambda f: f"{f.product_name}（型式：{f.model}）",
+    "商標": None,
+    "製造国": None,
+    "事故発生日時": lambda f: _ja_time(f.occurred_at, f.timezone),
+    "事故発生場所": lambda f: f"{f.place}（{f.country}）",
+    "事故を知った日及び経緯（誰から）": lambda f: f"{_ja_time(f.aware_at, f.timezone)}に把握。情報源：{SOURCE_JA.get(f.source.replace(' ', '_'), f.source)}",
+    "火災の有無": lambda f: "有" if f.fire else ("無（発煙のみ）" if f.smoke else "無"),
+    "CO中毒の有無": lambda f: "有" if f.co_poisoning else "無",
+    "製品の損害の有無": None,
+    "被害の状況（死亡・重傷（治療期間30日以上）・軽傷（30日未満）・後遺障害・被害なし）": _ja_casualties,
+    "事故の内容": lambda f: f"{f.description}\n\n発生場所：{f.place}（{f.country}）。発生日時：{_ja_time(f.occurred_at, f.timezone)}。",
+    "同一型式の製品による同種事故の有無": _ja_similar,
+    "事故原因の区分": None,
+    "製造（輸入）期間": None,
+    "製造（輸入）数量": None,
+    "販売期間": None,
+    "販売数量": None,
+    "再発防止措置": None,
+}
+
+# --- English authorities' forms, item by item ----------------------------------------------------------
+
+#: 16 CFR 1115.13(d), 21 CFR 806.10(c), 49 CFR 573.6(c), CCPSA s.14(2)-(3), GPSR 2005 reg. 9 / Sch. 4: each item
+#: → what fills it (None: a person fills it). "Number of products involved", quantities manufactured or
+#: distributed and units sold are not the units in the field and are never filled from them.
+FORM_ITEMS: dict[str, Filler | None] = {
+    # CPSC, 16 CFR 1115.13(d)
+    "(1) name and address of the manufacturer, distributor or retailer": lambda f: f.division,
+    "(2) name and address of the manufacturing plants and country of origin": None,
+    "(3) product identification: name, model, serial or date codes, markings, price, photo": identification,
+    "(4) nature and extent of the possible defect, failure to comply or risk": facts_en,
+    "(5) nature and extent of injury or risk of injury": injuries_en,
+    "(6) how and when the information was obtained":
+        lambda f: f"{f.source}; the company became aware at {_local(f.aware_at, f.timezone)}",
+    "(7) number of products involved": None,
+    "(8) production and distribution periods": None,
+    "(9) number of products in the hands of consumers": lambda f: f"{f.units_in_field:,} units in the field (estimate)",
+    "(10) corrective action taken or proposed": None,
+    "(11) person to contact": None,
+    # FDA, 21 CFR 806.10(c)
+    "(1) report number": None,
+    "(2) name, address and telephone of the manufacturer or importer and the responsible person": lambda f: f.division,
+    "(3) name, address and telephone of the person to contact": None,
+    "(4) brand name and common name, classification name and intended use of the device": identification,
+    "(5) marketing status (510(k) or PMA number) and device listing number": None,
+    "(6) model, catalogue, lot or serial numbers, and UDI": lambda f: "; ".join(x for x in (
+        f"model {f.model}", f.lot_numbers and f"lots {f.lot_numbers}", f.serial_numbers and f"serials {f.serial_numbers}") if x),
+    "(7) manufacturer contact": None,
+    "(8) description of the event and of the correction or removal": facts_en,
+    "(9) illnesses or injuries and the MDR numbers of related reports": injuries_en,
+    "(10) total quantity of devices manufactured or distributed": None,
+    "(11) date of manufacture or distribution and expiration dates": None,
+    "(12) names and addresses of all consignees": None,
+    "(13) copies of communications": None,
+    "(14) statement of missing information and when it will follow": None,
+    # NHTSA, 49 CFR 573.6(c)
+    "(1) manufacturer's name": lambda f: f.division,
+    "(2) identification of the vehicles or equipment (make, line, model year, VIN range or production dates)": identification,
+    "(3) total number of vehicles or items potentially involved": None,
+    "(4) estimated percentage with the defect": None,
+    "(5) description of the defect or noncompliance": facts_en,
+    "(6) chronology of events and the basis of the determination":
+        lambda f: f"{_local(f.occurred_at, f.timezone)}: the incident ({f.place}, {f.country}). "
+                  f"{_local(f.aware_at, f.timezone)}: the company became aware ({f.source}).",
+    "(7) test results and other data": None,
+    "(8) description of the remedy and the recall schedule": None,
+    "(9) identification of component suppliers": None,
+    "(10) copies of communications to owners and dealers": None,
+    # Health Canada, CCPSA s.14(2)-(3)
+    "reporting company and contact": lambda f: f.division,
+    "product name, model, UPC or lot, and where it was sold": identification,
+    "date and place of the incident": lambda f: f"{_local(f.occurred_at, f.timezone)}; {f.place}, {f.country}",
+    "description of the incident and the defect, characteristic or labelling problem": facts_en,
+    "injuries and their seriousness": injuries_en,
+    "number of units sold in Canada": None,
+    "actions taken or planned (recall, other measures)": None,
+    # UK, General Product Safety Regulations 2005 reg. 9 and Schedule 4
+    "information enabling a precise identification of the product or batch": identification,
+    "a full description of the risks the product presents": lambda f: f"{facts_en(f)}\n\nHarm: {injuries_en(f)}",
+    "all available information relevant for tracing the product": lambda f: "; ".join(x for x in (
+        f"model {f.model}", f.lot_numbers and f"lots {f.lot_numbers}", f.serial_numbers and f"serials {f.serial_numbers}") if x),
+    "a description of the action taken to prevent risks to consumers": None,
+}
+
+
+#: (words in the field name, what fills it), for fields named otherwise (an administrator's own, older maps). The
+#: first match wins, so specific entries come first. Quantities are never matched: no other figure stands for them.
 Filler = Callable[[DraftFacts], str]
 FILLERS: Sequence[tuple[tuple[str, ...], Filler]] = (
-    (("fire / co",), lambda f: f"fire: {_yes(f.fire or f.smoke)}; CO: {_yes(f.co_poisoning)}; "
-                               f"product damage: {_yes(f.property_damage)}"),
+    (("fire / co",), fire_co_damage),
     (("similar accidents",), lambda f: f"{f.similar_reports} similar report(s) of the same product in the matrix window"),
     (("accident date", "date and time"), lambda f: _local(f.occurred_at, f.timezone)),
     (("how and when the information was obtained",),
      lambda f: f"{f.source}; the company became aware at {_local(f.aware_at, f.timezone)}"),
-    (("casualties", "nature of injuries", "illnesses or injuries", "injury"), harm_summary),
+    (("casualties", "nature of injuries", "illnesses or injuries", "injury"), injuries_en),
     (("udi, model, lot",), lambda f: "; ".join(x for x in (f"model {f.model}", f.lot_numbers and f"lots {f.lot_numbers}",
                                                           f.serial_numbers and f"serials {f.serial_numbers}") if x)),
     (("product identification", "identification number", "product type", "goods"), identification),
-    (("facts", "circumstances", "event and actions", "nature of the defect"),
-     lambda f: f"{f.description}\n\nWhere: {f.place}, {f.country}. When: {_local(f.occurred_at, f.timezone)}."),
-    (("when and how many were supplied", "units corrected"), lambda f: f"{f.units_in_field:,} units in the field"),
-    (("quantities",), lambda f: f"{f.units_in_field:,} units in the field"),
+    (("facts", "circumstances", "event and actions", "nature of the defect"), facts_en),
     (("submitter", "firm and responsible person"), lambda f: f.division),
     (("model",), lambda f: f.model),
 )
 
 
 def filler_for(field: str) -> Filler | None:
+    for exact in (FORM_1, FORM_ITEMS):
+        if field in exact:
+            return exact[field]
     name = field.lower()
     for words, filler in FILLERS:
         if any(word in name for word in words):

@@ -277,7 +277,8 @@ def draft_facts(session: so.Session, record: NotificationRecord) -> DraftFacts:
         serious_injuries=incident.serious_injuries, minor_injuries=incident.minor_injuries, fire=incident.fire,
         smoke=incident.smoke, co_poisoning=incident.co_poisoning, property_damage=incident.property_damage,
         units_in_field=incident.units_in_field, similar_reports=last.similar_reports if last else 0,
-        severity=incident.severity.value if incident.severity else "", timezone=record.due_timezone or "UTC")
+        severity=incident.severity.value if incident.severity else "", timezone=record.due_timezone or "UTC",
+        injury_care=incident.injury_care.value)
 
 
 def proposed_draft(session: so.Session, record: NotificationRecord) -> dict[str, str]:

@@ -19,7 +19,8 @@ from qa_incidents.incidents.severity import harm_classes
 from qa_incidents.laws import service as laws
 from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications.deadlines import RULES, Deadline, compute
-from qa_incidents.notifications.obligations import Assessment, Trigger, Verdict, assess
+from qa_incidents.notifications.obligations import Assessment, Trigger, Verdict
+from qa_incidents.notifications.reportability import assess_obligation, facts_of
 
 
 @dataclass
@@ -30,6 +31,9 @@ class IncidentObligation:
     #: The legal clock from aware_at: only for obligations that apply. One a person must decide may run
     #: from another event (a recall, a determination), so no date is guessed for it.
     deadline: Deadline | None
+    #: The country the product is sold in through which the obligation reaches an incident abroad ("" when the
+    #: incident happened in the obligation's jurisdiction).
+    via_market: str = ""
 
 
 def incident_harms(incident: Incident) -> list:  # type: ignore[type-arg]
@@ -44,7 +48,37 @@ def obligations_for(session: so.Session, incident: Incident) -> list[IncidentObl
     jurisdictions = laws.jurisdictions_for(session, incident.country)
     on = incident.aware_at.astimezone(ZoneInfo(_own_zone(jurisdictions))).date()
     found = laws.applicable(session, category_id=incident.category_id, country=incident.country, on=on)
-    return _assessed(incident, ((item.law, item.obligations) for item in found))
+    by_market = {market: laws.applicable(session, category_id=incident.category_id, country=market, on=on)
+                 for market in markets_abroad(incident)}
+    return _assessed(incident, reach(found, by_market))
+
+
+def markets_abroad(incident: Incident) -> list[str]:
+    """The countries the incident's product is sold in, other than the one where it happened, in code order."""
+    product = incident.product
+    return sorted(set((product.markets or "").split()) - {incident.country}) if product is not None else []
+
+
+def reach(found: Iterable[Any], by_market: dict[str, Iterable[Any]]) -> list[tuple[Any, list[Any], str]]:
+    """(law, obligations, via market) for each law that reaches the incident: every obligation of the laws of the
+    country where it happened, and of the laws of each other market only the obligations whose law reaches events
+    abroad ("also applies where sold", e.g. 21 CFR 803.50 for devices marketed in the US, CCPSA s.14(1) "in Canada
+    or elsewhere", MDR Art. 87(1)(b) corrective actions in third countries). Each law once, the country's own
+    first."""
+    picked: list[tuple[Any, list[Any], str]] = []
+    seen: set[int] = set()
+    for item in found:
+        seen.add(item.law.id)
+        picked.append((item.law, list(item.obligations), ""))
+    for market, items in sorted(by_market.items()):
+        for item in items:
+            if item.law.id in seen:
+                continue
+            abroad = [o for o in item.obligations if getattr(o, "applies_to_markets", False)]
+            if abroad:
+                seen.add(item.law.id)
+                picked.append((item.law, abroad, market))
+    return picked
 
 
 def _own_zone(jurisdictions: list[Any]) -> str:
@@ -53,19 +87,20 @@ def _own_zone(jurisdictions: list[Any]) -> str:
     return own.timezone if own else "UTC"
 
 
-def _assessed(incident: Incident, found: Iterable[tuple[Any, Iterable[Any]]]) -> list[IncidentObligation]:
-    """Each obligation of each law assessed against the incident's harm, with its legal clock when it applies;
-    those that apply first (soonest due first), then those a person must decide, then the rest."""
+def _assessed(incident: Incident, found: Iterable[tuple[Any, Iterable[Any], str]]) -> list[IncidentObligation]:
+    """Each obligation of each law assessed by its regime's own definition (reportability.py), with its legal clock
+    when it applies; those that apply first (soonest due first), then those a person must decide, then the rest."""
     harms = incident_harms(incident)
+    at_home, abroad = facts_of(incident), facts_of(incident, abroad=True)
     assessed = []
-    for law, obligations in found:
+    for law, obligations, market in found:
         for obligation in obligations:
-            assessment = assess(Trigger(obligation.regime_code, tuple(obligation.trigger_harms or ()),
-                                        obligation.trigger_text), harms=harms)
+            assessment = assess_obligation(Trigger(obligation.regime_code, tuple(obligation.trigger_harms or ()),
+                                                   obligation.trigger_text), abroad if market else at_home, harms)
             deadline = None
             if assessment.verdict == Verdict.APPLIES and obligation.regime_code in RULES:
                 deadline = compute(RULES[obligation.regime_code], start=incident.aware_at)
-            assessed.append(IncidentObligation(obligation, law, assessment, deadline))
+            assessed.append(IncidentObligation(obligation, law, assessment, deadline, market))
     order = {Verdict.APPLIES: 0, Verdict.DECIDE: 1, Verdict.NOT_TRIGGERED: 2}
     return sorted(assessed, key=lambda o: (order[o.assessment.verdict],
                                            o.deadline.due_at.timestamp() if o.deadline else float("inf")))
@@ -108,6 +143,7 @@ class ObligationShown:
     trigger_text: str
     valid_from: dt.date | None
     valid_to: dt.date | None
+    applies_to_markets: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,7 +176,7 @@ class MapShown:
                 law.id, law.short_name, _jurisdiction_shown(law.jurisdiction), law.status, law.in_force_from,
                 law.repealed_on, tuple(CoverageShown(c.category_id, c.valid_from, c.valid_to) for c in law.coverage),
                 tuple(ObligationShown(o.id, o.regime_code, o.title, tuple(o.trigger_harms or ()), o.trigger_text or "",
-                                      o.valid_from, o.valid_to) for o in law.obligations)))
+                                      o.valid_from, o.valid_to, o.applies_to_markets) for o in law.obligations)))
         return cls(Tree.load(session), tuple(map(_jurisdiction_shown, laws.active_jurisdictions(session))),
                    {j: tuple(found) for j, found in by_jurisdiction.items()})
 
@@ -167,7 +203,11 @@ def obligations_shown(session: so.Session, incident: Incident) -> list[IncidentO
     generation = marker(session, LAWS_MARKER)
     if generation is None:  # no marker (never written): nothing may be reused
         return obligations_for(session, incident)
-    zone, found = _LAWS_SHOWN.get((generation, incident.category_id, incident.country), lambda: _MAPS_SHOWN.get(
-        generation, lambda: MapShown.load(session)).candidates(category_id=incident.category_id, country=incident.country))
+    def shown(country: str) -> tuple[str, list[laws.Candidate]]:
+        return _LAWS_SHOWN.get((generation, incident.category_id, country), lambda: _MAPS_SHOWN.get(
+            generation, lambda: MapShown.load(session)).candidates(category_id=incident.category_id, country=country))
+
+    zone, found = shown(incident.country)
     on = incident.aware_at.astimezone(ZoneInfo(zone)).date()
-    return _assessed(incident, ((item.law, item.obligations) for item in laws.in_force_on(found, on)))
+    by_market = {market: laws.in_force_on(shown(market)[1], on) for market in markets_abroad(incident)}
+    return _assessed(incident, reach(laws.in_force_on(found, on), by_market))

@@ -44,18 +44,21 @@ def test_refrigerator_fire_in_japan(demo):
 def test_minor_injury_in_the_us(demo):
     glass = incident(demo, "Door glass shattered")
     found = by_code(obligations_for(demo, glass))
-    assert found["US-CPSC-15B"].assessment.verdict == Verdict.NOT_TRIGGERED and found["US-CPSC-15B"].deadline is None
+    # a minor injury: 15 U.S.C. 2064(b) asks whether the information reasonably supports a substantial product hazard
+    assert found["US-CPSC-15B"].assessment.verdict == Verdict.DECIDE and found["US-CPSC-15B"].deadline is None
     assert found["US-CPSC-MPR"].assessment.verdict == Verdict.DECIDE and found["US-CPSC-MPR"].deadline is None
 
 
 def test_the_map_as_of_aware_at(demo, clock):
-    """The same fire in Germany: before 13 Dec 2024 the GPSD (no accident notification), from then the GPSR."""
+    """The same fire in Germany: before 13 Dec 2024 the GPSD (Art. 5(3): a dangerous product, to decide), from then
+    the GPSR (Art. 20: the serious injury is an accident that applies)."""
     fire = incident(demo, "Refrigerator caught fire")
     fire.country = "DE"
     fire.serious_injuries = 1
     fire.occurred_at = dt.datetime(2024, 12, 12, 8, 0, tzinfo=dt.UTC)
     fire.aware_at = dt.datetime(2024, 12, 12, 22, 30, tzinfo=dt.UTC)  # 23:30 in Brussels: still the 12th
-    assert by_code(obligations_for(demo, fire)) == {}
+    before = by_code(obligations_for(demo, fire))
+    assert list(before) == ["EU-GPSD-5-3"] and before["EU-GPSD-5-3"].assessment.verdict == Verdict.DECIDE
     fire.aware_at = dt.datetime(2024, 12, 12, 23, 30, tzinfo=dt.UTC)  # 00:30 on the 13th in Brussels
     found = by_code(obligations_for(demo, fire))
     assert list(found) == ["EU-GPSR-20"] and not found["EU-GPSR-20"].deadline.is_legal_deadline

@@ -30,7 +30,7 @@ def test_japan_refrigerators(demo):
 
 
 @pytest.mark.parametrize("on, expected", [
-    (dt.date(2024, 12, 12), {"EU-GPSD": [], "EU-RoHS": []}),
+    (dt.date(2024, 12, 12), {"EU-GPSD": ["EU-GPSD-5-3"], "EU-RoHS": []}),  # Directive 2001/95/EC Art. 5(3)
     (dt.date(2024, 12, 13), {"EU-GPSR": ["EU-GPSR-20"], "EU-RoHS": []}),
 ])
 def test_eu_member_across_the_gpsr_enforcement_date(demo, on, expected):

@@ -113,10 +113,11 @@ def draft_all(session, record, who, clock, **overrides):
 def test_draft_is_prefilled_and_lists_what_is_missing(demo, triaged):
     record = jp_record(demo, triaged)
     draft = records.proposed_draft(demo, record)
-    assert draft["model"] == "R-HW540"
-    assert draft["fire / CO / product damage"].startswith("fire: yes")
+    # Form 1 (様式第一), Japanese throughout: the model in its item, the fire as reported, the quantities left to a person
+    assert "R-HW540" in draft["製品の名称及び型式"]
+    assert draft["火災の有無"] == "有"
     missing = records.rules.missing_fields(records.required_fields(record), draft)
-    assert "brand" in missing and "model" not in missing
+    assert "商標" in missing and "販売数量" in missing and "製品の名称及び型式" not in missing
 
 
 def test_full_flow_with_signatures_document_and_acknowledgement(demo, triaged, clock, storage):
@@ -128,11 +129,12 @@ def test_full_flow_with_signatures_document_and_acknowledgement(demo, triaged, c
     # missing fields without a word on when they follow: refused, nothing signed
     with pytest.raises(ValidationFailed) as e:
         records.approve(demo, user=hq, record=record, password=PASSWORD, comment="", now=clock())
-    assert "brand" in e.value.errors["missing"]
+    assert "商標" in e.value.errors["missing"]
     demo.rollback()
     record = jp_record(demo, triaged)
     records.save_draft(demo, user=qa, record=record, fields=records.proposed_draft(demo, record) | {
-        "brand": "Acme", "country of production": "Thailand", "cause code": "parts", "recurrence prevention": "under study"},
+        "商標": "Acme", "製造国": "タイ", "製品の損害の有無": "有", "事故原因の区分": "部品", "製造（輸入）期間": "2024年1月〜2025年3月",
+        "製造（輸入）数量": "52,000台", "販売期間": "2024年2月〜", "販売数量": "48,900台", "再発防止措置": "調査中"},
         missing_explanation="", expected_version=record.version, now=clock())
     demo.commit()
     # division QA may not sign; a wrong password signs nothing
@@ -146,7 +148,7 @@ def test_full_flow_with_signatures_document_and_acknowledgement(demo, triaged, c
     demo.commit()
     signature = demo.get(Signature, record.approval_signature_id)
     assert signature.meaning == "approved regulator notification for submission"
-    assert signature.content["draft"]["brand"] == "Acme"
+    assert signature.content["draft"]["商標"] == "Acme"
     # submission: in the future is refused
     with pytest.raises(ValidationFailed) as e:
         records.submit(demo, user=qa, record=record, channel="CAA web form", authority_reference="",

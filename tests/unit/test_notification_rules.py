@@ -123,20 +123,23 @@ def facts(**changes):
     return DraftFacts(**base)
 
 
-def test_prefill_japan_form_1():
+def test_prefill_older_field_names_never_take_a_different_quantity():
+    """Fields named in an older laws map's words: matched by words, but quantities made and sold are never the units
+    in the field, and property damage is not said to be product damage."""
     required = ["brand", "model", "country of production", "accident date and time", "fire / CO / product damage",
                 "casualties by class", "facts", "similar accidents with the same model", "quantities made or imported and sold"]
     draft = prefill(required, facts())
     assert draft["model"] == "R-HW540"
     assert draft["accident date and time"] == "2026-03-02 18:00 JST (Asia/Tokyo)"
-    assert draft["fire / CO / product damage"] == "fire: yes; CO: no; product damage: yes"
+    assert draft["fire / CO / product damage"] == "fire: yes; CO: no; property damage: yes"
     assert draft["casualties by class"].startswith("deaths: 0; serious injuries: 0; minor injuries: 1")
     assert "Smoke then flames" in draft["facts"] and "Setagaya, Tokyo" in draft["facts"]
     assert draft["similar accidents with the same model"].startswith("2 similar report(s)")
-    assert draft["quantities made or imported and sold"] == "48,200 units in the field"
     # the incident does not know these: they stay empty and are listed as missing
     assert draft["brand"] == "" and draft["country of production"] == ""
-    assert rules.missing_fields(required, draft) == ["brand", "country of production"]
+    assert draft["quantities made or imported and sold"] == ""
+    assert rules.missing_fields(required, draft) == ["brand", "country of production",
+                                                     "quantities made or imported and sold"]
 
 
 def test_prefill_identification_lists_lots_and_serials():
@@ -144,3 +147,37 @@ def test_prefill_identification_lists_lots_and_serials():
                     facts(serial_numbers="SN-1, SN-2"))
     value = draft["product identification (price, brand, model, date codes, markings, photo)"]
     assert "model R-HW540" in value and "lots: L2405" in value and "serial numbers: SN-1, SN-2" in value
+
+
+def test_form_1_is_japanese_and_never_fills_quantities_from_the_units_in_the_field():
+    from qa_incidents.laws.seed import JP_FORM_1
+
+    draft = prefill(JP_FORM_1, facts(fire=False, smoke=True))
+    assert draft["火災の有無"] == "無（発煙のみ）"  # smoke alone is not a fire
+    for item in ("製造（輸入）数量", "販売数量", "製造（輸入）期間", "販売期間"):
+        assert draft[item] == ""
+    assert "型式" in draft["製品の名称及び型式"] and "件" in draft["同一型式の製品による同種事故の有無"]
+    assert "重傷（治療期間30日以上）" in draft["被害の状況（死亡・重傷（治療期間30日以上）・軽傷（30日未満）・後遺障害・被害なし）"]
+
+
+@pytest.mark.parametrize("form", ["CPSC_1115_13_D", "FDA_806_10_C", "NHTSA_573_6_C", "CCPSA_14", "UK_REG_9"])
+def test_english_authority_forms_are_english_and_leave_quantities_to_a_person(form):
+    from qa_incidents.laws import seed
+
+    items = getattr(seed, form)
+    draft = prefill(items, facts())
+    assert all(value.isascii() or not value for value in draft.values())
+    for item in items:
+        if any(word in item for word in ("number of products involved", "quantity", "number of units sold",
+                                         "potentially involved")):
+            assert draft[item] == ""
+    assert any(draft.values())
+
+
+def test_16_cfr_1115_13_d_items_are_filled_where_the_incident_knows_them():
+    from qa_incidents.laws.seed import CPSC_1115_13_D
+
+    draft = prefill(CPSC_1115_13_D, facts())
+    assert "48,200" in draft["(9) number of products in the hands of consumers"]
+    assert draft["(7) number of products involved"] == ""
+    assert "R-HW540" in draft["(3) product identification: name, model, serial or date codes, markings, price, photo"]

@@ -84,7 +84,7 @@ def test_records_are_listed_with_state_deadline_urgency_and_missing_fields(api, 
     assert record["state"] == "required" and record["id"] == ids["record_id"]
     assert record["due_at"] and record["due_timezone"] == "Asia/Tokyo" and record["due_local"].endswith("+09:00")
     assert record["urgency"] in ("ok", "watch", "soon", "critical", "overdue")
-    assert "brand" in record["missing_fields"] and record["draft"]["model"] == "R-HW540"  # pre-filled from the incident
+    assert "商標" in record["missing_fields"] and "R-HW540" in record["draft"]["製品の名称及び型式"]  # pre-filled from the incident
     assert record["steps"] == ["draft"]  # division QA drafts; approval is head office's signature
     one = api(QA, "GET", f"/incidents/1/notifications/{ids['record_id']}")
     assert one.status_code == 200 and one.headers["ETag"] == f'"{one.get_json()["version"]}"'
@@ -106,18 +106,18 @@ def test_a_record_of_another_incident_is_not_found_under_this_one(api, ids):  # 
 def test_draft_needs_if_match_saves_keeps_audit_and_refuses_stale_versions(api, ids, demo):  # type: ignore[no-untyped-def]
     url = f"/incidents/1/notifications/{ids['record_id']}"
     version = api(QA, "GET", url).headers["ETag"]
-    body = {"fields": {"brand": "Acme Cool"}, "missing_explanation": "Casualty details follow within 10 days."}
+    body = {"fields": {"商標": "Acme Cool"}, "missing_explanation": "Casualty details follow within 10 days."}
     assert api(QA, "PUT", url + "/draft", json=body).status_code == 428
     saved = api(QA, "PUT", url + "/draft", json=body, headers={"If-Match": version})
     assert saved.status_code == 200, saved.get_json()
     record = saved.get_json()
-    assert record["state"] == "drafted" and record["draft"]["brand"] == "Acme Cool"
-    assert "brand" not in record["missing_fields"] and record["draft"]["model"] == "R-HW540"  # the others kept
+    assert record["state"] == "drafted" and record["draft"]["商標"] == "Acme Cool"
+    assert "商標" not in record["missing_fields"] and "R-HW540" in record["draft"]["製品の名称及び型式"]  # the others kept
     assert saved.headers["ETag"] != version
-    stale = api(QA, "PUT", url + "/draft", json={"fields": {"brand": "Other"}}, headers={"If-Match": version})
+    stale = api(QA, "PUT", url + "/draft", json={"fields": {"商標": "Other"}}, headers={"If-Match": version})
     assert stale.status_code == 412 and stale.get_json()["current_version"] == record["version"]
     event = _fresh(demo, sa.select(AuditEvent).where(AuditEvent.action == "notification_drafted"))
-    assert event.changes["draft: brand"] == ["", "Acme Cool"]
+    assert event.changes["draft: 商標"] == ["", "Acme Cool"]
     unknown = api(QA, "PUT", url + "/draft", json={"fields": {"colour": "red"}}, headers={"If-Match": saved.headers["ETag"]})
     assert unknown.status_code == 422 and "fields.colour" in unknown.get_json()["errors"]
 
