@@ -25,6 +25,8 @@ class Action(enum.StrEnum):
     CONTAIN = "contain"
     START_REVIEW = "start_review"
     CLOSE = "close"
+    REOPEN = "reopen"
+    REOPEN_AS_LIVE = "reopen_as_live"
 
 
 ACTION_TITLES = {
@@ -36,6 +38,8 @@ ACTION_TITLES = {
     Action.CONTAIN: _l("Record containment"),
     Action.START_REVIEW: _l("Start OCHIBO-HIROI review"),
     Action.CLOSE: _l("Close the incident"),
+    Action.REOPEN: _l("Reopen the incident"),
+    Action.REOPEN_AS_LIVE: _l("Reopen as live work"),
 }
 
 SEVERE = frozenset({Severity.S1, Severity.S2})
@@ -123,6 +127,13 @@ TRANSITIONS: dict[Action, Transition] = {
                    guards=(_severe_skip_escalation,)),
         Transition(Action.CLOSE, frozenset({Status.UNDER_REVIEW, Status.TRIAGED}), Status.CLOSED, WORKERS,
                    guards=(_severe_skip_escalation, _may_close), reason_required=True),
+        # A closed record changes only by reopening it: a reason and the signer's electronic signature; it goes
+        # back to triage, so its severity and escalation are decided again on the corrected facts.
+        Transition(Action.REOPEN, frozenset({Status.CLOSED}), Status.TRIAGED, WORKERS,
+                   signature="reopened closed incident", reason_required=True),
+        # Imported history becomes live work only when head-office QA says why (e.g. the case is back in the field).
+        Transition(Action.REOPEN_AS_LIVE, frozenset({Status.HISTORICAL}), Status.REPORTED, frozenset({HOQA}),
+                   reason_required=True, own_division_only=False),
     )
 }
 
