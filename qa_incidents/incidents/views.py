@@ -40,6 +40,7 @@ from qa_incidents.core.web import (
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
+from qa_incidents.incidents.timeline import sentence as event_sentence
 from qa_incidents.notifications.records import records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
 from qa_incidents.notifications.service import obligations_shown
@@ -258,7 +259,8 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
         "pending_report": read("pending_reports", lambda: reports.pending_for(s, incident.id), None),
         "reported_to_management": reports.reported(s, incident, escalations=escalations),
         "reviews": read("reviews", lambda: reviews.reviews_for_incident(s, incident.id)),
-        "may_write_review": can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS),
+        "may_write_review": (can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS)
+                             and reviews.review_blocked_for(incident) is None),
         # Found on a page of their own (a full-text ranking over the whole library takes longer than the rest of
         # this page together): the page links to it, and static/app.js may load it into place.
         "similar_url": (url_for("incidents.similar_lessons", incident_id=incident.id)
@@ -391,6 +393,7 @@ def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
             "actor": event.actor.name if event.actor else _("system"),
             "action": event.action,
             "entity": event.entity_type,
+            "sentence": event_sentence(event.entity_type, event.action),
             "changes": [
                 {"field": str(FIELD_LABELS.get(name, name.replace("_", " "))),
                  "before": _display(name, before), "after": _display(name, after)}

@@ -170,13 +170,14 @@ def queue():  # type: ignore[no-untyped-def]
 def my_work():  # type: ignore[no-untyped-def]
     from qa_incidents.notifications.records import board
     from qa_incidents.reports.service import unacknowledged_for
-    from qa_incidents.reviews.service import deployments_to_answer, my_countermeasures
+    from qa_incidents.reviews.service import deployments_to_answer, my_countermeasures, reviews_to_approve
 
     work = workflow.my_work(db(), user=current_user, now=now(), settings=_settings())
     mine = board(db(), user=current_user, now=now(), owner_id=current_user.id)  # the most urgent, and how many in all
     return render_template("workflow/my_work.html", work=work, notifications=mine.rows, notifications_total=mine.total,
                            countermeasures=my_countermeasures(db(), current_user),
                            deployments=deployments_to_answer(db(), current_user),
+                           reviews_to_approve=reviews_to_approve(db(), current_user),
                            reports_to_ack=unacknowledged_for(db(), current_user))
 
 
