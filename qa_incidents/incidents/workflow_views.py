@@ -20,7 +20,13 @@ from qa_incidents.incidents import workflow
 from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
 from qa_incidents.incidents.rules import Hazard, Severity
 from qa_incidents.incidents.views import incident_or_404
-from qa_incidents.incidents.workflow_forms import DecisionForm, MatrixForm, ReasonForm, SignedReasonForm, TriageForm
+from qa_incidents.incidents.workflow_forms import (
+    DecisionForm,
+    MatrixForm,
+    ReasonForm,
+    SignedReasonForm,
+    TriageForm,
+)
 
 bp = Blueprint("workflow", __name__)
 

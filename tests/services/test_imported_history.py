@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from qa_incidents.api import importer
 from qa_incidents.core.audit import AuditEvent
-from qa_incidents.core.outbox import OutboxMessage
 from qa_incidents.core.errors import Forbidden, ValidationFailed
+from qa_incidents.core.outbox import OutboxMessage
 from qa_incidents.core.signatures import SignatureRefused
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.models import Incident
