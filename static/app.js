@@ -11,7 +11,7 @@ document.addEventListener("DOMContentLoaded", () => {
         option.hidden = owner !== division.value;
       }
       const chosen = products.selectedOptions[0];
-      if (chosen && chosen.dataset.division && chosen.dataset.division !== division.value) products.value = "0";
+      if (chosen && chosen.dataset.division && chosen.dataset.division !== division.value) products.value = "";
     };
     division.addEventListener("change", apply);
     apply();

@@ -22,7 +22,7 @@ from qa_incidents.core.errors import Forbidden
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.incidents import service
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import IncidentFacts, Status
+from qa_incidents.incidents.rules import ENDED_STATUSES, IncidentFacts
 from qa_incidents.notifications.service import obligations_for
 
 REGISTER_COLUMNS = (
@@ -77,7 +77,7 @@ def register_rows(session: so.Session, *, user: User, filters: service.RegisterF
 def deadline_rows(session: so.Session, *, user: User, filters: service.RegisterFilter) -> Iterator[dict[str, Any]]:
     """The deadline board: each open incident's reporting obligations that apply or await a decision."""
     for incident in visible_incidents(session, user=user, filters=filters, sort="aware_asc"):
-        if incident.status == Status.CLOSED:
+        if incident.status in ENDED_STATUSES:
             continue
         for item in obligations_for(session, incident):
             if item.assessment.verdict.value == "not_triggered":

@@ -88,6 +88,9 @@ class Profile:
     match_reference: bool = False
     #: Decode HTML entities (&amp;) that web-scraped sources carry; off for files written by people or by us.
     decode_html: bool = True
+    #: Rows are history (public recall or complaint data, a legacy register): their incidents are recorded as
+    #: "historical", outside every queue and open figure, instead of arriving as new reports to triage.
+    history: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # other sections (lesson, recall) for extra targets
     description: str = ""
 
@@ -95,7 +98,7 @@ class Profile:
     def from_dict(cls, d: dict[str, Any]) -> Profile:
         try:
             known = {"name", "title", "source", "key", "fields", "division", "product", "timezone", "date_formats",
-                     "null_values", "checks", "match_reference", "description", "decode_html"}
+                     "null_values", "checks", "match_reference", "description", "decode_html", "history"}
             profile = cls(name=str(d["name"]), title=str(d.get("title") or d["name"]),
                           source=str(d.get("source") or d["name"]), key=[str(k) for k in d["key"]],
                           fields=dict(d["fields"]), division=dict(d.get("division") or {}),
@@ -105,6 +108,7 @@ class Profile:
                           checks={str(k): [str(x) for x in v] for k, v in (d.get("checks") or {}).items()},
                           match_reference=bool(d.get("match_reference", False)),
                           decode_html=bool(d.get("decode_html", True)),
+                          history=bool(d.get("history", False)),
                           description=str(d.get("description") or ""),
                           extra={k: v for k, v in d.items() if k not in known})
         except (KeyError, TypeError, ValueError) as e:
@@ -117,6 +121,7 @@ class Profile:
                 "key": self.key, "fields": self.fields, "division": self.division, "product": self.product,
                 "timezone": self.timezone, "date_formats": self.date_formats, "null_values": self.null_values,
                 "checks": self.checks, "match_reference": self.match_reference, "decode_html": self.decode_html,
+                "history": self.history,
                 **self.extra}
 
     def validate(self) -> None:
@@ -757,6 +762,10 @@ def _import_one(session: so.Session, profile: Profile, line: int, record: dict[s
             facts = _facts(mapped.values, division_id, product_id)
             with session.begin_nested():
                 incident = incidents.file_incident(session, user=user, facts=facts, now=now)
+                if profile.history:
+                    from qa_incidents.incidents.workflow import record_as_history
+
+                    record_as_history(session, user=user, incident=incident, source=profile.source, now=now)
                 remember(session, source=profile.source, key=key, entity_type="incident", entity_id=incident.id,
                          run_id=run_id, now=now)
             incident_id, outcome = incident.id, "imported"

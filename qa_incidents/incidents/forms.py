@@ -73,6 +73,8 @@ class LookupSelectField(SelectField):
     def pre_validate(self, form: Any) -> None:
         if self.process_errors or not self.validate_choice:
             return
+        if self.data is None and not (self.raw_data and self.raw_data[0]):
+            return  # nothing chosen: the field's InputRequired says so, in its own words
         choices = self.choices or ()
         values = choices.values if isinstance(choices, FixedChoices) else {str(_pair(c)[0]) for c in choices}
         if self.data is None or str(self.data) not in values:
@@ -85,6 +87,11 @@ class LongSelectField(LookupSelectField):
     widget = _RememberedOptions()
 
 
+def _int_or_none(value: Any) -> int | None:
+    """A chosen id, or None for the blank "choose…" option (never a silently pre-selected first entry)."""
+    return None if value is None or value == "" else int(value)
+
+
 # The columns' limits (INTEGER, BIGINT): a larger number is refused here, not by the database.
 _TOO_LARGE_INT = NumberRange(max=2**31 - 1, message=_l("This number is too large."))
 _TOO_LARGE_BIGINT = NumberRange(max=2**63 - 1, message=_l("This number is too large."))
@@ -94,7 +101,8 @@ class IncidentForm(FlaskForm):
     """The facts of an incident. Times are typed as wall-clock times in the chosen zone."""
 
     division_id = LookupSelectField(_l("Division"), coerce=int, validators=[InputRequired()])
-    product_id = LookupSelectField(_l("Product (model)"), coerce=int, validators=[InputRequired(_l("Choose a product."))])
+    product_id = LookupSelectField(_l("Product (model)"), coerce=_int_or_none,
+                                   validators=[InputRequired(_l("Choose a product."))])
     title = StringField(_l("Short title"), validators=[InputRequired(_l("Give the incident a short title.")), Length(max=200)])
     lot_numbers = TextAreaField(_l("Lot numbers"), validators=[Length(max=2000)],
                                 description=_l("One or more, separated by commas or new lines."))

@@ -25,6 +25,8 @@ class Action(enum.StrEnum):
     CONTAIN = "contain"
     START_REVIEW = "start_review"
     CLOSE = "close"
+    REOPEN = "reopen"
+    REOPEN_AS_LIVE = "reopen_as_live"
 
 
 ACTION_TITLES = {
@@ -36,6 +38,8 @@ ACTION_TITLES = {
     Action.CONTAIN: _l("Record containment"),
     Action.START_REVIEW: _l("Start OCHIBO-HIROI review"),
     Action.CLOSE: _l("Close the incident"),
+    Action.REOPEN: _l("Reopen the incident"),
+    Action.REOPEN_AS_LIVE: _l("Reopen as live work"),
 }
 
 SEVERE = frozenset({Severity.S1, Severity.S2})
@@ -97,6 +101,15 @@ class Transition:
     reason_required: bool = False
     #: Whether a user of any division may take it (head office) or only the incident's own division.
     own_division_only: bool = True
+    #: Why the action no longer makes sense for this case (it is then neither offered nor allowed), e.g. starting a
+    #: review whose review is already approved; None while it does.
+    moot: Guard | None = None
+
+
+def _review_done(case: Case) -> str | None:
+    if case.review_approved:
+        return str(_l("The OCHIBO-HIROI review is already approved: close the incident."))
+    return None
 
 
 def _severe_skip_escalation(case: Case) -> str | None:
@@ -120,9 +133,17 @@ TRANSITIONS: dict[Action, Transition] = {
                    frozenset({HOQA}), signature="rejected escalation", reason_required=True, own_division_only=False),
         Transition(Action.CONTAIN, frozenset({Status.ESCALATED}), Status.CONTAINED, WORKERS, reason_required=True),
         Transition(Action.START_REVIEW, frozenset({Status.CONTAINED, Status.TRIAGED}), Status.UNDER_REVIEW, WORKERS,
-                   guards=(_severe_skip_escalation,)),
-        Transition(Action.CLOSE, frozenset({Status.UNDER_REVIEW, Status.TRIAGED}), Status.CLOSED, WORKERS,
+                   guards=(_severe_skip_escalation,), moot=_review_done),
+        # A contained case whose review was approved (written while contained) closes without another step.
+        Transition(Action.CLOSE, frozenset({Status.UNDER_REVIEW, Status.TRIAGED, Status.CONTAINED}), Status.CLOSED, WORKERS,
                    guards=(_severe_skip_escalation, _may_close), reason_required=True),
+        # A closed record changes only by reopening it: a reason and the signer's electronic signature; it goes
+        # back to triage, so its severity and escalation are decided again on the corrected facts.
+        Transition(Action.REOPEN, frozenset({Status.CLOSED}), Status.TRIAGED, WORKERS,
+                   signature="reopened closed incident", reason_required=True),
+        # Imported history becomes live work only when head-office QA says why (e.g. the case is back in the field).
+        Transition(Action.REOPEN_AS_LIVE, frozenset({Status.HISTORICAL}), Status.REPORTED, frozenset({HOQA}),
+                   reason_required=True, own_division_only=False),
     )
 }
 
@@ -146,6 +167,8 @@ def check(action: Action, case: Case, *, role: Role, division_id: int) -> Verdic
         return Verdict(action, False, str(_l("Not possible while the incident is %(status)s.", status=case.status.value)), t)
     if role not in t.roles:
         return Verdict(action, False, str(_l("Your role may not do this.")), t)
+    if t.moot is not None and (why := t.moot(case)) is not None:
+        return Verdict(action, False, why, t)
     if t.own_division_only and role != HOQA and division_id != case.division_id:
         return Verdict(action, False, str(_l("Only the incident's own division may do this.")), t)
     for guard in t.guards:
@@ -166,6 +189,6 @@ def available(case: Case, *, role: Role, division_id: int) -> list[Verdict]:
     """
     verdicts = []
     for action, t in TRANSITIONS.items():
-        if case.status in t.sources and role in t.roles:
+        if case.status in t.sources and role in t.roles and (t.moot is None or t.moot(case) is None):
             verdicts.append(check(action, case, role=role, division_id=division_id))
     return verdicts

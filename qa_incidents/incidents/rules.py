@@ -22,7 +22,12 @@ class Status(enum.StrEnum):
     CONTAINED = "contained"
     UNDER_REVIEW = "under_review"
     CLOSED = "closed"
+    #: Imported from public or legacy data: what happened before, not work (outside queues, SLAs and open figures).
+    HISTORICAL = "historical"
 
+
+#: States in which an incident is no longer (or never was) work: its facts are frozen and it counts in no queue.
+ENDED_STATUSES = frozenset({Status.CLOSED, Status.HISTORICAL})
 
 STATUS_TITLES = {
     Status.REPORTED: _l("Reported"),
@@ -32,6 +37,7 @@ STATUS_TITLES = {
     Status.CONTAINED: _l("Contained"),
     Status.UNDER_REVIEW: _l("Under review"),
     Status.CLOSED: _l("Closed"),
+    Status.HISTORICAL: _l("History (imported)"),
 }
 
 

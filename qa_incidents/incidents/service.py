@@ -23,13 +23,19 @@ from qa_incidents.catalogue.service import CategoryTree
 from qa_incidents.core import audit
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.db import is_db_int
-from qa_incidents.core.errors import EditConflict, Forbidden, NotFound, ValidationFailed
+from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.memo import Remembered
 from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
 from qa_incidents.core.sequences import marker, next_value
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Attachment, Comment, Incident
-from qa_incidents.incidents.rules import IncidentFacts, Severity, Status, format_reference, validate_facts
+from qa_incidents.incidents.rules import (
+    IncidentFacts,
+    Severity,
+    Status,
+    format_reference,
+    validate_facts,
+)
 
 FACT_FIELDS = IncidentFacts.field_names()
 AUDITED_FIELDS = (*FACT_FIELDS, "category_id")
@@ -78,6 +84,23 @@ def get_incident_by_reference(session: so.Session, *, user: User, reference: str
 def _require_work(user: User, incident: Incident) -> None:
     if not can_work_division(user.actor, incident.division_id):
         raise Forbidden(str(_l("You may read this incident but not change it.")))
+
+
+class RecordEnded(DomainError):
+    """A closed (or imported, historical) incident's facts are frozen: it changes only by reopening it."""
+
+    status_code = 409
+
+
+def editable_why_not(incident: Incident) -> str | None:
+    """Why the incident's facts cannot be edited now (None when they can)."""
+    if incident.status == Status.CLOSED:
+        return str(_l("This incident is closed: its facts change only by reopening it (with a reason and your "
+                      "electronic signature) from the Workflow panel."))
+    if incident.status == Status.HISTORICAL:
+        return str(_l("This incident is imported history: its facts are kept as the source gave them. Head-office "
+                      "QA may reopen it as live work, with a reason."))
+    return None
 
 
 def facts_of(incident: Incident) -> IncidentFacts:
@@ -162,6 +185,8 @@ def update_incident(
     """Change the stated facts, refusing to overwrite a newer version saved by someone else."""
     incident = get_incident(session, user=user, incident_id=incident_id)
     _require_work(user, incident)
+    if (why := editable_why_not(incident)) is not None:
+        raise RecordEnded(why)
     if incident.version != expected_version:
         raise _conflict(session, incident)
     product = _check_facts(session, user, facts, now)

@@ -40,6 +40,7 @@ from qa_incidents.core.web import (
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
+from qa_incidents.incidents.timeline import sentence as event_sentence
 from qa_incidents.notifications.records import records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
 from qa_incidents.notifications.service import obligations_shown
@@ -86,7 +87,8 @@ def _prepare_incident_form(form: IncidentForm, *, labelled: bool = True) -> None
                      if can_work_division(actor, d.id, Capability.FILE_INCIDENT)]
         form.division_id.choices = [(d.id, d.name) for d in divisions]
         products = list_products(db(), division_ids={d.id for d in divisions}, active_only=True)
-        form.product_id.choices = [(0, _("— choose a product —"), {"disabled": True})] + [
+        # A blank first option, chosen until the user picks one (required): no product is ever pre-selected.
+        form.product_id.choices = [("", _("— choose a product —"), {})] + [
             (p.id, f"{p.model} — {p.name} ({p.category.path})", {"data-division": str(p.division_id)}) for p in products
         ]
     else:  # one query: each active division, with the chosen product beside its own division if it is active
@@ -96,7 +98,7 @@ def _prepare_incident_form(form: IncidentForm, *, labelled: bool = True) -> None
             .where(Division.active.is_(True))).all()
         division_ids = [d for d, _p in rows if can_work_division(actor, d, Capability.FILE_INCIDENT)]
         form.division_id.choices = [(d, "") for d in division_ids]
-        form.product_id.choices = [(0, "", {"disabled": True})] + [
+        form.product_id.choices = [("", "", {})] + [
             (p, "", {}) for d, p in rows if p is not None and d in division_ids]
     form.country.choices = _country_options(current_user.locale or "en")
     form.timezone.choices = timezone_options()
@@ -228,6 +230,7 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "incident": incident, "comments": comments, "attachments": attachments,
         "timeline": _timeline(read("events", lambda: audit.events_for_incident(s, incident.id))),
         "may_work": can_work_division(current_user.actor, incident.division_id),
+        "may_edit": service.editable_why_not(incident) is None,
         "comment_form": comment_form, "blank_comment_form": CommentForm, "blank_attachment_form": AttachmentForm,
         "actions": workflow.actions_for(db(), user=current_user, incident=incident,
                                         absent=workflow.CASE_CHILDREN - present),
@@ -256,7 +259,8 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
         "pending_report": read("pending_reports", lambda: reports.pending_for(s, incident.id), None),
         "reported_to_management": reports.reported(s, incident, escalations=escalations),
         "reviews": read("reviews", lambda: reviews.reviews_for_incident(s, incident.id)),
-        "may_write_review": can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS),
+        "may_write_review": (can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS)
+                             and reviews.review_blocked_for(incident) is None),
         # Found on a page of their own (a full-text ranking over the whole library takes longer than the rest of
         # this page together): the page links to it, and static/app.js may load it into place.
         "similar_url": (url_for("incidents.similar_lessons", incident_id=incident.id)
@@ -286,6 +290,9 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
     if not can_work_division(current_user.actor, incident.division_id):
         abort(403)
+    if (why := service.editable_why_not(incident)) is not None:
+        flash(why, "error")
+        return redirect(url_for("incidents.show", incident_id=incident.id), code=303)
     form = IncidentForm()
     _prepare_incident_form(form)
     if not form.is_submitted():
@@ -299,6 +306,9 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
                                         expected_version=_version_of(form), now=now())
             flash(_("Incident %(ref)s saved.", ref=incident.reference), "success")
             return redirect(url_for("incidents.show", incident_id=incident.id))
+        except service.RecordEnded as e:
+            flash(str(e), "error")
+            return redirect(url_for("incidents.show", incident_id=incident.id), code=303)
         except EditConflict as e:
             conflict = _conflict_rows(e, form)
             # The next save is a deliberate overwrite of the version the user has now seen.
@@ -383,6 +393,7 @@ def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
             "actor": event.actor.name if event.actor else _("system"),
             "action": event.action,
             "entity": event.entity_type,
+            "sentence": event_sentence(event.entity_type, event.action),
             "changes": [
                 {"field": str(FIELD_LABELS.get(name, name.replace("_", " "))),
                  "before": _display(name, before), "after": _display(name, after)}

@@ -26,7 +26,7 @@ from qa_incidents.incidents import lifecycle
 from qa_incidents.incidents import severity as sev
 from qa_incidents.incidents.lifecycle import Action, Case, Verdict
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import STATUS_TITLES, Hazard, Severity, Status
+from qa_incidents.incidents.rules import ENDED_STATUSES, STATUS_TITLES, Hazard, Severity, Status
 from qa_incidents.incidents.service import get_incident
 from qa_incidents.incidents.sla import (
     DEFAULT_ESCALATION_HOURS,
@@ -342,6 +342,41 @@ def close(session: so.Session, *, user: User, incident_id: int, reason: str, now
     _move(session, user=user, incident=incident, action=Action.CLOSE, now=now, reason=reason)
 
 
+def reopen(session: so.Session, *, user: User, incident_id: int, reason: str, password: str, now: datetime) -> None:
+    """A closed incident changes only this way: back to triage, with a reason and the signer's electronic signature
+    (a wrong password signs and changes nothing)."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    transition = _require(session, user, incident, Action.REOPEN)
+    if not reason.strip():
+        raise ValidationFailed({"reason": str(_l("Give a reason."))})
+    assert transition.signature is not None
+    content = {"incident": incident.reference, "title": incident.title, "severity": incident.severity,
+               "status": incident.status, "reason": reason.strip(), "incident_version": incident.version}
+    signature = sign(session, user=user, password=password, meaning=transition.signature, entity_type="incident",
+                     entity_id=incident.id, content=content, now=now, comment=reason, incident_id=incident.id)
+    _move(session, user=user, incident=incident, action=Action.REOPEN, now=now, reason=reason,
+          extra={"signature": [None, f"{transition.signature} · {signature.content_sha256[:16]}…"]})
+
+
+def reopen_as_live(session: so.Session, *, user: User, incident_id: int, reason: str, now: datetime) -> None:
+    """Imported history becomes live work (reported, so it is triaged like any new report); head-office QA says why."""
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    _move(session, user=user, incident=incident, action=Action.REOPEN_AS_LIVE, now=now, reason=reason)
+
+
+def record_as_history(session: so.Session, *, user: User, incident: Incident, source: str, now: datetime) -> None:
+    """An incident just filed by an import of public or legacy data becomes history: not work for anyone, dated by
+    when it happened (its occurred/aware times from the source), never by the import. Only an import that has just
+    filed the incident calls this; no workflow action leads here."""
+    if incident.status != Status.REPORTED or incident.severity is not None:
+        raise ValidationFailed({"status": str(_l("Only an incident just imported can be recorded as history."))})
+    incident.status = Status.HISTORICAL
+    session.flush()
+    audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
+                 action="imported_history", now=now,
+                 changes={"status": [Status.REPORTED.value, Status.HISTORICAL.value], "source": [None, source]})
+
+
 # --- queues and SLAs -------------------------------------------------------------------
 
 
@@ -511,7 +546,7 @@ def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSett
                                           .order_by(Incident.aware_at, Incident.id).limit(limit)))
         to_contain_total = int(session.scalar(sa.select(sa.func.count()).select_from(Incident).where(*where)) or 0)
     my_open = list(session.scalars(sa.select(Incident).options(_LISTED_ONLY).where(
-        Incident.created_by_id == user.id, Incident.status != Status.CLOSED)
+        Incident.created_by_id == user.id, Incident.status.notin_(ENDED_STATUSES))
         .order_by(Incident.aware_at.desc(), Incident.id.desc()).limit(limit + 1)))
     return MyWork(to_triage, escalations, to_contain, my_open[:limit], to_triage_total=to_triage_total,
                   escalations_total=escalations_total, to_contain_total=to_contain_total,

@@ -35,6 +35,13 @@ class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
 
 
+class SignedReasonForm(ReasonForm):
+    """A reason and an electronic signature (reopening a closed incident)."""
+
+    password = PasswordField(_l("Your password (signature)"), validators=[InputRequired(_l("Enter your password to sign."))],
+                             description=_l("Re-entering your password signs this in your name."))
+
+
 class DecisionForm(FlaskForm):
     """Approve or reject with an electronic signature."""
 

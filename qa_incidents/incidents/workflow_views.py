@@ -20,7 +20,13 @@ from qa_incidents.incidents import workflow
 from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
 from qa_incidents.incidents.rules import Hazard, Severity
 from qa_incidents.incidents.views import incident_or_404
-from qa_incidents.incidents.workflow_forms import DecisionForm, MatrixForm, ReasonForm, TriageForm
+from qa_incidents.incidents.workflow_forms import (
+    DecisionForm,
+    MatrixForm,
+    ReasonForm,
+    SignedReasonForm,
+    TriageForm,
+)
 
 bp = Blueprint("workflow", __name__)
 
@@ -69,7 +75,8 @@ def triage(incident_id: int):  # type: ignore[no-untyped-def]
 
 
 #: Actions that take at most a reason (triage and signed decisions have their own pages).
-SIMPLE_ACTIONS = frozenset({Action.REQUEST_ESCALATION, Action.CONTAIN, Action.START_REVIEW, Action.CLOSE})
+SIMPLE_ACTIONS = frozenset({Action.REQUEST_ESCALATION, Action.CONTAIN, Action.START_REVIEW, Action.CLOSE,
+                            Action.REOPEN, Action.REOPEN_AS_LIVE})
 
 
 @bp.route("/incidents/<int:incident_id>/actions/<action>", methods=["GET", "POST"])
@@ -86,7 +93,7 @@ def act(incident_id: int, action: str):  # type: ignore[no-untyped-def]
     verdict = verdicts.get(chosen)
     if verdict is None:
         abort(403)
-    form = ReasonForm()
+    form = SignedReasonForm() if chosen == Action.REOPEN else ReasonForm()
     if request.method == "POST":
         if not verdict.allowed:
             abort(403, description=verdict.why_not)
@@ -101,10 +108,18 @@ def act(incident_id: int, action: str):  # type: ignore[no-untyped-def]
                         workflow.contain(s, user=current_user, incident_id=incident.id, reason=form.reason.data or "", now=now())
                     elif chosen == Action.START_REVIEW:
                         workflow.start_review(s, user=current_user, incident_id=incident.id, now=now())
+                    elif chosen == Action.REOPEN:
+                        workflow.reopen(s, user=current_user, incident_id=incident.id, reason=form.reason.data or "",
+                                        password=form.password.data or "", now=now())
+                    elif chosen == Action.REOPEN_AS_LIVE:
+                        workflow.reopen_as_live(s, user=current_user, incident_id=incident.id,
+                                                reason=form.reason.data or "", now=now())
                     else:
                         workflow.close(s, user=current_user, incident_id=incident.id, reason=form.reason.data or "", now=now())
                 flash(_("%(action)s: done for %(ref)s.", action=ACTION_TITLES[chosen], ref=incident.reference), "success")
                 return redirect(url_for("incidents.show", incident_id=incident.id))
+            except SignatureRefused as e:
+                form.password.errors = [*form.password.errors, str(e)]
             except ValidationFailed as e:
                 for message in apply_errors(form, e.errors):
                     flash(message, "error")
@@ -161,13 +176,14 @@ def queue():  # type: ignore[no-untyped-def]
 def my_work():  # type: ignore[no-untyped-def]
     from qa_incidents.notifications.records import board
     from qa_incidents.reports.service import unacknowledged_for
-    from qa_incidents.reviews.service import deployments_to_answer, my_countermeasures
+    from qa_incidents.reviews.service import deployments_to_answer, my_countermeasures, reviews_to_approve
 
     work = workflow.my_work(db(), user=current_user, now=now(), settings=_settings())
     mine = board(db(), user=current_user, now=now(), owner_id=current_user.id)  # the most urgent, and how many in all
     return render_template("workflow/my_work.html", work=work, notifications=mine.rows, notifications_total=mine.total,
                            countermeasures=my_countermeasures(db(), current_user),
                            deployments=deployments_to_answer(db(), current_user),
+                           reviews_to_approve=reviews_to_approve(db(), current_user),
                            reports_to_ack=unacknowledged_for(db(), current_user))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -17,6 +20,18 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+def refuse_sent_before_approval(record: Any, submitted_at: datetime | None) -> None:
+    """A report cannot have been sent before its draft was approved (signed): such a time is refused, never marked
+    "on time". Raises ValidationFailed on the submission time; the page and the API call it before recording."""
+    from qa_incidents.core.errors import ValidationFailed
+
+    signed = record.approval_signature.signed_at if record.approval_signature is not None else None
+    if submitted_at is not None and signed is not None and submitted_at < signed.replace(second=0, microsecond=0):
+        raise ValidationFailed({"submitted_at": str(_l(
+            "That is before the draft was approved: a report is sent only after its approval. Check the date and "
+            "time it was sent."))})
 
 
 class SignatureMixin:

@@ -33,6 +33,7 @@ from qa_incidents.notifications.record_forms import (
     NotRequiredForm,
     ReopenForm,
     SubmitForm,
+    refuse_sent_before_approval,
 )
 from qa_incidents.notifications.rules import STATE_TITLES, STEP_TITLES, URGENCY_TITLES, Step
 
@@ -168,6 +169,7 @@ def submit(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
             except TooLarge:
                 raise ValidationFailed({"document": _("The file is too large.")}) from None
             filename = file.filename
+        refuse_sent_before_approval(r, _utc(form.submitted_at.data))
         records.submit(s, user=current_user, record=r, channel=form.channel.data or "",
                        authority_reference=form.authority_reference.data or "", submitted_at=_utc(form.submitted_at.data),
                        now=now(), storage=current_app.extensions["qa_storage"], upload=upload, filename=filename)

@@ -134,6 +134,9 @@ class SerialRange:
 
     first: str
     last: str
+    #: The bounds as the company writes them (e.g. "RS38-2611-004000"): what people are shown, never rewritten.
+    first_text: str = field(default="", compare=False)
+    last_text: str = field(default="", compare=False)
 
     @classmethod
     def parse(cls, first_raw: str, last_raw: str | None = None) -> SerialRange:
@@ -150,7 +153,9 @@ class SerialRange:
                                     "(e.g. AB-100000 to AB-199999).")))
         if _key(a) > _key(b):
             raise RangeError(str(_l("The first serial number comes after the last one.")))
-        return cls(first, last)
+        first_text = " ".join((first_raw or "").split())
+        last_text = " ".join((last_raw or "").split()) if last_raw and last_raw.strip() else first_text
+        return cls(first, last, first_text, last_text)
 
     @property
     def single(self) -> bool:
@@ -179,8 +184,8 @@ class SerialRange:
         return _key(runs(self.first)) <= _key(runs(code)) <= _key(runs(self.last))
 
     def example(self) -> str:
-        """A sample serial for hints: the first bound."""
-        return self.first
+        """A sample serial for hints: the first bound, as the company writes it."""
+        return self.first_text or self.first
 
 
 @dataclass(frozen=True)
@@ -265,39 +270,46 @@ def _corrected(code: str, template: str) -> str | None:
     return fixed if fixed != code else None
 
 
-def display_serial(code: str) -> str:
-    """A normalised serial shown as labels print it: a dash between letters and digits (AB-123456)."""
-    return "-".join(runs(code)) if is_well_formed(code) else code
+def shaped_like(code: str, written: str) -> str:
+    """A normalised serial written the way `written` (the company's own form) is: its separators at the same places
+    ("RS382611004001" like "RS38-2611-004000" → "RS38-2611-004001"); the code itself when the two do not line up."""
+    text = unicodedata.normalize("NFKC", written).upper()
+    if len(normalise_code(text)) != len(code):
+        return code
+    chars = iter(code)
+    shaped = "".join(c if _SEPARATORS.fullmatch(c) else next(chars) for c in text)
+    return shaped if normalise_code(shaped) == code else code
 
 
 def describe_pattern(example: str) -> str:
-    """The look of a serial in words: "AB-123456 (2 letters, then 6 digits)"."""
-    parts = runs(example)
+    """The look of a serial in words, the example as the company writes it: "AB-123456 (2 letters, then 6 digits)"."""
+    parts = runs(normalise_code(example))
     words = [str(_l("%(n)d digits", n=len(p))) if p.isdigit() else str(_l("%(n)d letters", n=len(p))) for p in parts]
-    return str(_l("%(example)s (%(parts)s)", example=display_serial(example), parts=str(_l(", then ")).join(words)))
+    return str(_l("%(example)s (%(parts)s)", example=example, parts=str(_l(", then ")).join(words)))
 
 
 def format_hints(raw: str, ranges: Sequence[SerialRange], *, models: Sequence[str] = ()) -> tuple[tuple[str, ...], str]:
     """Hints for a serial that does not look right, and a corrected serial when look-alikes explain it."""
     code = normalise_code(raw)
     examples = list(dict.fromkeys(r.example() for r in ranges))
+    written = {normalise_code(e): e for e in examples}
     hints: list[str] = []
     suggestion = ""
     if code and code in {normalise_code(m) for m in models}:
         hints.append(str(_l("That is the model number. The serial number is printed next to “S/N” or “Serial” "
                             "on the same label.")))
     for example in examples:
-        fixed = _corrected(code, example)
+        fixed = _corrected(code, normalise_code(example))
         if fixed and any(r.contains(fixed) or r.fits_pattern(fixed) for r in ranges):
             suggestion = fixed
             hints.append(str(_l("Check look-alike characters: letter O and digit 0, letter I and digit 1, "
-                                "letter S and digit 5. Did you mean %(serial)s?", serial=display_serial(fixed))))
+                                "letter S and digit 5. Did you mean %(serial)s?", serial=shaped_like(fixed, example))))
             break
     if examples:
         looks = "; ".join(describe_pattern(e) for e in examples[:3])
         hints.append(str(_l("Serial numbers on this product look like %(looks)s. Dashes and spaces do not matter.",
                             looks=looks)))
-        lengths = sorted({len(e) for e in examples})
+        lengths = sorted({len(e) for e in written})
         if code and len(code) not in lengths and not suggestion:
             hints.append(str(_l("You typed %(n)d letters and digits; these serial numbers have %(want)s.",
                                 n=len(code), want=" / ".join(str(n) for n in lengths))))

@@ -267,8 +267,7 @@ def population(recall_id: int):  # type: ignore[no-untyped-def]
                 _refused(e)
     lines = service.population(db(), recall.id, active_only=False)
     return render_template("recalls/population.html", recall=recall, form=form, lines=lines,
-                           may_manage=service.may_manage(current_user, recall), retire_form=EmptyForm(),
-                           display_serial=lambda s: rules.display_serial(rules.normalise_code(s))), \
+                           may_manage=service.may_manage(current_user, recall), retire_form=EmptyForm()), \
         (422 if form.errors else 200)
 
 

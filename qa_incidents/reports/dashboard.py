@@ -17,7 +17,14 @@ from markupsafe import Markup, escape
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import HAZARD_TITLES, STATUS_TITLES, Hazard, Severity, Status
+from qa_incidents.incidents.rules import (
+    ENDED_STATUSES,
+    HAZARD_TITLES,
+    STATUS_TITLES,
+    Hazard,
+    Severity,
+    Status,
+)
 from qa_incidents.incidents.service import visible
 from qa_incidents.incidents.workflow_models import TriageDecision
 from qa_incidents.notifications.documents import FONTS
@@ -106,7 +113,7 @@ def _count_by_month(session: so.Session, user: User, now: datetime) -> list[list
 
 def _count_open(session: so.Session, user: User) -> list[list[Any]]:
     stmt = visible(sa.select(Division.name, Incident.status, sa.func.count()).join(Division, Division.id == Incident.division_id)
-                   .where(Incident.status != Status.CLOSED), user).group_by(Division.name, Incident.status)
+                   .where(Incident.status.notin_(ENDED_STATUSES)), user).group_by(Division.name, Incident.status)
     return [[division, status.value, n] for division, status, n in session.execute(stmt)]
 
 
@@ -339,11 +346,11 @@ def _chart_open(rows_in: list[list[Any]]) -> Chart:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for division, status, n in rows_in:
         counts[division][status] += n
-    states = [s.value for s in Status if s != Status.CLOSED]
+    states = [s.value for s in Status if s not in ENDED_STATUSES]
     divisions = sorted(counts)
     rows = [[d, *[counts[d][s] for s in states]] for d in divisions]
     chart = Chart("open_by_division", _("Open incidents by division and state"),
-                  _("Every incident not closed, by division, stacked by state."), ["division", *states], rows)
+                  _("Every live incident not closed (imported history left out), by division, stacked by state."), ["division", *states], rows)
     chart.svg = bar_chart(divisions, [(str(STATUS_TITLES[Status(s)]), [r[i + 1] for r in rows]) for i, s in enumerate(states)],
                           title=chart.title, description=chart.description, chart_id=chart.name)
     return chart
@@ -530,14 +537,17 @@ class Portfolio:
 
 def portfolio(session: so.Session, *, user: User, start: datetime, end: datetime) -> Portfolio:
     stmt = visible(sa.select(Division.name, Incident.severity, sa.func.count()).join(Division, Division.id == Incident.division_id)
-                   .where(Incident.status != Status.CLOSED), user).group_by(Division.name, Incident.severity)
+                   .where(Incident.status.notin_(ENDED_STATUSES)), user).group_by(Division.name, Incident.severity)
     table: dict[str, Counter[str]] = defaultdict(Counter)
     for division, severity, n in session.execute(stmt):
         table[division][severity.value if severity else "untriaged"] += n
     keys = [*SEVERITIES, "untriaged"]
     rows: list[list[object]] = [[d, *[table[d][k] for k in keys], sum(table[d].values())] for d in sorted(table)]
+    # New live incidents by the time they were filed: imported history is dated by when it happened, not counted
+    # as new on the day it was imported.
     new = session.scalar(visible(sa.select(sa.func.count()).select_from(Incident)
-                                 .where(Incident.created_at >= start, Incident.created_at < end), user)) or 0
+                                 .where(Incident.created_at >= start, Incident.created_at < end,
+                                        Incident.status != Status.HISTORICAL), user)) or 0
     closed_ids = _closed_between(session, start, end)
     closed = session.scalar(visible(sa.select(sa.func.count()).select_from(Incident)
                                     .where(Incident.id.in_(closed_ids)), user)) if closed_ids else 0
@@ -552,7 +562,7 @@ def portfolio(session: so.Session, *, user: User, start: datetime, end: datetime
     if not can(user.actor, Capability.READ_ALL_DIVISIONS):
         pending_stmt = pending_stmt.where(Review.division_id == user.division_id)
     hazards = Counter({str(HAZARD_TITLES[Hazard(h)]): n for h, n in session.execute(
-        visible(sa.select(Incident.hazard, sa.func.count()).where(Incident.created_at >= start - timedelta(days=365)),
+        visible(sa.select(Incident.hazard, sa.func.count()).where(Incident.aware_at >= start - timedelta(days=365)),
                 user).group_by(Incident.hazard))})
     recalls = recall_lines(session, user, end)
     return Portfolio(start, end, [["division", *keys, "total"], *rows], new, closed or 0, overdue, recalls,

@@ -21,7 +21,7 @@ from qa_incidents.core.i18n import DEFAULT_LANGUAGE, in_language
 from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
 from qa_incidents.core.signatures import content_hash
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import Status
+from qa_incidents.incidents.rules import ENDED_STATUSES, Status
 from qa_incidents.incidents.workflow_models import Escalation
 from qa_incidents.reports import content as report_content
 from qa_incidents.reports import rules
@@ -253,7 +253,7 @@ def scan(session: so.Session, *, now: datetime, settings: ReportSettings = DEFAU
     last_issued = (sa.select(StatusReport.incident_id, sa.func.max(StatusReport.issued_at).label("last"))
                    .group_by(StatusReport.incident_id).subquery())
     rows = session.execute(sa.select(Incident, last_issued.c.last).join(last_issued, last_issued.c.incident_id == Incident.id)
-                           .where(Incident.status != Status.CLOSED)).all()
+                           .where(Incident.status.notin_(ENDED_STATUSES))).all()
     for incident, last in rows:
         if pending_for(session, incident.id) is None and rules.cadence_due(
                 severity=incident.severity.value if incident.severity else None, last_issued_at=last,

@@ -9,7 +9,7 @@ import enum
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -172,6 +172,31 @@ class ReviewContent:
     motivating_cause: str
     countermeasures: int
     deployments_pending: int
+
+
+def review_blocked(*, status: str, severity: str | None) -> str | None:
+    """Why no review may be started on (or linked to) an incident in this state; None when one may.
+
+    A review looks for the root cause of a case whose severity is known: an untriaged report is triaged first, and
+    imported history is not a case to work (head-office QA reopens it as live work first)."""
+    if status == "historical":
+        return str(_l("This incident is imported history: reopen it as live work before reviewing it."))
+    if severity is None or status == "reported":
+        return str(_l("Triage the incident first: a review starts once its severity is known."))
+    return None
+
+
+def approval_errors(countermeasures: Sequence[tuple[str, int | None, date | None, bool]]) -> list[str]:
+    """What stops head office from approving: each countermeasure (description, owner id, due date, whether the owner
+    is still active) needs an owner who can act on it and a due date."""
+    problems = []
+    for description, owner_id, due_on, owner_active in countermeasures:
+        short = description if len(description) <= 60 else description[:59] + "…"
+        if owner_id is None or not owner_active:
+            problems.append(str(_l("Countermeasure “%(cm)s” has no active owner.", cm=short)))
+        if due_on is None:
+            problems.append(str(_l("Countermeasure “%(cm)s” has no due date.", cm=short)))
+    return problems
 
 
 def submission_errors(c: ReviewContent) -> dict[str, str]:

@@ -27,6 +27,12 @@ def seed_demo(session: so.Session) -> None:
     approver = session.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
     if incident is None or writer is None or approver is None or session.scalar(sa.select(Review.id).limit(1)):
         return
+    if service.review_blocked_for(incident) is not None:
+        # A review starts on a triaged case: division QA triages the fire as the matrix suggests first.
+        from qa_incidents.incidents import workflow
+
+        suggested = workflow.suggestion_for(session, incident, now=now).severity
+        workflow.triage(session, user=writer, incident_id=incident.id, severity=suggested, override_reason="", now=now)
     review = service.start_review(session, user=writer, incident_ids=[incident.id],
                                   title="Compressor relay contact overheating", now=now)
     service.update_review(session, user=writer, review_id=review.id, expected_version=review.version, now=now,

@@ -158,12 +158,12 @@ def my_countermeasures(session: so.Session, user: User) -> list[Countermeasure]:
 
 
 def deployments_to_answer(session: so.Session, user: User) -> list[Deployment]:
-    """Deployment requests waiting for an answer from a division the user works for."""
-    stmt = sa.select(Deployment).where(Deployment.answer.in_([DeploymentAnswer.PENDING, DeploymentAnswer.APPLICABLE]))
+    """Deployment requests waiting for an answer from the user's own division (head office answers those sent to head
+    office; another division's requests are that division's work, even for a user who may work for every division)."""
+    stmt = sa.select(Deployment).where(Deployment.answer.in_([DeploymentAnswer.PENDING, DeploymentAnswer.APPLICABLE]),
+                                       Deployment.division_id == user.division_id)
     if not can(user.actor, Capability.WRITE_REVIEWS):
         return []
-    if not can(user.actor, Capability.WORK_ALL_DIVISIONS):
-        stmt = stmt.where(Deployment.division_id == user.division_id)
     return list(session.scalars(stmt.order_by(Deployment.created_at, Deployment.id)))
 
 
@@ -198,6 +198,19 @@ def _validate_input(data: ReviewInput) -> dict[str, str]:
     return errors
 
 
+def review_blocked_for(incident: Incident) -> str | None:
+    """Why no review may be started on this incident now (None when one may): the same rule the page shows."""
+    return rules.review_blocked(status=incident.status.value, severity=incident.severity.value if incident.severity else None)
+
+
+def reviews_to_approve(session: so.Session, user: User) -> list[Review]:
+    """Submitted reviews waiting for head-office QA's signature, the longest waiting first (approvers only)."""
+    if not can(user.actor, Capability.APPROVE):
+        return []
+    return list(session.scalars(sa.select(Review).where(Review.status == ReviewStatus.SUBMITTED)
+                                .order_by(Review.submitted_at, Review.id)))
+
+
 def start_review(session: so.Session, *, user: User, incident_ids: list[int], title: str, now: datetime) -> Review:
     """Open a draft review of one or more incidents the user may work on."""
     if not can(user.actor, Capability.WRITE_REVIEWS):
@@ -210,6 +223,8 @@ def start_review(session: so.Session, *, user: User, incident_ids: list[int], ti
             raise NotFound(str(_l("No such incident.")))
         if not can_work_division(user.actor, incident.division_id, Capability.WRITE_REVIEWS):
             raise Forbidden(str(_l("You may not write reviews for %(ref)s.", ref=incident.reference)))
+        if (why := review_blocked_for(incident)) is not None:
+            raise ValidationFailed({"incident": f"{incident.reference}: {why}"})
     errors = _validate_input(ReviewInput(title=title))
     if errors:
         raise ValidationFailed(errors)
@@ -241,6 +256,8 @@ def link_incident(session: so.Session, *, user: User, review_id: int, reference:
         raise ValidationFailed({"reference": str(_l("You may not write reviews for %(ref)s.", ref=incident.reference))})
     if incident.id in {i.id for i in review.incidents}:
         raise ValidationFailed({"reference": str(_l("%(ref)s is already in this review.", ref=incident.reference))})
+    if (why := review_blocked_for(incident)) is not None:
+        raise ValidationFailed({"reference": f"{incident.reference}: {why}"})
     session.add(ReviewIncident(review_id=review.id, incident_id=incident.id))
     session.flush()
     session.refresh(review)
@@ -539,6 +556,10 @@ def approve_review(session: so.Session, *, user: User, review_id: int, password:
         raise DomainError(str(_l("Only a submitted review can be approved.")))
     steps = why_steps(session, review.id)
     cms = countermeasures_of(session, review.id)
+    problems = rules.approval_errors([(c.description, c.owner_id, c.due_on, bool(c.owner and c.owner.active))
+                                      for c in cms])
+    if problems:
+        raise ValidationFailed({"countermeasures": " ".join(problems)})
     content = {
         "review": audit.snapshot(review, REVIEW_FIELDS),
         "incidents": [i.reference for i in review.incidents],

@@ -114,6 +114,9 @@ def new():  # type: ignore[no-untyped-def]
         incident = incidents.get_incident(db(), user=current_user, incident_id=int(raw))
     except DomainError:
         abort(404)
+    if (why := service.review_blocked_for(incident)) is not None:
+        flash(why, "error")
+        return redirect(url_for("incidents.show", incident_id=incident.id), code=303)
     if not form.is_submitted():
         form.incident.data = str(incident.id)
         form.title.data = incident.title
@@ -368,6 +371,10 @@ def approve(review_id: int):  # type: ignore[no-untyped-def]
                                        base_url=current_app.config.get("BASE_URL", ""))
             flash(_("Review approved and signed; its lesson learned is published."), "success")
             return redirect(url_for("reviews.show", review_id=review.id))
+        except ValidationFailed as e:
+            for message in e.errors.values():
+                form.form_errors.append(message)
+                flash(message, "error")
         except DomainError as e:
             if e.status_code in (403, 404):
                 _fail(e)

@@ -18,7 +18,7 @@ from qa_incidents.core.i18n import Reader, Recipient
 from qa_incidents.core.outbox import OutboxMessage
 from qa_incidents.incidents import workflow
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import Severity
+from qa_incidents.incidents.rules import Severity, Status
 from qa_incidents.laws import service as laws
 from qa_incidents.laws.models import Amendment
 from qa_incidents.recalls import service as recalls
@@ -176,6 +176,7 @@ def test_enforcement_alerts_in_each_readers_language(demo, ctx) -> None:  # type
 def test_review_mails_in_each_readers_language(demo, ctx, clock) -> None:  # type: ignore[no-untyped-def]
     writer = _reads(demo, "division.qa@example.com", "ja")
     fire = _fire(demo)
+    fire.severity, fire.status = Severity.S3, Status.TRIAGED  # a review starts on a triaged incident
     review = reviews.start_review(demo, user=writer, incident_ids=[fire.id], title="リレー接点の過熱", now=clock())
     cm = reviews.add_countermeasure(demo, user=writer, review_id=review.id, now=clock(), data=reviews.CountermeasureInput(
         dimension=Dimension.PROCESS, kind=CountermeasureType.ELIMINATE_CAUSE, description="初品の圧着高さ確認",

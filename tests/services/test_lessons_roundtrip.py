@@ -20,6 +20,7 @@ from qa_incidents import create_app
 from qa_incidents.api import exports, importer
 from qa_incidents.core.db import Base, make_engine, make_session_factory
 from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Severity, Status
 from qa_incidents.reviews import lesson_transfer, lessons, search, service
 from qa_incidents.reviews.models import Lesson
 from qa_incidents.reviews.rules import CountermeasureType, Dimension
@@ -36,6 +37,7 @@ def library(demo: so.Session, demo_user, clock) -> so.Session:  # type: ignore[n
     lessons.import_rows(demo, lessons.read_sample()[:60], now=clock())
     writer, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
     fire = demo.scalar(sa.select(Incident).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    fire.severity, fire.status = Severity.S3, Status.TRIAGED  # a review starts on a triaged incident
     review = service.start_review(demo, user=writer, incident_ids=[fire.id], title="冷蔵庫リレー端子の発火", now=clock())
     service.update_review(demo, user=writer, review_id=review.id, expected_version=review.version, now=clock(),
                           data=service.ReviewInput(

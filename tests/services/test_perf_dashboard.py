@@ -274,6 +274,7 @@ def test_a_new_review_is_counted_at_the_next_view(demo, sample, clock):
     causes()
     before = causes()  # kept
     incident = demo.scalar(sa.select(Incident).where(Incident.division_id == qa.division_id).limit(1))
+    incident.severity, incident.status = Severity.S3, Status.TRIAGED  # a review starts on a triaged incident
     reviews.start_review(demo, user=qa, incident_ids=[incident.id], title="Why did the hinge snap?", now=clock())
     demo.commit()
     assert causes() == before | {"not stated": before.get("not stated", 0) + 1}

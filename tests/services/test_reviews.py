@@ -13,6 +13,7 @@ from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.outbox import OutboxMessage
 from qa_incidents.core.signatures import SignatureRefused
 from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Severity, Status
 from qa_incidents.reviews import lessons, search, service
 from qa_incidents.reviews.models import Lesson
 from qa_incidents.reviews.rules import (
@@ -28,7 +29,10 @@ PASSWORD = "demo-password-2026"
 
 @pytest.fixture
 def fire(demo):
-    return demo.scalar(sa.select(Incident).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    incident = demo.scalar(sa.select(Incident).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    incident.severity, incident.status = Severity.S3, Status.TRIAGED  # a review starts on a triaged incident
+    demo.commit()
+    return incident
 
 
 def _complete_review(session, user, incident, now):

@@ -18,6 +18,9 @@ EXPECTED = {
     (Action.CONTAIN, Status.ESCALATED): {Role.DIVISION_QA, Role.HEAD_OFFICE_QA},
     (Action.START_REVIEW, Status.CONTAINED): {Role.DIVISION_QA, Role.HEAD_OFFICE_QA},
     (Action.CLOSE, Status.UNDER_REVIEW): {Role.DIVISION_QA, Role.HEAD_OFFICE_QA},
+    (Action.CLOSE, Status.CONTAINED): {Role.DIVISION_QA, Role.HEAD_OFFICE_QA},
+    (Action.REOPEN, Status.CLOSED): {Role.DIVISION_QA, Role.HEAD_OFFICE_QA},
+    (Action.REOPEN_AS_LIVE, Status.HISTORICAL): {Role.HEAD_OFFICE_QA},
 }
 #: Severity that lets each guard pass (so the table above is about roles and states only).
 PASSING_SEVERITY = {Action.REQUEST_ESCALATION: Severity.S1}
@@ -47,6 +50,29 @@ def test_targets():
     assert TRANSITIONS[Action.APPROVE_ESCALATION].signature == "approved escalation"
     assert TRANSITIONS[Action.REJECT_ESCALATION].signature == "rejected escalation"
     assert TRANSITIONS[Action.REJECT_ESCALATION].reason_required
+
+
+def test_closed_and_historical_records_leave_their_state_only_by_reopening():
+    """Nothing but a signed reopening moves a closed incident; imported history moves only when head office says so."""
+    for status in (Status.CLOSED, Status.HISTORICAL):
+        moves = [t.action for t in TRANSITIONS.values() if status in t.sources]
+        assert moves == [Action.REOPEN if status == Status.CLOSED else Action.REOPEN_AS_LIVE]
+    reopen = TRANSITIONS[Action.REOPEN]
+    assert reopen.signature and reopen.reason_required and reopen.target == Status.TRIAGED
+    live = TRANSITIONS[Action.REOPEN_AS_LIVE]
+    assert live.reason_required and live.target == Status.REPORTED and live.roles == {Role.HEAD_OFFICE_QA}
+    # No transition leads into history: only an import records it.
+    assert all(t.target != Status.HISTORICAL for t in TRANSITIONS.values())
+
+
+def test_no_review_is_started_once_the_review_is_approved():
+    approved = case(Status.CONTAINED, Severity.S1, review_approved=True)
+    offered = [v.action for v in available(approved, role=Role.DIVISION_QA, division_id=OWN)]
+    assert Action.START_REVIEW not in offered and Action.CLOSE in offered
+    assert not check(Action.START_REVIEW, approved, role=Role.DIVISION_QA, division_id=OWN).allowed
+    assert check(Action.CLOSE, approved, role=Role.DIVISION_QA, division_id=OWN).allowed
+    pending = case(Status.CONTAINED, Severity.S1)
+    assert not check(Action.CLOSE, pending, role=Role.DIVISION_QA, division_id=OWN).allowed  # review not approved
 
 
 def test_division_qa_of_another_division_is_refused():

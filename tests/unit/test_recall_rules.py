@@ -119,7 +119,21 @@ def test_look_alike_characters_are_suggested(typed, meant):
     verdict = rules.match_unit(POPULATION, model="R-HW540", serial=typed, lot="")
     assert verdict.outcome is Outcome.CHECK_FORMAT
     assert verdict.suggestion == meant
-    assert any("letter O and digit 0" in h and rules.display_serial(meant) in h for h in verdict.hints)
+    # Suggested in the company's own form (the range is written "AB-100000"), dashes where the company puts them.
+    assert any("letter O and digit 0" in h and f"{meant[:2]}-{meant[2:]}" in h for h in verdict.hints)
+
+
+def test_serials_are_shown_as_the_company_writes_them():
+    """A range written RS38-2611-004000 is quoted that way in hints, never rewritten as RS-382611004000."""
+    population = [PopulationRule(model="RS38", serials=SerialRange.parse("RS38-2611-004000", "RS38-2611-004999"))]
+    verdict = rules.match_unit(population, model="RS38", serial="RS38-2611", lot="")
+    assert verdict.outcome is Outcome.CHECK_FORMAT
+    assert any("RS38-2611-004000 (2 letters, then 12 digits)" in h for h in verdict.hints)
+    assert not any("RS-382611004000" in h for h in verdict.hints)
+    typo = rules.match_unit(population, model="RS38", serial="RS38-2611-0O4001", lot="")
+    assert any("Did you mean RS38-2611-004001?" in h for h in typo.hints)
+    assert rules.shaped_like("RS382611004001", "rs38 2611/004000") == "RS38 2611/004001"
+    assert rules.shaped_like("RS38", "RS38-2611-004000") == "RS38"  # not the same length: left as it is
 
 
 def test_the_model_number_typed_as_serial_is_pointed_out():

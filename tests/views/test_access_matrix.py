@@ -93,7 +93,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     from qa_incidents.incidents import service as incidents
     from qa_incidents.incidents import workflow
     from qa_incidents.incidents.models import Incident
-    from qa_incidents.incidents.rules import Hazard, IncidentFacts, Severity, Source
+    from qa_incidents.incidents.rules import Hazard, IncidentFacts, Severity, Source, Status
     from qa_incidents.laws.models import Amendment, Jurisdiction, Law, Obligation
     from qa_incidents.laws.service import save_amendment
     from qa_incidents.notifications.models import NotificationRecord
@@ -175,6 +175,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
                                                                      countries=["GB"], units_affected=1800,
                                                                      target_percent=90, stall_weeks=4,
                                                                      owner_id=cable_qa.id))
+    cable_incident.severity, cable_incident.status = Severity.S3, Status.TRIAGED  # a review starts on a triaged incident
     cable_review = reviews.start_review(session, user=cable_qa, incident_ids=[cable_incident.id], now=t0,
                                         title="Crimped joint hot spot")
     being_prepared = recalls.create_campaign(session, user=qa, incident_ids=[incident.id], now=t0, data=recalls.CampaignInput(

@@ -9,12 +9,18 @@ from qa_incidents.incidents.models import Incident
 from qa_incidents.reviews.models import Lesson, Review
 
 
-def _fire_id(fresh) -> int:
-    return fresh(sa.select(Incident.id).where(Incident.title == "Refrigerator caught fire in kitchen"))
+def _fire_id(fresh, demo=None) -> int:
+    """The refrigerator fire, triaged (a review starts on a triaged incident) when a session is given."""
+    incident_id = fresh(sa.select(Incident.id).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    if demo is not None:
+        demo.execute(sa.update(Incident).where(Incident.id == incident_id, Incident.severity.is_(None))
+                     .values(severity="S2", status="triaged"))
+        demo.commit()
+    return incident_id
 
 
-def test_division_qa_starts_and_fills_a_review_other_division_gets_404(browser_as, fresh):
-    incident_id = _fire_id(fresh)
+def test_division_qa_starts_and_fills_a_review_other_division_gets_404(browser_as, fresh, demo):
+    incident_id = _fire_id(fresh, demo)
     qa = browser_as("division.qa@example.com")
     page = qa.get(f"/reviews/new?incident={incident_id}")
     assert page.status_code == 200

@@ -19,6 +19,7 @@ from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.web import db, now
 from qa_incidents.notifications import records, rules
 from qa_incidents.notifications.models import NotificationRecord
+from qa_incidents.notifications.record_forms import refuse_sent_before_approval
 
 TAG = "Notification records"
 PAGE_ONLY = ("Approving a draft and marking a record not required are electronic signatures (password re-entry): "
@@ -135,6 +136,7 @@ def save_draft(*, user: Any, incident_id: int, record_id: int, body: s.DraftIn) 
                        "record the submission on the page). Follow-up reports the regime asks for are scheduled.")
 def submit_notification(*, user: Any, incident_id: int, record_id: int, body: s.SubmissionIn) -> Response:
     record = _record(user, incident_id, record_id)
+    refuse_sent_before_approval(record, body.submitted_at)
     updated = records.submit(db(), user=user, record=record, channel=body.channel,
                              authority_reference=body.authority_reference, submitted_at=body.submitted_at, now=now(),
                              storage=current_app.extensions["qa_storage"])

@@ -1,0 +1,79 @@
+"""The incident timeline in words: one sentence for each kind of audit event an incident's trail can hold.
+
+Keyed by (entity type, action) as the services record them; `tests/unit/test_timeline_sentences.py` finds every
+event the code records and fails when one has no sentence here.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from qa_incidents.incidents.lifecycle import Action
+
+#: What the actor did, as the timeline says it ("<time> · <who> · <sentence>").
+SENTENCES: dict[tuple[str, str], object] = {
+    ("incident", "created"): _l("filed the incident"),
+    ("incident", "updated"): _l("changed the facts"),
+    ("incident", Action.TRIAGE.value): _l("triaged the incident"),
+    ("incident", Action.RETRIAGE.value): _l("changed the severity"),
+    ("incident", Action.REQUEST_ESCALATION.value): _l("requested escalation to head office"),
+    ("incident", Action.APPROVE_ESCALATION.value): _l("approved the escalation"),
+    ("incident", Action.REJECT_ESCALATION.value): _l("rejected the escalation"),
+    ("incident", Action.CONTAIN.value): _l("recorded the containment"),
+    ("incident", Action.START_REVIEW.value): _l("started the OCHIBO-HIROI review"),
+    ("incident", Action.CLOSE.value): _l("closed the incident"),
+    ("incident", Action.REOPEN.value): _l("reopened the closed incident"),
+    ("incident", Action.REOPEN_AS_LIVE.value): _l("reopened the imported record as live work"),
+    ("incident", "imported_history"): _l("imported the incident as history (public data)"),
+    ("incident", "history_reverted"): _l("returned the imported record to the reports to triage"),
+    ("comment", "commented"): _l("commented"),
+    ("attachment", "attached"): _l("attached a file"),
+    ("signature", "signed"): _l("signed electronically"),
+    ("notification_record", "notification_required"): _l("found a regulator notification required"),
+    ("notification_record", "notification_rederived"): _l("updated a regulator notification after the facts changed"),
+    ("notification_record", "notification_added"): _l("added a regulator notification"),
+    ("notification_record", "notification_scheduled"): _l("scheduled a follow-up report to the authority"),
+    ("notification_record", "notification_drafted"): _l("drafted a regulator notification"),
+    ("notification_record", "notification_approved"): _l("approved a regulator notification for submission"),
+    ("notification_record", "notification_submitted"): _l("recorded the submission of a regulator notification"),
+    ("notification_record", "notification_acknowledged"): _l("recorded the authority's acknowledgement"),
+    ("notification_record", "notification_not_required"): _l("recorded a notification as not required"),
+    ("notification_record", "notification_reopened"): _l("reopened a regulator notification"),
+    ("recall", "created"): _l("prepared a recall campaign"),
+    ("recall", "updated"): _l("changed the recall campaign"),
+    ("recall", "launched"): _l("launched the recall"),
+    ("recall", "withdrawn"): _l("withdrew the recall"),
+    ("recall", "effectiveness_checked"): _l("checked the recall's effectiveness"),
+    ("recall", "closed"): _l("closed the recall"),
+    ("recall", "incident_linked"): _l("linked the incident to a recall"),
+    ("recall", "imported_history"): _l("imported the recall's history from the public source"),
+    ("recall_population", "created"): _l("added a line to the recall's affected population"),
+    ("recall_population", "retired"): _l("retired a line of the recall's affected population"),
+    ("recall_advert", "created"): _l("recorded a recall advertisement"),
+    ("recall_web_notice", "created"): _l("drafted the recall's public notice"),
+    ("recall_web_notice", "published"): _l("published the recall's public notice"),
+    ("recall_mailing", "created"): _l("recorded a recall mailing"),
+    ("recall_progress", "created"): _l("recorded the recall's progress"),
+    ("status_report", "status_report_issued"): _l("issued a status report to top management"),
+    ("status_report", "status_report_acknowledged"): _l("acknowledged a status report"),
+    ("status_report_narrative", "status_report_narrative"): _l("wrote the division's narrative for the status report"),
+    ("review", "review started"): _l("started an OCHIBO-HIROI review"),
+    ("review", "incident linked"): _l("linked the incident to a review"),
+    ("review", "review updated"): _l("updated the review"),
+    ("review", "review submitted"): _l("submitted the review for approval"),
+    ("review", "review returned"): _l("returned the review for rework"),
+    ("review", "review approved"): _l("approved the review"),
+    ("why_step", "why added"): _l("added a 'why' to the review"),
+    ("countermeasure", "countermeasure added"): _l("added a countermeasure"),
+    ("countermeasure", "implemented"): _l("implemented a countermeasure"),
+    ("countermeasure", "effectiveness checked"): _l("checked a countermeasure's effectiveness"),
+    ("deployment", "deployment sent"): _l("sent a horizontal deployment"),
+    ("deployment", "deployment answered"): _l("answered a horizontal deployment"),
+    ("lesson", "lesson published"): _l("published a lesson learned"),
+}
+
+
+def sentence(entity_type: str, action: str) -> str:
+    """The timeline's words for an event (an event of a kind not listed: a recorded change, never a raw code)."""
+    found = SENTENCES.get((entity_type, action))
+    return str(found) if found is not None else str(_l("recorded a change"))
