@@ -293,7 +293,8 @@ def decide_escalation(session: so.Session, *, user: User, incident_id: int, appr
                "requested_at": escalation.requested_at, "request_reason": escalation.reason,
                "decision": "approved" if approve else "rejected", "incident_version": incident.version}
     signature = sign(session, user=user, password=password, meaning=transition.signature, entity_type="escalation",
-                     entity_id=escalation.id, content=content, now=now, comment=comment, incident_id=incident.id)
+                     entity_id=escalation.id, content=content, now=now, comment=comment, incident_id=incident.id,
+                     prepared_by=[escalation.requested_by_id])
     escalation.decision = "approved" if approve else "rejected"
     escalation.decided_by_id = user.id
     escalation.decided_at = now
