@@ -11,7 +11,6 @@ from qa_incidents.core.clock import utcnow
 from qa_incidents.core.db import Base
 from qa_incidents.core.permissions import Actor, Role
 
-
 #: The key of the session cookie that holds the user's session version at log-in.
 SESSION_VERSION_KEY = "sv"
 

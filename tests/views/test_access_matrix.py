@@ -82,13 +82,11 @@ def _by(session: so.Session, entity: Any, **where: Any) -> Any:
 
 def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[str], dict[str, str]]:
     """Division A's records, made through the services; returns the URL arguments, secrets and API tokens."""
-    from qa_incidents.accounts import service as accounts
     from qa_incidents.accounts.models import Division, User
     from qa_incidents.api import importer
     from qa_incidents.api import tokens as api_tokens
     from qa_incidents.api.models import ApiToken, ImportRun
     from qa_incidents.catalogue.models import Product, ProductCategory
-    from qa_incidents.core.permissions import Role
     from qa_incidents.incidents import service as incidents
     from qa_incidents.incidents import workflow
     from qa_incidents.incidents.models import Incident
