@@ -111,7 +111,7 @@ def test_create_user_with_a_taken_email_is_refused(demo, demo_division, clock, e
                                                            division_id=demo_division("HA").id, timezone="Asia/Tokyo"),
                              password=NEW_PASSWORD, actor_id=None, now=clock())
     assert set(failure.value.errors) == {"email"}
-    assert demo.scalar(sa.select(sa.func.count(User.id))) == 7
+    assert demo.scalar(sa.select(sa.func.count(User.id))) == 8
 
 
 def test_create_user_checks_every_field(demo, clock):

@@ -3,8 +3,6 @@ the web: what a user (or someone holding a copied cookie) sees."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 from view_helpers import DEMO_PASSWORD, csrf_token, form_with, forms_of, logged_in, login, text
 
