@@ -150,3 +150,37 @@ def test_signature_forms_count_wrong_passwords_towards_the_lock_out(app, demo, c
     assert right.status_code == 422 and "Too many wrong passwords" in text(right)  # no password is tested now
     demo.rollback()
     assert demo.scalar(sa.select(sa.func.count(Signature.id))) == 0
+
+
+def test_a_proposed_lesson_is_published_on_its_page_only_by_someone_other_than_its_importer(app, demo, clock):  # type: ignore[no-untyped-def]
+    from qa_incidents.accounts import service as accounts
+    from qa_incidents.api import pending_lessons
+    from qa_incidents.reviews import lessons
+    from qa_incidents.reviews.models import Lesson
+
+    hq = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
+    row = {**lessons.read_sample()[0], "Recall Event ID": "990002"}
+    assert pending_lessons.propose(demo, record=row, incident_id=None, user=hq, now=clock()) == "created"
+    accounts.create_user(demo, data=accounts.UserInput(
+        email="hq.second@example.com", name="Second Approver", role=hq.role, division_id=hq.division_id,
+        timezone="Asia/Tokyo"), password=DEMO_PASSWORD, actor_id=None, now=clock())
+    demo.commit()
+    assert logged_in(app, "engineer@example.com").get("/lessons/proposed/").status_code == 403
+
+    importer = logged_in(app, "hq.qa@example.com")
+    page = importer.get("/lessons/proposed/")
+    assert page.status_code == 200 and "Sign and publish" in text(page)
+    form = next(f for f in forms_of(page) if f.action.endswith("/publish"))
+    fields = {k: DEMO_PASSWORD for k in form.values if k.endswith("-password")}
+    mine = importer.post(form.action, data=form.data(**fields))
+    assert mine.status_code in (403, 422) and "someone else must sign it" in text(mine)
+    demo.rollback()
+    assert demo.scalar(sa.select(Lesson.id).where(Lesson.source_ref == "FDA-990002")) is None
+
+    other = logged_in(app, "hq.second@example.com")
+    form = next(f for f in forms_of(other.get("/lessons/proposed/")) if f.action.endswith("/publish"))
+    done = other.post(form.action, data=form.data(**{k: DEMO_PASSWORD for k in form.values if k.endswith("-password")}))
+    assert done.status_code == 302
+    demo.rollback()
+    assert demo.scalar(sa.select(Lesson.id).where(Lesson.source_ref == "FDA-990002")) is not None
+    assert "No proposed lessons are waiting." in text(other.get("/lessons/proposed/"))
