@@ -53,8 +53,9 @@ def create_token(session: so.Session, *, user: User, name: str, now: datetime, d
     days = default_days if days is None else days
     if not 1 <= days <= max_days:
         raise ValidationFailed({"days": str(_l("Choose from 1 to %(n)d days.", n=max_days))})
-    active = session.scalar(sa.select(sa.func.count(ApiToken.id)).where(
-        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))) or 0
+    active = session.scalar(sa.select(sa.func.count(ApiToken.id)).where(  # expired tokens no longer count
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+        sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))) or 0
     if active >= MAX_TOKENS_PER_USER:
         raise ValidationFailed({"name": str(_l("You have %(n)d active tokens: revoke one first.", n=active))})
     text = TOKEN_PREFIX + secrets.token_urlsafe(32)
