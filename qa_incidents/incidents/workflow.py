@@ -186,6 +186,9 @@ def _move(session: so.Session, *, user: User, incident: Incident, action: Action
           reason: str = "", extra: dict[str, Any] | None = None) -> None:
     """Check, change the status, and record the transition with its reason."""
     transition = _require(session, user, incident, action)
+    if transition.signature is not None and "signature" not in (extra or {}):
+        # The lifecycle table says this move takes an electronic signature: no path reaches it without one.
+        raise Forbidden(str(_l("This step takes an electronic signature.")))
     if transition.reason_required and not reason.strip():
         raise ValidationFailed({"reason": str(_l("Give a reason."))})
     before = incident.status

@@ -141,3 +141,19 @@ def test_an_imported_lesson_waits_for_someone_else_to_sign_its_publication(demo,
     assert demo.scalar(sa.select(AuditEvent.id).where(AuditEvent.entity_type == "pending_lesson",
                                                       AuditEvent.action == "published")) is not None
     assert pending_lessons.propose(demo, record=row, incident_id=fire.id, user=qa, now=clock()) == "present"
+
+
+def test_a_signed_transition_cannot_be_taken_without_a_signature(demo, fire, clock):  # type: ignore[no-untyped-def]
+    """The lifecycle table marks the moves that take a signature; the one function that moves incidents refuses
+    them unsigned, whoever calls it."""
+    from qa_incidents.core.errors import Forbidden
+    from qa_incidents.incidents.lifecycle import Action
+
+    qa, hq = _user(demo, "division.qa@example.com"), _user(demo, "hq.qa@example.com")
+    workflow.triage(demo, user=qa, incident_id=fire.id, severity=Severity.S1, override_reason="", now=clock())
+    workflow.request_escalation(demo, user=qa, incident_id=fire.id, reason="Fire at home", now=clock())
+    demo.commit()
+    with pytest.raises(Forbidden):
+        workflow._move(demo, user=hq, incident=fire, action=Action.APPROVE_ESCALATION, now=clock())
+    demo.rollback()
+    assert demo.get(Incident, fire.id).status.value == "escalation_requested"
