@@ -70,6 +70,9 @@ class Config:
     REPORT_TIMEZONE = os.environ.get("REPORT_TIMEZONE", "Asia/Tokyo")
     # Days before an amendment's enforcement date at which affected divisions are told.
     LAW_ALERT_DAYS = tuple(int(d) for d in os.environ.get("LAW_ALERT_DAYS", "90,30,7").split(","))
+    # API tokens: days a new token lives unless its owner chooses fewer, and the most an owner may choose.
+    API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 90))
+    API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", 365))
     TESTING = False
 
     def __init__(self) -> None:

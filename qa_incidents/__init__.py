@@ -79,7 +79,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from qa_incidents.accounts.models import User
+    from flask import session as cookie_session
+
+    from qa_incidents.accounts.models import SESSION_VERSION_KEY, User
     from qa_incidents.core.db import is_db_int
     from qa_incidents.core.web import db
 
@@ -97,7 +99,10 @@ def _init_login(app: Flask) -> None:
         if not user_id.isdecimal() or not is_db_int(int(user_id)):
             return None
         user = db().scalars(by_id, {"user_id": int(user_id)}).one_or_none()
-        return user if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        # A session begun before the user's last log-out, password change or "sign out everywhere" has ended.
+        return user if cookie_session.get(SESSION_VERSION_KEY) == user.session_version else None
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -141,10 +146,12 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp)
     from qa_incidents.api.import_views import import_bp
+    from qa_incidents.api.pending_views import pending_bp
     from qa_incidents.api.token_views import tokens_bp
 
     app.register_blueprint(import_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(pending_bp)
     from qa_incidents.complaints.views import bp as complaints_bp
 
     app.register_blueprint(complaints_bp)

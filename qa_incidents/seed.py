@@ -63,6 +63,7 @@ DEMO_USERS = [
     ("reporter@example.com", "Aiko Tanaka", "reporter", "HA"),
     ("division.qa@example.com", "Kenji Sato", "division_qa", "HA"),
     ("cable.reporter@example.com", "Emma Walsh", "reporter", "CM"),
+    ("cable.qa@example.com", "Oliver Hughes", "division_qa", "CM"),
     ("hq.qa@example.com", "Yuki Nakamura", "head_office_qa", "HQ"),
     ("executive@example.com", "Hiroshi Mori", "executive", "HQ"),
     ("engineer@example.com", "Priya Raman", "engineer", "MM"),

@@ -26,6 +26,8 @@ class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[InputRequired()])
     new_password = PasswordField(_l("New password"), validators=[InputRequired()],
                                  description=_l("At least 12 characters."))
+    revoke_tokens = BooleanField(_l("Also revoke my API tokens"),
+                                 description=_l("Programs using them stop working until you give them new tokens."))
 
 
 class UserForm(FlaskForm):

@@ -11,6 +11,9 @@ from qa_incidents.core.clock import utcnow
 from qa_incidents.core.db import Base
 from qa_incidents.core.permissions import Actor, Role
 
+#: The key of the session cookie that holds the user's session version at log-in.
+SESSION_VERSION_KEY = "sv"
+
 
 class Division(Base):
     """A business division; head office is a division too."""
@@ -46,6 +49,9 @@ class User(Base):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_login_at: so.Mapped[datetime | None]
+    #: Every session carries the version it began under; raising it (log-out, password change, deactivation,
+    #: an administrator's "sign out everywhere") ends every session of the user at once, cookies captured included.
+    session_version: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
 
     division: so.Mapped[Division] = so.relationship(lazy="joined")
 

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from qa_incidents.accounts.models import Division, LoginThrottle, User
 from qa_incidents.core import audit
 from qa_incidents.core.clock import is_valid_timezone
+from qa_incidents.core.db import keep_after_rollback
 from qa_incidents.core.errors import DomainError, NotFound, ValidationFailed
 from qa_incidents.core.i18n import Recipient
 from qa_incidents.core.permissions import Role
@@ -84,6 +85,37 @@ class LoginLocked(DomainError):
                                 "minutes. Try again later, or ask an administrator to set a new password.",
                                 n=minutes)))
         self.until = until
+
+
+class PasswordChecksLocked(DomainError):
+    """Too many wrong passwords for an account: no check of its password (log-in, password change, signature)
+    is made until the lock runs out, so none of them can be used to go on guessing."""
+
+    status_code = 429
+
+    def __init__(self, until: datetime, now: datetime):
+        minutes = max(1, int((until - now).total_seconds() + 59) // 60)
+        super().__init__(str(_l("Too many wrong passwords for this account: passwords are not checked for %(n)d "
+                                "more minutes (log-in, password change and signatures alike).", n=minutes)))
+        self.until = until
+
+
+def verify_password(session: so.Session, *, user: User, password: str, now: datetime) -> bool:
+    """Check the password of a user who is already logged in (password change, signature re-entry).
+
+    Every check counts towards the same lock-out as the log-in form, and while the account's address is
+    locked no check is made at all (PasswordChecksLocked). A failure is counted even when the unit of work
+    it refused rolls back.
+    """
+    if (until := locked_until(session, email=user.email, now=now)) is not None:
+        raise PasswordChecksLocked(until, now)
+    if password and check_password(user, password):
+        clear_failures(session, email=user.email)
+        return True
+    email = user.email
+    _record_failure(session, email=email, now=now)
+    keep_after_rollback(session, lambda s: _record_failure(s, email=email, now=now))
+    return False
 
 
 def _throttle_key(email: str) -> str:
@@ -245,6 +277,8 @@ def update_user(
         user.password_hash = hash_password(new_password)
         changes["password"] = ["(hidden)", "(changed)"]
         clear_failures(session, email=user.email)  # an administrator's new password also lifts a lock-out
+    if new_password or (before["active"] and not user.active):
+        changes["sessions"] = _end_sessions(user)
     if changes:
         audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id, action="updated",
                      now=now, changes=changes)
@@ -259,18 +293,49 @@ def update_own_preferences(session: so.Session, *, user: User, timezone: str, lo
     return update_user(session, user_id=user.id, data=data, new_password=None, actor_id=user.id, now=now)
 
 
-def change_own_password(session: so.Session, *, user: User, current: str, new: str, now: datetime) -> None:
-    """Change one's own password after proving the current one."""
+def change_own_password(session: so.Session, *, user: User, current: str, new: str, now: datetime,
+                        revoke_tokens: bool = False) -> None:
+    """Change one's own password after proving the current one. Every other session of the user ends (the
+    caller carries the current one over with session_version); with revoke_tokens, so do the API tokens."""
     errors: dict[str, str] = {}
-    if not check_password(user, current):
-        errors["current_password"] = str(_l("The current password is not correct."))
+    try:
+        if not verify_password(session, user=user, password=current, now=now):
+            errors["current_password"] = str(_l("The current password is not correct."))
+    except PasswordChecksLocked as locked:
+        errors["current_password"] = str(locked)
     if problem := password_problems(new, email=user.email):
         errors["new_password"] = problem
     if errors:
         raise ValidationFailed(errors)
     user.password_hash = hash_password(new)
+    changes = {"password": ["(hidden)", "(changed)"], "sessions": _end_sessions(user)}
+    if revoke_tokens:
+        from qa_incidents.api.tokens import revoke_all
+
+        changes["api_tokens"] = ["(live)", f"{revoke_all(session, user=user, now=now)} revoked"]
     audit.record(session, actor_id=user.id, entity_type="user", entity_id=user.id, action="password_changed",
-                 now=now, changes={"password": ["(hidden)", "(changed)"]})
+                 now=now, changes=changes)
+
+
+def _end_sessions(user: User) -> list[str]:
+    """Raise the user's session version, which ends every session begun under the old one (an audit change)."""
+    user.session_version = (user.session_version or 1) + 1
+    return ["(open)", "(ended)"]
+
+
+def end_sessions(session: so.Session, *, user: User, actor_id: int, now: datetime, action: str) -> None:
+    """End every session of the user at once (log-out, or an administrator's "sign out everywhere"); audited."""
+    audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id, action=action, now=now,
+                 changes={"sessions": _end_sessions(user)})
+
+
+def sign_out_everywhere(session: so.Session, *, user_id: int, actor_id: int, now: datetime) -> User:
+    """An administrator ends every session of a user at once."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(str(_l("No such user.")))
+    end_sessions(session, user=user, actor_id=actor_id, now=now, action="signed_out_everywhere")
+    return user
 
 
 def addresses(session: so.Session, *, roles: set[Role], division_id: int | None = None) -> list[str]:

@@ -12,7 +12,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from qa_incidents.accounts import service
 from qa_incidents.accounts.forms import DivisionForm, LoginForm, PasswordChangeForm, PreferencesForm, UserForm
-from qa_incidents.accounts.models import Division, User
+from qa_incidents.accounts.models import SESSION_VERSION_KEY, Division, User
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors, timezone_choices
@@ -53,6 +53,7 @@ def login():  # type: ignore[no-untyped-def]
             return render_template("accounts/login.html", form=form), 401
         session.clear()  # a fresh session on log-in: no fixation
         login_user(user)
+        session[SESSION_VERSION_KEY] = user.session_version
         session["signed_in_at"] = session["seen_at"] = int(time.time())
         flash(_("Welcome, %(name)s.", name=user.name), "success")
         return redirect(_safe_next(request.args.get("next")))
@@ -108,6 +109,10 @@ def _expire_idle_session():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():
         abort(400)
+    with transaction(db()) as s:  # every session of the user ends, a copied cookie too
+        user = s.get(User, current_user.id)
+        if user is not None:
+            service.end_sessions(s, user=user, actor_id=user.id, now=now(), action="logged_out")
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
@@ -150,8 +155,10 @@ def account():  # type: ignore[no-untyped-def]
             if which == "pw" and pw.validate_on_submit():
                 with transaction(db()) as s:
                     service.change_own_password(s, user=current_user, current=pw.current_password.data,
-                                                new=pw.new_password.data, now=now())
-                flash(_("Password changed."), "success")
+                                                new=pw.new_password.data, now=now(),
+                                                revoke_tokens=bool(pw.revoke_tokens.data))
+                session[SESSION_VERSION_KEY] = current_user.session_version  # this session goes on; no other does
+                flash(_("Password changed. Every other session of yours has ended."), "success")
                 return redirect(url_for("accounts.account"))
         except ValidationFailed as e:
             for message in apply_errors(prefs if which == "prefs" else pw, e.errors):
@@ -219,7 +226,25 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
         except DomainError as e:
             for message in apply_errors(form, getattr(e, "errors", {"": str(e)})):
                 flash(message, "error")
-    return render_template("admin/user_form.html", form=form, user=user), (422 if form.errors else 200)
+    return render_template("admin/user_form.html", form=form, user=user, signout_form=EmptyForm(prefix="signout")), \
+        (422 if form.errors else 200)
+
+
+@admin_bp.post("/users/<int:user_id>/sign-out")
+@requires(Capability.MANAGE_USERS)
+def user_sign_out(user_id: int):  # type: ignore[no-untyped-def]
+    """End every session of the user at once (a lost laptop, a shared password, a departure)."""
+    if not EmptyForm(prefix="signout").validate_on_submit():
+        abort(400)
+    with transaction(db()) as s:
+        try:
+            user = service.sign_out_everywhere(s, user_id=user_id, actor_id=current_user.id, now=now())
+        except DomainError:
+            abort(404)
+    if user.id == current_user.id:
+        session[SESSION_VERSION_KEY] = user.session_version  # the administrator's own current session goes on
+    flash(_("Every session of %(email)s has ended.", email=user.email), "success")
+    return redirect(url_for("admin.user_edit", user_id=user_id))
 
 
 @admin_bp.get("/divisions")

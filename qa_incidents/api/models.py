@@ -27,6 +27,8 @@ class ApiToken(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_used_at: so.Mapped[datetime | None]
     revoked_at: so.Mapped[datetime | None]
+    #: When the token stops working; empty for tokens made before tokens expired (they count from created_at).
+    expires_at: so.Mapped[datetime | None]
 
     user: so.Mapped[User] = so.relationship(lazy="joined")
 
@@ -107,3 +109,27 @@ class ImportedRecord(Base):
         sa.UniqueConstraint("source", "source_key", "entity_type", name="uq_imported_record_source"),
         sa.Index("ix_imported_record_entity", "entity_type", "entity_id"),
     )
+
+
+class PendingLesson(Base):
+    """A lesson learned that an import proposed: not in the library until head-office QA, other than the person
+    who imported it, reviews it and signs its publication (or rejects it with a reason)."""
+
+    __tablename__ = "pending_lesson"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    source_ref: so.Mapped[str] = so.mapped_column(sa.String(80), unique=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    #: The source row as imported; the lesson is made from it when published.
+    row: so.Mapped[dict[str, str]] = so.mapped_column(sa.JSON)
+    incident_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("incident.id"))
+    imported_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    imported_at: so.Mapped[datetime]
+    decision: so.Mapped[str | None] = so.mapped_column(sa.String(16))  # None (pending), "published", "rejected"
+    decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    decided_at: so.Mapped[datetime | None]
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    lesson_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("lesson.id"))
+    signature_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("signature.id"))
+
+    imported_by: so.Mapped[User] = so.relationship(foreign_keys=[imported_by_id], lazy="joined")

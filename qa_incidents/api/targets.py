@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,19 +17,11 @@ from qa_incidents.core.permissions import Capability, can_work_division
 
 def lesson_from_row(session: so.Session, *, record: dict[str, str], values: dict[str, str], incident_id: int,
                     user: Any, now: datetime) -> str | None:
-    """One lesson per FDA recall event, made by the lessons library's own importer (idempotent by source_ref)."""
-    try:
-        from qa_incidents.reviews import lessons
-    except ImportError:
-        return None
-    if not hasattr(lessons, "import_rows"):
-        return None
-    report = lessons.import_rows(session, [record], now=now)
-    if report.created:
-        return "created"
-    if report.unchanged:
-        return "present"
-    return "rejected: " + "; ".join(report.rejected)
+    """One proposed lesson per FDA recall event, held for head-office QA's signed review (never published by an
+    import); proposing takes the capability of writing reviews (idempotent by source_ref)."""
+    from qa_incidents.api import pending_lessons
+
+    return pending_lessons.propose(session, record=record, incident_id=incident_id, user=user, now=now)
 
 
 # --- recall campaigns ---------------------------------------------------------------------------------------------
@@ -75,18 +67,15 @@ def _units(text: str) -> int:
     return min(int(match.group(0).replace(",", "")), 10**12) if match else 0
 
 
-def _instant(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
 def recall_from_row(session: so.Session, *, record: dict[str, str], values: dict[str, str], incident_id: int,
                     user: Any, now: datetime, source: str) -> str | None:
     """The recall campaign of a source row, created through the recalls service, under the imported incident.
 
     Idempotent by the profile's recall key: rows of the same recall (e.g. the products of one FDA recall event)
-    share one campaign, each linking its incident. Imported campaigns are history: the service creates them
-    (validated, numbered, audited), then their state is set from the source (closed on the termination date,
-    else launched on the start date) with an audit event saying so; no signature is faked.
+    share one campaign, each linking its incident. An imported campaign stays a draft: launching (and closing) a
+    recall takes head-office QA's signature, so no import reaches those states. The source's own dates and
+    status are kept in the description and the audit event, as history for the person who reviews the draft.
+    Importing recalls takes the same capability as creating them, for the incident's division.
     """
     from qa_incidents.api import importer
     from qa_incidents.core.countries import country_codes
@@ -102,6 +91,8 @@ def recall_from_row(session: so.Session, *, record: dict[str, str], values: dict
     incident = session.get(Incident, incident_id)
     if incident is None:
         return "rejected: no incident"
+    if not can_work_division(user.actor, incident.division_id, Capability.MANAGE_RECALLS):
+        return "rejected: your role does not run recalls for this division"
     existing = importer.imported_entity(session, source, key, "recall")
     if existing is not None:
         linked = session.scalar(sa.select(RecallIncident.id).where(RecallIncident.recall_id == existing,
@@ -115,8 +106,6 @@ def recall_from_row(session: so.Session, *, record: dict[str, str], values: dict
                          changes={"incident": [None, incident.reference],
                                   "recall": [None, recall.reference if recall else str(existing)]})
         return "present"
-    if not can_work_division(user.actor, incident.division_id, Capability.MANAGE_RECALLS):
-        return "rejected: your role does not run recalls for this division"
     action = values.get("remedy") or ""
     status_text = values.get("status") or ""
     started = date_of(values.get("started_on") or "") or incident.aware_at.date()
@@ -128,7 +117,10 @@ def recall_from_row(session: so.Session, *, record: dict[str, str], values: dict
         f"Imported from a public source (recall {key}).",
         f"Action: {action}" if action else "",
         f"Status in the source: {status_text}" if status_text else "",
+        f"Started in the source: {started.isoformat()}",
+        f"Ended in the source: {(ended or started).isoformat()}" if closed else "",
         f"Units in the source: {values.get('units')}" if values.get("units") else "",
+        "Not launched here: a launch takes head-office QA's signature.",
     ) if line)
     title = " ".join((values.get("title") or "").split()) or incident.title
     if len(title) > 200:
@@ -139,15 +131,11 @@ def recall_from_row(session: so.Session, *, record: dict[str, str], values: dict
                                              data=recalls.CampaignInput(
                 title=title, remedy=remedy_of(action), description=description, countries=countries,
                 units_affected=_units(values.get("units") or ""), owner_id=user.id))
-            launched_at = _instant(started)
-            closed_at = max(_instant(ended or started), launched_at) if closed else None
-            recall.status = "closed" if closed else "launched"
-            recall.launched_at, recall.closed_at, recall.updated_at = launched_at, closed_at, now
-            session.flush()
             audit.record(session, actor_id=user.id, entity_type="recall", entity_id=recall.id,
                          action="imported_history", now=now, incident_id=incident_id, changes={
-                             "status": ["draft", recall.status], "launched_at": [None, audit.jsonable(launched_at)],
-                             "closed_at": [None, audit.jsonable(closed_at)], "source": [None, key]})
+                             "source": [None, key], "source_status": [None, "closed" if closed else "running"],
+                             "source_started_on": [None, started.isoformat()],
+                             "source_ended_on": [None, (ended or started).isoformat() if closed else None]})
             importer.remember(session, source=source, key=key, entity_type="recall", entity_id=recall.id,
                               run_id=None, now=now)
     except DomainError as e:

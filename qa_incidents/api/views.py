@@ -23,6 +23,7 @@ from qa_incidents import csrf
 from qa_incidents.api import registry, tokens
 from qa_incidents.api.models import IdempotencyKey
 from qa_incidents.api.problems import Problem, from_domain, problem_response
+from qa_incidents.core.db import rolled_back
 from qa_incidents.core.errors import DomainError
 from qa_incidents.core.web import db, now
 
@@ -66,7 +67,8 @@ def _authenticate() -> Any:
     # Its own short transaction, so the last-used time is kept even when the request itself fails.
     session = current_app.extensions["qa_session_factory"]()
     try:
-        user = tokens.authenticate(session, header=request.headers.get("Authorization"), now=now())
+        user = tokens.authenticate(session, header=request.headers.get("Authorization"), now=now(),
+                                   max_days=int(current_app.config.get("API_TOKEN_MAX_DAYS", tokens.MAX_DAYS)))
         session.commit()
     finally:
         session.close()
@@ -143,6 +145,7 @@ def _stored(user_id: int, key: str) -> IdempotencyKey | None:
 def _rollback() -> None:
     if "db_session" in g:
         g.db_session.rollback()
+        rolled_back(g.db_session)
 
 
 def _wrap(op: registry.Operation) -> Callable[..., Any]:

@@ -119,12 +119,37 @@ def _refuse_deletes(session: so.Session, _ctx: Any, _instances: Any) -> None:
         raise HardDeleteRefused(f"rows are never deleted (tried: {names}); deactivate or retire instead")
 
 
+KEPT_KEY = "kept_after_rollback"
+
+
+def keep_after_rollback(session: so.Session, write: Any) -> None:
+    """Make a write survive the unit of work's failure: if it rolls back, `write(session)` runs again in a
+    transaction of its own (e.g. a wrong password is counted even though the signature it refused rolls back)."""
+    session.info.setdefault(KEPT_KEY, []).append(write)
+
+
+def rolled_back(session: so.Session) -> None:
+    """After a unit of work rolled back: commit the writes it asked to keep (see keep_after_rollback)."""
+    kept = session.info.pop(KEPT_KEY, [])
+    if kept:
+        begin_write(session)
+        for write in kept:
+            write(session)
+        session.commit()
+
+
+@sa.event.listens_for(so.Session, "after_commit")
+def _forget_kept(session: so.Session) -> None:
+    session.info.pop(KEPT_KEY, None)  # committed with the unit of work itself
+
+
 @contextmanager
 def transaction(session: so.Session) -> Iterator[so.Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error (keeping the writes meant to survive it)."""
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
+        rolled_back(session)
         raise

@@ -2,12 +2,17 @@
 
 A signature keeps who signed, when, the stated meaning, what was signed (a JSON snapshot)
 and the SHA-256 of that snapshot, so any later change to the content is detectable.
+
+Separation of duties lives here, in the one function every signature meaning goes through: each
+caller names who prepared what is signed (requested the escalation, drafted the notification,
+drafted the recall, submitted the review…) and none of them may sign it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +29,12 @@ class SignatureRefused(DomainError):
     """The password was wrong or the meaning missing: nothing was signed."""
 
     status_code = 422
+
+
+class SeparationOfDuties(SignatureRefused):
+    """The signer prepared what they were about to sign: someone else must sign it."""
+
+    status_code = 403
 
 
 class Signature(Base):
@@ -65,14 +76,26 @@ def sign(
     entity_id: int,
     content: dict[str, Any],
     now: datetime,
+    prepared_by: Iterable[int | None],
     comment: str = "",
     incident_id: int | None = None,
 ) -> Signature:
-    """Verify the signer's password and record the signature (and its audit event)."""
-    from qa_incidents.accounts.service import check_password
+    """Verify the signer's password and record the signature (and its audit event).
 
-    if not password or not check_password(user, password):
-        raise SignatureRefused(str(_l("The password is not correct: nothing was signed.")))
+    prepared_by: the users who requested, drafted or submitted what is signed; none of them may sign it
+    (separation of duties). Every password check counts towards the account's lock-out.
+    """
+    from qa_incidents.accounts.service import PasswordChecksLocked, verify_password
+
+    if user.id in {i for i in prepared_by if i is not None}:
+        raise SeparationOfDuties(str(_l(
+            "You prepared this yourself (you requested, drafted or submitted it): someone else must sign it. "
+            "Nothing was signed.")))
+    try:
+        if not verify_password(session, user=user, password=password, now=now):
+            raise SignatureRefused(str(_l("The password is not correct: nothing was signed.")))
+    except PasswordChecksLocked as locked:
+        raise SignatureRefused(str(locked)) from None
     if not meaning.strip():
         raise SignatureRefused(str(_l("A signature needs a stated meaning.")))
     snapshot = jsonable(content)

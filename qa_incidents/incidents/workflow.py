@@ -186,6 +186,9 @@ def _move(session: so.Session, *, user: User, incident: Incident, action: Action
           reason: str = "", extra: dict[str, Any] | None = None) -> None:
     """Check, change the status, and record the transition with its reason."""
     transition = _require(session, user, incident, action)
+    if transition.signature is not None and "signature" not in (extra or {}):
+        # The lifecycle table says this move takes an electronic signature: no path reaches it without one.
+        raise Forbidden(str(_l("This step takes an electronic signature.")))
     if transition.reason_required and not reason.strip():
         raise ValidationFailed({"reason": str(_l("Give a reason."))})
     before = incident.status
@@ -293,7 +296,8 @@ def decide_escalation(session: so.Session, *, user: User, incident_id: int, appr
                "requested_at": escalation.requested_at, "request_reason": escalation.reason,
                "decision": "approved" if approve else "rejected", "incident_version": incident.version}
     signature = sign(session, user=user, password=password, meaning=transition.signature, entity_type="escalation",
-                     entity_id=escalation.id, content=content, now=now, comment=comment, incident_id=incident.id)
+                     entity_id=escalation.id, content=content, now=now, comment=comment, incident_id=incident.id,
+                     prepared_by=[escalation.requested_by_id])
     escalation.decision = "approved" if approve else "rejected"
     escalation.decided_by_id = user.id
     escalation.decided_at = now

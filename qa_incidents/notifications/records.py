@@ -328,7 +328,7 @@ def approve(session: so.Session, *, user: User, record: NotificationRecord, pass
     assert move.signature is not None
     signature = sign(session, user=user, password=password, meaning=move.signature, entity_type=ENTITY,
                      entity_id=record.id, content=signed_content(record), now=now, comment=comment,
-                     incident_id=record.incident_id)
+                     incident_id=record.incident_id, prepared_by=[record.drafted_by_id])
     before = audit.snapshot(record, AUDITED)
     record.state = State.APPROVED.value
     record.approval_signature_id = signature.id
@@ -439,7 +439,8 @@ def mark_not_required(session: so.Session, *, user: User, record: NotificationRe
     assert move.signature is not None
     content = signed_content(record) | {"justification": reason.strip()}
     signature = sign(session, user=user, password=password, meaning=move.signature, entity_type=ENTITY,
-                     entity_id=record.id, content=content, now=now, comment=reason, incident_id=record.incident_id)
+                     entity_id=record.id, content=content, now=now, comment=reason, incident_id=record.incident_id,
+                     prepared_by=())  # head-office QA's own determination: nobody else prepared it
     before = audit.snapshot(record, AUDITED)
     record.state = State.NOT_REQUIRED.value
     record.not_required_reason = reason.strip()

@@ -38,6 +38,9 @@ def seed_demo(session: so.Session) -> None:
         return
     users = {u.email: u for u in session.scalars(sa.select(User))}
     hq, division_qa = users.get("hq.qa@example.com"), users.get("division.qa@example.com")
+    # The cord recall is drafted by the cable division's QA manager and launched by head-office QA: nobody signs
+    # what they prepared.
+    cable_qa = users.get("cable.qa@example.com") or hq
     cord = session.scalar(sa.select(Incident).where(Incident.title == "Extension cord plug melted"))
     fridge = session.scalar(sa.select(Incident).where(Incident.title == "Refrigerator caught fire in kitchen"))
     if hq is None or division_qa is None or cord is None or fridge is None:
@@ -45,15 +48,15 @@ def seed_demo(session: so.Session) -> None:
     now = utcnow()
     start = now - timedelta(days=29)
 
-    recall = service.create_campaign(session, user=hq, incident_ids=[cord.id], now=start, data=service.CampaignInput(
+    recall = service.create_campaign(session, user=cable_qa, incident_ids=[cord.id], now=start, data=service.CampaignInput(
         title="EX-15A3 plug overheating: replace cord", remedy="replacement",
         description="Plug contacts undersized in lots L2604–L2606; replacement cord shipped free of charge.",
         countries=["CA", "US"], units_affected=64000, target_percent=85, stall_weeks=4,
         report_regimes=["US-CPSC-MPR"], owner_id=hq.id))
-    service.add_population_line(session, user=hq, recall_id=recall.id, exclude=False, model="EX-15A3", lot="",
+    service.add_population_line(session, user=cable_qa, recall_id=recall.id, exclude=False, model="EX-15A3", lot="",
                                 serial_first="EX-2604-00001", serial_last="EX-2606-99999", units=64000,
                                 note="All production of April to June 2026", now=start)
-    service.add_population_line(session, user=hq, recall_id=recall.id, exclude=True, model="EX-15A3", lot="",
+    service.add_population_line(session, user=cable_qa, recall_id=recall.id, exclude=True, model="EX-15A3", lot="",
                                 serial_first="EX-2605-40000", serial_last="EX-2605-44999", units=0,
                                 note="Reworked before shipping", now=start)
     service.launch(session, user=hq, recall_id=recall.id, password=DEMO_PASSWORD, comment="Demo launch", now=start)

@@ -30,7 +30,7 @@ from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.outbox import Reader, enqueue_localised
 from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
 from qa_incidents.core.sequences import next_value
-from qa_incidents.core.signatures import sign
+from qa_incidents.core.signatures import Signature, sign
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Incident
 from qa_incidents.recalls import rules
@@ -408,7 +408,7 @@ def launch(session: so.Session, *, user: User, recall_id: int, password: str, co
         raise ValidationFailed({"launch": " ".join(problems)})
     signature = sign(session, user=user, password=password, meaning=LAUNCH_MEANING, entity_type="recall",
                      entity_id=recall.id, content=_signed_content(session, recall), now=now, comment=comment,
-                     incident_id=_primary_incident_id(session, recall.id))
+                     incident_id=_primary_incident_id(session, recall.id), prepared_by=[recall.created_by_id])
     recall.status, recall.launched_at, recall.launch_signature_id = RecallStatus.LAUNCHED.value, now, signature.id
     recall.updated_by_id, recall.updated_at = user.id, now
     session.flush()
@@ -543,11 +543,23 @@ def add_web_notice(session: so.Session, *, user: User, recall_id: int, content: 
     return notice
 
 
+def launch_was_signed(session: so.Session, recall: RecallCampaign) -> bool:
+    """Whether the launch carries head-office QA's signature of this very recall (not only the status)."""
+    if recall.launch_signature_id is None:
+        return False
+    signature = session.get(Signature, recall.launch_signature_id)
+    return (signature is not None and signature.meaning == LAUNCH_MEANING and signature.entity_type == "recall"
+            and signature.entity_id == recall.id)
+
+
 def publish_web_notice(session: so.Session, *, user: User, recall_id: int, notice_id: int, now: datetime) -> WebNotice:
     """Publish a version on the public page, if it says everything the laws ask for; audited."""
     recall = get_recall(session, user=user, recall_id=recall_id)
     _require_manage(user, recall)
     _require_status(recall, RecallStatus.LAUNCHED)
+    if not launch_was_signed(session, recall):
+        raise Forbidden(str(_l("This recall's launch was never signed by head-office QA: its notice cannot be "
+                               "published.")))
     notice = session.get(WebNotice, notice_id)
     if notice is None or notice.recall_id != recall.id:
         raise NotFound(str(_l("No such notice version.")))
@@ -961,7 +973,8 @@ def close(session: so.Session, *, user: User, recall_id: int, password: str, jus
                "justification": justification.strip(), "effectiveness_check": recall.effectiveness_check}
     signature = sign(session, user=user, password=password, meaning=CLOSURE_MEANING, entity_type="recall",
                      entity_id=recall.id, content=content, now=now, comment=comment,
-                     incident_id=_primary_incident_id(session, recall.id))
+                     incident_id=_primary_incident_id(session, recall.id),
+                     prepared_by=[recall.effectiveness_checked_by_id])
     recall.status, recall.closed_at, recall.closure_signature_id = RecallStatus.CLOSED.value, now, signature.id
     recall.closure_justification = justification.strip()
     recall.updated_by_id, recall.updated_at = user.id, now

@@ -50,11 +50,13 @@ class Review(Base):
     created_at: so.Mapped[datetime] = so.mapped_column()
     updated_at: so.Mapped[datetime] = so.mapped_column()
     submitted_at: so.Mapped[datetime | None] = so.mapped_column()
+    #: Who sent it for approval (may not approve it; nor may its writer).
+    submitted_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
     approved_at: so.Mapped[datetime | None] = so.mapped_column()
     approval_signature_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("signature.id"))
 
     division: so.Mapped[Division] = so.relationship(lazy="joined")
-    created_by: so.Mapped[User] = so.relationship(lazy="joined")
+    created_by: so.Mapped[User] = so.relationship(foreign_keys=[created_by_id], lazy="joined")
     incidents: so.Mapped[list[Incident]] = so.relationship(secondary="review_incident", order_by="Incident.id",
                                                            lazy="selectin", viewonly=True)
 

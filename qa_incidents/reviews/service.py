@@ -513,7 +513,7 @@ def submit_review(session: so.Session, *, user: User, review_id: int, now: datet
     if errors:
         raise ValidationFailed(errors)
     review.status = ReviewStatus.SUBMITTED
-    review.submitted_at = now
+    review.submitted_at, review.submitted_by_id = now, user.id
     review.updated_at = now
     session.flush()
     _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review submitted", now=now,
@@ -569,7 +569,8 @@ def approve_review(session: so.Session, *, user: User, review_id: int, password:
     }
     signature = sign(session, user=user, password=password, meaning=APPROVAL_MEANING, entity_type="review",
                      entity_id=review.id, content=content, now=now, comment=comment,
-                     incident_id=review.incidents[0].id if review.incidents else None)
+                     incident_id=review.incidents[0].id if review.incidents else None,
+                     prepared_by=[review.created_by_id, review.submitted_by_id])
     review.status = ReviewStatus.APPROVED
     review.approved_at = now
     review.approval_signature_id = signature.id

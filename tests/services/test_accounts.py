@@ -111,7 +111,7 @@ def test_create_user_with_a_taken_email_is_refused(demo, demo_division, clock, e
                                                            division_id=demo_division("HA").id, timezone="Asia/Tokyo"),
                              password=NEW_PASSWORD, actor_id=None, now=clock())
     assert set(failure.value.errors) == {"email"}
-    assert demo.scalar(sa.select(sa.func.count(User.id))) == 7
+    assert demo.scalar(sa.select(sa.func.count(User.id))) == 8
 
 
 def test_create_user_checks_every_field(demo, clock):
@@ -146,7 +146,8 @@ def test_update_user_audits_changes_and_hides_the_password(demo, demo_user, cloc
     demo.commit()
     event = user_events(demo, reporter.id)[-1]
     assert (event.action, event.actor_id) == ("updated", admin.id)
-    assert event.changes == {"name": ["Aiko Tanaka", "Aiko Tanaka-Smith"], "password": ["(hidden)", "(changed)"]}
+    assert event.changes == {"name": ["Aiko Tanaka", "Aiko Tanaka-Smith"], "password": ["(hidden)", "(changed)"],
+                             "sessions": ["(open)", "(ended)"]}  # a new password ends the user's sessions
     assert NEW_PASSWORD not in json.dumps(event.changes)
     assert accounts.authenticate(demo, email="reporter@example.com", password=NEW_PASSWORD, now=clock()) is not None
     assert accounts.authenticate(demo, email="reporter@example.com", password=DEMO_PASSWORD, now=clock()) is None
@@ -176,7 +177,8 @@ def test_change_own_password_needs_the_current_one(demo, demo_user, clock):
     accounts.change_own_password(demo, user=reporter, current=DEMO_PASSWORD, new=NEW_PASSWORD, now=clock())
     demo.commit()
     event = user_events(demo, reporter.id)[-1]
-    assert (event.action, event.changes) == ("password_changed", {"password": ["(hidden)", "(changed)"]})
+    assert (event.action, event.changes) == ("password_changed", {"password": ["(hidden)", "(changed)"],
+                                                                   "sessions": ["(open)", "(ended)"]})
     assert accounts.authenticate(demo, email="reporter@example.com", password=NEW_PASSWORD, now=clock()) is not None
 
 

@@ -37,7 +37,7 @@ def test_migrations_and_demo_data_twice_add_nothing(app, session, database_url):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade"]).output.strip().endswith("Database at revision head.")
     first = runner.invoke(args=["seed", "demo"])
-    assert first.exit_code == 0 and "7 users created, 6 incidents created" in first.output
+    assert first.exit_code == 0 and "8 users created, 6 incidents created" in first.output
     assert "activity: {'triaged': 1, 'status_reports': 1}" in first.output
     assert "reporter@example.com" in first.output
     counts = {table: session.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))

@@ -53,10 +53,10 @@ def test_each_shipped_source_imports_with_every_row_accounted_for(demo, demo_use
     assert len(again.rejected) == len(first.rejected)
     assert demo.scalar(sa.select(sa.func.count(Incident.id))) - before == first.imported
     if profile_name == "fda-device-recalls":
-        _check_fda_quirks(demo, source, first)
+        _check_fda_quirks(demo, source, first, clock)
 
 
-def _check_fda_quirks(demo, source, report):  # type: ignore[no-untyped-def]
+def _check_fda_quirks(demo, source, report, clock):  # type: ignore[no-untyped-def]
     # Typo years (0012, 0013) are refused with the line and the reason, never dropped silently.
     typo = [r for r in report.rejected if "is not plausible" in r.reason]
     assert typo and all(r.key.startswith("Z-") for r in typo)
@@ -73,16 +73,19 @@ def _check_fda_quirks(demo, source, report):  # type: ignore[no-untyped-def]
     # The catalogue entries were made through their services, so they are in the audit trail.
     assert demo.scalar(sa.select(AuditEvent.id).where(AuditEvent.entity_type == "product",
                                                       AuditEvent.entity_id == product.id)) is not None
-    # Each row with an incident also goes to the lessons library, which keeps one lesson per recall event.
+    # Each row with an incident also proposes a lesson (one per recall event), held for head-office QA's signed
+    # review: an import never publishes to the library engineers read.
     lessons = report.extra["lessons"]
     assert sum(lessons.values()) == report.imported + report.already_present
+    from qa_incidents.api import pending_lessons
     from qa_incidents.reviews.models import Lesson
 
-    made = list(demo.scalars(sa.select(Lesson).where(Lesson.source == "fda")))
-    assert len(made) == lessons["created"] > 0
+    assert demo.scalar(sa.select(sa.func.count(Lesson.id)).where(Lesson.source == "fda")) == 0
+    proposed = pending_lessons.waiting(demo, limit=10_000)
+    assert len(proposed) == lessons["created"] > 0
     events = {r["Recall Event ID"] for _, r in source.rows}
-    assert len(made) <= len(events)
-    assert all(lesson.cause_category for lesson in made)
+    assert len(proposed) <= len(events)
+    assert all(pending_lessons.preview(p, clock()).cause_category for p in proposed)
 
 
 def test_nhtsa_harm_is_carried_over(demo, demo_user, clock):  # type: ignore[no-untyped-def]

@@ -15,6 +15,12 @@ from qa_incidents.recalls import service as recalls
 from qa_incidents.recalls.models import RecallCampaign, RecallIncident
 
 ROWS = 80
+#: A notice that says everything the laws ask for (so only the launch's signature can stand in its way).
+NOTICE = {"heading": "Product safety recall", "product_name": "Infusion pump (IP-1)", "brand": "Acme",
+          "identification": "Serial numbers printed on the back.", "where_sold": "United States, 2025-2026.",
+          "units": "About 1,000 units.", "hazard": "The pump can stop without an alarm.", "incidents": "None.",
+          "what_to_do": "Stop using the pump.", "remedy": "We replace the pump free of charge.",
+          "contact": "Recall desk 1-800-000-0000"}
 
 
 def _part_of(sample: str, rows: int = ROWS) -> importer.SourceFile:
@@ -57,12 +63,12 @@ def test_fda_rows_make_one_campaign_per_recall_event_with_its_state(demo, demo_u
         assert recall.division.code == "IMP" and recall.countries == ["US"]
         title = " ".join(html.unescape(f"{row['Recalling Manufacturer']}: {row['Reason for Recall']}").split())
         assert recall.title == title or (recall.title.endswith("…") and title.startswith(recall.title[:-1]))
+        # An import never launches or closes a recall (those take head-office QA's signature): the campaign is a
+        # draft, and the source's own state and dates are kept as its history.
+        assert recall.status == "draft" and recall.launched_at is None and recall.launch_signature_id is None
+        assert f"Started in the source: {targets.date_of(row['Date Posted']).isoformat()}" in recall.description
         if row["Recall Status"] == "Terminated":
-            assert recall.status == "closed"
-            assert recall.closed_at.date() == targets.date_of(row["Termination Date"])
-        else:
-            assert recall.status == "launched" and recall.closed_at is None
-        assert recall.launched_at.date() == targets.date_of(row["Date Posted"])
+            assert f"Ended in the source: {targets.date_of(row['Termination Date']).isoformat()}" in recall.description
         assert " ".join(html.unescape(row["Action"]).split())[:40] in " ".join(recall.description.split())  # the source's own words are kept
 
     # Made through the recalls service (numbered, audited), and the imported state says where it came from.
@@ -84,7 +90,41 @@ def test_imported_recalls_are_scoped_like_any_recall(demo, demo_user, clock):  #
     assert len(recalls.list_recalls(demo, user=demo_user("executive@example.com"))) == 20
     assert recalls.list_recalls(demo, user=demo_user("reporter@example.com")) == []  # Home Appliances only
     campaign = recalls.list_recalls(demo, user=demo_user("hq.qa@example.com"))[0]
-    assert campaign.countries == ["CA"] and campaign.status == "launched"  # the notices say nothing of an end
+    assert campaign.countries == ["CA"] and campaign.status == "draft"  # never launched by an import
+
+
+def test_an_imported_recall_cannot_be_published_until_head_office_signs_its_launch(demo, demo_user, clock):  # type: ignore[no-untyped-def]
+    """The outside test's case: a division QA manager imports one FDA row, then tries to publish its notice."""
+    from qa_incidents.accounts.models import Division
+    from qa_incidents.core.errors import DomainError
+
+    hq, qa = demo_user("hq.qa@example.com"), demo_user("division.qa@example.com")
+    source = _part_of("fda_device_recalls.csv.gz", 1)
+    _import(demo, "fda-device-recalls", importer.SourceFile(source.format, source.columns, source.rows[:0]), hq, clock)
+    qa.division_id = demo.scalar(sa.select(Division.id).where(Division.code == "IMP"))
+    demo.commit()
+    report = _import(demo, "fda-device-recalls", source, qa, clock)
+    assert report.extra["recalls"]["created"] == 1
+    recall = demo.scalar(sa.select(RecallCampaign))
+    assert recall.status == "draft" and recall.launch_signature_id is None
+    notice = recalls.add_web_notice(demo, user=qa, recall_id=recall.id, picture=None, picture_name="",
+                                    keep_picture_from=None, now=clock(), content=NOTICE)
+    try:
+        recalls.publish_web_notice(demo, user=qa, recall_id=recall.id, notice_id=notice.id, now=clock())
+        raise AssertionError("an unsigned recall's notice was published")
+    except DomainError as refused:
+        assert refused.status_code in (403, 422)
+    demo.rollback()
+    # Even a status set behind the service's back (no signature) does not open the public page.
+    recall = demo.get(RecallCampaign, recall.id)
+    recall.status, recall.launched_at = "launched", clock()
+    demo.flush()
+    try:
+        recalls.publish_web_notice(demo, user=qa, recall_id=recall.id, notice_id=notice.id, now=clock())
+        raise AssertionError("a recall launched without a signature had its notice published")
+    except DomainError as refused:
+        assert "never signed" in str(refused)
+    demo.rollback()
 
 
 def test_a_user_who_runs_no_recalls_keeps_the_incidents_and_is_told_why(demo, demo_user, clock):  # type: ignore[no-untyped-def]
@@ -97,8 +137,9 @@ def test_a_user_who_runs_no_recalls_keeps_the_incidents_and_is_told_why(demo, de
     reporter.division_id = demo.scalar(sa.select(Division.id).where(Division.code == "IMP"))
     demo.commit()
     report = _import(demo, "canada-consumer-recalls", source, reporter, clock)
-    assert report.imported == 2 and report.extra["recalls"]["rejected"] == 2
-    assert sum("no recall made: your role does not run recalls" in w.reason for w in report.warnings) == 2
+    # Nor may they link an incident to the campaign head office imported: linking is running the recall too.
+    assert report.imported == 2 and report.extra["recalls"]["rejected"] == 3
+    assert sum("no recall made: your role does not run recalls" in w.reason for w in report.warnings) == 3
 
 
 def test_remedy_and_dates_as_the_sources_write_them():  # type: ignore[no-untyped-def]
@@ -118,6 +159,6 @@ def test_imported_history_raises_no_stall_warnings(demo, demo_user, clock):  # t
     for profile, sample in (("fda-device-recalls", "fda_device_recalls.csv.gz"),
                             ("canada-consumer-recalls", "canada_consumer_recalls.csv.gz")):
         _import(demo, profile, _part_of(sample), hq, clock)
-    launched = demo.scalar(sa.select(sa.func.count(RecallCampaign.id)).where(RecallCampaign.status == "launched"))
-    assert launched > 0
+    imported = demo.scalar(sa.select(sa.func.count(RecallCampaign.id)).where(RecallCampaign.status == "draft"))
+    assert imported > 0
     assert recalls.recall_scan(demo, clock() + timedelta(weeks=30)) == 0

@@ -7,7 +7,7 @@ from qa_incidents.incidents.models import Incident
 
 
 def test_demo_fixture_loads_users_and_incidents(demo):
-    assert demo.scalar(sa.select(sa.func.count(User.id))) == 7
+    assert demo.scalar(sa.select(sa.func.count(User.id))) == 8
     assert demo.scalar(sa.select(sa.func.count(Incident.id))) == 6
 
 

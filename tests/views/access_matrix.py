@@ -59,10 +59,15 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "tokens.index": "use_api",
     "tokens.create": "use_api",
     "tokens.revoke": "owner",
+    # Imported lessons waiting for head-office QA's signed review
+    "pending_lessons.index": "approve",
+    "pending_lessons.publish": "approve",
+    "pending_lessons.reject": "approve",
     # Administration
     "admin.users": "manage_users",
     "admin.user_new": "manage_users",
     "admin.user_edit": "manage_users",
+    "admin.user_sign_out": "manage_users",
     "reports.distribution": "manage_users",
     "admin.divisions": "manage_divisions",
     "admin.division_form": "manage_divisions",

@@ -83,13 +83,11 @@ def _by(session: so.Session, entity: Any, **where: Any) -> Any:
 
 def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[str], dict[str, str]]:
     """Division A's records, made through the services; returns the URL arguments, secrets and API tokens."""
-    from qa_incidents.accounts import service as accounts
     from qa_incidents.accounts.models import Division, User
     from qa_incidents.api import importer
     from qa_incidents.api import tokens as api_tokens
     from qa_incidents.api.models import ApiToken, ImportRun
     from qa_incidents.catalogue.models import Product, ProductCategory
-    from qa_incidents.core.permissions import Role
     from qa_incidents.incidents import service as incidents
     from qa_incidents.incidents import workflow
     from qa_incidents.incidents.models import Incident
@@ -110,10 +108,8 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     load_demo(session, now=NOW - timedelta(days=60))
     division_a = _by(session, Division, code="HA")
     cable = _by(session, Division, code="CM")
-    accounts.create_user(session, data=accounts.UserInput(
-        email="cable.qa@example.com", name="Oliver Grant", role=Role.DIVISION_QA, division_id=cable.id,
-        timezone="Europe/London"), password=DEMO_PASSWORD, actor_id=None, now=NOW - timedelta(days=60))
     users = {u.email: u for u in session.scalars(sa.select(User))}
+    assert users["cable.qa@example.com"].division_id == cable.id  # the demo's cable division QA manager
     reporter, qa, hq = users["reporter@example.com"], users["division.qa@example.com"], users["hq.qa@example.com"]
     product = _by(session, Product, model="R-HW540")
     t0 = NOW - timedelta(days=40)
@@ -212,6 +208,13 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
                         if lessons.facet_values(session, k))
     subscription = lessons.subscribe(session, user=reporter, kind=kind, value=values[0], now=t0)
 
+    # A lesson an import proposed (by division A's QA manager), waiting for head-office QA's signed review.
+    from qa_incidents.api import pending_lessons
+
+    fda_row = {**lessons.read_sample()[0], "Recall Event ID": "990001"}  # an event the library does not have
+    assert pending_lessons.propose(session, record=fda_row, incident_id=incident.id, user=qa, now=t0) == "created"
+    proposed = pending_lessons.waiting(session)[0]
+
     profile = importer.load_profile(session, "nhtsa-complaints")
     sample = importer.sample_path("nhtsa_complaints.csv.gz")
     with sample.open("rb") as f:
@@ -254,7 +257,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         "sha256": picture.sha256, "reference": recall.reference, "regime": period.regime_code,
         "label": period.label, "review_id": draft.id, "countermeasure_id": countermeasure.id,
         "deployment_id": deployment.id, "lesson_id": lesson.id, "subscription_id": subscription.id,
-        "run_id": run.id, "token_id": spare.id, "kind": "register", "fmt": "csv", "name": "incidents_by_month",
+        "run_id": run.id, "token_id": spare.id, "pending_id": proposed.id, "kind": "register", "fmt": "csv", "name": "incidents_by_month",
         "law_id": law.id, "obligation_id": session.scalar(sa.select(sa.func.min(Obligation.id))),
         "amendment_id": amendment.id, "jurisdiction_id": session.scalar(sa.select(sa.func.min(Jurisdiction.id))),
         "category_id": product.category_id, "product_id": product.id, "user_id": reporter.id,
@@ -384,13 +387,23 @@ def ask_route(world: World, persona: Persona, method: str, rule: Rule) -> TestRe
         return _read(world.app.test_client().open(path, method=method, headers=headers, **kw))
     client = client_for(world, persona)
     token = world.csrf[persona.name]
-    if rule.endpoint == "accounts.logout" and persona.email:  # a browser of its own: the others stay logged in
+    if rule.endpoint == "accounts.logout" and persona.email:  # a browser of its own
         client = world.app.test_client()
         assert login(client, persona.email).status_code == 302
         token = csrf_token(client, "/account")
     form = {k: v.format(**world.args) for k, v in FORMS.get(rule.endpoint, {}).items()}
     data = {"csrf_token": token, **form} if method in STATE_CHANGING else None
-    return _read(client.open(path, method=method, data=data))
+    response = _read(client.open(path, method=method, data=data))
+    if rule.endpoint in ENDS_SESSIONS and method in STATE_CHANGING:
+        # Log-out, a password change and "sign out everywhere" end every session of the user: the personas'
+        # browsers log in again on their next request.
+        world.clients.clear()
+        world.csrf.clear()
+    return response
+
+
+#: Requests that end a user's sessions everywhere when allowed.
+ENDS_SESSIONS = frozenset({"accounts.logout", "admin.user_sign_out", "admin.user_edit", "accounts.account"})
 
 
 # --- the matrix ---------------------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_password_change_requires_the_current_one(app, login_as):
     ok = client.post("/account", data=form.data(**{"pw-current_password": "demo-password-2026",
                                                    "pw-new_password": NEW_PASSWORD}))
     assert ok.status_code == 302
-    assert "Password changed." in flashes(client.get("/account"))
+    assert "Password changed. Every other session of yours has ended." in flashes(client.get("/account"))
     assert login(app.test_client(), "reporter@example.com", NEW_PASSWORD).status_code == 302
     assert login(app.test_client(), "reporter@example.com").status_code == 401
 

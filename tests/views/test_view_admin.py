@@ -78,7 +78,7 @@ def test_duplicate_email_is_refused(login_as, fresh):
     response = client.post("/admin/users/new", data=data)
     assert response.status_code == 422
     assert form_with(response, "email").errors["email"] == "Another user already has this e-mail address."
-    assert fresh(sa.select(sa.func.count(User.id))) == 7
+    assert fresh(sa.select(sa.func.count(User.id))) == 8
 
 
 def test_deactivated_user_is_logged_out_and_cannot_log_in(app, login_as, browser_as, fresh):
