@@ -357,7 +357,8 @@ def reopen(session: so.Session, *, user: User, incident_id: int, reason: str, pa
     content = {"incident": incident.reference, "title": incident.title, "severity": incident.severity,
                "status": incident.status, "reason": reason.strip(), "incident_version": incident.version}
     signature = sign(session, user=user, password=password, meaning=transition.signature, entity_type="incident",
-                     entity_id=incident.id, content=content, now=now, comment=reason, incident_id=incident.id)
+                     entity_id=incident.id, content=content, now=now, comment=reason, incident_id=incident.id,
+                     prepared_by=())  # the signer asks for the reopening and signs it: nobody prepared it for them
     _move(session, user=user, incident=incident, action=Action.REOPEN, now=now, reason=reason,
           extra={"signature": [None, f"{transition.signature} · {signature.content_sha256[:16]}…"]})
 

@@ -18,7 +18,7 @@ from qa_incidents.core.audit import AuditEvent
 from qa_incidents.core.signatures import SeparationOfDuties, Signature
 from qa_incidents.incidents import workflow
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import Severity
+from qa_incidents.incidents.rules import Severity, Status
 from qa_incidents.notifications import records
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.recalls import service as recalls
@@ -107,6 +107,8 @@ def test_whoever_writes_or_submits_a_review_cannot_approve_it(demo, fire, clock)
     from test_reviews import _complete_review
 
     hq = _user(demo, "hq.qa@example.com")
+    fire.severity, fire.status = Severity.S3, Status.TRIAGED  # a review starts on a triaged incident
+    demo.commit()
     review, _ = _complete_review(demo, hq, fire, clock())
     reviews.submit_review(demo, user=hq, review_id=review.id, now=clock())
     demo.commit()
