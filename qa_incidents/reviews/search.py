@@ -550,3 +550,22 @@ def _pg_common_shares(session: so.Session, terms: list[str]) -> dict[str, float]
         "SELECT q.t, s.freq FROM q JOIN s ON s.elem = q.lexeme"),
         {"config": PG_CONFIG, "terms": terms}).all()
     return {t: float(freq) for t, freq in rows}
+
+
+def reindex_holding(session: so.Session, words: list[str], *, batch: int = 500) -> int:
+    """Index again every lesson holding one of the words (a vocabulary edit changes only their index text)."""
+    groups = [g for g in (rules.tokens(w) for w in words) if g]
+    if not groups:
+        return 0
+    sqlite = _is_sqlite(session)
+    match = (" OR " if sqlite else " | ").join(_alternative(g, sqlite) for g in groups)
+    if sqlite:
+        ensure_index(session)
+        ids = list(session.scalars(sa.text("SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH :m"), {"m": match}))
+    else:
+        tsq = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), match)
+        ids = list(session.scalars(sa.select(Lesson.id).where(Lesson.search_vector.op("@@")(tsq))))
+    for start in range(0, len(ids), batch):
+        index_lessons(session, session.scalars(sa.select(Lesson).where(Lesson.id.in_(ids[start:start + batch]))
+                                               .options(so.defer(Lesson.search_vector))))
+    return len(ids)

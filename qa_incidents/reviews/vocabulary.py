@@ -24,6 +24,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 
 from config import BASE_DIR
 from qa_incidents.core.db import Base
@@ -168,3 +169,105 @@ def current(session: so.Session) -> Vocabulary:
     if not _from_file:
         _from_file.append(Vocabulary.of((r["en"], r["ja"]) for r in read_file()))
     return _from_file[0]
+
+
+# --- editing (administrators) -------------------------------------------------------------
+
+EDITED_FIELDS = ("en", "ja", "kind", "source", "active")
+
+
+def _new_edition(session: so.Session) -> None:
+    """Give the edition marker a fresh random value in the caller's transaction: a value never met before, so a
+    vocabulary kept under an edition that was rolled back is never taken for a later one."""
+    session.execute(sa.text(
+        "INSERT INTO counter (name, value) VALUES (:name, 1 + abs(random() % 4000000000000000000)) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value"), {"name": EDITION_MARKER})
+
+
+def ensure_loaded(session: so.Session) -> None:
+    """Load the shipped file into an empty table (a database emptied since its migration), as the first edition."""
+    if session.scalar(sa.select(sa.func.count()).select_from(QaTerm)):
+        return
+    seen: set[tuple[str, str]] = set()
+    for row in read_file():
+        pair = (row["en"].strip()[:120], row["ja"].strip()[:120])
+        if pair not in seen:
+            seen.add(pair)
+            session.add(QaTerm(en=pair[0], ja=pair[1], kind=row.get("kind", "")[:20], source=row.get("source", "")[:200],
+                               active=True, version=1))
+    session.flush()
+    _new_edition(session)
+
+
+def list_terms(session: so.Session, *, query: str = "", limit: int = 100, offset: int = 0) -> tuple[list[QaTerm], int]:
+    """Pairs whose English or Japanese holds the query (all if none), English order; and how many there are."""
+    where = []
+    if query.strip():
+        like = f"%{query.strip()}%"
+        where.append(sa.or_(QaTerm.en.ilike(like), QaTerm.ja.like(like)))
+    total = session.scalar(sa.select(sa.func.count()).select_from(QaTerm).where(*where)) or 0
+    terms = list(session.scalars(sa.select(QaTerm).where(*where).order_by(sa.func.lower(QaTerm.en), QaTerm.id)
+                                 .limit(limit).offset(offset)))
+    return terms, total
+
+
+def save_term(session: so.Session, *, actor_id: int, now: datetime, term_id: int | None, en: str, ja: str, kind: str,
+              source: str, active: bool = True, expected_version: int | None = None) -> QaTerm:
+    """Add or change one pair (audited, versioned); the lessons holding its old or new words are indexed again."""
+    from qa_incidents.core import audit
+    from qa_incidents.core.errors import NotFound, ValidationFailed
+    from qa_incidents.reviews import search
+
+    en, ja, kind, source = " ".join(en.split()), "".join(ja.split()), kind.strip(), " ".join(source.split())
+    errors = {}
+    if not en or len(en) > 120 or not _stems(en):
+        errors["en"] = str(_l("Enter the English term (at most 120 characters)."))
+    if len(ja) < 2 or len(ja) > 120 or ja.isascii():
+        errors["ja"] = str(_l("Enter the Japanese term (2 to 120 characters)."))
+    if kind not in KINDS:
+        errors["kind"] = str(_l("Choose a kind."))
+    if not source or len(source) > 200:
+        errors["source"] = str(_l("Give the source (a standard, a glossary, or “own translation”)."))
+    if errors:
+        raise ValidationFailed(errors)
+    ensure_loaded(session)
+    clash = session.scalar(sa.select(QaTerm.id).where(QaTerm.en == en, QaTerm.ja == ja))
+    if clash is not None and clash != term_id:
+        raise ValidationFailed({"en": str(_l("This pair is already in the vocabulary."))})
+    if term_id is None:
+        term = QaTerm(en=en, ja=ja, kind=kind, source=source, active=active, version=1, updated_at=now,
+                      updated_by_id=actor_id)
+        session.add(term)
+        session.flush()
+        before: dict[str, object] = {}
+        action = "create"
+    else:
+        found = session.get(QaTerm, term_id)
+        if found is None:
+            raise NotFound(str(_l("No such term.")))
+        term = found
+        if expected_version is not None and expected_version != term.version:
+            raise ValidationFailed({"en": str(_l("Someone else changed this term meanwhile; reload and try again."))})
+        before = {f: getattr(term, f) for f in EDITED_FIELDS}
+        term.en, term.ja, term.kind, term.source, term.active = en, ja, kind, source, active
+        term.version += 1
+        term.updated_at, term.updated_by_id = now, actor_id
+        session.flush()
+        action = "update"
+    after = {f: getattr(term, f) for f in EDITED_FIELDS}
+    changes = {f: [before.get(f), after[f]] for f in EDITED_FIELDS if before.get(f) != after[f]}
+    if changes:
+        audit.record(session, actor_id=actor_id, entity_type="qa_term", entity_id=term.id, action=action, now=now,
+                     changes=changes)
+        _new_edition(session)
+        words = {str(w) for w in (before.get("en"), before.get("ja"), en, ja) if w}
+        search.reindex_holding(session, sorted(words))
+    return term
+
+
+def history(session: so.Session, term_id: int) -> list[object]:
+    from qa_incidents.core.audit import AuditEvent
+
+    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.entity_type == "qa_term",
+                                                            AuditEvent.entity_id == term_id)
+                                .order_by(AuditEvent.id.desc())))
