@@ -134,9 +134,9 @@ class SubscribeForm(FlaskForm):
 class QaTermForm(FlaskForm):
     en = StringField(_l("English term"), validators=[InputRequired(), Length(max=120)])
     ja = StringField(_l("Japanese term"), validators=[InputRequired(), Length(max=120)])
-    kind = SelectField(_l("Kind"), choices=[("failure_mode", _l("Failure mode")), ("hazard", _l("Hazard")),
-                                            ("component", _l("Component")), ("process", _l("Process")),
-                                            ("cause", _l("Cause")), ("quality", _l("Quality"))])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("failure_mode", _l("Failure mode")), SelectChoice("hazard", _l("Hazard")),
+                                            SelectChoice("component", _l("Component")), SelectChoice("process", _l("Process")),
+                                            SelectChoice("cause", _l("Cause")), SelectChoice("quality", _l("Quality"))])
     source = StringField(_l("Source"), validators=[InputRequired(), Length(max=200)])
     active = BooleanField(_l("In use"), default=True)
     version = HiddenField()

@@ -165,7 +165,7 @@ def current(session: so.Session) -> Vocabulary:
     if edition is not None:
         key = (session.get_bind().url.render_as_string(hide_password=True), edition)  # type: ignore[union-attr]
         return _kept.get(key, lambda: Vocabulary.of(session.execute(
-            sa.select(QaTerm.en, QaTerm.ja).where(QaTerm.active.is_(True)).order_by(QaTerm.id)).tuples()))
+            sa.select(QaTerm.en, QaTerm.ja).where(QaTerm.active.is_(True)).order_by(QaTerm.id)).all()))
     if not _from_file:
         _from_file.append(Vocabulary.of((r["en"], r["ja"]) for r in read_file()))
     return _from_file[0]
