@@ -234,7 +234,9 @@ def _hits(session: so.Session, rows: Sequence[Any], terms: list[str],
         lesson = lessons[row.id]
         text = " ".join(p for p in (lesson.summary, lesson.mechanism, lesson.technical_cause) if p)
         across = _matched_across(lesson, matches) if matches else []
-        shown = [*terms, *(pair.split(" → ", 1)[1] for pair in across)]
+        lowered = text.lower()
+        # Only the terms the text holds: the highlighter compiles one pattern of them per snippet.
+        shown = [t for t in dict.fromkeys([*terms, *(pair.split(" → ", 1)[1] for pair in across)]) if t in lowered]
         out.append(LessonHit(lesson=lesson, score=round(float(row.score), 4), across=across,
                              snippet=Markup(rules.highlight(text, shown))))  # nosec B704: highlight() escapes
     return out
@@ -473,7 +475,7 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
 # --- bounded ranking ----------------------------------------------------------------------
 
 #: Similar lessons scores a text with at most this many terms, its own and their translations.
-TERMS_AT_MOST = 72
+TERMS_AT_MOST = 48
 #: A term found in more than this share of the lessons is common: lessons holding only common terms are not scored.
 COMMON_SHARE = 0.02
 
