@@ -98,4 +98,4 @@ def test_english_queries_find_japanese_lessons_with_the_same_cause(session, cloc
     english = _precision(session, [(r["Trade Name/Product"][:200] + " " + r["Reason for Recall"], r["FDA Determined Cause"],
                                     f"JA-{r['Recall Event ID']}") for r in rows])
     print(f"\nprecision@5 of English queries against the Japanese library: {english:.3f} (chance {chance:.3f})")
-    assert english >= 0.20  # measured 0.222; chance 0.104
+    assert english >= 0.19  # measured 0.214; chance 0.104
