@@ -179,8 +179,10 @@ EDITED_FIELDS = ("en", "ja", "kind", "source", "active")
 def _new_edition(session: so.Session) -> None:
     """Give the edition marker a fresh random value in the caller's transaction: a value never met before, so a
     vocabulary kept under an edition that was rolled back is never taken for a later one."""
+    fresh = ("1 + abs(random() % 4000000000000000000)" if session.get_bind().dialect.name == "sqlite"
+             else "1 + floor(random() * 4e18)::bigint")
     session.execute(sa.text(
-        "INSERT INTO counter (name, value) VALUES (:name, 1 + abs(random() % 4000000000000000000)) "
+        f"INSERT INTO counter (name, value) VALUES (:name, {fresh}) "  # nosec B608: constants only
         "ON CONFLICT (name) DO UPDATE SET value = excluded.value"), {"name": EDITION_MARKER})
 
 

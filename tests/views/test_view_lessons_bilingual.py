@@ -7,13 +7,14 @@ import sqlalchemy as sa
 from view_helpers import csrf_token, text
 
 from qa_incidents.core.audit import AuditEvent
-from qa_incidents.reviews import lessons
+from qa_incidents.reviews import lessons, vocabulary
 from qa_incidents.reviews.models import Lesson
 from qa_incidents.reviews.reading import LessonReading, LessonSearchMiss
 from qa_incidents.reviews.vocabulary import QaTerm
 
 
 def _library(demo, clock):  # type: ignore[no-untyped-def]
+    vocabulary.ensure_loaded(demo)  # the migration loads it; a PostgreSQL test database is emptied before each test
     lessons.import_rows(demo, lessons.read_sample()[:400], now=clock())
     demo.commit()
 
