@@ -1,4 +1,4 @@
-"""`qa-incidents lessons import|similar`: load the lessons sample or a library export; rank lessons like a text."""
+"""`qa-incidents lessons import|similar|reindex`: load the lessons sample or a library export; rank lessons like a text."""
 
 from __future__ import annotations
 
@@ -100,6 +100,27 @@ def similar_command(text: str, limit: int) -> None:
     finally:
         session.close()
     click.echo(json.dumps(out, ensure_ascii=False))
+
+
+@lessons_group.command("reindex", help="Index every lesson again with the bilingual vocabulary in force (once after "
+                                       "upgrading a PostgreSQL database; SQLite rebuilds its index by itself).")
+@with_appcontext
+def reindex_command() -> None:
+    import sqlalchemy as sa
+
+    from qa_incidents.reviews.models import Lesson
+
+    session = current_app.extensions["qa_session_factory"]()
+    done = 0
+    try:
+        ids = list(session.scalars(sa.select(Lesson.id).order_by(Lesson.id)))
+        for start in range(0, len(ids), 500):
+            with transaction(session) as s:
+                search.index_lessons(s, s.scalars(sa.select(Lesson).where(Lesson.id.in_(ids[start:start + 500]))))
+            done += len(ids[start:start + 500])
+    finally:
+        session.close()
+    click.echo(json.dumps({"indexed": done}))
 
 
 COMMANDS = [lessons_group]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     PasswordField,
@@ -128,3 +129,14 @@ class SubscribeForm(FlaskForm):
     kind = SelectField(_l("Subscribe to"), choices=[SelectChoice("category", _l("Product category")),
                                                     SelectChoice("failure_mode", _l("Failure mode"))])
     value = SelectField(_l("Which"), validate_choice=False)
+
+
+class QaTermForm(FlaskForm):
+    en = StringField(_l("English term"), validators=[InputRequired(), Length(max=120)])
+    ja = StringField(_l("Japanese term"), validators=[InputRequired(), Length(max=120)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("failure_mode", _l("Failure mode")), SelectChoice("hazard", _l("Hazard")),
+                                            SelectChoice("component", _l("Component")), SelectChoice("process", _l("Process")),
+                                            SelectChoice("cause", _l("Cause")), SelectChoice("quality", _l("Quality"))])
+    source = StringField(_l("Source"), validators=[InputRequired(), Length(max=200)])
+    active = BooleanField(_l("In use"), default=True)
+    version = HiddenField()

@@ -107,7 +107,7 @@ def notify_subscribers(session: so.Session, *, lesson: Lesson, now: datetime, ba
             if user is not None and user.active and can(user.actor, Capability.READ_LESSONS):
                 users[user.id] = user
     body = (f"{lesson.title}\n{lesson.product_category} · {lesson.failure_mode}\n\n"
-            f"{lesson.summary[:1000]}\n\n{base_url}/reviews/lessons/{lesson.id}\n")
+            f"{lesson.summary[:1000]}\n\n{base_url}/reviews/lessons/{lesson.id}?from=subscription\n")
     for user in users.values():  # each engineer reads it in their own language; the lesson stays as written
         outbox.enqueue_localised(
             session, people=[as_recipient(user)], now=now, dedupe_key=f"lesson-new:{lesson.id}:{user.id}",

@@ -32,7 +32,7 @@ from markupsafe import Markup
 from qa_incidents.core.memo import Remembered
 from qa_incidents.core.sequences import Counter as NamedCounter
 from qa_incidents.core.sequences import marker as read_marker
-from qa_incidents.reviews import rules
+from qa_incidents.reviews import rules, vocabulary
 from qa_incidents.reviews.models import Lesson
 
 #: Field weights, chosen by the search-quality measurement (see README): title, failure, causes, body.
@@ -68,6 +68,7 @@ class LessonHit:
     lesson: Lesson
     score: float  # higher is better
     snippet: Markup
+    across: list[str] = field(default_factory=list)  # "過熱 → overheating": words that matched across languages
 
 
 @dataclass
@@ -76,19 +77,24 @@ class LessonPage:
     total: int
     facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
     terms: list[str] = field(default_factory=list)
+    across: list[vocabulary.Match] = field(default_factory=list)  # the query's terms and their other-language terms
 
 
 # --- what is indexed ----------------------------------------------------------------------
 
 
-def fields_of(lesson: Lesson) -> tuple[str, str, str, str]:
-    """The four weighted fields of a lesson, as index text."""
-    return (
-        rules.index_text(lesson.title, lesson.product),
-        rules.index_text(lesson.failure_mode, lesson.mechanism, lesson.product_category),
-        rules.index_text(lesson.technical_cause, lesson.process_cause, lesson.framework_cause, lesson.motivating_cause),
-        rules.index_text(lesson.summary, lesson.countermeasures, " ".join(lesson.design_review_checks or [])),
+def fields_of(lesson: Lesson, vocab: vocabulary.Vocabulary | None = None) -> tuple[str, str, str, str]:
+    """The four weighted fields of a lesson, as index text. Given the vocabulary, each field also holds the other
+    language's terms for the terms found in it (a lesson in English is found by 過熱, one in Japanese by overheating)."""
+    parts = (
+        (lesson.title, lesson.product),
+        (lesson.failure_mode, lesson.mechanism, lesson.product_category),
+        (lesson.technical_cause, lesson.process_cause, lesson.framework_cause, lesson.motivating_cause),
+        (lesson.summary, lesson.countermeasures, " ".join(lesson.design_review_checks or [])),
     )
+    if vocab is None:
+        return tuple(rules.index_text(*p) for p in parts)  # type: ignore[return-value]
+    return tuple(rules.index_text(*p, " ".join(vocab.other_terms(" ".join(x or "" for x in p)))) for p in parts)  # type: ignore[return-value]
 
 
 def _is_sqlite(session: so.Session) -> bool:
@@ -116,19 +122,20 @@ def index_lessons(session: so.Session, lessons: Iterable[Lesson]) -> None:
     if not lessons:
         return
     session.flush()
+    vocab = vocabulary.current(session)
     if _is_sqlite(session):
         ensure_index(session)
         ids = [{"id": lesson.id} for lesson in lessons]
         session.execute(sa.text("DELETE FROM lesson_fts WHERE rowid = :id"), ids)
         session.execute(
             sa.text("INSERT INTO lesson_fts(rowid, title, failure, causes, body) VALUES (:id, :t, :f, :c, :b)"),
-            [dict(zip(("id", "t", "f", "c", "b"), (lesson.id, *fields_of(lesson)), strict=True)) for lesson in lessons])
+            [dict(zip(("id", "t", "f", "c", "b"), (lesson.id, *fields_of(lesson, vocab)), strict=True)) for lesson in lessons])
         _touch_library(session)  # lesson_fts is a virtual table: no trigger can do this (PostgreSQL's does)
         return
     weighted = " || ".join(f"setweight(to_tsvector('{PG_CONFIG}', :{k}), '{w}')" for k, w in zip("tfcb", "ABCD", strict=True))
     session.execute(
         sa.text("UPDATE lesson SET search_vector = " + weighted + " WHERE id = :id"),  # nosec B608: constants only
-        [dict(zip(("id", "t", "f", "c", "b"), (lesson.id, *fields_of(lesson)), strict=True)) for lesson in lessons])
+        [dict(zip(("id", "t", "f", "c", "b"), (lesson.id, *fields_of(lesson, vocab)), strict=True)) for lesson in lessons])
 
 
 # --- queries ------------------------------------------------------------------------------
@@ -146,6 +153,41 @@ def _groups(query: str) -> list[list[str]]:
             continue
         out.append(rules.tokens(word))
     return out
+
+
+def _alternative(group: list[str], sqlite: bool) -> str:
+    """One group of index tokens as a query: a prefix for a single token, a phrase for Japanese pairs or words."""
+    if sqlite:
+        return f'"{group[0]}"*' if len(group) == 1 else '"' + " ".join(group) + '"'
+    return f"'{group[0]}':*" if len(group) == 1 else "(" + " <-> ".join(f"'{t}'" for t in group) + ")"
+
+
+def _across(query: str, groups: list[list[str]], matches: list[vocabulary.Match], sqlite: bool) -> str | None:
+    """The query with each vocabulary term it holds allowed in either language: (term OR its translations) for
+    every term found, and every word or Japanese run that no term covers, as it is. None if no term is found."""
+    if not matches:
+        return None
+    english = [vocabulary._stems(m.found) for m in matches if m.found.isascii()]
+    covered = {w for key in english for w in key}
+    japanese = [m.found for m in matches if not m.found.isascii()]
+    required = []
+    normal = unicodedata.normalize("NFKC", query or "").lower()
+    words = [m.group(0) for m in rules._TOKEN.finditer(normal)]
+    kept = {tuple(g) for g in groups}
+    for word in words:
+        group = rules.tokens(word)
+        if tuple(group) not in kept:  # a stop word the query drops
+            continue
+        if word.isascii() and vocabulary.stem(word) in covered:
+            continue
+        if not word.isascii() and any(j in word for j in japanese):
+            continue
+        required.append(_alternative(group, sqlite))
+    join_or, join_and = (" OR ", " AND ") if sqlite else (" | ", " & ")
+    for m in matches:
+        options = dict.fromkeys(_alternative(rules.tokens(t), sqlite) for t in (m.found, *m.other) if rules.tokens(t))
+        required.append("(" + join_or.join(options) + ")")
+    return join_and.join(required)
 
 
 def _fts5_all(groups: list[list[str]]) -> str:
@@ -181,17 +223,41 @@ def _ranked(session: so.Session, *, match: str, any_terms: bool, filters: Lesson
     return base, Lesson.search_vector.op("@@")(tsq)
 
 
-def _hits(session: so.Session, rows: Sequence[Any], terms: list[str]) -> list[LessonHit]:
-    """The lessons of ranked (id, score) rows, in that order, with snippets. The vector is not loaded: it is only
-    searched in the database, and it is the largest value of the row."""
+def _hits(session: so.Session, rows: Sequence[Any], terms: list[str],
+          matches: Sequence[vocabulary.Match] = ()) -> list[LessonHit]:
+    """The lessons of ranked (id, score) rows, in that order, with snippets and the words that matched across
+    languages. The vector is not loaded: it is only searched in the database, and it is the largest value of the row."""
     lessons = {lesson.id: lesson for lesson in session.scalars(
         sa.select(Lesson).where(Lesson.id.in_([r.id for r in rows])).options(so.defer(Lesson.search_vector)))}
     out = []
     for row in rows:
         lesson = lessons[row.id]
         text = " ".join(p for p in (lesson.summary, lesson.mechanism, lesson.technical_cause) if p)
-        out.append(LessonHit(lesson=lesson, score=round(float(row.score), 4), snippet=Markup(rules.highlight(text, terms))))  # nosec B704: highlight() escapes
+        across = _matched_across(lesson, matches) if matches else []
+        lowered = text.lower()
+        # Only the terms the text holds: the highlighter compiles one pattern of them per snippet.
+        shown = [t for t in dict.fromkeys([*terms, *(pair.split(" → ", 1)[1] for pair in across)]) if t in lowered]
+        out.append(LessonHit(lesson=lesson, score=round(float(row.score), 4), across=across,
+                             snippet=Markup(rules.highlight(text, shown))))  # nosec B704: highlight() escapes
     return out
+
+
+def _matched_across(lesson: Lesson, matches: Sequence[vocabulary.Match]) -> list[str]:
+    """"query term → lesson's word" for each of the query's terms whose translation the lesson holds."""
+    text = " ".join(x or "" for x in (lesson.title, lesson.summary, lesson.product, lesson.failure_mode, lesson.mechanism,
+                                      lesson.technical_cause, lesson.process_cause, lesson.countermeasures))
+    normal = unicodedata.normalize("NFKC", text).lower()
+    stems = " " + " ".join(vocabulary._stems(normal)) + " "
+    out: list[str] = []
+    for m in matches:
+        for other in m.other:
+            if other == m.found:
+                continue
+            found = (" " + " ".join(vocabulary._stems(other)) + " " in stems) if other.isascii() else other in normal
+            if found:
+                out.append(f"{m.found} → {other}")
+                break
+    return out[:6]
 
 
 @dataclass(frozen=True)
@@ -334,6 +400,7 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
     filters = filters or LessonFilters()
     groups = _groups(query)
     terms = [t for g in groups for t in g]
+    matches = [m for m in vocabulary.current(session).matches(query) if m.other != (m.found,)] if groups else []
     if not groups:
         scope = _scope(session)
         where = filters.where()
@@ -348,6 +415,9 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
                 for lesson in lessons]
         return LessonPage(hits=hits, total=counts[0], facets=counts[1], terms=[])
     match = _fts5_all(groups) if _is_sqlite(session) else _pg_all(groups)
+    across = _across(query, groups, matches, _is_sqlite(session))
+    if across is not None and across != match:
+        match = f"({match}) OR ({across})" if _is_sqlite(session) else f"({match}) | ({across})"
     base, matched = _ranked(session, match=match, any_terms=False, filters=filters)  # SQLite: may build lesson_fts
     scope = _scope(session)  # read after that (a build touches the marker) and before any lesson is ranked or counted
     where = [matched, *filters.where()]
@@ -368,7 +438,8 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
             _kept_pages.put((*scope, *page_key), tuple(rows))
         if kept_counts is None:
             _kept.put((*scope, *count_key), _copy(counts))
-    return LessonPage(hits=_hits(session, rows, terms), total=counts[0], facets=counts[1], terms=terms)
+    return LessonPage(hits=_hits(session, rows, terms, matches), total=counts[0], facets=counts[1], terms=terms,
+                      across=matches)
 
 
 def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
@@ -383,7 +454,11 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
     only common words could not outrank them unless few lessons share a rare one: then (fewer hits than
     asked for) the plain ranking over every lesson is run instead.
     """
-    terms = rules.query_terms(text)
+    # Japanese text gives one term per character pair, most of them no word: it may have more terms.
+    terms = rules.query_terms(text, limit=48 if _CJK_RUN.search(text or "") else 24)
+    matches = [m for m in vocabulary.current(session).matches(text) if m.other != (m.found,)]
+    terms.extend(dict.fromkeys(t for m in matches for o in m.other for t in rules.query_terms(o) if t not in terms))
+    del terms[TERMS_AT_MOST:]
     if not terms:
         return []
     excluded = [r for r in exclude_refs if r]
@@ -394,11 +469,13 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
         rows = _similar_rows(session, rare, common, limit=limit + len(skip), skip=skip)
     if len(rows) < limit and (rare or common):
         rows = _similar_rows(session, [*rare, *common], [], limit=limit + len(skip), skip=skip)
-    return _hits(session, rows[:limit], terms)
+    return _hits(session, rows[:limit], terms, matches)
 
 
 # --- bounded ranking ----------------------------------------------------------------------
 
+#: Similar lessons scores a text with at most this many terms, its own and their translations.
+TERMS_AT_MOST = 48
 #: A term found in more than this share of the lessons is common: lessons holding only common terms are not scored.
 COMMON_SHARE = 0.02
 
@@ -475,3 +552,22 @@ def _pg_common_shares(session: so.Session, terms: list[str]) -> dict[str, float]
         "SELECT q.t, s.freq FROM q JOIN s ON s.elem = q.lexeme"),
         {"config": PG_CONFIG, "terms": terms}).all()
     return {t: float(freq) for t, freq in rows}
+
+
+def reindex_holding(session: so.Session, words: list[str], *, batch: int = 500) -> int:
+    """Index again every lesson holding one of the words (a vocabulary edit changes only their index text)."""
+    groups = [g for g in (rules.tokens(w) for w in words) if g]
+    if not groups:
+        return 0
+    sqlite = _is_sqlite(session)
+    match = (" OR " if sqlite else " | ").join(_alternative(g, sqlite) for g in groups)
+    if sqlite:
+        ensure_index(session)
+        ids = list(session.scalars(sa.text("SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH :m"), {"m": match}))
+    else:
+        tsq = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), match)
+        ids = list(session.scalars(sa.select(Lesson.id).where(Lesson.search_vector.op("@@")(tsq))))
+    for start in range(0, len(ids), batch):
+        index_lessons(session, session.scalars(sa.select(Lesson).where(Lesson.id.in_(ids[start:start + batch]))
+                                               .options(so.defer(Lesson.search_vector))))
+    return len(ids)

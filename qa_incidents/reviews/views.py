@@ -17,7 +17,7 @@ from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import Signature
 from qa_incidents.core.web import db, now, requires
 from qa_incidents.incidents import service as incidents
-from qa_incidents.reviews import forms, lessons, rules, search, service
+from qa_incidents.reviews import forms, lessons, reading, rules, search, service, vocabulary
 from qa_incidents.reviews.rules import CountermeasureType, DeploymentAnswer, Dimension, ReviewStatus
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
@@ -443,6 +443,8 @@ def lessons_index():  # type: ignore[no-untyped-def]
     size = 20
     result = search.search_lessons(db(), args.get("q", "")[:500], limit=size, offset=(page_no - 1) * size,
                                    filters=filters)
+    if result.total == 0 and args.get("q", "").strip() and page_no == 1:
+        reading.count_miss(db(), query=args.get("q", ""), user_id=current_user.id, now=now())
     chosen = {k: v for k, v in args.items() if k not in ("page",) and v}
     here = url_for("reviews.lessons_index")
 
@@ -464,11 +466,89 @@ def lesson(lesson_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     with transaction(db()) as s:
         lessons.record_open(s, found.id)
+    reading.count_open(db(), lesson_id=found.id, user_id=current_user.id, origin=request.args.get("from", ""), now=now())
     s = db()
     s.refresh(found)
     similar = search.similar_lessons(s, text=f"{found.title} {found.summary} {found.mechanism}", limit=6,
                                      exclude_refs=[found.source_ref])
-    return render_template("lessons/show.html", lesson=found, similar=similar)
+    return render_template("lessons/show.html", lesson=found, similar=similar, empty_form=EmptyForm(),
+                           helped=reading.helped_count(s, found.id),
+                           i_helped=reading.has_helped(s, lesson_id=found.id, user_id=current_user.id),
+                           came_from=reading.origin_of(request.args.get("from")))
+
+
+@bp.post("/lessons/<int:lesson_id>/helped")
+@requires(Capability.READ_LESSONS)
+def lesson_helped(lesson_id: int):  # type: ignore[no-untyped-def]
+    """The reader marks the lesson as one that helped them (once each)."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            found = lessons.get_lesson(s, lesson_id)
+            reading.mark_helped(s, lesson_id=found.id, user_id=current_user.id, origin=request.form.get("from", ""),
+                                now=now())
+    except DomainError:
+        abort(404)
+    flash(_("Thank you: marked as helpful."), "success")
+    return redirect(url_for("reviews.lesson", lesson_id=lesson_id))
+
+
+@bp.get("/lessons/reading")
+@requires(Capability.READ_REPORTS)
+def lessons_reading():  # type: ignore[no-untyped-def]
+    """For head-office QA: where lessons are opened from, how often they helped, and searches that found nothing."""
+    if not can(current_user.actor, Capability.READ_ALL_DIVISIONS):
+        abort(403)
+    return render_template("lessons/reading.html", counts=reading.opens_by_origin(db()), misses=reading.misses(db()),
+                           origins=reading.ORIGINS)
+
+
+@bp.route("/lessons/vocabulary", methods=["GET", "POST"])
+@requires(Capability.MANAGE_RULES)
+def vocabulary_index():  # type: ignore[no-untyped-def]
+    """The bilingual QA vocabulary for administrators: find, add, change or withdraw a term pair."""
+    form = forms.QaTermForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                term = vocabulary.save_term(s, actor_id=current_user.id, now=now(), term_id=None, en=form.en.data or "",
+                                            ja=form.ja.data or "", kind=form.kind.data or "", source=form.source.data or "")
+            flash(_("Term pair %(en)s / %(ja)s saved.", en=term.en, ja=term.ja), "success")
+            return redirect(url_for("reviews.vocabulary_index", q=term.en))
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                flash(message, "error")
+    q = request.args.get("q", "")[:120]
+    page_no = _whole(request.args.get("page"), 1, 1000) or 1
+    terms, total = vocabulary.list_terms(db(), query=q, limit=100, offset=(page_no - 1) * 100)
+    return render_template("lessons/vocabulary.html", form=form, terms=terms, total=total, q=q, page=page_no,
+                           misses=reading.misses(db(), limit=20)), 422 if form.errors else 200
+
+
+@bp.route("/lessons/vocabulary/<int:term_id>", methods=["GET", "POST"])
+@requires(Capability.MANAGE_RULES)
+def vocabulary_term(term_id: int):  # type: ignore[no-untyped-def]
+    term = db().get(vocabulary.QaTerm, term_id)
+    if term is None:
+        abort(404)
+    form = forms.QaTermForm(obj=term if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                vocabulary.save_term(s, actor_id=current_user.id, now=now(), term_id=term_id, en=form.en.data or "",
+                                     ja=form.ja.data or "", kind=form.kind.data or "", source=form.source.data or "",
+                                     active=bool(form.active.data), expected_version=int(form.version.data or 0))
+            flash(_("Term pair saved."), "success")
+            return redirect(url_for("reviews.vocabulary_term", term_id=term_id))
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                flash(message, "error")
+    if request.method == "GET":
+        form.version.data = str(term.version)
+    return render_template("lessons/vocabulary_term.html", form=form, term=term,
+                           history=vocabulary.history(db(), term_id)), 422 if form.errors else 200
 
 
 @bp.get("/lessons/similar.json")

@@ -170,6 +170,10 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "reviews.similar_json": "read_lessons",
     "reviews.subscriptions": "read_lessons",
     "reviews.unsubscribe": "owner",
+    "reviews.lesson_helped": "read_lessons",
+    "reviews.lessons_reading": "head office reading",
+    "reviews.vocabulary_index": "manage_rules",
+    "reviews.vocabulary_term": "manage_rules",
     # Imports and exports
     "imports.index": "file_incident",
     "imports.upload": "file_incident",
@@ -257,6 +261,7 @@ _TERMS: dict[str, Callable[[Actor], bool]] = {
     "complaints A": _works(Capability.WORK_COMPLAINTS),
     "approve A": lambda a: can(a, Capability.APPROVE) and can_read_division(a, DIVISION_A),
     "report recipient": lambda a: a.role == Role.EXECUTIVE,
+    "head office reading": lambda a: can(a, Capability.READ_REPORTS) and can(a, Capability.READ_ALL_DIVISIONS),
     "owner or HQ": lambda a: can(a, Capability.WORK_ALL_DIVISIONS),  # the owner is added below
     **{c.value: (lambda cap: lambda a: can(a, cap))(c) for c in Capability},
 }

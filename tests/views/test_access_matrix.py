@@ -250,8 +250,12 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     complaints.scan(session, now=t0)
     signal_id = session.scalar(sa.select(sa.func.max(ComplaintSignal.id)))
 
+    from qa_incidents.reviews import vocabulary
+
+    vocabulary.ensure_loaded(session)
     args = {
         "complaint_id": complaint.id, "signal_id": signal_id,
+        "term_id": session.scalar(sa.select(sa.func.min(vocabulary.QaTerm.id))),
         "incident_id": incident.id, "attachment_id": attachment.id, "record_id": record.id, "number": report.number,
         "action": "close", "recall_id": recall.id, "line_id": line.id, "notice_id": notice.id,
         "sha256": picture.sha256, "reference": recall.reference, "regime": period.regime_code,
