@@ -141,6 +141,11 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(import_bp)
     app.register_blueprint(tokens_bp)
+    from qa_incidents.sso.views import admin_bp as sso_admin_bp
+    from qa_incidents.sso.views import bp as sso_bp
+
+    app.register_blueprint(sso_bp)
+    app.register_blueprint(sso_admin_bp)
 
 
 def _register_errors(app: Flask) -> None:

@@ -36,6 +36,7 @@ def all_models() -> None:
     import qa_incidents.recalls.models  # noqa: F401
     import qa_incidents.reports.models  # noqa: F401
     import qa_incidents.reviews.models  # noqa: F401
+    import qa_incidents.sso.models  # noqa: F401
 
 
 def append_only(table: str) -> None:

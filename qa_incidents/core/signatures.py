@@ -1,4 +1,5 @@
-"""Electronic signatures: the signer re-enters the password; the record is immutable.
+"""Electronic signatures: the signer re-enters the password (or, signed in with an identity provider, a one-time
+code from a fresh re-authentication there); the record is immutable.
 
 A signature keeps who signed, when, the stated meaning, what was signed (a JSON snapshot)
 and the SHA-256 of that snapshot, so any later change to the content is detectable.
@@ -70,9 +71,14 @@ def sign(
 ) -> Signature:
     """Verify the signer's password and record the signature (and its audit event)."""
     from qa_incidents.accounts.service import check_password
+    from qa_incidents.sso.service import redeem_reauthentication
 
+    proof = None
     if not password or not check_password(user, password):
-        raise SignatureRefused(str(_l("The password is not correct: nothing was signed.")))
+        # Single sign-on users sign with the one-time code of a fresh re-authentication at their provider.
+        proof = redeem_reauthentication(session, user=user, code=password, now=now)
+        if proof is None:
+            raise SignatureRefused(str(_l("The password is not correct: nothing was signed.")))
     if not meaning.strip():
         raise SignatureRefused(str(_l("A signature needs a stated meaning.")))
     snapshot = jsonable(content)
@@ -83,10 +89,14 @@ def sign(
     )
     session.add(signature)
     session.flush()
+    if proof is not None:
+        proof.signature_id = signature.id
     record(session, actor_id=user.id, entity_type="signature", entity_id=signature.id, incident_id=incident_id,
            action="signed", now=now,
            changes={"meaning": [None, signature.meaning], "sha256": [None, signature.content_sha256],
-                    "comment": [None, signature.comment]})
+                    "comment": [None, signature.comment],
+                    "authentication": [None, "password" if proof is None else
+                                       f"{proof.method} at {proof.authenticated_at.isoformat()}"]})
     return signature
 
 
