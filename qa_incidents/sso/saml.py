@@ -170,7 +170,7 @@ def logout_url(settings: SamlSettings, *, logout_hint: str, relay_state: str) ->
     try:
         client = _client(settings)
         idp = _idp_entity_id(client)
-        destinations = client.metadata.single_logout_service(idp, [BINDING_HTTP_REDIRECT], "idpsso")
+        destinations = client.metadata.single_logout_service(idp, BINDING_HTTP_REDIRECT, "idpsso")
         if not destinations:
             return None
         destination = destinations[0]["location"]

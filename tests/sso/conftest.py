@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from flask import Flask
 from sso_conftest_helpers import APP_BASE, admin_id, division_id
 from sso_idp_oidc import OidcProvider, Person
+from sso_idp_saml import SamlIdp
 
 from config import TestConfig
 from qa_incidents import create_app
@@ -63,4 +64,35 @@ def oidc_provider(demo: so.Session, oidc: OidcProvider, clock) -> IdentityProvid
                             division_id=division_id(demo, division) if division else None,
                             priority=10 if role == Role.HEAD_OFFICE_QA else 100, actor_id=actor, now=clock())
     demo.commit()
+    return provider
+
+
+@pytest.fixture(scope="session")
+def saml_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamlIdp]:
+    server = SamlIdp(tmp_path_factory.mktemp("saml-idp")).start()
+    server.add_person("aiko", "idp-pass-1", "saml-aiko-0001",
+                      {"email": ["aiko.saml@corp.example"], "name": ["Aiko Saml"], "groups": ["QA-Reporters", "DIV-HA"]})
+    server.add_person("nobody", "idp-pass-3", "saml-nobody-0003",
+                      {"email": ["nobody.saml@corp.example"], "name": ["No Group"], "groups": ["Canteen"]})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def saml_provider(demo: so.Session, saml_server: SamlIdp, client, clock) -> IdentityProvider:  # type: ignore[no-untyped-def]
+    """The SAML identity provider configured in the application (and the application registered with it)."""
+    saml_server.misbehave = ""
+    actor = admin_id(demo)
+    provider = service.save_provider(demo, data=service.ProviderInput(
+        slug="corp-saml", name="Corp ADFS", protocol=Protocol.SAML, idp_metadata=saml_server.metadata()),
+        provider_id=None, actor_id=actor, now=clock())
+    for value, role, division in (("QA-HeadOffice", Role.HEAD_OFFICE_QA, "HQ"), ("QA-Reporters", Role.REPORTER, None),
+                                  ("DIV-HA", None, "HA")):
+        service.add_mapping(demo, provider_id=provider.id, value=value, role=role,
+                            division_id=division_id(demo, division) if division else None,
+                            priority=10 if role == Role.HEAD_OFFICE_QA else 100, actor_id=actor, now=clock())
+    demo.commit()
+    metadata = client.get("/sso/corp-saml/metadata")
+    assert metadata.status_code == 200
+    saml_server.sp_metadata = metadata.get_data(as_text=True)
     return provider
