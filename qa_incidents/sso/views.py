@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
+from markupsafe import Markup
 
 from qa_incidents import csrf
 from qa_incidents.accounts import service as accounts
@@ -329,7 +330,21 @@ def mapping_retire(mapping_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("sso_admin.provider_form", provider_id=mapping.provider_id))
 
 
+def signing_hint() -> Markup:
+    """Under a signature's password field, for a user who signs in with a provider: how to sign without one."""
+    if request.blueprint == "accounts" or not current_user.is_authenticated:
+        return Markup("")
+    providers = service.linked_providers(db(), current_user.id)
+    if not providers:
+        return Markup("")
+    link = url_for("sso.reauthenticate", next=request.full_path.rstrip("?"))
+    return Markup('<p class="hint sso-sign"><a class="button" href="{}">{}</a> {}</p>').format(
+        link, _("Confirm it is you at %(provider)s", provider=providers[0].name),
+        _("You then get a one-time signing code to enter here instead of a password."))
+
+
 @bp.record_once
 def _template_helpers(state: Any) -> None:
-    # The log-in page asks for its buttons; no other page pays for the query.
+    # The log-in page asks for its buttons, signature fields for the hint; no other page pays for the query.
     state.app.jinja_env.globals["sso_login_buttons"] = lambda: service.list_providers(db(), active_only=True)
+    state.app.jinja_env.globals["sso_signing_hint"] = signing_hint
