@@ -118,7 +118,7 @@ def logout():  # type: ignore[no-untyped-def]
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
-    return redirect(provider_logout or url_for("accounts.login"))
+    return sso_views.leave_to(provider_logout) if provider_logout else redirect(url_for("accounts.login"))
 
 
 @bp.post("/language")

@@ -118,6 +118,12 @@ def saml_acs(slug: str):  # type: ignore[no-untyped-def]
     provider = service.provider_by_slug(db(), slug)
     if provider is None or provider.protocol != Protocol.SAML:
         abort(404)
+    if PENDING not in session and not request.form.get("bounced"):
+        # The identity provider's POST comes from another site, so a SameSite=Lax session cookie is not sent with
+        # it: post the same answer once more from this site's own page, which the cookie then accompanies.
+        return render_template("sso/continue.html", action=url_for("sso.saml_acs", slug=slug),
+                               saml_response=request.form.get("SAMLResponse", ""),
+                               relay_state=request.form.get("RelayState", ""))
     kept = _pending(slug)
     try:
         identity = saml.finish(_saml_settings(provider), kept, saml_response=request.form.get("SAMLResponse", ""))
@@ -188,6 +194,12 @@ def _complete_reauth(provider: IdentityProvider, identity: Identity, kept: dict[
             "for your password: %(code)s (valid for 5 minutes, once).", provider=provider.name, code=code),
           "success")
     return redirect(next_url)
+
+
+def leave_to(url: str):  # type: ignore[no-untyped-def]
+    """The page after log-out that sends the browser on to the provider's log-out (a redirect straight after the
+    log-out form would break the form-action 'self' content security policy)."""
+    return render_template("sso/leaving.html", url=url)
 
 
 def logout_redirect(kept: dict[str, Any] | None) -> str | None:
