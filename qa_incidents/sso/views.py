@@ -152,7 +152,7 @@ def _failed(provider: IdentityProvider, error: SignInFailed, kept: dict[str, Any
         return redirect(_safe_next(kept.get("next")))
     flash(_("Signing in with %(provider)s did not succeed. Start again from the log-in page.",
             provider=provider.name), "error")
-    return render_template("sso/failed.html", provider=provider), 401
+    return render_template("sso/failed.html", provider=provider), 400
 
 
 def _complete(provider: IdentityProvider, identity: Identity, kept: dict[str, Any], *, method: str

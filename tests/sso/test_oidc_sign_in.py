@@ -111,7 +111,7 @@ def test_a_user_whose_groups_no_longer_map_is_deactivated(client, demo, oidc_pro
 def _refused(client: FlaskClient, demo: so.Session, oidc, mode: str) -> None:
     oidc.misbehave = mode
     _, response = sign_in(client, "aiko.new@corp.example", "idp-pass-1")
-    assert response.status_code == 401, mode
+    assert response.status_code == 400, mode
     assert "did not succeed" in response.get_data(as_text=True)
     assert user(demo, "aiko.new@corp.example") is None
     assert client.get("/account").status_code == 302
@@ -138,17 +138,17 @@ def test_replayed_answer_is_refused(client, demo, oidc_provider, oidc):
     assert response.status_code == 302
     client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
     again = client.get(local_path(back))  # the same code and state once more
-    assert again.status_code == 401
+    assert again.status_code == 400
     assert client.get("/account").status_code == 302
     other = FlaskClient(client.application, use_cookies=True)  # another browser with the captured answer
-    assert other.get(local_path(back)).status_code == 401
+    assert other.get(local_path(back)).status_code == 400
 
 
 def test_answer_with_a_forged_state_is_refused(client, demo, oidc_provider, oidc):
     url = follow_to_provider(client, "/sso/corp-oidc/login")
     back = provider_login(url, "aiko.new@corp.example", "idp-pass-1")
     state = parse_qs(urlsplit(back).query)["state"][0]
-    assert client.get(local_path(back).replace(state, "forged-state")).status_code == 401
+    assert client.get(local_path(back).replace(state, "forged-state")).status_code == 400
     assert user(demo, "aiko.new@corp.example") is None
 
 

@@ -70,7 +70,7 @@ def _refused(client: FlaskClient, demo: so.Session, saml_server, mode: str) -> N
         _, response = sign_in(client)
     finally:
         saml_server.misbehave = ""
-    assert response.status_code == 401, mode
+    assert response.status_code == 400, mode
     assert "did not succeed" in response.get_data(as_text=True)
     assert user(demo, "aiko.saml@corp.example") is None
     assert client.get("/account").status_code == 302
@@ -97,13 +97,13 @@ def test_replayed_assertion_is_refused(client, demo, saml_provider, saml_server,
     assert response.status_code == 302
     client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
     again = client.post("/sso/corp-saml/acs", data={"SAMLResponse": saml_response, "bounced": "1"})
-    assert again.status_code == 401
+    assert again.status_code == 400
     other = app.test_client()  # a captured response in another browser: unsolicited there
     bounce = other.post("/sso/corp-saml/acs", data={"SAMLResponse": saml_response})
     assert bounce.status_code == 200 and 'name="bounced" value="1"' in bounce.get_data(as_text=True)
-    assert other.post("/sso/corp-saml/acs", data={"SAMLResponse": saml_response, "bounced": "1"}).status_code == 401
+    assert other.post("/sso/corp-saml/acs", data={"SAMLResponse": saml_response, "bounced": "1"}).status_code == 400
     follow_to_provider(other, "/sso/corp-saml/login")  # ...and not the answer to the request it made itself
-    assert other.post("/sso/corp-saml/acs", data={"SAMLResponse": saml_response}).status_code == 401
+    assert other.post("/sso/corp-saml/acs", data={"SAMLResponse": saml_response}).status_code == 400
     assert other.get("/account").status_code == 302
 
 
