@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,8 +113,6 @@ def begin(settings: SamlSettings, *, relay_state: str, reauthenticate: bool = Fa
     except Exception as e:
         raise SignInFailed(f"the identity provider has no usable sign-on address: {e}") from e
     location = dict(info["headers"])["Location"]
-    import time
-
     return location, {"request_id": request_id, "reauth": reauthenticate, "started": int(time.time())}
 
 

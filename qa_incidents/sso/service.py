@@ -283,6 +283,12 @@ def sign_in(session: so.Session, *, provider: IdentityProvider, identity: Identi
     return user
 
 
+def linked_user_id(session: so.Session, *, provider_id: int, subject: str) -> int | None:
+    """The user the provider's subject is linked to, if any."""
+    return session.scalar(sa.select(ExternalIdentity.user_id).where(ExternalIdentity.provider_id == provider_id,
+                                                                    ExternalIdentity.subject == subject))
+
+
 def linked_providers(session: so.Session, user_id: int) -> list[IdentityProvider]:
     """The active providers the user has signed in with (most recent first)."""
     return list(session.scalars(

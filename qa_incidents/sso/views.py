@@ -178,11 +178,7 @@ def _complete_reauth(provider: IdentityProvider, identity: Identity, kept: dict[
     next_url = _safe_next(kept.get("next"))
     if not current_user.is_authenticated:
         abort(401)
-    linked = {p.id for p in service.linked_providers(db(), current_user.id)}
-    from qa_incidents.sso.models import ExternalIdentity
-
-    link = db().query(ExternalIdentity).filter_by(provider_id=provider.id, subject=identity.subject).one_or_none()
-    if provider.id not in linked or link is None or link.user_id != current_user.id:
+    if service.linked_user_id(db(), provider_id=provider.id, subject=identity.subject) != current_user.id:
         flash(_("%(provider)s confirmed a different person: nothing can be signed with it.", provider=provider.name),
               "error")
         return redirect(next_url)
