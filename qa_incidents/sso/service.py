@@ -97,7 +97,7 @@ def _validate_provider(session: so.Session, data: ProviderInput, *, provider_id:
     return errors
 
 
-def save_provider(session: so.Session, *, data: ProviderInput, provider_id: int | None, actor_id: int,
+def save_provider(session: so.Session, *, data: ProviderInput, provider_id: int | None, actor_id: int | None,
                   now: datetime) -> IdentityProvider:
     """Add or change a provider; audited (the client secret only as "changed")."""
     if errors := _validate_provider(session, data, provider_id=provider_id):
