@@ -8,7 +8,7 @@ PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
 PG_TEST_DB := qa_incidents_test_$(shell date +%s)_$(shell echo $$$$)
 
-.PHONY: run install lock migrate demo test test-fast test-pg chromium lint clean messages check bench fonts catalogues
+.PHONY: run install lock migrate demo test test-fast test-pg chromium xmlsec1 lint clean messages check bench fonts catalogues
 
 LOCK := requirements.lock
 
@@ -50,7 +50,7 @@ demo: migrate
 	$(BIN)/qa-incidents seed demo
 
 ## Set up and serve on http://127.0.0.1:5000 (SQLite under instance/).
-run: demo fonts
+run: demo fonts xmlsec1
 	SCHEDULER_IN_PROCESS=1 $(BIN)/qa-incidents run --host $(HOST) --port $(PORT) --without-threads
 
 ## Debian's Chromium for the browser tests (Playwright cannot download its own here).
@@ -61,16 +61,24 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+## Debian's xmlsec1 program: pysaml2 verifies the signatures of SAML assertions with it (single sign-on).
+xmlsec1:
+	@if ! command -v xmlsec1 >/dev/null; then \
+		echo "Installing Debian's xmlsec1 for SAML single sign-on…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq xmlsec1 >/dev/null; \
+	fi
+
 ## The whole suite on SQLite, browser tests included.
-test: install chromium fonts
+test: install chromium fonts xmlsec1
 	$(BIN)/pytest -q
 
 ## The suite without the browser tests.
-test-fast: install
+test-fast: install xmlsec1
 	$(BIN)/pytest -q -m "not browser"
 
 ## The whole suite against PostgreSQL on 127.0.0.1:5432, in a throw-away database.
-test-pg: install chromium fonts
+test-pg: install chromium fonts xmlsec1
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 	psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $(PG_TEST_DB)"

@@ -155,6 +155,11 @@ def _register_blueprints(app: Flask) -> None:
     from qa_incidents.complaints.views import bp as complaints_bp
 
     app.register_blueprint(complaints_bp)
+    from qa_incidents.sso.views import admin_bp as sso_admin_bp
+    from qa_incidents.sso.views import bp as sso_bp
+
+    app.register_blueprint(sso_bp)
+    app.register_blueprint(sso_admin_bp)
 
 
 def _register_errors(app: Flask) -> None:

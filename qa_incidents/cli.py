@@ -37,7 +37,7 @@ def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     import importlib
 
     # Each feature package may offer a `commands` module with COMMANDS, a list of click commands or groups.
-    for package in ("reviews", "recalls", "api", "reports", "integrity", "synthetic", "complaints"):
+    for package in ("reviews", "recalls", "api", "reports", "integrity", "synthetic", "complaints", "sso"):
         try:
             module = importlib.import_module(f"qa_incidents.{package}.commands")
         except ModuleNotFoundError as error:

@@ -18,6 +18,8 @@ from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors, timezone_choices
 from qa_incidents.core.permissions import Capability, Role
 from qa_incidents.core.web import db, now, requires
+from qa_incidents.sso import service as sso_service
+from qa_incidents.sso import views as sso_views
 
 bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -41,6 +43,10 @@ def login():  # type: ignore[no-untyped-def]
         try:
             with transaction(db()) as s:
                 user = service.authenticate(s, email=email, password=form.password.data or "", now=now())
+                if user is not None and not sso_service.local_login_allowed(s, user):
+                    s.rollback()  # not a log-in: nothing of it is kept
+                    flash(_("Local passwords are switched off: sign in with your company account."), "error")
+                    return render_template("accounts/login.html", form=form), 403
                 until = None if user is not None else service.locked_until(s, email=email, now=now())
         except service.LoginLocked as locked:
             flash(str(locked), "error")
@@ -109,6 +115,7 @@ def _expire_idle_session():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():
         abort(400)
+    provider_logout = sso_views.logout_redirect(session.get(sso_views.SIGNED_IN))  # the provider's session too
     with transaction(db()) as s:  # every session of the user ends, a copied cookie too
         user = s.get(User, current_user.id)
         if user is not None:
@@ -116,7 +123,7 @@ def logout():  # type: ignore[no-untyped-def]
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
-    return redirect(url_for("accounts.login"))
+    return sso_views.leave_to(provider_logout) if provider_logout else redirect(url_for("accounts.login"))
 
 
 @bp.post("/language")

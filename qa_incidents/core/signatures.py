@@ -1,4 +1,5 @@
-"""Electronic signatures: the signer re-enters the password; the record is immutable.
+"""Electronic signatures: the signer re-enters the password (or, signed in with an identity provider, a one-time
+code from a fresh re-authentication there); the record is immutable.
 
 A signature keeps who signed, when, the stated meaning, what was signed (a JSON snapshot)
 and the SHA-256 of that snapshot, so any later change to the content is detectable.
@@ -80,22 +81,28 @@ def sign(
     comment: str = "",
     incident_id: int | None = None,
 ) -> Signature:
-    """Verify the signer's password and record the signature (and its audit event).
+    """Verify the signer's password (or single sign-on re-authentication) and record the signature (and its audit
+    event).
 
     prepared_by: the users who requested, drafted or submitted what is signed; none of them may sign it
     (separation of duties). Every password check counts towards the account's lock-out.
     """
     from qa_incidents.accounts.service import PasswordChecksLocked, verify_password
+    from qa_incidents.sso.service import redeem_reauthentication
 
     if user.id in {i for i in prepared_by if i is not None}:
         raise SeparationOfDuties(str(_l(
             "You prepared this yourself (you requested, drafted or submitted it): someone else must sign it. "
             "Nothing was signed.")))
-    try:
-        if not verify_password(session, user=user, password=password, now=now):
-            raise SignatureRefused(str(_l("The password is not correct: nothing was signed.")))
-    except PasswordChecksLocked as locked:
-        raise SignatureRefused(str(locked)) from None
+    # Single sign-on users sign with the one-time code of a fresh re-authentication at their provider; anything
+    # else is a password, checked (and counted towards the lock-out) as at log-in.
+    proof = redeem_reauthentication(session, user=user, code=password, now=now)
+    if proof is None:
+        try:
+            if not verify_password(session, user=user, password=password, now=now):
+                raise SignatureRefused(str(_l("The password is not correct: nothing was signed.")))
+        except PasswordChecksLocked as locked:
+            raise SignatureRefused(str(locked)) from None
     if not meaning.strip():
         raise SignatureRefused(str(_l("A signature needs a stated meaning.")))
     snapshot = jsonable(content)
@@ -106,10 +113,14 @@ def sign(
     )
     session.add(signature)
     session.flush()
+    if proof is not None:
+        proof.signature_id = signature.id
     record(session, actor_id=user.id, entity_type="signature", entity_id=signature.id, incident_id=incident_id,
            action="signed", now=now,
            changes={"meaning": [None, signature.meaning], "sha256": [None, signature.content_sha256],
-                    "comment": [None, signature.comment]})
+                    "comment": [None, signature.comment],
+                    "authentication": [None, "password" if proof is None else
+                                       f"{proof.method} at {proof.authenticated_at.isoformat()}"]})
     return signature
 
 

@@ -40,7 +40,13 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "public.notice": "public",
     "public.check": "public",
     "public.picture": "public",
+    # Single sign-on: the identity providers' answers arrive without a log-in
+    "sso.login": "public",
+    "sso.oidc_callback": "public",
+    "sso.saml_acs": "public",
+    "sso.saml_metadata": "public",
     # Everyone logged in
+    "sso.reauthenticate": "logged in",
     "main.home": "logged in",
     "accounts.account": "logged in",
     "accounts.logout": "logged in",
@@ -65,6 +71,10 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "pending_lessons.reject": "approve",
     # Administration
     "admin.users": "manage_users",
+    "sso_admin.index": "manage_users",
+    "sso_admin.provider_form": "manage_users",
+    "sso_admin.mapping_add": "manage_users",
+    "sso_admin.mapping_retire": "manage_users",
     "admin.user_new": "manage_users",
     "admin.user_edit": "manage_users",
     "admin.user_sign_out": "manage_users",

@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from qa_incidents.complaints.models import ComplaintSignal
 from access_matrix import DIVISION_A, MATRIX, OTHER, PERSONAS, Persona, allowed, rule_for
 from flask import Flask
 from flask.testing import FlaskClient
@@ -39,6 +38,7 @@ from werkzeug.test import TestResponse
 
 import config
 from qa_incidents import create_app
+from qa_incidents.complaints.models import ComplaintSignal
 from qa_incidents.core.db import Base, make_engine, make_session_factory
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -79,6 +79,37 @@ class _Clock:
 
 def _by(session: so.Session, entity: Any, **where: Any) -> Any:
     return session.scalar(sa.select(entity).filter_by(**where).limit(1))
+
+
+def saml_idp_id(session: so.Session, slug: str) -> int:
+    from qa_incidents.sso.models import IdentityProvider
+
+    return session.scalar(sa.select(IdentityProvider.id).where(IdentityProvider.slug == slug))  # type: ignore[return-value]
+
+
+def _identity_providers(session: so.Session, *, admin_id: int, now: datetime) -> tuple[str, str, int]:
+    """A SAML identity provider (real metadata) and an OpenID Connect one that cannot be reached, with a mapping."""
+    import tempfile
+    from pathlib import Path
+
+    from sso_idp_saml import SamlIdp
+
+    from qa_incidents.core.permissions import Role
+    from qa_incidents.sso import service as sso
+    from qa_incidents.sso.models import Protocol
+
+    with tempfile.TemporaryDirectory() as directory:
+        idp = SamlIdp(Path(directory))
+        metadata = idp.metadata()
+        idp._server.server_close()
+    saml = sso.save_provider(session, data=sso.ProviderInput(slug="matrix-saml", name="Matrix SAML", protocol=Protocol.SAML,
+                                                             idp_metadata=metadata), provider_id=None, actor_id=admin_id, now=now)
+    sso.save_provider(session, data=sso.ProviderInput(slug="matrix-oidc", name="Matrix OIDC", protocol=Protocol.OIDC,
+                                                      issuer="http://127.0.0.1:9", client_id="matrix"),
+                      provider_id=None, actor_id=admin_id, now=now)
+    mapping = sso.add_mapping(session, provider_id=saml.id, value="QA", role=Role.REPORTER, division_id=None, priority=1,
+                              actor_id=admin_id, now=now)
+    return "matrix-saml", "matrix-oidc", mapping.id
 
 
 def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[str], dict[str, str]]:
@@ -253,9 +284,12 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     from qa_incidents.reviews import vocabulary
 
     vocabulary.ensure_loaded(session)
+    saml_idp, oidc_idp, mapping_id = _identity_providers(session, admin_id=users["admin@example.com"].id, now=t0)
     args = {
         "complaint_id": complaint.id, "signal_id": signal_id,
         "term_id": session.scalar(sa.select(sa.func.min(vocabulary.QaTerm.id))),
+        "slug": saml_idp, "oidc_slug": oidc_idp, "provider_id": saml_idp_id(session, saml_idp),
+        "mapping_id": mapping_id,
         "incident_id": incident.id, "attachment_id": attachment.id, "record_id": record.id, "number": report.number,
         "action": "close", "recall_id": recall.id, "line_id": line.id, "notice_id": notice.id,
         "sha256": picture.sha256, "reference": recall.reference, "regime": period.regime_code,
@@ -331,6 +365,8 @@ OTHER_ARGS: dict[str, dict[str, str]] = {
     "workflow.triage": {"incident_id": "triaged_incident_id"},
     "workflow.act": {"incident_id": "triaged_incident_id"},
     "recalls.launch": {"recall_id": "draft_recall_id"},
+    "sso.login": {"slug": "oidc_slug"},
+    "sso.oidc_callback": {"slug": "oidc_slug"},
 }
 #: Routes that need a query string to name their record.
 QUERIES: dict[str, str] = {"reviews.new": "?incident={incident_id}", "recalls.new": "?incident={incident_id}",
