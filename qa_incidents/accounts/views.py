@@ -57,13 +57,19 @@ def login():  # type: ignore[no-untyped-def]
         if user is None:
             flash(_("The e-mail address or password is not correct."), "error")
             return render_template("accounts/login.html", form=form), 401
-        session.clear()  # a fresh session on log-in: no fixation
-        login_user(user)
-        session[SESSION_VERSION_KEY] = user.session_version
-        session["signed_in_at"] = session["seen_at"] = int(time.time())
-        flash(_("Welcome, %(name)s.", name=user.name), "success")
+        start_session(user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form), (422 if form.errors else 200)
+
+
+def start_session(user: User) -> None:
+    """The one way a user's session begins (password log-in, single sign-on): a fresh session (no fixation) that
+    carries the user's session version, so log-out, a password change or "sign out everywhere" ends it."""
+    session.clear()
+    login_user(user)
+    session[SESSION_VERSION_KEY] = user.session_version
+    session["signed_in_at"] = session["seen_at"] = int(time.time())
+    flash(_("Welcome, %(name)s.", name=user.name), "success")
 
 
 @bp.before_app_request

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from qa_incidents import csrf
@@ -165,11 +165,10 @@ def _complete(provider: IdentityProvider, identity: Identity, kept: dict[str, An
         except service.SignInRefused as refused:  # committed all the same: the refusal and any deactivation
             flash(str(refused), "error")
             return render_template("sso/failed.html", provider=provider), 403
-    session.clear()  # a fresh session on sign-in: no fixation
-    login_user(user)
-    session["signed_in_at"] = session["seen_at"] = int(time.time())
+    from qa_incidents.accounts.views import start_session
+
+    start_session(user)
     session[SIGNED_IN] = {"provider": provider.slug, "hint": identity.logout_hint}
-    flash(_("Welcome, %(name)s.", name=user.name), "success")
     return redirect(_safe_next(kept.get("next")))
 
 
