@@ -3,9 +3,18 @@
 Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07 03:10:00
+
+Existing incidents get the time zone of the user who filed them as the aware site's zone (the zone their
+times were most likely typed in); an incident whose filer has none keeps "" and is counted in the
+authority's zone, as before. Open notification records are recomputed under the corrected rules by
+`qa-incidents recompute-deadlines` (run after this migration; it writes an audit event per changed deadline
+and tells the owners of any deadline that moved earlier).
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0020"
 down_revision = "0019"
@@ -14,8 +23,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # A plain ADD COLUMN (SQLite allows a NOT NULL column with a constant default): no table copy, triggers kept.
+    op.add_column("incident", sa.Column("aware_timezone", sa.String(length=64), nullable=False,
+                                        server_default=sa.text("''")))
+    op.execute("UPDATE incident SET aware_timezone = COALESCE((SELECT u.timezone FROM user_account u "
+               "WHERE u.id = incident.created_by_id), '')")
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column("incident", "aware_timezone")

@@ -201,6 +201,11 @@ class DeadlineOut(BaseModel):
     internal_target: datetime | None
     explanation: str
     unconfirmed: list[str]
+    legal_basis: str = Field(default="", description="The articles the deadline comes from (duty, count and "
+                                                    "rollover, holidays).")
+    steps: list[str] = Field(default_factory=list, description="The computation, step by step.")
+    calendar_version: str = Field(default="", description="The holiday calendar used, with its version.")
+    aware_timezone: str = Field(default="", description="The aware site's IANA zone the days were counted in.")
 
 
 class ObligationOut(BaseModel):
@@ -227,6 +232,11 @@ class DeadlineQuery(BaseModel):
 
     regime: Annotated[Text, Field(min_length=1, max_length=40)]
     aware_at: Instant
+    timezone: Annotated[Text | None, Field(default=None, max_length=64,
+                                           description="The aware site's IANA zone (default: the authority's).")]
+    country: Annotated[Text | None, Field(default=None, max_length=2,
+                                          description="The incident's country (an EU member state receives EU "
+                                                      "reports; default Belgium).")]
 
 
 # --- regulator notification records ----------------------------------------------------------------------------

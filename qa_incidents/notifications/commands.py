@@ -33,6 +33,17 @@ def _aware_instant(ctx: click.Context, param: click.Parameter, value: str) -> da
     return moment
 
 
+def _zone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    from qa_incidents.core.clock import is_valid_timezone
+
+    if not is_valid_timezone(value.strip()):
+        raise click.BadParameter(str(_l("%(value)r is not an IANA time zone; use e.g. America/Los_Angeles.",
+                                        value=value)))
+    return value.strip()
+
+
 def deadline_json(deadline: Deadline) -> dict[str, Any]:
     """A computed deadline as JSON-ready data: local and UTC times, the reasoning and the open questions."""
     rule, local = deadline.rule, deadline.due_local
@@ -55,6 +66,11 @@ def deadline_json(deadline: Deadline) -> dict[str, Any]:
         "reading": rule.reading,
         "effective_from": rule.effective_from.isoformat() if rule.effective_from else None,
         "unconfirmed": list(deadline.unconfirmed),
+        "legal_basis": deadline.legal_basis,
+        "steps": list(deadline.steps),
+        "calendar_version": deadline.calendar_version,
+        "aware_timezone": deadline.aware_timezone or None,
+        "counted_on": deadline.reading,
     }
 
 
@@ -63,9 +79,15 @@ def deadline_json(deadline: Deadline) -> dict[str, Any]:
                                 "(e.g. 2026-03-02T10:00:00+09:00 or 2026-03-02T01:00:00Z). Prints one JSON object.")
 @click.argument("regime_code", callback=_regime_code)
 @click.argument("aware_at", callback=_aware_instant)
-def deadline_command(regime_code: str, aware_at: datetime) -> None:
+@click.option("--timezone", "timezone", default=None, callback=_zone,
+              help="The IANA time zone of the place where the company became aware (e.g. America/Los_Angeles): "
+                   "days are counted on its dates, and the earlier of that reading and the authority's applies. "
+                   "Without it, the authority's zone.")
+@click.option("--country", default=None, help="The incident's country (ISO code): an EU member state receives EU "
+                                              "reports (its holidays); default Belgium.")
+def deadline_command(regime_code: str, aware_at: datetime, timezone: str | None, country: str | None) -> None:
     try:
-        deadline = compute(RULES[regime_code], start=aware_at)
+        deadline = compute(RULES[regime_code], start=aware_at, aware_timezone=timezone, country=country)
     except (ValueError, OverflowError) as e:  # e.g. a year-9999 start whose due day is past the calendar
         raise click.BadParameter(str(_l("no deadline can be computed from %(value)s: %(reason)s",
                                         value=aware_at.isoformat(), reason=e)), param_hint="'AWARE_AT'") from None

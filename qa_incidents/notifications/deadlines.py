@@ -707,6 +707,24 @@ def decision_due(rule: DeadlineRule | str, *, start: datetime, aware_timezone: s
                    steps=(what, *found.steps))
 
 
+def deadline_for(code: str, *, aware_at: datetime, aware_timezone: str | None = None, country: str | None = None,
+                 event_at: datetime | None = None,
+                 holidays_provider: HolidaysProvider = public_holidays) -> Deadline | None:
+    """An incident's deadline under a regime: the one computation every page, record, warning, API and command uses.
+
+    A regime whose clock starts at a decision or an action shows the decision due (from awareness) until the
+    event is recorded (`event_at`), then the legal deadline from the event. None for a regime without a rule.
+    """
+    rule = RULES.get(code)
+    if rule is None:
+        return None
+    if rule.decision_working_days and event_at is None:
+        return decision_due(rule, start=aware_at, aware_timezone=aware_timezone or None, country=country,
+                            holidays_provider=holidays_provider)
+    return compute(rule, start=event_at or aware_at, aware_timezone=aware_timezone or None, country=country,
+                   holidays_provider=holidays_provider)
+
+
 def monthly_due(rule: DeadlineRule | str, year: int, month: int, *,
                 holidays_provider: HolidaysProvider = public_holidays) -> Deadline:
     """When the monthly report for `month` of `year` is due (for US-CPSC-MPR: the 1st of the next month)."""

@@ -41,13 +41,13 @@ from qa_incidents.incidents.service import add_attachment, get_incident
 from qa_incidents.incidents.workflow_models import TriageDecision
 from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications import rules
-from qa_incidents.notifications.deadlines import RULES, compute
+from qa_incidents.notifications.deadlines import RULES, Deadline
 from qa_incidents.notifications.documents import ReportDocument, render_pdf, stamp
 from qa_incidents.notifications.drafts import DraftFacts, prefill
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.obligations import Assessment, Verdict
 from qa_incidents.notifications.rules import State, Step
-from qa_incidents.notifications.service import IncidentObligation, obligations_for
+from qa_incidents.notifications.service import IncidentObligation, incident_deadline, obligations_for
 
 AUDITED = ("state", "due_at", "owner_id", "attention", "channel", "authority_reference", "submitted_at",
            "acknowledged_at", "acknowledgement", "document_sha256", "not_required_reason", "missing_explanation")
@@ -128,10 +128,19 @@ def _new_record(incident: Incident, *, item: IncidentObligation | None, regime_c
     return NotificationRecord(
         incident_id=incident.id, obligation_id=item.obligation.id if item else None, regime_code=regime_code,
         authority=authority, title=title, kind="initial", period_label="", origin=origin, origin_reason=reason,
-        state=State.REQUIRED.value, clock_start=incident.aware_at, due_at=deadline.due_at if deadline else None,
-        due_timezone=deadline.rule.time_zone if deadline else "", due_explanation=deadline.explanation if deadline else "",
+        state=State.REQUIRED.value, clock_start=deadline.start if deadline else incident.aware_at,
+        due_at=deadline.due_at if deadline else None, due_timezone=deadline.rule.time_zone if deadline else "", due_explanation=deadline.explanation if deadline else "",
         is_legal_deadline=deadline.is_legal_deadline if deadline else False, owner_id=owner_id, draft={},
         created_at=now, updated_at=now)
+
+
+def _apply_deadline(record: NotificationRecord, deadline: Deadline) -> None:
+    """The computed deadline onto the record (its clock start, due time, zone, explanation and kind)."""
+    record.clock_start = deadline.start
+    record.due_at = deadline.due_at
+    record.due_timezone = deadline.rule.time_zone
+    record.due_explanation = deadline.explanation
+    record.is_legal_deadline = deadline.is_legal_deadline
 
 
 def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int | None, now: datetime) -> list[str]:
@@ -161,10 +170,9 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
         if State(record.state) not in rules.OPEN_STATES:
             continue
         before = audit.snapshot(record, AUDITED)
-        if applies and item.deadline and item.deadline.due_at != record.due_at:
-            record.due_at = item.deadline.due_at
-            record.clock_start = incident.aware_at
-            record.due_explanation = item.deadline.explanation
+        deadline = incident_deadline(incident, code, event_at=record.clock_event_at) if applies else None
+        if deadline and (deadline.due_at != record.due_at or deadline.is_legal_deadline != record.is_legal_deadline):
+            _apply_deadline(record, deadline)
         if record.origin == "derived":
             record.attention = "" if applies else str(_l(
                 "The current facts no longer trigger this obligation (%(reason)s) Decide whether it is still required.",
@@ -198,7 +206,7 @@ def add_obligation(session: so.Session, *, user: User, incident_id: int, obligat
             law = session.get(Law, obligation.law_id)
             assert law is not None
             authority = law.authority or law.name_en
-            deadline = compute(RULES[regime_code], start=incident.aware_at) if regime_code in RULES else None
+            deadline = incident_deadline(incident, regime_code)
             item = IncidentObligation(obligation, law, Assessment(regime_code, Verdict.APPLIES, reason.strip()), deadline)
     else:
         regime_code = regime_code.strip().upper()
