@@ -22,13 +22,30 @@ branch_labels = None
 depends_on = None
 
 
+def _add_reference(column: str, table: str) -> None:
+    """A nullable foreign-key column on notification_record without copying the table (its triggers stay)."""
+    if op.get_bind().dialect.name == "sqlite":  # SQLite adds a REFERENCES column in place; Alembic would copy
+        op.execute(f"ALTER TABLE notification_record ADD COLUMN {column} INTEGER REFERENCES {table} (id)")
+    else:
+        op.add_column("notification_record", sa.Column(column, sa.Integer(), nullable=True))
+        op.create_foreign_key(None, "notification_record", table, [column], ["id"])
+
+
 def upgrade() -> None:
     # A plain ADD COLUMN (SQLite allows a NOT NULL column with a constant default): no table copy, triggers kept.
     op.add_column("incident", sa.Column("aware_timezone", sa.String(length=64), nullable=False,
                                         server_default=sa.text("''")))
+    _add_reference("clock_event_requested_by_id", "user_account")
+    op.add_column("notification_record", sa.Column("clock_event_requested_at", sa.DateTime(timezone=True),
+                                                   nullable=True))
+    op.add_column("notification_record", sa.Column("clock_event_at", sa.DateTime(timezone=True), nullable=True))
+    _add_reference("clock_event_signature_id", "signature")
     op.execute("UPDATE incident SET aware_timezone = COALESCE((SELECT u.timezone FROM user_account u "
                "WHERE u.id = incident.created_by_id), '')")
 
 
 def downgrade() -> None:
+    for name in ("clock_event_signature_id", "clock_event_at", "clock_event_requested_at",
+                 "clock_event_requested_by_id"):
+        op.drop_column("notification_record", name)
     op.drop_column("incident", "aware_timezone")

@@ -31,7 +31,9 @@ from qa_incidents.notifications.record_forms import (
     BoardFilterForm,
     DraftForm,
     NotRequiredForm,
+    RecordEventForm,
     ReopenForm,
+    RequestEventForm,
     SubmitForm,
 )
 from qa_incidents.notifications.rules import STATE_TITLES, STEP_TITLES, URGENCY_TITLES, Step
@@ -83,6 +85,8 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
         "ack_form": AcknowledgeForm(prefix="ack", data={"acknowledged_at": to_zone(now(), zone).replace(tzinfo=None, second=0, microsecond=0)}),
         "not_required_form": NotRequiredForm(prefix="nr"),
         "reopen_form": ReopenForm(prefix="reopen"),
+        "request_event_form": RequestEventForm(prefix="req"),
+        "event_form": RecordEventForm(prefix="event"),
     }
     defaults.update(forms)
     for form in defaults.values():
@@ -95,6 +99,7 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
         STATE_TITLES=STATE_TITLES, STEP_TITLES=STEP_TITLES,
         urgency=rules.urgency(start=record.clock_start, due=record.due_at, now=now()), URGENCY_TITLES=URGENCY_TITLES,
         children=[r for r in records.records_of(db(), record.incident_id) if r.parent_id == record.id],
+        awaiting_event=records.awaiting_event(record), rule=records.RULES.get(record.regime_code),
         **defaults), status
 
 
@@ -203,6 +208,27 @@ def reopen(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     return _run(record, Step.REOPEN, lambda s, r: records.reopen(
         s, user=current_user, record=r, reason=form.reason.data or "", now=now()), form, "reopen_form",
         _("The notification is required again."))
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/request-decision")
+@requires(Capability.READ_INCIDENTS)
+def request_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = RequestEventForm(prefix="req")
+    return _run(record, Step.REQUEST_EVENT, lambda s, r: records.request_clock_event(
+        s, user=current_user, record=r, comment=form.comment.data or "", now=now()), form, "request_event_form",
+        _("Decision requested: another person signs it."))
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/record-decision")
+@requires(Capability.READ_INCIDENTS)
+def record_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = RecordEventForm(prefix="event")
+    return _run(record, Step.RECORD_EVENT, lambda s, r: records.record_clock_event(
+        s, user=current_user, record=r, password=form.password.data or "", comment=form.comment.data or "",
+        event_at=_utc(form.event_at.data), now=now()), form, "event_form",
+        _("Signed: the legal clock runs from the decision."))
 
 
 @bp.get("/incidents/<int:incident_id>/notifications/<int:record_id>/document.pdf")

@@ -49,7 +49,7 @@ from qa_incidents.notifications.obligations import Assessment, Verdict
 from qa_incidents.notifications.rules import State, Step
 from qa_incidents.notifications.service import IncidentObligation, incident_deadline, obligations_for
 
-AUDITED = ("state", "due_at", "owner_id", "attention", "channel", "authority_reference", "submitted_at",
+AUDITED = ("state", "due_at", "is_legal_deadline", "clock_start", "clock_event_at", "owner_id", "attention", "channel", "authority_reference", "submitted_at",
            "acknowledged_at", "acknowledgement", "document_sha256", "not_required_reason", "missing_explanation")
 ENTITY = "notification_record"
 
@@ -100,8 +100,21 @@ def missing(record: NotificationRecord) -> list[str]:
     return rules.missing_fields(required_fields(record), record.draft or {})
 
 
+def awaiting_event(record: NotificationRecord) -> bool:
+    """Whether the record's legal clock starts at a decision or action not yet signed (a decision is due)."""
+    rule = RULES.get(record.regime_code)
+    return bool(rule and rule.decision_working_days and record.kind == "initial" and record.clock_event_at is None)
+
+
 def steps_for(record: NotificationRecord, user: User) -> list[Step]:
-    return rules.available(state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
+    found = rules.available(state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
+    if not awaiting_event(record):
+        return [s for s in found if s not in rules.EVENT_STEPS]
+    if record.clock_event_requested_by_id is not None or Step.RECORD_EVENT in found:
+        found = [s for s in found if s is not Step.REQUEST_EVENT]
+    if rules.event_signer_refusal(signer_id=user.id, requested_by_id=record.clock_event_requested_by_id):
+        found = [s for s in found if s is not Step.RECORD_EVENT]
+    return found
 
 
 def _require(record: NotificationRecord, user: User, step: Step) -> rules.Move:
@@ -343,6 +356,58 @@ def approve(session: so.Session, *, user: User, record: NotificationRecord, pass
     session.flush()
     _audit(session, record, user_id=user.id, action="notification_approved", now=now, before=before,
            extra={"signature": [None, f"{move.signature} · {signature.content_sha256[:16]}…"]})
+    return record
+
+
+def request_clock_event(session: so.Session, *, user: User, record: NotificationRecord, comment: str,
+                        now: datetime) -> NotificationRecord:
+    """Ask for the decision that starts the legal clock (e.g. whether a defect is safety-related): the person who
+    asks may not sign it."""
+    _require(record, user, Step.REQUEST_EVENT)
+    if not awaiting_event(record):
+        raise ValidationFailed({"event": str(_l("This notification's clock is not waiting for a decision."))})
+    before = audit.snapshot(record, AUDITED)
+    record.clock_event_requested_by_id = user.id
+    record.clock_event_requested_at = now
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_decision_requested", now=now, before=before,
+           extra={"decision": [None, RULES[record.regime_code].decision], "comment": [None, comment.strip()]})
+    return record
+
+
+def record_clock_event(session: so.Session, *, user: User, record: NotificationRecord, password: str, comment: str,
+                       event_at: datetime | None, now: datetime) -> NotificationRecord:
+    """Sign the decision or action that starts the legal clock ("defect determined", "correction initiated",
+    "information reasonably supports"); the legal deadline then runs from the moment it happened (`event_at`,
+    not later than now, not before awareness). Whoever requested the decision may not sign it."""
+    _require(record, user, Step.RECORD_EVENT)
+    rule = RULES.get(record.regime_code)
+    if rule is None or not awaiting_event(record):
+        raise ValidationFailed({"event": str(_l("This notification's clock is not waiting for a decision."))})
+    refusal = rules.event_signer_refusal(signer_id=user.id, requested_by_id=record.clock_event_requested_by_id)
+    if refusal:
+        raise Forbidden(refusal)
+    moment = event_at or now
+    if moment > now:
+        raise ValidationFailed({"event_at": str(_l("The decision cannot be in the future."))})
+    if moment < record.incident.aware_at:
+        raise ValidationFailed({"event_at": str(_l("The decision cannot come before the company became aware."))})
+    signature = sign(session, user=user, password=password, meaning=rule.event_signature, entity_type=ENTITY,
+                     entity_id=record.id, now=now, comment=comment, incident_id=record.incident_id,
+                     content={"regime": record.regime_code, "incident": record.incident.reference,
+                              "decision": rule.decision, "event_at": moment})
+    deadline = incident_deadline(record.incident, record.regime_code, event_at=moment)
+    assert deadline is not None
+    before = audit.snapshot(record, AUDITED)
+    record.clock_event_at = moment
+    record.clock_event_signature_id = signature.id
+    _apply_deadline(record, deadline)
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_clock_started", now=now, before=before,
+           extra={"signature": [None, f"{rule.event_signature} · {signature.content_sha256[:16]}…"],
+                  "clock_event_at": [None, moment]})
     return record
 
 
