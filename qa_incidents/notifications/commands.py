@@ -7,9 +7,36 @@ from datetime import datetime
 from typing import Any
 
 import click
+from flask.cli import with_appcontext
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.notifications.deadlines import RULES, Deadline, compute
+
+
+@click.command("recompute-deadlines", help="Recompute the deadline of every open notification record under the "
+                                           "rules as they are now (run after upgrading, when a rule was corrected). "
+                                           "Each changed deadline gets an audit event; the owners of deadlines that "
+                                           "moved earlier are told by e-mail (outbox). Prints one JSON object.")
+@click.option("--base-url", default="", help="The application's address, for the links in the e-mails.")
+@with_appcontext
+def recompute_command(base_url: str) -> None:
+    from flask import current_app
+
+    from qa_incidents.core.clock import utcnow
+    from qa_incidents.core.db import transaction
+    from qa_incidents.notifications.records import recompute_open
+
+    session = current_app.extensions["qa_session_factory"]()
+    try:
+        with transaction(session):
+            changed = recompute_open(session, now=utcnow(), base_url=base_url)
+    finally:
+        session.close()
+    click.echo(json.dumps({"changed": len(changed),
+                           "moved_earlier": sum(1 for c in changed if c.was is not None and c.now < c.was),
+                           "records": [{"id": c.record_id, "regime": c.regime_code,
+                                        "was": c.was.isoformat() if c.was else None, "now": c.now.isoformat()}
+                                       for c in changed]}, ensure_ascii=False))
 
 
 def _regime_code(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -198,6 +198,99 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
     return said
 
 
+@dataclass(frozen=True)
+class Recomputed:
+    record_id: int
+    regime_code: str
+    was: datetime | None
+    now: datetime
+
+
+def _computed(record: NotificationRecord) -> bool:
+    """Whether the record's deadline is the engine's (not entered by a person, not a follow-up's target)."""
+    return (record.kind == "initial" and record.regime_code in RULES
+            and not (record.origin == "added" and record.obligation_id is None))
+
+
+def recompute_open(session: so.Session, *, now: datetime, actor_id: int | None = None, base_url: str = "",
+                   batch: int = 500) -> list[Recomputed]:
+    """Recompute the deadline of every open record under the rules as they are now (after a rule was corrected).
+
+    Each changed deadline gets an audit event ("recomputed: rule corrected, was …, now …"); the owner and the
+    division's QA managers are told (outbox) of every deadline that moved earlier. Records are read in batches
+    of `batch` ids; the caller commits. Returns what changed.
+    """
+    changed: list[Recomputed] = []
+    earlier: list[NotificationRecord] = []
+    last_id = 0
+    open_states = [s.value for s in rules.OPEN_STATES]
+    while True:
+        chunk = list(session.scalars(
+            sa.select(NotificationRecord).where(NotificationRecord.state.in_(open_states),
+                                                NotificationRecord.id > last_id)
+            .order_by(NotificationRecord.id).limit(batch)))
+        if not chunk:
+            break
+        last_id = chunk[-1].id
+        for record in chunk:
+            if not _computed(record):
+                continue
+            deadline = incident_deadline(record.incident, record.regime_code, event_at=record.clock_event_at)
+            if deadline is None or (deadline.due_at == record.due_at
+                                    and deadline.is_legal_deadline == record.is_legal_deadline):
+                continue
+            before = audit.snapshot(record, AUDITED)
+            was = record.due_at
+            _apply_deadline(record, deadline)
+            record.updated_at = now
+            session.flush()
+            why = (f"recomputed: rule corrected, was {was.isoformat() if was else 'none'}, "
+                   f"now {deadline.due_at.isoformat()} ({deadline.calendar_version})")
+            _audit(session, record, user_id=actor_id, action="notification_recomputed", now=now, before=before,
+                   extra={"reason": [None, why]})
+            changed.append(Recomputed(record.id, record.regime_code, was, deadline.due_at))
+            if was is not None and deadline.due_at < was:
+                earlier.append(record)
+    _tell_moved_earlier(session, earlier, changed, now=now, base_url=base_url)
+    return changed
+
+
+def _tell_moved_earlier(session: so.Session, moved: list[NotificationRecord], changed: list[Recomputed], *,
+                        now: datetime, base_url: str) -> None:
+    was = {c.record_id: c.was for c in changed}
+    notices = []
+    division_qa: dict[int, list[Recipient]] = {}
+    for record in moved:
+        incident = record.incident
+        if incident.division_id not in division_qa:
+            division_qa[incident.division_id] = people(session, roles={Role.DIVISION_QA},
+                                                       division_id=incident.division_id)
+        to = list(division_qa[incident.division_id])
+        if record.owner is not None and record.owner.active:
+            to.append(as_recipient(record.owner))
+        notices.append(outbox.Notice(people=to, compose=_moved_letter(record, incident, was[record.id], base_url),
+                                     incident_id=incident.id,
+                                     dedupe_key=f"deadline-moved-earlier:{record.id}:{int(record.due_at.timestamp())}"))
+    if notices:
+        outbox.enqueue_localised_many(session, notices, now=now)
+
+
+def _moved_letter(record: NotificationRecord, incident: Incident, was: datetime | None,
+                  base_url: str) -> Callable[[Reader], tuple[str, str]]:
+    def compose(reader: Reader) -> tuple[str, str]:
+        due = record.due_at
+        assert due is not None
+        subject = _("EARLIER DEADLINE: %(regime)s report for %(ref)s is now due %(due)s",
+                    regime=record.regime_code, ref=incident.reference, due=reader.datetime(due))
+        body = (f"{incident.reference} {incident.title}\n"
+                + _("The deadline rule was corrected: the deadline moved from %(was)s to %(now)s.",
+                    was=reader.datetime(was) if was else "—", now=reader.datetime(due)) + "\n"
+                + f"{record.due_explanation}\n\n{base_url}/incidents/{incident.id}/notifications/{record.id}\n")
+        return subject, body
+
+    return compose
+
+
 def add_obligation(session: so.Session, *, user: User, incident_id: int, obligation_id: int | None, reason: str,
                    now: datetime, regime_code: str = "", authority: str = "", title: str = "",
                    due_at: datetime | None = None) -> NotificationRecord:
