@@ -492,6 +492,24 @@ class _Calendar:
             raise ValueError(f"Deadline rule {self.rule.code}: no working day within a year; check the holiday calendar.")
 
 
+def calendar_days(code: str, year: int, *, country: str | None = None,
+                  holidays_provider: HolidaysProvider = public_holidays) -> tuple[str, list[SkippedDay]]:
+    """A law calendar's holidays in one year (weekends left out: every Saturday and Sunday the calendar counts is a
+    holiday too) and its version label; for the EU, of the member state `country` (default Belgium)."""
+    if code not in CALENDARS:
+        raise ValueError(f"Unknown holiday calendar {code!r}.")
+    rule = next(r for r in RULES.values() if r.calendar == code)
+    calendar = _Calendar(rule, holidays_provider, country)
+    days = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        reason = calendar.non_working_reason(day)
+        if reason and reason != calendar._weekend(day):
+            days.append(SkippedDay(day, reason))
+        day += timedelta(days=1)
+    return calendar.version(), days
+
+
 def rule_for(code: str) -> DeadlineRule:
     """The rule of a regime code; ValueError for an unknown code."""
     try:

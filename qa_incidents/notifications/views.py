@@ -142,6 +142,29 @@ def _result(deadline: Deadline) -> Result:
     )
 
 
+@bp.get("/deadlines/calendars")
+@login_required
+def calendars():  # type: ignore[no-untyped-def]
+    """Each authority's holiday calendar as the law defines it, for one year, with its source and version."""
+    from qa_incidents.notifications.deadlines import CALENDARS, EU_MEMBER_STATES, calendar_days
+
+    this_year = to_zone(datetime.now(UTC), viewer_timezone()).year
+    try:
+        year = int(request.args.get("year", this_year))
+    except ValueError:
+        year = this_year
+    year = min(max(year, 1990), 2100)
+    country = (request.args.get("country") or "").upper()
+    country = country if country in EU_MEMBER_STATES else ""
+    shown = []
+    for code, calendar in CALENDARS.items():
+        version, days = calendar_days(code, year, country=country or None if calendar.member_state else None)
+        regimes = sorted(r.code for r in RULES.values() if r.calendar == code)
+        shown.append((calendar, version, days, regimes))
+    return render_template("notifications/calendars.html", shown=shown, year=year, country=country,
+                           members=sorted(EU_MEMBER_STATES))
+
+
 @bp.get("/deadlines/calculator")
 @login_required
 def calculator():  # type: ignore[no-untyped-def]
