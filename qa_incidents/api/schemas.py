@@ -76,6 +76,9 @@ class IncidentIn(BaseModel):
     no_harm: bool = False
     units_in_field: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     description: Text = Field(max_length=20000)
+    aware_timezone: Text = Field(default="", max_length=64,
+                                 description="IANA zone of the place where the company became aware (legal days are "
+                                             "counted on its dates); default: the filer's zone.")
 
 
 class IncidentPatch(BaseModel):
@@ -104,6 +107,7 @@ class IncidentPatch(BaseModel):
     no_harm: bool | None = None
     units_in_field: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     description: Annotated[Text, Field(max_length=20000)] | None = None
+    aware_timezone: Annotated[Text, Field(max_length=64)] | None = None
 
 
 class IncidentOut(BaseModel):
@@ -136,6 +140,7 @@ class IncidentOut(BaseModel):
     no_harm: bool
     units_in_field: int
     description: str
+    aware_timezone: str = ""
     created_at: datetime
     updated_at: datetime
 

@@ -210,11 +210,24 @@ def reopen(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
         _("The notification is required again."))
 
 
+def _not_awaiting(record: Any, step: Step, form: Any, form_name: str) -> Any:
+    """A decision step on a record whose clock waits for no decision: refused by role (403), else with the
+    reason next to the form (422)."""
+    verdict = rules.check(step, state=rules.State(record.state), actor=current_user.actor,
+                          division_id=record.incident.division_id)
+    if not verdict.allowed:
+        abort(403, description=verdict.why_not)
+    form.form_errors.append(_("This notification's clock is not waiting for a decision."))
+    return _page(record, 422, **{form_name: form})
+
+
 @bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/request-decision")
 @requires(Capability.READ_INCIDENTS)
 def request_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
     form = RequestEventForm(prefix="req")
+    if not records.awaiting_event(record):
+        return _not_awaiting(record, Step.REQUEST_EVENT, form, "request_event_form")
     return _run(record, Step.REQUEST_EVENT, lambda s, r: records.request_clock_event(
         s, user=current_user, record=r, comment=form.comment.data or "", now=now()), form, "request_event_form",
         _("Decision requested: another person signs it."))
@@ -225,6 +238,8 @@ def request_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-
 def record_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
     form = RecordEventForm(prefix="event")
+    if not records.awaiting_event(record):
+        return _not_awaiting(record, Step.RECORD_EVENT, form, "event_form")
     return _run(record, Step.RECORD_EVENT, lambda s, r: records.record_clock_event(
         s, user=current_user, record=r, password=form.password.data or "", comment=form.comment.data or "",
         event_at=_utc(form.event_at.data), now=now()), form, "event_form",

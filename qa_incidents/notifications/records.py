@@ -110,7 +110,7 @@ def steps_for(record: NotificationRecord, user: User) -> list[Step]:
     found = rules.available(state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
     if not awaiting_event(record):
         return [s for s in found if s not in rules.EVENT_STEPS]
-    if record.clock_event_requested_by_id is not None or Step.RECORD_EVENT in found:
+    if record.clock_event_requested_by_id is not None:
         found = [s for s in found if s is not Step.REQUEST_EVENT]
     if rules.event_signer_refusal(signer_id=user.id, requested_by_id=record.clock_event_requested_by_id):
         found = [s for s in found if s is not Step.RECORD_EVENT]
