@@ -13,7 +13,6 @@ from qa_incidents.notifications.deadlines import (
     DeadlineKind,
     DeadlineRule,
     DueTime,
-    Rollover,
     _at,
     compute,
     monthly_due,
