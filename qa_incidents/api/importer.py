@@ -41,7 +41,7 @@ from qa_incidents.incidents.rules import Hazard, IncidentFacts, Source, harm_sta
 PROFILE_DIR = BASE_DIR / "data" / "profiles"
 SAMPLE_DIR = BASE_DIR / "data" / "samples"
 NULL_VALUES = ("N/A", "NA", "n/a", "NULL", "null", "None")
-TEXT_FIELDS = ("title", "lot_numbers", "serial_numbers", "country", "place", "description")
+TEXT_FIELDS = ("title", "lot_numbers", "serial_numbers", "country", "place", "description", "aware_timezone")
 INT_FIELDS = ("deaths", "serious_injuries", "minor_injuries", "units_in_field")
 BOOL_FIELDS = ("fire", "smoke", "co_poisoning", "property_damage", "no_harm")
 DATE_FIELDS = ("occurred_at", "aware_at")

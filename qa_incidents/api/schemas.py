@@ -83,6 +83,9 @@ class IncidentIn(BaseModel):
     foreign_action: bool = Field(default=False, description="A recall or corrective action taken in another country.")
     lawsuit: bool = Field(default=False, description="A lawsuit has been filed about it.")
     choking: bool = Field(default=False, description="A choking incident.")
+    aware_timezone: Text = Field(default="", max_length=64,
+                                 description="IANA zone of the place where the company became aware (legal days are "
+                                             "counted on its dates); default: the filer's zone.")
 
 
 class IncidentPatch(BaseModel):
@@ -118,6 +121,7 @@ class IncidentPatch(BaseModel):
     foreign_action: bool | None = None
     lawsuit: bool | None = None
     choking: bool | None = None
+    aware_timezone: Annotated[Text, Field(max_length=64)] | None = None
 
 
 class IncidentOut(BaseModel):
@@ -157,6 +161,7 @@ class IncidentOut(BaseModel):
     foreign_action: bool
     lawsuit: bool
     choking: bool
+    aware_timezone: str = ""
     created_at: datetime
     updated_at: datetime
 
@@ -222,6 +227,11 @@ class DeadlineOut(BaseModel):
     internal_target: datetime | None
     explanation: str
     unconfirmed: list[str]
+    legal_basis: str = Field(default="", description="The articles the deadline comes from (duty, count and "
+                                                    "rollover, holidays).")
+    steps: list[str] = Field(default_factory=list, description="The computation, step by step.")
+    calendar_version: str = Field(default="", description="The holiday calendar used, with its version.")
+    aware_timezone: str = Field(default="", description="The aware site's IANA zone the days were counted in.")
 
 
 class ObligationOut(BaseModel):
@@ -248,6 +258,11 @@ class DeadlineQuery(BaseModel):
 
     regime: Annotated[Text, Field(min_length=1, max_length=40)]
     aware_at: Instant
+    timezone: Annotated[Text | None, Field(default=None, max_length=64,
+                                           description="The aware site's IANA zone (default: the authority's).")]
+    country: Annotated[Text | None, Field(default=None, max_length=2,
+                                          description="The incident's country (an EU member state receives EU "
+                                                      "reports; default Belgium).")]
 
 
 # --- regulator notification records ----------------------------------------------------------------------------

@@ -117,6 +117,9 @@ class IncidentForm(FlaskForm):
     aware_at = DateTimeLocalField(_l("Company became aware at"), format=DT_FORMAT,
                                   validators=[InputRequired(_l("Enter when the company became aware (date and time)."))],
                                   description=_l("The first moment anyone in the company knew: legal reporting clocks start here."))
+    aware_timezone = LookupSelectField(
+        _l("Where the company became aware (time zone)"), validators=[InputRequired()],
+        description=_l("The zone of the site or person who first knew: legal days are counted on its calendar."))
     source = SelectField(_l("Source"), choices=[SelectChoice(s.value, t) for s, t in SOURCE_TITLES.items()],
                          validators=[InputRequired()])
     hazard = SelectField(_l("Hazard type"), choices=[SelectChoice(h.value, t) for h, t in HAZARD_TITLES.items()],
@@ -204,6 +207,7 @@ class IncidentForm(FlaskForm):
             foreign_action=self.foreign_action.data,
             lawsuit=self.lawsuit.data,
             choking=self.choking.data,
+            aware_timezone=self.aware_timezone.data or tz,
         )
 
 

@@ -42,6 +42,8 @@ class Incident(Base):
     place: so.Mapped[str] = so.mapped_column(sa.String(200))
     occurred_at: so.Mapped[datetime] = so.mapped_column(index=True)
     aware_at: so.Mapped[datetime] = so.mapped_column(index=True)
+    #: The IANA zone of the place where the company became aware (legal days count on its dates).
+    aware_timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="", server_default=sa.text("''"))
     source: so.Mapped[Source] = so.mapped_column(_enum(Source))
     hazard: so.Mapped[Hazard] = so.mapped_column(_enum(Hazard))
 

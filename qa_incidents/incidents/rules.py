@@ -184,6 +184,9 @@ class IncidentFacts:
     foreign_action: bool = False
     lawsuit: bool = False
     choking: bool = False
+    #: The IANA zone of the place where the company became aware: legal days are counted on its dates.
+    #: "" from callers that do not give it (filing then uses the filer's zone; editing keeps the stored one).
+    aware_timezone: str = ""
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -214,6 +217,11 @@ def validate_facts(facts: IncidentFacts, *, now: datetime, known_countries: Abst
         errors["occurred_at"] = str(_l("The incident cannot have happened in the future."))
     if facts.aware_at > now:
         errors["aware_at"] = str(_l("The company cannot have become aware in the future."))
+    if facts.aware_timezone:
+        from qa_incidents.core.clock import is_valid_timezone
+
+        if not is_valid_timezone(facts.aware_timezone):
+            errors["aware_timezone"] = str(_l("Choose the time zone of the place where the company became aware."))
     if facts.aware_at < facts.occurred_at:
         errors["aware_at"] = str(_l("The company cannot have become aware before the incident happened."))
     for name in ("deaths", "serious_injuries", "minor_injuries", "units_in_field"):

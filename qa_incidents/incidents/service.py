@@ -7,6 +7,7 @@ so the change and its audit events land together or not at all.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,6 +141,7 @@ def file_incident(session: so.Session, *, user: User, facts: IncidentFacts, now:
     year = now.year
     number = next_value(session, f"incident-{year}")
     row = {name: _clean(getattr(facts, name)) for name in FACT_FIELDS}
+    row["aware_timezone"] = row["aware_timezone"] or user.timezone  # the filer's zone when none is given
     row.update(reference=format_reference(year, number), version=1, status=Status.REPORTED, severity=None,
                category_id=product.category_id, created_by_id=user.id, created_at=now, updated_by_id=user.id,
                updated_at=now)
@@ -192,6 +194,8 @@ def update_incident(
     product = _check_facts(session, user, facts, now)
     assert product is not None
     before = audit.snapshot(incident, AUDITED_FIELDS)
+    if not facts.aware_timezone:  # a caller that does not give it keeps the stored one
+        facts = dataclasses.replace(facts, aware_timezone=incident.aware_timezone)
     for name in FACT_FIELDS:
         setattr(incident, name, _clean(getattr(facts, name)))
     incident.category_id = product.category_id

@@ -102,8 +102,10 @@ def _prepare_incident_form(form: IncidentForm, *, labelled: bool = True) -> None
             (p, "", {}) for d, p in rows if p is not None and d in division_ids]
     form.country.choices = _country_options(current_user.locale or "en")
     form.timezone.choices = timezone_options()
+    form.aware_timezone.choices = timezone_options()
     if not form.is_submitted():
         form.timezone.data = viewer_timezone()
+        form.aware_timezone.data = viewer_timezone()
 
 
 def _fill_form(form: IncidentForm, facts: IncidentFacts, tz: str) -> None:

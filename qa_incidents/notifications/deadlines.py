@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -114,6 +114,21 @@ class DeadlineRule:
     #: Open questions, shown to users as "to be confirmed by the legal department".
     unconfirmed: tuple[str, ...] = ()
     effective_from: date | None = None
+    #: A law's own holiday calendar (a key of CALENDARS), used instead of holiday_country/holiday_subdiv.
+    calendar: str = ""
+    #: The holidays are those of the member state whose authority receives the report (the incident's country
+    #: when it is an EU member state, else holiday_country): Regulation 1182/71 Art. 2(1), 3(4).
+    member_state_holidays: bool = False
+    #: The article(s) the count and the rollover come from, cited with every deadline.
+    legal_basis: str = ""
+    #: A clock that starts at a decision or an action, not at awareness: what must be decided, by whom, how many
+    #: working days after awareness the decision is due (0: no decision clock), its source, and the meaning of the
+    #: electronic signature that records the starting event.
+    decision: str = ""
+    decision_by: str = ""
+    decision_working_days: int = 0
+    decision_source: str = ""
+    event_signature: str = ""
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -163,6 +178,12 @@ class DeadlineRule:
                 found.append(str(_l("Hours that exclude non-working days must be whole days (a multiple of 24).")))
         elif self.due_time is not DueTime.END_OF_DAY:
             found.append(str(_l("Day counts fall due at the end of the day.")))
+        if self.calendar and self.calendar not in CALENDARS:
+            found.append(str(_l("Unknown holiday calendar %(c)s.", c=self.calendar)))
+        if not isinstance(self.decision_working_days, int) or self.decision_working_days < 0:
+            found.append(str(_l("The decision period must be a whole number of working days (0 for none).")))
+        elif self.decision_working_days and not self.event_signature.strip():
+            found.append(str(_l("A decision clock needs the meaning of the signature that starts the legal clock.")))
         if self.holiday_subdiv and not self.holiday_country:
             found.append(str(_l("A holiday subdivision needs a country.")))
         if self.holiday_country:
@@ -185,6 +206,10 @@ class DeadlineRule:
             "end_of_day": self.end_of_day.isoformat(), "internal_target_hours": self.internal_target_hours,
             "reading": self.reading, "unconfirmed": list(self.unconfirmed),
             "effective_from": self.effective_from.isoformat() if self.effective_from else None,
+            "calendar": self.calendar, "member_state_holidays": self.member_state_holidays,
+            "legal_basis": self.legal_basis, "decision": self.decision, "decision_by": self.decision_by,
+            "decision_working_days": self.decision_working_days, "decision_source": self.decision_source,
+            "event_signature": self.event_signature,
         }
 
     @classmethod
@@ -204,6 +229,10 @@ class DeadlineRule:
             internal_target_hours=None if target in (None, "") else float(target),
             reading=str(d.get("reading") or ""), unconfirmed=tuple(str(n) for n in d.get("unconfirmed") or ()),
             effective_from=date.fromisoformat(d["effective_from"]) if d.get("effective_from") else None,
+            calendar=str(d.get("calendar") or ""), member_state_holidays=bool(d.get("member_state_holidays", False)),
+            legal_basis=str(d.get("legal_basis") or ""), decision=str(d.get("decision") or ""),
+            decision_by=str(d.get("decision_by") or ""), decision_working_days=int(d.get("decision_working_days") or 0),
+            decision_source=str(d.get("decision_source") or ""), event_signature=str(d.get("event_signature") or ""),
         )
 
 
@@ -229,6 +258,23 @@ class Deadline:
     #: The company's own target (UTC), when the rule sets one.
     internal_target: datetime | None = None
     skipped: tuple[SkippedDay, ...] = ()
+    #: The computation, step by step, in words.
+    steps: tuple[str, ...] = ()
+    #: The holiday calendar used and its version (e.g. "JP-ACT-91-1988 v1, holidays 0.109").
+    calendar_version: str = ""
+    #: The aware site's IANA zone, when one was given.
+    aware_timezone: str = ""
+    #: Whose calendar date decided the deadline: "authority" or "aware_site" (the earlier of the two readings).
+    reading: str = "authority"
+
+    @property
+    def legal_basis(self) -> str:
+        """The articles the deadline comes from: the duty, the count and rollover, and the holidays."""
+        parts = [self.rule.source, self.rule.legal_basis]
+        calendar = calendar_of(self.rule)
+        if calendar is not None:
+            parts.append(calendar.source)
+        return "; ".join(p for p in parts if p)
 
     @property
     def due_local(self) -> datetime:
@@ -240,21 +286,179 @@ class Deadline:
         return self.rule.unconfirmed
 
 
-class _Calendar:
-    """Working and non-working days under one rule."""
+#: The EU member states (ISO 3166-1 alpha-2), whose public holidays Regulation 1182/71 counts.
+EU_MEMBER_STATES = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
+#: The member state whose holidays are used when the incident's country is not one (the Commission's seat).
+EU_DEFAULT_MEMBER_STATE = "BE"
+#: Each member state's (mainland) time zone: its authority's end of day.
+EU_MEMBER_ZONES = {
+    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "BG": "Europe/Sofia", "HR": "Europe/Zagreb",
+    "CY": "Asia/Nicosia", "CZ": "Europe/Prague", "DK": "Europe/Copenhagen", "EE": "Europe/Tallinn",
+    "FI": "Europe/Helsinki", "FR": "Europe/Paris", "DE": "Europe/Berlin", "GR": "Europe/Athens",
+    "IE": "Europe/Dublin", "IT": "Europe/Rome", "LV": "Europe/Riga", "LT": "Europe/Vilnius",
+    "LU": "Europe/Luxembourg", "MT": "Europe/Malta", "NL": "Europe/Amsterdam", "PL": "Europe/Warsaw",
+    "PT": "Europe/Lisbon", "RO": "Europe/Bucharest", "SK": "Europe/Bratislava", "SI": "Europe/Ljubljana",
+    "ES": "Europe/Madrid", "SE": "Europe/Stockholm",
+}
 
-    def __init__(self, rule: DeadlineRule, provider: HolidaysProvider):
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    day = date(year, month, 1)
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    return day + timedelta(weeks=n - 1)
+
+
+def _japan_administrative_days(year: int) -> dict[date, str]:
+    """Act No. 91 of 1988 Art. 1(1)(iii): 29 December to 3 January (the national holidays come from `holidays`)."""
+    name = "Administrative holiday, 29 Dec-3 Jan (Act No. 91 of 1988 Art. 1(1)(iii))"
+    return {**{date(year, 1, d): name for d in (1, 2, 3)}, **{date(year, 12, d): name for d in (29, 30, 31)}}
+
+
+def _canada_interpretation_act_days(year: int) -> dict[date, str]:
+    """The holidays of Interpretation Act (R.S.C. 1985, c. I-21) s.35(1) other than Sunday (a weekday rule)."""
+    from dateutil.easter import easter
+
+    sunday_easter = easter(year)
+    victoria = date(year, 5, 24) - timedelta(days=date(year, 5, 24).weekday())  # the Monday before 25 May
+    canada = date(year, 7, 1) if date(year, 7, 1).weekday() != 6 else date(year, 7, 2)  # Holidays Act s.2
+    days = {
+        date(year, 1, 1): "New Year's Day",
+        sunday_easter - timedelta(days=2): "Good Friday",
+        sunday_easter + timedelta(days=1): "Easter Monday",
+        victoria: "Victoria Day (and the Sovereign's birthday)",
+        canada: "Canada Day",
+        _nth_weekday(year, 9, 0, 1): "Labour Day",
+        _nth_weekday(year, 10, 0, 2): "Thanksgiving Day (by proclamation)",
+        date(year, 11, 11): "Remembrance Day",
+        date(year, 12, 25): "Christmas Day",
+    }
+    if year >= 2021:
+        days[date(year, 9, 30)] = "National Day for Truth and Reconciliation"
+    return {d: f"{name} (Interpretation Act s.35(1))" for d, name in days.items()}
+
+
+@dataclass(frozen=True)
+class HolidayCalendar:
+    """An authority's non-working days as the law defines them: a `holidays` calendar plus the law's own days."""
+
+    code: str
+    title: str
+    #: The article that defines the days and the rollover.
+    source: str
+    #: Raised whenever the days change (the law's own days, or the `holidays` calendar chosen).
+    version: int
+    holiday_country: str | None
+    holiday_subdiv: str | None = None
+    #: `holidays` categories besides "public" (e.g. "bank" for Australia's bank holidays).
+    categories: tuple[str, ...] = ()
+    saturday_is_holiday: bool = True
+    law_days: Callable[[int], Mapping[date, str]] | None = None
+    #: The holiday country is the receiving member state's (EU): holiday_country is only the default.
+    member_state: bool = False
+
+    def version_label(self, country: str | None = None) -> str:
+        package = f"holidays {holidays.__version__}"
+        where = f" ({country})" if country and country != self.holiday_country else ""
+        return f"{self.code} v{self.version}{where}, {package}"
+
+
+CALENDARS: dict[str, HolidayCalendar] = {
+    c.code: c for c in (
+        HolidayCalendar(
+            "JP-ADMIN-HOLIDAYS", "Japan: holidays of administrative organs",
+            "Act on Holidays of Administrative Organs (Act No. 91 of 1988) Art. 1 (Saturdays, Sundays, national "
+            "holidays, 29 Dec-3 Jan) and Art. 2 (a period deadline falling on one moves to the next day)",
+            1, "JP", law_days=_japan_administrative_days),
+        HolidayCalendar(
+            "CA-INTERPRETATION-ACT", "Canada: holidays of the federal Interpretation Act",
+            "Interpretation Act, R.S.C. 1985, c. I-21, s.35(1) (holiday: Sunday, New Year's Day, Good Friday, Easter "
+            "Monday, Victoria Day, Canada Day, Labour Day, National Day for Truth and Reconciliation, Thanksgiving, "
+            "Remembrance Day, Christmas Day; Saturday is not a holiday) and s.26 (a time limit ending on a holiday "
+            "ends on the next day that is not a holiday); Holidays Act s.2 (Canada Day on 2 July when 1 July is a "
+            "Sunday)", 1, None, saturday_is_holiday=False, law_days=_canada_interpretation_act_days),
+        HolidayCalendar(
+            "EU-1182-71", "EU: public holidays of the receiving member state, Saturdays and Sundays",
+            "Regulation (EEC, Euratom) No 1182/71 Art. 2(1) (public holidays of the member state where the action is "
+            "to be taken) and Art. 3(4) (a period ending on a public holiday, Saturday or Sunday ends with the last "
+            "hour of the following working day)", 1, EU_DEFAULT_MEMBER_STATE, member_state=True),
+        HolidayCalendar(
+            "AU-AIA-36", "Australia: Saturdays, Sundays, public and bank holidays of the place (New South Wales)",
+            "Acts Interpretation Act 1901 (Cth) s.36(2) (a last day on a Saturday, Sunday, or a public holiday or "
+            "bank holiday in the place concerned moves to the next day that is none of these)",
+            1, "AU", "NSW", categories=("bank",)),
+    )
+}
+
+
+def calendar_of(rule: DeadlineRule) -> HolidayCalendar | None:
+    return CALENDARS.get(rule.calendar) if rule.calendar else None
+
+
+#: Days an administrator added (a name) or removed (None) per calendar code, from the database; installed by the
+#: application at start and after each change (plain data here, so the engine stays callable without Flask).
+CALENDAR_ADJUSTMENTS: dict[str, dict[date, str | None]] = {}
+#: The adjustments' version per calendar code (raised by every change an administrator makes).
+CALENDAR_ADJUSTMENT_VERSIONS: dict[str, int] = {}
+
+
+@functools.lru_cache(maxsize=512)
+def _category_holidays(country: str, subdiv: str | None, year: int, categories: tuple[str, ...]) -> Mapping[date, str]:
+    calendar = holidays.country_holidays(country, subdiv=subdiv, years=year, language="en_US", categories=categories)
+    return MappingProxyType({d: str(name) for d, name in sorted(calendar.items()) if d.year == year})
+
+
+class _Calendar:
+    """Working and non-working days under one rule (and, for the EU, one receiving member state)."""
+
+    def __init__(self, rule: DeadlineRule, provider: HolidaysProvider, country: str | None = None):
         self.rule = rule
         self.provider = provider
+        self.law = calendar_of(rule)
+        self.country = rule.holiday_country
+        self.subdiv = rule.holiday_subdiv
+        self.saturday = rule.saturday_is_holiday
+        if self.law is not None:
+            self.country, self.subdiv = self.law.holiday_country, self.law.holiday_subdiv
+            if self.law.member_state and country in EU_MEMBER_STATES:
+                self.country, self.subdiv = country, None
+        elif rule.member_state_holidays and country in EU_MEMBER_STATES:
+            self.country, self.subdiv = country, None
+
+    def version(self) -> str:
+        if self.law is None:
+            where = f"{self.country}{'/' + self.subdiv if self.subdiv else ''}" if self.country else "weekends"
+            return f"{where}, holidays {holidays.__version__}"
+        label = self.law.version_label(self.country)
+        adjusted = CALENDAR_ADJUSTMENT_VERSIONS.get(self.law.code)
+        return f"{label}, adjustments v{adjusted}" if adjusted else label
 
     def non_working_reason(self, day: date) -> str | None:
-        if self.rule.holiday_country:
-            name = self.provider(self.rule.holiday_country, self.rule.holiday_subdiv, day.year).get(day)
+        if self.law is not None:
+            adjusted = CALENDAR_ADJUSTMENTS.get(self.law.code, {})
+            if day in adjusted:
+                name = adjusted[day]
+                if name is None:  # removed by an administrator: a working day unless it is a weekend day
+                    return self._weekend(day)
+                return name
+        if self.country:
+            name = self.provider(self.country, self.subdiv, day.year).get(day)
             if name:
                 return name
+        if self.law is not None:
+            if self.law.categories and self.country:
+                name = _category_holidays(self.country, self.subdiv, day.year, self.law.categories).get(day)
+                if name:
+                    return name
+            if self.law.law_days is not None:
+                name = self.law.law_days(day.year).get(day)
+                if name:
+                    return name
+        return self._weekend(day)
+
+    def _weekend(self, day: date) -> str | None:
         if day.weekday() == 6:
             return str(_l("Sunday"))
-        if day.weekday() == 5 and self.rule.saturday_is_holiday:
+        if day.weekday() == 5 and self.saturday:
             return str(_l("Saturday"))
         return None
 
@@ -286,6 +490,24 @@ class _Calendar:
     def _check_run(self, run: int) -> None:
         if run > _MAX_CONSECUTIVE_NON_WORKING_DAYS:
             raise ValueError(f"Deadline rule {self.rule.code}: no working day within a year; check the holiday calendar.")
+
+
+def calendar_days(code: str, year: int, *, country: str | None = None,
+                  holidays_provider: HolidaysProvider = public_holidays) -> tuple[str, list[SkippedDay]]:
+    """A law calendar's holidays in one year (weekends left out: every Saturday and Sunday the calendar counts is a
+    holiday too) and its version label; for the EU, of the member state `country` (default Belgium)."""
+    if code not in CALENDARS:
+        raise ValueError(f"Unknown holiday calendar {code!r}.")
+    rule = next(r for r in RULES.values() if r.calendar == code)
+    calendar = _Calendar(rule, holidays_provider, country)
+    days = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        reason = calendar.non_working_reason(day)
+        if reason and reason != calendar._weekend(day):
+            days.append(SkippedDay(day, reason))
+        day += timedelta(days=1)
+    return calendar.version(), days
 
 
 def rule_for(code: str) -> DeadlineRule:
@@ -359,37 +581,30 @@ def _clock_words(rule: DeadlineRule) -> str:
     raise AssertionError(rule.kind)  # MONTHLY and NO_FIXED_DEADLINE are explained where they are computed
 
 
-def compute(rule: DeadlineRule | str, *, start: datetime,
-            holidays_provider: HolidaysProvider = public_holidays) -> Deadline:
-    """When a notification under `rule` is due, for a clock that started at `start` (an aware datetime).
+@dataclass(frozen=True)
+class _Reading:
+    """One reading of the law: days counted on the local date of one zone."""
 
-    Days are counted on local dates in the authority's time zone; the local due time is then
-    converted to UTC. For a MONTHLY rule, the report due is the one for the month `start` falls in.
-    """
-    rule = _resolve(rule)
-    start_utc = _aware_utc(start)
-    tz = ZoneInfo(rule.time_zone)
-    local_start = start_utc.astimezone(tz)
-    calendar = _Calendar(rule, holidays_provider)
-    target = None if rule.internal_target_hours is None else start_utc + timedelta(hours=rule.internal_target_hours)
+    zone: str
+    local_start: datetime
+    due_at: datetime
+    rolled_from: date | None
+    skipped: tuple[SkippedDay, ...]
 
-    if rule.kind is DeadlineKind.MONTHLY:
-        return _monthly(rule, local_start.year, local_start.month, start_utc, calendar)
-    if rule.kind is DeadlineKind.NO_FIXED_DEADLINE:
-        assert target is not None  # guaranteed by DeadlineRule.problems()
-        clock = str(_l("No legal day count; internal target of %(h)s hours from %(trigger)s (not a legal deadline)",
-                       h=f"{rule.internal_target_hours:g}", trigger=rule.trigger))
-        explanation = _explain(rule, clock, tz, _fmt(local_start), target, None, [])
-        return Deadline(rule, start_utc, target, explanation, is_legal_deadline=False, internal_target=target)
 
+def _read(rule: DeadlineRule, start_utc: datetime, date_zone: ZoneInfo, tz: ZoneInfo, calendar: _Calendar) -> _Reading:
+    """The deadline with the days counted on the local date in `date_zone`, holidays and rollover of the rule's
+    calendar, a due day ending at the end of the day in the authority's zone `tz`."""
+    local_start = start_utc.astimezone(date_zone)
     skipped: list[SkippedDay] = []
+    clock_zone = tz
     if rule.kind is DeadlineKind.HOURS and not rule.excludes_non_working_days:
         # Real elapsed hours: daylight-saving changes shift the local clock time, not the duration.
         elapsed_due = (start_utc + timedelta(hours=rule.amount)).astimezone(tz)
         due_day, clock_time = elapsed_due.date(), elapsed_due.time()
     elif rule.kind is DeadlineKind.HOURS:
         due_day = calendar.add_working_days(local_start.date(), rule.amount // 24, skipped)
-        clock_time = local_start.time()
+        clock_time, clock_zone = local_start.time(), date_zone
     elif rule.kind is DeadlineKind.WORKING_DAYS:
         due_day = calendar.add_working_days(local_start.date(), rule.amount, skipped)
         clock_time = rule.end_of_day
@@ -406,9 +621,126 @@ def compute(rule: DeadlineRule | str, *, start: datetime,
     if rule.kind is DeadlineKind.HOURS and not rule.excludes_non_working_days and rolled_from is None:
         due_at = start_utc + timedelta(hours=rule.amount)
     else:
-        due_at = _at(due_day, clock_time, tz)
-    explanation = _explain(rule, _clock_words(rule), tz, _fmt(local_start), due_at, rolled_from, skipped)
-    return Deadline(rule, start_utc, due_at, explanation, internal_target=target, skipped=tuple(skipped))
+        due_at = _at(due_day, clock_time, clock_zone)
+    return _Reading(str(date_zone), local_start, due_at, rolled_from, tuple(skipped))
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"Unknown time zone {name!r}: give an IANA zone such as America/Los_Angeles.") from None
+
+
+def compute(rule: DeadlineRule | str, *, start: datetime, aware_timezone: str | None = None,
+            country: str | None = None, holidays_provider: HolidaysProvider = public_holidays) -> Deadline:
+    """When a notification under `rule` is due, for a clock that started at `start` (an aware datetime).
+
+    Days are counted on the local date of the place where the company became aware (`aware_timezone`, an IANA
+    zone; without it, the authority's zone), with the authority's holidays and the law's rollover (the rule's
+    calendar; for the EU the member state `country` when it is one). Where the aware site's date and the
+    authority's date give different deadlines, the earlier is used and the explanation says why: a deadline is
+    never later than either reading of the law allows. The due time is the end of the due day in the
+    authority's zone, converted to UTC. For a MONTHLY rule, the report due is the one for the month `start` falls in.
+    """
+    rule = _resolve(rule)
+    start_utc = _aware_utc(start)
+    member = (country or "").strip().upper()
+    if rule.member_state_holidays and member in EU_MEMBER_ZONES and EU_MEMBER_ZONES[member] != rule.time_zone:
+        rule = replace(rule, time_zone=EU_MEMBER_ZONES[member])
+    tz = ZoneInfo(rule.time_zone)
+    aware_zone = _zone(aware_timezone)
+    local_start = start_utc.astimezone(tz)
+    calendar = _Calendar(rule, holidays_provider, (country or "").upper() or None)
+    target = None if rule.internal_target_hours is None else start_utc + timedelta(hours=rule.internal_target_hours)
+    zone_name = aware_timezone or ""
+
+    if rule.kind is DeadlineKind.MONTHLY:
+        return replace(_monthly(rule, local_start.year, local_start.month, start_utc, calendar),
+                       aware_timezone=zone_name)
+    if rule.kind is DeadlineKind.NO_FIXED_DEADLINE:
+        assert target is not None  # guaranteed by DeadlineRule.problems()
+        clock = str(_l("No legal day count; internal target of %(h)s hours from %(trigger)s (not a legal deadline)",
+                       h=f"{rule.internal_target_hours:g}", trigger=rule.trigger))
+        explanation = _explain(rule, clock, tz, _fmt(local_start), target, None, [])
+        return Deadline(rule, start_utc, target, explanation, is_legal_deadline=False, internal_target=target,
+                        steps=(clock,), calendar_version=calendar.version(), aware_timezone=zone_name)
+
+    authority = _read(rule, start_utc, tz, tz, calendar)
+    chosen, other = authority, None
+    if aware_zone is not None and aware_zone.key != tz.key:
+        site = _read(rule, start_utc, aware_zone, tz, calendar)
+        if site.due_at != authority.due_at:
+            chosen, other = (site, authority) if site.due_at < authority.due_at else (authority, site)
+    steps = [str(_l("Clock started %(start)s (%(utc)s UTC).", start=_fmt(chosen.local_start),
+                    utc=start_utc.strftime("%Y-%m-%d %H:%M")))]
+    if aware_zone is not None:
+        steps.append(str(_l("Day of the start on the aware site's calendar (%(zone)s): %(day)s; on the authority's "
+                            "(%(tz)s): %(auth)s.", zone=aware_zone.key, day=start_utc.astimezone(aware_zone).date(),
+                            tz=rule.time_zone, auth=local_start.date())))
+    steps.append(_clock_words(rule) + ".")
+    steps.append(str(_l("Holiday calendar: %(calendar)s.", calendar=calendar.version())))
+    for s in chosen.skipped:
+        steps.append(str(_l("%(day)s is not a working day (%(reason)s).", day=s.day.isoformat(), reason=s.reason)))
+    if chosen.rolled_from is not None:
+        steps.append(str(_l("%(day)s is not a working day, so the due date moves to the next working day",
+                            day=chosen.rolled_from.isoformat())) + (f" ({rule.legal_basis})." if rule.legal_basis else "."))
+    steps.append(str(_l("Due %(due)s.", due=_fmt(chosen.due_at.astimezone(tz)))))
+    explanation = _explain(rule, _clock_words(rule), tz, _fmt(chosen.local_start), chosen.due_at, chosen.rolled_from,
+                           list(chosen.skipped))
+    if other is not None:
+        why = str(_l("Counted on the aware site's date (%(site)s) and on the authority's date (%(auth)s), the "
+                     "deadlines differ (%(a)s against %(b)s): the earlier, by the %(which)s date, applies, so the "
+                     "deadline is never later than either reading of the law allows.",
+                     site=start_utc.astimezone(aware_zone).date().isoformat() if aware_zone else "",
+                     auth=local_start.date().isoformat(), a=_fmt(chosen.due_at.astimezone(tz)),
+                     b=_fmt(other.due_at.astimezone(tz)),
+                     which=str(_l("aware site's")) if chosen is not authority else str(_l("authority's"))))
+        explanation += " " + why
+        steps.append(why)
+    return Deadline(rule, start_utc, chosen.due_at, explanation, internal_target=target, skipped=chosen.skipped,
+                    steps=tuple(steps), calendar_version=calendar.version(), aware_timezone=zone_name,
+                    reading="authority" if chosen is authority else "aware_site")
+
+
+def decision_due(rule: DeadlineRule | str, *, start: datetime, aware_timezone: str | None = None,
+                 country: str | None = None, holidays_provider: HolidaysProvider = public_holidays) -> Deadline | None:
+    """For a clock that starts at a decision or an action: when that decision is due (working days after
+    awareness, on the rule's calendar); None for a rule whose clock starts at awareness. Not a legal deadline."""
+    rule = _resolve(rule)
+    if not rule.decision_working_days:
+        return None
+    counting = replace(rule, kind=DeadlineKind.WORKING_DAYS, amount=rule.decision_working_days, trigger="awareness",
+                       excludes_non_working_days=True, rollover=Rollover.NONE, due_time=DueTime.END_OF_DAY,
+                       internal_target_hours=None)
+    found = compute(counting, start=start, aware_timezone=aware_timezone, country=country,
+                    holidays_provider=holidays_provider)
+    what = str(_l("Decision due: %(decision)s, by %(who)s, within %(n)d working days of awareness (%(source)s). "
+                  "The legal clock (%(clock)s) starts when it is signed as '%(event)s'.",
+                  decision=rule.decision, who=rule.decision_by, n=rule.decision_working_days,
+                  source=rule.decision_source, clock=_clock_words(rule), event=rule.event_signature))
+    return replace(found, rule=rule, explanation=f"{what} {found.explanation}", is_legal_deadline=False,
+                   steps=(what, *found.steps))
+
+
+def deadline_for(code: str, *, aware_at: datetime, aware_timezone: str | None = None, country: str | None = None,
+                 event_at: datetime | None = None,
+                 holidays_provider: HolidaysProvider = public_holidays) -> Deadline | None:
+    """An incident's deadline under a regime: the one computation every page, record, warning, API and command uses.
+
+    A regime whose clock starts at a decision or an action shows the decision due (from awareness) until the
+    event is recorded (`event_at`), then the legal deadline from the event. None for a regime without a rule.
+    """
+    rule = RULES.get(code)
+    if rule is None:
+        return None
+    if rule.decision_working_days and event_at is None:
+        return decision_due(rule, start=aware_at, aware_timezone=aware_timezone or None, country=country,
+                            holidays_provider=holidays_provider)
+    return compute(rule, start=event_at or aware_at, aware_timezone=aware_timezone or None, country=country,
+                   holidays_provider=holidays_provider)
 
 
 def monthly_due(rule: DeadlineRule | str, year: int, month: int, *,
@@ -440,33 +772,40 @@ def _monthly(rule: DeadlineRule, year: int, month: int, start: datetime, calenda
                    month=f"{year:04d}-{month:02d}", day=rule.amount))
     explanation = _explain(rule, clock, tz, f"{year:04d}-{month:02d}", due_at, rolled_from, skipped)
     target = None if rule.internal_target_hours is None else start + timedelta(hours=rule.internal_target_hours)
-    return Deadline(rule, start, due_at, explanation, internal_target=target, skipped=tuple(skipped))
+    return Deadline(rule, start, due_at, explanation, internal_target=target, skipped=tuple(skipped),
+                    steps=(clock + ".", explanation), calendar_version=calendar.version())
 
 
 _US_WORK_DAY = ("Working days are Monday to Friday except US federal holidays (5 U.S.C. 6103; a Saturday holiday "
                 "is observed the Friday before, a Sunday holiday the Monday after), as 21 CFR 803.3 defines a work day.")
-_US_ZONE_NOTE = ("The regulation names no time zone: days are counted in New York time (America/New_York); "
-                 "awareness late in the evening further west may fall on an earlier local date there.")
+_US_ZONE_NOTE = ("The regulation names no time zone: days are counted on the date where the company became aware "
+                 "(its site's zone) and on New York's; the earlier deadline applies, ending at the end of the day "
+                 "in New York.")
 _US_NO_ROLLOVER = ("Whether a due date on a weekend or federal holiday moves to the next working day is not "
                    "stated in the reference: no rollover (the earlier date) is used.")
-_EU_MDR_READING = ("Calendar days; day 0 is the day anyone in the organisation (including an authorised "
+_EU_MDR_READING = ("Calendar days; a period ending on a Saturday, Sunday or public holiday of the receiving member "
+                   "state ends at the end of the following working day (Regulation 1182/71 Art. 3(4)); day 0 is the day anyone in the organisation (including an authorised "
                    "representative or an outsourced complaint handler) first receives the information; the period "
                    "ends at 23:59:59 on day N (MDCG 2023-3 Rev.2 Q14-15).")
 _EU_MDR_UNCONFIRMED = (
-    "MDCG 2023-3 states that a period ending on a Saturday, Sunday or public holiday moves to the next working day "
-    "(Reg. 1182/71), yet its own example does not roll over: no rollover (the earlier date) is used.",
-    "Which time zone decides the calendar day is not stated: Europe/Brussels is used (Member States span UTC+0 to "
-    "UTC+2). No national holiday calendar is set, so a rollover, if switched on, would skip weekends only.",
+    "The receiving member state is taken to be the incident's country when it is an EU member state (its public "
+    "holidays and time zone); otherwise Belgium (Europe/Brussels) is assumed.",
 )
-_CA_READING = ("Due at the end of the day {n} days after the day of awareness, Toronto time; a due date on a holiday "
-               "moves to the next day that is not a holiday (Interpretation Act s.26).")
+_EU_1182 = "Regulation (EEC, Euratom) No 1182/71 Art. 3(4) (rollover), Art. 2(1) (public holidays)"
+_EU_COUNT: dict[str, Any] = {"holiday_country": EU_DEFAULT_MEMBER_STATE, "rollover": Rollover.NEXT_WORKING_DAY,
+                             "calendar": "EU-1182-71", "member_state_holidays": True, "legal_basis": _EU_1182}
+_CA_READING = ("Due at the end of the day {n} days after the day of awareness (calendar days), counted on the date "
+               "where the company became aware; a due date on a holiday of the Interpretation Act (s.35(1): Sunday, "
+               "New Year's Day, Good Friday, Easter Monday, Victoria Day, Canada Day, Labour Day, 30 September, "
+               "Thanksgiving, Remembrance Day, Christmas Day) moves to the next day that is not a holiday (s.26). "
+               "Saturday is not a holiday.")
 _CA_UNCONFIRMED = (
-    "Whether Saturday counts as a holiday for the rollover is unconfirmed: Saturday is not treated as a holiday "
-    "(a Saturday due date stays on the Saturday, the earlier date).",
-    "Sunday is treated as a holiday (the Interpretation Act's definition of 'holiday').",
-    "Public holidays are Ontario's (including provincial days such as Family Day): whether the federal list or "
-    "the province's applies is to be confirmed.",
+    "Provincial or civic holidays proclaimed in the province concerned (s.35(1)(a)-(b)) and days proclaimed "
+    "federally for one year only are not in the calendar: an administrator adds them on the calendar page.",
 )
+_CA_COUNT: dict[str, Any] = {"holiday_country": "CA", "rollover": Rollover.NEXT_WORKING_DAY,
+                             "saturday_is_holiday": False, "calendar": "CA-INTERPRETATION-ACT",
+                             "legal_basis": "Interpretation Act, R.S.C. 1985, c. I-21, s.26 (rollover), s.35(1) (holidays)"}
 _INTERNAL_TARGET_NOTE = ("The default internal target of 24 hours is a placeholder: the administrator sets it "
                          "with the legal department.")
 
@@ -479,20 +818,29 @@ RULES: dict[str, DeadlineRule] = {
             DeadlineKind.DAY_OF_KNOWLEDGE_DAYS, 10, "Asia/Tokyo",
             source="Consumer Product Safety Act (消費生活用製品安全法) Art. 35; METI product safety guideline pages "
                    "(meti.go.jp/product_safety/producer/); Consumer Affairs Agency leaflet",
-            trigger="knowledge", holiday_country="JP",
+            trigger="knowledge", holiday_country="JP", rollover=Rollover.NEXT_WORKING_DAY,
+            calendar="JP-ADMIN-HOLIDAYS", legal_basis="Act No. 91 of 1988 Art. 2 (rollover), Art. 1 (holidays)",
             reading="10 days counting the day any department first learns of the accident (知った日を含め): "
-                    "due at the end of knowledge date + 9, Japan time; weekends and holidays are counted.",
+                    "due at the end of knowledge date + 9, counted on the date where the company learned of it; "
+                    "weekends and holidays are counted, but a due day on an administrative holiday (Saturday, "
+                    "Sunday, national holiday, 29 Dec-3 Jan) moves to the next day that is not one "
+                    "(Act No. 91 of 1988 Art. 2).",
             unconfirmed=(
-                "Whether a due date on a weekend or public holiday moves to the next working day is unconfirmed: "
-                "no rollover (the earlier date) is used.",
                 "How often recall progress reports are due (METI) is unconfirmed; not computed here.",
             ),
         ),
         DeadlineRule(
             "US-CPSC-15B", "USA, CPSA §15(b), 16 CFR 1115", DeadlineKind.HOURS, 24, "America/New_York",
             source="CPSA §15(b); 16 CFR 1115.14(a); CPSC 'Duty to Report' pages",
-            trigger="obtaining the information", holiday_country="US", excludes_non_working_days=True,
-            due_time=DueTime.SAME_CLOCK_TIME,
+            trigger="obtaining information that reasonably supports the conclusion", holiday_country="US",
+            excludes_non_working_days=True, due_time=DueTime.SAME_CLOCK_TIME,
+            legal_basis="16 CFR 1115.14(a) (24 hours, weekends and holidays excluded)",
+            decision="whether the information reasonably supports the conclusion that the product fails a rule or "
+                     "standard, contains a defect which could create a substantial product hazard, or creates an "
+                     "unreasonable risk of serious injury or death (investigate expeditiously)",
+            decision_by="head-office QA (the responsible official)", decision_working_days=10,
+            decision_source="16 CFR 1115.14(d): an investigation should not exceed 10 working days",
+            event_signature="information reasonably supports",
             reading="'Immediately', i.e. within 24 hours, weekends and federal holidays excluded: read as the same "
                     "New York clock time on the next working day. " + _US_WORK_DAY,
             unconfirmed=(
@@ -522,27 +870,38 @@ RULES: dict[str, DeadlineRule] = {
         DeadlineRule(
             "US-FDA-806", "USA, 21 CFR 806.10 corrections and removals", DeadlineKind.WORKING_DAYS, 10,
             "America/New_York", source="21 CFR 806.10", trigger="initiating the correction or removal",
-            holiday_country="US", excludes_non_working_days=True,
+            holiday_country="US", excludes_non_working_days=True, legal_basis="21 CFR 806.10(b)",
+            decision="whether to initiate a correction or removal to reduce a risk to health",
+            decision_by="head-office QA", decision_working_days=10,
+            decision_source="internal target: Part 806 sets no period for the decision (to be confirmed by the legal "
+                            "department)",
+            event_signature="correction initiated",
             reading="Within 10 working days of initiating the correction or removal. " + _US_WORK_DAY,
             unconfirmed=("Applying the 21 CFR 803.3 'work day' definition to Part 806 is an inference.",
                          _US_ZONE_NOTE),
         ),
         DeadlineRule(
             "US-FDA-803-30", "USA, 21 CFR 803.50 medical device report", DeadlineKind.CALENDAR_DAYS, 30,
-            "America/New_York", source="21 CFR 803.50", holiday_country="US",
+            "America/New_York", source="21 CFR 803.50", holiday_country="US", legal_basis="21 CFR 803.50(a) (30 calendar days)",
             reading="30 calendar days after becoming aware (any employee), end of that day New York time.",
             unconfirmed=(_US_NO_ROLLOVER, _US_ZONE_NOTE),
         ),
         DeadlineRule(
             "US-FDA-803-5", "USA, 21 CFR 803.53 five-day report", DeadlineKind.WORKING_DAYS, 5, "America/New_York",
             source="21 CFR 803.53; 21 CFR 803.3 (work day)", holiday_country="US", excludes_non_working_days=True,
+            legal_basis="21 CFR 803.53 (5 work days); 21 CFR 803.3 (work day)",
             reading="5 work days after a manager or supervisor becomes aware. " + _US_WORK_DAY,
             unconfirmed=(_US_ZONE_NOTE,),
         ),
         DeadlineRule(
             "US-NHTSA-573", "USA, 49 CFR 573.6 defect/noncompliance report", DeadlineKind.WORKING_DAYS, 5,
             "America/New_York", source="49 CFR 573.6(b)", trigger="the determination", holiday_country="US",
-            excludes_non_working_days=True,
+            excludes_non_working_days=True, legal_basis="49 CFR 573.6(b)",
+            decision="whether the defect is related to motor vehicle safety, or the noncompliance is determined",
+            decision_by="head-office QA", decision_working_days=10,
+            decision_source="internal target: 49 CFR 573 sets no period for the determination (to be confirmed by "
+                            "the legal department)",
+            event_signature="defect determined",
             reading="Within 5 working days after the defect is determined safety-related or the noncompliance is "
                     "determined. " + _US_WORK_DAY,
             unconfirmed=("Applying the 21 CFR 803.3 'work day' definition to 49 CFR 573 is an inference.",
@@ -559,42 +918,43 @@ RULES: dict[str, DeadlineRule] = {
         DeadlineRule(
             "EU-MDR-87-15", "EU, MDR 2017/745 Art. 87 serious incident", DeadlineKind.CALENDAR_DAYS, 15,
             "Europe/Brussels", source="Regulation (EU) 2017/745 Art. 87; MDCG 2023-3 Rev.2 Q14-15",
-            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED,
+            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED, **_EU_COUNT,
         ),
         DeadlineRule(
             "EU-MDR-87-10", "EU, MDR Art. 87, death or unanticipated serious deterioration",
             DeadlineKind.CALENDAR_DAYS, 10, "Europe/Brussels",
             source="Regulation (EU) 2017/745 Art. 87; MDCG 2023-3 Rev.2 Q14-15",
-            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED,
+            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED, **_EU_COUNT,
         ),
         DeadlineRule(
             "EU-MDR-87-2", "EU, MDR Art. 87, serious public health threat", DeadlineKind.CALENDAR_DAYS, 2,
             "Europe/Brussels", source="Regulation (EU) 2017/745 Art. 87; MDCG 2023-3 Rev.2 Q14-15",
-            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED,
+            reading=_EU_MDR_READING, unconfirmed=_EU_MDR_UNCONFIRMED, **_EU_COUNT,
         ),
         DeadlineRule(
             "CA-CCPSA-14-2", "Canada, CCPSA s.14(2) incident information", DeadlineKind.CALENDAR_DAYS, 2,
             "America/Toronto", source="Canada Consumer Product Safety Act s.14(2); Interpretation Act s.26; "
                                       "Health Canada guidance on mandatory incident reporting",
-            holiday_country="CA", holiday_subdiv="ON", rollover=Rollover.NEXT_WORKING_DAY, saturday_is_holiday=False,
-            reading=_CA_READING.format(n=2), unconfirmed=_CA_UNCONFIRMED,
+            **_CA_COUNT, reading=_CA_READING.format(n=2), unconfirmed=_CA_UNCONFIRMED,
         ),
         DeadlineRule(
             "CA-CCPSA-14-3", "Canada, CCPSA s.14(3) written report", DeadlineKind.CALENDAR_DAYS, 10,
             "America/Toronto", source="Canada Consumer Product Safety Act s.14(3); Interpretation Act s.26; "
                                       "Health Canada guidance on mandatory incident reporting",
-            holiday_country="CA", holiday_subdiv="ON", rollover=Rollover.NEXT_WORKING_DAY, saturday_is_holiday=False,
-            reading=_CA_READING.format(n=10), unconfirmed=_CA_UNCONFIRMED,
+            **_CA_COUNT, reading=_CA_READING.format(n=10), unconfirmed=_CA_UNCONFIRMED,
         ),
         DeadlineRule(
             "AU-ACL-131", "Australia, Australian Consumer Law s.131 mandatory report", DeadlineKind.CALENDAR_DAYS, 2,
             "Australia/Sydney", source="Australian Consumer Law s.131; ACCC / productsafety.gov.au mandatory "
                                        "reporting pages",
             holiday_country="AU", holiday_subdiv="NSW", rollover=Rollover.NEXT_WORKING_DAY, end_of_day=time(23, 59),
-            reading="2 days after the day of awareness, ending 11:59 pm; a weekend or public holiday due date moves "
-                    "to the next business day (ACCC: Mon→Wed, Tue→Thu, Wed→Fri, Thu/Fri/Sat→Mon, Sun→Tue).",
-            unconfirmed=("Public holidays and the time zone are those of New South Wales (Sydney): whether the "
-                         "supplier's own state's holidays and time apply is to be confirmed.",),
+            calendar="AU-AIA-36", legal_basis="Acts Interpretation Act 1901 (Cth) s.36(2)",
+            reading="2 days after the day of awareness, ending 11:59 pm, counted on the date where the company "
+                    "became aware; a due date on a Saturday, Sunday, public holiday or bank holiday moves to the next "
+                    "business day (Acts Interpretation Act 1901 s.36(2); ACCC: Mon→Wed, Tue→Thu, Wed→Fri, "
+                    "Thu/Fri/Sat→Mon, Sun→Tue).",
+            unconfirmed=("Public and bank holidays and the time zone are those of New South Wales (Sydney, where the "
+                         "ACCC report is taken to be made): whether another place applies is to be confirmed.",),
         ),
         DeadlineRule(
             "UK-GPSR-9", "UK, General Product Safety Regulations 2005 reg. 9", DeadlineKind.NO_FIXED_DEADLINE, 0,

@@ -77,6 +77,12 @@ class NotificationRecord(Base):
     document_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("incident_attachment.id"))
     document_sha256: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
     acknowledged_at: so.Mapped[datetime | None] = so.mapped_column()
+    #: For a clock that starts at a decision or an action (DeadlineRule.decision_working_days): who asked for the
+    #: decision and when, and the signed event that started the legal clock (its moment and signature).
+    clock_event_requested_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    clock_event_requested_at: so.Mapped[datetime | None] = so.mapped_column()
+    clock_event_at: so.Mapped[datetime | None] = so.mapped_column()
+    clock_event_signature_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("signature.id"))
     acknowledgement: so.Mapped[str] = so.mapped_column(sa.Text, default="")
 
     created_at: so.Mapped[datetime] = so.mapped_column()
@@ -90,6 +96,8 @@ class NotificationRecord(Base):
     drafted_by: so.Mapped[User | None] = so.relationship(foreign_keys=[drafted_by_id])
     approval_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[approval_signature_id])
     not_required_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[not_required_signature_id])
+    clock_event_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[clock_event_signature_id])
+    clock_event_requested_by: so.Mapped[User | None] = so.relationship(foreign_keys=[clock_event_requested_by_id])
     document: so.Mapped[Attachment | None] = so.relationship()
     parent: so.Mapped[NotificationRecord | None] = so.relationship(remote_side=[id])
 

@@ -78,6 +78,17 @@ class NotRequiredForm(SignatureMixin, FlaskForm):
                            description=_l("Why the law does not require this report for this incident. It is signed and kept."))
 
 
+class RequestEventForm(FlaskForm):
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
+
+
+class RecordEventForm(SignatureMixin, FlaskForm):
+    event_at = DateTimeLocalField(_l("Decided at (your time zone)"), format=DT_FORMATS, validators=[Optional()],
+                                  description=_l("When the decision was made or the action started; empty: now. "
+                                                 "The legal clock runs from this moment."))
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
+
+
 class ReopenForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[InputRequired(_l("Give a reason.")), Length(max=4000)])
 

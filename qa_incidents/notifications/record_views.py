@@ -31,7 +31,9 @@ from qa_incidents.notifications.record_forms import (
     BoardFilterForm,
     DraftForm,
     NotRequiredForm,
+    RecordEventForm,
     ReopenForm,
+    RequestEventForm,
     SubmitForm,
     refuse_sent_before_approval,
 )
@@ -84,6 +86,8 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
         "ack_form": AcknowledgeForm(prefix="ack", data={"acknowledged_at": to_zone(now(), zone).replace(tzinfo=None, second=0, microsecond=0)}),
         "not_required_form": NotRequiredForm(prefix="nr"),
         "reopen_form": ReopenForm(prefix="reopen"),
+        "request_event_form": RequestEventForm(prefix="req"),
+        "event_form": RecordEventForm(prefix="event"),
     }
     defaults.update(forms)
     for form in defaults.values():
@@ -96,6 +100,7 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
         STATE_TITLES=STATE_TITLES, STEP_TITLES=STEP_TITLES,
         urgency=rules.urgency(start=record.clock_start, due=record.due_at, now=now()), URGENCY_TITLES=URGENCY_TITLES,
         children=[r for r in records.records_of(db(), record.incident_id) if r.parent_id == record.id],
+        awaiting_event=records.awaiting_event(record), rule=records.RULES.get(record.regime_code),
         **defaults), status
 
 
@@ -205,6 +210,42 @@ def reopen(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     return _run(record, Step.REOPEN, lambda s, r: records.reopen(
         s, user=current_user, record=r, reason=form.reason.data or "", now=now()), form, "reopen_form",
         _("The notification is required again."))
+
+
+def _not_awaiting(record: Any, step: Step, form: Any, form_name: str) -> Any:
+    """A decision step on a record whose clock waits for no decision: refused by role (403), else with the
+    reason next to the form (422)."""
+    verdict = rules.check(step, state=rules.State(record.state), actor=current_user.actor,
+                          division_id=record.incident.division_id)
+    if not verdict.allowed:
+        abort(403, description=verdict.why_not)
+    form.form_errors.append(_("This notification's clock is not waiting for a decision."))
+    return _page(record, 422, **{form_name: form})
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/request-decision")
+@requires(Capability.READ_INCIDENTS)
+def request_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = RequestEventForm(prefix="req")
+    if not records.awaiting_event(record):
+        return _not_awaiting(record, Step.REQUEST_EVENT, form, "request_event_form")
+    return _run(record, Step.REQUEST_EVENT, lambda s, r: records.request_clock_event(
+        s, user=current_user, record=r, comment=form.comment.data or "", now=now()), form, "request_event_form",
+        _("Decision requested: another person signs it."))
+
+
+@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/record-decision")
+@requires(Capability.READ_INCIDENTS)
+def record_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = RecordEventForm(prefix="event")
+    if not records.awaiting_event(record):
+        return _not_awaiting(record, Step.RECORD_EVENT, form, "event_form")
+    return _run(record, Step.RECORD_EVENT, lambda s, r: records.record_clock_event(
+        s, user=current_user, record=r, password=form.password.data or "", comment=form.comment.data or "",
+        event_at=_utc(form.event_at.data), now=now()), form, "event_form",
+        _("Signed: the legal clock runs from the decision."))
 
 
 @bp.get("/incidents/<int:incident_id>/notifications/<int:record_id>/document.pdf")

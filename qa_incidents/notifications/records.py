@@ -41,15 +41,15 @@ from qa_incidents.incidents.service import add_attachment, get_incident
 from qa_incidents.incidents.workflow_models import TriageDecision
 from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications import rules
-from qa_incidents.notifications.deadlines import RULES, compute
+from qa_incidents.notifications.deadlines import RULES, Deadline
 from qa_incidents.notifications.documents import ReportDocument, render_pdf, stamp
 from qa_incidents.notifications.drafts import DraftFacts, prefill
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.obligations import Assessment, Verdict
 from qa_incidents.notifications.rules import State, Step
-from qa_incidents.notifications.service import IncidentObligation, obligations_for
+from qa_incidents.notifications.service import IncidentObligation, incident_deadline, obligations_for
 
-AUDITED = ("state", "due_at", "owner_id", "attention", "channel", "authority_reference", "submitted_at",
+AUDITED = ("state", "due_at", "is_legal_deadline", "clock_start", "clock_event_at", "owner_id", "attention", "channel", "authority_reference", "submitted_at",
            "acknowledged_at", "acknowledgement", "document_sha256", "not_required_reason", "missing_explanation")
 ENTITY = "notification_record"
 
@@ -100,8 +100,21 @@ def missing(record: NotificationRecord) -> list[str]:
     return rules.missing_fields(required_fields(record), record.draft or {})
 
 
+def awaiting_event(record: NotificationRecord) -> bool:
+    """Whether the record's legal clock starts at a decision or action not yet signed (a decision is due)."""
+    rule = RULES.get(record.regime_code)
+    return bool(rule and rule.decision_working_days and record.kind == "initial" and record.clock_event_at is None)
+
+
 def steps_for(record: NotificationRecord, user: User) -> list[Step]:
-    return rules.available(state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
+    found = rules.available(state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
+    if not awaiting_event(record):
+        return [s for s in found if s not in rules.EVENT_STEPS]
+    if record.clock_event_requested_by_id is not None:
+        found = [s for s in found if s is not Step.REQUEST_EVENT]
+    if rules.event_signer_refusal(signer_id=user.id, requested_by_id=record.clock_event_requested_by_id):
+        found = [s for s in found if s is not Step.RECORD_EVENT]
+    return found
 
 
 def _require(record: NotificationRecord, user: User, step: Step) -> rules.Move:
@@ -128,10 +141,19 @@ def _new_record(incident: Incident, *, item: IncidentObligation | None, regime_c
     return NotificationRecord(
         incident_id=incident.id, obligation_id=item.obligation.id if item else None, regime_code=regime_code,
         authority=authority, title=title, kind="initial", period_label="", origin=origin, origin_reason=reason,
-        state=State.REQUIRED.value, clock_start=incident.aware_at, due_at=deadline.due_at if deadline else None,
-        due_timezone=deadline.rule.time_zone if deadline else "", due_explanation=deadline.explanation if deadline else "",
+        state=State.REQUIRED.value, clock_start=deadline.start if deadline else incident.aware_at,
+        due_at=deadline.due_at if deadline else None, due_timezone=deadline.rule.time_zone if deadline else "", due_explanation=deadline.explanation if deadline else "",
         is_legal_deadline=deadline.is_legal_deadline if deadline else False, owner_id=owner_id, draft={},
         created_at=now, updated_at=now)
+
+
+def _apply_deadline(record: NotificationRecord, deadline: Deadline) -> None:
+    """The computed deadline onto the record (its clock start, due time, zone, explanation and kind)."""
+    record.clock_start = deadline.start
+    record.due_at = deadline.due_at
+    record.due_timezone = deadline.rule.time_zone
+    record.due_explanation = deadline.explanation
+    record.is_legal_deadline = deadline.is_legal_deadline
 
 
 def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int | None, now: datetime) -> list[str]:
@@ -161,10 +183,9 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
         if State(record.state) not in rules.OPEN_STATES:
             continue
         before = audit.snapshot(record, AUDITED)
-        if applies and item.deadline and item.deadline.due_at != record.due_at:
-            record.due_at = item.deadline.due_at
-            record.clock_start = incident.aware_at
-            record.due_explanation = item.deadline.explanation
+        deadline = incident_deadline(incident, code, event_at=record.clock_event_at) if applies else None
+        if deadline and (deadline.due_at != record.due_at or deadline.is_legal_deadline != record.is_legal_deadline):
+            _apply_deadline(record, deadline)
         if record.origin == "derived":
             record.attention = "" if applies else str(_l(
                 "The current facts no longer trigger this obligation (%(reason)s) Decide whether it is still required.",
@@ -175,6 +196,99 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
             _audit(session, record, user_id=actor_id, action="notification_rederived", now=now, before=before)
             said.append(str(_l("%(code)s updated", code=code)))
     return said
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    record_id: int
+    regime_code: str
+    was: datetime | None
+    now: datetime
+
+
+def _computed(record: NotificationRecord) -> bool:
+    """Whether the record's deadline is the engine's (not entered by a person, not a follow-up's target)."""
+    return (record.kind == "initial" and record.regime_code in RULES
+            and not (record.origin == "added" and record.obligation_id is None))
+
+
+def recompute_open(session: so.Session, *, now: datetime, actor_id: int | None = None, base_url: str = "",
+                   batch: int = 500) -> list[Recomputed]:
+    """Recompute the deadline of every open record under the rules as they are now (after a rule was corrected).
+
+    Each changed deadline gets an audit event ("recomputed: rule corrected, was …, now …"); the owner and the
+    division's QA managers are told (outbox) of every deadline that moved earlier. Records are read in batches
+    of `batch` ids; the caller commits. Returns what changed.
+    """
+    changed: list[Recomputed] = []
+    earlier: list[NotificationRecord] = []
+    last_id = 0
+    open_states = [s.value for s in rules.OPEN_STATES]
+    while True:
+        chunk = list(session.scalars(
+            sa.select(NotificationRecord).where(NotificationRecord.state.in_(open_states),
+                                                NotificationRecord.id > last_id)
+            .order_by(NotificationRecord.id).limit(batch)))
+        if not chunk:
+            break
+        last_id = chunk[-1].id
+        for record in chunk:
+            if not _computed(record):
+                continue
+            deadline = incident_deadline(record.incident, record.regime_code, event_at=record.clock_event_at)
+            if deadline is None or (deadline.due_at == record.due_at
+                                    and deadline.is_legal_deadline == record.is_legal_deadline):
+                continue
+            before = audit.snapshot(record, AUDITED)
+            was = record.due_at
+            _apply_deadline(record, deadline)
+            record.updated_at = now
+            session.flush()
+            why = (f"recomputed: rule corrected, was {was.isoformat() if was else 'none'}, "
+                   f"now {deadline.due_at.isoformat()} ({deadline.calendar_version})")
+            _audit(session, record, user_id=actor_id, action="notification_recomputed", now=now, before=before,
+                   extra={"reason": [None, why]})
+            changed.append(Recomputed(record.id, record.regime_code, was, deadline.due_at))
+            if was is not None and deadline.due_at < was:
+                earlier.append(record)
+    _tell_moved_earlier(session, earlier, changed, now=now, base_url=base_url)
+    return changed
+
+
+def _tell_moved_earlier(session: so.Session, moved: list[NotificationRecord], changed: list[Recomputed], *,
+                        now: datetime, base_url: str) -> None:
+    was = {c.record_id: c.was for c in changed}
+    notices = []
+    division_qa: dict[int, list[Recipient]] = {}
+    for record in moved:
+        incident = record.incident
+        if incident.division_id not in division_qa:
+            division_qa[incident.division_id] = people(session, roles={Role.DIVISION_QA},
+                                                       division_id=incident.division_id)
+        to = list(division_qa[incident.division_id])
+        if record.owner is not None and record.owner.active:
+            to.append(as_recipient(record.owner))
+        notices.append(outbox.Notice(people=to, compose=_moved_letter(record, incident, was[record.id], base_url),
+                                     incident_id=incident.id,
+                                     dedupe_key=f"deadline-moved-earlier:{record.id}:{int(record.due_at.timestamp())}"))
+    if notices:
+        outbox.enqueue_localised_many(session, notices, now=now)
+
+
+def _moved_letter(record: NotificationRecord, incident: Incident, was: datetime | None,
+                  base_url: str) -> Callable[[Reader], tuple[str, str]]:
+    def compose(reader: Reader) -> tuple[str, str]:
+        due = record.due_at
+        assert due is not None
+        subject = _("EARLIER DEADLINE: %(regime)s report for %(ref)s is now due %(due)s",
+                    regime=record.regime_code, ref=incident.reference, due=reader.datetime(due))
+        body = (f"{incident.reference} {incident.title}\n"
+                + _("The deadline rule was corrected: the deadline moved from %(was)s to %(now)s.",
+                    was=reader.datetime(was) if was else "—", now=reader.datetime(due)) + "\n"
+                + f"{record.due_explanation}\n\n{base_url}/incidents/{incident.id}/notifications/{record.id}\n")
+        return subject, body
+
+    return compose
 
 
 def add_obligation(session: so.Session, *, user: User, incident_id: int, obligation_id: int | None, reason: str,
@@ -198,7 +312,7 @@ def add_obligation(session: so.Session, *, user: User, incident_id: int, obligat
             law = session.get(Law, obligation.law_id)
             assert law is not None
             authority = law.authority or law.name_en
-            deadline = compute(RULES[regime_code], start=incident.aware_at) if regime_code in RULES else None
+            deadline = incident_deadline(incident, regime_code)
             item = IncidentObligation(obligation, law, Assessment(regime_code, Verdict.APPLIES, reason.strip()), deadline)
     else:
         regime_code = regime_code.strip().upper()
@@ -336,6 +450,58 @@ def approve(session: so.Session, *, user: User, record: NotificationRecord, pass
     session.flush()
     _audit(session, record, user_id=user.id, action="notification_approved", now=now, before=before,
            extra={"signature": [None, f"{move.signature} · {signature.content_sha256[:16]}…"]})
+    return record
+
+
+def request_clock_event(session: so.Session, *, user: User, record: NotificationRecord, comment: str,
+                        now: datetime) -> NotificationRecord:
+    """Ask for the decision that starts the legal clock (e.g. whether a defect is safety-related): the person who
+    asks may not sign it."""
+    _require(record, user, Step.REQUEST_EVENT)
+    if not awaiting_event(record):
+        raise ValidationFailed({"event": str(_l("This notification's clock is not waiting for a decision."))})
+    before = audit.snapshot(record, AUDITED)
+    record.clock_event_requested_by_id = user.id
+    record.clock_event_requested_at = now
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_decision_requested", now=now, before=before,
+           extra={"decision": [None, RULES[record.regime_code].decision], "comment": [None, comment.strip()]})
+    return record
+
+
+def record_clock_event(session: so.Session, *, user: User, record: NotificationRecord, password: str, comment: str,
+                       event_at: datetime | None, now: datetime) -> NotificationRecord:
+    """Sign the decision or action that starts the legal clock ("defect determined", "correction initiated",
+    "information reasonably supports"); the legal deadline then runs from the moment it happened (`event_at`,
+    not later than now, not before awareness). Whoever requested the decision may not sign it."""
+    _require(record, user, Step.RECORD_EVENT)
+    rule = RULES.get(record.regime_code)
+    if rule is None or not awaiting_event(record):
+        raise ValidationFailed({"event": str(_l("This notification's clock is not waiting for a decision."))})
+    refusal = rules.event_signer_refusal(signer_id=user.id, requested_by_id=record.clock_event_requested_by_id)
+    if refusal:
+        raise Forbidden(refusal)
+    moment = event_at or now
+    if moment > now:
+        raise ValidationFailed({"event_at": str(_l("The decision cannot be in the future."))})
+    if moment < record.incident.aware_at:
+        raise ValidationFailed({"event_at": str(_l("The decision cannot come before the company became aware."))})
+    signature = sign(session, user=user, password=password, meaning=rule.event_signature, entity_type=ENTITY,
+                     entity_id=record.id, now=now, comment=comment, incident_id=record.incident_id,
+                     content={"regime": record.regime_code, "incident": record.incident.reference,
+                              "decision": rule.decision, "event_at": moment})
+    deadline = incident_deadline(record.incident, record.regime_code, event_at=moment)
+    assert deadline is not None
+    before = audit.snapshot(record, AUDITED)
+    record.clock_event_at = moment
+    record.clock_event_signature_id = signature.id
+    _apply_deadline(record, deadline)
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_clock_started", now=now, before=before,
+           extra={"signature": [None, f"{rule.event_signature} · {signature.content_sha256[:16]}…"],
+                  "clock_event_at": [None, moment]})
     return record
 
 

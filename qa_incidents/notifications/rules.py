@@ -48,6 +48,10 @@ class Step(enum.StrEnum):
     ACKNOWLEDGE = "acknowledge"
     NOT_REQUIRED = "not_required"
     REOPEN = "reopen"
+    #: Ask for the decision that starts a legal clock (CPSC, NHTSA, FDA 806).
+    REQUEST_EVENT = "request_event"
+    #: Sign the decision or action that starts the legal clock.
+    RECORD_EVENT = "record_event"
 
 
 STEP_TITLES = {
@@ -57,6 +61,8 @@ STEP_TITLES = {
     Step.ACKNOWLEDGE: _l("Record acknowledgement"),
     Step.NOT_REQUIRED: _l("Mark not required"),
     Step.REOPEN: _l("Reopen"),
+    Step.REQUEST_EVENT: _l("Request the decision"),
+    Step.RECORD_EVENT: _l("Sign the decision that starts the legal clock"),
 }
 
 
@@ -68,6 +74,8 @@ class Move:
     capability: Capability
     #: The meaning of the electronic signature the step needs, if any.
     signature: str | None = None
+    #: The step records something on the record without moving it to another state.
+    keeps_state: bool = False
 
 
 C = Capability
@@ -82,7 +90,20 @@ MOVES: dict[Step, Move] = {
     Step.NOT_REQUIRED: Move(Step.NOT_REQUIRED, frozenset({S.REQUIRED, S.DRAFTED}), S.NOT_REQUIRED, C.APPROVE,
                             signature="determined regulator notification not required"),
     Step.REOPEN: Move(Step.REOPEN, frozenset({S.NOT_REQUIRED}), S.REQUIRED, C.APPROVE),
+    # The meaning signed is the regime's own (DeadlineRule.event_signature), e.g. "defect determined".
+    Step.REQUEST_EVENT: Move(Step.REQUEST_EVENT, OPEN_STATES, S.REQUIRED, C.WORK_NOTIFICATIONS, keeps_state=True),
+    Step.RECORD_EVENT: Move(Step.RECORD_EVENT, OPEN_STATES, S.REQUIRED, C.APPROVE, keeps_state=True),
 }
+
+#: Steps offered only on a record whose legal clock starts at a decision not yet recorded.
+EVENT_STEPS = frozenset({Step.REQUEST_EVENT, Step.RECORD_EVENT})
+
+
+def event_signer_refusal(*, signer_id: int, requested_by_id: int | None) -> str | None:
+    """Why this person may not sign the starting event (separation of duties), or None."""
+    if requested_by_id is not None and signer_id == requested_by_id:
+        return str(_l("You requested this decision: another person must sign it."))
+    return None
 
 
 @dataclass(frozen=True)

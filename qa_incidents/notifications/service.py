@@ -18,7 +18,7 @@ from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.severity import harm_classes
 from qa_incidents.laws import service as laws
 from qa_incidents.laws.models import Law, Obligation
-from qa_incidents.notifications.deadlines import RULES, Deadline, compute
+from qa_incidents.notifications.deadlines import Deadline, deadline_for
 from qa_incidents.notifications.obligations import Assessment, Trigger, Verdict
 from qa_incidents.notifications.reportability import assess_obligation, facts_of
 
@@ -87,6 +87,13 @@ def _own_zone(jurisdictions: list[Any]) -> str:
     return own.timezone if own else "UTC"
 
 
+def incident_deadline(incident: Incident, regime_code: str, *, event_at: dt.datetime | None = None) -> Deadline | None:
+    """The deadline of one of the incident's obligations (the decision due, for a clock that starts at a decision
+    not yet recorded): counted on the aware site's dates, the receiving member state taken from its country."""
+    return deadline_for(regime_code, aware_at=incident.aware_at, aware_timezone=incident.aware_timezone or None,
+                        country=incident.country, event_at=event_at)
+
+
 def _assessed(incident: Incident, found: Iterable[tuple[Any, Iterable[Any], str]]) -> list[IncidentObligation]:
     """Each obligation of each law assessed by its regime's own definition (reportability.py), with its legal clock
     when it applies; those that apply first (soonest due first), then those a person must decide, then the rest."""
@@ -98,8 +105,8 @@ def _assessed(incident: Incident, found: Iterable[tuple[Any, Iterable[Any], str]
             assessment = assess_obligation(Trigger(obligation.regime_code, tuple(obligation.trigger_harms or ()),
                                                    obligation.trigger_text), abroad if market else at_home, harms)
             deadline = None
-            if assessment.verdict == Verdict.APPLIES and obligation.regime_code in RULES:
-                deadline = compute(RULES[obligation.regime_code], start=incident.aware_at)
+            if assessment.verdict == Verdict.APPLIES:
+                deadline = incident_deadline(incident, obligation.regime_code)
             assessed.append(IncidentObligation(obligation, law, assessment, deadline, market))
     order = {Verdict.APPLIES: 0, Verdict.DECIDE: 1, Verdict.NOT_TRIGGERED: 2}
     return sorted(assessed, key=lambda o: (order[o.assessment.verdict],

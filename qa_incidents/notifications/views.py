@@ -14,9 +14,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectChoice, SelectField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Optional
 
 from qa_incidents.core.clock import to_zone
+from qa_incidents.core.countries import country_codes
 from qa_incidents.core.forms import timezone_choices
 from qa_incidents.core.web import viewer_timezone
 from qa_incidents.notifications.deadlines import (
@@ -57,6 +58,16 @@ class DeadlineCalculatorForm(FlaskForm):
         _l("That time is in"), validators=[InputRequired(_l("Choose the time zone of the time above."))],
         invalid_choice_message=_l("Unknown time zone: choose one from the list."),
         description=_l("The zone the time above was typed in; the deadline itself is counted in the authority's zone."))
+    aware_timezone = SelectField(
+        _l("Where the company became aware (time zone)"), validators=[Optional()],
+        invalid_choice_message=_l("Unknown time zone: choose one from the list."),
+        description=_l("The aware site's zone: days are counted on its dates too, and the earlier deadline applies. "
+                       "Leave empty to count on the authority's dates only."))
+    country = SelectField(
+        _l("Country of the incident"), validators=[Optional()],
+        invalid_choice_message=_l("Unknown country: choose one from the list."),
+        description=_l("For EU regimes: the member state whose authority receives the report (its public "
+                       "holidays); Belgium when the country is not a member state."))
 
 
 def rule_in_words(rule: DeadlineRule) -> str:
@@ -131,11 +142,36 @@ def _result(deadline: Deadline) -> Result:
     )
 
 
+@bp.get("/deadlines/calendars")
+@login_required
+def calendars():  # type: ignore[no-untyped-def]
+    """Each authority's holiday calendar as the law defines it, for one year, with its source and version."""
+    from qa_incidents.notifications.deadlines import CALENDARS, EU_MEMBER_STATES, calendar_days
+
+    this_year = to_zone(datetime.now(UTC), viewer_timezone()).year
+    try:
+        year = int(request.args.get("year", this_year))
+    except ValueError:
+        year = this_year
+    year = min(max(year, 1990), 2100)
+    country = (request.args.get("country") or "").upper()
+    country = country if country in EU_MEMBER_STATES else ""
+    shown = []
+    for code, calendar in CALENDARS.items():
+        version, days = calendar_days(code, year, country=country or None if calendar.member_state else None)
+        regimes = sorted(r.code for r in RULES.values() if r.calendar == code)
+        shown.append((calendar, version, days, regimes))
+    return render_template("notifications/calendars.html", shown=shown, year=year, country=country,
+                           members=sorted(EU_MEMBER_STATES))
+
+
 @bp.get("/deadlines/calculator")
 @login_required
 def calculator():  # type: ignore[no-untyped-def]
     form = DeadlineCalculatorForm(request.args)
     form.timezone.choices = timezone_choices()
+    form.aware_timezone.choices = [("", _("The authority's zone only"))] + timezone_choices()
+    form.country.choices = [("", "—")] + [(c, c) for c in sorted(country_codes())]
     submitted = "aware_at" in request.args
     if not submitted and not form.timezone.data:
         form.timezone.data = viewer_timezone()
@@ -143,7 +179,8 @@ def calculator():  # type: ignore[no-untyped-def]
     if submitted and form.validate():
         try:
             start = _typed_instant(form.aware_at.data, form.timezone.data)
-            result = _result(compute(RULES[form.regime.data], start=start))
+            result = _result(compute(RULES[form.regime.data], start=start,
+                                     aware_timezone=form.aware_timezone.data or None, country=form.country.data or None))
         except OverflowError:  # e.g. year 1 in Tokyo, or a due day past year 9999
             form.aware_at.errors = [*form.aware_at.errors, _("This date is out of range.")]
         except ValueError as e:  # a rule whose calendar never yields a working day

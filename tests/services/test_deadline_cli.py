@@ -38,8 +38,26 @@ def test_japan_worked_example(app: Flask):
     assert "10 days counting the day of knowledge" in out["explanation"]
     assert "2026-03-11 23:59:59 JST" in out["explanation"]
     assert out["skipped_days"] == []
-    assert any("weekend or public holiday" in note for note in out["unconfirmed"])
+    assert "Act No. 91 of 1988 Art. 2" in out["legal_basis"]
+    assert out["steps"][-1] == "Due 2026-03-11 23:59:59 JST."
+    assert out["calendar_version"].startswith("JP-ADMIN-HOLIDAYS v")
     assert all(isinstance(note, str) for note in out["unconfirmed"])
+
+
+def test_21CFR803_50_timezone_option_counts_the_aware_sites_date(app: Flask):
+    without = deadline_json(app, "US-FDA-803-30", "2026-08-14T21:30:00-07:00")
+    assert without["due_date"] == "2026-09-14"  # New York's date (15 August) as before
+    out = deadline_json(app, "US-FDA-803-30", "2026-08-14T21:30:00-07:00", "--timezone", "America/Los_Angeles")
+    assert out["due_date"] == "2026-09-13"
+    assert out["aware_timezone"] == "America/Los_Angeles" and out["counted_on"] == "aware_site"
+    assert "earlier" in out["explanation"]
+    assert "21 CFR 803.50" in out["legal_basis"]
+
+
+def test_an_unknown_timezone_is_refused(app: Flask):
+    result = run(app, "US-FDA-803-30", "2026-08-14T21:30:00-07:00", "--timezone", "Mars/Base")
+    assert result.exit_code == 2
+    assert "not an IANA time zone" in result.stderr
 
 
 def test_output_is_not_ascii_escaped(app: Flask):

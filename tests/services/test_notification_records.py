@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -62,7 +62,11 @@ def test_triage_derives_a_required_record_with_its_legal_deadline(demo, triaged)
     # 10 days counting the day of knowledge, in Tokyo: due at the end of knowledge date + 9
     aware_tokyo = triaged.aware_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).date()
     due_tokyo = record.due_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
-    assert due_tokyo.date() == aware_tokyo + timedelta(days=9)
+    # Day 10 (knowledge date + 9) is Monday 23 November 2026, Labour Thanksgiving Day, an administrative holiday:
+    # the deadline moves to the next day (Act No. 91 of 1988 Art. 2).
+    assert aware_tokyo + timedelta(days=9) == date(2026, 11, 23)
+    assert due_tokyo.date() == date(2026, 11, 24)
+    assert "2026-11-23 is not a working day" in record.due_explanation
     assert (due_tokyo.hour, due_tokyo.minute) == (23, 59)
     assert "Asia/Tokyo" in record.due_explanation
     assert record.owner.email == "division.qa@example.com"
@@ -80,7 +84,7 @@ def test_correcting_aware_at_moves_the_deadline_and_is_audited(demo, triaged, cl
     old_due = record.due_at
     qa = user(demo, "division.qa@example.com")
     facts = incidents.facts_of(triaged)
-    facts.aware_at = triaged.aware_at + timedelta(days=1)
+    facts.aware_at = triaged.aware_at + timedelta(days=2)  # day 10 from 24 Nov (after the holiday) to 25 Nov
     incidents.update_incident(demo, user=qa, incident_id=triaged.id, facts=facts, expected_version=triaged.version,
                               now=clock())
     demo.commit()

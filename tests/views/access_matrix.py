@@ -52,6 +52,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "accounts.logout": "logged in",
     "workflow.my_work": "logged in",
     "notifications.calculator": "logged in",
+    "notifications.calendars": "logged in",
     "laws.index": "logged in",
     "laws.show": "logged in",
     "laws.applicable": "logged in",
@@ -115,6 +116,9 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "records.reopen": "approve A",
     "records.approve": "approve A",
     "records.not_required": "approve A",
+    # Decision clocks: the world's record (Japan) has none, so an allowed user is refused with a reason (422).
+    "records.request_event": "notify A",
+    "records.record_event": "approve A",
     # Status reports, dashboard, portfolio
     "reports.index": "read_incidents",
     "reports.show": "read A",

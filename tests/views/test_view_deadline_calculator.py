@@ -167,3 +167,53 @@ def test_the_reference_table_states_each_rule(browser_as: Callable[[str], FlaskC
     assert "JP-CPSA-35" in table and "10 days counting the day of knowledge" in table
     assert "Day 1 of the month after the month reported on" in table
     assert "Australia/Sydney" in table and RULES["AU-ACL-131"].source in table
+
+
+def test_21CFR803_50_aware_site_zone_gives_the_earlier_deadline_with_the_reason(
+        browser_as: Callable[[str], FlaskClient]):
+    client = browser_as("reporter@example.com")
+    form = form_with(client.get(PAGE), "aware_at")
+    response = client.get(form.action or PAGE, query_string=form.data(
+        regime="US-FDA-803-30", aware_at="2026-08-14T21:30", timezone="America/Los_Angeles",
+        aware_timezone="America/Los_Angeles"))
+    assert response.status_code == 200
+    page = text(response)
+    assert "Due, authority's time (America/New_York) Sun 2026-09-13 23:59:59 EDT" in page
+    assert "the earlier, by the aware site's date, applies" in page
+    assert "21 CFR 803.50(a)" in page  # the legal basis
+
+
+def test_EU_1182_71_country_field_uses_the_member_states_holidays(browser_as: Callable[[str], FlaskClient]):
+    client = browser_as("reporter@example.com")
+    form = form_with(client.get(PAGE), "aware_at")
+    response = client.get(form.action or PAGE, query_string=form.data(
+        regime="EU-MDR-87-2", aware_at="2026-03-15T09:00", timezone="Europe/Dublin", country="IE"))
+    page = text(response)
+    assert "2026-03-18 23:59:59" in page and "Saint Patrick's Day" in page
+
+
+def test_an_unknown_aware_site_zone_is_refused_next_to_the_field(browser_as: Callable[[str], FlaskClient]):
+    client = browser_as("reporter@example.com")
+    form = form_with(client.get(PAGE), "aware_at")
+    response = client.get(form.action or PAGE, query_string=form.data(
+        regime="US-FDA-803-30", aware_at="2026-08-14T21:30", timezone="America/Los_Angeles", aware_timezone="Mars/X"))
+    assert response.status_code == 422
+    assert "Unknown time zone" in text(response)
+
+
+def test_holiday_calendars_page_lists_the_laws_own_days_with_source_and_version(
+        browser_as: Callable[[str], FlaskClient]):
+    client = browser_as("reporter@example.com")
+    page = text(client.get("/deadlines/calendars?year=2026"))
+    assert "Act No. 91 of 1988" in page and "2026-12-29 Administrative holiday" in page  # Japan's year end
+    assert "2026-09-30 National Day for Truth and Reconciliation" in page  # Canada, s.35(1)
+    assert "2026-02-16" not in page.split("Canada: holidays")[1].split("EU:")[0]  # Ontario's Family Day is not
+    assert "2026-08-03 Bank Holiday" in page  # New South Wales, s.36(2)
+    assert "JP-ADMIN-HOLIDAYS v1" in page
+    irish = text(client.get("/deadlines/calendars?year=2026&country=IE"))
+    assert "2026-03-17 Saint Patrick's Day" in irish
+
+
+def test_holiday_calendars_page_ignores_a_bad_year(browser_as: Callable[[str], FlaskClient]):
+    response = browser_as("reporter@example.com").get("/deadlines/calendars?year=abc&country=XX")
+    assert response.status_code == 200

@@ -34,7 +34,7 @@ def calculate_deadline(*, user: Any, query: s.DeadlineQuery) -> Response:
     if rule is None:
         raise Problem(404, f"No deadline rule for the regime {query.regime!r}; see /deadline-rules.")
     try:
-        deadline = compute(rule, start=query.aware_at)
+        deadline = compute(rule, start=query.aware_at, aware_timezone=query.timezone or None, country=query.country)
     except OverflowError:
         raise Problem(422, "This date is out of range.", errors={"aware_at": "out of range"}) from None
     except ValueError as e:

@@ -53,7 +53,8 @@ def deadline_out(deadline: Any) -> s.DeadlineOut:
         regime_code=deadline.rule.code, regime=deadline.rule.regime, start=deadline.start, due_at=deadline.due_at,
         due_local=deadline.due_local.isoformat(), time_zone=deadline.rule.time_zone,
         is_legal_deadline=deadline.is_legal_deadline, internal_target=deadline.internal_target,
-        explanation=deadline.explanation, unconfirmed=list(deadline.unconfirmed))
+        explanation=deadline.explanation, unconfirmed=list(deadline.unconfirmed), legal_basis=deadline.legal_basis,
+        steps=list(deadline.steps), calendar_version=deadline.calendar_version, aware_timezone=deadline.aware_timezone)
 
 
 @operation("GET", "/incidents", summary="List incidents (filters, cursor pagination)", tag=TAG,
