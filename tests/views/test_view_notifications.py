@@ -166,3 +166,28 @@ def test_my_work_lists_the_records_i_own_and_no_one_elses(browser_as, record_url
     assert "Regulator notifications you own (" in shown and "JP-CPSA-35" in shown
     assert fresh(sa.select(Incident.reference).where(Incident.id == 1)) in shown  # the incident the record is for
     assert "JP-CPSA-35" not in text(browser_as(HQ).get("/my-work"))  # head office reads it, but does not own it
+
+
+def test_recording_the_first_obligation_as_required_tells_top_management_at_once(browser_as, fresh):
+    """Incident 3 (a minor injury in the US): CPSA 15(b) is "to decide"; the division records it as required, and
+    a status report goes to the executives in the same step, before any escalation."""
+    from qa_incidents.laws.models import Obligation
+    from qa_incidents.reports.models import StatusReport
+
+    assert fresh(sa.select(sa.func.count(StatusReport.id)).where(StatusReport.incident_id == 3)) == 0
+    qa = browser_as(QA)
+    obligation_id = fresh(sa.select(Obligation.id).where(Obligation.regime_code == "US-CPSC-15B"))
+    page = qa.get(f"/incidents/3/notifications/add?obligation={obligation_id}")
+    form = form_with(page, "reason")
+    response = qa.post("/incidents/3/notifications/add", data=form.data(
+        reason="Repeated overheating reports reasonably support a substantial product hazard."))
+    assert response.status_code == 302
+    assert fresh(sa.select(StatusReport.number).where(StatusReport.incident_id == 3)) == 1
+    assert fresh(sa.select(StatusReport.triggers).where(StatusReport.incident_id == 3))[0]["detail"] == "US-CPSC-15B"
+    shown = text(browser_as("executive@example.com").get("/incidents/3/status-reports/1"))
+    assert "Status report no. 1" in shown and "Report to a regulator required" in shown
+    # a second obligation recorded later does not issue another "first" report
+    other = fresh(sa.select(Obligation.id).where(Obligation.regime_code == "US-CPSC-37"))
+    form = form_with(qa.get(f"/incidents/3/notifications/add?obligation={other}"), "reason")
+    assert qa.post("/incidents/3/notifications/add", data=form.data(reason="A lawsuit was filed.")).status_code == 302
+    assert fresh(sa.select(sa.func.count(StatusReport.id)).where(StatusReport.incident_id == 3)) == 1
