@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice, TextAreaField
@@ -224,7 +225,9 @@ def document(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
 @requires(Capability.READ_INCIDENTS)
 def printable(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
-    return render_template("notifications/print.html", record=record, doc=records.document_for(db(), record))
+    doc = records.document_for(db(), record)
+    with force_locale(doc.language):  # the authority's language throughout, labels included (Form 1 in Japanese)
+        return render_template("notifications/print.html", record=record, doc=doc)
 
 
 def _obligation_choices() -> list[SelectChoice]:

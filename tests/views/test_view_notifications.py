@@ -113,6 +113,9 @@ def test_pdf_and_printable_view(browser_as, record_url):
     printable = text(qa.get(record_url + "/print"))
     # The document is in the authority's language: Japanese for JP-CPSA-35.
     assert "草案：提出未承認" in printable and "R-HW540" in printable
+    # Form 1's own heading and addressee, and the page's labels, in Japanese
+    assert "重大製品事故報告書（様式第一）" in printable and "内閣総理大臣 殿" in printable
+    assert "期日" in printable and "Consumer Affairs Agency" not in printable
 
 
 @pytest.mark.parametrize("who", [OTHER, "engineer@example.com", "admin@example.com"])
