@@ -176,7 +176,8 @@ def load_demo_activity(session: so.Session, *, now: datetime) -> dict[str, int]:
                                    comment="Head office takes the lead.", now=now - timedelta(hours=5))
         reports.issue(session, incident=heater, now=now - timedelta(hours=4, minutes=30))
         done["triaged"] += 1
-        done["status_reports"] += 1
+        # report 1 went out at triage (the first reportable obligation), report 2 after the escalation
+        done["status_reports"] += len(reports.reports_of(session, heater.id))
     seed_reviews(session)
     seed_recalls(session)
     from qa_incidents.api.seed import seed_demo as seed_imports

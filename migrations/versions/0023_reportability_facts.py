@@ -12,7 +12,10 @@ treated them, so their care stays "not stated" (the regimes that turn on it then
 guess). The six new facts start as "no" (not stated before); the product's markets start empty.
 
 The obligations whose law reaches events abroad through the product's markets are marked so (FDA MDRs, CCPSA s.14,
-MDR FSCAs, Health Canada medical device problem reports).
+MDR FSCAs, Health Canada medical device problem reports). The obligations whose field lists are still the ones the
+starting map gave before it listed each authority's form item by item (Japan's Form 1, 16 CFR 1115.13(d), FDA
+Form 3500A and 806.10(c), the EU MIR form, ...) get the new items; a list an administrator changed stays theirs
+(`laws.seed.form_items_update`; `seed demo` does the same, audited).
 
 Revision ID: 0023
 Revises: 0022
@@ -46,6 +49,19 @@ def upgrade() -> None:
     op.execute(sa.text("UPDATE incident SET injury_care = 'thirty_days' WHERE serious_injuries > 0"))
     obligation = sa.table("obligation", sa.column("regime_code", sa.String), sa.column("applies_to_markets", sa.Boolean))
     op.execute(obligation.update().where(obligation.c.regime_code.in_(MARKET_REGIMES)).values(applies_to_markets=True))
+    _form_items()
+
+
+def _form_items() -> None:
+    from qa_incidents.laws.seed import form_items_update
+
+    obligation = sa.table("obligation", sa.column("id", sa.Integer), sa.column("regime_code", sa.String),
+                          sa.column("required_fields", sa.JSON))
+    bind = op.get_bind()
+    for row in bind.execute(sa.select(obligation.c.id, obligation.c.regime_code, obligation.c.required_fields)).all():
+        new = form_items_update(row.regime_code, row.required_fields)
+        if new is not None:
+            bind.execute(obligation.update().where(obligation.c.id == row.id).values(required_fields=new))
 
 
 def downgrade() -> None:

@@ -36,17 +36,19 @@ from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.incidents import service as incidents
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import Hazard, IncidentFacts, Source, harm_stated
+from qa_incidents.incidents.rules import Care, Hazard, IncidentFacts, Source, harm_stated
 
 PROFILE_DIR = BASE_DIR / "data" / "profiles"
 SAMPLE_DIR = BASE_DIR / "data" / "samples"
 NULL_VALUES = ("N/A", "NA", "n/a", "NULL", "null", "None")
 TEXT_FIELDS = ("title", "lot_numbers", "serial_numbers", "country", "place", "description", "aware_timezone")
 INT_FIELDS = ("deaths", "serious_injuries", "minor_injuries", "units_in_field")
-BOOL_FIELDS = ("fire", "smoke", "co_poisoning", "property_damage", "no_harm")
+BOOL_FIELDS = ("fire", "smoke", "co_poisoning", "property_damage", "no_harm", "recurrence_risk", "suspected_defect",
+               "labelling_problem", "foreign_action", "lawsuit", "choking")
 DATE_FIELDS = ("occurred_at", "aware_at")
 #: What a mapping may fill: the incident's facts, plus the division code and product model when the file names them.
-TARGET_FIELDS = ("division", "product", *TEXT_FIELDS, *DATE_FIELDS, "source", "hazard", *INT_FIELDS, *BOOL_FIELDS)
+TARGET_FIELDS = ("division", "product", *TEXT_FIELDS, *DATE_FIELDS, "source", "hazard", "injury_care", *INT_FIELDS,
+                 *BOOL_FIELDS)
 MAX_INT = {"units_in_field": 2**63 - 1}
 CHUNK = 200
 #: Marks in a row record (no column can have these names): a JSON item that is not an object; a CSV row
@@ -531,6 +533,8 @@ def _convert(name: str, raw: str, spec: Any, profile: Profile) -> Any:
         return _parse_choice(raw, spec, Source)
     if name == "hazard":
         return _parse_choice(raw, spec, Hazard)
+    if name == "injury_care":  # an empty cell states nothing: the regimes that turn on care then ask for a decision
+        return _parse_choice(raw, spec, Care) if raw.strip() else Care.NOT_STATED
     limit = spec.get("max") if isinstance(spec, dict) else None
     if limit and len(raw) > limit:
         raw = raw[: limit - 1].rstrip() + "…"
@@ -697,6 +701,7 @@ def _facts(values: dict[str, Any], division_id: int, product_id: int) -> Inciden
     data.update({name: values.get(name, False) for name in BOOL_FIELDS})
     data["source"] = values.get("source", Source.SERVICE_REPORT)
     data["hazard"] = values.get("hazard", Hazard.OTHER)
+    data["injury_care"] = values.get("injury_care", Care.NOT_STATED)
     for name in DATE_FIELDS:
         if name not in values:
             raise RowRejected(f"{name}: not mapped")

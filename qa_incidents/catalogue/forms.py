@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length
 
 
@@ -24,4 +24,8 @@ class ProductForm(FlaskForm):
     category_id = SelectField(_l("Category"), coerce=int, validators=[InputRequired()])
     model = StringField(_l("Model number"), validators=[InputRequired(), Length(max=80)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    markets = SelectMultipleField(
+        _l("Countries sold in"),
+        description=_l("Obligations whose law reaches events abroad (e.g. FDA reports for devices sold in the US) "
+                       "follow these countries. Hold Ctrl or Cmd to choose several."))
     active = BooleanField(_l("Active"), default=True)

@@ -13,10 +13,11 @@ from flask_babel import lazy_gettext as _l
 from qa_incidents.accounts.models import Division
 from qa_incidents.catalogue.models import Product, ProductCategory
 from qa_incidents.core import audit
+from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import NotFound, ValidationFailed
 
 CATEGORY_FIELDS = ("code", "name", "parent_id", "active")
-PRODUCT_FIELDS = ("division_id", "category_id", "model", "name", "active")
+PRODUCT_FIELDS = ("division_id", "category_id", "model", "name", "active", "markets")
 
 
 @dataclass
@@ -34,6 +35,8 @@ class ProductInput:
     model: str
     name: str
     active: bool = True
+    #: ISO 3166-1 alpha-2 codes of the countries the model is sold in.
+    markets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -119,6 +122,9 @@ def _validate_product(session: so.Session, data: ProductInput, *, product_id: in
         errors["model"] = str(_l("This division already has a product with this model number."))
     if not data.name.strip():
         errors["name"] = str(_l("Enter the product's name."))
+    unknown = sorted({code.strip().upper() for code in data.markets} - country_codes())
+    if unknown:
+        errors["markets"] = str(_l("Not a country code: %(codes)s.", codes=", ".join(unknown)))
     return errors
 
 
@@ -141,6 +147,7 @@ def save_product(
     product.model = data.model.strip()
     product.name = data.name.strip()
     product.active = data.active
+    product.markets = " ".join(sorted({code.strip().upper() for code in data.markets}))
     session.flush()
     if changes := audit.field_changes(before, audit.snapshot(product, PRODUCT_FIELDS)):
         audit.record(session, actor_id=actor_id, entity_type="product", entity_id=product.id, action=action,

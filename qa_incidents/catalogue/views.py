@@ -10,6 +10,7 @@ from qa_incidents.accounts.service import list_divisions
 from qa_incidents.catalogue import service
 from qa_incidents.catalogue.forms import CategoryForm, ProductForm
 from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.core.countries import country_names
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import ValidationFailed
 from qa_incidents.core.forms import apply_errors
@@ -54,11 +55,15 @@ def category_form(category_id: int | None):  # type: ignore[no-untyped-def]
 def product_form(product_id: int | None):  # type: ignore[no-untyped-def]
     product = (db().get(Product, product_id) or abort(404)) if product_id else None
     form = ProductForm(obj=product)
+    if product is not None and not form.is_submitted():
+        form.markets.data = sorted(product.market_codes)
+    form.markets.choices = sorted(country_names(current_user.locale or "en").items(), key=lambda kv: kv[1])
     form.division_id.choices = [(d.id, d.name) for d in list_divisions(db())]
     form.category_id.choices = [(c.id, c.path) for c in service.list_categories(db())]
     if form.validate_on_submit():
         data = service.ProductInput(division_id=form.division_id.data, category_id=form.category_id.data,
-                                    model=form.model.data or "", name=form.name.data or "", active=form.active.data)
+                                    model=form.model.data or "", name=form.name.data or "", active=form.active.data,
+                                    markets=tuple(form.markets.data or ()))
         try:
             with transaction(db()) as s:
                 service.save_product(s, data=data, product_id=product_id, actor_id=current_user.id, now=now())

@@ -213,8 +213,11 @@ def update_incident(
                  action="updated", now=now, changes=changes)
     if incident.status != Status.REPORTED:
         from qa_incidents.notifications.records import sync_obligations
+        from qa_incidents.reports.service import first_reportable, reportable_record_ids
 
+        before = reportable_record_ids(session, incident.id)
         sync_obligations(session, incident=incident, actor_id=user.id, now=now)
+        first_reportable(session, incident=incident, before=before, now=now, user=user)
     more_harm = [name for name in HARM_FIELDS if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0)]
     if more_harm:
         from qa_incidents.reports.service import Trigger, trigger

@@ -231,8 +231,11 @@ def triage(session: so.Session, *, user: User, incident_id: int, severity: Sever
           extra={"severity": [before.value if before else None, severity.value],
                  "suggested": [None, f"{suggestion.severity.value} ({suggestion.rule_id or 'fallback'}, matrix v{suggestion.matrix_version})"]})
     from qa_incidents.notifications.records import sync_obligations
+    from qa_incidents.reports.service import first_reportable, reportable_record_ids
 
+    before = reportable_record_ids(session, incident.id)
     sync_obligations(session, incident=incident, actor_id=user.id, now=now)
+    first_reportable(session, incident=incident, before=before, now=now, user=user)
     if action == Action.RETRIAGE:
         from qa_incidents.reports.service import Trigger, trigger
 

@@ -15,6 +15,7 @@ import sqlalchemy.orm as so
 from qa_incidents.catalogue.models import ProductCategory
 from qa_incidents.laws import service
 from qa_incidents.laws.models import Amendment, Jurisdiction, Law, Obligation
+from qa_incidents.notifications import drafts
 
 EU_MEMBERS = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE"
 CONSUMER = ["home", "cables.power"]
@@ -29,6 +30,9 @@ JURISDICTIONS = [
 ]
 
 SERIOUS = ["death", "serious_injury"]
+#: FDA Form 3500A and the EU MIR form, section by section (the items and what fills them: notifications.drafts).
+FDA_3500A_ITEMS = list(drafts.FDA_3500A)
+EU_MIR_ITEMS = list(drafts.EU_MIR)
 
 #: 消費生活用製品安全法第三十五条第一項の規定に基づく重大製品事故報告等に関する内閣府令 様式第一 (Form 1), its items in its
 #: own words: a draft for the Consumer Affairs Agency is Japanese throughout.
@@ -147,11 +151,11 @@ LAWS: list[dict[str, Any]] = [
          obligations=[
              dict(regime_code="US-FDA-803-30", title="Medical device report (30 days)", trigger_harms=SERIOUS,
                   trigger_text="Awareness of a death, serious injury or malfunction that would be likely to cause one.",
-                  required_fields=["Form 3500A"], channel="Electronic submission (eMDR), Form 3500A", applies_to_markets=True,
+                  required_fields=FDA_3500A_ITEMS, channel="Electronic submission (eMDR), Form 3500A", applies_to_markets=True,
                   follow_ups="Supplemental reports within 30 calendar days (803.56).", source="21 CFR 803.50"),
              dict(regime_code="US-FDA-803-5", title="Five-day report", trigger_harms=[],
                   trigger_text="Remedial action needed to prevent an unreasonable risk of substantial harm, or FDA asks in writing.",
-                  required_fields=["Form 3500A"], channel="Electronic submission (eMDR)", source="21 CFR 803.53",
+                  required_fields=FDA_3500A_ITEMS, channel="Electronic submission (eMDR)", source="21 CFR 803.53",
                   applies_to_markets=True),
              dict(regime_code="US-FDA-806", title="Report of a correction or removal", trigger_harms=[],
                   trigger_text="A correction or removal started to reduce a risk to health.",
@@ -205,14 +209,14 @@ LAWS: list[dict[str, Any]] = [
          source="Regulation (EU) 2017/745 Arts. 2, 87, 89; MDCG 2023-3",
          obligations=[
              dict(regime_code="EU-MDR-87-15", title="Serious incident report", trigger_harms=["serious_injury"],
-                  trigger_text="A serious incident involving a device made available in the Union.", channel="EUDAMED, MIR form",
+                  trigger_text="A serious incident involving a device made available in the Union.", channel="EUDAMED, MIR form", required_fields=EU_MIR_ITEMS,
                   unconfirmed="Whether a period ending on a weekend or holiday rolls over (MDCG 2023-3).", source="MDR Art. 87"),
              dict(regime_code="EU-MDR-87-10", title="Serious incident: death or unanticipated serious deterioration",
                   trigger_harms=["death"], trigger_text="Death, or an unanticipated serious deterioration in health.",
-                  channel="EUDAMED, MIR form", unconfirmed="Whether a period ending on a weekend or holiday rolls over (MDCG 2023-3).",
+                  channel="EUDAMED, MIR form", required_fields=EU_MIR_ITEMS, unconfirmed="Whether a period ending on a weekend or holiday rolls over (MDCG 2023-3).",
                   source="MDR Art. 87"),
              dict(regime_code="EU-MDR-87-2", title="Serious public health threat", trigger_harms=[],
-                  trigger_text="A serious public health threat.", channel="EUDAMED, MIR form",
+                  trigger_text="A serious public health threat.", channel="EUDAMED, MIR form", required_fields=EU_MIR_ITEMS,
                   unconfirmed="Whether a period ending on a weekend or holiday rolls over (MDCG 2023-3).", source="MDR Art. 87"),
              dict(regime_code="EU-MDR-87-FSCA", title="Field safety corrective action (Art. 87(1)(b))", trigger_harms=[],
                   trigger_text="A field safety corrective action for a device made available in the Union, including "
@@ -338,6 +342,62 @@ LAWS: list[dict[str, Any]] = [
 ]
 
 
+#: The field lists the starting map gave these obligations before it listed each authority's form item by item. A
+#: map loaded then still holds them: `form_items_update` replaces them (and empty lists) with the items above; a
+#: list an administrator has changed is theirs and stays.
+EARLIER_FORM_ITEMS: dict[str, list[list[str]]] = {
+    "JP-CPSA-35": [["brand", "model", "country of production", "accident date and time", "fire / CO / product damage",
+                    "casualties by class", "facts", "similar accidents with the same model", "cause code",
+                    "quantities made or imported and sold", "recurrence prevention"]],
+    "US-CPSC-15B": [["submitter", "manufacturer or importer and plant addresses", "country of origin",
+                     "product identification (price, brand, model, date codes, markings, photo)", "nature of the defect",
+                     "nature of injuries", "how and when the information was obtained", "complaints and chronology"]],
+    "US-FDA-803-30": [["Form 3500A"]],
+    "US-FDA-803-5": [["Form 3500A"]],
+    "US-FDA-806": [["report number", "firm and responsible person", "brand, common name, intended use",
+                    "510(k)/PMA and listing number", "UDI, model, lot", "event and actions",
+                    "illnesses or injuries and MDR numbers", "quantities", "manufacture and distribution dates",
+                    "consignees", "communications"]],
+}
+
+
+def starting_form_items() -> dict[str, list[str]]:
+    """Regime code → the form items the starting map lists for it (only obligations that list any)."""
+    return {ob["regime_code"]: list(ob["required_fields"]) for spec in LAWS for ob in spec.get("obligations", [])
+            if ob.get("required_fields")}
+
+
+def form_items_update(regime_code: str, current: list[str] | None) -> list[str] | None:
+    """The form items an obligation already in a map should now list, or None to leave it: only a list the
+    starting map itself gave earlier (or an empty one) is replaced."""
+    new = starting_form_items().get(regime_code)
+    if new is None or list(current or []) == new:
+        return None
+    if current and list(current) not in EARLIER_FORM_ITEMS.get(regime_code, []):
+        return None
+    return new
+
+
+def refresh_form_items(session: so.Session, *, now: dt.datetime) -> list[str]:
+    """Bring the obligations of a map loaded before the item-by-item forms up to date; audited; idempotent.
+    Returns the regime codes changed."""
+    from qa_incidents.core import audit
+
+    changed = []
+    for obligation in session.scalars(sa.select(Obligation).where(
+            Obligation.regime_code.in_(list(starting_form_items()))).order_by(Obligation.regime_code)):
+        new = form_items_update(obligation.regime_code, obligation.required_fields)
+        if new is None:
+            continue
+        before = list(obligation.required_fields or [])
+        obligation.required_fields = new
+        session.flush()
+        audit.record(session, actor_id=None, entity_type="obligation", entity_id=obligation.id, action="updated",
+                     now=now, changes={"required_fields": [before, new]})
+        changed.append(obligation.regime_code)
+    return changed
+
+
 def _add_obligations(session: so.Session, law: Law, spec: dict[str, Any], *, now: dt.datetime) -> None:
     for ob in spec.get("obligations", []):
         if session.scalar(sa.select(Obligation.id).where(Obligation.regime_code == ob["regime_code"])):
@@ -373,6 +433,7 @@ def load_laws(session: so.Session, *, now: dt.datetime) -> int:
         for am in spec.get("amendments", []):
             service.save_amendment(session, data={"law_id": law.id, **am}, amendment_id=None, actor_id=None, now=now)
         created += 1
+    refresh_form_items(session, now=now)
     if created and not session.scalar(sa.select(Amendment.id).where(Amendment.title.like("Demo:%"))):
         pse = session.scalar(sa.select(Law).where(Law.short_name == "JP-PSE"))
         if pse is not None:

@@ -29,10 +29,23 @@ class ReportDocument:
     status_line: str  # e.g. "DRAFT: not approved" or "Approved by … on …"
     language: str = "en"  # the authority's: a Japanese authority gets its document in Japanese
 
+    @property
+    def heading(self) -> str:
+        """The title in the authority's language: its form's own where it has one (e.g. Form 1 in Japanese)."""
+        from qa_incidents.notifications.drafts import HEADERS
+
+        return HEADERS.get((self.regime_code, self.language), (self.title, self.authority))[0]
+
+    @property
+    def addressee(self) -> str:
+        from qa_incidents.notifications.drafts import HEADERS
+
+        return HEADERS.get((self.regime_code, self.language), (self.title, self.authority))[1]
+
 
 def render_pdf(doc: ReportDocument) -> bytes:
     with force_locale(doc.language):
-        heads = (_("To: %(authority)s", authority=doc.authority), _("Regime: %(code)s", code=doc.regime_code),
+        heads = (_("To: %(authority)s", authority=doc.addressee), _("Regime: %(code)s", code=doc.regime_code),
                  _("Incident: %(ref)s", ref=doc.incident_reference), _("Due: %(due)s", due=doc.due))
         missing_value, to_follow = _("[missing]"), _("Information to follow")
     pdf = new_pdf()  # DejaVu Sans, with a Japanese font for what DejaVu cannot draw
@@ -41,7 +54,7 @@ def render_pdf(doc: ReportDocument) -> bytes:
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
     pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(width, 8, doc.title)
+    pdf.multi_cell(width, 8, doc.heading)
     pdf.set_font("DejaVu", "", 10)
     for line in (*heads, doc.prepared, doc.status_line):
         pdf.multi_cell(width, 5.5, line)

@@ -119,6 +119,13 @@ def _ja_similar(f: DraftFacts) -> str:
             else "無（社内記録による）")
 
 
+#: The document's heading and addressee in the authority's language, where its form has its own: Form 1 of the
+#: Cabinet Office Ordinance on reports under the Consumer Product Safety Act is addressed to the Prime Minister
+#: (内閣総理大臣), whose power to receive it is delegated to the Consumer Affairs Agency (Art. 35(1); Art. 54).
+HEADERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("JP-CPSA-35", "ja"): ("重大製品事故報告書（様式第一）", "内閣総理大臣 殿（提出先：消費者庁 消費者安全課）"),
+}
+
 #: Form 1's items as the laws map names them → what fills each (None: the incident does not know it; a person
 #: fills it). The quantities and periods made, imported and sold are never filled from the units in the field.
 FORM_1: dict[str, Filler | None] = {
@@ -207,6 +214,109 @@ FORM_ITEMS: dict[str, Filler | None] = {
     "a description of the action taken to prevent risks to consumers": None,
 }
 
+# --- FDA Form 3500A (mandatory MedWatch report, 21 CFR 803.32 and 803.52), section by section --------------------
+
+FDA_3500A_DEATH = "death"
+
+
+def _3500a_outcome(f: DraftFacts) -> str:
+    """B2 outcomes, only those the incident states; anything else (e.g. "required intervention") a person adds."""
+    said = [text for on, text in ((f.deaths > 0, "death"), (f.injury_care == "life_threatening", "life-threatening"),
+                                  (f.injury_care == "hospitalised", "hospitalization (initial or prolonged)"),
+                                  (f.injury_care == "lasting_disability", "disability or permanent damage")) if on]
+    return "; ".join(said)
+
+
+def _3500a_event_type(f: DraftFacts) -> str:
+    """H1: death is a fact of the incident; whether an injury is a "serious injury" (803.3) or a malfunction is
+    reportable is the reportability decision's, so it is not guessed here."""
+    return "death" if f.deaths else ""
+
+
+def _model_lot_serial(f: DraftFacts) -> str:
+    return "; ".join(x for x in (f"model {f.model}", f.lot_numbers and f"lot {f.lot_numbers}",
+                                 f.serial_numbers and f"serial {f.serial_numbers}") if x)
+
+
+#: Form 3500A's sections for a device manufacturer (A, B, D, E, G, H; C and F are not the manufacturer's) → what
+#: fills each item. H6 carries the FDA event problem and evaluation codes (IMDRF Annexes A–G) that a person chooses;
+#: no count of devices or patients is filled from the units in the field or from the injury counts.
+FDA_3500A: dict[str, Filler | None] = {
+    "3500A A1–A5 patient: identifier, age, sex, weight, ethnicity and race": None,
+    "3500A B1 adverse event and/or product problem": lambda f: "adverse event" if (
+        f.deaths or f.serious_injuries or f.minor_injuries) else "",
+    "3500A B2 outcomes attributed to the adverse event": _3500a_outcome,
+    "3500A B3 date of event": lambda f: _local(f.occurred_at, f.timezone),
+    "3500A B4 date of this report": None,
+    "3500A B5 describe event or problem": facts_en,
+    "3500A B6 relevant tests and laboratory data": None,
+    "3500A B7 other relevant history, including pre-existing medical conditions": None,
+    "3500A D1 brand name": lambda f: f.product_name,
+    "3500A D2 common device name and FDA product code": None,
+    "3500A D3 manufacturer name and address": lambda f: f.division,
+    "3500A D4 model, catalogue, serial and lot numbers, expiration date, UDI": _model_lot_serial,
+    "3500A D5 operator of the device": None,
+    "3500A D6 implant and explant dates": None,
+    "3500A D7–D8 single-use device reprocessed and reprocessor": None,
+    "3500A D9 device available for evaluation": None,
+    "3500A D10 concomitant medical products": None,
+    "3500A E1–E4 initial reporter: name, address, health professional, occupation, also reported to FDA": None,
+    "3500A G1 contact office (manufacturer site)": lambda f: f.division,
+    "3500A G2 report source": lambda f: f.source.replace("_", " "),
+    "3500A G3 date received by manufacturer": lambda f: _local(f.aware_at, f.timezone),
+    "3500A G4 PMA or 510(k) number": None,
+    "3500A G5 combination product": None,
+    "3500A G6 type of report (5-day, 30-day, initial, follow-up)": None,
+    "3500A G8 manufacturer report number": None,
+    "3500A H1 type of reportable event (death, serious injury, malfunction)": _3500a_event_type,
+    "3500A H2 if follow-up, what type": None,
+    "3500A H3 device evaluated by manufacturer": None,
+    "3500A H4 device manufacture date": None,
+    "3500A H5 labelled for single use": None,
+    "3500A H6 event problem and evaluation codes: medical device problem code (IMDRF Annex A), health effect "
+    "clinical and impact codes (Annexes E, F), component code (Annex G), type of investigation, findings and "
+    "conclusions (Annexes B–D)": None,
+    "3500A H7 if remedial action initiated, what type": None,
+    "3500A H8 usage of device": None,
+    "3500A H9 correction or removal reporting number (21 CFR 806)": None,
+    "3500A H10 additional manufacturer narrative": None,
+}
+
+# --- EU Manufacturer Incident Report (MIR form, MDR Art. 87 and 89(5); MDCG guidance), section by section ---------
+
+#: The MIR form's sections → what fills each. The numbers of patients and devices involved are not the injury
+#: counts or the units in the field; similar incidents are counted by the manufacturer's trend analysis, not the
+#: severity matrix's window: a person fills them.
+EU_MIR: dict[str, Filler | None] = {
+    "MIR 1 administrative: recipient competent authority, report date, reference numbers": None,
+    "MIR 1 type of report (initial, follow-up, combined initial and final, final)": None,
+    "MIR 1 classification: death, unanticipated serious deterioration in health, serious public health threat": (
+        lambda f: "death" if f.deaths else ""),
+    "MIR 1 other competent authorities this report is sent to": None,
+    "MIR 2 submitter and manufacturer: name, SRN, address, contact": lambda f: f.division,
+    "MIR 2 authorised representative (manufacturer outside the Union)": None,
+    "MIR 3 device: Basic UDI-DI and UDI-DI, risk class, EMDN nomenclature code": None,
+    "MIR 3 device: trade name, model, catalogue, serial and lot numbers, software version": lambda f: "\n".join(
+        (f"{f.product_name}", _model_lot_serial(f))),
+    "MIR 3 notified body and certificate number": None,
+    "MIR 4 manufacturer's awareness date": lambda f: _local(f.aware_at, f.timezone),
+    "MIR 4 date the incident occurred": lambda f: _local(f.occurred_at, f.timezone),
+    "MIR 4 incident description narrative": facts_en,
+    "MIR 4 IMDRF medical device problem code (Annex A)": None,
+    "MIR 4 number of patients involved": None,
+    "MIR 4 number of medical devices involved": None,
+    "MIR 4 device's current location and disposition": None,
+    "MIR 4 country where the incident occurred": lambda f: f.country,
+    "MIR 4 patient: outcome and IMDRF health effect codes (Annexes E, F)": injuries_en,
+    "MIR 4 healthcare facility": None,
+    "MIR 5 manufacturer's preliminary analysis and initial actions": None,
+    "MIR 5 expected date of the next report": None,
+    "MIR 6 final investigation: IMDRF codes (Annexes B–D, G), root cause, remedial actions": None,
+    "MIR 6 similar incidents by country and devices on the market": None,
+    "MIR 7 comments": None,
+}
+
+
 
 #: (words in the field name, what fills it), for fields named otherwise (an administrator's own, older maps). The
 #: first match wins, so specific entries come first. Quantities are never matched: no other figure stands for them.
@@ -228,7 +338,7 @@ FILLERS: Sequence[tuple[tuple[str, ...], Filler]] = (
 
 
 def filler_for(field: str) -> Filler | None:
-    for exact in (FORM_1, FORM_ITEMS):
+    for exact in (FORM_1, FORM_ITEMS, FDA_3500A, EU_MIR):
         if field in exact:
             return exact[field]
     name = field.lower()

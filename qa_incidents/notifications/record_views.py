@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice, TextAreaField
@@ -20,6 +21,7 @@ from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import SignatureRefused
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, now, requires, viewer_timezone
+from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.views import incident_or_404
 from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications import records, rules
@@ -38,6 +40,7 @@ from qa_incidents.notifications.record_forms import (
     refuse_sent_before_approval,
 )
 from qa_incidents.notifications.rules import STATE_TITLES, STEP_TITLES, URGENCY_TITLES, Step
+from qa_incidents.reports.service import first_reportable, reportable_record_ids
 
 bp = Blueprint("records", __name__)
 
@@ -263,7 +266,9 @@ def document(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
 @requires(Capability.READ_INCIDENTS)
 def printable(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
-    return render_template("notifications/print.html", record=record, doc=records.document_for(db(), record))
+    doc = records.document_for(db(), record)
+    with force_locale(doc.language):  # the authority's language throughout, labels included (Form 1 in Japanese)
+        return render_template("notifications/print.html", record=record, doc=doc)
 
 
 def _obligation_choices() -> list[SelectChoice]:
@@ -285,11 +290,14 @@ def add(incident_id: int):  # type: ignore[no-untyped-def]
         chosen = int(form.obligation_id.data) if (form.obligation_id.data or "").isdigit() else None
         try:
             with transaction(db()) as s:
+                before = reportable_record_ids(s, incident.id)
                 record = records.add_obligation(
                     s, user=current_user, incident_id=incident.id, obligation_id=chosen, reason=form.reason.data or "",
                     now=now(), regime_code=form.regime_code.data or "", authority=form.authority.data or "",
                     title=form.title.data or "", due_at=_utc(form.due_at.data))
                 record_id = record.id
+                first_reportable(s, incident=s.get(Incident, incident.id), before=before, now=now(), user=current_user,
+                                 base_url=current_app.config.get("BASE_URL", ""))
             flash(_("Notification added to %(ref)s.", ref=incident.reference), "success")
             return redirect(url_for("records.show", incident_id=incident.id, record_id=record_id))
         except ValidationFailed as e:

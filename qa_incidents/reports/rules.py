@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 class Trigger(enum.StrEnum):
     ESCALATION_APPROVED = "escalation_approved"
+    REPORTABLE = "reportable"
     SEVERITY_CHANGED = "severity_changed"
     NEW_HARM = "new_harm"
     NOTIFICATION_SUBMITTED = "notification_submitted"
@@ -25,6 +26,7 @@ class Trigger(enum.StrEnum):
 
 TRIGGER_TITLES = {
     Trigger.ESCALATION_APPROVED: _l("Escalation approved"),
+    Trigger.REPORTABLE: _l("Report to a regulator required"),
     Trigger.SEVERITY_CHANGED: _l("Severity changed"),
     Trigger.NEW_HARM: _l("New harm reported"),
     Trigger.NOTIFICATION_SUBMITTED: _l("Regulator notification submitted"),

@@ -64,6 +64,40 @@ def trigger(session: so.Session, *, incident: Incident, kind: Trigger, now: date
     return True
 
 
+def reportable_record_ids(session: so.Session, incident_id: int) -> set[int]:
+    """The incident's initial regulator notifications that stand as required (not marked "not required")."""
+    from qa_incidents.notifications.models import NotificationRecord
+
+    return set(session.scalars(sa.select(NotificationRecord.id).where(
+        NotificationRecord.incident_id == incident_id, NotificationRecord.kind == "initial",
+        NotificationRecord.state != "not_required")))
+
+
+def first_reportable(session: so.Session, *, incident: Incident, before: set[int], now: datetime,
+                     user: User | None = None, zone: str = DEFAULT_ZONE, base_url: str = "") -> StatusReport | None:
+    """Top management hears at once: when the first obligation of an incident is decided reportable (a required
+    notification record now stands where `before`, read just ahead of the decision, had none), a status report is
+    issued straight away, whatever the severity and before any escalation, at the same time as the report to the
+    government is prepared. None when the incident already had a reportable obligation or still has none."""
+    if before:
+        return None
+    from qa_incidents.notifications.models import NotificationRecord
+
+    new = sorted(session.scalars(sa.select(NotificationRecord.regime_code).where(
+        NotificationRecord.id.in_(reportable_record_ids(session, incident.id)))))
+    if not new:
+        return None
+    entry = {"kind": Trigger.REPORTABLE.value, "title": _stored_title(Trigger.REPORTABLE), "detail": ", ".join(new),
+             "at": now.isoformat()}
+    pending = pending_for(session, incident.id)
+    if pending is None:
+        session.add(PendingStatusReport(incident_id=incident.id, first_trigger_at=now, triggers=[entry], narrative=""))
+    else:
+        pending.triggers = [*pending.triggers, entry]
+    session.flush()
+    return issue(session, incident=incident, now=now, user=user, zone=zone, base_url=base_url)
+
+
 def _stored_title(kind: Trigger) -> str:
     """A trigger's title as kept in the record: English, whoever caused it (readers see it in their language by kind)."""
     with in_language(DEFAULT_LANGUAGE):

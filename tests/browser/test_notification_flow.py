@@ -3,6 +3,7 @@ missing fields, head office's signed approval, submission with the authority's r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -25,9 +26,10 @@ def test_triage_to_submitted_notification(new_page: Callable[[], Page], log_in) 
     records.get_by_role("link", name="JP-CPSA-35").click()
 
     expect(division.locator("#due-authority")).to_contain_text("Asia/Tokyo")
-    expect(division.locator("#missing-fields")).to_contain_text("brand")
-    expect(division.get_by_label("model", exact=True)).to_have_value("R-HW540")
-    division.get_by_label("brand", exact=True).fill("Acme")
+    # Form 1's items, in Japanese: the trademark (商標) is the company's to give; the model is filled in
+    expect(division.locator("#missing-fields")).to_contain_text("商標")
+    expect(division.get_by_label("製品の名称及び型式", exact=True)).to_have_value(re.compile("R-HW540"))
+    division.get_by_label("商標", exact=True).fill("Acme")
     division.get_by_label("Information to follow").fill("Country of production and cause code follow on 15 March.")
     division.get_by_role("button", name="Save draft").click()
     expect(division.locator(".flash-success")).to_contain_text("Draft saved.")

@@ -35,7 +35,7 @@ def test_report_reaches_the_executive(new_page: Callable[[], Page], log_in) -> N
     division.get_by_role("link", name="Next report: pending, add narrative").click()
     division.get_by_label("Narrative for the next report").fill("Shipments of lot L2405 stopped; field inspection starts Monday.")
     division.get_by_role("button", name="Issue and send now").click()
-    expect(division.locator(".flash-success")).to_contain_text("Status report 1 issued")
+    expect(division.locator(".flash-success")).to_contain_text("Status report 2 issued")  # report 1 went out at triage
 
     executive = new_page()
     log_in(executive, "executive@example.com")

@@ -139,6 +139,30 @@ def test_bad_rows_are_reported_by_line_and_good_rows_kept(demo, demo_user, clock
     assert "'NOPE'" in reasons[7]
 
 
+def test_the_reportability_facts_are_imported_and_checked_row_by_row(demo, demo_user, clock):  # type: ignore[no-untyped-def]
+    content = _register_csv([
+        _row(reference="RF-1", minor_injuries="1", injury_care="doctor_or_nurse", recurrence_risk="yes",
+             suspected_defect="true", labelling_problem="false", foreign_action="1", lawsuit="no", choking=""),
+        _row(reference="RF-2", minor_injuries="1", injury_care="seen by a vet"),  # not a care class
+        _row(reference="RF-3", injury_care="hospitalised"),  # care for an injury nobody had
+        _row(reference="RF-4", choking="maybe"),
+        _row(reference="RF-5"),  # an older export without these columns' values states nothing
+    ])
+    report = _import(demo, "qa-incidents-register", importer.read_file("x.csv", content),
+                     demo_user("reporter@example.com"), clock)
+    assert report.imported == 2
+    reasons = {r.line: r.reason for r in report.rejected}
+    assert set(reasons) == {3, 4, 5}
+    assert "injury_care" in reasons[3] and "'seen by a vet'" in reasons[3] and "doctor_or_nurse" in reasons[3]
+    assert "injured" in reasons[4]
+    assert "choking" in reasons[5] and "not yes or no" in reasons[5]
+    one = demo.scalar(sa.select(Incident).where(Incident.title == "Door seal melted", Incident.minor_injuries == 1))
+    assert (one.injury_care, one.recurrence_risk, one.suspected_defect, one.labelling_problem, one.foreign_action,
+            one.lawsuit, one.choking) == ("doctor_or_nurse", True, True, False, True, False, False)
+    plain = demo.scalar(sa.select(Incident).where(Incident.title == "Door seal melted", Incident.minor_injuries == 0))
+    assert (plain.injury_care, plain.recurrence_risk) == ("not_stated", False)
+
+
 def test_xlsx_and_json_files_are_read_too(demo, demo_user, clock):  # type: ignore[no-untyped-def]
     from openpyxl import Workbook
 

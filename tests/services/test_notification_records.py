@@ -14,7 +14,7 @@ from qa_incidents.accounts.models import User
 from qa_incidents.core import outbox
 from qa_incidents.core.audit import AuditEvent
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.outbox import OutboxMessage, SmtpSender
+from qa_incidents.core.outbox import OutboxAttachment, OutboxMessage, SmtpSender
 from qa_incidents.core.signatures import Signature, SignatureRefused
 from qa_incidents.core.storage import Storage
 from qa_incidents.incidents import service as incidents
@@ -270,6 +270,7 @@ def test_warnings_go_once_each_over_real_smtp(demo, triaged, clock):
         record = jp_record(demo, triaged)
         sender = SmtpSender("127.0.0.1", controller.port, "qa-incidents@example.com")
         points = parse_points("50%,24h,4h")
+        demo.execute(sa.delete(OutboxAttachment))  # e.g. the status report that went out at triage
         demo.execute(sa.delete(OutboxMessage))
         demo.commit()
 

@@ -63,7 +63,8 @@ def test_approval_triggers_a_report_that_waits_for_the_hold(demo, escalated, clo
     demo.commit()
     assert result.issued == 1
     report = reports.last_report(demo, escalated.id)
-    assert report.number == 1 and report.content["severity"] == "S1"
+    # report 1 went out at triage, when JP-CPSA-35 was first found reportable (see test_reportable_status_report)
+    assert report.number == 2 and report.content["severity"] == "S1"
     assert report.content["notifications"][0]["regime"] == "JP-CPSA-35"
     assert {r.email for r in report.recipients} == {"executive@example.com"}
     assert reports.pending_for(demo, escalated.id) is None
@@ -100,14 +101,14 @@ def test_significant_changes_and_cadence_make_new_numbered_versions(demo, escala
     reports.scan(demo, now=clock() + timedelta(hours=3), settings=SETTINGS)
     demo.commit()
     second = reports.last_report(demo, escalated.id)
-    assert second.number == 2
+    assert second.number == 3
     assert any("serious_injuries" in c["fields"] for c in second.content["changes_since_last"])
-    # nothing happens for a day: the S1 cadence issues report 3
+    # nothing happens for a day: the S1 cadence issues report 4
     assert reports.scan(demo, now=clock() + timedelta(hours=26), settings=SETTINGS).issued == 0
     assert reports.scan(demo, now=clock() + timedelta(hours=27, minutes=1), settings=SETTINGS).issued == 1
     demo.commit()
     third = reports.last_report(demo, escalated.id)
-    assert third.number == 3 and third.triggers[-1]["kind"] == "cadence"
+    assert third.number == 4 and third.triggers[-1]["kind"] == "cadence"
 
 
 def test_issued_versions_cannot_change(demo, escalated, clock, engine):
@@ -125,7 +126,6 @@ def test_issued_versions_cannot_change(demo, escalated, clock, engine):
 def test_email_carries_html_and_the_pdf_over_real_smtp(demo, escalated, clock):
     demo.add(DistributionEntry(email="plant.manager@example.com", division_id=escalated.division_id, severities=["S1"],
                                active=True, created_at=clock()))
-    demo.execute(sa.delete(OutboxMessage))
     demo.commit()
     report = reports.issue_now(demo, user=user(demo, "hq.qa@example.com"), incident=escalated, now=clock())
     demo.commit()
@@ -136,7 +136,7 @@ def test_email_carries_html_and_the_pdf_over_real_smtp(demo, escalated, clock):
         outbox.deliver_pending(demo, sender=SmtpSender("127.0.0.1", controller.port, "qa@example.com"), now=clock())
     finally:
         controller.stop()
-    [message] = [m for m in inbox.messages if "Status report 1" in m["Subject"]]
+    [message] = [m for m in inbox.messages if f"Status report {report.number}:" in m["Subject"]]
     assert "executive@example.com" in message["To"] and "plant.manager@example.com" in message["To"]
     parts = {part.get_content_type(): part for part in message.walk()}
     assert "text/html" in parts and escalated.reference in parts["text/html"].get_payload(decode=True).decode()
@@ -155,6 +155,9 @@ def test_acknowledgement_and_escalation_of_unacknowledged_s1(demo, escalated, cl
     executive = user(demo, "executive@example.com")
     with pytest.raises(Forbidden):
         reports.acknowledge(demo, user=user(demo, "engineer@example.com"), report=report, now=clock())
+    for earlier in reports.reports_of(demo, escalated.id):  # report 1, issued at triage, is read as well
+        if earlier.id != report.id:
+            reports.acknowledge(demo, user=executive, report=earlier, now=clock() + timedelta(minutes=30))
     reports.acknowledge(demo, user=executive, report=report, now=clock() + timedelta(hours=1))
     demo.commit()
     assert reports.unacknowledged_for(demo, executive) == []
@@ -189,3 +192,34 @@ def test_dashboard_numbers_equal_sql_counts(demo, escalated, clock):
     cable = user(demo, "cable.reporter@example.com")
     own = demo.scalar(sa.select(sa.func.count()).select_from(Incident).where(Incident.division_id == cable.division_id))
     assert sum(r[1] for r in {c.name: c for c in dashboard.charts(demo, user=cable, now=clock())}["failure_modes"].rows) == own
+
+
+def test_reportable_status_report_goes_out_at_once_with_the_first_reportable_obligation(demo, fire, clock):
+    """Top management hears when the first obligation is found reportable, at the same time as the report to the
+    government is prepared: before (and without) any escalation; a second obligation does not issue another."""
+    qa = user(demo, "division.qa@example.com")
+    workflow.triage(demo, user=qa, incident_id=fire.id, severity=Severity.S1, override_reason="", now=clock())
+    demo.commit()
+    [report] = reports.reports_of(demo, fire.id)
+    assert report.number == 1 and report.issued_at == clock()
+    assert [(t["kind"], t["detail"]) for t in report.triggers] == [("reportable", "JP-CPSA-35")]
+    assert report.triggers[0]["title"] == "Report to a regulator required"
+    assert {r.email for r in report.recipients} == {"executive@example.com"}
+    assert reports.escalation_approved(demo, fire.id) is False
+    mail = demo.scalar(sa.select(OutboxMessage).where(OutboxMessage.subject.contains("Status report 1:")))
+    assert mail is not None and fire.reference in mail.subject
+    # more facts keep the obligation reportable: no second "first" report
+    facts = incidents.facts_of(fire)
+    facts.serious_injuries = (facts.serious_injuries or 0) + 1
+    incidents.update_incident(demo, user=qa, incident_id=fire.id, facts=facts, expected_version=fire.version,
+                              now=clock() + timedelta(hours=1))
+    demo.commit()
+    assert [r.number for r in reports.reports_of(demo, fire.id)] == [1]
+
+
+def test_no_report_while_no_obligation_is_reportable(demo, clock):
+    qa = user(demo, "division.qa@example.com")
+    minor = demo.scalar(sa.select(Incident).where(Incident.id == 3))
+    before = reports.reportable_record_ids(demo, minor.id)
+    assert reports.first_reportable(demo, incident=minor, before=before, now=clock(), user=qa) is None
+    assert reports.reports_of(demo, minor.id) == []

@@ -142,6 +142,29 @@ def test_filing_through_the_api_uses_the_same_rules(api, demo, clock):  # type: 
     assert "no_harm" in refused.get_json()["errors"]
 
 
+def test_the_api_takes_and_gives_the_reportability_facts(api, demo, clock):  # type: ignore[no-untyped-def]
+    body = _new_incident_body(demo, clock, country="AU", smoke=False, minor_injuries=1, injury_care="doctor_or_nurse",
+                              recurrence_risk=True, suspected_defect=True, foreign_action=True)
+    response = api("reporter@example.com", "POST", "/incidents", json=body)
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    assert (created["injury_care"], created["recurrence_risk"], created["suspected_defect"], created["foreign_action"],
+            created["labelling_problem"], created["lawsuit"], created["choking"]) == (
+        "doctor_or_nurse", True, True, True, False, False, False)
+    changed = api("reporter@example.com", "PATCH", f"/incidents/{created['id']}",
+                  json={"injury_care": "hospitalised", "lawsuit": True}, headers={"If-Match": response.headers["ETag"]})
+    assert changed.status_code == 200, changed.get_json()
+    assert (changed.get_json()["injury_care"], changed.get_json()["lawsuit"]) == ("hospitalised", True)
+    assert api("reporter@example.com", "GET", f"/incidents/{created['id']}").get_json()["lawsuit"] is True
+    # not a care class: the schema names the field
+    bad = api("reporter@example.com", "POST", "/incidents", json={**body, "injury_care": "vet"})
+    assert bad.status_code == 422 and "injury_care" in bad.get_json()["errors"]
+    # care for an injury nobody had: the service's rule, the same as on the form
+    none_hurt = api("reporter@example.com", "POST", "/incidents",
+                    json={**body, "minor_injuries": 0, "smoke": True, "injury_care": "hospitalised"})
+    assert none_hurt.status_code == 422 and "injury_care" in none_hurt.get_json()["errors"]
+
+
 def test_filing_for_another_division_is_refused(api, demo, clock):  # type: ignore[no-untyped-def]
     body = _new_incident_body(demo, clock, model="EX-15A3")  # a Cable Materials product
     response = api("reporter@example.com", "POST", "/incidents", json=body)

@@ -174,7 +174,7 @@ def test_catalogue_category_and_product_create(login_as, browser_as):
     assert response.status_code == 302
     index = client.get("/admin/catalogue/")
     assert "Product EVC-32A saved." in flashes(index)
-    assert "EVC-32A Type 2 charging cable 32 A Wires & cables › EV charging cables Cable Materials active" in text(index)
+    assert "EVC-32A Type 2 charging cable 32 A Wires & cables › EV charging cables Cable Materials — active" in text(index)
 
     # The cable reporter can now file against it.
     cable = browser_as("cable.reporter@example.com")
@@ -185,6 +185,35 @@ def test_catalogue_category_and_product_create(login_as, browser_as):
     response = client.post("/admin/catalogue/products/new", data=data)
     assert response.status_code == 422
     assert form_with(response, "model").errors["model"] == "This division already has a product with this model number."
+
+
+def test_an_administrator_sets_the_countries_a_model_is_sold_in(login_as, demo, fresh):
+    from qa_incidents.catalogue.models import Product
+    from qa_incidents.core.audit import AuditEvent
+
+    client = login_as("admin@example.com")
+    product = demo.scalar(sa.select(Product).where(Product.model == "RS-FR95"))
+    path = f"/admin/catalogue/products/{product.id}"
+    form = form_with(client.get(path), "model")
+    assert "markets" not in form.values  # none chosen yet: nothing is posted
+    us, ca = form.option_value("markets", "United States"), form.option_value("markets", "Canada")
+    response = client.post(path, data=form.data(markets=[us, ca]))
+    assert response.status_code == 302
+    assert "CA, US" in text(client.get("/admin/catalogue/"))
+    assert fresh(sa.select(Product.markets).where(Product.id == product.id)) == "CA US"
+    event = fresh(sa.select(AuditEvent).where(AuditEvent.entity_type == "product",
+                                              AuditEvent.entity_id == product.id).order_by(AuditEvent.id.desc()))
+    assert event.action == "updated" and event.changes["markets"][1] == "CA US"
+    # the form shows the countries chosen
+    shown = form_with(client.get(path), "model")
+    assert sorted(o.label for o in shown.selects["markets"] if o.selected) == ["Canada", "United States"]
+    # a code that is not a country is refused, with the other input kept
+    response = client.post(path, data=shown.data(markets=["US", "XX"], name="Renamed fridge"))
+    assert response.status_code == 422
+    again = form_with(response, "model")
+    assert again.errors["markets"]
+    assert again.values["name"] == "Renamed fridge"
+    assert fresh(sa.select(Product.markets).where(Product.id == product.id)) == "CA US"
 
 
 def test_non_admins_are_refused(app, demo, browser_as):

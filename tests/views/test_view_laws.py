@@ -177,7 +177,8 @@ def test_law_page_shows_obligations_deadline_rule_and_the_unconfirmed_box(browse
                      "first learns of the accident",
                      # day 10 is Sunday 29 November: an administrative holiday, so Monday (Act No. 91 of 1988)
                      "10 days counting the day of knowledge, Asia/Tokyo: 2026-11-20 12:00 JST → 2026-11-30 23:59:59 JST",
-                     "casualties by class", "Consumer Affairs Agency web form, or Form 1 by e-mail or fax",
+                     "被害の状況（死亡・重傷（治療期間30日以上）・軽傷（30日未満）・後遺障害・被害なし）",
+                     "Consumer Affairs Agency web form, or Form 1 by e-mail or fax",
                      "Recall reports go to METI.", "Cabinet Office Ordinance Art. 3 Form 1"):
         assert expected in shown, expected
     body = page.get_data(as_text=True)

@@ -37,9 +37,9 @@ def test_record_page_shows_deadline_in_both_zones_and_missing_fields(browser_as,
     assert page.status_code == 200
     shown = text(page)
     assert "(Asia/Tokyo)" in shown and "10 days counting the day of knowledge" in shown
-    assert "Missing before approval:" in shown and "brand" in shown
+    assert "Missing before approval:" in shown and "商標" in shown  # Form 1's "trademark", in Japanese
     draft = form_with(page, "missing_explanation")
-    assert "R-HW540" in draft.values.values()
+    assert "French-door refrigerator 540 L（型式：R-HW540）" in draft.values.values()
 
 
 def draft_post(client, url, **changes):
@@ -54,7 +54,7 @@ def test_draft_save_keeps_typed_values_and_lists_what_is_still_missing(browser_a
     response = draft_post(qa, record_url)
     assert response.status_code == 302
     page = qa.get(record_url)
-    assert "Still missing: brand" in " ".join(flashes(page))
+    assert "Still missing: 商標" in " ".join(flashes(page))
     assert fresh(sa.select(NotificationRecord.state)) == "drafted"
 
 
@@ -113,6 +113,9 @@ def test_pdf_and_printable_view(browser_as, record_url):
     printable = text(qa.get(record_url + "/print"))
     # The document is in the authority's language: Japanese for JP-CPSA-35.
     assert "草案：提出未承認" in printable and "R-HW540" in printable
+    # Form 1's own heading and addressee, and the page's labels, in Japanese
+    assert "重大製品事故報告書（様式第一）" in printable and "内閣総理大臣 殿" in printable
+    assert "期日" in printable and "Consumer Affairs Agency" not in printable
 
 
 @pytest.mark.parametrize("who", [OTHER, "engineer@example.com", "admin@example.com"])
@@ -166,3 +169,28 @@ def test_my_work_lists_the_records_i_own_and_no_one_elses(browser_as, record_url
     assert "Regulator notifications you own (" in shown and "JP-CPSA-35" in shown
     assert fresh(sa.select(Incident.reference).where(Incident.id == 1)) in shown  # the incident the record is for
     assert "JP-CPSA-35" not in text(browser_as(HQ).get("/my-work"))  # head office reads it, but does not own it
+
+
+def test_recording_the_first_obligation_as_required_tells_top_management_at_once(browser_as, fresh):
+    """Incident 3 (a minor injury in the US): CPSA 15(b) is "to decide"; the division records it as required, and
+    a status report goes to the executives in the same step, before any escalation."""
+    from qa_incidents.laws.models import Obligation
+    from qa_incidents.reports.models import StatusReport
+
+    assert fresh(sa.select(sa.func.count(StatusReport.id)).where(StatusReport.incident_id == 3)) == 0
+    qa = browser_as(QA)
+    obligation_id = fresh(sa.select(Obligation.id).where(Obligation.regime_code == "US-CPSC-15B"))
+    page = qa.get(f"/incidents/3/notifications/add?obligation={obligation_id}")
+    form = form_with(page, "reason")
+    response = qa.post("/incidents/3/notifications/add", data=form.data(
+        reason="Repeated overheating reports reasonably support a substantial product hazard."))
+    assert response.status_code == 302
+    assert fresh(sa.select(StatusReport.number).where(StatusReport.incident_id == 3)) == 1
+    assert fresh(sa.select(StatusReport.triggers).where(StatusReport.incident_id == 3))[0]["detail"] == "US-CPSC-15B"
+    shown = text(browser_as("executive@example.com").get("/incidents/3/status-reports/1"))
+    assert "Status report no. 1" in shown and "Report to a regulator required" in shown
+    # a second obligation recorded later does not issue another "first" report
+    other = fresh(sa.select(Obligation.id).where(Obligation.regime_code == "US-CPSC-37"))
+    form = form_with(qa.get(f"/incidents/3/notifications/add?obligation={other}"), "reason")
+    assert qa.post("/incidents/3/notifications/add", data=form.data(reason="A lawsuit was filed.")).status_code == 302
+    assert fresh(sa.select(sa.func.count(StatusReport.id)).where(StatusReport.incident_id == 3)) == 1

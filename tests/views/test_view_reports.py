@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from view_helpers import csrf_token, flashes, form_with, text
 
-from qa_incidents.reports.models import StatusReportRecipient
+from qa_incidents.reports.models import StatusReport, StatusReportRecipient
 
 QA, HQ, EXEC, OTHER, ENGINEER = ("division.qa@example.com", "hq.qa@example.com", "executive@example.com",
                                  "cable.reporter@example.com", "engineer@example.com")
@@ -19,6 +19,7 @@ def post(client, path, **data):
 
 
 def escalate_and_issue(browser_as):
+    """Report 1 goes out at triage (JP-CPSA-35 found reportable); report 2 after the escalation, with a narrative."""
     qa, hq = browser_as(QA), browser_as(HQ)
     assert post(qa, "/incidents/1/triage", severity="S1", override_reason="").status_code == 302
     assert post(qa, "/incidents/1/actions/request_escalation", reason="Fire").status_code == 302
@@ -37,14 +38,15 @@ def escalate_and_issue(browser_as):
 def test_issue_acknowledge_and_pdf(browser_as, fresh):
     escalate_and_issue(browser_as)
     executive = browser_as(EXEC)
-    page = executive.get("/incidents/1/status-reports/1")
+    page = executive.get("/incidents/1/status-reports/2")
     shown = text(page)
-    assert "Status report no. 1" in shown and "Stop-ship on lot L2405." in shown and "not acknowledged" in shown
-    response = post(executive, "/incidents/1/status-reports/1/acknowledge")
+    assert "Status report no. 2" in shown and "Stop-ship on lot L2405." in shown and "not acknowledged" in shown
+    response = post(executive, "/incidents/1/status-reports/2/acknowledge")
     assert response.status_code == 302
-    assert "Acknowledged: status report 1" in " ".join(flashes(executive.get("/incidents/1/status-reports/1")))
-    assert fresh(sa.select(StatusReportRecipient.acknowledged_at)) is not None
-    pdf = executive.get("/incidents/1/status-reports/1.pdf")
+    assert "Acknowledged: status report 2" in " ".join(flashes(executive.get("/incidents/1/status-reports/2")))
+    assert fresh(sa.select(StatusReportRecipient.acknowledged_at).join(StatusReport)
+                 .where(StatusReport.number == 2)) is not None
+    pdf = executive.get("/incidents/1/status-reports/2.pdf")
     assert pdf.mimetype == "application/pdf"
     content = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "INC-2026-000001" in content and "[S1]" in content
@@ -54,8 +56,8 @@ def test_executive_cannot_issue_and_others_cannot_read(browser_as):
     escalate_and_issue(browser_as)
     executive = browser_as(EXEC)
     assert post(executive, "/incidents/1/status-reports/next", narrative="x", issue="1").status_code == 403
-    assert browser_as(OTHER).get("/incidents/1/status-reports/1").status_code == 404
-    assert browser_as(ENGINEER).get("/incidents/1/status-reports/1").status_code in (403, 404)
+    assert browser_as(OTHER).get("/incidents/1/status-reports/2").status_code == 404
+    assert browser_as(ENGINEER).get("/incidents/1/status-reports/2").status_code in (403, 404)
     assert browser_as(ENGINEER).get("/dashboard").status_code == 403
 
 
@@ -105,22 +107,22 @@ def test_a_report_reads_in_each_viewers_language(browser_as, demo):
     demo.execute(sa.update(User).where(User.email == EXEC).values(locale="ja", era_dates=True))
     demo.commit()
     executive, hq = browser_as(EXEC), browser_as(HQ)
-    ja = text(executive.get("/incidents/1/status-reports/1"))
-    assert "状況報告 第1報" in ja and "当局報告" in ja and "次の手順" in ja
+    ja = text(executive.get("/incidents/1/status-reports/2"))
+    assert "状況報告 第2報" in ja and "当局報告" in ja and "次の手順" in ja
     assert "Regulator notifications" not in ja
     assert "Stop-ship on lot L2405." in ja  # what the division wrote, as written
     assert "令和8年11月" in ja  # the executive chose era dates
     incident_page = text(executive.get("/incidents/1"))  # the incident's list of reports names the triggers in Japanese
     assert "エスカレーション承認" in incident_page and "Escalation approved" not in incident_page
-    en = text(hq.get("/incidents/1/status-reports/1"))
-    assert "Status report no. 1" in en and "Regulator notifications" in en and "当局報告" not in en
+    en = text(hq.get("/incidents/1/status-reports/2"))
+    assert "Status report no. 2" in en and "Regulator notifications" in en and "当局報告" not in en
     assert "2026-11-20" in en
 
     def pdf_text(response):  # type: ignore[no-untyped-def]
         return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
 
-    japanese = executive.get("/incidents/1/status-reports/1.pdf")
+    japanese = executive.get("/incidents/1/status-reports/2.pdf")
     assert "-ja.pdf" in japanese.headers["Content-Disposition"] and "状況報告" in pdf_text(japanese)
-    as_issued = executive.get("/incidents/1/status-reports/1.pdf?as_issued=1")
-    assert as_issued.data == hq.get("/incidents/1/status-reports/1.pdf").data  # the English copy kept at issue
-    assert "Status report no. 1" in pdf_text(as_issued)
+    as_issued = executive.get("/incidents/1/status-reports/2.pdf?as_issued=1")
+    assert as_issued.data == hq.get("/incidents/1/status-reports/2.pdf").data  # the English copy kept at issue
+    assert "Status report no. 2" in pdf_text(as_issued)

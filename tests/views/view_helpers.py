@@ -47,6 +47,8 @@ class Form:
                 out.pop(name, None)
             elif value is True:
                 out[name] = self.checkboxes.get(name, "y")
+            elif isinstance(value, (list, tuple)):  # a multiple select
+                out[name] = [str(v) for v in value]  # type: ignore[assignment]
             else:
                 out[name] = str(value)
         return out
@@ -68,6 +70,7 @@ class _FormParser(HTMLParser):
         self._textarea: str | None = None
         self._text: list[str] = []
         self._select: str | None = None
+        self._multiple = False
         self._option: dict[str, Any] | None = None
         self._error_id: str | None = None
 
@@ -93,7 +96,7 @@ class _FormParser(HTMLParser):
         elif tag == "textarea" and "name" in a:
             self._textarea, self._text = a["name"], []
         elif tag == "select" and "name" in a:
-            self._select = a["name"]
+            self._select, self._multiple = a["name"], "multiple" in a
             form.selects[self._select] = []
         elif tag == "option" and self._select is not None:
             self._option = {"value": a.get("value"), "selected": "selected" in a, "disabled": "disabled" in a}
@@ -123,6 +126,11 @@ class _FormParser(HTMLParser):
             self._option = None
         elif tag == "select" and self._select is not None:
             options = form.selects[self._select]
+            if self._multiple:  # a browser posts every selected option, and nothing when none is
+                if chosen := [o.value for o in options if o.selected]:
+                    form.values[self._select] = chosen  # type: ignore[assignment]
+                self._select = None
+                return
             chosen = [o for o in options if o.selected] or [o for o in options if not o.disabled][:1]
             if chosen:
                 form.values[self._select] = chosen[-1].value
