@@ -260,6 +260,7 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         local_date=local_date_filter,
         number=number_filter,
         era_date=era_date_filter,
+        data=data_text,
     )
 
     _remember_form_translations()
@@ -294,6 +295,18 @@ def _template_gettext(__context: Context, __string: str, **variables: object) ->
         translated = Markup(translated)  # nosec B704
     # Formatting a text without a "%" and without values would give the same text.
     return translated % variables if variables or "%" in translated else translated  # type: ignore[no-any-return]
+
+
+def data_text(value: object) -> str:
+    """A text that comes from data (a law's authority, an obligation's title, a deadline rule's note) in the reader's
+    language: the catalogue holds these texts as they are written in English; one it does not hold stays as written
+    (an administrator's own entry)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if not text.strip():
+        return text
+    return str(page_translations().ugettext(text))
 
 
 def page_translations():  # type: ignore[no-untyped-def]
