@@ -9,12 +9,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from qa_incidents.core.clock import to_zone
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import SignatureRefused
-from qa_incidents.core.clock import to_zone
 from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents import severity as sev
 from qa_incidents.incidents import workflow
