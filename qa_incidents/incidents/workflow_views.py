@@ -186,7 +186,19 @@ def my_work():  # type: ignore[no-untyped-def]
                            deployments=deployments_to_answer(db(), current_user),
                            reviews_to_approve=reviews_to_approve(db(), current_user),
                            reports_to_ack=unacknowledged_for(db(), current_user),
-                           today=to_zone(now(), viewer_timezone()).date())
+                           today=to_zone(now(), viewer_timezone()).date(),
+                           lessons_total=_lessons_total())
+
+
+def _lessons_total() -> int | None:
+    """How many lessons the library holds, for those who read it."""
+    if not can(current_user.actor, Capability.READ_LESSONS):
+        return None
+    import sqlalchemy as sa
+
+    from qa_incidents.reviews.models import Lesson
+
+    return int(db().scalar(sa.select(sa.func.count(Lesson.id))) or 0)
 
 
 @bp.get("/severity-matrix")

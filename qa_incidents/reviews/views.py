@@ -26,6 +26,7 @@ bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 @bp.app_context_processor
 def _titles() -> dict[str, Any]:
     return {"REVIEW_STATUS_TITLES": rules.REVIEW_STATUS_TITLES, "DIMENSION_TITLES": rules.DIMENSION_TITLES,
+            "DIMENSION_TITLES_BY_VALUE": {d.value: t for d, t in rules.DIMENSION_TITLES.items()},
             "STAGE_TITLES_BY_VALUE": {s.value: t for s, t in rules.STAGE_TITLES.items()},
             "CM_TYPE_TITLES": rules.CM_TYPE_TITLES, "CM_STATUS_TITLES": rules.CM_STATUS_TITLES,
             "DEPLOYMENT_TITLES": rules.DEPLOYMENT_TITLES,

@@ -85,3 +85,11 @@ def test_a_deferral_signed_before_an_ineffective_check_no_longer_counts(demo, fi
                          effective=False, now=clock() + timedelta(hours=2))
     demo.commit()
     assert service.unchecked_countermeasures_for(demo, fire.id) == 1
+
+
+def test_the_published_lesson_names_its_cause_category_once(demo, approved):
+    from qa_incidents.reviews.models import Lesson
+
+    _writer, _hq, review, _cm = approved
+    lesson = demo.scalar(sa.select(Lesson).where(Lesson.review_id == review.id))
+    assert lesson.cause_category == "Manufacturing"
