@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 bp = Blueprint("main", __name__)
 
