@@ -190,11 +190,15 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.incidents import rules
     from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
     from qa_incidents.notifications.obligations import VERDICT_TITLES
+    from qa_incidents.notifications.rules import REPORT_KIND_TITLES
     from qa_incidents.notifications.rules import STATE_TITLES as NOTIFICATION_STATE_TITLES
     from qa_incidents.reports.rules import TRIGGER_TITLES
 
     app.jinja_env.filters["localtime"] = i18n.localtime_filter  # era dates for Japanese readers who chose them
     app.jinja_env.filters["in_zone"] = web.in_zone
+    from qa_incidents.core.signatures import meaning_title
+
+    app.jinja_env.filters["meaning"] = meaning_title
     from qa_incidents.reports.render import when
 
     app.jinja_env.filters["when"] = when
@@ -211,6 +215,7 @@ def _register_template_helpers(app: Flask) -> None:
         NOTIFICATION_STATE_TITLES={s.value: t for s, t in NOTIFICATION_STATE_TITLES.items()},
         ACTION_TITLES_BY_VALUE={a.value: t for a, t in ACTION_TITLES.items()},
         REPORT_TRIGGER_TITLES={k.value: t for k, t in TRIGGER_TITLES.items()},
+        REPORT_KIND_TITLES=REPORT_KIND_TITLES,
     )
 
     # The main navigation is the same for every user of a role, in a language, on a page: rendered once per process

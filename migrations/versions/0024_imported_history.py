@@ -50,8 +50,21 @@ def _move(old: str, new: str, action: str, where: str) -> None:
     session.flush()
 
 
+def _plain_cause_categories() -> None:
+    """Lessons from reviews named their cause category twice ("Manufacturing (manufacturing)"): keep the words."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text("SELECT id, cause_category, process_stage FROM lesson WHERE source = 'review' "
+                                "AND process_stage <> ''")).all()
+    for lesson_id, category, stage in rows:
+        suffix = f" ({stage})"
+        if category.endswith(suffix):
+            bind.execute(sa.text("UPDATE lesson SET cause_category = :c WHERE id = :id"),
+                         {"c": category[: -len(suffix)], "id": lesson_id})
+
+
 def upgrade() -> None:
     _move("reported", "historical", "imported_history", "AND i.severity IS NULL")
+    _plain_cause_categories()
 
 
 def downgrade() -> None:

@@ -30,13 +30,13 @@ def _safe_next(target: str | None) -> str:
     if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
             and not urlsplit(target).netloc):
         return target
-    return url_for("main.home")
+    return url_for("workflow.my_work")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+        return redirect(url_for("workflow.my_work"))
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data or ""

@@ -230,6 +230,46 @@ def lesson_rows(session: so.Session, *, user: User, filters: LessonFilter) -> It
         last = lessons[-1].id
 
 
+# --- the deadline board -------------------------------------------------------------------------------------------
+
+BOARD_COLUMNS = ("due_at", "due_local", "time_zone", "urgency", "overdue_hours", "regime_code", "kind", "period_label",
+                 "authority", "state", "reference", "title", "division", "owner")
+#: The board's export holds every open record the filters match, not only the most urgent the page lists.
+BOARD_EXPORT_ROWS = 100_000
+
+
+@dataclass
+class BoardFilter:
+    """The deadline board's filters: authority, division (head office), regime."""
+
+    authority: str = ""
+    division_id: int | None = None
+    regime_code: str = ""
+
+
+def board_rows(session: so.Session, *, user: User, filters: BoardFilter) -> Iterator[dict[str, Any]]:
+    """The deadline board as the user sees it (same scope, filters and order: overdue first, then by time left)."""
+    from qa_incidents.core.clock import to_zone
+    from qa_incidents.notifications.records import board
+
+    if not can(user.actor, Capability.READ_INCIDENTS):
+        raise Forbidden("Your role does not read regulator notifications.")
+    now = _now()
+    division_id = filters.division_id if can(user.actor, Capability.READ_ALL_DIVISIONS) else None
+    result = board(session, user=user, now=now, authority=filters.authority, division_id=division_id,
+                   regime_code=filters.regime_code, limit=BOARD_EXPORT_ROWS)
+    for row in result.rows:
+        r = row.record
+        late = (now - r.due_at).total_seconds() / 3600 if r.due_at and r.due_at < now else None
+        yield {k: _cell(v) for k, v in {
+            "due_at": r.due_at, "due_local": to_zone(r.due_at, r.due_timezone).isoformat() if r.due_at and r.due_timezone
+            else None, "time_zone": r.due_timezone, "urgency": row.urgency.value,
+            "overdue_hours": round(late, 1) if late is not None else None, "regime_code": r.regime_code,
+            "kind": r.kind, "period_label": r.period_label, "authority": r.authority, "state": r.state,
+            "reference": r.reference, "title": r.title, "division": r.division, "owner": r.owner,
+        }.items()}
+
+
 # --- what can be exported ------------------------------------------------------------------------------------------
 
 
@@ -247,6 +287,7 @@ class Export:
 EXPORTS: dict[str, Export] = {
     "register": Export(REGISTER_COLUMNS, register_rows, Capability.READ_INCIDENTS, service.RegisterFilter),
     "deadlines": Export(DEADLINE_COLUMNS, deadline_rows, Capability.READ_INCIDENTS, service.RegisterFilter),
+    "board": Export(BOARD_COLUMNS, board_rows, Capability.READ_INCIDENTS, BoardFilter),
     "recalls": Export(RECALL_COLUMNS, recall_rows, Capability.READ_INCIDENTS, RecallFilter),
     "lessons": Export(LESSON_COLUMNS, lesson_rows, Capability.READ_LESSONS, LessonFilter),
 }

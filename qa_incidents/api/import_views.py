@@ -308,7 +308,8 @@ def export(kind: str, fmt: str) -> Response:
         abort(404)
     if not can(current_user.actor, exports.EXPORTS[kind].capability):
         abort(403)
-    filters = {"recalls": _recall_filters_from_args, "lessons": _lesson_filters_from_args}.get(kind, _filters_from_args)()
+    filters = {"recalls": _recall_filters_from_args, "lessons": _lesson_filters_from_args,
+               "board": _board_filters_from_args}.get(kind, _filters_from_args)()
     body = exports.render(kind, fmt, session=db(), user=current_user, filters=filters)
     response = Response(body, mimetype=exports.FORMATS[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{kind}-{now().date().isoformat()}.{fmt}"'
@@ -335,6 +336,15 @@ def _recall_filters_from_args() -> exports.RecallFilter:
         if status is not None:
             status = RecallStatus(status).value
         return exports.RecallFilter(status=status, division_id=_id_arg("division"), incident_id=_id_arg("incident"))
+    except ValueError:
+        abort(400)
+
+
+def _board_filters_from_args() -> exports.BoardFilter:
+    """The deadline board's filters, with the page's parameter names."""
+    try:
+        return exports.BoardFilter(authority=request.args.get("authority", "")[:200], division_id=_id_arg("division"),
+                                   regime_code=request.args.get("regime", "")[:40])
     except ValueError:
         abort(400)
 

@@ -45,3 +45,19 @@ def common_timezones() -> list[str]:
         is_valid_timezone("UTC")
     assert _ZONES is not None
     return sorted(z for z in _ZONES if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/"))) + ["UTC"]
+
+
+def overdue_span(due: datetime, now: datetime) -> tuple[int, int, int] | None:
+    """How long past due (days, hours, minutes), or None while not yet due. Minutes only below one hour, hours
+    below two days, so the words stay short ("3 h", "2 d 4 h")."""
+    late = as_utc(now) - as_utc(due)
+    if late.total_seconds() <= 0:
+        return None
+    minutes = int(late.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days >= 2:
+        return days, hours, 0
+    if days or hours:
+        return 0, days * 24 + hours, 0
+    return 0, 0, max(mins, 1)

@@ -6,12 +6,15 @@ from functools import cache
 
 from babel import Locale
 
+#: CLDR territories that are no country: unknown, unions, outlying regions and the pseudo-locales' test regions.
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+
 
 @cache
 def country_names(locale: str = "en") -> dict[str, str]:
     """ISO 3166-1 alpha-2 code → name, for real countries only (no regions like '001')."""
     territories = Locale.parse(locale).territories
-    return {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}}
+    return {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES}
 
 
 @cache

@@ -260,6 +260,9 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         local_date=local_date_filter,
         number=number_filter,
         era_date=era_date_filter,
+        data=data_text,
+        label=label_text,
+        overdue=overdue_text,
     )
 
     _remember_form_translations()
@@ -272,7 +275,7 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         newstyle=True)
     # `_` and `gettext` straight to the catalogue: Jinja's own wrappers pass every string through two more
     # context calls (a quarter of an incident page's rendering); the result is the same (see _template_gettext).
-    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext, overdue_days=overdue_days_text)
 
     @app.context_processor
     def language_helpers() -> dict[str, object]:
@@ -294,6 +297,56 @@ def _template_gettext(__context: Context, __string: str, **variables: object) ->
         translated = Markup(translated)  # nosec B704
     # Formatting a text without a "%" and without values would give the same text.
     return translated % variables if variables or "%" in translated else translated  # type: ignore[no-any-return]
+
+
+def data_text(value: object) -> str:
+    """A text that comes from data (a law's authority, an obligation's title, a deadline rule's note) in the reader's
+    language: the catalogue holds these texts as they are written in English; one it does not hold stays as written
+    (an administrator's own entry)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if not text.strip():
+        return text
+    return str(page_translations().ugettext(text))
+
+
+def overdue_text(due: datetime | None, now: datetime | None = None) -> str:
+    """"overdue by 3 h" for something past due, "" otherwise."""
+    from qa_incidents.core.clock import overdue_span
+
+    if due is None:
+        return ""
+    if now is None:
+        from qa_incidents.core.web import now as current
+
+        now = current()
+    span = overdue_span(due, now)
+    if span is None:
+        return ""
+    from flask_babel import gettext
+
+    days, hours, minutes = span
+    if days:
+        return gettext("overdue by %(d)d d %(h)d h", d=days, h=hours)
+    if hours:
+        return gettext("overdue by %(h)d h", h=hours)
+    return gettext("overdue by %(m)d min", m=minutes)
+
+
+def overdue_days_text(due: date, today: date) -> str:
+    """"overdue by 3 days" for a due day already past, "" otherwise."""
+    from flask_babel import ngettext
+
+    late = (today - due).days
+    return ngettext("overdue by %(num)d day", "overdue by %(num)d days", late) if late > 0 else ""
+
+
+def label_text(value: object) -> str:
+    """A field name from data ("product identification") as a label: translated, first letter capital."""
+    import re
+
+    return re.sub(r"^(\(\w+\)\s*)?([a-z])", lambda m: (m.group(1) or "") + m.group(2).upper(), data_text(value))
 
 
 def page_translations():  # type: ignore[no-untyped-def]

@@ -61,6 +61,26 @@ def _refuse_update(_mapper: Any, _conn: Any, target: Signature) -> None:
     raise RuntimeError(f"signature {target.id} is immutable")
 
 
+#: The words shown for each stored meaning (the stored meaning stays in English: it is part of the signed record).
+MEANING_TITLES = {
+    "approved escalation": _l("approved escalation"),
+    "rejected escalation": _l("rejected escalation"),
+    "reopened closed incident": _l("reopened closed incident"),
+    "approved OCHIBO-HIROI review": _l("approved OCHIBO-HIROI review"),
+    "deferred effectiveness check": _l("deferred effectiveness check"),
+    "approved regulator notification for submission": _l("approved regulator notification for submission"),
+    "determined regulator notification not required": _l("determined regulator notification not required"),
+    "approved recall launch": _l("approved recall launch"),
+    "approved recall closure": _l("approved recall closure"),
+}
+
+
+def meaning_title(meaning: str) -> str:
+    """A signature's meaning in the reader's language (an unknown meaning as it was signed)."""
+    found = MEANING_TITLES.get(meaning)
+    return str(found) if found is not None else meaning
+
+
 def content_hash(content: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of the signed content (sorted keys, no whitespace)."""
     canonical = json.dumps(jsonable(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -58,6 +58,8 @@ class Case:
     open_recalls: int = 0
     #: Whether an OCHIBO-HIROI review of the incident has been approved.
     review_approved: bool = False
+    #: Countermeasures of the incident's reviews neither verified effective nor with a signed deferral of the check.
+    unchecked_countermeasures: int = 0
 
 
 Guard = Callable[[Case], str | None]
@@ -84,6 +86,9 @@ def _may_close(case: Case) -> str | None:
         reasons.append(str(_l("%(n)d recall campaign(s) still open", n=case.open_recalls)))
     if case.severity in SEVERE and not case.review_approved:
         reasons.append(str(_l("the OCHIBO-HIROI review is not approved yet")))
+    if case.unchecked_countermeasures:
+        reasons.append(str(_l("%(n)d countermeasure(s) without an effectiveness check or a signed deferral",
+                              n=case.unchecked_countermeasures)))
     if reasons:
         return str(_l("Cannot close: %(why)s.", why="; ".join(reasons)))
     return None

@@ -9,12 +9,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from qa_incidents.core.clock import to_zone
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import SignatureRefused
-from qa_incidents.core.web import db, now, requires
+from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents import severity as sev
 from qa_incidents.incidents import workflow
 from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
@@ -184,7 +185,20 @@ def my_work():  # type: ignore[no-untyped-def]
                            countermeasures=my_countermeasures(db(), current_user),
                            deployments=deployments_to_answer(db(), current_user),
                            reviews_to_approve=reviews_to_approve(db(), current_user),
-                           reports_to_ack=unacknowledged_for(db(), current_user))
+                           reports_to_ack=unacknowledged_for(db(), current_user),
+                           today=to_zone(now(), viewer_timezone()).date(),
+                           lessons_total=_lessons_total())
+
+
+def _lessons_total() -> int | None:
+    """How many lessons the library holds, for those who read it."""
+    if not can(current_user.actor, Capability.READ_LESSONS):
+        return None
+    import sqlalchemy as sa
+
+    from qa_incidents.reviews.models import Lesson
+
+    return int(db().scalar(sa.select(sa.func.count(Lesson.id))) or 0)
 
 
 @bp.get("/severity-matrix")

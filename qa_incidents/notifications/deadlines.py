@@ -565,7 +565,9 @@ def _explain(rule: DeadlineRule, clock: str, tz: ZoneInfo, start: str, due: date
 
 
 def _clock_words(rule: DeadlineRule) -> str:
-    n, trigger = rule.amount, rule.trigger
+    from qa_incidents.core.i18n import data_text
+
+    n, trigger = rule.amount, data_text(rule.trigger)
     match rule.kind:
         case DeadlineKind.HOURS if rule.excludes_non_working_days:
             return str(_l("%(n)d hours from %(trigger)s, non-working days excluded (read as the same clock time "

@@ -44,6 +44,12 @@ class Assessment:
     reason: str
 
 
+def data_text(text: str) -> str:
+    from qa_incidents.core.i18n import data_text as translated
+
+    return translated(text)
+
+
 def _titles(classes: Sequence[str | HarmClass]) -> str:
     return ", ".join(str(HARM_CLASS_TITLES.get(HarmClass(c), c)) for c in classes)
 
@@ -53,7 +59,7 @@ def assess(trigger: Trigger, *, harms: Sequence[HarmClass]) -> Assessment:
     if not trigger.trigger_harms:
         return Assessment(trigger.regime_code, Verdict.DECIDE, str(_l(
             "No harm class decides this one: %(text)s Decide whether it applies and record the decision.",
-            text=trigger.trigger_text or "")))
+            text=data_text(trigger.trigger_text or ""))))
     matched = [h for h in harms if h.value in trigger.trigger_harms]
     if matched:
         return Assessment(trigger.regime_code, Verdict.APPLIES, str(_l(

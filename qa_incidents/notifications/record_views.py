@@ -17,6 +17,7 @@ from qa_incidents.core.clock import localize, to_zone
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
+from qa_incidents.core.i18n import data_text, label_text
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import SignatureRefused
 from qa_incidents.core.storage import TooLarge
@@ -39,7 +40,7 @@ from qa_incidents.notifications.record_forms import (
     SubmitForm,
     refuse_sent_before_approval,
 )
-from qa_incidents.notifications.rules import STATE_TITLES, STEP_TITLES, URGENCY_TITLES, Step
+from qa_incidents.notifications.rules import STATE_TITLES, STEP_TITLES, URGENCY_TITLES, State, Step
 from qa_incidents.reports.service import first_reportable, reportable_record_ids
 
 bp = Blueprint("records", __name__)
@@ -73,7 +74,7 @@ def _draft_form(record: Any, draft: dict[str, str]) -> Any:
         pass
 
     for i, name in enumerate(fields):
-        setattr(_Form, _field_name(i), TextAreaField(name, validators=[Length(max=20000)]))
+        setattr(_Form, _field_name(i), TextAreaField(label_text(name), validators=[Length(max=20000)]))
     form = _Form(data={_field_name(i): draft[name] for i, name in enumerate(fields)} | {"version": record.version})
     return form, fields
 
@@ -98,7 +99,10 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
             form.password.data = ""
     return render_template(
         "notifications/record.html", record=record, incident=record.incident, steps=steps, draft=draft,
-        missing=rules.missing_fields(records.required_fields(record), draft), draft_form=draft_form,
+        # What is missing matters only until the draft is approved; afterwards the signed draft is what was sent.
+        missing=(rules.missing_fields(records.required_fields(record), draft)
+                 if record.state in (State.REQUIRED.value, State.DRAFTED.value) else []),
+        show_missing=record.state in (State.REQUIRED.value, State.DRAFTED.value), draft_form=draft_form,
         draft_fields=list(enumerate(names)), history=records.history(db(), record), Step=Step,
         STATE_TITLES=STATE_TITLES, STEP_TITLES=STEP_TITLES,
         urgency=rules.urgency(start=record.clock_start, due=record.due_at, now=now()), URGENCY_TITLES=URGENCY_TITLES,
@@ -146,7 +150,7 @@ def draft(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     values = {name: getattr(form, _field_name(i)).data or "" for i, name in enumerate(names)}
     expected = int(form.version.data) if str(form.version.data or "").isdigit() else -1
     gaps = rules.missing_fields(records.required_fields(record), values)
-    done = _("Draft saved.") + (" " + _("Still missing: %(f)s.", f=", ".join(gaps)) if gaps else "")
+    done = _("Draft saved.") + (" " + _("Still missing: %(f)s.", f=", ".join(label_text(g) for g in gaps)) if gaps else "")
     return _run(record, Step.DRAFT, lambda s, r: records.save_draft(
         s, user=current_user, record=r, fields=values, missing_explanation=form.missing_explanation.data or "",
         expected_version=expected, now=now()), form, "draft_form", done, page_form=(form, names))
@@ -318,7 +322,7 @@ def board():  # type: ignore[no-untyped-def]
     division_id = form.division.data if can(current_user.actor, Capability.READ_ALL_DIVISIONS) else None
     result = records.board(db(), user=current_user, now=now(), authority=request.args.get("authority", ""),
                            division_id=division_id, regime_code=request.args.get("regime", ""))
-    form.authority.choices = [SelectChoice("", _("All authorities"))] + [SelectChoice(a, a) for a in result.authorities]
+    form.authority.choices = [SelectChoice("", _("All authorities"))] + [SelectChoice(a, data_text(a)) for a in result.authorities]
     divisions = (list(db().scalars(sa.select(Division).where(Division.active.is_(True)).order_by(Division.name)))
                  if can(current_user.actor, Capability.READ_ALL_DIVISIONS) else [])
     # Titles translated once, not once per row.

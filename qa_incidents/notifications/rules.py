@@ -241,6 +241,15 @@ class FollowUp:
 
 
 #: Follow-ups per regime code. Periodic recall progress reports (US-CPSC-MPR) are scheduled by the recall.
+#: The kinds of report a record can be, in words (the stored code is never shown).
+REPORT_KIND_TITLES = {
+    "initial": _l("initial report"),
+    "follow_up": _l("follow-up report"),
+    "final": _l("final report"),
+    "progress_report": _l("progress report"),
+}
+
+
 FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
     "CA-CCPSA-14-2": (FollowUp("CA-CCPSA-14-3", "follow_up", "Written incident report (CCPSA s.14(3))",
                                timedelta(days=8), False,

@@ -66,16 +66,67 @@ def visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
     return stmt.where(RecallCampaign.division_id == actor.division_id)
 
 
-def list_recalls(session: so.Session, *, user: User, incident_id: int | None = None,
-                 status: str | None = None) -> list[RecallCampaign]:
-    """The campaigns the user may read, newest first; optionally those linked to one incident."""
-    stmt = visible(sa.select(RecallCampaign), user)
+def _recall_filters(stmt: sa.Select[Any], *, incident_id: int | None = None, status: str | None = None,
+                    division_id: int | None = None, remedy: str | None = None, text: str = "") -> sa.Select[Any]:
     if incident_id is not None:
         stmt = stmt.where(RecallCampaign.id.in_(
             sa.select(RecallIncident.recall_id).where(RecallIncident.incident_id == incident_id)))
     if status:
         stmt = stmt.where(RecallCampaign.status == status)
+    if division_id:
+        stmt = stmt.where(RecallCampaign.division_id == division_id)
+    if remedy:
+        stmt = stmt.where(RecallCampaign.remedy == remedy)
+    for term in text.split()[:8]:
+        stmt = stmt.where(sa.or_(RecallCampaign.reference.icontains(term, autoescape=True),
+                                 RecallCampaign.title.icontains(term, autoescape=True)))
+    return stmt
+
+
+def list_recalls(session: so.Session, *, user: User, incident_id: int | None = None,
+                 status: str | None = None) -> list[RecallCampaign]:
+    """The campaigns the user may read, newest first; optionally those linked to one incident."""
+    stmt = _recall_filters(visible(sa.select(RecallCampaign), user), incident_id=incident_id, status=status)
     return list(session.scalars(stmt.order_by(RecallCampaign.id.desc())))
+
+
+@dataclass
+class RecallPage:
+    items: list[RecallCampaign]
+    total: int
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def recall_page(session: so.Session, *, user: User, incident_id: int | None = None, status: str | None = None,
+                division_id: int | None = None, remedy: str | None = None, text: str = "",
+                after: str | None = None, before: str | None = None, limit: int = 50) -> RecallPage:
+    """One page of the campaigns the user may read, newest first, by the register's keyset cursors (no OFFSET).
+
+    A tampered cursor raises ValueError (the view answers 400)."""
+    from qa_incidents.incidents.service import decode_cursor, encode_cursor
+
+    base = _recall_filters(visible(sa.select(RecallCampaign), user), incident_id=incident_id, status=status,
+                           division_id=division_id, remedy=remedy, text=text)
+    backwards = before is not None and after is None
+    cursor = before if backwards else after
+    stmt = base
+    if cursor:
+        _value, ident = decode_cursor(cursor, RecallCampaign.id)
+        stmt = stmt.where(RecallCampaign.id > ident) if backwards else stmt.where(RecallCampaign.id < ident)
+    order = RecallCampaign.id.asc() if backwards else RecallCampaign.id.desc()
+    rows = list(session.scalars(stmt.order_by(order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    total = int(session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(RecallCampaign.id)
+                                                                       .subquery())) or 0)
+    has_next = more if not backwards else True
+    has_prev = (cursor is not None) if not backwards else more
+    return RecallPage(items=rows, total=total,
+                      next_cursor=encode_cursor(rows[-1].id, rows[-1].id) if rows and has_next else None,
+                      prev_cursor=encode_cursor(rows[0].id, rows[0].id) if rows and has_prev else None)
 
 
 def get_recall(session: so.Session, *, user: User, recall_id: int) -> RecallCampaign:

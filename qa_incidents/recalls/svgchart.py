@@ -9,9 +9,10 @@ shown beside the table or CSV it was drawn from, so the numbers are never only i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
@@ -49,6 +50,22 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.1f}"
 
 
+#: The room between two date labels' anchors on the x axis: a label ("2026-11-23", 11 px type) is about 66 px wide;
+#: the first is anchored at its start and the last at its end, so neighbours need one and a half widths, and a gap.
+TICK_SPACING = 104
+
+
+def _date_ticks(d0: date, d1: date, plot_w: float) -> list[date]:
+    """Dates from the first to the last, a whole number of days apart, as many as fit without overlapping labels."""
+    span = (d1 - d0).days
+    if span <= 0:
+        return [d0]
+    per_day = plot_w / span
+    step = max(1, math.ceil(TICK_SPACING / per_day))
+    inner = [d0 + timedelta(days=k) for k in range(0, span, step) if (span - k) * per_day >= TICK_SPACING]
+    return [*inner, d1] if inner else [d0, d1] if span * per_day >= TICK_SPACING else [d1]
+
+
 def line_chart(series: Sequence[Series], *, title: str, description: str = "", target: Target | None = None,
                y_label: str = "", width: int = 720, height: int = 300, chart_id: str = "chart") -> Markup:
     """An SVG line chart of dated series, with an optional target line; safe to put in a template as is."""
@@ -78,9 +95,9 @@ def line_chart(series: Sequence[Series], *, title: str, description: str = "", t
         out.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - right}" y2="{y(v):.1f}" stroke="#dddddd"/>')
         out.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#333333">'
                    f'{escape(_number(v))}</text>')
-    ticks = sorted({d0, d1, *[s.points[len(s.points) // 2][0] for s in series if s.points]})
-    for d in ticks:
-        out.append(f'<text x="{x(d):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" '
+    for d in _date_ticks(d0, d1, plot_w):
+        anchor = "start" if d == d0 else "end" if d == d1 else "middle"  # the ends stay inside the chart
+        out.append(f'<text x="{x(d):.1f}" y="{height - bottom + 16}" text-anchor="{anchor}" font-size="11" '
                    f'fill="#333333">{escape(d.isoformat())}</text>')
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#333333"/>')
     out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333333"/>')

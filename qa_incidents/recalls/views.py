@@ -26,7 +26,7 @@ from qa_incidents.core.countries import country_names
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
-from qa_incidents.core.permissions import Capability, can
+from qa_incidents.core.permissions import Capability, can, can_read_division
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents.service import get_incident
@@ -106,10 +106,27 @@ def index():  # type: ignore[no-untyped-def]
     status = request.args.get("status") or None
     if status and status not in {s.value for s in rules.RecallStatus}:
         status = None
-    recalls = service.list_recalls(db(), user=current_user, incident_id=incident_id, status=status)
-    today = _today()
-    rows = [(r, service.progress(db(), r, today=today)) for r in recalls]
-    return render_template("recalls/index.html", rows=rows, incident=incident, status=status,
+    remedy = request.args.get("remedy") or None
+    if remedy and remedy not in {r.value for r in rules.Remedy}:
+        remedy = None
+    from qa_incidents.accounts.service import list_divisions
+
+    divisions = [d for d in list_divisions(db()) if can_read_division(current_user.actor, d.id)]
+    division_id = request.args.get("division", type=int)
+    if division_id not in {d.id for d in divisions}:
+        division_id = None
+    text = (request.args.get("q") or "").strip()[:200]
+    try:
+        page = service.recall_page(db(), user=current_user, incident_id=incident_id, status=status, remedy=remedy,
+                                   division_id=division_id, text=text, after=request.args.get("after"),
+                                   before=request.args.get("before"))
+    except ValueError:
+        abort(400, description=_("This page link is not valid: start again from the first page."))
+    rows = list(zip(page.items, service.progresses(db(), page.items, today=_today()), strict=True))
+    args = {k: v for k, v in {"incident": incident_id, "status": status, "remedy": remedy, "division": division_id,
+                              "q": text}.items() if v}
+    return render_template("recalls/index.html", rows=rows, incident=incident, status=status, remedy=remedy,
+                           division_id=division_id, divisions=divisions, q=text, page=page, args=args,
                            may_start=can(current_user.actor, Capability.MANAGE_RECALLS))
 
 

@@ -117,6 +117,12 @@ class ApproveForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
 
 
+class DeferCheckForm(FlaskForm):
+    reason = TextAreaField(_l("Why the check can wait"), validators=[Length(max=4000)])
+    check_due_on = DateField(_l("Check to be done by"), validators=[Optional()], invalid_value_message=BAD_DATE)
+    password = PasswordField(_l("Your password (electronic signature)"), validators=[InputRequired(_l("Enter your password to sign."))])
+
+
 class ReturnForm(FlaskForm):
     reason = TextAreaField(_l("What is missing"), validators=[InputRequired(_l("Say what is missing.")), Length(max=4000)])
 

@@ -80,7 +80,7 @@ def publish_from_review(session: so.Session, *, review: Review, steps: dict[Dime
         framework_cause=clean("\n".join(p for p in (review.framework_cause, chain(Dimension.FRAMEWORK)) if p)),
         motivating_cause=clean("\n".join(p for p in (f"Factors: {factors}" if factors else "", review.motivating_cause,
                                                      chain(Dimension.MOTIVATING)) if p)),
-        cause_category=(f"{stage} ({review.process_stage})" if stage else "Unclassified")[:80],
+        cause_category=(str(stage) if stage else "Unclassified")[:80],
         cause_dimension=primary.value,
         process_stage=review.process_stage,
         countermeasures=clean("\n".join(f"- [{rules.CM_TYPE_TITLES[c.kind]}] {c.description}" for c in countermeasures)),

@@ -19,9 +19,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
+from qa_incidents.core.clock import as_utc
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
-from qa_incidents.core.signatures import sign
+from qa_incidents.core.signatures import Signature, sign
 from qa_incidents.incidents.models import Incident
 from qa_incidents.reviews import lessons, rules
 from qa_incidents.reviews.models import Countermeasure, Deployment, Review, ReviewIncident, WhyStep
@@ -34,6 +35,7 @@ from qa_incidents.reviews.rules import (
 )
 
 APPROVAL_MEANING = "approved OCHIBO-HIROI review"
+DEFERRAL_MEANING = "deferred effectiveness check"
 REVIEW_FIELDS = ("title", "meeting_on", "participants", "phenomenon", "failure_mode", "mechanism", "process_stage",
                  "process_cause", "escape_reason", "framework_cause", "motivating_factors", "motivating_cause",
                  "design_review_checks")
@@ -147,6 +149,35 @@ def review_approved_for(session: so.Session, incident_id: int) -> bool:
     return session.scalar(
         sa.select(sa.func.count()).select_from(Review).join(ReviewIncident)
         .where(ReviewIncident.incident_id == incident_id, Review.status == ReviewStatus.APPROVED)) > 0
+
+
+def check_deferrals(session: so.Session, countermeasures: list[Countermeasure]) -> dict[int, Signature]:
+    """The signed deferral that stands for each countermeasure's effectiveness check, if any.
+
+    A deferral counts only when signed after the countermeasure's last check (an ineffective check reopens it and
+    the deferral signed before no longer covers it).
+    """
+    if not countermeasures:
+        return {}
+    by_id = {c.id: c for c in countermeasures}
+    found: dict[int, Signature] = {}
+    for sig in session.scalars(sa.select(Signature).where(
+            Signature.entity_type == "countermeasure", Signature.meaning == DEFERRAL_MEANING,
+            Signature.entity_id.in_(list(by_id))).order_by(Signature.signed_at, Signature.id)):
+        cm = by_id[sig.entity_id]
+        if cm.checked_at is None or as_utc(sig.signed_at) >= as_utc(cm.checked_at):
+            found[cm.id] = sig
+    return found
+
+
+def unchecked_countermeasures_for(session: so.Session, incident_id: int) -> int:
+    """Countermeasures of the incident's reviews that are neither verified effective nor covered by a signed deferral
+    of their check: the incident may not close while any is left."""
+    cms = list(session.scalars(
+        sa.select(Countermeasure).join(ReviewIncident, ReviewIncident.review_id == Countermeasure.review_id)
+        .where(ReviewIncident.incident_id == incident_id, Countermeasure.status != CountermeasureStatus.VERIFIED)))
+    deferred = check_deferrals(session, cms)
+    return sum(1 for c in cms if c.id not in deferred)
 
 
 def my_countermeasures(session: so.Session, user: User) -> list[Countermeasure]:
@@ -403,6 +434,46 @@ def record_check(session: so.Session, *, user: User, countermeasure_id: int, met
            now=now, changes=audit.field_changes(before, audit.snapshot(
                cm, ("status", "check_method", "check_result", "check_effective"))))
     return cm
+
+
+def defer_check(session: so.Session, *, user: User, countermeasure_id: int, password: str, reason: str,
+                until: date | None, now: datetime) -> Signature:
+    """Head-office QA signs that a countermeasure's effectiveness check may come after the incident closes.
+
+    The owner never signs the deferral of their own countermeasure; the reason and the new check date are
+    required, and the signature, the reason and the new date go into the audit trail.
+    """
+    cm = session.get(Countermeasure, countermeasure_id)
+    if cm is None or not _may_read(user, cm.review):
+        raise NotFound(str(_l("No such countermeasure.")))
+    if not can(user.actor, Capability.APPROVE):
+        raise Forbidden(str(_l("Only head-office QA signs the deferral of an effectiveness check.")))
+    if cm.owner_id == user.id:
+        raise Forbidden(str(_l("The owner of a countermeasure cannot sign the deferral of its own check.")))
+    if cm.status == CountermeasureStatus.VERIFIED:
+        raise DomainError(str(_l("This countermeasure is already verified effective.")))
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = str(_l("Say why the check can wait."))
+    if until is None or until <= now.date():
+        errors["check_due_on"] = str(_l("Give the day by which the check will be done (after today)."))
+    if errors:
+        raise ValidationFailed(errors)
+    assert until is not None
+    before = audit.snapshot(cm, ("check_due_on",))
+    signature = sign(session, user=user, password=password, meaning=DEFERRAL_MEANING, entity_type="countermeasure",
+                     entity_id=cm.id, now=now, comment=reason.strip(),
+                     content={"countermeasure": audit.snapshot(cm, ("id", "description", "owner_id", "status",
+                                                                    "check_method")),
+                              "reason": reason.strip(), "check_due_on": until},
+                     incident_id=cm.review.incidents[0].id if cm.review.incidents else None)
+    cm.check_due_on = until
+    session.flush()
+    _audit(session, cm.review, user=user, entity_type="countermeasure", entity_id=cm.id,
+           action="effectiveness check deferred", now=now,
+           changes={**audit.field_changes(before, audit.snapshot(cm, ("check_due_on",))),
+                    "reason": [None, reason.strip()], "signature": [None, signature.id]})
+    return signature
 
 
 def countermeasure_scan(session: so.Session, now: datetime, base_url: str = "") -> int:

@@ -14,7 +14,7 @@ from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, EditConflict, NotFound, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
 from qa_incidents.core.permissions import Capability, can
-from qa_incidents.core.signatures import Signature
+from qa_incidents.core.signatures import Signature, SignatureRefused
 from qa_incidents.core.web import db, now, requires
 from qa_incidents.incidents import service as incidents
 from qa_incidents.reviews import forms, lessons, reading, rules, search, service, vocabulary
@@ -26,6 +26,7 @@ bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 @bp.app_context_processor
 def _titles() -> dict[str, Any]:
     return {"REVIEW_STATUS_TITLES": rules.REVIEW_STATUS_TITLES, "DIMENSION_TITLES": rules.DIMENSION_TITLES,
+            "DIMENSION_TITLES_BY_VALUE": {d.value: t for d, t in rules.DIMENSION_TITLES.items()},
             "STAGE_TITLES_BY_VALUE": {s.value: t for s, t in rules.STAGE_TITLES.items()},
             "CM_TYPE_TITLES": rules.CM_TYPE_TITLES, "CM_STATUS_TITLES": rules.CM_STATUS_TITLES,
             "DEPLOYMENT_TITLES": rules.DEPLOYMENT_TITLES,
@@ -68,14 +69,18 @@ def _show(review: Any, status: int = 200, **overrides: Any) -> tuple[str, int]:
     may_write = service._may_write(current_user, review)
     similar_text = " ".join([review.title, review.phenomenon, review.mechanism]
                             + [f"{i.title} {i.description}" for i in review.incidents])
+    countermeasures = service.countermeasures_of(s, review.id)
     context = {
-        "review": review, "steps": service.why_steps(s, review.id), "countermeasures": service.countermeasures_of(s, review.id),
+        "review": review, "steps": service.why_steps(s, review.id), "countermeasures": countermeasures,
+        "deferrals": service.check_deferrals(s, [c for c in countermeasures if c.status != rules.CountermeasureStatus.VERIFIED]),
         "deployments": deployments, "progress": service.deployment_progress(deployments),
         "missing": rules.submission_errors(service.content_of(s, review)) if review.status == ReviewStatus.DRAFT else {},
         "may_write": may_write, "may_approve": can(current_user.actor, Capability.APPROVE),
         "why_form": overrides.get("why_form") or forms.WhyForm(formdata=None),
         "cm_form": cm_form, "check_form": overrides.get("check_form") or forms.CheckForm(formdata=None),
         "check_for": overrides.get("check_for"),
+        "defer_form": overrides.get("defer_form") or forms.DeferCheckForm(formdata=None),
+        "defer_for": overrides.get("defer_for"),
         "deployment_form": deployment_form, "deployment_for": overrides.get("deployment_for"),
         "answer_form": overrides.get("answer_form") or forms.AnswerForm(formdata=None),
         "answer_for": overrides.get("answer_for"),
@@ -288,6 +293,28 @@ def check(countermeasure_id: int):  # type: ignore[no-untyped-def]
             _fail(e)
     flash(_("Not recorded: correct the fields marked below."), "error")
     return _show(review, 422, check_form=form, check_for=cm.id)
+
+
+@bp.post("/countermeasures/<int:countermeasure_id>/defer-check")
+@requires(Capability.APPROVE)
+def defer_check(countermeasure_id: int):  # type: ignore[no-untyped-def]
+    cm, review = _countermeasure_review(countermeasure_id)
+    form = forms.DeferCheckForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                service.defer_check(s, user=current_user, countermeasure_id=cm.id, password=form.password.data or "",
+                                    reason=form.reason.data or "", until=form.check_due_on.data, now=now())
+            flash(_("Deferral of the effectiveness check signed."), "success")
+            return redirect(url_for("reviews.show", review_id=review.id, _anchor=f"countermeasure-{cm.id}"))
+        except ValidationFailed as e:
+            apply_errors(form, e.errors)
+        except SignatureRefused as e:
+            form.password.errors = [str(e)]
+        except DomainError as e:
+            _fail(e)
+    flash(_("Not signed: correct the fields marked below."), "error")
+    return _show(review, 422, defer_form=form, defer_for=cm.id)
 
 
 @bp.post("/countermeasures/<int:countermeasure_id>/deployments")

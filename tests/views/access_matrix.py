@@ -175,6 +175,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "reviews.submit": "reviews A",
     "reviews.check": "reviews A",
     "reviews.implemented": "reviews A",
+    "reviews.defer_check": "approve A",
     "reviews.add_deployment": "reviews A",
     "reviews.answer": "reviews A",
     "reviews.send_back": "approve A",

@@ -375,6 +375,8 @@ QUERIES: dict[str, str] = {"reviews.new": "?incident={incident_id}", "recalls.ne
 FORMS: dict[str, dict[str, str]] = {
     "reviews.check": {"check_method": "Life test", "check_result": "No crack", "check_effective": "yes"},
     "reviews.answer": {"answer": "not_applicable", "reason": "Different hinge design."},
+    "reviews.defer_check": {"reason": "The effect shows in next season's returns.", "check_due_on": "2027-06-30",
+                            "password": DEMO_PASSWORD},
     "accounts.set_language": {"language": "en"},
     "incidents.comment": {"body": "Looked at it."},
     "reviews.new": {"incident": "{incident_id}", "title": "Hinge crack, second look"},

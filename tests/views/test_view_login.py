@@ -30,19 +30,19 @@ def test_login_page_has_form_without_nav(client):
     assert "Incident register" not in text(response)  # no nav for anonymous visitors
 
 
-def test_login_success_redirects_home_then_to_register_with_welcome(client, demo, fresh, clock):
+def test_login_success_redirects_to_my_work_with_welcome(client, demo, fresh, clock):
     response = login(client, "  Reporter@Example.COM ")  # the e-mail in any case, with stray spaces
     assert response.status_code == 302
-    assert location_path(response) == "/"
+    assert location_path(response) == "/my-work"
     assert fresh(sa.select(User.last_login_at).where(User.email == "reporter@example.com")) == clock.now
     home = client.get("/")
-    assert home.status_code == 302 and location_path(home) == "/incidents/"
-    register = client.get("/incidents/")
-    assert register.status_code == 200
-    assert "Welcome, Aiko Tanaka." in flashes(register)
-    assert "Aiko Tanaka" in text(register)  # the header names who is logged in
+    assert home.status_code == 302 and location_path(home) == "/my-work"
+    work = client.get("/my-work")
+    assert work.status_code == 200
+    assert "Welcome, Aiko Tanaka." in flashes(work)
+    assert "Aiko Tanaka" in text(work)  # the header names who is logged in
     again = client.get("/login")  # already logged in: nothing to do here
-    assert again.status_code == 302 and location_path(again) == "/"
+    assert again.status_code == 302 and location_path(again) == "/my-work"
 
 
 def test_wrong_password_and_unknown_email_look_the_same(client, demo):
@@ -119,7 +119,7 @@ def test_login_refuses_open_redirects(app, demo):
         location = response.headers["Location"].replace("\\", "/")
         assert not location.startswith("//") and urlsplit(location).netloc in ("", "localhost"), target
         if "\\" not in target:
-            assert "evil" not in location and location_path(response) == "/", target
+            assert "evil" not in location and location_path(response) == "/my-work", target
 
 
 def test_login_without_csrf_token_is_refused(client, demo):

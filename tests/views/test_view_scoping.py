@@ -55,8 +55,8 @@ def test_division_reporter_cannot_reach_another_divisions_incident(login_as, bro
 def test_engineer_and_admin_may_not_read_incidents(app, demo, browser_as):
     for email in ("engineer@example.com", "admin@example.com"):
         client = browser_as(email)
-        home = client.get("/")
-        assert home.status_code == 200  # a start page of their own, not the register
+        home = client.get("/", follow_redirects=True)
+        assert home.status_code == 200 and home.request.path == "/my-work"  # My work, not the register
         assert "Incident register" not in text(home)
         for path in ("/incidents/", "/incidents/1", "/incidents/5", "/incidents/new", "/incidents/1/edit"):
             response = client.get(path)
