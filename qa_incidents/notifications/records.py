@@ -479,9 +479,6 @@ def record_clock_event(session: so.Session, *, user: User, record: NotificationR
     rule = RULES.get(record.regime_code)
     if rule is None or not awaiting_event(record):
         raise ValidationFailed({"event": str(_l("This notification's clock is not waiting for a decision."))})
-    refusal = rules.event_signer_refusal(signer_id=user.id, requested_by_id=record.clock_event_requested_by_id)
-    if refusal:
-        raise Forbidden(refusal)
     moment = event_at or now
     if moment > now:
         raise ValidationFailed({"event_at": str(_l("The decision cannot be in the future."))})
@@ -490,7 +487,8 @@ def record_clock_event(session: so.Session, *, user: User, record: NotificationR
     signature = sign(session, user=user, password=password, meaning=rule.event_signature, entity_type=ENTITY,
                      entity_id=record.id, now=now, comment=comment, incident_id=record.incident_id,
                      content={"regime": record.regime_code, "incident": record.incident.reference,
-                              "decision": rule.decision, "event_at": moment})
+                              "decision": rule.decision, "event_at": moment},
+                     prepared_by=(record.clock_event_requested_by_id,))  # whoever asked may not decide
     deadline = incident_deadline(record.incident, record.regime_code, event_at=moment)
     assert deadline is not None
     before = audit.snapshot(record, AUDITED)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from qa_incidents.accounts.models import User
 from qa_incidents.core.audit import AuditEvent
 from qa_incidents.core.errors import Forbidden, ValidationFailed
-from qa_incidents.core.signatures import Signature
+from qa_incidents.core.signatures import SeparationOfDuties, Signature
 from qa_incidents.incidents.models import Incident
 from qa_incidents.laws.models import Obligation
 from qa_incidents.notifications import records
@@ -74,7 +74,7 @@ def test_the_requester_may_not_sign_the_decision(demo, cpsc, clock):
     records.request_clock_event(demo, user=hq, record=cpsc, comment="", now=clock())
     demo.commit()
     assert Step.RECORD_EVENT not in records.steps_for(cpsc, hq)
-    with pytest.raises(Forbidden, match="another person"):
+    with pytest.raises(SeparationOfDuties, match="someone else must sign it"):  # the one rule in core.signatures
         records.record_clock_event(demo, user=hq, record=cpsc, password=PASSWORD, comment="", event_at=None,
                                    now=clock())
     assert cpsc.clock_event_at is None

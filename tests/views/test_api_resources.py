@@ -142,7 +142,7 @@ def test_submission_after_the_signed_approval_is_idempotent_and_keeps_the_docume
     demo.rollback()
     hq = demo.scalar(sa.select(User).where(User.email == HQ))
     records.approve(demo, user=hq, record=demo.get(NotificationRecord, ids["record_id"]), password=PASSWORD,
-                    comment="", now=clock())  # the signature: page only
+                    comment="", now=clock() - timedelta(minutes=10))  # the signature: page only; before the sending
     demo.commit()
     attachments = _fresh(demo, sa.select(sa.func.count(Attachment.id)))
     future = api(QA, "POST", url + "/submission", json={**submission, "submitted_at": (clock() + timedelta(days=1)).isoformat()})
