@@ -6,18 +6,18 @@ export imports back (into this installation, where every row is already present,
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy.orm as so
 
 from qa_incidents.accounts.models import User
+from qa_incidents.core import csvsafe
 from qa_incidents.core.errors import Forbidden
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.incidents import service
@@ -38,7 +38,7 @@ PAGE = 500
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, (datetime, date)):  # a date too: JSON has no date type
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -269,20 +269,10 @@ def render(kind: str, fmt: str, *, session: so.Session, user: User, filters: Any
     if fmt == "xlsx":
         return _xlsx(kind, columns, rows)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
+    writer = csvsafe.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
     writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _safe_csv(v) for k, v in row.items()})
+    writer.writerows(rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _safe_csv(value: Any) -> Any:
-    # Free text beginning with = + @ would run as a formula in a spreadsheet (and a workbook would keep only the
-    # formula's result): a leading apostrophe keeps it text. "+81 …" or "@2" stay as written (phone numbers, counts);
-    # "=1+1 …" does not.
-    if isinstance(value, str) and (value[:1] == "=" or (value[:1] in ("+", "@") and not value[1:2].isdigit())):
-        return "'" + value
-    return value
 
 
 def _xlsx(kind: str, columns: tuple[str, ...], rows: Iterator[dict[str, Any]]) -> bytes:
@@ -295,7 +285,7 @@ def _xlsx(kind: str, columns: tuple[str, ...], rows: Iterator[dict[str, Any]]) -
     for row in rows:
         # A text starting with "=" would be stored as a formula; control characters cannot be stored at all.
         sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v
-                      for v in (_safe_csv(row[c]) for c in columns)])
+                      for v in (csvsafe.neutralise(row[c]) for c in columns)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

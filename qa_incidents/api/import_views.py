@@ -28,6 +28,7 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from qa_incidents.api import exports, importer
 from qa_incidents.api.models import ImportRun
+from qa_incidents.core import params
 from qa_incidents.core.db import begin_write, transaction
 from qa_incidents.core.errors import ValidationFailed
 from qa_incidents.core.permissions import Capability, can
@@ -140,7 +141,7 @@ def _describe(spec: Any) -> str:
     return _("column “%(c)s”", c=column)
 
 
-@import_bp.get("/<int:run_id>/mapping")
+@import_bp.get("/<id:run_id>/mapping")
 @requires(Capability.FILE_INCIDENT)
 def mapping(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
@@ -149,7 +150,7 @@ def mapping(run_id: int):  # type: ignore[no-untyped-def]
     return _mapping_page(run, MappingForm())
 
 
-@import_bp.post("/<int:run_id>/mapping")
+@import_bp.post("/<id:run_id>/mapping")
 @requires(Capability.FILE_INCIDENT)
 def apply_mapping(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
@@ -198,7 +199,7 @@ def apply_mapping(run_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("imports.mapping", run_id=run.id))
 
 
-@import_bp.get("/<int:run_id>")
+@import_bp.get("/<id:run_id>")
 @requires(Capability.FILE_INCIDENT)
 def show(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
@@ -210,7 +211,7 @@ def show(run_id: int):  # type: ignore[no-untyped-def]
     return response
 
 
-@import_bp.get("/<int:run_id>/report.csv")
+@import_bp.get("/<id:run_id>/report.csv")
 @requires(Capability.FILE_INCIDENT)
 def report_csv(run_id: int) -> Response:
     run = _run_or_404(run_id)
@@ -317,11 +318,11 @@ def export(kind: str, fmt: str) -> Response:
 
 
 def _id_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if not raw:
+    """?name=ID, None if absent; anything that is not an id is a 400 (ValueError)."""
+    if not request.args.get(name):
         return None
-    value = int(raw)  # ValueError: a 400
-    if not 0 < value < 2**31:
+    value = params.arg_id(name)
+    if value is None:
         raise ValueError(name)
     return value
 
@@ -342,18 +343,18 @@ def _recall_filters_from_args() -> exports.RecallFilter:
 def _lesson_filters_from_args() -> exports.LessonFilter:
     """The lessons library's search words and facets, with the page's parameter names."""
     args = request.args
-    year = args.get("year") or ""
-    if year and not (year.isascii() and year.isdigit() and len(year) <= 4):
+    year = params.arg_whole("year", 1, 9999)
+    if args.get("year") and year is None:
         abort(400)
     return exports.LessonFilter(text=args.get("q", "")[:500], product_category=args.get("category") or None,
                                 failure_mode=args.get("failure_mode") or None,
                                 cause_dimension=args.get("cause_dimension") or None,
-                                division=args.get("division") or None, year=int(year) if year else None)
+                                division=args.get("division") or None, year=year)
 
 
 def _filters_from_args() -> Any:
     """The register page's filters from the query string (unknown or malformed values are a 400)."""
-    from datetime import date, datetime, timedelta
+    from datetime import datetime, timedelta
 
     from qa_incidents.core.clock import localize
     from qa_incidents.core.web import viewer_timezone
@@ -369,15 +370,15 @@ def _filters_from_args() -> Any:
             filters.severity = Severity(args["severity"])
         for name, attr in (("division", "division_id"), ("category", "category_id")):
             if args.get(name):
-                value = int(args[name])
-                if not 0 < value < 2**31:
-                    raise ValueError(name)
-                setattr(filters, attr, value)
+                setattr(filters, attr, _id_arg(name))
         if args.get("country"):
             filters.country = args["country"].upper()[:2]
         for name, shift in (("aware_from", 0), ("aware_to", 1)):
             if args.get(name):
-                day = date.fromisoformat(args[name]) + timedelta(days=shift)
+                day = params.arg_day(name)
+                if day is None:
+                    raise ValueError(name)
+                day += timedelta(days=shift)
                 setattr(filters, name, localize(datetime.combine(day, datetime.min.time()), viewer_timezone()))
     except (ValueError, OverflowError):
         abort(400)

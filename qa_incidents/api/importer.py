@@ -32,6 +32,7 @@ from qa_incidents.accounts.models import Division, User
 from qa_incidents.api.models import ImportedRecord, ImportProfile, ImportRun
 from qa_incidents.catalogue import service as catalogue
 from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.core import csvsafe, params
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.incidents import service as incidents
@@ -316,7 +317,9 @@ def _cell_text(value: Any) -> str:
 
 def _read_json(content: bytes) -> SourceFile:
     try:
-        data = json.loads(content.decode("utf-8-sig"))
+        data = params.load_json(content.decode("utf-8-sig"))
+    except params.JSONTooDeep as e:
+        raise ImportFileError(f"the JSON is {e}; an import is a list of flat objects") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ImportFileError(f"the JSON cannot be read ({e})") from None
     if isinstance(data, dict):
@@ -816,7 +819,7 @@ def preview(profile: Profile, source: SourceFile, n: int = 10) -> list[dict[str,
 def rejected_csv(report: ImportReport) -> str:
     """The rejected rows (and warnings), one per line, for people and spreadsheets."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csvsafe.Writer(buffer, lineterminator="\n")
     writer.writerow(["line", "source_key", "outcome", "reason"])
     for r in report.rejected:
         writer.writerow([r.line, r.key, "rejected", r.reason])

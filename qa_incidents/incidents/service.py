@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from qa_incidents.accounts.models import User
 from qa_incidents.catalogue.models import Product
 from qa_incidents.catalogue.service import CategoryTree
-from qa_incidents.core import audit
+from qa_incidents.core import audit, params
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.db import is_db_int
 from qa_incidents.core.errors import EditConflict, Forbidden, NotFound, ValidationFailed
@@ -379,9 +379,9 @@ def decode_cursor(cursor: str, column: Any) -> tuple[Any, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if column is Incident.aware_at or column is Incident.occurred_at:
-            value = datetime.fromisoformat(value)
-            if value.tzinfo is None:
-                raise ValueError("naive")
+            value = params.moment(value, aware=True)  # year 1 or 9999 would overflow in UTC: not a cursor
+            if value is None:
+                raise ValueError("not a moment")
         elif not is_db_int(value):
             raise ValueError("bad value")
         if not is_db_int(ident):

@@ -13,6 +13,7 @@ from qa_incidents.accounts.models import Division, User
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, EditConflict, NotFound, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
+from qa_incidents.core.params import arg_whole
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import Signature
 from qa_incidents.core.web import db, now, requires
@@ -134,13 +135,13 @@ def new():  # type: ignore[no-untyped-def]
         (422 if form.errors else 200)
 
 
-@bp.get("/<int:review_id>")
+@bp.get("/<id:review_id>")
 @requires(Capability.READ_INCIDENTS)
 def show(review_id: int):  # type: ignore[no-untyped-def]
     return _show(_review_or_404(review_id))
 
 
-@bp.route("/<int:review_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:review_id>/edit", methods=["GET", "POST"])
 @requires(Capability.WRITE_REVIEWS)
 def edit(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -177,7 +178,7 @@ def edit(review_id: int):  # type: ignore[no-untyped-def]
     return render_template("reviews/edit.html", form=form, review=review), (422 if form.errors else 200)
 
 
-@bp.post("/<int:review_id>/incidents")
+@bp.post("/<id:review_id>/incidents")
 @requires(Capability.WRITE_REVIEWS)
 def link(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -195,7 +196,7 @@ def link(review_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, link_form=form)
 
 
-@bp.post("/<int:review_id>/why")
+@bp.post("/<id:review_id>/why")
 @requires(Capability.WRITE_REVIEWS)
 def add_why(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -216,7 +217,7 @@ def add_why(review_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, why_form=form)
 
 
-@bp.post("/<int:review_id>/countermeasures")
+@bp.post("/<id:review_id>/countermeasures")
 @requires(Capability.WRITE_REVIEWS)
 def add_countermeasure(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -249,7 +250,7 @@ def _countermeasure_review(countermeasure_id: int) -> Any:
     return cm, _review_or_404(cm.review_id)
 
 
-@bp.post("/countermeasures/<int:countermeasure_id>/implemented")
+@bp.post("/countermeasures/<id:countermeasure_id>/implemented")
 @requires(Capability.READ_INCIDENTS)
 def implemented(countermeasure_id: int):  # type: ignore[no-untyped-def]
     cm, review = _countermeasure_review(countermeasure_id)
@@ -266,7 +267,7 @@ def implemented(countermeasure_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("reviews.show", review_id=review.id, _anchor=f"countermeasure-{cm.id}"))
 
 
-@bp.post("/countermeasures/<int:countermeasure_id>/check")
+@bp.post("/countermeasures/<id:countermeasure_id>/check")
 @requires(Capability.READ_INCIDENTS)
 def check(countermeasure_id: int):  # type: ignore[no-untyped-def]
     cm, review = _countermeasure_review(countermeasure_id)
@@ -287,7 +288,7 @@ def check(countermeasure_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, check_form=form, check_for=cm.id)
 
 
-@bp.post("/countermeasures/<int:countermeasure_id>/deployments")
+@bp.post("/countermeasures/<id:countermeasure_id>/deployments")
 @requires(Capability.WRITE_REVIEWS)
 def add_deployment(countermeasure_id: int):  # type: ignore[no-untyped-def]
     cm, review = _countermeasure_review(countermeasure_id)
@@ -308,7 +309,7 @@ def add_deployment(countermeasure_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, deployment_form=form, deployment_for=cm.id)
 
 
-@bp.post("/deployments/<int:deployment_id>/answer")
+@bp.post("/deployments/<id:deployment_id>/answer")
 @requires(Capability.WRITE_REVIEWS)
 def answer(deployment_id: int):  # type: ignore[no-untyped-def]
     from qa_incidents.reviews.models import Deployment
@@ -333,7 +334,7 @@ def answer(deployment_id: int):  # type: ignore[no-untyped-def]
     return render_template("reviews/mine.html", **_mine_context(answer_form=form, answer_for=deployment.id)), 422
 
 
-@bp.post("/<int:review_id>/submit")
+@bp.post("/<id:review_id>/submit")
 @requires(Capability.WRITE_REVIEWS)
 def submit(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -351,7 +352,7 @@ def submit(review_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("reviews.show", review_id=review.id))
 
 
-@bp.route("/<int:review_id>/approve", methods=["GET", "POST"])
+@bp.route("/<id:review_id>/approve", methods=["GET", "POST"])
 @requires(Capability.APPROVE)
 def approve(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -377,7 +378,7 @@ def approve(review_id: int):  # type: ignore[no-untyped-def]
                            countermeasures=service.countermeasures_of(db(), review.id)), status
 
 
-@bp.post("/<int:review_id>/return")
+@bp.post("/<id:review_id>/return")
 @requires(Capability.APPROVE)
 def send_back(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -416,14 +417,6 @@ def mine():  # type: ignore[no-untyped-def]
 MAX_LESSON_PAGE = 10_000
 
 
-def _whole(text: str | None, low: int, high: int) -> int | None:
-    """A whole number typed in the address, if it is one within [low, high] (ASCII digits only: "²" is not one)."""
-    if not text or not text.isascii() or not text.isdecimal() or len(text) > 9:
-        return None
-    value = int(text)
-    return value if low <= value <= high else None
-
-
 @bp.get("/lessons")
 @requires(Capability.READ_LESSONS)
 def lessons_index():  # type: ignore[no-untyped-def]
@@ -431,8 +424,8 @@ def lessons_index():  # type: ignore[no-untyped-def]
     filters = search.LessonFilters(
         product_category=args.get("category") or None, failure_mode=args.get("failure_mode") or None,
         cause_dimension=args.get("cause_dimension") or None, division=args.get("division") or None,
-        year=_whole(args.get("year"), 1, 9999))
-    page_no = _whole(args.get("page"), 1, MAX_LESSON_PAGE) or 1
+        year=arg_whole("year", 1, 9999))
+    page_no = arg_whole("page", 1, MAX_LESSON_PAGE) or 1
     size = 20
     result = search.search_lessons(db(), args.get("q", "")[:500], limit=size, offset=(page_no - 1) * size,
                                    filters=filters)
@@ -448,7 +441,7 @@ def lessons_index():  # type: ignore[no-untyped-def]
                            size=size, href=href)
 
 
-@bp.get("/lessons/<int:lesson_id>")
+@bp.get("/lessons/<id:lesson_id>")
 @requires(Capability.READ_LESSONS)
 def lesson(lesson_id: int):  # type: ignore[no-untyped-def]
     try:
@@ -469,7 +462,7 @@ def lesson(lesson_id: int):  # type: ignore[no-untyped-def]
 def similar_json():  # type: ignore[no-untyped-def]
     """Similar lessons for a text being typed (the incident form), as JSON."""
     text = (request.args.get("text") or "")[:5000]
-    limit = min(int(request.args["limit"]) if (request.args.get("limit") or "").isdigit() else 5, 20)
+    limit = arg_whole("limit", 1, 20) or 5
     hits = search.similar_lessons(db(), text=text, limit=limit)
     return jsonify([{"id": h.lesson.id, "title": h.lesson.title, "cause_category": h.lesson.cause_category,
                      "failure_mode": h.lesson.failure_mode, "source_ref": h.lesson.source_ref, "score": h.score,
@@ -496,7 +489,7 @@ def subscriptions():  # type: ignore[no-untyped-def]
         (422 if form.errors else 200)
 
 
-@bp.post("/lessons/subscriptions/<int:subscription_id>/end")
+@bp.post("/lessons/subscriptions/<id:subscription_id>/end")
 @requires(Capability.READ_LESSONS)
 def unsubscribe(subscription_id: int):  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():
