@@ -68,9 +68,30 @@ def _profile_choices() -> list[tuple[str, str]]:
     return [("", _("— choose a profile —"))] + shipped + saved
 
 
-def _source_of(run: ImportRun) -> importer.SourceFile:
-    path = current_app.extensions["qa_storage"].path_for(run.file_sha256)
-    return importer.read_file(run.filename, path.read_bytes())
+#: How many rows of the file the mapping page previews.
+PREVIEW_ROWS = 10
+
+
+def read_upload(app: Any, filename: str, sha256: str) -> importer.SourceFile:
+    """The whole stored upload, within the configured limits of inflated size and rows."""
+    content = app.extensions["qa_storage"].path_for(sha256).read_bytes()
+    return importer.read_file(filename, content, max_bytes=app.config["IMPORT_MAX_INFLATED_BYTES"],
+                              max_rows=app.config["IMPORT_MAX_ROWS"])
+
+
+def _sample(source: importer.SourceFile) -> dict[str, Any]:
+    return {"format": source.format, "columns": source.columns, "total": len(source.rows),
+            "rows": [[line, record] for line, record in source.rows[:PREVIEW_ROWS]]}
+
+
+def _source_of(run: ImportRun) -> tuple[importer.SourceFile, int]:
+    """What the mapping page needs of the file (its columns, first rows and row count), kept at upload: the page
+    does not read and parse the whole file again on every view."""
+    sample = run.source_sample
+    if sample is None:  # a run uploaded before samples were kept
+        sample = _sample(read_upload(current_app, run.filename, run.file_sha256))
+    rows = [(int(line), dict(record)) for line, record in sample["rows"]]
+    return importer.SourceFile(sample["format"], list(sample["columns"]), rows), int(sample["total"])
 
 
 @import_bp.get("/")
@@ -102,7 +123,7 @@ def upload():  # type: ignore[no-untyped-def]
     try:
         profile = importer.load_profile(db(), form.profile.data or "")
         stored = current_app.extensions["qa_storage"].put(upload_file.stream)
-        _ = importer.read_file(filename, current_app.extensions["qa_storage"].path_for(stored.sha256).read_bytes())
+        sample = _sample(read_upload(current_app, filename, stored.sha256))
     except TooLarge:
         form.file.errors = [*form.file.errors, _("The file is larger than the upload limit.")]
         return _index(form, 422)
@@ -111,16 +132,17 @@ def upload():  # type: ignore[no-untyped-def]
         return _index(form, 422)
     with transaction(db()) as s:
         run = ImportRun(created_by_id=current_user.id, created_at=now(), filename=filename, file_sha256=stored.sha256,
-                        profile_name=profile.name, definition=profile.to_dict(), status="draft", report=[], error="")
+                        profile_name=profile.name, definition=profile.to_dict(), status="draft", report=[], error="",
+                        source_sample=sample)
         s.add(run)
     return redirect(url_for("imports.mapping", run_id=run.id))
 
 
 def _mapping_page(run: ImportRun, form: MappingForm, status: int = 200):  # type: ignore[no-untyped-def]
-    source = _source_of(run)
+    source, total = _source_of(run)
     profile = importer.Profile.from_dict(run.definition)
     missing = sorted(profile.columns() - set(source.columns))
-    return render_template("imports/mapping.html", run=run, form=form, source=source, profile=profile,
+    return render_template("imports/mapping.html", run=run, form=form, source=source, total=total, profile=profile,
                            fields=importer.TARGET_FIELDS, preview=importer.preview(profile, source, 10),
                            missing=missing, describe=_describe), status
 
@@ -159,7 +181,7 @@ def apply_mapping(run_id: int):  # type: ignore[no-untyped-def]
     form = MappingForm()
     if not form.validate_on_submit():
         return _mapping_page(run, form, 422)
-    source = _source_of(run)
+    source, total = _source_of(run)
     definition = dict(run.definition)
     fields = dict(definition["fields"])
     for name in importer.TARGET_FIELDS:
@@ -192,7 +214,7 @@ def apply_mapping(run_id: int):  # type: ignore[no-untyped-def]
         run.profile_name = profile.name
         if request.form.get("action") == "run":
             run.status = "queued"
-            run.rows = len(source.rows)
+            run.rows = total
     if run.status == "queued":
         start(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
         return redirect(url_for("imports.show", run_id=run.id))
@@ -250,8 +272,7 @@ def process(app: Flask, run_id: int) -> None:
             run.status = "running"
             session.commit()
             try:
-                path = app.extensions["qa_storage"].path_for(run.file_sha256)
-                source = importer.read_file(run.filename, path.read_bytes())
+                source = read_upload(app, run.filename, run.file_sha256)
                 profile = importer.Profile.from_dict(run.definition)
             except (importer.ImportFileError, importer.ProfileError, OSError) as e:
                 run.status, run.error, run.finished_at = "failed", str(e), _now(app)

@@ -60,7 +60,7 @@ def _paths(rule: Rule, ident: str) -> list[str]:
     paths = [rule.rule]
     for name, converter in rule._converters.items():
         values = [ident] if isinstance(converter, IdConverter) else WORDS.get(name, ["x"])
-        paths = [re.sub(r"<[^>]*\b%s>" % name, value, path) for path in paths for value in values]
+        paths = [re.sub(rf"<[^>]*\b{name}>", value, path) for path in paths for value in values]
     return paths
 
 
