@@ -25,7 +25,7 @@ from qa_incidents.core.countries import country_codes
 from qa_incidents.core.db import is_db_int
 from qa_incidents.core.errors import EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.memo import Remembered
-from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
+from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division, scoped
 from qa_incidents.core.sequences import marker, next_value
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Attachment, Comment, Incident
@@ -40,12 +40,7 @@ AUDITED_FIELDS = (*FACT_FIELDS, "category_id")
 
 def visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
     """Restrict a query over incidents to what the user may read (division scoping)."""
-    actor = user.actor
-    if not can(actor, Capability.READ_INCIDENTS):
-        return stmt.where(sa.false())
-    if can(actor, Capability.READ_ALL_DIVISIONS):
-        return stmt
-    return stmt.where(Incident.division_id == actor.division_id)
+    return scoped(stmt, user.actor, Incident.division_id)
 
 
 #: An incident with what its pages show (its division, product and category path, who filed and last changed it),
