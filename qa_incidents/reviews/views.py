@@ -16,7 +16,7 @@ from qa_incidents.core.forms import EmptyForm, apply_errors
 from qa_incidents.core.params import arg_whole
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import Signature
-from qa_incidents.core.web import db, now, requires
+from qa_incidents.core.web import db, now, requires, write_apart
 from qa_incidents.incidents import service as incidents
 from qa_incidents.reviews import forms, lessons, rules, search, service
 from qa_incidents.reviews.rules import CountermeasureType, DeploymentAnswer, Dimension, ReviewStatus
@@ -448,13 +448,11 @@ def lesson(lesson_id: int):  # type: ignore[no-untyped-def]
         found = lessons.get_lesson(db(), lesson_id)
     except DomainError:
         abort(404)
-    with transaction(db()) as s:
-        lessons.record_open(s, found.id)
-    s = db()
-    s.refresh(found)
-    similar = search.similar_lessons(s, text=f"{found.title} {found.summary} {found.mechanism}", limit=6,
+    # Counted in a short write of its own: the page's reading transaction is never upgraded to a write.
+    opened = found.times_opened + (1 if write_apart(lambda s: lessons.record_open(s, found.id)) else 0)
+    similar = search.similar_lessons(db(), text=f"{found.title} {found.summary} {found.mechanism}", limit=6,
                                      exclude_refs=[found.source_ref])
-    return render_template("lessons/show.html", lesson=found, similar=similar)
+    return render_template("lessons/show.html", lesson=found, similar=similar, opened=opened)
 
 
 @bp.get("/lessons/similar.json")
