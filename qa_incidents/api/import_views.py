@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -331,8 +332,8 @@ def export(kind: str, fmt: str) -> Response:
     if not can(current_user.actor, exports.EXPORTS[kind].capability):
         abort(403)
     filters = {"recalls": _recall_filters_from_args, "lessons": _lesson_filters_from_args}.get(kind, _filters_from_args)()
-    body = exports.render(kind, fmt, session=db(), user=current_user, filters=filters)
-    response = Response(body, mimetype=exports.FORMATS[fmt])
+    body = exports.stream(kind, fmt, session=db(), user=current_user, filters=filters)
+    response = Response(stream_with_context(body), mimetype=exports.FORMATS[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{kind}-{now().date().isoformat()}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

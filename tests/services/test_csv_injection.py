@@ -44,6 +44,24 @@ def hostile(demo):  # type: ignore[no-untyped-def]
     from qa_incidents.reviews import lessons
     from qa_incidents.reviews.models import Lesson
 
+    from datetime import timedelta
+
+    from qa_incidents.accounts.models import User
+    from qa_incidents.incidents import workflow
+    from qa_incidents.incidents.rules import Severity
+    from qa_incidents.seed import DEMO_PASSWORD
+
+    def user(email: str) -> User:
+        return demo.scalar(sa.select(User).where(User.email == email))
+
+    heater = demo.scalar(sa.select(Incident).where(Incident.title == "Suspected CO release from fan heater"))
+    now = demo.scalar(sa.select(sa.func.max(Incident.created_at))) + timedelta(hours=1)
+    workflow.triage(demo, user=user("division.qa@example.com"), incident_id=heater.id, severity=Severity.S1,
+                    override_reason="", now=now)
+    workflow.request_escalation(demo, user=user("division.qa@example.com"), incident_id=heater.id, reason="CO.",
+                                now=now)
+    workflow.decide_escalation(demo, user=user("hq.qa@example.com"), incident_id=heater.id, approve=True,
+                               password=DEMO_PASSWORD, comment="Go.", now=now)  # its notification records derived
     seed_demo(demo)
     lessons.import_rows(demo, lessons.read_sample()[:5], now=demo.scalar(sa.select(sa.func.max(Incident.created_at))))
     for model in (Incident, RecallCampaign, Lesson):
