@@ -39,16 +39,15 @@ def test_every_formula_start_is_neutralised_and_restored(value):  # type: ignore
 @pytest.fixture
 def hostile(demo):  # type: ignore[no-untyped-def]
     """The demo data with the recalls and lessons, every title an injection attempt."""
-    from qa_incidents.recalls.models import RecallCampaign
-    from qa_incidents.recalls.seed import seed_demo
-    from qa_incidents.reviews import lessons
-    from qa_incidents.reviews.models import Lesson
-
     from datetime import timedelta
 
     from qa_incidents.accounts.models import User
     from qa_incidents.incidents import workflow
     from qa_incidents.incidents.rules import Severity
+    from qa_incidents.recalls.models import RecallCampaign
+    from qa_incidents.recalls.seed import seed_demo
+    from qa_incidents.reviews import lessons
+    from qa_incidents.reviews.models import Lesson
     from qa_incidents.seed import DEMO_PASSWORD
 
     def user(email: str) -> User:
