@@ -69,6 +69,12 @@ def write_apart(work: Callable[[so.Session], Any], *, attempts: int = 3) -> bool
 
     from sqlalchemy.exc import OperationalError
 
+    request_session = g.get("db_session")
+    if request_session is not None and request_session.in_transaction() and not (
+            request_session.new or request_session.dirty or request_session.deleted):
+        # End the request's reading transaction first: its snapshot would predate the side write, and any later
+        # write of the request (e.g. a lazily built index) would then be refused as stale.
+        request_session.commit()
     for attempt in range(1, attempts + 1):
         session = current_app.extensions["qa_session_factory"]()
         try:

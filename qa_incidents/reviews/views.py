@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from qa_incidents.accounts.models import Division, User
@@ -374,8 +375,20 @@ def approve(review_id: int):  # type: ignore[no-untyped-def]
                 _fail(e)
             form.password.errors = [*form.password.errors, str(e)]
     status = 422 if form.errors else 200
+    cms = service.countermeasures_of(db(), review.id)
+    found = lessons.personal_data_found(review, service.why_steps(db(), review.id), cms)
     return render_template("reviews/approve.html", review=review, form=form, return_form=return_form,
-                           countermeasures=service.countermeasures_of(db(), review.id)), status
+                           countermeasures=cms, personal_data=found, PERSONAL_DATA_TITLES=rules.PERSONAL_DATA_TITLES,
+                           LESSON_FIELD_TITLES=LESSON_FIELD_TITLES), status
+
+
+#: The lesson's fields by name, as the approver reads them next to what will be removed from each.
+LESSON_FIELD_TITLES = {
+    "title": _l("Title"), "summary": _l("What happened"), "product": _l("Product"), "mechanism": _l("Mechanism"),
+    "technical_cause": _l("Technical"), "process_cause": _l("Process"), "framework_cause": _l("Framework"),
+    "motivating_cause": _l("Motivating factors"), "countermeasures": _l("Countermeasures"),
+    "design_review_checks": _l("Check this in your next design review"),
+}
 
 
 @bp.post("/<id:review_id>/return")
@@ -452,7 +465,7 @@ def lesson(lesson_id: int):  # type: ignore[no-untyped-def]
     opened = found.times_opened + (1 if write_apart(lambda s: lessons.record_open(s, found.id)) else 0)
     similar = search.similar_lessons(db(), text=f"{found.title} {found.summary} {found.mechanism}", limit=6,
                                      exclude_refs=[found.source_ref])
-    return render_template("lessons/show.html", lesson=found, similar=similar, opened=opened)
+    return render_template("lessons/show.html", lesson=lessons.for_readers(found), similar=similar, opened=opened)
 
 
 @bp.get("/lessons/similar.json")
