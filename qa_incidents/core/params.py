@@ -30,7 +30,7 @@ def whole(text: Any, low: int = 0, high: int = ID_MAX) -> int | None:
         return None
     text = text.strip()
     digits = text[1:] if text.startswith("-") else text
-    if not digits or not digits.isascii() or not digits.isdecimal() or len(digits) > 19:
+    if not digits or not digits.isascii() or not digits.isdecimal() or len(digits) > 1300:
         return None
     value = int(text)
     return value if low <= value <= high else None
@@ -104,6 +104,9 @@ class IdConverter(BaseConverter):
 
 # --- form fields: the same rules for what a form posts -------------------------------------------------------------
 
+_NOT_AN_INTEGER = "Not a valid integer value."
+
+
 class WholeField(IntegerField):
     """An integer field that refuses numbers past 64 bits (a field error, never an overflow in the database)."""
 
@@ -115,13 +118,22 @@ class WholeField(IntegerField):
         if not valuelist or valuelist[0] in ("", None):
             self.data = None
             return
-        value = whole(valuelist[0], self.low, self.high)
+        value = whole(valuelist[0], -(2**4096), 2**4096)
         if value is None:
+            self.data = None
+            raise ValueError(self.gettext(_NOT_AN_INTEGER))  # WTForms' own message, in WTForms' own translations
+        if not self.low <= value <= self.high:
             self.data = None
             from flask_babel import lazy_gettext as _l
 
-            raise ValueError(_l("Enter a whole number in range."))
+            raise ValueError(_l("This number is too large."))
         self.data = value
+
+
+def _out_of_range() -> Any:
+    from flask_babel import lazy_gettext as _l
+
+    return _l("This date is out of range.")
 
 
 class DayField(DateField):
@@ -131,8 +143,7 @@ class DayField(DateField):
         super().process_formdata(valuelist)
         if self.data is not None and not in_range(self.data):
             self.data = None
-            raise ValueError(self.gettext(self.invalid_value_message) if hasattr(self, "invalid_value_message")
-                             else "Not a valid date value.")
+            raise ValueError(_out_of_range())
 
 
 class MomentField(DateTimeLocalField):
@@ -142,8 +153,7 @@ class MomentField(DateTimeLocalField):
         super().process_formdata(valuelist)
         if self.data is not None and not in_range(self.data):
             self.data = None
-            raise ValueError(self.gettext(self.invalid_value_message) if hasattr(self, "invalid_value_message")
-                             else "Not a valid datetime value.")
+            raise ValueError(_out_of_range())
 
 
 # --- the query string of the current request --------------------------------------------------------------------
