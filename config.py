@@ -34,6 +34,9 @@ class Config:
     ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024))
     # The request limit leaves room for the form fields around the largest allowed file.
     MAX_CONTENT_LENGTH = ATTACHMENT_MAX_BYTES + 1024 * 1024
+    # Imports: what an uploaded file may hold once uncompressed (.gz), and how many rows.
+    IMPORT_MAX_INFLATED_BYTES = int(os.environ.get("IMPORT_MAX_INFLATED_BYTES", 100 * 1024 * 1024))
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 200_000))
     REGISTER_PAGE_SIZE = int(os.environ.get("REGISTER_PAGE_SIZE", 50))
     # Each response reports how many of its kept-value lookups memory answered (X-Cache-Lookups); `make bench`
     # turns it on to print each scenario's cache hit rate. Off in production: it says nothing a user needs.

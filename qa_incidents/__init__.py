@@ -59,6 +59,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     babel.init_app(app, locale_selector=i18n.request_language, timezone_selector=web.viewer_timezone)
     i18n.init_app(app)  # catalogues under translations/, each request's language, locale-aware filters
     _init_login(app)
+    from qa_incidents.core.params import IdConverter
+
+    # Every id in a path (<id:…>; a stray <int:…> gets the same): 404 past 64 bits, never a server error.
+    app.url_map.converters["id"] = app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
     _register_errors(app)
     _register_template_helpers(app)

@@ -222,7 +222,7 @@ def user_new():  # type: ignore[no-untyped-def]
     return render_template("admin/user_form.html", form=form, user=None), (422 if form.errors else 200)
 
 
-@admin_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 @requires(Capability.MANAGE_USERS)
 def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     user = db().get(User, user_id) or abort(404)
@@ -243,7 +243,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
         (422 if form.errors else 200)
 
 
-@admin_bp.post("/users/<int:user_id>/sign-out")
+@admin_bp.post("/users/<id:user_id>/sign-out")
 @requires(Capability.MANAGE_USERS)
 def user_sign_out(user_id: int):  # type: ignore[no-untyped-def]
     """End every session of the user at once (a lost laptop, a shared password, a departure)."""
@@ -267,7 +267,7 @@ def divisions():  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/divisions/new", methods=["GET", "POST"], defaults={"division_id": None})
-@admin_bp.route("/divisions/<int:division_id>", methods=["GET", "POST"])
+@admin_bp.route("/divisions/<id:division_id>", methods=["GET", "POST"])
 @requires(Capability.MANAGE_DIVISIONS)
 def division_form(division_id: int | None):  # type: ignore[no-untyped-def]
     division = (db().get(Division, division_id) or abort(404)) if division_id else None

@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -28,6 +29,7 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from qa_incidents.api import exports, importer
 from qa_incidents.api.models import ImportRun
+from qa_incidents.core import params
 from qa_incidents.core.db import begin_write, transaction
 from qa_incidents.core.errors import ValidationFailed
 from qa_incidents.core.permissions import Capability, can
@@ -67,9 +69,30 @@ def _profile_choices() -> list[tuple[str, str]]:
     return [("", _("— choose a profile —"))] + shipped + saved
 
 
-def _source_of(run: ImportRun) -> importer.SourceFile:
-    path = current_app.extensions["qa_storage"].path_for(run.file_sha256)
-    return importer.read_file(run.filename, path.read_bytes())
+#: How many rows of the file the mapping page previews.
+PREVIEW_ROWS = 10
+
+
+def read_upload(app: Any, filename: str, sha256: str) -> importer.SourceFile:
+    """The whole stored upload, within the configured limits of inflated size and rows."""
+    content = app.extensions["qa_storage"].path_for(sha256).read_bytes()
+    return importer.read_file(filename, content, max_bytes=app.config["IMPORT_MAX_INFLATED_BYTES"],
+                              max_rows=app.config["IMPORT_MAX_ROWS"])
+
+
+def _sample(source: importer.SourceFile) -> dict[str, Any]:
+    return {"format": source.format, "columns": source.columns, "total": len(source.rows),
+            "rows": [[line, record] for line, record in source.rows[:PREVIEW_ROWS]]}
+
+
+def _source_of(run: ImportRun) -> tuple[importer.SourceFile, int]:
+    """What the mapping page needs of the file (its columns, first rows and row count), kept at upload: the page
+    does not read and parse the whole file again on every view."""
+    sample = run.source_sample
+    if sample is None:  # a run uploaded before samples were kept
+        sample = _sample(read_upload(current_app, run.filename, run.file_sha256))
+    rows = [(int(line), dict(record)) for line, record in sample["rows"]]
+    return importer.SourceFile(sample["format"], list(sample["columns"]), rows), int(sample["total"])
 
 
 @import_bp.get("/")
@@ -101,7 +124,7 @@ def upload():  # type: ignore[no-untyped-def]
     try:
         profile = importer.load_profile(db(), form.profile.data or "")
         stored = current_app.extensions["qa_storage"].put(upload_file.stream)
-        _ = importer.read_file(filename, current_app.extensions["qa_storage"].path_for(stored.sha256).read_bytes())
+        sample = _sample(read_upload(current_app, filename, stored.sha256))
     except TooLarge:
         form.file.errors = [*form.file.errors, _("The file is larger than the upload limit.")]
         return _index(form, 422)
@@ -110,16 +133,17 @@ def upload():  # type: ignore[no-untyped-def]
         return _index(form, 422)
     with transaction(db()) as s:
         run = ImportRun(created_by_id=current_user.id, created_at=now(), filename=filename, file_sha256=stored.sha256,
-                        profile_name=profile.name, definition=profile.to_dict(), status="draft", report=[], error="")
+                        profile_name=profile.name, definition=profile.to_dict(), status="draft", report=[], error="",
+                        source_sample=sample)
         s.add(run)
     return redirect(url_for("imports.mapping", run_id=run.id))
 
 
 def _mapping_page(run: ImportRun, form: MappingForm, status: int = 200):  # type: ignore[no-untyped-def]
-    source = _source_of(run)
+    source, total = _source_of(run)
     profile = importer.Profile.from_dict(run.definition)
     missing = sorted(profile.columns() - set(source.columns))
-    return render_template("imports/mapping.html", run=run, form=form, source=source, profile=profile,
+    return render_template("imports/mapping.html", run=run, form=form, source=source, total=total, profile=profile,
                            fields=importer.TARGET_FIELDS, preview=importer.preview(profile, source, 10),
                            missing=missing, describe=_describe), status
 
@@ -140,7 +164,7 @@ def _describe(spec: Any) -> str:
     return _("column “%(c)s”", c=column)
 
 
-@import_bp.get("/<int:run_id>/mapping")
+@import_bp.get("/<id:run_id>/mapping")
 @requires(Capability.FILE_INCIDENT)
 def mapping(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
@@ -149,7 +173,7 @@ def mapping(run_id: int):  # type: ignore[no-untyped-def]
     return _mapping_page(run, MappingForm())
 
 
-@import_bp.post("/<int:run_id>/mapping")
+@import_bp.post("/<id:run_id>/mapping")
 @requires(Capability.FILE_INCIDENT)
 def apply_mapping(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
@@ -158,7 +182,7 @@ def apply_mapping(run_id: int):  # type: ignore[no-untyped-def]
     form = MappingForm()
     if not form.validate_on_submit():
         return _mapping_page(run, form, 422)
-    source = _source_of(run)
+    source, total = _source_of(run)
     definition = dict(run.definition)
     fields = dict(definition["fields"])
     for name in importer.TARGET_FIELDS:
@@ -191,14 +215,14 @@ def apply_mapping(run_id: int):  # type: ignore[no-untyped-def]
         run.profile_name = profile.name
         if request.form.get("action") == "run":
             run.status = "queued"
-            run.rows = len(source.rows)
+            run.rows = total
     if run.status == "queued":
         start(current_app._get_current_object(), run.id)  # type: ignore[attr-defined]
         return redirect(url_for("imports.show", run_id=run.id))
     return redirect(url_for("imports.mapping", run_id=run.id))
 
 
-@import_bp.get("/<int:run_id>")
+@import_bp.get("/<id:run_id>")
 @requires(Capability.FILE_INCIDENT)
 def show(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
@@ -210,7 +234,7 @@ def show(run_id: int):  # type: ignore[no-untyped-def]
     return response
 
 
-@import_bp.get("/<int:run_id>/report.csv")
+@import_bp.get("/<id:run_id>/report.csv")
 @requires(Capability.FILE_INCIDENT)
 def report_csv(run_id: int) -> Response:
     run = _run_or_404(run_id)
@@ -249,8 +273,7 @@ def process(app: Flask, run_id: int) -> None:
             run.status = "running"
             session.commit()
             try:
-                path = app.extensions["qa_storage"].path_for(run.file_sha256)
-                source = importer.read_file(run.filename, path.read_bytes())
+                source = read_upload(app, run.filename, run.file_sha256)
                 profile = importer.Profile.from_dict(run.definition)
             except (importer.ImportFileError, importer.ProfileError, OSError) as e:
                 run.status, run.error, run.finished_at = "failed", str(e), _now(app)
@@ -310,19 +333,19 @@ def export(kind: str, fmt: str) -> Response:
         abort(403)
     filters = {"recalls": _recall_filters_from_args, "lessons": _lesson_filters_from_args,
                "board": _board_filters_from_args}.get(kind, _filters_from_args)()
-    body = exports.render(kind, fmt, session=db(), user=current_user, filters=filters)
-    response = Response(body, mimetype=exports.FORMATS[fmt])
+    body = exports.stream(kind, fmt, session=db(), user=current_user, filters=filters)
+    response = Response(stream_with_context(body), mimetype=exports.FORMATS[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{kind}-{now().date().isoformat()}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
 def _id_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if not raw:
+    """?name=ID, None if absent; anything that is not an id is a 400 (ValueError)."""
+    if not request.args.get(name):
         return None
-    value = int(raw)  # ValueError: a 400
-    if not 0 < value < 2**31:
+    value = params.arg_id(name)
+    if value is None:
         raise ValueError(name)
     return value
 
@@ -352,18 +375,18 @@ def _board_filters_from_args() -> exports.BoardFilter:
 def _lesson_filters_from_args() -> exports.LessonFilter:
     """The lessons library's search words and facets, with the page's parameter names."""
     args = request.args
-    year = args.get("year") or ""
-    if year and not (year.isascii() and year.isdigit() and len(year) <= 4):
+    year = params.arg_whole("year", 1, 9999)
+    if args.get("year") and year is None:
         abort(400)
     return exports.LessonFilter(text=args.get("q", "")[:500], product_category=args.get("category") or None,
                                 failure_mode=args.get("failure_mode") or None,
                                 cause_dimension=args.get("cause_dimension") or None,
-                                division=args.get("division") or None, year=int(year) if year else None)
+                                division=args.get("division") or None, year=year)
 
 
 def _filters_from_args() -> Any:
     """The register page's filters from the query string (unknown or malformed values are a 400)."""
-    from datetime import date, datetime, timedelta
+    from datetime import datetime, timedelta
 
     from qa_incidents.core.clock import localize
     from qa_incidents.core.web import viewer_timezone
@@ -379,15 +402,15 @@ def _filters_from_args() -> Any:
             filters.severity = Severity(args["severity"])
         for name, attr in (("division", "division_id"), ("category", "category_id")):
             if args.get(name):
-                value = int(args[name])
-                if not 0 < value < 2**31:
-                    raise ValueError(name)
-                setattr(filters, attr, value)
+                setattr(filters, attr, _id_arg(name))
         if args.get("country"):
             filters.country = args["country"].upper()[:2]
         for name, shift in (("aware_from", 0), ("aware_to", 1)):
             if args.get(name):
-                day = date.fromisoformat(args[name]) + timedelta(days=shift)
+                day = params.arg_day(name)
+                if day is None:
+                    raise ValueError(name)
+                day += timedelta(days=shift)
                 setattr(filters, name, localize(datetime.combine(day, datetime.min.time()), viewer_timezone()))
     except (ValueError, OverflowError):
         abort(400)

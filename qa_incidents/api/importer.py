@@ -16,6 +16,7 @@ import inspect
 import io
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from qa_incidents.accounts.models import Division, User
 from qa_incidents.api.models import ImportedRecord, ImportProfile, ImportRun
 from qa_incidents.catalogue import service as catalogue
 from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.core import csvsafe, params
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.incidents import service as incidents
@@ -239,22 +241,59 @@ def format_of(filename: str) -> str:
     raise ImportFileError("the file must be .csv, .xlsx or .json (optionally gzip-compressed, .gz)")
 
 
-def read_file(filename: str, content: bytes) -> SourceFile:
-    """Every row of a CSV, XLSX or JSON file (also .gz), with the line (or record number) it came from."""
+#: What a file may hold once uncompressed, and how many rows (settings IMPORT_MAX_INFLATED_BYTES, IMPORT_MAX_ROWS).
+MAX_INFLATED_BYTES = 100 * 1024 * 1024
+MAX_ROWS = 200_000
+
+
+def read_file(filename: str, content: bytes, *, max_bytes: int = MAX_INFLATED_BYTES,
+              max_rows: int = MAX_ROWS) -> SourceFile:
+    """Every row of a CSV, XLSX or JSON file (also .gz), with the line (or record number) it came from.
+
+    A compressed file is inflated a piece at a time and refused as soon as it passes max_bytes (a 68 KB
+    "decompression bomb" would otherwise inflate to gigabytes in memory); a file of more than max_rows rows is
+    refused too. Both refusals say so and name the limit."""
     fmt = format_of(filename)
     if filename.lower().endswith(".gz") or content[:2] == b"\x1f\x8b":
-        try:
-            content = gzip.decompress(content)
-        except (OSError, EOFError) as e:
-            raise ImportFileError(f"the file is not valid gzip ({e})") from None
+        content = _inflate(content, max_bytes)
+    elif len(content) > max_bytes:
+        raise ImportFileError(f"the file is larger than the import limit of {_size(max_bytes)}")
     if fmt == "csv":
-        return _read_csv(content)
-    if fmt == "xlsx":
-        return _read_xlsx(content)
-    return _read_json(content)
+        source = _read_csv(content, max_rows)
+    elif fmt == "xlsx":
+        source = _read_xlsx(content, max_rows)
+    else:
+        source = _read_json(content)
+    if len(source.rows) > max_rows:
+        raise _too_many_rows(max_rows)
+    return source
 
 
-def _read_csv(content: bytes) -> SourceFile:
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.4g} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def _too_many_rows(max_rows: int) -> ImportFileError:
+    return ImportFileError(f"the file has more than {max_rows:,} rows, the import limit; split it into smaller files")
+
+
+def _inflate(content: bytes, max_bytes: int) -> bytes:
+    """A gzip file's content, inflated in pieces of at most 1 MB and refused once it passes max_bytes."""
+    out = bytearray()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+            while piece := stream.read(min(1024 * 1024, max_bytes + 1 - len(out))):
+                out += piece
+                if len(out) > max_bytes:
+                    raise ImportFileError(
+                        f"the file inflates to more than {_size(max_bytes)} when uncompressed, the import limit "
+                        f"(it is only {_size(len(content))} compressed); split it into smaller files")
+    except (OSError, EOFError, zlib.error) as e:
+        raise ImportFileError(f"the file is not valid gzip ({e})") from None
+    return bytes(out)
+
+
+def _read_csv(content: bytes, max_rows: int = MAX_ROWS) -> SourceFile:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -281,11 +320,13 @@ def _read_csv(content: bytes) -> SourceFile:
             if len(values) != len(columns):
                 record[WIDTH] = str(len(values))
             rows.append((line, record))
+            if len(rows) > max_rows:
+                raise _too_many_rows(max_rows)
         line = reader.line_num + 1
     return SourceFile("csv", columns, rows)
 
 
-def _read_xlsx(content: bytes) -> SourceFile:
+def _read_xlsx(content: bytes, max_rows: int = MAX_ROWS) -> SourceFile:
     import zipfile
 
     from openpyxl import load_workbook
@@ -306,6 +347,8 @@ def _read_xlsx(content: bytes) -> SourceFile:
             if values is None or all(v is None or v == "" for v in values):
                 continue
             rows.append((number, {c: _cell_text(v) for c, v in zip(columns, values, strict=False)}))
+            if len(rows) > max_rows:
+                raise _too_many_rows(max_rows)
         return SourceFile("xlsx", columns, rows)
     finally:
         workbook.close()
@@ -323,7 +366,9 @@ def _cell_text(value: Any) -> str:
 
 def _read_json(content: bytes) -> SourceFile:
     try:
-        data = json.loads(content.decode("utf-8-sig"))
+        data = params.load_json(content.decode("utf-8-sig"))
+    except params.JSONTooDeep as e:
+        raise ImportFileError(f"the JSON is {e}; an import is a list of flat objects") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ImportFileError(f"the JSON cannot be read ({e})") from None
     if isinstance(data, dict):
@@ -830,7 +875,7 @@ def preview(profile: Profile, source: SourceFile, n: int = 10) -> list[dict[str,
 def rejected_csv(report: ImportReport) -> str:
     """The rejected rows (and warnings), one per line, for people and spreadsheets."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csvsafe.Writer(buffer, lineterminator="\n")
     writer.writerow(["line", "source_key", "outcome", "reason"])
     for r in report.rejected:
         writer.writerow([r.line, r.key, "rejected", r.reason])

@@ -88,6 +88,8 @@ class ImportRun(Base):
     report: so.Mapped[list[Any]] = so.mapped_column(sa.JSON, default=list)
     error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     finished_at: so.Mapped[datetime | None]
+    #: What the mapping page shows of the file, read once at upload: {"columns", "rows" (the first few), "total"}.
+    source_sample: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
 
     created_by: so.Mapped[User] = so.relationship(lazy="joined")
 

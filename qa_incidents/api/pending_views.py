@@ -49,7 +49,7 @@ def index():  # type: ignore[no-untyped-def]
     return _page()
 
 
-@pending_bp.post("/<int:pending_id>/publish")
+@pending_bp.post("/<id:pending_id>/publish")
 @requires(Capability.APPROVE)
 def publish(pending_id: int):  # type: ignore[no-untyped-def]
     form, other = _forms(pending_id)
@@ -74,7 +74,7 @@ def publish(pending_id: int):  # type: ignore[no-untyped-def]
     return _page(422, {pending_id: (form, other)})
 
 
-@pending_bp.post("/<int:pending_id>/reject")
+@pending_bp.post("/<id:pending_id>/reject")
 @requires(Capability.APPROVE)
 def reject(pending_id: int):  # type: ignore[no-untyped-def]
     other, form = _forms(pending_id)

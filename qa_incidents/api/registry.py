@@ -58,8 +58,8 @@ def operation(method: str, path: str, *, summary: str, tag: str, **kwargs: Any) 
 
 
 def flask_rule(path: str) -> str:
-    """/incidents/{incident_id} → /incidents/<int:incident_id> (every path parameter here is an id)."""
-    return re.sub(r"\{(\w+)\}", r"<int:\1>", path)
+    """/incidents/{incident_id} → /incidents/<id:incident_id> (every path parameter here is an id)."""
+    return re.sub(r"\{(\w+)\}", r"<id:\1>", path)
 
 
 def route_all(bp: Blueprint, wrap: Callable[[Operation], Callable[..., Any]]) -> None:

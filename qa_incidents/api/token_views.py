@@ -66,7 +66,7 @@ def create():  # type: ignore[no-untyped-def]
     return _page(form, status=422)
 
 
-@tokens_bp.post("/<int:token_id>/revoke")
+@tokens_bp.post("/<id:token_id>/revoke")
 @requires(Capability.USE_API)
 def revoke(token_id: int):  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():

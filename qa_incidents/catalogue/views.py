@@ -28,7 +28,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/categories/new", methods=["GET", "POST"], defaults={"category_id": None})
-@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@bp.route("/categories/<id:category_id>", methods=["GET", "POST"])
 @requires(Capability.MANAGE_CATALOGUE)
 def category_form(category_id: int | None):  # type: ignore[no-untyped-def]
     category = (db().get(ProductCategory, category_id) or abort(404)) if category_id else None
@@ -50,7 +50,7 @@ def category_form(category_id: int | None):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/products/new", methods=["GET", "POST"], defaults={"product_id": None})
-@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+@bp.route("/products/<id:product_id>", methods=["GET", "POST"])
 @requires(Capability.MANAGE_CATALOGUE)
 def product_form(product_id: int | None):  # type: ignore[no-untyped-def]
     product = (db().get(Product, product_id) or abort(404)) if product_id else None

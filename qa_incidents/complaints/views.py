@@ -95,7 +95,7 @@ def _signal_or_404(signal_id: int) -> Any:
         abort(404)
 
 
-@bp.get("/<int:complaint_id>")
+@bp.get("/<id:complaint_id>")
 @requires(Capability.READ_INCIDENTS)
 def show(complaint_id: int):  # type: ignore[no-untyped-def]
     complaint = _complaint_or_404(complaint_id)
@@ -137,7 +137,7 @@ def _file(kind: str, division_id: int, prefill: dict[str, Any], do: Any, back: s
     return render_template("complaints/file.html", form=form, kind=kind, back=back), (422 if form.errors else 200)
 
 
-@bp.route("/<int:complaint_id>/file", methods=["GET", "POST"])
+@bp.route("/<id:complaint_id>/file", methods=["GET", "POST"])
 @requires(Capability.WORK_COMPLAINTS)
 @writes_late
 def file_incident(complaint_id: int):  # type: ignore[no-untyped-def]
@@ -172,7 +172,7 @@ def _chart(signal: Any) -> Any:
                       y_label=_("complaints"), chart_id=f"signal-{signal.id}")
 
 
-@bp.get("/signals/<int:signal_id>")
+@bp.get("/signals/<id:signal_id>")
 @requires(Capability.READ_INCIDENTS)
 def signal(signal_id: int):  # type: ignore[no-untyped-def]
     sig = _signal_or_404(signal_id)
@@ -187,7 +187,7 @@ def signal(signal_id: int):  # type: ignore[no-untyped-def]
                            dismiss_form=DismissForm(), lessons=lessons)
 
 
-@bp.route("/signals/<int:signal_id>/promote", methods=["GET", "POST"])
+@bp.route("/signals/<id:signal_id>/promote", methods=["GET", "POST"])
 @requires(Capability.WORK_COMPLAINTS)
 @writes_late
 def promote(signal_id: int):  # type: ignore[no-untyped-def]
@@ -204,7 +204,7 @@ def promote(signal_id: int):  # type: ignore[no-untyped-def]
                  url_for("complaints.signal", signal_id=sig.id))
 
 
-@bp.post("/signals/<int:signal_id>/dismiss")
+@bp.post("/signals/<id:signal_id>/dismiss")
 @requires(Capability.WORK_COMPLAINTS)
 def dismiss(signal_id: int):  # type: ignore[no-untyped-def]
     sig = _signal_or_404(signal_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -89,11 +90,30 @@ def can(actor: Actor, capability: Capability) -> bool:
     return capability in CAPABILITIES[actor.role]
 
 
+def readable_divisions(actor: Actor) -> frozenset[int] | None:
+    """The one scoping rule: the divisions whose incidents (and everything about them) the actor may read.
+    None means every division; an empty set, none. The actor's division is the current one: a user moved to
+    another division reads the new division's records only."""
+    if not can(actor, C.READ_INCIDENTS):
+        return frozenset()
+    if can(actor, C.READ_ALL_DIVISIONS):
+        return None
+    return frozenset({actor.division_id})
+
+
 def can_read_division(actor: Actor, division_id: int) -> bool:
     """Whether the actor may read incidents of the given division."""
-    if not can(actor, C.READ_INCIDENTS):
-        return False
-    return can(actor, C.READ_ALL_DIVISIONS) or actor.division_id == division_id
+    scope = readable_divisions(actor)
+    return scope is None or division_id in scope
+
+
+def scoped(stmt: Any, actor: Actor, division_column: Any) -> Any:
+    """A query (SQLAlchemy Select) restricted by readable_divisions on the given division column: every list of
+    records goes through this, whatever table it starts from."""
+    scope = readable_divisions(actor)
+    if scope is None:
+        return stmt
+    return stmt.where(division_column.in_(sorted(scope)))  # an empty list matches nothing
 
 
 def can_work_division(actor: Actor, division_id: int, capability: Capability = C.EDIT_INCIDENT) -> bool:

@@ -59,6 +59,39 @@ def start_writing() -> so.Session:
     return session
 
 
+def write_apart(work: Callable[[so.Session], Any], *, attempts: int = 3) -> bool:
+    """A small write a reading request makes on the side (a view counter), never inside the request's reading
+    transaction: upgrading a read to a write fails at once on SQLite ("database is locked") whenever another
+    request wrote since the read began. The write gets its own session and transaction, a writer from BEGIN
+    (it waits its turn under the busy timeout), and is tried again if the database is still busy. If it cannot be
+    done, it is logged and given up: the page is shown regardless. Returns whether it was written."""
+    import logging
+
+    from sqlalchemy.exc import OperationalError
+
+    request_session = g.get("db_session")
+    if request_session is not None and request_session.in_transaction() and not (
+            request_session.new or request_session.dirty or request_session.deleted):
+        # End the request's reading transaction first: its snapshot would predate the side write, and any later
+        # write of the request (e.g. a lazily built index) would then be refused as stale.
+        request_session.commit()
+    for attempt in range(1, attempts + 1):
+        session = current_app.extensions["qa_session_factory"]()
+        try:
+            begin_write(session)
+            work(session)
+            session.commit()
+            return True
+        except OperationalError:
+            session.rollback()
+            if attempt == attempts:
+                logging.getLogger(__name__).warning("a side write was given up after %d attempts", attempts,
+                                                    exc_info=True)
+        finally:
+            session.close()
+    return False
+
+
 def close_db(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:

@@ -10,9 +10,7 @@ from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -24,6 +22,7 @@ from wtforms.widgets import Select, html_params
 
 from qa_incidents.core.clock import localize
 from qa_incidents.core.forms import FixedChoices
+from qa_incidents.core.params import MomentField, WholeField
 from qa_incidents.incidents.rules import (
     CARE_TITLES,
     HAZARD_TITLES,
@@ -112,9 +111,9 @@ class IncidentForm(FlaskForm):
     place = StringField(_l("Place of occurrence"), validators=[InputRequired(_l("Say where it happened.")), Length(max=200)],
                         description=_l("City, site or address; no customer names."))
     timezone = LookupSelectField(_l("Times below are in"), validators=[InputRequired()])
-    occurred_at = DateTimeLocalField(_l("Occurred at"), format=DT_FORMAT,
+    occurred_at = MomentField(_l("Occurred at"), format=DT_FORMAT,
                                      validators=[InputRequired(_l("Enter when it happened (date and time)."))])
-    aware_at = DateTimeLocalField(_l("Company became aware at"), format=DT_FORMAT,
+    aware_at = MomentField(_l("Company became aware at"), format=DT_FORMAT,
                                   validators=[InputRequired(_l("Enter when the company became aware (date and time)."))],
                                   description=_l("The first moment anyone in the company knew: legal reporting clocks start here."))
     aware_timezone = LookupSelectField(
@@ -124,16 +123,16 @@ class IncidentForm(FlaskForm):
                          validators=[InputRequired()])
     hazard = SelectField(_l("Hazard type"), choices=[SelectChoice(h.value, t) for h, t in HAZARD_TITLES.items()],
                          validators=[InputRequired()])
-    deaths = IntegerField(_l("Deaths"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT])
-    serious_injuries = IntegerField(_l("Serious injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT],
+    deaths = WholeField(_l("Deaths"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT])
+    serious_injuries = WholeField(_l("Serious injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT],
                                     description=_l("E.g. needing 30 days' treatment or more, or lasting disability."))
-    minor_injuries = IntegerField(_l("Minor injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT])
+    minor_injuries = WholeField(_l("Minor injuries"), default=0, validators=[InputRequired(_l("Enter a number (0 if none).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_INT])
     fire = BooleanField(_l("Fire"))
     smoke = BooleanField(_l("Smoke"))
     co_poisoning = BooleanField(_l("CO poisoning"))
     property_damage = BooleanField(_l("Property damage"))
     no_harm = BooleanField(_l("No harm"))
-    units_in_field = IntegerField(_l("Units in the field"), default=0, validators=[InputRequired(_l("Enter a number (0 if unknown).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_BIGINT])
+    units_in_field = WholeField(_l("Units in the field"), default=0, validators=[InputRequired(_l("Enter a number (0 if unknown).")), NumberRange(min=0, message=_l("Cannot be negative.")), _TOO_LARGE_BIGINT])
     description = TextAreaField(_l("Description"), validators=[InputRequired(_l("Describe what happened.")), Length(max=20000)])
     injury_care = SelectField(_l("Most serious care an injured person received"),
                               choices=[SelectChoice(c.value, t) for c, t in CARE_TITLES.items()],

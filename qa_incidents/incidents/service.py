@@ -21,12 +21,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from qa_incidents.accounts.models import User
 from qa_incidents.catalogue.models import Product
 from qa_incidents.catalogue.service import CategoryTree
-from qa_incidents.core import audit
+from qa_incidents.core import audit, params
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.db import is_db_int
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.memo import Remembered
-from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
+from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division, scoped
 from qa_incidents.core.sequences import marker, next_value
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Attachment, Comment, Incident
@@ -47,12 +47,7 @@ AUDITED_FIELDS = (*FACT_FIELDS, "category_id")
 
 def visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
     """Restrict a query over incidents to what the user may read (division scoping)."""
-    actor = user.actor
-    if not can(actor, Capability.READ_INCIDENTS):
-        return stmt.where(sa.false())
-    if can(actor, Capability.READ_ALL_DIVISIONS):
-        return stmt
-    return stmt.where(Incident.division_id == actor.division_id)
+    return scoped(stmt, user.actor, Incident.division_id)
 
 
 #: An incident with what its pages show (its division, product and category path, who filed and last changed it),
@@ -411,9 +406,9 @@ def decode_cursor(cursor: str, column: Any) -> tuple[Any, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if column is Incident.aware_at or column is Incident.occurred_at:
-            value = datetime.fromisoformat(value)
-            if value.tzinfo is None:
-                raise ValueError("naive")
+            value = params.moment(value, aware=True)  # year 1 or 9999 would overflow in UTC: not a cursor
+            if value is None:
+                raise ValueError("not a moment")
         elif not is_db_int(value):
             raise ValueError("bad value")
         if not is_db_int(ident):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from qa_incidents.accounts.models import Division
 from qa_incidents.accounts.service import list_divisions
 from qa_incidents.catalogue.models import Product, ProductCategory
 from qa_incidents.catalogue.service import list_categories, list_products
-from qa_incidents.core import audit
+from qa_incidents.core import audit, params
 from qa_incidents.core.clock import localize, to_zone
 from qa_incidents.core.countries import country_names
 from qa_incidents.core.db import is_db_int, transaction
@@ -154,11 +154,10 @@ def register():  # type: ignore[no-untyped-def]
     for name, shift in (("aware_from", 0), ("aware_to", 1)):
         raw = getattr(form, name).data
         if raw:
-            try:
-                day = date.fromisoformat(raw)
-                # Year 1 or 9999 overflows when shifted or converted: a bad date, not a server error.
+            day = params.day(raw)  # year 1 or 9999 would overflow when shifted or converted: a bad date
+            if day is not None:
                 setattr(filters, name, localize(datetime.combine(day + timedelta(days=shift), datetime.min.time()), tz))
-            except (ValueError, OverflowError):
+            else:
                 errors.append(_("%(field)s: use the form YYYY-MM-DD.", field=getattr(form, name).label.text))
     try:
         page = service.register(db(), user=current_user, filters=filters, sort=form.sort.data or "aware_desc",
@@ -203,7 +202,7 @@ def new():  # type: ignore[no-untyped-def]
     return render_template("incidents/form.html", form=form, incident=None), (422 if form.errors else 200)
 
 
-@bp.get("/<int:incident_id>")
+@bp.get("/<id:incident_id>")
 @requires(Capability.READ_INCIDENTS)
 def show(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
@@ -272,7 +271,7 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
     }
 
 
-@bp.get("/<int:incident_id>/similar-lessons")
+@bp.get("/<id:incident_id>/similar-lessons")
 @requires(Capability.READ_INCIDENTS)
 def similar_lessons(incident_id: int):  # type: ignore[no-untyped-def]
     """Lessons learned from incidents like this one (the whole page, or with ?fragment=1 only its list)."""
@@ -286,7 +285,7 @@ def similar_lessons(incident_id: int):  # type: ignore[no-untyped-def]
     return render_template("incidents/similar_lessons.html", incident=incident, similar=similar)
 
 
-@bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:incident_id>/edit", methods=["GET", "POST"])
 @requires(Capability.EDIT_INCIDENT)
 def edit(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
@@ -406,7 +405,7 @@ def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
     ]
 
 
-@bp.post("/<int:incident_id>/comments")
+@bp.post("/<id:incident_id>/comments")
 @requires(Capability.EDIT_INCIDENT)
 def comment(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
@@ -425,7 +424,7 @@ def comment(incident_id: int):  # type: ignore[no-untyped-def]
     return render_template("incidents/show.html", **_page_context(incident, form)), 422
 
 
-@bp.post("/<int:incident_id>/attachments")
+@bp.post("/<id:incident_id>/attachments")
 @requires(Capability.EDIT_INCIDENT)
 def attach(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
@@ -449,7 +448,7 @@ def attach(incident_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
 
 
-@bp.get("/<int:incident_id>/attachments/<int:attachment_id>")
+@bp.get("/<id:incident_id>/attachments/<id:attachment_id>")
 @requires(Capability.READ_INCIDENTS)
 def download(incident_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
     try:

@@ -20,7 +20,7 @@ from qa_incidents.accounts.models import User
 from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.permissions import Capability, Role, can, can_work_division
+from qa_incidents.core.permissions import Capability, Role, can, can_work_division, scoped
 from qa_incidents.core.signatures import sign
 from qa_incidents.incidents import lifecycle
 from qa_incidents.incidents import severity as sev
@@ -555,8 +555,8 @@ def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSett
         to_contain = list(session.scalars(sa.select(Incident).where(*where).options(_LISTED_ONLY)
                                           .order_by(Incident.aware_at, Incident.id).limit(limit)))
         to_contain_total = int(session.scalar(sa.select(sa.func.count()).select_from(Incident).where(*where)) or 0)
-    my_open = list(session.scalars(sa.select(Incident).options(_LISTED_ONLY).where(
-        Incident.created_by_id == user.id, Incident.status.notin_(ENDED_STATUSES))
+    my_open = list(session.scalars(scoped(sa.select(Incident), user.actor, Incident.division_id).options(_LISTED_ONLY)
+        .where(Incident.created_by_id == user.id, Incident.status.notin_(ENDED_STATUSES))
         .order_by(Incident.aware_at.desc(), Incident.id.desc()).limit(limit + 1)))
     return MyWork(to_triage, escalations, to_contain, my_open[:limit], to_triage_total=to_triage_total,
                   escalations_total=escalations_total, to_contain_total=to_contain_total,

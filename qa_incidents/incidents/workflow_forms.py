@@ -8,7 +8,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -18,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from qa_incidents.core.params import WholeField
 from qa_incidents.incidents.rules import HAZARD_TITLES, SEVERITY_TITLES
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES
 
@@ -57,8 +57,8 @@ class RuleForm(Form):
     code = StringField(_l("Rule"), validators=[Optional(), Length(max=20)])
     harm = SelectMultipleField(_l("Harm classes"), choices=[SelectChoice(h.value, t) for h, t in HARM_CLASS_TITLES.items()])
     hazards = SelectMultipleField(_l("Hazards (any if none)"), choices=[SelectChoice(h.value, t) for h, t in HAZARD_TITLES.items()])
-    min_units = IntegerField(_l("Units ≥"), validators=[Optional(), NumberRange(min=0)])
-    min_similar = IntegerField(_l("Similar reports ≥"), validators=[Optional(), NumberRange(min=0)])
+    min_units = WholeField(_l("Units ≥"), validators=[Optional(), NumberRange(min=0)])
+    min_similar = WholeField(_l("Similar reports ≥"), validators=[Optional(), NumberRange(min=0)])
     severity = SelectField(_l("Severity"), choices=SEVERITY_CHOICES)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
@@ -66,6 +66,6 @@ class RuleForm(Form):
 class MatrixForm(FlaskForm):
     rules = FieldList(FormField(RuleForm), min_entries=1)
     fallback = SelectField(_l("When no rule matches"), choices=SEVERITY_CHOICES)
-    similar_window_days = IntegerField(_l("Similar reports counted over (days)"),
+    similar_window_days = WholeField(_l("Similar reports counted over (days)"),
                                        validators=[InputRequired(), NumberRange(min=1, max=3650)])
     note = TextAreaField(_l("Why this change"), validators=[InputRequired(_l("Say why the matrix changes.")), Length(max=2000)])

@@ -44,7 +44,7 @@ def _refused(e: DomainError, incident_id: int) -> Any:
     return redirect(url_for("incidents.show", incident_id=incident_id))
 
 
-@bp.route("/incidents/<int:incident_id>/triage", methods=["GET", "POST"])
+@bp.route("/incidents/<id:incident_id>/triage", methods=["GET", "POST"])
 @requires(Capability.EDIT_INCIDENT)
 def triage(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
@@ -80,7 +80,7 @@ SIMPLE_ACTIONS = frozenset({Action.REQUEST_ESCALATION, Action.CONTAIN, Action.ST
                             Action.REOPEN, Action.REOPEN_AS_LIVE})
 
 
-@bp.route("/incidents/<int:incident_id>/actions/<action>", methods=["GET", "POST"])
+@bp.route("/incidents/<id:incident_id>/actions/<action>", methods=["GET", "POST"])
 @requires(Capability.EDIT_INCIDENT)
 def act(incident_id: int, action: str):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
@@ -130,7 +130,7 @@ def act(incident_id: int, action: str):  # type: ignore[no-untyped-def]
                            title=ACTION_TITLES[chosen]), (422 if form.errors else 200)
 
 
-@bp.route("/incidents/<int:incident_id>/escalation", methods=["GET", "POST"])
+@bp.route("/incidents/<id:incident_id>/escalation", methods=["GET", "POST"])
 @requires(Capability.READ_INCIDENTS)
 def decide(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from qa_incidents.core.params import DayField
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES
 from qa_incidents.laws.models import Amendment, Jurisdiction, Law, Obligation
 
@@ -42,8 +42,8 @@ def _lines(value: str | None) -> list[str]:
     return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
-def _date(label: Any, *, description: Any = None) -> DateField:
-    return DateField(label, validators=[Optional()], invalid_value_message=BAD_DATE, description=description)
+def _date(label: Any, *, description: Any = None) -> DayField:
+    return DayField(label, validators=[Optional()], invalid_value_message=BAD_DATE, description=description)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ class MapFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    on = DateField(_l("Laws in force on"), validators=[Optional()], invalid_value_message=BAD_DATE)
+    on = DayField(_l("Laws in force on"), validators=[Optional()], invalid_value_message=BAD_DATE)
     division = SelectField(_l("Product line"), validators=[Optional()],
                            invalid_choice_message=_l("Choose a product line from the list."))
 
@@ -70,7 +70,7 @@ class ApplicableForm(FlaskForm):
                            invalid_choice_message=_l("Choose a product category from the list."))
     country = SelectField(_l("Country"), validators=[InputRequired(_l("Choose a country."))],
                           invalid_choice_message=_l("Choose a country from the list."))
-    on = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date."))], invalid_value_message=BAD_DATE,
+    on = DayField(_l("Date"), validators=[InputRequired(_l("Enter a date."))], invalid_value_message=BAD_DATE,
                    description=_l("The day of the incident, or any past or future day."))
 
 

@@ -52,7 +52,7 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.catalogue.models import ProductCategory
-from qa_incidents.core import audit
+from qa_incidents.core import audit, csvsafe, params
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.laws import service
 from qa_incidents.laws.models import Amendment, Jurisdiction, Law, LawCategory, Obligation
@@ -247,7 +247,7 @@ def export_csv(session: so.Session) -> str:
     """The whole map as one CSV text (header first, lines ending in CRLF), in the order of export_json."""
     data = export_json(session)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer = csvsafe.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
 
     def write(kind: str, values: dict[str, Any], **extra: Any) -> None:
@@ -392,7 +392,7 @@ def _items_from_csv(text: str) -> list[_Item]:
         for column, cell in cells.items():
             name = renames.get(column, column)
             if name in SPECS[kind]:
-                item.raw[name] = cell
+                item.raw[name] = csvsafe.restore(cell)  # the apostrophe the export put before a formula-like text
             elif cell.strip():
                 item.error = str(_l("column '%(col)s' does not apply to a %(kind)s row", col=column, kind=kind))
                 break
@@ -793,7 +793,9 @@ def import_file(session: so.Session, *, filename: str, content: bytes, actor_id:
     if fmt == "csv":
         return import_csv(session, text, actor_id=actor_id, now=now)
     try:
-        data = json.loads(text)
+        data = params.load_json(text)
+    except params.JSONTooDeep:
+        raise TransferFileError(str(_l("The file is not valid JSON (nested too deeply)."))) from None
     except json.JSONDecodeError as e:
         raise TransferFileError(str(_l("The file is not valid JSON (line %(line)d, column %(col)d: %(why)s).",
                                        line=e.lineno, col=e.colno, why=e.msg))) from None

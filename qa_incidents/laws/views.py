@@ -222,7 +222,7 @@ def _past_incidents(law: Law) -> list[Incident] | None:
     return list(db().scalars(visible(stmt, current_user)))
 
 
-@bp.get("/<int:law_id>")
+@bp.get("/<id:law_id>")
 @login_required
 def show(law_id: int):  # type: ignore[no-untyped-def]
     law = _law_or_404(law_id)
@@ -281,7 +281,7 @@ def _save_failed(form: Any, e: ValidationFailed) -> None:
 
 
 @bp.route("/new", methods=["GET", "POST"], defaults={"law_id": None})
-@bp.route("/<int:law_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:law_id>/edit", methods=["GET", "POST"])
 @requires(Capability.EDIT_LAWS_MAP)
 def law_form(law_id: int | None):  # type: ignore[no-untyped-def]
     law = _law_or_404(law_id) if law_id else None
@@ -304,8 +304,8 @@ def law_form(law_id: int | None):  # type: ignore[no-untyped-def]
     return render_template("laws/law_form.html", form=form, law=law), _error_status(form, failed)
 
 
-@bp.route("/<int:law_id>/obligations/new", methods=["GET", "POST"], defaults={"obligation_id": None})
-@bp.route("/obligations/<int:obligation_id>/edit", methods=["GET", "POST"], defaults={"law_id": None})
+@bp.route("/<id:law_id>/obligations/new", methods=["GET", "POST"], defaults={"obligation_id": None})
+@bp.route("/obligations/<id:obligation_id>/edit", methods=["GET", "POST"], defaults={"law_id": None})
 @requires(Capability.EDIT_LAWS_MAP)
 def obligation_form(law_id: int | None, obligation_id: int | None):  # type: ignore[no-untyped-def]
     obligation = (db().get(Obligation, obligation_id) or abort(404)) if obligation_id else None
@@ -333,8 +333,8 @@ def obligation_form(law_id: int | None, obligation_id: int | None):  # type: ign
                            deadline=_deadline_text(form.regime_code.data or "")), _error_status(form, failed)
 
 
-@bp.route("/<int:law_id>/amendments/new", methods=["GET", "POST"], defaults={"amendment_id": None})
-@bp.route("/amendments/<int:amendment_id>/edit", methods=["GET", "POST"], defaults={"law_id": None})
+@bp.route("/<id:law_id>/amendments/new", methods=["GET", "POST"], defaults={"amendment_id": None})
+@bp.route("/amendments/<id:amendment_id>/edit", methods=["GET", "POST"], defaults={"law_id": None})
 @requires(Capability.EDIT_LAWS_MAP)
 def amendment_form(law_id: int | None, amendment_id: int | None):  # type: ignore[no-untyped-def]
     amendment = (db().get(Amendment, amendment_id) or abort(404)) if amendment_id else None
@@ -365,7 +365,7 @@ def jurisdictions():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/jurisdictions/new", methods=["GET", "POST"], defaults={"jurisdiction_id": None})
-@bp.route("/jurisdictions/<int:jurisdiction_id>/edit", methods=["GET", "POST"])
+@bp.route("/jurisdictions/<id:jurisdiction_id>/edit", methods=["GET", "POST"])
 @requires(Capability.EDIT_LAWS_MAP)
 def jurisdiction_form(jurisdiction_id: int | None):  # type: ignore[no-untyped-def]
     jurisdiction = (db().get(Jurisdiction, jurisdiction_id) or abort(404)) if jurisdiction_id else None

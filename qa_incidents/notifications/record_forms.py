@@ -9,15 +9,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    DateTimeLocalField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
+
+from qa_incidents.core.params import MomentField, WholeField
 
 DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -58,7 +58,7 @@ class SubmitForm(FlaskForm):
                           description=_l("e.g. the authority's web portal, e-mail to its address, fax."))
     authority_reference = StringField(_l("Authority's reference number"), validators=[Optional(), Length(max=120)],
                                       description=_l("As the authority's receipt gives it; add it later with the acknowledgement if none yet."))
-    submitted_at = DateTimeLocalField(_l("Sent at"), format=DT_FORMATS,
+    submitted_at = MomentField(_l("Sent at"), format=DT_FORMATS,
                                       validators=[InputRequired(_l("Give the date and time it was sent."))],
                                       invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."))
     document = FileField(_l("The document sent (optional)"),
@@ -66,7 +66,7 @@ class SubmitForm(FlaskForm):
 
 
 class AcknowledgeForm(FlaskForm):
-    acknowledged_at = DateTimeLocalField(_l("Acknowledged at"), format=DT_FORMATS,
+    acknowledged_at = MomentField(_l("Acknowledged at"), format=DT_FORMATS,
                                          validators=[InputRequired(_l("Give the date and time of the acknowledgement."))],
                                          invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."))
     text = TextAreaField(_l("Acknowledgement"), validators=[Length(max=4000)],
@@ -83,7 +83,7 @@ class RequestEventForm(FlaskForm):
 
 
 class RecordEventForm(SignatureMixin, FlaskForm):
-    event_at = DateTimeLocalField(_l("Decided at (your time zone)"), format=DT_FORMATS, validators=[Optional()],
+    event_at = MomentField(_l("Decided at (your time zone)"), format=DT_FORMATS, validators=[Optional()],
                                   description=_l("When the decision was made or the action started; empty: now. "
                                                  "The legal clock runs from this moment."))
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
@@ -99,7 +99,7 @@ class AddObligationForm(FlaskForm):
     regime_code = StringField(_l("Regime code"), validators=[Optional(), Length(max=40)])
     authority = StringField(_l("Authority"), validators=[Optional(), Length(max=200)])
     title = StringField(_l("What is reported"), validators=[Optional(), Length(max=200)])
-    due_at = DateTimeLocalField(_l("Deadline (your time zone)"), format=DT_FORMATS, validators=[Optional()],
+    due_at = MomentField(_l("Deadline (your time zone)"), format=DT_FORMATS, validators=[Optional()],
                                 invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."))
     # Checked by the service with the other fields, so one submit shows every problem.
     reason = TextAreaField(_l("Why it is required"), validators=[Length(max=4000)])
@@ -110,4 +110,4 @@ class BoardFilterForm(FlaskForm):
         csrf = False
 
     authority = SelectField(_l("Authority"), coerce=str, validate_choice=False)
-    division = IntegerField(_l("Division"), validators=[Optional()])
+    division = WholeField(_l("Division"), validators=[Optional()])

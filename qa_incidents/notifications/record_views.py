@@ -18,6 +18,7 @@ from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
 from qa_incidents.core.i18n import data_text, label_text
+from qa_incidents.core.params import arg_id
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import SignatureRefused
 from qa_incidents.core.storage import TooLarge
@@ -111,7 +112,7 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
         **defaults), status
 
 
-@bp.get("/incidents/<int:incident_id>/notifications/<int:record_id>")
+@bp.get("/incidents/<id:incident_id>/notifications/<id:record_id>")
 @requires(Capability.READ_INCIDENTS)
 def show(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     return _page(_record(incident_id, record_id))
@@ -142,7 +143,7 @@ def _run(record: Any, step: Step, action: Any, form: Any, form_name: str, done: 
     return _page(db().get(type(record), record.id), 422, **{form_name: page_form if page_form is not None else form})
 
 
-@bp.route("/incidents/<int:incident_id>/notifications/<int:record_id>/draft", methods=["POST"])
+@bp.route("/incidents/<id:incident_id>/notifications/<id:record_id>/draft", methods=["POST"])
 @requires(Capability.READ_INCIDENTS)
 def draft(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -156,7 +157,7 @@ def draft(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
         expected_version=expected, now=now()), form, "draft_form", done, page_form=(form, names))
 
 
-@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/approve")
+@bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/approve")
 @requires(Capability.READ_INCIDENTS)
 def approve(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -166,7 +167,7 @@ def approve(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
         form, "approve_form", _("Signed: the notification is approved for submission."))
 
 
-@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/submit")
+@bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/submit")
 @requires(Capability.READ_INCIDENTS)
 def submit(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -189,7 +190,7 @@ def submit(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     return _run(record, Step.SUBMIT, action, form, "submit_form", _("Submission recorded; the document sent is kept."))
 
 
-@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/acknowledge")
+@bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/acknowledge")
 @requires(Capability.READ_INCIDENTS)
 def acknowledge(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -199,7 +200,7 @@ def acknowledge(incident_id: int, record_id: int):  # type: ignore[no-untyped-de
         now=now()), form, "ack_form", _("Acknowledgement recorded."))
 
 
-@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/not-required")
+@bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/not-required")
 @requires(Capability.READ_INCIDENTS)
 def not_required(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -209,7 +210,7 @@ def not_required(incident_id: int, record_id: int):  # type: ignore[no-untyped-d
         form, "not_required_form", _("Signed: the notification is marked not required."))
 
 
-@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/reopen")
+@bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/reopen")
 @requires(Capability.READ_INCIDENTS)
 def reopen(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -230,7 +231,7 @@ def _not_awaiting(record: Any, step: Step, form: Any, form_name: str) -> Any:
     return _page(record, 422, **{form_name: form})
 
 
-@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/request-decision")
+@bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/request-decision")
 @requires(Capability.READ_INCIDENTS)
 def request_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -242,7 +243,7 @@ def request_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-
         _("Decision requested: another person signs it."))
 
 
-@bp.post("/incidents/<int:incident_id>/notifications/<int:record_id>/record-decision")
+@bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/record-decision")
 @requires(Capability.READ_INCIDENTS)
 def record_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -255,7 +256,7 @@ def record_event(incident_id: int, record_id: int):  # type: ignore[no-untyped-d
         _("Signed: the legal clock runs from the decision."))
 
 
-@bp.get("/incidents/<int:incident_id>/notifications/<int:record_id>/document.pdf")
+@bp.get("/incidents/<id:incident_id>/notifications/<id:record_id>/document.pdf")
 @requires(Capability.READ_INCIDENTS)
 def document(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     """The draft (or approved report) as PDF, for printing or for the authority's upload form."""
@@ -266,7 +267,7 @@ def document(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@bp.get("/incidents/<int:incident_id>/notifications/<int:record_id>/print")
+@bp.get("/incidents/<id:incident_id>/notifications/<id:record_id>/print")
 @requires(Capability.READ_INCIDENTS)
 def printable(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
@@ -282,14 +283,14 @@ def _obligation_choices() -> list[SelectChoice]:
         SelectChoice(str(r.id), f"{r.regime_code} — {r.title} ({r.short_name})") for r in rows]
 
 
-@bp.route("/incidents/<int:incident_id>/notifications/add", methods=["GET", "POST"])
+@bp.route("/incidents/<id:incident_id>/notifications/add", methods=["GET", "POST"])
 @requires(Capability.WORK_NOTIFICATIONS)
 def add(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
     form = AddObligationForm()
     form.obligation_id.choices = _obligation_choices()
-    if request.method == "GET" and request.args.get("obligation", "").isdigit():
-        form.obligation_id.data = request.args["obligation"]
+    if request.method == "GET" and arg_id("obligation") is not None:
+        form.obligation_id.data = str(arg_id("obligation"))
     if form.validate_on_submit():
         chosen = int(form.obligation_id.data) if (form.obligation_id.data or "").isdigit() else None
         try:
@@ -319,7 +320,7 @@ def board():  # type: ignore[no-untyped-def]
     if not can(current_user.actor, Capability.READ_INCIDENTS):
         abort(403)
     form = BoardFilterForm(request.args)
-    division_id = form.division.data if can(current_user.actor, Capability.READ_ALL_DIVISIONS) else None
+    division_id = arg_id("division") if can(current_user.actor, Capability.READ_ALL_DIVISIONS) else None
     result = records.board(db(), user=current_user, now=now(), authority=request.args.get("authority", ""),
                            division_id=division_id, regime_code=request.args.get("regime", ""))
     form.authority.choices = [SelectChoice("", _("All authorities"))] + [SelectChoice(a, data_text(a)) for a in result.authorities]

@@ -32,7 +32,7 @@ from qa_incidents.core.i18n import (
     document_language,
 )
 from qa_incidents.core.memo import Remembered
-from qa_incidents.core.permissions import Capability, Role, can
+from qa_incidents.core.permissions import Capability, Role, can, scoped
 from qa_incidents.core.sequences import marker
 from qa_incidents.core.signatures import sign
 from qa_incidents.core.storage import Storage, StoredFile
@@ -685,11 +685,7 @@ def open_records(stmt: sa.Select[Any], *, user: User, authority: str = "", divis
     """Open records the user may see, filtered. Scoped on the division the database copies onto each record
     (the same rule as incidents.service.visible), so no incident is read."""
     stmt = stmt.where(NotificationRecord.state.in_([s.value for s in sorted(states)]))
-    actor = user.actor
-    if not can(actor, Capability.READ_INCIDENTS):
-        stmt = stmt.where(sa.false())
-    elif not can(actor, Capability.READ_ALL_DIVISIONS):
-        stmt = stmt.where(NotificationRecord.division_id == actor.division_id)
+    stmt = scoped(stmt, user.actor, NotificationRecord.division_id)
     if division_id is not None:
         stmt = stmt.where(NotificationRecord.division_id == division_id)
     if authority:

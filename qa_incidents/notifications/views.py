@@ -13,12 +13,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectChoice, SelectField
+from wtforms import SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional
 
 from qa_incidents.core.clock import to_zone
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.forms import timezone_choices
+from qa_incidents.core.params import MomentField
 from qa_incidents.core.web import viewer_timezone
 from qa_incidents.notifications.deadlines import (
     RULES,
@@ -49,7 +50,7 @@ class DeadlineCalculatorForm(FlaskForm):
         validators=[InputRequired(_l("Choose a regime."))],
         invalid_choice_message=_l("Unknown regime code: choose one from the list."),
     )
-    aware_at = DateTimeLocalField(
+    aware_at = MomentField(
         _l("Company became aware at"), format=DT_FORMATS,
         validators=[InputRequired(_l("Enter when the company became aware (date and time)."))],
         invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."),

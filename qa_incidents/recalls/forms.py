@@ -7,10 +7,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -20,14 +18,15 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from qa_incidents.core.params import DayField, WholeField
 from qa_incidents.recalls import rules
 
 BAD_DATE = _l("Enter a real date, e.g. 2026-11-20.")
 WHOLE = _l("Enter a whole number.")
 
 
-def _count(label: object, description: object = None) -> IntegerField:
-    return IntegerField(label, validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))],
+def _count(label: object, description: object = None) -> WholeField:
+    return WholeField(label, validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))],
                         default=0, description=description)
 
 
@@ -38,14 +37,14 @@ class CampaignForm(FlaskForm):
     description = TextAreaField(_l("Decision and reasons (internal)"), validators=[Optional(), Length(max=20000)])
     countries = StringField(_l("Countries where affected units were sold"),
                             description=_l("Two-letter codes separated by commas, e.g. JP, US, DE."))
-    units_affected = IntegerField(_l("Affected units"), validators=[InputRequired(WHOLE), NumberRange(min=0)],
+    units_affected = WholeField(_l("Affected units"), validators=[InputRequired(WHOLE), NumberRange(min=0)],
                                   default=0)
-    target_percent = IntegerField(_l("Target completion (%)"), default=100,
+    target_percent = WholeField(_l("Target completion (%)"), default=100,
                                   validators=[InputRequired(WHOLE), NumberRange(min=1, max=100)],
                                   description=_l("The share of affected units that must be remedied before closure "
                                                  "without a justification."))
-    target_date = DateField(_l("Target date"), validators=[Optional()], invalid_value_message=BAD_DATE)
-    stall_weeks = IntegerField(_l("Flag a stall after (weeks without progress)"), default=4,
+    target_date = DayField(_l("Target date"), validators=[Optional()], invalid_value_message=BAD_DATE)
+    stall_weeks = WholeField(_l("Flag a stall after (weeks without progress)"), default=4,
                                validators=[InputRequired(WHOLE), NumberRange(min=1, max=52)])
     report_regimes = SelectMultipleField(
         _l("Progress reports to authorities"),
@@ -94,7 +93,7 @@ class AdvertForm(FlaskForm):
                           description=_l("e.g. morning edition, national"))
     region = StringField(_l("Region"), validators=[Optional(), Length(max=120)])
     country = SelectField(_l("Country"), validators=[Optional()])
-    run_on = DateField(_l("Ran on"), validators=[InputRequired(_l("Enter the day it ran."))],
+    run_on = DayField(_l("Ran on"), validators=[InputRequired(_l("Enter the day it ran."))],
                        invalid_value_message=BAD_DATE)
     size = StringField(_l("Size"), validators=[Optional(), Length(max=80)], description=_l("e.g. 2 columns × 10 cm"))
     cost = DecimalField(_l("Cost"), places=2, validators=[Optional(), NumberRange(min=0)],
@@ -125,15 +124,15 @@ class WebNoticeForm(FlaskForm):
 
 class MailingForm(FlaskForm):
     kind = SelectField(_l("Sent as"), choices=[SelectChoice(k.value, t) for k, t in rules.MAILING_TITLES.items()])
-    sent_on = DateField(_l("Sent on"), validators=[InputRequired(_l("Enter the day."))], invalid_value_message=BAD_DATE)
-    recipients = IntegerField(_l("Owners reached"), validators=[InputRequired(WHOLE), NumberRange(min=1)])
+    sent_on = DayField(_l("Sent on"), validators=[InputRequired(_l("Enter the day."))], invalid_value_message=BAD_DATE)
+    recipients = WholeField(_l("Owners reached"), validators=[InputRequired(WHOLE), NumberRange(min=1)])
     country = SelectField(_l("Country"), validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)],
                                 description=_l("e.g. letter template, mailing list used (no personal data here)."))
 
 
 class ProgressForm(FlaskForm):
-    recorded_on = DateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))], invalid_value_message=BAD_DATE)
+    recorded_on = DayField(_l("Day"), validators=[InputRequired(_l("Enter the day."))], invalid_value_message=BAD_DATE)
     country = SelectField(_l("Country"), validators=[InputRequired(_l("Choose a country."))])
     channel = SelectField(_l("Channel"), choices=[SelectChoice(c.value, t) for c, t in rules.CHANNEL_TITLES.items()])
     located = _count(_l("Units located"))

@@ -219,3 +219,16 @@ class LookupDay(Base):
     affected: so.Mapped[int] = so.mapped_column(default=0)
 
     __table_args__ = (sa.UniqueConstraint("recall_id", "day", name="uq_recall_lookup_day_recall_day"),)
+
+
+class CheckLimit(Base):
+    """How many serial checks one client made lately, kept in the database so that the limit holds across worker
+    processes and hosts. The client is a keyed hash of its address (no address is stored); one row per client,
+    reused window after window (a sliding window estimated from this window's and the previous window's counts)."""
+
+    __tablename__ = "public_check_limit"
+
+    client: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    window_start: so.Mapped[datetime]
+    hits: so.Mapped[int] = so.mapped_column(default=0)
+    previous: so.Mapped[int] = so.mapped_column(default=0)

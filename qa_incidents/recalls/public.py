@@ -2,62 +2,64 @@
 
 These pages show only what the published website notice says and the model numbers concerned:
 never incident references, internal notes, owners, counts of other customers' checks, or
-anything about other customers. The serial check is rate-limited per client address.
+anything about other customers. The serial check is rate-limited per client address, in the database.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
+import hashlib
+import hmac
+import math
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from qa_incidents.core.clock import to_zone
-from qa_incidents.core.db import transaction
+from qa_incidents.core.db import begin_write, transaction
 from qa_incidents.core.web import db, now
 from qa_incidents.recalls import rules, service
 from qa_incidents.recalls.forms import SerialCheckForm
+from qa_incidents.recalls.models import CheckLimit
 
 public_bp = Blueprint("public", __name__, url_prefix="/recall")
 
 
-class RateLimiter:
-    """At most `limit` events per `window` seconds per key, counted in this process's memory.
+def allow_check(session: so.Session, client: str, *, limit: int, window: float, now: datetime, secret: str) -> bool:
+    """Count one serial check for a client; False if it is over `limit` checks per `window` seconds (the check is
+    then not counted). Kept in the database (one row per client, a keyed hash of its address), so every worker
+    process and host shares the count. Call inside a writing transaction: the row is locked while it is counted.
 
-    With several worker processes each keeps its own count, so the effective limit is
-    `limit × workers`: still a brake on anyone trying serial numbers in bulk.
-    """
-
-    def __init__(self, limit: int, window: float, clock=time.monotonic):  # type: ignore[no-untyped-def]
-        self.limit, self.window, self.clock = limit, window, clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        """Count one event for key; False if the key is over its limit (the event is then not counted)."""
-        t = self.clock()
-        with self._lock:
-            if len(self._hits) > 50_000:  # forget idle clients rather than grow without bound
-                self._hits = {k: q for k, q in self._hits.items() if q and q[-1] > t - self.window}
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= t - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(t)
-            return True
-
-
-def _limiter() -> RateLimiter:
-    limiter = current_app.extensions.get("recall_check_limiter")
-    if limiter is None:
-        limit = int(current_app.config.get("RECALL_CHECK_LIMIT", 20))
-        window = float(current_app.config.get("RECALL_CHECK_WINDOW_SECONDS", 600))
-        limiter = current_app.extensions["recall_check_limiter"] = RateLimiter(limit, window)
-    return limiter
+    The window slides: the previous window's count weighs in by the share of it still inside the last `window`
+    seconds, so two bursts either side of a window's edge do not double the limit."""
+    key = hmac.new(secret.encode(), f"recall-check:{client}".encode(), hashlib.sha256).hexdigest()
+    span = timedelta(seconds=window)
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    current = epoch + span * ((now - epoch) // span)
+    for _attempt in range(3):
+        row = session.scalar(sa.select(CheckLimit).where(CheckLimit.client == key).with_for_update())
+        if row is None:
+            try:
+                with session.begin_nested():
+                    session.add(CheckLimit(client=key, window_start=current, hits=1, previous=0))
+                return limit >= 1
+            except IntegrityError:  # another worker counted this client's first check at the same moment
+                continue
+        if row.window_start != current:
+            row.previous = row.hits if row.window_start == current - span else 0
+            row.hits, row.window_start = 0, current
+        weight = 1 - (now - current) / span
+        if math.ceil(row.previous * weight) + row.hits >= limit:
+            session.flush()
+            return False
+        row.hits += 1
+        session.flush()
+        return True
+    return False
 
 
 def _campaign_or_404(reference: str):  # type: ignore[no-untyped-def]
@@ -103,7 +105,12 @@ def check(reference: str):  # type: ignore[no-untyped-def]
     form = _check_form(recall)
     verdict = None
     if request.method == "POST":
-        if not _limiter().allow(request.remote_addr or "unknown"):
+        with transaction(db()) as s:  # the check is counted (and committed) before anything else can fail
+            allowed = allow_check(s, request.remote_addr or "unknown", now=now(), secret=current_app.secret_key or "",
+                                  limit=int(current_app.config.get("RECALL_CHECK_LIMIT", 20)),
+                                  window=float(current_app.config.get("RECALL_CHECK_WINDOW_SECONDS", 600)))
+        begin_write(db())
+        if not allowed:
             return render_template("public/check.html", recall=recall, notice=web_notice, form=form, verdict=None,
                                    limited=True), 429, {"Retry-After": "600"}
         if form.validate_on_submit():

@@ -183,9 +183,9 @@ class SerialRange:
             return False
         return _key(runs(self.first)) <= _key(runs(code)) <= _key(runs(self.last))
 
-    def example(self) -> str:
-        """A sample serial for hints: the first bound, as the company writes it."""
-        return self.first_text or self.first
+    def pattern(self) -> str:
+        """The range's look for hints ("AA999999"): letters and digits only, never a real serial of the range."""
+        return pattern_of(self.first)
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,8 @@ def match_unit(rules: Iterable[PopulationRule], *, model: str, serial: str, lot:
     """
     model_n, serial_n, lot_n = normalise_code(model), normalise_code(serial), normalise_code(lot)
     mine = [r for r in rules if r.model == model_n]
-    ranges = [r.serials for r in mine if r.serials is not None]
+    # Only the affected ranges say how serials look: an exclusion's range never reaches the hints.
+    ranges = [r.serials for r in mine if r.serials is not None and not r.exclude]
     if ranges and not any(r.fits_pattern(serial_n) for r in ranges):
         # The serial cannot be judged: it does not look like this product's serials.
         hints, suggestion = format_hints(serial, ranges, models=[model_n])
@@ -281,35 +282,38 @@ def shaped_like(code: str, written: str) -> str:
     return shaped if normalise_code(shaped) == code else code
 
 
-def describe_pattern(example: str) -> str:
-    """The look of a serial in words, the example as the company writes it: "AB-123456 (2 letters, then 6 digits)"."""
-    parts = runs(normalise_code(example))
+def describe_pattern(pattern: str) -> str:
+    """The look of a serial in words, from its pattern ("AA999999"): "2 letters, then 6 digits". Never a serial."""
+    parts = runs(pattern)
     words = [str(_l("%(n)d digits", n=len(p))) if p.isdigit() else str(_l("%(n)d letters", n=len(p))) for p in parts]
-    return str(_l("%(example)s (%(parts)s)", example=example, parts=str(_l(", then ")).join(words)))
+    return str(_l(", then ")).join(words)
 
 
 def format_hints(raw: str, ranges: Sequence[SerialRange], *, models: Sequence[str] = ()) -> tuple[tuple[str, ...], str]:
-    """Hints for a serial that does not look right, and a corrected serial when look-alikes explain it."""
+    """Hints for a serial that does not look right, and a corrected serial when look-alikes explain it.
+
+    The hints describe the serials' pattern (letters and digits, length) and the customer's own input, never a
+    serial of the population: on the public page they would let anyone bisect a range in a few dozen checks."""
     code = normalise_code(raw)
-    examples = list(dict.fromkeys(r.example() for r in ranges))
-    written = {normalise_code(e): e for e in examples}
+    examples = list(dict.fromkeys(r.pattern() for r in ranges))
     hints: list[str] = []
     suggestion = ""
     if code and code in {normalise_code(m) for m in models}:
         hints.append(str(_l("That is the model number. The serial number is printed next to “S/N” or “Serial” "
                             "on the same label.")))
     for example in examples:
-        fixed = _corrected(code, normalise_code(example))
-        if fixed and any(r.contains(fixed) or r.fits_pattern(fixed) for r in ranges):
+        fixed = _corrected(code, example)
+        match = next((r for r in ranges if r.fits_pattern(fixed)), None) if fixed else None
+        if match is not None:
             suggestion = fixed
             hints.append(str(_l("Check look-alike characters: letter O and digit 0, letter I and digit 1, "
-                                "letter S and digit 5. Did you mean %(serial)s?", serial=shaped_like(fixed, example))))
+                                "letter S and digit 5. Did you mean %(serial)s?", serial=shaped_like(fixed, match.first_text or match.first))))
             break
     if examples:
         looks = "; ".join(describe_pattern(e) for e in examples[:3])
         hints.append(str(_l("Serial numbers on this product look like %(looks)s. Dashes and spaces do not matter.",
                             looks=looks)))
-        lengths = sorted({len(e) for e in written})
+        lengths = sorted({len(e) for e in examples})
         if code and len(code) not in lengths and not suggestion:
             hints.append(str(_l("You typed %(n)d letters and digits; these serial numbers have %(want)s.",
                                 n=len(code), want=" / ".join(str(n) for n in lengths))))

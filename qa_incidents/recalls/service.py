@@ -28,7 +28,7 @@ from qa_incidents.core import audit
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.outbox import Reader, enqueue_localised
-from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
+from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division, scoped
 from qa_incidents.core.sequences import next_value
 from qa_incidents.core.signatures import Signature, sign
 from qa_incidents.core.storage import StoredFile
@@ -58,12 +58,7 @@ IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 def visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
     """Restrict a query over campaigns to what the user may read (division scoping)."""
-    actor = user.actor
-    if not can(actor, Capability.READ_INCIDENTS):
-        return stmt.where(sa.false())
-    if can(actor, Capability.READ_ALL_DIVISIONS):
-        return stmt
-    return stmt.where(RecallCampaign.division_id == actor.division_id)
+    return scoped(stmt, user.actor, RecallCampaign.division_id)
 
 
 def _recall_filters(stmt: sa.Select[Any], *, incident_id: int | None = None, status: str | None = None,

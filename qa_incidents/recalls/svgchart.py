@@ -16,6 +16,8 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
+from qa_incidents.core import csvsafe
+
 #: Colour-blind-safe line colours (Okabe–Ito), used in turn.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
@@ -129,14 +131,5 @@ def csv_text(series: Sequence[Series], *, date_header: str = "date") -> str:
     """The data behind a chart as CSV: one row per date, one column per series."""
     days = sorted({d for s in series for d, _ in s.points})
     lookup = [{d: v for d, v in s.points} for s in series]
-    header = ",".join([date_header, *(_csv_cell(s.name) for s in series)])
-    rows = [",".join([d.isoformat(), *("" if d not in m else _number(m[d]).replace(",", "") for m in lookup)])
-            for d in days]
-    return "\n".join([header, *rows]) + "\n"
-
-
-def _csv_cell(text: str) -> str:
-    text = text.replace('"', '""')
-    if text[:1] in ("=", "+", "-", "@"):  # never let a spreadsheet run a cell as a formula
-        text = "'" + text
-    return f'"{text}"'
+    rows = [[d.isoformat(), *("" if d not in m else _number(m[d]).replace(",", "") for m in lookup)] for d in days]
+    return csvsafe.text([date_header, *(s.name for s in series)], rows, lineterminator="\n")

@@ -26,6 +26,7 @@ from qa_incidents.core.countries import country_names
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
+from qa_incidents.core.params import arg_id
 from qa_incidents.core.permissions import Capability, can, can_read_division
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, now, requires, viewer_timezone
@@ -97,7 +98,7 @@ def _refused(e: DomainError) -> None:
 @requires(Capability.READ_INCIDENTS)
 def index():  # type: ignore[no-untyped-def]
     incident = None
-    incident_id = request.args.get("incident", type=int)
+    incident_id = arg_id("incident")
     if incident_id is not None:
         try:
             incident = get_incident(db(), user=current_user, incident_id=incident_id)
@@ -147,7 +148,7 @@ def _campaign_input(form: CampaignForm) -> service.CampaignInput:
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Capability.MANAGE_RECALLS)
 def new():  # type: ignore[no-untyped-def]
-    incident_id = request.args.get("incident", type=int)
+    incident_id = arg_id("incident")
     if incident_id is None:
         flash(_("A recall starts from an incident: open the incident and choose “Start a recall”."), "info")
         return redirect(url_for("incidents.register"))
@@ -195,7 +196,7 @@ def _chart(recall: RecallCampaign, progress: service.Progress) -> Any:
         target=goal, y_label=_("units"), chart_id=f"curve-{recall.id}")
 
 
-@bp.get("/<int:recall_id>")
+@bp.get("/<id:recall_id>")
 @requires(Capability.READ_INCIDENTS)
 def show(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -210,7 +211,7 @@ def show(recall_id: int):  # type: ignore[no-untyped-def]
         history=service.history(db(), recall), today=today)
 
 
-@bp.route("/<int:recall_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:recall_id>/edit", methods=["GET", "POST"])
 @requires(Capability.MANAGE_RECALLS)
 def edit(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -234,7 +235,7 @@ def edit(recall_id: int):  # type: ignore[no-untyped-def]
     return render_template("recalls/form.html", form=form, incident=None, recall=recall), (422 if form.errors else 200)
 
 
-@bp.post("/<int:recall_id>/incidents")
+@bp.post("/<id:recall_id>/incidents")
 @requires(Capability.MANAGE_RECALLS)
 def link(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -261,7 +262,7 @@ def link(recall_id: int):  # type: ignore[no-untyped-def]
 # --- population ----------------------------------------------------------------------------------
 
 
-@bp.route("/<int:recall_id>/population", methods=["GET", "POST"])
+@bp.route("/<id:recall_id>/population", methods=["GET", "POST"])
 @requires(Capability.READ_INCIDENTS)
 def population(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -288,7 +289,7 @@ def population(recall_id: int):  # type: ignore[no-untyped-def]
         (422 if form.errors else 200)
 
 
-@bp.post("/<int:recall_id>/population/<int:line_id>/retire")
+@bp.post("/<id:recall_id>/population/<id:line_id>/retire")
 @requires(Capability.MANAGE_RECALLS)
 def retire_line(recall_id: int, line_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -306,7 +307,7 @@ def retire_line(recall_id: int, line_id: int):  # type: ignore[no-untyped-def]
 # --- launch and withdrawal ---------------------------------------------------------------------------
 
 
-@bp.route("/<int:recall_id>/launch", methods=["GET", "POST"])
+@bp.route("/<id:recall_id>/launch", methods=["GET", "POST"])
 @requires(Capability.APPROVE)
 def launch(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -335,7 +336,7 @@ def launch(recall_id: int):  # type: ignore[no-untyped-def]
                            population=service.population(db(), recall.id)), (422 if form.errors or failed else 200)
 
 
-@bp.route("/<int:recall_id>/withdraw", methods=["GET", "POST"])
+@bp.route("/<id:recall_id>/withdraw", methods=["GET", "POST"])
 @requires(Capability.MANAGE_RECALLS)
 def withdraw(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -373,7 +374,7 @@ def _notice_page(recall: RecallCampaign, *, advert_form: AdvertForm | None = Non
         regimes=[rules.REGIME_TITLES[r] for r in rules.notice_regimes(recall.countries)]), status
 
 
-@bp.get("/<int:recall_id>/notices")
+@bp.get("/<id:recall_id>/notices")
 @requires(Capability.READ_INCIDENTS)
 def notices(recall_id: int):  # type: ignore[no-untyped-def]
     return _notice_page(recall_or_404(recall_id))
@@ -390,7 +391,7 @@ def _store_upload(field: Any, form: Any) -> Any:
         return None
 
 
-@bp.post("/<int:recall_id>/notices/adverts")
+@bp.post("/<id:recall_id>/notices/adverts")
 @requires(Capability.MANAGE_RECALLS)
 def add_advert(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -417,7 +418,7 @@ def add_advert(recall_id: int):  # type: ignore[no-untyped-def]
     return _notice_page(recall, advert_form=form, status=422)
 
 
-@bp.post("/<int:recall_id>/notices/mailings")
+@bp.post("/<id:recall_id>/notices/mailings")
 @requires(Capability.MANAGE_RECALLS)
 def add_mailing(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -439,7 +440,7 @@ def add_mailing(recall_id: int):  # type: ignore[no-untyped-def]
     return _notice_page(recall, mailing_form=form, status=422)
 
 
-@bp.route("/<int:recall_id>/notices/web/new", methods=["GET", "POST"])
+@bp.route("/<id:recall_id>/notices/web/new", methods=["GET", "POST"])
 @requires(Capability.MANAGE_RECALLS)
 def new_web_notice(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -470,7 +471,7 @@ def new_web_notice(recall_id: int):  # type: ignore[no-untyped-def]
         (422 if form.errors else 200)
 
 
-@bp.get("/<int:recall_id>/notices/web/<int:notice_id>")
+@bp.get("/<id:recall_id>/notices/web/<id:notice_id>")
 @requires(Capability.READ_INCIDENTS)
 def web_notice(recall_id: int, notice_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -484,7 +485,7 @@ def web_notice(recall_id: int, notice_id: int):  # type: ignore[no-untyped-def]
                            if notice.picture_sha256 else None)
 
 
-@bp.post("/<int:recall_id>/notices/web/<int:notice_id>/publish")
+@bp.post("/<id:recall_id>/notices/web/<id:notice_id>/publish")
 @requires(Capability.MANAGE_RECALLS)
 def publish(recall_id: int, notice_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -503,7 +504,7 @@ def publish(recall_id: int, notice_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("recalls.web_notice", recall_id=recall.id, notice_id=notice_id))
 
 
-@bp.get("/<int:recall_id>/files/<sha256>")
+@bp.get("/<id:recall_id>/files/<sha256>")
 @requires(Capability.READ_INCIDENTS)
 def file(recall_id: int, sha256: str):  # type: ignore[no-untyped-def]
     """A picture of the campaign's notices or advertisements (only those; any other file is 404)."""
@@ -535,13 +536,13 @@ def _progress_page(recall: RecallCampaign, *, form: ProgressForm | None = None, 
                            CHANNEL_TITLES={c.value: t for c, t in rules.CHANNEL_TITLES.items()}), status
 
 
-@bp.get("/<int:recall_id>/progress")
+@bp.get("/<id:recall_id>/progress")
 @requires(Capability.READ_INCIDENTS)
 def progress(recall_id: int):  # type: ignore[no-untyped-def]
     return _progress_page(recall_or_404(recall_id))
 
 
-@bp.post("/<int:recall_id>/progress")
+@bp.post("/<id:recall_id>/progress")
 @requires(Capability.MANAGE_RECALLS)
 def add_progress(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -564,7 +565,7 @@ def add_progress(recall_id: int):  # type: ignore[no-untyped-def]
     return _progress_page(recall, form=form, status=422)
 
 
-@bp.post("/<int:recall_id>/progress/import")
+@bp.post("/<id:recall_id>/progress/import")
 @requires(Capability.MANAGE_RECALLS)
 def import_progress(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -595,7 +596,7 @@ def import_progress(recall_id: int):  # type: ignore[no-untyped-def]
     return _progress_page(recall, result=result, status=200)
 
 
-@bp.get("/<int:recall_id>/progress.csv")
+@bp.get("/<id:recall_id>/progress.csv")
 @requires(Capability.READ_INCIDENTS)
 def progress_csv(recall_id: int):  # type: ignore[no-untyped-def]
     """The table behind the completion curve."""
@@ -609,7 +610,7 @@ def progress_csv(recall_id: int):  # type: ignore[no-untyped-def]
 # --- reports to authorities -------------------------------------------------------------------------------
 
 
-@bp.get("/<int:recall_id>/reports")
+@bp.get("/<id:recall_id>/reports")
 @requires(Capability.READ_INCIDENTS)
 def reports(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -619,7 +620,7 @@ def reports(recall_id: int):  # type: ignore[no-untyped-def]
                            may_manage=service.may_manage(current_user, recall))
 
 
-@bp.post("/<int:recall_id>/reports/track")
+@bp.post("/<id:recall_id>/reports/track")
 @requires(Capability.MANAGE_RECALLS)
 def track_reports(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -632,7 +633,7 @@ def track_reports(recall_id: int):  # type: ignore[no-untyped-def]
                  recall_id=recall.id)
 
 
-@bp.get("/<int:recall_id>/reports/<regime>/<label>")
+@bp.get("/<id:recall_id>/reports/<regime>/<label>")
 @requires(Capability.READ_INCIDENTS)
 def report(recall_id: int, regime: str, label: str):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -648,7 +649,7 @@ def report(recall_id: int, regime: str, label: str):  # type: ignore[no-untyped-
 # --- effectiveness and closure ------------------------------------------------------------------------------
 
 
-@bp.route("/<int:recall_id>/effectiveness", methods=["GET", "POST"])
+@bp.route("/<id:recall_id>/effectiveness", methods=["GET", "POST"])
 @requires(Capability.MANAGE_RECALLS)
 def effectiveness(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)
@@ -669,7 +670,7 @@ def effectiveness(recall_id: int):  # type: ignore[no-untyped-def]
                            progress=service.progress(db(), recall, today=_today())), (422 if form.errors else 200)
 
 
-@bp.route("/<int:recall_id>/close", methods=["GET", "POST"])
+@bp.route("/<id:recall_id>/close", methods=["GET", "POST"])
 @requires(Capability.APPROVE)
 def close(recall_id: int):  # type: ignore[no-untyped-def]
     recall = recall_or_404(recall_id)

@@ -6,13 +6,13 @@ a title and description, colour-blind-safe colours, and the numbers always also 
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
+from qa_incidents.core import csvsafe
 from qa_incidents.recalls.svgchart import COLOURS, _nice_max, _number
 
 
@@ -30,7 +30,7 @@ class Chart:
 
     def csv(self) -> str:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csvsafe.Writer(out)
         writer.writerow(self.columns)
         writer.writerows(self.rows)
         return out.getvalue()

@@ -15,7 +15,7 @@ from fpdf import FPDF
 from markupsafe import Markup, escape
 
 from qa_incidents.accounts.models import Division, User
-from qa_incidents.core.permissions import Capability, can
+from qa_incidents.core.permissions import Capability, can, scoped
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import (
     ENDED_STATUSES,
@@ -185,9 +185,8 @@ def _count_hazards(session: so.Session, user: User) -> list[list[Any]]:
 def _count_causes(session: so.Session, user: User) -> list[list[Any]]:
     from qa_incidents.reviews.models import Review
 
-    stmt = sa.select(Review.process_stage, sa.func.count()).group_by(Review.process_stage)
-    if not can(user.actor, Capability.READ_ALL_DIVISIONS):
-        stmt = stmt.where(Review.division_id == user.division_id)
+    stmt = scoped(sa.select(Review.process_stage, sa.func.count()).group_by(Review.process_stage), user.actor,
+                  Review.division_id)
     return [[stage or "", n] for stage, n in session.execute(stmt)]
 
 
@@ -558,9 +557,8 @@ def portfolio(session: so.Session, *, user: User, start: datetime, end: datetime
     from qa_incidents.reviews.models import Review
     from qa_incidents.reviews.rules import ReviewStatus
 
-    pending_stmt = sa.select(sa.func.count()).select_from(Review).where(Review.status != ReviewStatus.APPROVED)
-    if not can(user.actor, Capability.READ_ALL_DIVISIONS):
-        pending_stmt = pending_stmt.where(Review.division_id == user.division_id)
+    pending_stmt = scoped(sa.select(sa.func.count()).select_from(Review).where(Review.status != ReviewStatus.APPROVED),
+                          user.actor, Review.division_id)
     hazards = Counter({str(HAZARD_TITLES[Hazard(h)]): n for h, n in session.execute(
         visible(sa.select(Incident.hazard, sa.func.count()).where(Incident.aware_at >= start - timedelta(days=365)),
                 user).group_by(Incident.hazard))})

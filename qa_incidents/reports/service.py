@@ -18,7 +18,7 @@ from qa_incidents.accounts.service import addresses, people, people_by_email
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, in_language
-from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
+from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division, scoped
 from qa_incidents.core.signatures import content_hash
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import ENDED_STATUSES, Status
@@ -264,10 +264,13 @@ def acknowledge(session: so.Session, *, user: User, report: StatusReport, now: d
 
 
 def unacknowledged_for(session: so.Session, user: User) -> list[StatusReport]:
-    return list(session.scalars(
-        sa.select(StatusReport).join(StatusReportRecipient, StatusReportRecipient.report_id == StatusReport.id)
-        .where(StatusReportRecipient.email == user.email, StatusReportRecipient.acknowledged_at.is_(None))
-        .order_by(StatusReport.issued_at.desc()).limit(50)))
+    """Reports sent to the user and not yet acknowledged, of incidents the user may still read (a user moved to
+    another division no longer sees the old division's reports listed)."""
+    stmt = (sa.select(StatusReport).join(StatusReportRecipient, StatusReportRecipient.report_id == StatusReport.id)
+            .join(Incident, Incident.id == StatusReport.incident_id)
+            .where(StatusReportRecipient.email == user.email, StatusReportRecipient.acknowledged_at.is_(None)))
+    return list(session.scalars(scoped(stmt, user.actor, Incident.division_id)
+                                .order_by(StatusReport.issued_at.desc()).limit(50)))
 
 
 @dataclass

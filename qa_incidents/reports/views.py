@@ -20,6 +20,7 @@ from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, current_language, viewer_uses_era_dates
+from qa_incidents.core.params import arg_whole
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents.views import incident_or_404
@@ -74,7 +75,7 @@ def _reading(content: dict[str, Any]) -> dict[str, Any]:
             "lang": language, "era": era}
 
 
-@bp.get("/incidents/<int:incident_id>/status-reports/<int:number>")
+@bp.get("/incidents/<id:incident_id>/status-reports/<id:number>")
 @requires(Capability.READ_INCIDENTS)
 def show(incident_id: int, number: int):  # type: ignore[no-untyped-def]
     report = _report(incident_id, number)
@@ -84,7 +85,7 @@ def show(incident_id: int, number: int):  # type: ignore[no-untyped-def]
                            **_reading(report.content))
 
 
-@bp.get("/incidents/<int:incident_id>/status-reports/<int:number>.pdf")
+@bp.get("/incidents/<id:incident_id>/status-reports/<id:number>.pdf")
 @requires(Capability.READ_INCIDENTS)
 def pdf(incident_id: int, number: int):  # type: ignore[no-untyped-def]
     """The report as PDF in the viewer's language; ?as_issued=1 (and English readers): the PDF stored at issue."""
@@ -99,7 +100,7 @@ def pdf(incident_id: int, number: int):  # type: ignore[no-untyped-def]
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@bp.post("/incidents/<int:incident_id>/status-reports/<int:number>/acknowledge")
+@bp.post("/incidents/<id:incident_id>/status-reports/<id:number>/acknowledge")
 @requires(Capability.READ_INCIDENTS)
 def acknowledge(incident_id: int, number: int):  # type: ignore[no-untyped-def]
     report = _report(incident_id, number)
@@ -114,7 +115,7 @@ def acknowledge(incident_id: int, number: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("reports.show", incident_id=incident_id, number=number))
 
 
-@bp.route("/incidents/<int:incident_id>/status-reports/next", methods=["GET", "POST"])
+@bp.route("/incidents/<id:incident_id>/status-reports/next", methods=["GET", "POST"])
 @requires(Capability.READ_INCIDENTS)
 def next_report(incident_id: int):  # type: ignore[no-untyped-def]
     """The next report as it would be issued now; the division's narrative; issue now."""
@@ -164,8 +165,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 def _period() -> tuple[Any, Any, int]:
-    days = request.args.get("days", "7")
-    days_n = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 7
+    days_n = arg_whole("days", 1, 366) or 7
     end = now()
     return end - timedelta(days=days_n), end, days_n
 

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from qa_incidents.core.params import DayField
 from qa_incidents.reviews.rules import (
     CM_TYPE_TITLES,
     DEPLOYMENT_TITLES,
@@ -43,7 +44,7 @@ class StartReviewForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     title = StringField(_l("Review title"), validators=[InputRequired(_l("Give the review a title.")), Length(max=200)])
-    meeting_on = DateField(_l("Meeting date"), validators=[Optional()], invalid_value_message=BAD_DATE)
+    meeting_on = DayField(_l("Meeting date"), validators=[Optional()], invalid_value_message=BAD_DATE)
     participants = TextAreaField(_l("Participants"), validators=[Length(max=4000)],
                                  description=_l("Names and functions of those who took part."))
     phenomenon = TextAreaField(_l("Phenomenon"), validators=[Length(max=20000)],
@@ -87,9 +88,9 @@ class CountermeasureForm(FlaskForm):
     description = TextAreaField(_l("Countermeasure"), validators=[InputRequired(_l("Describe the countermeasure.")),
                                                                    Length(max=4000)])
     owner_id = SelectField(_l("Owner"), coerce=int, validators=[InputRequired(_l("Choose an owner."))])
-    due_on = DateField(_l("Due"), validators=[InputRequired(_l("Enter the due date."))], invalid_value_message=BAD_DATE)
+    due_on = DayField(_l("Due"), validators=[InputRequired(_l("Enter the due date."))], invalid_value_message=BAD_DATE)
     check_method = TextAreaField(_l("How its effect will be checked"), validators=[Length(max=4000)])
-    check_due_on = DateField(_l("Effectiveness check due"), validators=[Optional()], invalid_value_message=BAD_DATE)
+    check_due_on = DayField(_l("Effectiveness check due"), validators=[Optional()], invalid_value_message=BAD_DATE)
 
 
 class CheckForm(FlaskForm):

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_incidents.api import importer
-from qa_incidents.api.exports import LESSON_COLUMNS, _safe_csv
+from qa_incidents.api.exports import LESSON_COLUMNS
+from qa_incidents.core import csvsafe
 from qa_incidents.reviews import lessons
 from qa_incidents.reviews.models import Lesson
 from qa_incidents.reviews.rules import Dimension, ProcessStage
@@ -65,9 +66,7 @@ def lesson_from_row(record: dict[str, str], *, fmt: str, now: datetime) -> Lesso
     def text(name: str) -> str:
         value = _LINE_BREAK.sub("\n", record.get(name) or "")
         # CSV and XLSX exports put an apostrophe before a text a spreadsheet would run as a formula: take it off.
-        if fmt != "json" and value.startswith("'") and _safe_csv(value[1:]) == value:
-            return value[1:]
-        return value
+        return value if fmt == "json" else csvsafe.restore(value)
 
     values: dict[str, str] = {name: text(name) for name in TEXTS}
     values.update({name: text(name).strip() for name in ("source_ref", "source", "cause_dimension", "process_stage",

@@ -43,6 +43,45 @@ def _customer_strings(review: Review) -> list[str]:
     return out
 
 
+def _texts(review: Review, steps: dict[Dimension, list[WhyStep]], countermeasures: list[Countermeasure]) -> dict[str, Any]:
+    """The free texts of the lesson a review publishes, as the writers typed them (before scrubbing)."""
+
+    def chain(dimension: Dimension) -> str:
+        return "\n".join(f"Why? {s.question} — {s.answer}" for s in steps.get(dimension, []))
+
+    stage = rules.STAGE_TITLES.get(rules.ProcessStage(review.process_stage)) if review.process_stage else ""
+    factors = ", ".join(str(rules.FACTOR_TITLES[rules.MotivatingFactor(f)]) for f in review.motivating_factors or [])
+    return {
+        "title": review.title,
+        "summary": review.phenomenon,
+        "product": "; ".join(dict.fromkeys(f"{i.product.model} {i.product.name}" for i in review.incidents)),
+        "mechanism": review.mechanism,
+        "technical_cause": chain(Dimension.TECHNICAL),
+        "process_cause": "\n".join(p for p in (
+            f"Introduced in: {stage}" if stage else "", review.process_cause,
+            f"Not detected because: {review.escape_reason}" if review.escape_reason else "",
+            chain(Dimension.PROCESS)) if p),
+        "framework_cause": "\n".join(p for p in (review.framework_cause, chain(Dimension.FRAMEWORK)) if p),
+        "motivating_cause": "\n".join(p for p in (f"Factors: {factors}" if factors else "", review.motivating_cause,
+                                                  chain(Dimension.MOTIVATING)) if p),
+        "countermeasures": "\n".join(f"- [{rules.CM_TYPE_TITLES[c.kind]}] {c.description}" for c in countermeasures),
+        "design_review_checks": [line.strip(" -•\t") for line in review.design_review_checks.splitlines()
+                                 if line.strip(" -•\t")],
+    }
+
+
+def personal_data_found(review: Review, steps: dict[Dimension, list[WhyStep]],
+                        countermeasures: list[Countermeasure]) -> list[tuple[str, rules.Finding]]:
+    """What the scrubber will remove from the lesson this review publishes: (field, finding) pairs, for the approver
+    to see before signing (and to send the review back if the analysis itself must be rewritten)."""
+    known = _customer_strings(review)
+    found: list[tuple[str, rules.Finding]] = []
+    for name, value in _texts(review, steps, countermeasures).items():
+        for text in value if isinstance(value, list) else [value]:
+            found += [(name, f) for f in rules.find_personal_data(text or "", also=known)]
+    return found
+
+
 def publish_from_review(session: so.Session, *, review: Review, steps: dict[Dimension, list[WhyStep]],
                         countermeasures: list[Countermeasure], now: datetime) -> Lesson:
     """The lesson learned of an approved review: product, failure, causes, countermeasures; no customer data.
@@ -55,43 +94,60 @@ def publish_from_review(session: so.Session, *, review: Review, steps: dict[Dime
     def clean(text: str) -> str:
         return rules.scrub_personal_data(text or "", also=known)
 
-    def chain(dimension: Dimension) -> str:
-        return "\n".join(f"Why? {s.question} — {s.answer}" for s in steps.get(dimension, []))
-
+    texts = _texts(review, steps, countermeasures)
     first = review.incidents[0] if review.incidents else None
-    products = "; ".join(dict.fromkeys(f"{i.product.model} {i.product.name}" for i in review.incidents))
     stage = rules.STAGE_TITLES.get(rules.ProcessStage(review.process_stage)) if review.process_stage else ""
-    factors = ", ".join(str(rules.FACTOR_TITLES[rules.MotivatingFactor(f)]) for f in review.motivating_factors or [])
     primary = next((c.dimension for c in countermeasures if c.kind == rules.CountermeasureType.ELIMINATE_CAUSE),
                    Dimension.PROCESS if review.process_cause else Dimension.TECHNICAL)
     lesson = Lesson(
         source="review", source_ref=f"REVIEW-{review.id}", review_id=review.id,
-        title=clean(review.title)[:300],
-        summary=clean(review.phenomenon),
-        product=clean(products)[:300],
+        title=clean(texts["title"])[:300],
+        summary=clean(texts["summary"]),
+        product=clean(texts["product"])[:300],
         product_category=(first.product.category.path if first else "")[:120],
         failure_mode=(review.failure_mode or rules.failure_mode_of(f"{review.phenomenon} {review.mechanism}"))[:80],
-        mechanism=clean(review.mechanism),
-        technical_cause=clean(chain(Dimension.TECHNICAL)),
-        process_cause=clean("\n".join(p for p in (
-            f"Introduced in: {stage}" if stage else "", review.process_cause,
-            f"Not detected because: {review.escape_reason}" if review.escape_reason else "",
-            chain(Dimension.PROCESS)) if p)),
-        framework_cause=clean("\n".join(p for p in (review.framework_cause, chain(Dimension.FRAMEWORK)) if p)),
-        motivating_cause=clean("\n".join(p for p in (f"Factors: {factors}" if factors else "", review.motivating_cause,
-                                                     chain(Dimension.MOTIVATING)) if p)),
+        mechanism=clean(texts["mechanism"]),
+        technical_cause=clean(texts["technical_cause"]),
+        process_cause=clean(texts["process_cause"]),
+        framework_cause=clean(texts["framework_cause"]),
+        motivating_cause=clean(texts["motivating_cause"]),
         cause_category=(str(stage) if stage else "Unclassified")[:80],
         cause_dimension=primary.value,
         process_stage=review.process_stage,
-        countermeasures=clean("\n".join(f"- [{rules.CM_TYPE_TITLES[c.kind]}] {c.description}" for c in countermeasures)),
-        design_review_checks=[clean(line.strip(" -•\t")) for line in review.design_review_checks.splitlines()
-                              if line.strip(" -•\t")],
+        countermeasures=clean(texts["countermeasures"]),
+        design_review_checks=[clean(line) for line in texts["design_review_checks"]],
         division=review.division.name[:120], year=now.year, published_at=now, times_opened=0,
     )
     session.add(lesson)
     session.flush()
     search.index_lessons(session, [lesson])
     return lesson
+
+
+#: The free texts of a lesson, scrubbed again whenever a lesson is shown (page and API).
+READER_TEXTS = ("title", "summary", "product", "mechanism", "technical_cause", "process_cause", "framework_cause",
+                "motivating_cause", "countermeasures")
+
+
+@dataclass(frozen=True)
+class ShownLesson:
+    """A lesson as readers get it: every free text scrubbed of personal data once more on the way out, so lessons
+    imported from elsewhere or published before a pattern was known reach no engineer with a customer's details."""
+
+    lesson: Lesson
+    texts: dict[str, str]
+    design_review_checks: list[str]
+
+    def __getattr__(self, name: str) -> Any:
+        texts = self.__dict__.get("texts", {})
+        if name in texts:
+            return texts[name]
+        return getattr(self.__dict__["lesson"], name)
+
+
+def for_readers(lesson: Lesson) -> ShownLesson:
+    return ShownLesson(lesson, {name: rules.scrub_personal_data(getattr(lesson, name) or "") for name in READER_TEXTS},
+                       [rules.scrub_personal_data(c) for c in lesson.design_review_checks or []])
 
 
 def notify_subscribers(session: so.Session, *, lesson: Lesson, now: datetime, base_url: str = "") -> int:

@@ -9,7 +9,7 @@ import enum
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -221,23 +221,108 @@ def submission_errors(c: ReviewContent) -> dict[str, str]:
 
 # --- lessons: personal data -----------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w-])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{2,4}[\s.-]\d{3,4}(?![\w-])")
+_D = "[0-9０-９]"  # a digit, ASCII or full-width (Japanese text often has both)
+_KANA_KANJI = "\u30a1-\u30fa\u30fc\u4e00-\u9fff\u3005"  # katakana and kanji (hiragana is mostly grammar)
+_EMAIL = re.compile(r"[\w.+-]+\s?[@＠]\s?[\w-]+(?:\s?[.．]\s?[\w-]+)+")
+#: "name at example dot com", "name [at] example [dot] com", "name(at)example(dot)com"
+_EMAIL_SPELT = re.compile(
+    r"[\w.+-]+\s*(?:\[\s*at\s*\]|\(\s*at\s*\)|\{\s*at\s*\}|\s+at\s+|\s*アット\s*)\s*[\w-]+"
+    r"(?:\s*(?:\[\s*dot\s*\]|\(\s*dot\s*\)|\{\s*dot\s*\}|\s+dot\s+|\s*ドット\s*|\.)\s*[\w-]+)*"
+    r"\s*(?:\[\s*dot\s*\]|\(\s*dot\s*\)|\{\s*dot\s*\}|\s+dot\s+|\s*ドット\s*)\s*[A-Za-z]{2,6}\b", re.IGNORECASE)
+_PHONE = re.compile(rf"(?<![\d-])(?:\+?{_D}{{1,3}}[\s.\-‐－]?)?(?:\({_D}{{2,4}}\)[\s.\-‐－]?|{_D}{{2,4}}[\s.\-‐－]){_D}{{2,4}}[\s.\-‐－]{_D}{{3,4}}(?![\w]|-\d)")
+#: A phone number written without separators: 10 to 13 digits, e.g. 0312345678, 09012345678, +819012345678.
+_PHONE_RUN = re.compile(rf"(?<![\w.\-])\+?{_D}{{10,13}}(?![\w.\-])")
 _TOLL_FREE = re.compile(r"\b1?-?8(?:00|33|44|55|66|77|88)-?[A-Z0-9]{3}-?[A-Z0-9]{4}\b")
 _STREET = re.compile(
     r"\b\d{1,6}\s+(?:[A-Z][\w.'-]*\s+){1,4}(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Drive|Dr\.?|Lane|Ln\.?"
     r"|Way|Court|Ct\.?|Place|Pl\.?|Parkway|Pkwy\.?|Highway|Hwy\.?)(?:,?\s+(?:Suite|Ste\.?|Apt\.?|Unit)\s*[\w-]+)?",
 )
-_POSTAL_JP = re.compile(r"〒?\s?\d{3}-\d{4}")
+#: Japanese addresses: prefecture, city, ward, town (…都/道/府/県, …市/区/町/村/郡) and block numbers
+#: (…丁目, …番地, …番, …号, and 2-3-15 after a place name).
+_JP_ADDRESS = re.compile(
+    rf"(?:[{_KANA_KANJI}]{{1,5}}(?:都|道|府|県))?(?:[{_KANA_KANJI}]{{1,6}}(?:市|区|町|村|郡))+"
+    rf"(?:[{_KANA_KANJI}]{{0,8}}(?:{_D}+|[一二三四五六七八九十]+)(?:丁目|番地|番|号|[-‐－ー]{_D}+)+)?"
+    rf"|[{_KANA_KANJI}]{{0,8}}(?:{_D}+|[一二三四五六七八九十]+)(?:丁目)(?:{_D}+(?:番地?|[-‐－]))?(?:{_D}+号?)?"
+    rf"|{_D}+番地(?:{_D}+号?)?")
+#: Romanised Japanese addresses: "Setagaya-ku", "Minato-ku", "3-chome", "Kita-shi".
+_JP_ADDRESS_LATIN = re.compile(r"\b(?:[A-Z][a-z]+-(?:ku|shi|cho|machi|mura|gun)|\d+-chome(?:\s*\d+(?:-\d+)*)?)\b")
+_POSTAL_JP = re.compile(rf"〒\s?{_D}{{3}}[-‐－]?{_D}{{4}}|(?<![\w-]){_D}{{3}}[-‐－]{_D}{{4}}(?![\w-])")
 _HONORIFIC = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
-_JP_NAME = re.compile(r"[\u4e00-\u9fff]{1,4}\s?(?:様|さん|氏)")
+#: A Japanese name with an honorific: 田中様, 佐藤 花子さん, たなかさん, ヤマダ氏, and romanised Tanaka-san.
+_JP_NAME = re.compile(rf"[{_KANA_KANJI}]{{1,6}}(?:[\s　][{_KANA_KANJI}]{{1,6}})?[\s　]?(?:様|さま|さん|氏|殿|ちゃん|くん|君)"
+                      r"|\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)?-(?:san|sama|shi|dono|kun|chan)\b")
+#: Words with an honorific that name nobody ("the customer", "everyone", "the wife").
+_NOT_NAMES = frozenset({"客様", "皆様", "皆さん", "奥様", "奥さん", "ご主人様", "主人様", "各位殿", "担当者様", "ユーザー様", "お客さん"})
 _ATTENTION = re.compile(r"\b(?:contact|call|attention|attn\.?)\s*:?\s+([A-Z][a-z'-]+\s+[A-Z][a-z'-]+)")
 
 REDACTED = "[removed]"
 
 
+class PersonalData(enum.StrEnum):
+    KNOWN = "known"  # a string from the incident: its place, serial or lot numbers
+    EMAIL = "email"
+    PHONE = "phone"
+    ADDRESS = "address"
+    POSTAL_CODE = "postal_code"
+    NAME = "name"
+
+
+PERSONAL_DATA_TITLES = {
+    PersonalData.KNOWN: _l("Place, serial or lot number of the incident"),
+    PersonalData.EMAIL: _l("E-mail address"),
+    PersonalData.PHONE: _l("Phone number"),
+    PersonalData.ADDRESS: _l("Address"),
+    PersonalData.POSTAL_CODE: _l("Postal code"),
+    PersonalData.NAME: _l("Personal name"),
+}
+
+#: Each pattern with what it finds, in the order they are applied (e-mail before phone, names last).
+_PATTERNS: tuple[tuple[PersonalData, re.Pattern[str]], ...] = (
+    (PersonalData.EMAIL, _EMAIL), (PersonalData.EMAIL, _EMAIL_SPELT), (PersonalData.PHONE, _TOLL_FREE),
+    (PersonalData.PHONE, _PHONE), (PersonalData.POSTAL_CODE, _POSTAL_JP), (PersonalData.PHONE, _PHONE_RUN),
+    (PersonalData.ADDRESS, _STREET), (PersonalData.ADDRESS, _JP_ADDRESS), (PersonalData.ADDRESS, _JP_ADDRESS_LATIN),
+    (PersonalData.NAME, _HONORIFIC), (PersonalData.NAME, _JP_NAME),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Personal data found in a text: what kind, and the text itself (shown to the approver only)."""
+
+    kind: PersonalData
+    text: str
+
+
+def _scan(text: str, also: Iterable[str]) -> tuple[str, list[Finding]]:
+    found: list[Finding] = []
+    out = text
+
+    def take(kind: PersonalData) -> Callable[[re.Match[str]], str]:
+        def replace(match: re.Match[str]) -> str:
+            if kind is PersonalData.NAME and match.group(0) in _NOT_NAMES:
+                return match.group(0)
+            if match.group(0).strip() and match.group(0) != REDACTED:
+                found.append(Finding(kind, match.group(0).strip()))
+            return REDACTED
+        return replace
+
+    for known in sorted({k.strip() for k in also if k and len(k.strip()) >= 3}, key=len, reverse=True):
+        out = re.sub(re.escape(known), take(PersonalData.KNOWN), out, flags=re.IGNORECASE)
+    for kind, pattern in _PATTERNS:
+        out = pattern.sub(take(kind), out)
+
+    def attention(match: re.Match[str]) -> str:
+        found.append(Finding(PersonalData.NAME, match.group(1)))
+        return match.group(0).replace(match.group(1), REDACTED)
+
+    out = _ATTENTION.sub(attention, out)
+    return out, found
+
+
 def scrub_personal_data(text: str, *, also: Iterable[str] = ()) -> str:
-    """The text without e-mail addresses, phone numbers, street addresses, postal codes and personal names.
+    """The text without e-mail addresses (also spelt out: "name at example dot com"), phone numbers (with or
+    without separators), street and Japanese addresses (…区, …丁目, …番地), postal codes and personal names (with
+    an honorific: Mr …, 田中様, 佐藤さん, Tanaka-san).
 
     `also` lists exact strings known to identify customers (e.g. an incident's place, serial numbers);
     each is removed wherever it appears. Lessons are built from review fields, never from the customer's
@@ -245,18 +330,12 @@ def scrub_personal_data(text: str, *, also: Iterable[str] = ()) -> str:
     """
     if not text:
         return ""
-    out = text
-    for known in sorted({k.strip() for k in also if k and len(k.strip()) >= 3}, key=len, reverse=True):
-        out = re.sub(re.escape(known), REDACTED, out, flags=re.IGNORECASE)
-    out = _EMAIL.sub(REDACTED, out)
-    out = _TOLL_FREE.sub(REDACTED, out)
-    out = _PHONE.sub(REDACTED, out)
-    out = _STREET.sub(REDACTED, out)
-    out = _POSTAL_JP.sub(REDACTED, out)
-    out = _HONORIFIC.sub(REDACTED, out)
-    out = _JP_NAME.sub(REDACTED, out)
-    out = _ATTENTION.sub(lambda m: m.group(0).replace(m.group(1), REDACTED), out)
-    return out
+    return _scan(text, also)[0]
+
+
+def find_personal_data(text: str, *, also: Iterable[str] = ()) -> list[Finding]:
+    """What scrub_personal_data would remove from the text, in order."""
+    return _scan(text or "", also)[1]
 
 
 def serial_tokens(text: str) -> list[str]:

@@ -21,7 +21,7 @@ from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.clock import as_utc
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
+from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division, scoped
 from qa_incidents.core.signatures import Signature, sign
 from qa_incidents.incidents.models import Incident
 from qa_incidents.reviews import lessons, rules
@@ -101,10 +101,7 @@ def _writable(session: so.Session, user: User, review_id: int, *, draft_only: bo
 
 def list_reviews(session: so.Session, *, user: User, status: ReviewStatus | None = None) -> list[Review]:
     stmt = sa.select(Review).order_by(Review.updated_at.desc(), Review.id.desc()).limit(200)
-    if not can(user.actor, Capability.READ_INCIDENTS):
-        return []
-    if not can(user.actor, Capability.READ_ALL_DIVISIONS):
-        stmt = stmt.where(Review.division_id == user.division_id)
+    stmt = scoped(stmt, user.actor, Review.division_id)
     if status is not None:
         stmt = stmt.where(Review.status == status)
     return list(session.scalars(stmt))

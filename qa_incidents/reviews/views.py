@@ -7,15 +7,17 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, EditConflict, NotFound, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
+from qa_incidents.core.params import arg_whole
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import Signature, SignatureRefused
-from qa_incidents.core.web import db, now, requires
+from qa_incidents.core.web import db, now, requires, write_apart
 from qa_incidents.incidents import service as incidents
 from qa_incidents.reviews import forms, lessons, reading, rules, search, service, vocabulary
 from qa_incidents.reviews.rules import CountermeasureType, DeploymentAnswer, Dimension, ReviewStatus
@@ -142,13 +144,13 @@ def new():  # type: ignore[no-untyped-def]
         (422 if form.errors else 200)
 
 
-@bp.get("/<int:review_id>")
+@bp.get("/<id:review_id>")
 @requires(Capability.READ_INCIDENTS)
 def show(review_id: int):  # type: ignore[no-untyped-def]
     return _show(_review_or_404(review_id))
 
 
-@bp.route("/<int:review_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:review_id>/edit", methods=["GET", "POST"])
 @requires(Capability.WRITE_REVIEWS)
 def edit(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -185,7 +187,7 @@ def edit(review_id: int):  # type: ignore[no-untyped-def]
     return render_template("reviews/edit.html", form=form, review=review), (422 if form.errors else 200)
 
 
-@bp.post("/<int:review_id>/incidents")
+@bp.post("/<id:review_id>/incidents")
 @requires(Capability.WRITE_REVIEWS)
 def link(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -203,7 +205,7 @@ def link(review_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, link_form=form)
 
 
-@bp.post("/<int:review_id>/why")
+@bp.post("/<id:review_id>/why")
 @requires(Capability.WRITE_REVIEWS)
 def add_why(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -224,7 +226,7 @@ def add_why(review_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, why_form=form)
 
 
-@bp.post("/<int:review_id>/countermeasures")
+@bp.post("/<id:review_id>/countermeasures")
 @requires(Capability.WRITE_REVIEWS)
 def add_countermeasure(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -257,7 +259,7 @@ def _countermeasure_review(countermeasure_id: int) -> Any:
     return cm, _review_or_404(cm.review_id)
 
 
-@bp.post("/countermeasures/<int:countermeasure_id>/implemented")
+@bp.post("/countermeasures/<id:countermeasure_id>/implemented")
 @requires(Capability.READ_INCIDENTS)
 def implemented(countermeasure_id: int):  # type: ignore[no-untyped-def]
     cm, review = _countermeasure_review(countermeasure_id)
@@ -274,7 +276,7 @@ def implemented(countermeasure_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("reviews.show", review_id=review.id, _anchor=f"countermeasure-{cm.id}"))
 
 
-@bp.post("/countermeasures/<int:countermeasure_id>/check")
+@bp.post("/countermeasures/<id:countermeasure_id>/check")
 @requires(Capability.READ_INCIDENTS)
 def check(countermeasure_id: int):  # type: ignore[no-untyped-def]
     cm, review = _countermeasure_review(countermeasure_id)
@@ -295,7 +297,7 @@ def check(countermeasure_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, check_form=form, check_for=cm.id)
 
 
-@bp.post("/countermeasures/<int:countermeasure_id>/defer-check")
+@bp.post("/countermeasures/<id:countermeasure_id>/defer-check")
 @requires(Capability.APPROVE)
 def defer_check(countermeasure_id: int):  # type: ignore[no-untyped-def]
     cm, review = _countermeasure_review(countermeasure_id)
@@ -317,7 +319,7 @@ def defer_check(countermeasure_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, defer_form=form, defer_for=cm.id)
 
 
-@bp.post("/countermeasures/<int:countermeasure_id>/deployments")
+@bp.post("/countermeasures/<id:countermeasure_id>/deployments")
 @requires(Capability.WRITE_REVIEWS)
 def add_deployment(countermeasure_id: int):  # type: ignore[no-untyped-def]
     cm, review = _countermeasure_review(countermeasure_id)
@@ -338,7 +340,7 @@ def add_deployment(countermeasure_id: int):  # type: ignore[no-untyped-def]
     return _show(review, 422, deployment_form=form, deployment_for=cm.id)
 
 
-@bp.post("/deployments/<int:deployment_id>/answer")
+@bp.post("/deployments/<id:deployment_id>/answer")
 @requires(Capability.WRITE_REVIEWS)
 def answer(deployment_id: int):  # type: ignore[no-untyped-def]
     from qa_incidents.reviews.models import Deployment
@@ -363,7 +365,7 @@ def answer(deployment_id: int):  # type: ignore[no-untyped-def]
     return render_template("reviews/mine.html", **_mine_context(answer_form=form, answer_for=deployment.id)), 422
 
 
-@bp.post("/<int:review_id>/submit")
+@bp.post("/<id:review_id>/submit")
 @requires(Capability.WRITE_REVIEWS)
 def submit(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -381,7 +383,7 @@ def submit(review_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("reviews.show", review_id=review.id))
 
 
-@bp.route("/<int:review_id>/approve", methods=["GET", "POST"])
+@bp.route("/<id:review_id>/approve", methods=["GET", "POST"])
 @requires(Capability.APPROVE)
 def approve(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -407,11 +409,23 @@ def approve(review_id: int):  # type: ignore[no-untyped-def]
                 _fail(e)
             form.password.errors = [*form.password.errors, str(e)]
     status = 422 if form.errors else 200
+    cms = service.countermeasures_of(db(), review.id)
+    found = lessons.personal_data_found(review, service.why_steps(db(), review.id), cms)
     return render_template("reviews/approve.html", review=review, form=form, return_form=return_form,
-                           countermeasures=service.countermeasures_of(db(), review.id)), status
+                           countermeasures=cms, personal_data=found, PERSONAL_DATA_TITLES=rules.PERSONAL_DATA_TITLES,
+                           LESSON_FIELD_TITLES=LESSON_FIELD_TITLES), status
 
 
-@bp.post("/<int:review_id>/return")
+#: The lesson's fields by name, as the approver reads them next to what will be removed from each.
+LESSON_FIELD_TITLES = {
+    "title": _l("Title"), "summary": _l("What happened"), "product": _l("Product"), "mechanism": _l("Mechanism"),
+    "technical_cause": _l("Technical"), "process_cause": _l("Process"), "framework_cause": _l("Framework"),
+    "motivating_cause": _l("Motivating factors"), "countermeasures": _l("Countermeasures"),
+    "design_review_checks": _l("Check this in your next design review"),
+}
+
+
+@bp.post("/<id:review_id>/return")
 @requires(Capability.APPROVE)
 def send_back(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
@@ -450,14 +464,6 @@ def mine():  # type: ignore[no-untyped-def]
 MAX_LESSON_PAGE = 10_000
 
 
-def _whole(text: str | None, low: int, high: int) -> int | None:
-    """A whole number typed in the address, if it is one within [low, high] (ASCII digits only: "²" is not one)."""
-    if not text or not text.isascii() or not text.isdecimal() or len(text) > 9:
-        return None
-    value = int(text)
-    return value if low <= value <= high else None
-
-
 @bp.get("/lessons")
 @requires(Capability.READ_LESSONS)
 def lessons_index():  # type: ignore[no-untyped-def]
@@ -465,8 +471,8 @@ def lessons_index():  # type: ignore[no-untyped-def]
     filters = search.LessonFilters(
         product_category=args.get("category") or None, failure_mode=args.get("failure_mode") or None,
         cause_dimension=args.get("cause_dimension") or None, division=args.get("division") or None,
-        year=_whole(args.get("year"), 1, 9999))
-    page_no = _whole(args.get("page"), 1, MAX_LESSON_PAGE) or 1
+        year=arg_whole("year", 1, 9999))
+    page_no = arg_whole("page", 1, MAX_LESSON_PAGE) or 1
     size = 20
     result = search.search_lessons(db(), args.get("q", "")[:500], limit=size, offset=(page_no - 1) * size,
                                    filters=filters)
@@ -484,27 +490,26 @@ def lessons_index():  # type: ignore[no-untyped-def]
                            size=size, href=href)
 
 
-@bp.get("/lessons/<int:lesson_id>")
+@bp.get("/lessons/<id:lesson_id>")
 @requires(Capability.READ_LESSONS)
 def lesson(lesson_id: int):  # type: ignore[no-untyped-def]
     try:
         found = lessons.get_lesson(db(), lesson_id)
     except DomainError:
         abort(404)
-    with transaction(db()) as s:
-        lessons.record_open(s, found.id)
+    # Counted in a short write of its own: the page's reading transaction is never upgraded to a write.
+    opened = found.times_opened + (1 if write_apart(lambda s: lessons.record_open(s, found.id)) else 0)
     reading.count_open(db(), lesson_id=found.id, user_id=current_user.id, origin=request.args.get("from", ""), now=now())
     s = db()
-    s.refresh(found)
     similar = search.similar_lessons(s, text=f"{found.title} {found.summary} {found.mechanism}", limit=6,
                                      exclude_refs=[found.source_ref])
-    return render_template("lessons/show.html", lesson=found, similar=similar, empty_form=EmptyForm(),
-                           helped=reading.helped_count(s, found.id),
+    return render_template("lessons/show.html", lesson=lessons.for_readers(found), similar=similar, opened=opened,
+                           empty_form=EmptyForm(), helped=reading.helped_count(s, found.id),
                            i_helped=reading.has_helped(s, lesson_id=found.id, user_id=current_user.id),
                            came_from=reading.origin_of(request.args.get("from")))
 
 
-@bp.post("/lessons/<int:lesson_id>/helped")
+@bp.post("/lessons/<id:lesson_id>/helped")
 @requires(Capability.READ_LESSONS)
 def lesson_helped(lesson_id: int):  # type: ignore[no-untyped-def]
     """The reader marks the lesson as one that helped them (once each)."""
@@ -548,13 +553,13 @@ def vocabulary_index():  # type: ignore[no-untyped-def]
             for message in apply_errors(form, e.errors):
                 flash(message, "error")
     q = request.args.get("q", "")[:120]
-    page_no = _whole(request.args.get("page"), 1, 1000) or 1
+    page_no = arg_whole("page", 1, 1000) or 1
     terms, total = vocabulary.list_terms(db(), query=q, limit=100, offset=(page_no - 1) * 100)
     return render_template("lessons/vocabulary.html", form=form, terms=terms, total=total, q=q, page=page_no,
                            misses=reading.misses(db(), limit=20)), 422 if form.errors else 200
 
 
-@bp.route("/lessons/vocabulary/<int:term_id>", methods=["GET", "POST"])
+@bp.route("/lessons/vocabulary/<id:term_id>", methods=["GET", "POST"])
 @requires(Capability.MANAGE_RULES)
 def vocabulary_term(term_id: int):  # type: ignore[no-untyped-def]
     term = db().get(vocabulary.QaTerm, term_id)
@@ -583,7 +588,7 @@ def vocabulary_term(term_id: int):  # type: ignore[no-untyped-def]
 def similar_json():  # type: ignore[no-untyped-def]
     """Similar lessons for a text being typed (the incident form), as JSON."""
     text = (request.args.get("text") or "")[:5000]
-    limit = min(int(request.args["limit"]) if (request.args.get("limit") or "").isdigit() else 5, 20)
+    limit = arg_whole("limit", 1, 20) or 5
     hits = search.similar_lessons(db(), text=text, limit=limit)
     return jsonify([{"id": h.lesson.id, "title": h.lesson.title, "cause_category": h.lesson.cause_category,
                      "failure_mode": h.lesson.failure_mode, "source_ref": h.lesson.source_ref, "score": h.score,
@@ -610,7 +615,7 @@ def subscriptions():  # type: ignore[no-untyped-def]
         (422 if form.errors else 200)
 
 
-@bp.post("/lessons/subscriptions/<int:subscription_id>/end")
+@bp.post("/lessons/subscriptions/<id:subscription_id>/end")
 @requires(Capability.READ_LESSONS)
 def unsubscribe(subscription_id: int):  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():

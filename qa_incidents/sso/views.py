@@ -260,7 +260,7 @@ def _provider_input(form: ProviderForm) -> service.ProviderInput:
 
 
 @admin_bp.route("/providers/new", methods=["GET", "POST"], defaults={"provider_id": None})
-@admin_bp.route("/providers/<int:provider_id>", methods=["GET", "POST"])
+@admin_bp.route("/providers/<id:provider_id>", methods=["GET", "POST"])
 @requires(Capability.MANAGE_USERS)
 def provider_form(provider_id: int | None):  # type: ignore[no-untyped-def]
     provider = (db().get(IdentityProvider, provider_id) or abort(404)) if provider_id else None
@@ -298,7 +298,7 @@ def _provider_page(provider: IdentityProvider | None, form: ProviderForm, mappin
                            retire_form=EmptyForm(prefix="retire")), status
 
 
-@admin_bp.post("/providers/<int:provider_id>/mappings")
+@admin_bp.post("/providers/<id:provider_id>/mappings")
 @requires(Capability.MANAGE_USERS)
 def mapping_add(provider_id: int):  # type: ignore[no-untyped-def]
     provider = db().get(IdentityProvider, provider_id) or abort(404)
@@ -323,7 +323,7 @@ def mapping_add(provider_id: int):  # type: ignore[no-untyped-def]
     return _provider_page(provider, form, mapping_form, 422)
 
 
-@admin_bp.post("/mappings/<int:mapping_id>/retire")
+@admin_bp.post("/mappings/<id:mapping_id>/retire")
 @requires(Capability.MANAGE_USERS)
 def mapping_retire(mapping_id: int):  # type: ignore[no-untyped-def]
     if not EmptyForm(prefix="retire").validate_on_submit():

@@ -105,8 +105,22 @@ def test_matching_a_unit_against_the_population(model, serial, lot, outcome):
 def test_a_serial_of_the_wrong_shape_gets_format_hints_not_a_verdict():
     verdict = rules.match_unit(POPULATION, model="R-HW540", serial="AB-1234", lot="")
     assert verdict.outcome is Outcome.CHECK_FORMAT
-    assert any("AB-100000 (2 letters, then 6 digits)" in h for h in verdict.hints)
+    assert any("look like 2 letters, then 6 digits." in h for h in verdict.hints)
     assert any("You typed 6 letters and digits; these serial numbers have 8" in h for h in verdict.hints)
+
+
+def test_hints_describe_the_pattern_never_a_serial_of_the_population():
+    """A wrong serial's hints quoted the first serial of the range and of an exclusion: a way to bisect them."""
+    population = [PopulationRule(model="M1", serials=SerialRange.parse("KX-482100", "KX-482199")),
+                  PopulationRule(model="M1", exclude=True, serials=SerialRange.parse("QZ-77310", "QZ-77320"))]
+    for typed in ("KX-1", "QZ-7731", "KX4821", "K", "QZ-77310X", "M1"):
+        verdict = rules.match_unit(population, model="M1", serial=typed, lot="")
+        shown = " ".join(verdict.hints)
+        for secret in ("482100", "482199", "QZ", "77310", "77320", "KX-48", "KX48"):
+            assert secret not in shown.replace(typed, ""), (typed, secret, shown)
+    # an exclusion's pattern is not a pattern of the affected serials: it gets the format hints too
+    excluded_look = rules.match_unit(population, model="M1", serial="QZ-77315", lot="")
+    assert excluded_look.outcome is Outcome.CHECK_FORMAT and "5 letters" not in " ".join(excluded_look.hints)
 
 
 @pytest.mark.parametrize("typed, meant", [

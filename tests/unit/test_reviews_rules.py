@@ -51,6 +51,36 @@ def test_personal_data_is_removed(text, secret):
     assert rules.REDACTED in scrubbed
 
 
+@pytest.mark.parametrize("text, secret", [
+    ("お客様の佐藤 花子さんが発見", "佐藤 花子"),
+    ("ヤマダ氏より報告", "ヤマダ"),
+    ("東京都世田谷区桜丘3丁目12番地5号で発生", "桜丘3丁目"),
+    ("住所は世田谷区桜丘2-3-15", "2-3-15"),
+    ("港区の店舗", "港区"),
+    ("customer in Setagaya-ku, 3-chome", "Setagaya"),
+    ("Tanaka-san called", "Tanaka"),
+    ("call 09012345678 today", "09012345678"),
+    ("phone ０３１２３４５６７８", "０３１２３４５６７８"),
+    ("write to hanako at example dot com", "hanako at example"),
+    ("hanako [at] example [dot] co [dot] jp", "example [dot]"),
+    ("hanako(at)example(dot)com", "example(dot)com"),
+    ("メール hanako＠example.jp", "example.jp"),
+])
+def test_japanese_and_obfuscated_personal_data_is_removed_and_reported(text, secret):
+    scrubbed = rules.scrub_personal_data(text)
+    assert secret not in scrubbed and rules.REDACTED in scrubbed
+    assert any(secret in f.text for f in rules.find_personal_data(text))
+
+
+@pytest.mark.parametrize("text", [
+    "The relay failed at 85 C after 2000 cycles; voltage 230 V; part 12345678.",
+    "Failure at high temperature dot matrix display", "Lot L2611 serial AB-150000, FDA recall Z-1234-2020",
+    "電源リレーの接点が溶着した。", "お客様から連絡", "区分け工程の問題; 市場で3件",
+])
+def test_technical_text_is_kept(text):
+    assert rules.scrub_personal_data(text) == text and not rules.find_personal_data(text)
+
+
 def test_known_customer_strings_are_removed_and_technical_text_kept():
     text = "Unit SN-0001 at Setagaya, Tokyo: relay contact resistance 20x nominal at 85 C."
     out = rules.scrub_personal_data(text, also=["SN-0001", "Setagaya, Tokyo"])

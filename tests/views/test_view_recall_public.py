@@ -70,7 +70,8 @@ def test_the_check_hints_at_the_format_and_look_alike_characters(public_recall, 
     assert "Please check the serial number." in body
     assert "letter O and digit 0" in body and "Did you mean AB-150000?" in body
     short = text(check(anonymous, "AB-1500"))
-    assert "Serial numbers on this product look like AB-100000 (2 letters, then 6 digits)" in short
+    assert "Serial numbers on this product look like 2 letters, then 6 digits." in short
+    assert "AB-100000" not in short and "AB100000" not in short and "AB-120000" not in short
     assert "You typed 6 letters and digits; these serial numbers have 8." in short
     assert "That is the model number" in text(check(anonymous, "R-HW540"))
     lot = text(check(anonymous, "X1", model="R-S38"))
@@ -101,6 +102,51 @@ def test_the_check_is_rate_limited_per_client(public_recall, app):
     other = app.test_client()  # another address
     assert other.post("/recall/RC-2026-0001/check", data=form_with(other.get("/recall/RC-2026-0001"), "serial")
                       .data(model="R-HW540", serial="AB-150000"), environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+
+
+def test_the_rate_limit_holds_across_workers(public_recall, app, database_url, clock, tmp_path):
+    """Two application instances with their own engines (as two worker processes or hosts) share one count."""
+    from config import TestConfig
+    from qa_incidents import create_app
+    from qa_incidents.core.db import make_engine
+
+    engine = make_engine(database_url)
+    other_worker = create_app(TestConfig(), ENGINE=engine, CLOCK=clock, ATTACHMENT_DIR=str(tmp_path / "attachments"),
+                              INSTANCE_DIR=str(tmp_path), SECRET_KEY=app.secret_key)
+    for worker in (app, other_worker):
+        worker.config["RECALL_CHECK_LIMIT"] = 4
+    clients = [app.test_client(), other_worker.test_client()]
+    codes = []
+    for n in range(8):
+        client = clients[n % 2]
+        form = form_with(client.get("/recall/RC-2026-0001"), "serial")
+        codes.append(client.post("/recall/RC-2026-0001/check",
+                                 data=form.data(model="R-HW540", serial="AB-150000")).status_code)
+    clock.advance(seconds=1200)  # two windows later the client may check again
+    form = form_with(clients[1].get("/recall/RC-2026-0001"), "serial")
+    later = clients[1].post("/recall/RC-2026-0001/check", data=form.data(model="R-HW540", serial="AB-150000")).status_code
+    engine.dispose()
+    assert codes == [200, 200, 200, 200, 429, 429, 429, 429]
+    assert later == 200
+
+
+def test_the_rate_limit_window_slides(session, clock):
+    """Checks just before a window's edge still count just after it: the limit is not doubled at the edge."""
+    from datetime import timedelta
+
+    from qa_incidents.recalls.public import allow_check
+
+    start = clock()
+    edge = start.replace(minute=(start.minute // 10) * 10, second=0, microsecond=0) + timedelta(minutes=10)
+
+    def allowed(at):  # type: ignore[no-untyped-def]
+        result = allow_check(session, "10.0.0.1", limit=5, window=600, now=at, secret="s")
+        session.commit()
+        return result
+
+    assert [allowed(edge - timedelta(seconds=5)) for _ in range(5)] == [True] * 5
+    assert allowed(edge + timedelta(seconds=5)) is False
+    assert allowed(edge + timedelta(seconds=590)) is True  # the earlier window has nearly slid out
 
 
 def test_only_launched_recalls_with_a_published_notice_are_public(browser_as, app):

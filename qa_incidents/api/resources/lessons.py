@@ -15,7 +15,9 @@ from qa_incidents.api.registry import operation
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.web import db
 from qa_incidents.reviews import lessons, search
+from qa_incidents.reviews.lessons import for_readers
 from qa_incidents.reviews.models import Lesson
+from qa_incidents.reviews.rules import scrub_personal_data
 
 TAG = "Lessons learned"
 
@@ -27,15 +29,17 @@ def _require(user: Any) -> None:
 
 def hit_out(hit: search.LessonHit) -> s.LessonHitOut:
     lesson = hit.lesson
-    return s.LessonHitOut(id=lesson.id, source_ref=lesson.source_ref, title=lesson.title,
+    return s.LessonHitOut(id=lesson.id, source_ref=lesson.source_ref, title=scrub_personal_data(lesson.title),
                           product_category=lesson.product_category or "", failure_mode=lesson.failure_mode or "",
                           cause_category=lesson.cause_category or "", cause_dimension=lesson.cause_dimension or "",
                           division=lesson.division or "", year=lesson.year, score=hit.score, snippet_html=str(hit.snippet))
 
 
 def lesson_out(lesson: Lesson) -> s.LessonOut:
-    return s.LessonOut(**{name: getattr(lesson, name) for name in s.LessonOut.model_fields if name != "design_review_checks"},
-                       design_review_checks=list(lesson.design_review_checks or []))
+    """A lesson as engineers read it: free texts scrubbed of personal data on the way out (see for_readers)."""
+    shown = for_readers(lesson)
+    return s.LessonOut(**{name: getattr(shown, name) for name in s.LessonOut.model_fields if name != "design_review_checks"},
+                       design_review_checks=list(shown.design_review_checks))
 
 
 def filters_of(query: s.LessonQuery) -> search.LessonFilters:
