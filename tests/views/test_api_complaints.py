@@ -96,20 +96,25 @@ def test_bad_complaints_get_json_errors_and_nothing_is_stored(api, demo):  # typ
     assert demo.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 1
 
 
-def test_signals_are_read_with_their_complaints_and_dismissed_with_a_reason(api, demo, clock):  # type: ignore[no-untyped-def]
-    qa = demo.scalar(sa.select(User).where(User.email == QA))
-    now = clock()
+def add_complaints_and_a_signal(session: so.Session, now: Any) -> dict[str, int]:
+    """A rising noise on R-S38 (history of one a week, nine this week), scanned into a signal; committed."""
+    qa = session.scalar(sa.select(User).where(User.email == QA))
     for week in range(1, 16):
-        service.log_complaint(demo, user=qa, now=now, data=rules.ComplaintIn(
+        service.log_complaint(session, user=qa, now=now, data=rules.ComplaintIn(
             source="test", external_id=f"h{week}", model="R-S38", symptom="NOISE", country="JP",
             received_at=now - timedelta(weeks=week), text="Compressor hums"))
     for k in range(9):
-        service.log_complaint(demo, user=qa, now=now, data=rules.ComplaintIn(
+        service.log_complaint(session, user=qa, now=now, data=rules.ComplaintIn(
             source="test", external_id=f"n{k}", model="R-S38", symptom="NOISE", country="JP",
             received_at=now - timedelta(hours=k + 1), text="Compressor hums and rattles"))
-    assert service.scan(demo, now=now).raised == 1
-    demo.commit()
-    signal_id = demo.scalar(sa.select(ComplaintSignal.id))
+    assert service.scan(session, now=now).raised == 1
+    session.commit()
+    return {"complaint_id": session.scalar(sa.select(sa.func.min(Complaint.id))),
+            "signal_id": session.scalar(sa.select(ComplaintSignal.id))}
+
+
+def test_signals_are_read_with_their_complaints_and_dismissed_with_a_reason(api, demo, clock):  # type: ignore[no-untyped-def]
+    signal_id = add_complaints_and_a_signal(demo, clock())["signal_id"]
 
     listing = api(HQ, "GET", "/complaint-signals?status=open").get_json()
     assert [s["id"] for s in listing["items"]] == [signal_id] and listing["items"][0]["observed"] == 9
