@@ -116,8 +116,14 @@ class SignalOut(BaseModel):
     updated_at: datetime
 
 
+class SeriesPoint(BaseModel):
+    week_start: date
+    complaints: int
+    expected: float | None = Field(description="Null while the series has too little history for a verdict.")
+
+
 class SignalDetailOut(SignalOut):
-    series: list[tuple[date, int, float | None]] = Field(description="[week, complaints, expected] oldest first.")
+    series: list[SeriesPoint] = Field(description="Complaints per week, oldest first.")
     complaint_ids: list[int] = Field(description="The complaints behind the signal.")
 
 
@@ -244,7 +250,7 @@ def list_signals(*, user: Any, query: SignalQuery) -> Response:
 def _detail(signal: ComplaintSignal) -> SignalDetailOut:
     ids = list(db().scalars(sa.select(SignalComplaint.complaint_id).where(SignalComplaint.signal_id == signal.id)
                             .order_by(SignalComplaint.complaint_id)))
-    return SignalDetailOut(**signal_out(signal).model_dump(), series=[tuple(p) for p in signal.series or []],
+    return SignalDetailOut(**signal_out(signal).model_dump(), series=[SeriesPoint(week_start=w, complaints=n, expected=e) for w, n, e in signal.series or []],
                            complaint_ids=ids)
 
 
