@@ -85,6 +85,48 @@ def complaints_of_incident(session: so.Session, incident_id: int) -> list[Compla
                                 .order_by(Complaint.received_at, Complaint.id)))
 
 
+@dataclass
+class Work:
+    """What waits for a QA person on My work: flagged complaints not yet filed, open signals (first few, and how many,
+    counted up to COUNT_CAP)."""
+
+    flagged: list[Complaint]
+    flagged_total: int
+    signals: list[ComplaintSignal]
+    signals_total: int
+
+
+COUNT_CAP = 1000
+
+
+def work_for(session: so.Session, *, user: User, limit: int = 10) -> Work | None:
+    """Flagged complaints and open signals of the divisions the user works (None for roles that do not)."""
+    actor = user.actor
+    if not can(actor, Capability.WORK_COMPLAINTS):
+        return None
+    every = can(actor, Capability.WORK_ALL_DIVISIONS)
+
+    def scoped(stmt: sa.Select[Any], column: Any) -> sa.Select[Any]:
+        return stmt if every else stmt.where(column == actor.division_id)
+
+    def capped(stmt: sa.Select[Any]) -> int:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0)
+
+    flagged = scoped(sa.select(Complaint).where(Complaint.flagged.is_(True), Complaint.incident_id.is_(None)),
+                     Complaint.division_id)
+    signals = scoped(sa.select(ComplaintSignal).where(ComplaintSignal.status == rules.SignalStatus.OPEN),
+                     ComplaintSignal.division_id)
+    return Work(
+        flagged=list(session.scalars(flagged.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(limit))),
+        flagged_total=capped(scoped(sa.select(Complaint.id).where(Complaint.flagged.is_(True),
+                                                                   Complaint.incident_id.is_(None)),
+                                    Complaint.division_id)),
+        signals=list(session.scalars(signals.order_by(ComplaintSignal.updated_at.desc(), ComplaintSignal.id.desc())
+                                     .limit(limit))),
+        signals_total=capped(scoped(sa.select(ComplaintSignal.id).where(
+            ComplaintSignal.status == rules.SignalStatus.OPEN), ComplaintSignal.division_id)))
+
+
 # --- intake -------------------------------------------------------------------------------------------------
 
 

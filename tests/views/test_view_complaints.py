@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from view_helpers import csrf_token, logged_in
+from view_helpers import csrf_token, flashes, form_with, logged_in, text
 
 from qa_incidents.accounts.models import User
 from qa_incidents.complaints import rules, service
@@ -67,3 +67,44 @@ def test_signal_pages_show_the_chart_and_the_prefilled_incident_form(app, demo, 
     dismissed = client.post(f"/complaints/signals/{signal.id}/dismiss",
                             data={"reason": "", "csrf_token": csrf_token(client, f"/complaints/signals/{signal.id}")})
     assert dismissed.status_code == 422 and "Say why the signal is dismissed." in dismissed.get_data(as_text=True)
+
+
+def test_my_work_lists_flagged_complaints_and_open_signals_for_qa_only(app, demo, clock):  # type: ignore[no-untyped-def]
+    _plant(demo, clock)
+    service.scan(demo, now=clock())
+    qa = _user(demo, "division.qa@example.com")
+    service.log_complaint(demo, user=qa, now=clock(), data=rules.ComplaintIn(
+        source="web", external_id="w-smoke", model="R-S38", country="JP", received_at=clock() - timedelta(hours=1),
+        text="Smoke came out of the back"))
+    demo.commit()
+    for email in ("division.qa@example.com", "hq.qa@example.com"):
+        page = text(logged_in(app, email).get("/my-work"))
+        assert "Flagged complaints not yet filed (1)" in page and "R-S38 — smoke" in page, email
+        assert "Open signals to promote or dismiss (1)" in page and "R-S38 — NOISE-COMPRESSOR" in page, email
+    for email in ("reporter@example.com", "cable.reporter@example.com", "executive@example.com"):
+        assert "Complaints waiting for QA" not in text(logged_in(app, email).get("/my-work")), email
+
+
+def test_the_dashboard_draws_complaints_signals_and_time_to_incident(app, demo, clock):  # type: ignore[no-untyped-def]
+    _plant(demo, clock)
+    service.scan(demo, now=clock())
+    demo.commit()
+    client = logged_in(app, "division.qa@example.com")
+    body = text(client.get("/dashboard"))
+    assert "Complaints per model and symptom" in body and "Open complaint signals" in body
+    assert "Time from first complaint to incident" in body
+    csv = client.get("/dashboard/complaints_by_week.csv").get_data(as_text=True)
+    assert "R-S38 — NOISE-COMPRESSOR" in csv
+    assert csv.strip().splitlines()[-1].endswith(",9")  # nine complaints this week
+    signals = client.get("/dashboard/complaint_signals_open.csv").get_data(as_text=True)
+    assert "R-S38 — NOISE-COMPRESSOR" in signals and ",9," in signals
+    assert "≤ 1 day,0" in client.get("/dashboard/complaint_to_incident.csv").get_data(as_text=True)
+
+    signal = demo.scalars(sa.select(ComplaintSignal)).one()
+    form = form_with(client.get(f"/complaints/signals/{signal.id}/promote"), "title")
+    filed = client.post(f"/complaints/signals/{signal.id}/promote", data=form.data(lot_numbers="L2611", no_harm="y"))
+    assert filed.status_code == 302, (form_with(filed, "title").errors, flashes(filed))
+    assert "R-S38" not in client.get("/dashboard/complaint_signals_open.csv").get_data(as_text=True)
+    lead = client.get("/dashboard/complaint_to_incident.csv").get_data(as_text=True)
+    assert "≤ 1 day,1" in lead  # the complaints behind the signal came in the hours before the filing
+    assert logged_in(app, "cable.reporter@example.com").get("/dashboard").status_code == 403
