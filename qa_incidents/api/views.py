@@ -40,6 +40,7 @@ RESOURCE_MODULES = (
     "qa_incidents.api.resources.notifications",
     "qa_incidents.api.resources.recalls",
     "qa_incidents.api.resources.lessons",
+    "qa_incidents.api.resources.complaints",
 )
 
 API_VERSION = "1.0.0"

@@ -104,6 +104,8 @@ class SafetyMatcher:
         for pattern in (self._word, self._exact, self._sub):
             if pattern is not None:
                 found.update(m.group(0).casefold() for m in pattern.finditer(text))
+        if not found:
+            return []
         return [t.term for t in self.terms if t.term.casefold() in found]
 
     def hazard_of(self, terms: Sequence[str]) -> str | None:
@@ -159,6 +161,8 @@ class ComplaintIn:
 
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+CHANNELS = frozenset(ch.value for ch in Channel)
+KINDS = frozenset(k.value for k in Kind)
 
 
 def validate(c: ComplaintIn, *, now: datetime) -> dict[str, str]:
@@ -179,9 +183,9 @@ def validate(c: ComplaintIn, *, now: datetime) -> dict[str, str]:
         errors["received_at"] = str(_l("A complaint cannot be received in the future."))
     if c.occurred_on is not None and c.received_at.tzinfo is not None and c.occurred_on > c.received_at.date() + timedelta(days=1):
         errors["occurred_on"] = str(_l("The failure cannot come after the complaint."))
-    if c.channel not in {ch.value for ch in Channel}:
+    if c.channel not in CHANNELS:
         errors["channel"] = str(_l("Unknown channel."))
-    if c.kind not in {k.value for k in Kind}:
+    if c.kind not in KINDS:
         errors["kind"] = str(_l("Unknown kind of record."))
     return errors
 

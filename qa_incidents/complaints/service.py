@@ -15,9 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 
-from qa_incidents.accounts.models import User
+from qa_incidents.accounts.models import Division, User
 from qa_incidents.catalogue.models import Product
 from qa_incidents.complaints import rules
 from qa_incidents.complaints.models import Complaint, ComplaintSignal, SignalComplaint
@@ -86,6 +85,48 @@ def complaints_of_incident(session: so.Session, incident_id: int) -> list[Compla
                                 .order_by(Complaint.received_at, Complaint.id)))
 
 
+@dataclass
+class Work:
+    """What waits for a QA person on My work: flagged complaints not yet filed, open signals (first few, and how many,
+    counted up to COUNT_CAP)."""
+
+    flagged: list[Complaint]
+    flagged_total: int
+    signals: list[ComplaintSignal]
+    signals_total: int
+
+
+COUNT_CAP = 1000
+
+
+def work_for(session: so.Session, *, user: User, limit: int = 10) -> Work | None:
+    """Flagged complaints and open signals of the divisions the user works (None for roles that do not)."""
+    actor = user.actor
+    if not can(actor, Capability.WORK_COMPLAINTS):
+        return None
+    every = can(actor, Capability.WORK_ALL_DIVISIONS)
+
+    def scoped(stmt: sa.Select[Any], column: Any) -> sa.Select[Any]:
+        return stmt if every else stmt.where(column == actor.division_id)
+
+    def capped(stmt: sa.Select[Any]) -> int:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0)
+
+    flagged = scoped(sa.select(Complaint).where(Complaint.flagged.is_(True), Complaint.incident_id.is_(None)),
+                     Complaint.division_id)
+    signals = scoped(sa.select(ComplaintSignal).where(ComplaintSignal.status == rules.SignalStatus.OPEN),
+                     ComplaintSignal.division_id)
+    return Work(
+        flagged=list(session.scalars(flagged.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(limit))),
+        flagged_total=capped(scoped(sa.select(Complaint.id).where(Complaint.flagged.is_(True),
+                                                                   Complaint.incident_id.is_(None)),
+                                    Complaint.division_id)),
+        signals=list(session.scalars(signals.order_by(ComplaintSignal.updated_at.desc(), ComplaintSignal.id.desc())
+                                     .limit(limit))),
+        signals_total=capped(scoped(sa.select(ComplaintSignal.id).where(
+            ComplaintSignal.status == rules.SignalStatus.OPEN), ComplaintSignal.division_id)))
+
+
 # --- intake -------------------------------------------------------------------------------------------------
 
 
@@ -131,6 +172,9 @@ def log_complaint(session: so.Session, *, user: User, data: rules.ComplaintIn, n
     if not can(user.actor, Capability.LOG_COMPLAINTS):
         raise Forbidden(str(_l("Your role does not allow this.")))
     errors = rules.validate(data, now=now)
+    if division_id is not None and (not is_db_int(division_id) or session.get(Division, division_id) is None):
+        errors["division_id"] = str(_l("No such division."))
+        division_id = None
     product_id, division = Catalogue(session).place(data.model, division_id or user.division_id)
     problem = _check_division(user, division)
     if problem:
@@ -160,11 +204,36 @@ class ImportResult:
     flagged: int = 0
 
 
-def _insert(session: so.Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    table = Complaint.__table__
-    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return stmt.on_conflict_do_nothing(index_elements=["source", "external_id"])
+class _BulkInsert:
+    """One prepared INSERT … ON CONFLICT (source, external_id) DO NOTHING, run with executemany over plain tuples:
+    rows are bound by the columns' own type processors (stored exactly as the ORM stores them) without compiling a
+    statement per batch."""
+
+    def __init__(self, session: so.Session):
+        dialect = session.get_bind().dialect
+        table = Complaint.__table__
+        self.columns = [c.name for c in table.columns if c.name != "id"]
+        marker = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+        self.sql = (f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
+                    f"VALUES ({', '.join([marker] * len(self.columns))}) "
+                    "ON CONFLICT (source, external_id) DO NOTHING")
+        processors = [table.c[name].type._cached_bind_processor(dialect) for name in self.columns]  # noqa: SLF001
+        self.processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def tuple_of(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = [row[name] for name in self.columns]
+        for i, process in self.processed:
+            values[i] = process(values[i])
+        return tuple(values)
+
+    def run(self, session: so.Session, rows: list[tuple[Any, ...]]) -> int:
+        """Insert the rows; how many were new (a duplicate of a stored complaint is skipped)."""
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql, rows)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
 
 
 def read_rows(stream: io.TextIOBase, *, source: str) -> Iterator[tuple[int, rules.ComplaintIn | str]]:
@@ -203,31 +272,35 @@ def import_complaints(session_factory: Callable[[], so.Session], *, user_id: int
             raise Forbidden(str(_l("Your role does not allow this.")))
         catalogue = Catalogue(session)
         session.commit()
-        insert = _insert(session)
-        batch: list[dict[str, Any]] = []
+        insert = _BulkInsert(session)
+        batch: list[tuple[Any, ...]] = []
+        sources: set[str] = set()
+        batch_flagged = 0
         batches = 0
+        allowed: dict[int | None, str | None] = {}  # division id -> the reason it is refused, or None
 
         def flush() -> None:
-            nonlocal batches
+            nonlocal batches, batch_flagged
             if not batch:
                 return
             from qa_incidents.core.db import begin_write
 
             begin_write(session)
-            inserted = session.connection().execute(insert.values(batch)).rowcount
+            inserted = insert.run(session, batch)
             batches += 1
-            flagged = sum(1 for r in batch if r["flagged"])
             audit.record(session, actor_id=user_id, entity_type="complaint_import", entity_id=batches,
                          action="imported", now=now,
-                         changes={"rows": len(batch), "inserted": inserted, "flagged_in_batch": flagged,
-                                  "sources": sorted({r["source"] for r in batch})})
+                         changes={"rows": len(batch), "inserted": inserted, "flagged_in_batch": batch_flagged,
+                                  "sources": sorted(sources)})
             session.commit()
             result.inserted += inserted
             result.duplicates += len(batch) - inserted
-            result.flagged += flagged
+            result.flagged += batch_flagged
             if progress:
                 progress(len(batch))
             batch.clear()
+            sources.clear()
+            batch_flagged = 0
 
         for line, item in rows:
             result.read += 1
@@ -238,7 +311,9 @@ def import_complaints(session_factory: Callable[[], so.Session], *, user_id: int
                 continue
             problems = rules.validate(item, now=now)
             product_id, division = catalogue.place(item.model, default_division_id)
-            problem = _check_division(user, division) if not problems else None
+            if division not in allowed:
+                allowed[division] = _check_division(user, division)
+            problem = allowed[division] if not problems else None
             if problems or problem:
                 reasons = [f"{k}: {v}" for k, v in problems.items()] + ([problem] if problem else [])
                 result.errors.append((line, "; ".join(reasons)))
@@ -246,7 +321,10 @@ def import_complaints(session_factory: Callable[[], so.Session], *, user_id: int
                     progress(1)
                 continue
             assert division is not None
-            batch.append(_row(item, product_id=product_id, division_id=division, user_id=user_id, now=now))
+            row = _row(item, product_id=product_id, division_id=division, user_id=user_id, now=now)
+            batch.append(insert.tuple_of(row))
+            sources.add(row["source"])
+            batch_flagged += row["flagged"]
             if len(batch) >= batch_size:
                 flush()
         flush()

@@ -42,6 +42,12 @@ def complaints_for_incident(incident_id: int) -> list[Any]:
     return service.complaints_of_incident(db(), incident_id)
 
 
+@bp.app_template_global()
+def complaint_work() -> service.Work | None:
+    """Flagged complaints and open signals waiting for the current user (My work lists them)."""
+    return service.work_for(db(), user=current_user)
+
+
 @bp.get("/")
 @requires(Capability.READ_INCIDENTS)
 def index():  # type: ignore[no-untyped-def]

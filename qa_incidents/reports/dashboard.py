@@ -475,7 +475,9 @@ def charts(session: so.Session, *, user: User, now: datetime,
     recall = _recall_chart(session, user, now)
     if recall is not None:
         drawn.append(recall)
-    return drawn
+    from qa_incidents.complaints import dashboard as complaints
+
+    return drawn + complaints.charts(session, user=user, now=now)
 
 
 def _launched_recalls(session: so.Session, user: User) -> list[Any]:

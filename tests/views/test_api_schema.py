@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from test_api_complaints import add_complaints_and_a_signal
 from test_api_resources import add_records_recalls_and_lessons
 from view_helpers import png_bytes
 
@@ -36,6 +37,7 @@ EXAMPLES = 25
 
 def test_api_conforms_to_its_document(app, demo, clock):  # type: ignore[no-untyped-def]
     created = add_records_recalls_and_lessons(demo, clock())
+    created.update(add_complaints_and_a_signal(demo, clock()))
     user = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
     _, text = tokens.create_token(demo, user=user, name="schema run", now=clock())
     demo.commit()
