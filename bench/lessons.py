@@ -125,9 +125,10 @@ def load(url: str, n: int, seed: int) -> None:
             print(f"  {k:,} lessons, {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if batch:
         flush()
-    if not sqlite:
-        session.execute(sa.text("ANALYZE lesson"))
-    search._touch_library(session) if sqlite else None
+    if sqlite:
+        search._touch_library(session)  # lesson_fts was written directly: a new library for kept values
+    else:
+        session.execute(sa.text("ANALYZE lesson"))  # the column statistics similar lessons reads
     session.commit()
     session.close()
     engine.dispose()
