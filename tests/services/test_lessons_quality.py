@@ -52,13 +52,19 @@ def test_similar_lessons_share_the_cause_far_more_often_than_chance_and_keyword_
 # 130 FDA recall events that are not in the library (data/lessons/bilingual_eval.csv, each with its own Japanese
 # translation) are used as incidents would be: in Japanese against the English library, in English against a
 # library of their Japanese translations (the query's own translation excluded), and in English against the English
-# library for comparison. Relevant = the same FDA determined cause. The floors sit a little under the measured
-# figures (see README): they keep the precision from falling.
+# library for comparison. Relevant = the same FDA determined cause. The texts are split in two halves by their
+# recall event id: even ids are the tuning half (any choice of weights or vocabulary is tried on these), odd ids the
+# held-out half, which no choice looks at; the figures reported (README) and the floors are the held-out half's.
+# The floors sit a little under the measured figures: they keep the precision from falling.
 
 
-def _eval_rows() -> list[dict[str, str]]:
+def _eval_rows(half: str = "held-out") -> list[dict[str, str]]:
     with (lessons.SAMPLE_PATH.parent / "bilingual_eval.csv").open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    if half == "all":
+        return rows
+    parity = 1 if half == "held-out" else 0
+    return [r for r in rows if int(r["Recall Event ID"]) % 2 == parity]
 
 
 def _japanese_lesson(row: dict[str, str], now) -> Lesson:  # type: ignore[no-untyped-def]
@@ -78,24 +84,24 @@ def _precision(session, queries: list[tuple[str, str, str]]) -> float:  # type: 
 
 def test_japanese_queries_find_english_lessons_with_the_same_cause(session, clock):
     rows = _eval_rows()
-    assert len(rows) >= 100
+    assert len(rows) >= 60
     lessons.import_rows(session, lessons.read_sample(), now=clock())
     session.commit()
     english = _precision(session, [(r["Trade Name/Product"][:200] + " " + r["Reason for Recall"], r["FDA Determined Cause"], "")
                                    for r in rows])
     japanese = _precision(session, [(r["製品"] + " " + r["回収理由"], r["FDA Determined Cause"], "") for r in rows])
     print(f"\nprecision@5 against the English library: English queries {english:.3f}, Japanese queries {japanese:.3f}")
-    assert japanese >= 0.22  # measured 0.242 (0.062 without the vocabulary)
-    assert english >= 0.23  # measured 0.249
+    assert japanese >= 0.22  # held-out half: measured 0.235 (0.062 on all 130 without the vocabulary)
+    assert english >= 0.21  # held-out half: measured 0.232
 
 
 def test_english_queries_find_japanese_lessons_with_the_same_cause(session, clock):
-    rows = _eval_rows()
-    lessons.add_indexed(session, [_japanese_lesson(r, clock()) for r in rows])
+    library = _eval_rows("all")  # the translations of both halves; each query's own translation is excluded
+    lessons.add_indexed(session, [_japanese_lesson(r, clock()) for r in library])
     session.commit()
-    shares = Counter(r["FDA Determined Cause"] for r in rows)
-    chance = sum((n / len(rows)) ** 2 for n in shares.values())
+    shares = Counter(r["FDA Determined Cause"] for r in library)
+    chance = sum((n / len(library)) ** 2 for n in shares.values())
     english = _precision(session, [(r["Trade Name/Product"][:200] + " " + r["Reason for Recall"], r["FDA Determined Cause"],
-                                    f"JA-{r['Recall Event ID']}") for r in rows])
+                                    f"JA-{r['Recall Event ID']}") for r in _eval_rows()])
     print(f"\nprecision@5 of English queries against the Japanese library: {english:.3f} (chance {chance:.3f})")
-    assert english >= 0.19  # measured 0.214; chance 0.104
+    assert english >= 0.19  # held-out half: measured 0.215; chance 0.104
