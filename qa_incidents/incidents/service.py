@@ -233,6 +233,9 @@ def add_comment(session: so.Session, *, user: User, incident_id: int, body: str,
     session.flush()
     audit.record(session, actor_id=user.id, entity_type="comment", entity_id=comment.id, incident_id=incident.id,
                  action="commented", now=now, changes={"body": [None, body]})
+    from qa_incidents.inbox.service import on_comment
+
+    on_comment(session, author=user, incident=incident, comment_id=comment.id, body=body, now=now)
     return comment
 
 

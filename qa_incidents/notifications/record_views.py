@@ -24,6 +24,7 @@ from qa_incidents.incidents.views import incident_or_404
 from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications import records, rules
 from qa_incidents.notifications.documents import render_pdf
+from qa_incidents.notifications.documents import render_html as render_document_html
 from qa_incidents.notifications.record_forms import (
     AcknowledgeForm,
     AddObligationForm,
@@ -222,7 +223,7 @@ def document(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
 @requires(Capability.READ_INCIDENTS)
 def printable(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
-    return render_template("notifications/print.html", record=record, doc=records.document_for(db(), record))
+    return render_document_html(records.document_for(db(), record))
 
 
 def _obligation_choices() -> list[SelectChoice]:

@@ -27,7 +27,7 @@ from qa_incidents.incidents.rules import (
 )
 from qa_incidents.incidents.service import visible
 from qa_incidents.incidents.workflow_models import TriageDecision
-from qa_incidents.notifications.documents import FONTS
+from qa_incidents.core.pdf import FONTS
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.rules import OPEN_STATES
 from qa_incidents.reports.charts import Chart, bar_chart
