@@ -88,8 +88,8 @@ def _font_faces() -> str:
     return "\n".join(faces)
 
 
-def _fonts_only(url: str, *args: object, **kwargs: object) -> dict[str, object]:
-    """WeasyPrint's fetcher, limited to the font files named above: a document's text never makes the renderer read
+def _fonts_only(url: str) -> None:
+    """Refuse any URL but the font files named above (ValueError): a document's text never makes the printer read
     another file or reach the network (no server-side request forgery through a written link or image)."""
     allowed = {(FONTS / "DejaVuSans.ttf").as_uri(), (FONTS / "DejaVuSans-Bold.ttf").as_uri()}
     path = cjk_font_path()
@@ -97,9 +97,17 @@ def _fonts_only(url: str, *args: object, **kwargs: object) -> dict[str, object]:
         allowed.add(path.as_uri())
     if url not in allowed:
         raise ValueError(f"not fetched while printing: {url[:80]}")
-    from weasyprint.urls import default_url_fetcher
 
-    return default_url_fetcher(url)  # type: ignore[no-any-return]
+
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher
+
+    class FontsOnly(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            _fonts_only(url)
+            return super().fetch(url, headers)
+
+    return FontsOnly(allowed_protocols=("file",), allow_redirects=False)
 
 
 def html_to_pdf(html: str, *, extra_css: str = "") -> bytes:
@@ -107,8 +115,9 @@ def html_to_pdf(html: str, *, extra_css: str = "") -> bytes:
     import weasyprint
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    css = weasyprint.CSS(string=_font_faces() + PRINT_CSS + extra_css, url_fetcher=_fonts_only)
-    document = weasyprint.HTML(string=html, url_fetcher=_fonts_only)
+    fetcher = _fetcher()
+    css = weasyprint.CSS(string=_font_faces() + PRINT_CSS + extra_css, url_fetcher=fetcher)
+    document = weasyprint.HTML(string=html, url_fetcher=fetcher)
     return bytes(document.write_pdf(stylesheets=[css]))
 
 

@@ -90,9 +90,14 @@ def on_messages(session: so.Session, rows: Iterable[dict[str, Any]]) -> None:
     rows = [r for r in rows if r.get("to_addrs")]
     if not rows:
         return
-    emails = {a.strip().lower() for r in rows for a in r["to_addrs"].split(",") if a.strip()}
-    users = {email: user_id for email, user_id in session.execute(
-        sa.select(sa.func.lower(User.email), User.id).where(sa.func.lower(User.email).in_(emails), User.active.is_(True)))}
+    from qa_incidents.core.outbox import KEYS_PER_QUERY
+
+    emails = sorted({a.strip().lower() for r in rows for a in r["to_addrs"].split(",") if a.strip()})
+    users: dict[str, int] = {}
+    for i in range(0, len(emails), KEYS_PER_QUERY):  # one look-up per thousand addresses
+        users.update({email: user_id for email, user_id in session.execute(
+            sa.select(sa.func.lower(User.email), User.id).where(sa.func.lower(User.email).in_(emails[i:i + KEYS_PER_QUERY]),
+                                                                User.active.is_(True)))})
     items = [{"user_id": users[a], "incident_id": r.get("incident_id"), "kind": "message", "entity_type": "",
               "action": "", "actor_id": None, "text": r["subject"][:300], "created_at": r["created_at"]}
              for r in rows for a in {x.strip().lower() for x in r["to_addrs"].split(",")} if a in users]
