@@ -468,7 +468,7 @@ PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp",
 @bp.get("/<int:incident_id>/attachments/<int:attachment_id>/preview")
 @requires(Capability.READ_INCIDENTS)
 def preview(incident_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
-    """An image or PDF attachment shown inline, for the incident page's <img> or sandboxed iframe; anything else 404.
+    """An image or PDF attachment shown inline, for the incident page's <img> or sandboxed iframe; any other type 415.
 
     Sandboxed by the response itself: CSP `sandbox` (a PDF: `sandbox allow-scripts`, which the browser's PDF viewer
     needs; without allow-same-origin the document runs in an opaque origin, with no access to the application or its
@@ -477,8 +477,8 @@ def preview(incident_id: int, attachment_id: int):  # type: ignore[no-untyped-de
         attachment = service.get_attachment(db(), user=current_user, incident_id=incident_id, attachment_id=attachment_id)
     except DomainError:
         abort(404)
-    if attachment.content_type not in PREVIEW_TYPES:
-        abort(404)
+    if attachment.content_type not in PREVIEW_TYPES:  # the reader may have it, as a download only
+        abort(415, _("Only images and PDFs are shown in the page; download this file instead."))
     path = current_app.extensions["qa_storage"].path_for(attachment.sha256)
     if not path.exists():
         abort(404)

@@ -55,7 +55,9 @@ def test_html_and_svg_are_never_previewed(login_as, fresh):
     _upload(client, "logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     for name in ("report.html", "logo.svg"):
         attachment_id = fresh(sa.select(Attachment.id).where(Attachment.filename == name))
-        assert client.get(f"/incidents/1/attachments/{attachment_id}/preview").status_code == 404, name
+        refused = client.get(f"/incidents/1/attachments/{attachment_id}/preview")
+        assert refused.status_code == 415 and "download this file instead" in text(refused), name
+        assert "alert(1)" not in refused.get_data(as_text=True)
         assert f"/attachments/{attachment_id}/preview" not in client.get("/incidents/1").get_data(as_text=True)
 
 
