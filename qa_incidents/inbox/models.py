@@ -7,8 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from qa_incidents.core.db import Base
 from qa_incidents.core.clock import utcnow
+from qa_incidents.core.db import Base
 
 
 class InboxItem(Base):

@@ -20,7 +20,7 @@ import sqlalchemy.orm as so
 from qa_incidents.accounts.models import User
 from qa_incidents.core import audit
 from qa_incidents.core.permissions import can_read_division
-from qa_incidents.inbox.models import IncidentWatcher, InboxItem
+from qa_incidents.inbox.models import InboxItem, IncidentWatcher
 
 #: How many items the bell lists.
 SHOWN = 30
@@ -67,11 +67,6 @@ def watchers(session: so.Session, incident_id: int) -> list[User]:
 
 # --- where items come from --------------------------------------------------------------------
 
-_FROM_WATCHERS = sa.text(
-    "INSERT INTO inbox_item (user_id, incident_id, kind, entity_type, action, actor_id, text, created_at) "
-    "SELECT user_id, :incident_id, 'event', :entity_type, :action, :actor_id, '', :now FROM incident_watcher "
-    "WHERE incident_id = :incident_id AND active = :yes AND (:actor_id IS NULL OR user_id != :actor_id)")
-
 #: Events that are not news (the bell's own bookkeeping).
 QUIET = frozenset({"watcher"})
 
@@ -81,8 +76,16 @@ def on_event(session: so.Session, *, incident_id: int, entity_type: str, action:
     """An event of an incident's trail reaches its watchers: one INSERT … SELECT, nothing read back."""
     if entity_type in QUIET:
         return
-    session.connection().execute(_FROM_WATCHERS, {"incident_id": incident_id, "entity_type": entity_type,
-                                                  "action": action, "actor_id": actor_id, "now": now, "yes": True})
+    watching = sa.select(
+        IncidentWatcher.user_id, sa.literal(incident_id, sa.Integer), sa.literal("event", sa.String),
+        sa.literal(entity_type, sa.String), sa.literal(action, sa.String),
+        sa.literal(actor_id, sa.Integer) if actor_id is not None else sa.null(), sa.literal("", sa.String),
+        sa.literal(now, InboxItem.__table__.c.created_at.type),
+    ).where(IncidentWatcher.incident_id == incident_id, IncidentWatcher.active.is_(True))
+    if actor_id is not None:
+        watching = watching.where(IncidentWatcher.user_id != actor_id)
+    session.connection().execute(sa.insert(InboxItem).from_select(
+        ["user_id", "incident_id", "kind", "entity_type", "action", "actor_id", "text", "created_at"], watching))
 
 
 def on_messages(session: so.Session, rows: Iterable[dict[str, Any]]) -> None:

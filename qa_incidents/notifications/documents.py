@@ -10,6 +10,7 @@ from flask_babel import force_locale
 
 from qa_incidents.core.pdf import html_to_pdf
 
+
 @dataclass(frozen=True)
 class ReportDocument:
     title: str

@@ -23,8 +23,8 @@ from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents.views import incident_or_404
 from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications import records, rules
-from qa_incidents.notifications.documents import render_pdf
 from qa_incidents.notifications.documents import render_html as render_document_html
+from qa_incidents.notifications.documents import render_pdf
 from qa_incidents.notifications.record_forms import (
     AcknowledgeForm,
     AddObligationForm,

@@ -18,6 +18,7 @@ from qa_incidents.core.i18n import DEFAULT_LANGUAGE, written_date, written_datet
 from qa_incidents.core.pdf import document_environment, html_to_pdf
 from qa_incidents.reports.content import REPORTED_FIELDS
 
+
 def when(value: str | None, zone: str = "Asia/Tokyo", language: str = DEFAULT_LANGUAGE, era: bool = False) -> str:
     """An ISO instant from the content, in the report's zone, as the language writes it: "2026-03-02 18:00 JST",
     "2026年3月2日 18:00 JST" (or "令和8年3月2日 18:00 JST" for a reader who chose era dates)."""

@@ -93,3 +93,14 @@ def test_items_of_an_incident_no_longer_readable_are_not_shown(demo, fire, clock
     qa.division_id = user(demo, "cable.qa@example.com").division_id  # moved to another division
     demo.commit()
     assert inbox.unread_count(demo, user=qa) == 0 and inbox.items(demo, user=qa) == []
+
+
+def test_a_change_the_system_makes_reaches_the_watchers_too(demo, fire, clock):
+    hq = user(demo, "hq.qa@example.com")
+    inbox.set_watching(demo, user=hq, incident_id=fire.id, watching=True, now=clock())
+    audit.record(demo, actor_id=None, entity_type="notification_record", entity_id=1, incident_id=fire.id,
+                 action="notification_rederived", now=clock())
+    demo.commit()
+    [item] = inbox.items(demo, user=hq)
+    assert (item["item"].action, item["item"].actor_id, item["actor"]) == ("notification_rederived", None, "")
+    assert item["item"].created_at == clock()
