@@ -89,13 +89,13 @@ def _font_faces() -> str:
 
 
 def _fonts_only(url: str) -> None:
-    """Refuse any URL but the font files named above (ValueError): a document's text never makes the printer read
+    """Refuse any URL but the font files named above and inline pictures (ValueError): a document's text never makes the printer read
     another file or reach the network (no server-side request forgery through a written link or image)."""
     allowed = {(FONTS / "DejaVuSans.ttf").as_uri(), (FONTS / "DejaVuSans-Bold.ttf").as_uri()}
     path = cjk_font_path()
     if path is not None:
         allowed.add(path.as_uri())
-    if url not in allowed:
+    if url not in allowed and not url.startswith("data:image/"):  # a picture the document carries inline
         raise ValueError(f"not fetched while printing: {url[:80]}")
 
 
@@ -107,7 +107,7 @@ def _fetcher() -> Any:
             _fonts_only(url)
             return super().fetch(url, headers)
 
-    return FontsOnly(allowed_protocols=("file",), allow_redirects=False)
+    return FontsOnly(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
 def html_to_pdf(html: str, *, extra_css: str = "") -> bytes:

@@ -11,7 +11,7 @@ import threading
 import time
 from collections import deque
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
@@ -96,6 +96,28 @@ def notice(reference: str):  # type: ignore[no-untyped-def]
     return _in_notice_language(recall, web_notice, lambda **language: render_template(
         "public/notice.html", recall=recall, notice=web_notice, form=_check_form(recall),
         models=service.public_models(db(), recall.id), **language))
+
+
+@public_bp.get("/<reference>/notice.pdf")
+def notice_pdf(reference: str):  # type: ignore[no-untyped-def]
+    """The customer notice as PDF (for letters and shops), in the notice's language: the page's notice, printed."""
+    import base64
+
+    from qa_incidents.core.pdf import html_to_pdf
+
+    recall, web_notice = _campaign_or_404(reference)
+    picture = ""
+    if web_notice.picture_sha256 and web_notice.picture_type.startswith("image/"):
+        data = current_app.extensions["qa_storage"].path_for(web_notice.picture_sha256).read_bytes()
+        picture = f"data:{web_notice.picture_type};base64,{base64.b64encode(data).decode()}"
+    with force_locale(web_notice.language):
+        html = render_template("public/notice_print.html", recall=recall, notice=web_notice, picture_src=picture,
+                               lang=web_notice.language,
+                               check_url=url_for("public.notice", reference=recall.reference,
+                                                 lang=web_notice.language, _external=True))
+    pdf = html_to_pdf(html, extra_css="img.product-picture { max-width: 60mm; } dt { font-weight: bold; }")
+    name = f"{recall.reference}-notice-{web_notice.language}.pdf"
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 @public_bp.get("/<reference>/picture/<sha256>")

@@ -38,6 +38,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "accounts.set_language": "public",
     "public.index": "public",
     "public.notice": "public",
+    "public.notice_pdf": "public",
     "public.check": "public",
     "public.picture": "public",
     # Everyone logged in

@@ -126,3 +126,24 @@ def test_the_public_page_reads_in_each_language_the_campaign_publishes(public_re
     hinted = text(anonymous.post(form.action, data=form.data(model="R-HW540", serial="AB-1234")))
     assert "英字2文字、数字6桁" in hinted and "then" not in hinted
     assert "2 letters, then 6 digits" in text(check(anonymous, "AB-1234"))
+
+
+def test_the_customer_notice_prints_in_its_language(public_recall, app):  # noqa: F811
+    import io as _io
+
+    from pypdf import PdfReader
+
+    qa = public_recall
+    publish_notice(qa, language="ja", heading="製品安全に関するリコール", product_name="冷蔵庫 R-HW540",
+                   what_to_do="直ちに使用を中止し、電源プラグを抜いてください。")
+    anonymous = app.test_client()
+    page = anonymous.get("/recall/RC-2026-0001?lang=ja")
+    assert 'href="/recall/RC-2026-0001/notice.pdf?lang=ja"' in page.get_data(as_text=True)
+    printed = anonymous.get("/recall/RC-2026-0001/notice.pdf?lang=ja")
+    assert printed.status_code == 200 and printed.headers["Content-Type"] == "application/pdf"
+    words = " ".join(p.extract_text() for p in PdfReader(_io.BytesIO(printed.data)).pages)
+    assert "冷蔵庫 R-HW540" in words and "直ちに使用を中止し" in words
+    assert "What to do" not in words and "Is my product affected?" not in words
+    english = anonymous.get("/recall/RC-2026-0001/notice.pdf?lang=en")
+    words = " ".join(p.extract_text() for p in PdfReader(_io.BytesIO(english.data)).pages)
+    assert "What to do" in words and "Stop using the refrigerator and unplug it." in words and "冷蔵庫" not in words
