@@ -124,3 +124,21 @@ def test_the_printer_fetches_nothing_but_the_fonts(tmp_path):
     data = html_to_pdf(f'<p>Hello</p><img src="{secret.as_uri()}"><iframe src="{secret.as_uri()}"></iframe>'
                        f'<object data="{secret.as_uri()}"></object>')
     assert "Hello" in pdf_text(data) and "do not print me" not in pdf_text(data)
+
+
+def test_a_long_list_of_changes_keeps_the_brief_short(demo, reported):
+    _first, report = reported
+    many = dict(report.content)
+    many["changes_since_last"] = [{"at": f"2026-11-20T{h:02d}:00:00+00:00", "by": "Kenji Sato", "entity": "comment",
+                                   "action": "commented", "what": "commented", "fields": []} for h in range(20)]
+    page = visible(render_html(many, number=3, issued_at=report.issued_at, zone="Asia/Tokyo"))
+    assert page.count("Kenji Sato commented.") == 12
+    assert "and 8 earlier changes (see the incident's timeline)." in page
+    assert len(PdfReader(io.BytesIO(render_pdf(many, number=3, issued_at=report.issued_at,
+                                               zone="Asia/Tokyo"))).pages) <= 2
+
+
+def test_the_brief_prints_on_one_page(demo, reported):
+    _first, report = reported
+    data = render_pdf(report.content, number=report.number, issued_at=report.issued_at, zone="Asia/Tokyo")
+    assert len(PdfReader(io.BytesIO(data)).pages) == 1
