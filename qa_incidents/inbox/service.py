@@ -125,12 +125,6 @@ def mentioned(session: so.Session, body: str) -> list[User]:
     return found
 
 
-def mentionable(session: so.Session, incident: Any) -> list[User]:
-    """The active users who may read the incident (those a comment's mention reaches), by name."""
-    return [u for u in session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name))
-            if can_read_division(u.actor, incident.division_id)]
-
-
 def on_comment(session: so.Session, *, author: User, incident: Any, comment_id: int, body: str,
                now: datetime) -> list[User]:
     """A comment's mentions reach the users named who may read the incident; others are not told (nor is the

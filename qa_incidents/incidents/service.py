@@ -286,6 +286,7 @@ def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
     empty kind costs as much as the query that finds the incident."""
     from qa_incidents.core.audit import AuditEvent
     from qa_incidents.core.signatures import Signature
+    from qa_incidents.inbox.models import IncidentWatcher
     from qa_incidents.incidents.workflow_models import Escalation, TriageDecision
     from qa_incidents.notifications.models import NotificationRecord
     from qa_incidents.recalls.models import RecallIncident
@@ -297,7 +298,7 @@ def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
              "triage_decisions": TriageDecision.incident_id, "escalations": Escalation.incident_id,
              "signatures": Signature.incident_id, "status_reports": StatusReport.incident_id,
              "pending_reports": PendingStatusReport.incident_id, "reviews": ReviewIncident.incident_id,
-             "recalls": RecallIncident.incident_id}
+             "recalls": RecallIncident.incident_id, "watchers": IncidentWatcher.incident_id}
     global _CHILDREN_PRESENT
     if _CHILDREN_PRESENT is None:  # built and compiled once: as a statement object it cost more than running it
         _CHILDREN_PRESENT = sa.select(*(sa.exists().where(column == sa.bindparam("incident_id")).label(kind)

@@ -233,7 +233,7 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "may_edit": service.editable_why_not(incident) is None,
         "preview_types": PREVIEW_TYPES,
         "comment_form": comment_form, "blank_comment_form": CommentForm, "blank_attachment_form": AttachmentForm,
-        **_watching(incident),
+        **_watching(incident, read("watchers", lambda: True, False)),
         "actions": workflow.actions_for(db(), user=current_user, incident=incident,
                                         absent=workflow.CASE_CHILDREN - present),
         "decisions": read("triage_decisions", lambda: workflow.triage_decisions(s, incident.id)),
@@ -249,15 +249,12 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
     }
 
 
-def _watching(incident: Any) -> dict[str, Any]:
-    """Who watches the incident, whether the viewer does, and whom a comment may mention (those who may read it)."""
+def _watching(incident: Any, any_watcher: bool) -> dict[str, Any]:
+    """Who watches the incident and whether the viewer does (read only when someone ever watched it)."""
     from qa_incidents.inbox import service as inbox
 
-    s = db()
-    watchers = inbox.watchers(s, incident.id)
-    return {"watchers": watchers, "watching": any(u.id == current_user.id for u in watchers),
-            "mentionable": inbox.mentionable(s, incident) if can_work_division(current_user.actor, incident.division_id)
-            else []}
+    watchers = inbox.watchers(db(), incident.id) if any_watcher else []
+    return {"watchers": watchers, "watching": any(u.id == current_user.id for u in watchers)}
 
 
 def _follow_through(incident: Any, escalations: list[Any], present: frozenset[str], read: Any) -> dict[str, Any]:
