@@ -227,7 +227,7 @@ def test_status_report_mail_in_each_groups_language(demo, ctx, clock) -> None:  
     assert mails["ja"].to_addrs == "executive@example.com" and mails["en"].to_addrs == "plant.manager@example.com"
     assert mails["ja"].subject == f"[S1] 状況報告 第1報：{fire.reference} {fire.title}"
     assert mails["en"].subject == f"[S1] Status report 1: {fire.reference} {fire.title}"
-    assert '<html lang="ja">' in mails["ja"].body_html and "当局報告" in mails["ja"].body_html
+    assert '<html lang="ja">' in mails["ja"].body_html and "当局への報告" in mails["ja"].body_html
     assert fire.title in mails["ja"].body_html  # the incident as written
     [ja_pdf] = mails["ja"].attachments
     ja_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(ja_pdf.data)).pages)
