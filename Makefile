@@ -36,11 +36,17 @@ $(MO): translations/ja/LC_MESSAGES/messages.po $(STAMP)
 catalogues: $(MO)
 
 ## A Japanese font for PDFs (IPAex Gothic, IPA Font License); without it Japanese text cannot be drawn in PDFs.
+## And Debian's pango libraries, which WeasyPrint (the HTML-to-PDF printer of reports, drafts and notices) lays text out with.
 fonts:
 	@if [ ! -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ]; then \
 		echo "Installing Debian's IPAex Gothic font for Japanese PDFs…"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-ipaexfont-gothic >/dev/null; \
+	fi
+	@if ! ldconfig -p | grep -q libpangoft2-1.0.so.0; then \
+		echo "Installing Debian's pango libraries for PDF printing…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
 	fi
 
 migrate: install
@@ -74,7 +80,7 @@ test: install chromium fonts xmlsec1
 	$(BIN)/pytest -q
 
 ## The suite without the browser tests.
-test-fast: install xmlsec1
+test-fast: install xmlsec1 fonts
 	$(BIN)/pytest -q -m "not browser"
 
 ## The whole suite against PostgreSQL on 127.0.0.1:5432, in a throw-away database.

@@ -164,6 +164,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(sso_bp)
     app.register_blueprint(sso_admin_bp)
+    from qa_incidents.inbox.views import bp as inbox_bp
+
+    app.register_blueprint(inbox_bp)
 
 
 def _register_errors(app: Flask) -> None:
@@ -256,7 +259,14 @@ def _register_template_helpers(app: Flask) -> None:
         def country_name(code: str) -> str:
             return countries.get(code, code)
 
+        def inbox_unread() -> int:
+            """The bell's count of unread notifications (read only when the header shows it)."""
+            from qa_incidents.inbox.service import unread_count
+
+            return unread_count(web.db(), user=user) if authenticated else 0
+
         return {"user_can": user_can, "user_may": user_may, "country_name": country_name, "viewer_timezone": web.viewer_timezone,
+                "inbox_unread": inbox_unread,
                 "now_utc": web.now(), "cached_fragment": cached_fragment}
 
 

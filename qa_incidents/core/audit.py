@@ -158,6 +158,10 @@ def record(
     session.flush()  # anything pending (and the write lock) comes before the chain's head is read
     prev_hash = last_hash(session)
     session.connection().execute(_APPEND, {**event, "prev_hash": prev_hash, "hash": chain_hash(prev_hash, **event)})
+    if incident_id is not None:  # the incident's watchers hear of it (their bell)
+        from qa_incidents.inbox.service import on_event
+
+        on_event(session, incident_id=incident_id, entity_type=entity_type, action=action, actor_id=actor_id, now=now)
 
 
 _APPEND = sa.insert(AuditEvent.__table__)

@@ -30,6 +30,7 @@ def all_models() -> None:
     import qa_incidents.core.outbox  # noqa: F401
     import qa_incidents.core.sequences  # noqa: F401
     import qa_incidents.core.signatures  # noqa: F401
+    import qa_incidents.inbox.models  # noqa: F401
     import qa_incidents.incidents.models  # noqa: F401
     import qa_incidents.incidents.workflow_models  # noqa: F401
     import qa_incidents.laws.models  # noqa: F401

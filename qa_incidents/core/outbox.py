@@ -92,6 +92,9 @@ def enqueue(
             session.add(message)
     except IntegrityError:
         return None  # a concurrent writer queued the same key first
+    from qa_incidents.inbox.service import on_messages
+
+    on_messages(session, [row])
     return message
 
 
@@ -209,6 +212,9 @@ def enqueue_localised_many(session: so.Session, notices: Iterable[Notice], *, no
                     taken.add(row["dedupe_key"])  # a later notice of the batch sees it, as it would in the table
     queued: list[list[OutboxMessage]] = [[] for _ in notices]
     messages = _insert(session, [row for _n, row, _a in planned])
+    from qa_incidents.inbox.service import on_messages
+
+    on_messages(session, [row for (_n, row, _a), message in zip(planned, messages, strict=True) if message is not None])
     files = []
     for (n, _r, attachments), message in zip(planned, messages, strict=True):
         if message is not None:

@@ -12,6 +12,7 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF
 
@@ -59,3 +60,81 @@ def new_pdf(**kwargs: object) -> FPDF:
         pdf.add_font(CJK_FONT, "B", str(path), **options)
         pdf.set_fallback_fonts([CJK_FONT], exact_match=False)
     return pdf
+
+
+#: The print style every HTML-rendered document shares: A4, the shipped DejaVu Sans for Latin text and the system's
+#: Japanese font (IPAex Gothic from `make fonts`) for what DejaVu lacks.
+PRINT_CSS = """
+@page { size: A4; margin: 14mm 14mm 16mm 14mm;
+        @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #555; } }
+html { font-family: "DejaVu Sans", "IPAexGothic", "IPAexゴシック", "Noto Sans CJK JP", sans-serif;
+       font-size: 9.5pt; line-height: 1.35; color: #111; }
+h1, h2 { font-size: 14pt; margin: 0 0 4pt; }
+h3 { font-size: 11pt; margin: 8pt 0 2pt; border-bottom: 0.5pt solid #999; }
+p, ul { margin: 2pt 0 4pt; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 0.5pt solid #999; padding: 2pt 4pt; text-align: left; vertical-align: top; }
+a { color: #111; text-decoration: none; }
+"""
+
+
+def _font_faces() -> str:
+    faces = [f'@font-face {{ font-family: "DejaVu Sans"; src: url("{(FONTS / "DejaVuSans.ttf").as_uri()}"); }}',
+             f'@font-face {{ font-family: "DejaVu Sans"; font-weight: bold; '
+             f'src: url("{(FONTS / "DejaVuSans-Bold.ttf").as_uri()}"); }}']
+    path = cjk_font_path()
+    if path is not None:
+        faces.append(f'@font-face {{ font-family: "IPAexGothic"; src: url("{path.as_uri()}"); }}')
+    return "\n".join(faces)
+
+
+def _fonts_only(url: str) -> None:
+    """Refuse any URL but the font files named above and inline pictures (ValueError): a document's text never makes the printer read
+    another file or reach the network (no server-side request forgery through a written link or image)."""
+    allowed = {(FONTS / "DejaVuSans.ttf").as_uri(), (FONTS / "DejaVuSans-Bold.ttf").as_uri()}
+    path = cjk_font_path()
+    if path is not None:
+        allowed.add(path.as_uri())
+    if url not in allowed and not url.startswith("data:image/"):  # a picture the document carries inline
+        raise ValueError(f"not fetched while printing: {url[:80]}")
+
+
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher
+
+    class FontsOnly(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            _fonts_only(url)
+            return super().fetch(url, headers)
+
+    return FontsOnly(allowed_protocols=("file", "data"), allow_redirects=False)
+
+
+def html_to_pdf(html: str, *, extra_css: str = "") -> bytes:
+    """The PDF of an HTML document (the same template the page shows), printed by WeasyPrint."""
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    fetcher = _fetcher()
+    css = weasyprint.CSS(string=_font_faces() + PRINT_CSS + extra_css, url_fetcher=fetcher)
+    document = weasyprint.HTML(string=html, url_fetcher=fetcher)
+    return bytes(document.write_pdf(stylesheets=[css]))
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def document_environment() -> Any:
+    """A Jinja environment over the application's templates with gettext, usable without a Flask app (documents
+    printed by background jobs): the same templates the pages render."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"])
+    try:
+        from flask_babel import gettext, ngettext
+
+        env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover - no Flask-Babel: untranslated
+        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    return env

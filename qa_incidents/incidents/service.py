@@ -235,6 +235,9 @@ def add_comment(session: so.Session, *, user: User, incident_id: int, body: str,
     session.flush()
     audit.record(session, actor_id=user.id, entity_type="comment", entity_id=comment.id, incident_id=incident.id,
                  action="commented", now=now, changes={"body": [None, body]})
+    from qa_incidents.inbox.service import on_comment
+
+    on_comment(session, author=user, incident=incident, comment_id=comment.id, body=body, now=now)
     return comment
 
 
@@ -285,6 +288,7 @@ def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
     empty kind costs as much as the query that finds the incident."""
     from qa_incidents.core.audit import AuditEvent
     from qa_incidents.core.signatures import Signature
+    from qa_incidents.inbox.models import IncidentWatcher
     from qa_incidents.incidents.workflow_models import Escalation, TriageDecision
     from qa_incidents.notifications.models import NotificationRecord
     from qa_incidents.recalls.models import RecallIncident
@@ -296,7 +300,7 @@ def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
              "triage_decisions": TriageDecision.incident_id, "escalations": Escalation.incident_id,
              "signatures": Signature.incident_id, "status_reports": StatusReport.incident_id,
              "pending_reports": PendingStatusReport.incident_id, "reviews": ReviewIncident.incident_id,
-             "recalls": RecallIncident.incident_id}
+             "recalls": RecallIncident.incident_id, "watchers": IncidentWatcher.incident_id}
     global _CHILDREN_PRESENT
     if _CHILDREN_PRESENT is None:  # built and compiled once: as a statement object it cost more than running it
         _CHILDREN_PRESENT = sa.select(*(sa.exists().where(column == sa.bindparam("incident_id")).label(kind)

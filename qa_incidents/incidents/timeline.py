@@ -76,6 +76,8 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("deployment", "deployment sent"): _l("sent a horizontal deployment"),
     ("deployment", "deployment answered"): _l("answered a horizontal deployment"),
     ("lesson", "lesson published"): _l("published a lesson learned"),
+    ("watcher", "watched"): _l("started watching the incident"),
+    ("watcher", "unwatched"): _l("stopped watching the incident"),
 }
 
 

@@ -232,7 +232,9 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "timeline": _timeline(read("events", lambda: audit.events_for_incident(s, incident.id))),
         "may_work": can_work_division(current_user.actor, incident.division_id),
         "may_edit": service.editable_why_not(incident) is None,
+        "preview_types": PREVIEW_TYPES,
         "comment_form": comment_form, "blank_comment_form": CommentForm, "blank_attachment_form": AttachmentForm,
+        **_watching(incident, read("watchers", lambda: True, False)),
         "actions": workflow.actions_for(db(), user=current_user, incident=incident,
                                         absent=workflow.CASE_CHILDREN - present),
         "decisions": read("triage_decisions", lambda: workflow.triage_decisions(s, incident.id)),
@@ -246,6 +248,14 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
         **_follow_through(incident, escalations, present, read),
     }
+
+
+def _watching(incident: Any, any_watcher: bool) -> dict[str, Any]:
+    """Who watches the incident and whether the viewer does (read only when someone ever watched it)."""
+    from qa_incidents.inbox import service as inbox
+
+    watchers = inbox.watchers(db(), incident.id) if any_watcher else []
+    return {"watchers": watchers, "watching": any(u.id == current_user.id for u in watchers)}
 
 
 def _follow_through(incident: Any, escalations: list[Any], present: frozenset[str], read: Any) -> dict[str, Any]:
@@ -446,6 +456,37 @@ def attach(incident_id: int):  # type: ignore[no-untyped-def]
                                             filename=upload.filename or "", stored=stored, now=now())
     flash(_("Attached %(name)s.", name=attachment.filename), "success")
     return redirect(url_for("incidents.show", incident_id=incident.id) + "#attachments")
+
+
+#: The types shown in the page (decided from the bytes at upload, never the name): raster images and PDF. SVG, HTML
+#: and every other type are only ever downloaded.
+PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+
+
+@bp.get("/<id:incident_id>/attachments/<id:attachment_id>/preview")
+@requires(Capability.READ_INCIDENTS)
+def preview(incident_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+    """An image or PDF attachment shown inline, for the incident page's <img> or sandboxed iframe; any other type 415.
+
+    Sandboxed by the response itself: CSP `sandbox` (a PDF: `sandbox allow-scripts`, which the browser's PDF viewer
+    needs; without allow-same-origin the document runs in an opaque origin, with no access to the application or its
+    cookies), nothing fetched (`default-src 'none'`), framed only by the application's own pages."""
+    try:
+        attachment = service.get_attachment(db(), user=current_user, incident_id=incident_id, attachment_id=attachment_id)
+    except DomainError:
+        abort(404)
+    if attachment.content_type not in PREVIEW_TYPES:  # the reader may have it, as a download only
+        abort(415, _("Only images and PDFs are shown in the page; download this file instead."))
+    path = current_app.extensions["qa_storage"].path_for(attachment.sha256)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=attachment.content_type, as_attachment=False,
+                         download_name=attachment.filename, max_age=0)
+    sandbox = "sandbox allow-scripts" if attachment.content_type == "application/pdf" else "sandbox"
+    response.headers["Content-Security-Policy"] = f"default-src 'none'; {sandbox}; frame-ancestors 'self'"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/<id:incident_id>/attachments/<id:attachment_id>")

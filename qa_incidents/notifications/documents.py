@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
-from qa_incidents.core.pdf import new_pdf
-
-FONTS = Path(__file__).resolve().parent.parent / "fonts"
+from qa_incidents.core.pdf import html_to_pdf
 
 
 @dataclass(frozen=True)
@@ -43,37 +39,17 @@ class ReportDocument:
         return HEADERS.get((self.regime_code, self.language), (self.title, self.authority))[1]
 
 
-def render_pdf(doc: ReportDocument) -> bytes:
+def render_html(doc: ReportDocument, *, for_pdf: bool = False) -> str:
+    """The document as HTML, every label in the authority's language (the print page and the PDF are this)."""
+    from qa_incidents.core.pdf import document_environment
+
     with force_locale(doc.language):
-        heads = (_("To: %(authority)s", authority=doc.addressee), _("Regime: %(code)s", code=doc.regime_code),
-                 _("Incident: %(ref)s", ref=doc.incident_reference), _("Due: %(due)s", due=doc.due))
-        missing_value, to_follow = _("[missing]"), _("Information to follow")
-    pdf = new_pdf()  # DejaVu Sans, with a Japanese font for what DejaVu cannot draw
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.set_title(f"{doc.regime_code} {doc.incident_reference}")
-    pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(width, 8, doc.heading)
-    pdf.set_font("DejaVu", "", 10)
-    for line in (*heads, doc.prepared, doc.status_line):
-        pdf.multi_cell(width, 5.5, line)
-    pdf.ln(3)
-    for name, value in doc.fields.items():
-        pdf.set_font("DejaVu", "B", 10.5)
-        pdf.multi_cell(width, 6, name)
-        pdf.set_font("DejaVu", "", 10)
-        pdf.multi_cell(width, 5.5, value.strip() or missing_value)
-        pdf.ln(1.5)
-    if doc.missing:
-        pdf.ln(2)
-        pdf.set_font("DejaVu", "B", 10.5)
-        pdf.multi_cell(width, 6, to_follow)
-        pdf.set_font("DejaVu", "", 10)
-        pdf.multi_cell(width, 5.5, ", ".join(doc.missing))
-        if doc.missing_explanation:
-            pdf.multi_cell(width, 5.5, doc.missing_explanation)
-    return bytes(pdf.output())
+        return str(document_environment().get_template("notifications/print.html").render(doc=doc, for_pdf=for_pdf))
+
+
+def render_pdf(doc: ReportDocument) -> bytes:
+    """The document as PDF: its print page printed by WeasyPrint, in the authority's language."""
+    return html_to_pdf(render_html(doc, for_pdf=True), extra_css="dl.head dt { font-weight: bold; } h2 { font-size: 10.5pt; }")
 
 
 def stamp(moment: datetime, zone_name: str) -> str:

@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice, TextAreaField
@@ -27,6 +26,7 @@ from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.views import incident_or_404
 from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications import records, rules
+from qa_incidents.notifications.documents import render_html as render_document_html
 from qa_incidents.notifications.documents import render_pdf
 from qa_incidents.notifications.record_forms import (
     AcknowledgeForm,
@@ -271,9 +271,7 @@ def document(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
 @requires(Capability.READ_INCIDENTS)
 def printable(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
-    doc = records.document_for(db(), record)
-    with force_locale(doc.language):  # the authority's language throughout, labels included (Form 1 in Japanese)
-        return render_template("notifications/print.html", record=record, doc=doc)
+    return render_document_html(records.document_for(db(), record))
 
 
 def _obligation_choices() -> list[SelectChoice]:

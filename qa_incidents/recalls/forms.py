@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from qa_incidents.core.i18n import LANGUAGE_NAMES
 from qa_incidents.core.params import DayField, WholeField
 from qa_incidents.recalls import rules
 
@@ -104,6 +105,10 @@ class AdvertForm(FlaskForm):
 
 
 class WebNoticeForm(FlaskForm):
+    language = SelectField(_l("Language of this notice"),
+                           choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
+                           description=_l("Customers read the notice in one language: publish one version in each "
+                                          "language the campaign uses."))
     heading = StringField(rules.NOTICE_FIELDS["heading"], validators=[Optional(), Length(max=200)],
                           default=rules.EU_HEADING)
     product_name = TextAreaField(rules.NOTICE_FIELDS["product_name"], validators=[Optional()])

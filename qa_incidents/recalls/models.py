@@ -131,6 +131,8 @@ class WebNotice(Base):
     recall_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("recall_campaign.id"), index=True)
     number: so.Mapped[int] = so.mapped_column()
     heading: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    #: The language this version is written in; a campaign publishes one notice per language it chooses.
+    language: so.Mapped[str] = so.mapped_column(sa.String(8), default="en", server_default="en")
     product_name: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     brand: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     identification: so.Mapped[str] = so.mapped_column(sa.Text, default="")

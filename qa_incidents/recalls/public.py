@@ -14,13 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from qa_incidents.core.clock import to_zone
 from qa_incidents.core.db import begin_write, transaction
+from qa_incidents.core.i18n import LANGUAGES, current_language, supported_language
 from qa_incidents.core.web import db, now
 from qa_incidents.recalls import rules, service
 from qa_incidents.recalls.forms import SerialCheckForm
@@ -62,23 +64,62 @@ def allow_check(session: so.Session, client: str, *, limit: int, window: float, 
     return False
 
 
+def _wanted_language() -> str:
+    """The language the reader asked for with the page's switch (?lang=), else the one they read."""
+    return supported_language(request.args.get("lang")) or current_language()
+
+
 def _campaign_or_404(reference: str):  # type: ignore[no-untyped-def]
-    found = service.public_campaign(db(), reference)
+    """The campaign and its notice in the reader's language (or the language the campaign has)."""
+    found = service.public_campaign(db(), reference, _wanted_language())
     if found is None:
         abort(404)
     return found
 
 
+def _in_notice_language(recall, web_notice, render):  # type: ignore[no-untyped-def]
+    """Render the page wholly in the notice's language (labels, hints, dates), with a switch to the campaign's
+    other languages: a customer reads one language, never a mix."""
+    with force_locale(web_notice.language):
+        return render(lang=web_notice.language, languages=service.notice_languages(db(), recall.id))
+
+
 @public_bp.get("/")
 def index():  # type: ignore[no-untyped-def]
-    return render_template("public/index.html", campaigns=service.public_campaigns(db()))
+    lang = _wanted_language()
+    with force_locale(lang):
+        return render_template("public/index.html", campaigns=service.public_campaigns(db(), lang), lang=lang,
+                               languages=list(LANGUAGES))
 
 
 @public_bp.get("/<reference>")
 def notice(reference: str):  # type: ignore[no-untyped-def]
     recall, web_notice = _campaign_or_404(reference)
-    return render_template("public/notice.html", recall=recall, notice=web_notice, form=_check_form(recall),
-                           models=service.public_models(db(), recall.id))
+    return _in_notice_language(recall, web_notice, lambda **language: render_template(
+        "public/notice.html", recall=recall, notice=web_notice, form=_check_form(recall),
+        models=service.public_models(db(), recall.id), **language))
+
+
+@public_bp.get("/<reference>/notice.pdf")
+def notice_pdf(reference: str):  # type: ignore[no-untyped-def]
+    """The customer notice as PDF (for letters and shops), in the notice's language: the page's notice, printed."""
+    import base64
+
+    from qa_incidents.core.pdf import html_to_pdf
+
+    recall, web_notice = _campaign_or_404(reference)
+    picture = ""
+    if web_notice.picture_sha256 and web_notice.picture_type.startswith("image/"):
+        data = current_app.extensions["qa_storage"].path_for(web_notice.picture_sha256).read_bytes()
+        picture = f"data:{web_notice.picture_type};base64,{base64.b64encode(data).decode()}"
+    with force_locale(web_notice.language):
+        html = render_template("public/notice_print.html", recall=recall, notice=web_notice, picture_src=picture,
+                               lang=web_notice.language,
+                               check_url=url_for("public.notice", reference=recall.reference,
+                                                 lang=web_notice.language, _external=True))
+    pdf = html_to_pdf(html, extra_css="img.product-picture { max-width: 60mm; } dt { font-weight: bold; }")
+    name = f"{recall.reference}-notice-{web_notice.language}.pdf"
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 @public_bp.get("/<reference>/picture/<sha256>")
@@ -102,6 +143,10 @@ def _check_form(recall, formdata=None) -> SerialCheckForm:  # type: ignore[no-un
 @public_bp.route("/<reference>/check", methods=["GET", "POST"])
 def check(reference: str):  # type: ignore[no-untyped-def]
     recall, web_notice = _campaign_or_404(reference)
+    return _in_notice_language(recall, web_notice, lambda **language: _check(recall, web_notice, **language))
+
+
+def _check(recall, web_notice, **language):  # type: ignore[no-untyped-def]
     form = _check_form(recall)
     verdict = None
     if request.method == "POST":
@@ -112,7 +157,7 @@ def check(reference: str):  # type: ignore[no-untyped-def]
         begin_write(db())
         if not allowed:
             return render_template("public/check.html", recall=recall, notice=web_notice, form=form, verdict=None,
-                                   limited=True), 429, {"Retry-After": "600"}
+                                   limited=True, **language), 429, {"Retry-After": "600"}
         if form.validate_on_submit():
             today = to_zone(now(), "UTC").date()
             with transaction(db()) as s:
@@ -122,4 +167,4 @@ def check(reference: str):  # type: ignore[no-untyped-def]
                 form.serial.errors = [*form.serial.errors, _("This does not look like a serial number of this model.")]
     status = 422 if form.errors else 200
     return render_template("public/check.html", recall=recall, notice=web_notice, form=form, verdict=verdict,
-                           limited=False, Outcome=rules.Outcome), status
+                           limited=False, Outcome=rules.Outcome, **language), status

@@ -551,11 +551,21 @@ def web_notices(session: so.Session, recall_id: int) -> list[WebNotice]:
                                 .order_by(WebNotice.number.desc())))
 
 
-def published_notice(session: so.Session, recall_id: int) -> WebNotice | None:
-    """The version customers see: the most recently published one."""
-    return session.scalar(sa.select(WebNotice).where(WebNotice.recall_id == recall_id,
-                                                     WebNotice.published_at.is_not(None))
-                          .order_by(WebNotice.published_at.desc(), WebNotice.number.desc()).limit(1))
+def published_notice(session: so.Session, recall_id: int, language: str | None = None) -> WebNotice | None:
+    """The version customers see: the most recently published one (in that language, when one is named)."""
+    stmt = sa.select(WebNotice).where(WebNotice.recall_id == recall_id, WebNotice.published_at.is_not(None))
+    if language is not None:
+        stmt = stmt.where(WebNotice.language == language)
+    return session.scalar(stmt.order_by(WebNotice.published_at.desc(), WebNotice.number.desc()).limit(1))
+
+
+def notice_languages(session: so.Session, recall_id: int) -> list[str]:
+    """The languages the campaign publishes its notice in (the customer page offers each), in the app's order."""
+    from qa_incidents.core.i18n import LANGUAGES
+
+    found = set(session.scalars(sa.select(WebNotice.language).where(WebNotice.recall_id == recall_id,
+                                                                    WebNotice.published_at.is_not(None))))
+    return [language for language in LANGUAGES if language in found]
 
 
 def add_web_notice(session: so.Session, *, user: User, recall_id: int, content: dict[str, str],
@@ -572,7 +582,10 @@ def add_web_notice(session: so.Session, *, user: User, recall_id: int, content: 
     if errors:
         raise ValidationFailed(errors)
     number = (session.scalar(sa.select(sa.func.max(WebNotice.number)).where(WebNotice.recall_id == recall.id)) or 0) + 1
+    from qa_incidents.core.i18n import DEFAULT_LANGUAGE, supported_language
+
     notice = WebNotice(recall_id=recall.id, number=number, created_by_id=user.id, created_at=now,
+                       language=supported_language(content.get("language")) or DEFAULT_LANGUAGE,
                        **{name: (content.get(name) or "").strip() for name in rules.NOTICE_FIELDS if name != "picture"})
     if picture is not None:
         notice.picture_sha256, notice.picture_type = picture.sha256, picture.content_type
@@ -585,7 +598,8 @@ def add_web_notice(session: so.Session, *, user: User, recall_id: int, content: 
     session.add(notice)
     session.flush()
     _audit(session, recall, user_id=user.id, entity_type="recall_web_notice", entity_id=notice.id, action="created",
-           now=now, changes={"number": [None, number], **audit.field_changes({}, notice.content())})
+           now=now, changes={"number": [None, number], "language": [None, notice.language],
+                             **audit.field_changes({}, notice.content())})
     return notice
 
 
@@ -1034,22 +1048,25 @@ def close(session: so.Session, *, user: User, recall_id: int, password: str, jus
 # --- the public page -------------------------------------------------------------------------------------
 
 
-def public_campaign(session: so.Session, reference: str) -> tuple[RecallCampaign, WebNotice] | None:
-    """A campaign customers may see: launched (or closed) with a published notice; None otherwise."""
+def public_campaign(session: so.Session, reference: str,
+                    language: str | None = None) -> tuple[RecallCampaign, WebNotice] | None:
+    """A campaign customers may see: launched (or closed) with a published notice; None otherwise. The notice in
+    the language asked for when the campaign publishes one in it, else its most recent."""
     recall = session.scalar(sa.select(RecallCampaign).where(RecallCampaign.reference == reference.strip().upper()))
     if recall is None or recall.status not in (RecallStatus.LAUNCHED.value, RecallStatus.CLOSED.value):
         return None
-    notice = published_notice(session, recall.id)
+    notice = (language and published_notice(session, recall.id, language)) or published_notice(session, recall.id)
     return (recall, notice) if notice is not None else None
 
 
-def public_campaigns(session: so.Session) -> list[tuple[RecallCampaign, WebNotice]]:
-    """Every campaign with a notice on the public page, newest launch first."""
+def public_campaigns(session: so.Session, language: str | None = None) -> list[tuple[RecallCampaign, WebNotice]]:
+    """Every campaign with a notice on the public page, newest launch first (each in the language asked for when it
+    publishes one in it)."""
     out = []
     recalls = session.scalars(sa.select(RecallCampaign).where(RecallCampaign.status == RecallStatus.LAUNCHED.value)
                               .order_by(RecallCampaign.launched_at.desc()))
     for recall in recalls:
-        notice = published_notice(session, recall.id)
+        notice = (language and published_notice(session, recall.id, language)) or published_notice(session, recall.id)
         if notice is not None:
             out.append((recall, notice))
     return out

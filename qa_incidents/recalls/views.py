@@ -453,6 +453,7 @@ def new_web_notice(recall_id: int):  # type: ignore[no-untyped-def]
         stored = _store_upload(form.picture, form)
         if not form.picture.errors:
             content = {name: getattr(form, name).data or "" for name in rules.NOTICE_FIELDS if name != "picture"}
+            content["language"] = form.language.data or ""
             keep = form.keep_picture_from.data
             try:
                 with transaction(db()) as s:

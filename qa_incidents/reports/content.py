@@ -28,6 +28,24 @@ HARM_FACTS = ("no_harm", "deaths", "serious_injuries", "minor_injuries", "fire",
               "property_damage")
 
 
+#: The incident's facts a report names when they change (the filing form's fields; never internal columns).
+REPORTED_FIELDS = frozenset({
+    "title", "lot_numbers", "serial_numbers", "country", "place", "occurred_at", "aware_at", "source", "hazard",
+    "deaths", "serious_injuries", "minor_injuries", "fire", "smoke", "co_poisoning", "property_damage", "no_harm",
+    "units_in_field", "description", "product_id", "division_id", "severity", "status"})
+
+#: Events that are not news to management: the report's own narrative (shown in its section) and its issue.
+UNREPORTED_EVENTS = frozenset({"status_report_narrative", "status_report"})
+
+#: The events that are decisions management reads as "decided" (entity type, action).
+DECISIONS = frozenset({
+    ("incident", "triage"), ("incident", "retriage"), ("incident", "approve_escalation"),
+    ("incident", "reject_escalation"), ("incident", "contain"), ("incident", "close"), ("incident", "reopen"),
+    ("notification_record", "notification_approved"), ("notification_record", "notification_submitted"),
+    ("notification_record", "notification_not_required"), ("recall", "launched"), ("recall", "closed"),
+    ("review", "review approved"), ("incident", "start_review")})
+
+
 def harm_facts(incident: Incident) -> dict[str, Any]:
     """The harm as data, so each reader's language can word it (harm_words is the English wording kept with it)."""
     return {name: getattr(incident, name) for name in HARM_FACTS}
@@ -114,9 +132,14 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
     containment = [{"at": _iso(e.occurred_at), "by": e.actor.name if e.actor else "",
                     "what": (e.changes.get("reason") or [None, ""])[1]}
                    for e in events if e.action == "contain"]
-    changes = [{"at": _iso(e.occurred_at), "by": e.actor.name if e.actor else "system",
-                "what": e.action.replace("_", " "), "fields": sorted(k for k in e.changes if k != "reason")}
-               for e in events if since is None or e.occurred_at > since][-30:]
+    # What changed, as events a reader can word (the narrative has its own section; only the incident's facts are
+    # named, by the form's labels: never a stored column such as a file's hash or a foreign key).
+    changes = [{"at": _iso(e.occurred_at), "by": e.actor.name if e.actor else "system", "entity": e.entity_type,
+                "action": e.action, "what": e.action.replace("_", " "),
+                "fields": sorted(k for k in e.changes if k in REPORTED_FIELDS) if e.entity_type == "incident" else []}
+               for e in events if (since is None or e.occurred_at > since) and e.entity_type not in UNREPORTED_EVENTS][-30:]
+    decided = [{"at": _iso(e.occurred_at), "by": e.actor.name if e.actor else "system", "entity": e.entity_type,
+                "action": e.action} for e in events if (e.entity_type, e.action) in DECISIONS]
     from qa_incidents.recalls.service import status_summary
 
     recalls = recall_facts(session, status_summary(session, incident.id, today=now.date()), today=now.date())
@@ -135,6 +158,6 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
         "status": incident.status.value, "severity": incident.severity.value if incident.severity else None,
         "severity_why": why, "harm": harm_words(incident), "harm_facts": harm_facts(incident), "description": incident.description[:1200],
         "notifications": notifications, "containment": containment, "recalls": recalls, "review": review,
-        "next_steps": next_steps, "changes_since_last": changes, "narrative": narrative.strip(),
+        "next_steps": next_steps, "changes_since_last": changes, "decided": decided, "narrative": narrative.strip(),
         "triggers": triggers or [], "as_of": _iso(now),
     }

@@ -15,6 +15,7 @@ from fpdf import FPDF
 from markupsafe import Markup, escape
 
 from qa_incidents.accounts.models import Division, User
+from qa_incidents.core.pdf import FONTS
 from qa_incidents.core.permissions import Capability, can, scoped
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import (
@@ -27,7 +28,6 @@ from qa_incidents.incidents.rules import (
 )
 from qa_incidents.incidents.service import visible
 from qa_incidents.incidents.workflow_models import TriageDecision
-from qa_incidents.notifications.documents import FONTS
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.rules import OPEN_STATES
 from qa_incidents.reports.charts import Chart, bar_chart

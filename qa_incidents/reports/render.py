@@ -8,18 +8,15 @@ What people wrote (titles, narrative, descriptions, names) stays as written.
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, written_date, written_datetime
-from qa_incidents.core.pdf import new_pdf
-
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+from qa_incidents.core.pdf import document_environment, html_to_pdf
+from qa_incidents.reports.content import REPORTED_FIELDS
 
 
 def when(value: str | None, zone: str = "Asia/Tokyo", language: str = DEFAULT_LANGUAGE, era: bool = False) -> str:
@@ -93,9 +90,25 @@ def harm_text(facts: dict[str, Any] | None, stored: str) -> str:
     return _(", ").join(parts) if parts else _("not stated")
 
 
+def change_sentence(ch: dict[str, Any]) -> str:
+    """An event of the trail as the timeline words it ("recorded the containment"), in the current language; reports
+    issued before events kept their entity are worded from the action alone (never shown as a raw code)."""
+    from qa_incidents.incidents.lifecycle import ACTION_TITLES
+    from qa_incidents.incidents.timeline import SENTENCES, sentence
+
+    if ch.get("entity"):
+        return sentence(ch["entity"], ch.get("action") or "")
+    what = str(ch.get("what") or "")
+    code = what.replace(" ", "_")
+    for (_entity, action), words in SENTENCES.items():
+        if action in (what, code):
+            return str(words)
+    found = EVENT_TITLES.get(what) or EVENT_TITLES.get(code) or {a.value: t for a, t in ACTION_TITLES.items()}.get(code)
+    return str(found) if found is not None else sentence("", "")
+
+
 def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) -> dict[str, Any]:
     """The labels of a report's content in the current language: what the template and the PDF print besides the data."""
-    from qa_incidents.incidents.lifecycle import ACTION_TITLES
     from qa_incidents.incidents.rules import STATUS_TITLES
     from qa_incidents.notifications.rules import STATE_TITLES
     from qa_incidents.recalls.rules import RECALL_STATUS_TITLES, REMEDY_TITLES, percent
@@ -141,7 +154,6 @@ def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) 
                       day=written_date(date.fromisoformat(r["stalled_since"]), language, era=era))
         return line
 
-    actions = {a.value: t for a, t in ACTION_TITLES.items()}
     return {
         "at": at,
         "status": _title(STATUS_TITLES, c.get("status")),
@@ -152,23 +164,16 @@ def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) 
         "review": review_text,
         "steps": [step(s) for s in c.get("next_steps") or []],
         "recalls": [recall(r) for r in c.get("recalls") or []],
-        "changes": [str(EVENT_TITLES.get(ch["what"]) or EVENT_TITLES.get(ch["what"].replace(" ", "_"))
-                        or actions.get(ch["what"].replace(" ", "_"), ch["what"]))
-                    for ch in c.get("changes_since_last") or []],
-        "fields": [[str(FIELD_TITLES.get(f, f)) for f in ch.get("fields") or []] for ch in c.get("changes_since_last") or []],
+        "changes": [change_sentence(ch) for ch in c.get("changes_since_last") or []],
+        "fields": [[str(FIELD_TITLES[f]) for f in ch.get("fields") or [] if f in FIELD_TITLES and f in REPORTED_FIELDS]
+                   for ch in c.get("changes_since_last") or []],
+        "decided": [change_sentence(ch) for ch in c.get("decided") or []],
         "units": f"{c['units_in_field']:,}" if isinstance(c.get("units_in_field"), int) else str(c.get("units_in_field")),
     }
 
 
-def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"])
-    try:
-        from flask_babel import gettext, ngettext
-
-        env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    except Exception:  # pragma: no cover - no Flask-Babel: untranslated
-        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+def _environment() -> Any:
+    env = document_environment()
     env.filters["when"] = when
     return env
 
@@ -185,64 +190,5 @@ def render_html(content: dict[str, Any], *, number: int, issued_at: datetime | N
 
 def render_pdf(content: dict[str, Any], *, number: int, issued_at: datetime | None, zone: str,
                language: str = DEFAULT_LANGUAGE, era: bool = False) -> bytes:
-    """The report as PDF, labels in the current gettext language and dates as `language` writes them."""
-    c = content
-    d = describe(c, zone=zone, language=language, era=era)
-    at = d["at"]
-    pdf = new_pdf()  # DejaVu Sans, with a Japanese font for what DejaVu cannot draw
-    pdf.set_auto_page_break(auto=True, margin=14)
-    pdf.set_title(f"{_('Status report no. %(n)d', n=number)}: {c['reference']}")
-    pdf.set_lang(language)
-    pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-
-    def heading(text: str, size: float = 11.5) -> None:
-        pdf.ln(1.5)
-        pdf.set_font("DejaVu", "B", size)
-        pdf.multi_cell(width, 6.5, text)
-        pdf.set_font("DejaVu", "", 9.5)
-
-    def line(text: str) -> None:
-        pdf.multi_cell(width, 5, text)
-
-    heading(f"{_('Status report no. %(n)d', n=number)} — {c['reference']} [{c['severity'] or '—'}]", 14)
-    line(f"{c['title']}")
-    line(f"{_('Issued') + ' ' + at(issued_at.isoformat()) if issued_at else _('Preview: not issued')} · "
-         f"{_('as of')} {at(c['as_of'])} · {_('status')} {d['status']}")
-    if d["triggers"]:
-        line(_("Why now:") + " " + "; ".join(title + (f" ({detail})" if detail else "") for title, detail in d["triggers"]))
-    heading(_("What happened"))
-    line(f"{c['division']} · {c['product']['name']} ({c['product']['model']}), {c['product']['category']}")
-    line(f"{_('Where:')} {c['place']}, {c['country']} · {_('occurred')} {at(c['occurred_at'])} · "
-         f"{_('company aware')} {at(c['aware_at'])}")
-    line(f"{_('Harm:')} {d['harm']} · {_('units in the field:')} {d['units']}")
-    line(c["description"])
-    heading(_("Severity %(s)s and why", s=c["severity"] or "—"))
-    line(c["severity_why"] or "—")
-    heading(_("Regulator notifications"))
-    if not c["notifications"]:
-        line(_("No regulator notification required."))
-    for i, n in enumerate(c["notifications"]):
-        flag = f" {_('OVERDUE')}" if n.get("overdue") else (f" ({_('late')})" if n.get("late") else "")
-        line(f"{n['regime']} → {n['authority']}: {d['states'][i]}{flag}; {_('Due')} {at(n.get('due_at'))}"
-             + (f"; {_('Submitted')} {at(n['submitted_at'])}" if n.get("submitted_at") else ""))
-    heading(_("Containment"))
-    for item in c["containment"] or [{"at": None, "what": _("None recorded yet."), "by": ""}]:
-        line(f"{at(item['at']) if item['at'] else ''} {item['what']} {('— ' + item['by']) if item['by'] else ''}")
-    heading(_("Recall progress"))
-    for text in d["recalls"] or [_("No recall.")]:
-        line(text)
-    heading(_("Root cause (OCHIBO-HIROI review)"))
-    line(d["review"])
-    heading(_("Next steps"))
-    for s, what in zip(c["next_steps"], d["steps"], strict=True) if c["next_steps"] else [({}, _("None open."))]:
-        line(what + (f" — {s['owner']}" if s.get("owner") else "")
-             + (", " + _("due by %(when)s", when=at(s["due"])) if s.get("due") else ""))
-    heading(_("Changed since the last report"))
-    for ch, what in zip(c["changes_since_last"], d["changes"], strict=True) if c["changes_since_last"] \
-            else [({"at": None, "by": ""}, _("Nothing."))]:
-        line(f"{at(ch['at']) if ch['at'] else ''} {what} {('— ' + ch['by']) if ch['by'] else ''}")
-    if c["narrative"]:
-        heading(_("From the division"))
-        line(c["narrative"])
-    return bytes(pdf.output())
+    """The report as PDF: the very document the page and the e-mail show (one template), printed by WeasyPrint."""
+    return html_to_pdf(render_html(content, number=number, issued_at=issued_at, zone=zone, language=language, era=era))

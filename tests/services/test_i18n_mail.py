@@ -228,7 +228,7 @@ def test_status_report_mail_in_each_groups_language(demo, ctx, clock) -> None:  
     n = report.number  # report 1 went out at triage, when JP-CPSA-35 was found reportable
     assert mails["ja"].subject == f"[S1] 状況報告 第{n}報：{fire.reference} {fire.title}"
     assert mails["en"].subject == f"[S1] Status report {n}: {fire.reference} {fire.title}"
-    assert '<html lang="ja">' in mails["ja"].body_html and "当局報告" in mails["ja"].body_html
+    assert '<html lang="ja">' in mails["ja"].body_html and "当局への報告" in mails["ja"].body_html
     assert fire.title in mails["ja"].body_html  # the incident as written
     [ja_pdf] = mails["ja"].attachments
     ja_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(ja_pdf.data)).pages)

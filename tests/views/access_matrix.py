@@ -38,6 +38,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "accounts.set_language": "public",
     "public.index": "public",
     "public.notice": "public",
+    "public.notice_pdf": "public",
     "public.check": "public",
     "public.picture": "public",
     # Single sign-on: the identity providers' answers arrive without a log-in
@@ -97,6 +98,10 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "incidents.show": "read A",
     "incidents.similar_lessons": "read A",
     "incidents.download": "read A",
+    "incidents.preview": "read A",
+    "inbox.index": "logged in",
+    "inbox.read": "logged in",
+    "inbox.watch": "read A",
     "incidents.edit": "work A",
     "incidents.comment": "work A",
     "incidents.attach": "work A",

@@ -14,16 +14,17 @@ from qa_incidents.incidents import service
 from qa_incidents.incidents.models import Incident
 
 REGISTER = "/incidents/?sort=aware_desc"
-# BEGIN, the user (with their division), divisions, categories, the page's ids, their rows, the counts' marker.
-REGISTER_BUDGET = 7
-# BEGIN, the user, the incident, which kinds of record it has, then one query for each kind it has (comments,
-# attachments, notification records, escalations, audit events, triage decisions, signatures, status reports, the
-# pending report, reviews, recalls), the lifecycle's three counts when it has notifications, reviews or recalls, and
+# BEGIN, the user (with their division), the bell's unread count, divisions, categories, the page's ids, their rows,
+# the counts' marker.
+REGISTER_BUDGET = 8
+# BEGIN, the user, the bell's unread count, the incident, which kinds of record it has, then one query for each kind it
+# has (comments, attachments, notification records, escalations, audit events, triage decisions, signatures, status
+# reports, the pending report, reviews, recalls, watchers), the lifecycle's three counts when it has notifications, reviews or recalls, and
 # the laws map's marker (the map itself is read once per process and country and category while it stays unchanged:
 # notifications/service.py, obligations_shown).
-INCIDENT_PAGE_BUDGET = 20
-# An incident with none of those kinds: BEGIN, the user, the incident, the kinds, the laws map's marker.
-BARE_INCIDENT_PAGE_BUDGET = 5
+INCIDENT_PAGE_BUDGET = 21
+# An incident with none of those kinds: BEGIN, the user, the bell's count, the incident, the kinds, the laws map's marker.
+BARE_INCIDENT_PAGE_BUDGET = 6
 # The laws map, read once per process and change (its laws' categories and obligations by law_id, selectin).
 LAWS_MAP = r"^SELECT (law|law_category|obligation|jurisdiction|product_category)\.(id|law_id)\b"
 

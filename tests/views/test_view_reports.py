@@ -108,14 +108,14 @@ def test_a_report_reads_in_each_viewers_language(browser_as, demo):
     demo.commit()
     executive, hq = browser_as(EXEC), browser_as(HQ)
     ja = text(executive.get("/incidents/1/status-reports/2"))
-    assert "状況報告 第2報" in ja and "当局報告" in ja and "次の手順" in ja
-    assert "Regulator notifications" not in ja
+    assert "状況報告 第2報" in ja and "当局への報告" in ja and "次の手順" in ja
+    assert "Authorities" not in ja
     assert "Stop-ship on lot L2405." in ja  # what the division wrote, as written
     assert "令和8年11月" in ja  # the executive chose era dates
     incident_page = text(executive.get("/incidents/1"))  # the incident's list of reports names the triggers in Japanese
     assert "エスカレーション承認" in incident_page and "Escalation approved" not in incident_page
     en = text(hq.get("/incidents/1/status-reports/2"))
-    assert "Status report no. 2" in en and "Regulator notifications" in en and "当局報告" not in en
+    assert "Status report no. 2" in en and "Authorities" in en and "当局への報告" not in en
     assert "2026-11-20" in en
 
     def pdf_text(response):  # type: ignore[no-untyped-def]
