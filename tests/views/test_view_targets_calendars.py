@@ -54,3 +54,28 @@ def test_calendar_page_offers_the_form_to_admins_only_and_shows_the_changes(demo
     assert done.status_code == 302
     page = client.get("/deadlines/calendars?year=2026").get_data(as_text=True)
     assert "Cabinet Order No. 1 (test)" in page and "2026-03-11" in page and "adjustments v1" in page
+
+
+def test_record_page_and_board_show_the_target_beside_the_legal_deadline(demo, clock, browser_as):
+    import sqlalchemy as sa
+
+    from qa_incidents.accounts.models import User
+    from qa_incidents.incidents import workflow
+    from qa_incidents.incidents.models import Incident
+    from qa_incidents.incidents.rules import Severity
+    from qa_incidents.notifications import policy
+    from qa_incidents.notifications.models import NotificationRecord
+
+    hq = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
+    policy.set_target(demo, user=hq, regime_code="JP-CPSA-35", amount=3, unit="days", note="Company rule", now=clock())
+    fire = demo.scalar(sa.select(Incident).where(Incident.title.contains("Refrigerator caught fire")))
+    qa = demo.scalar(sa.select(User).where(User.email == "division.qa@example.com"))
+    workflow.triage(demo, user=qa, incident_id=fire.id, severity=Severity.S1, override_reason="", now=clock())
+    demo.commit()
+    record = demo.scalar(sa.select(NotificationRecord).where(NotificationRecord.incident_id == fire.id,
+                                                             NotificationRecord.regime_code == "JP-CPSA-35"))
+    client = browser_as("division.qa@example.com")
+    page = client.get(f"/incidents/{fire.id}/notifications/{record.id}").get_data(as_text=True)
+    assert 'id="internal-target"' in page and "(warnings follow the target)" in page
+    assert "Internal target:" in client.get(f"/incidents/{fire.id}").get_data(as_text=True)
+    assert "Internal target:" in client.get("/notifications/board").get_data(as_text=True)
