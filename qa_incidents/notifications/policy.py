@@ -4,7 +4,9 @@ deadline engine (`deadlines.INTERNAL_TARGETS`, `deadlines.CALENDAR_ADJUSTMENTS`)
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -43,6 +45,32 @@ def load(session: so.Session) -> None:
     deadlines.CALENDAR_ADJUSTMENTS.update(adjustments)
     deadlines.CALENDAR_ADJUSTMENT_VERSIONS.clear()
     deadlines.CALENDAR_ADJUSTMENT_VERSIONS.update(versions)
+
+
+#: How old (seconds) the installed policy may get before a request reads it again: a change made in another
+#: worker process is followed within this time; one made in this process, at once.
+REFRESH_SECONDS = 60.0
+
+
+def install(app: Any) -> None:
+    """Load the policy when the application starts (if its tables exist yet) and refresh it at a request once it
+    is older than REFRESH_SECONDS (not at every request: pages keep their query budgets)."""
+    from qa_incidents.core.web import db
+
+    session = app.extensions["qa_session_factory"]()
+    try:
+        load(session)
+        app.extensions["qa_policy_loaded"] = time.monotonic()
+    except sa.exc.SQLAlchemyError:  # a database not migrated yet: the first request after that loads it
+        app.extensions["qa_policy_loaded"] = -REFRESH_SECONDS
+    finally:
+        session.close()
+
+    @app.before_request
+    def _refresh_policy() -> None:
+        if time.monotonic() - app.extensions["qa_policy_loaded"] > REFRESH_SECONDS:
+            load(db())
+            app.extensions["qa_policy_loaded"] = time.monotonic()
 
 
 def target_history(session: so.Session, regime_code: str | None = None) -> list[InternalTarget]:

@@ -212,13 +212,12 @@ def _internal_target_at(regime_code: str, start: datetime | None) -> datetime | 
     return target_at(regime_code, start)
 
 
-@bp.before_app_request
-def _install_policy() -> None:
-    """The current internal targets and calendar changes into the engine (small tables; every worker sees edits)."""
-    from qa_incidents.core.web import db
+@bp.record_once
+def _install_policy(state: Any) -> None:
+    """The current internal targets and calendar changes into the engine: at start, then refreshed (see policy)."""
     from qa_incidents.notifications import policy
 
-    policy.load(db())
+    policy.install(state.app)
 
 
 def _targets_page(errors: dict[str, str] | None = None, typed: dict[str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
