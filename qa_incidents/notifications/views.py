@@ -154,6 +154,7 @@ def calendars(errors: dict[str, str] | None = None, typed: dict[str, str] | None
     from qa_incidents.notifications import policy
     from qa_incidents.notifications.deadlines import CALENDARS, EU_MEMBER_STATES, calendar_days
 
+    policy.load(db())  # the current changes and versions, whichever worker made them
     this_year = to_zone(datetime.now(UTC), viewer_timezone()).year
     try:
         year = int(request.args.get("year", this_year))
@@ -227,6 +228,7 @@ def _targets_page(errors: dict[str, str] | None = None, typed: dict[str, str] | 
     from qa_incidents.notifications import policy
     from qa_incidents.notifications.deadlines import INTERNAL_TARGETS
 
+    policy.load(db())  # this page shows the current values, whichever worker changed them
     rows = [(RULES[code], rule_in_words(RULES[code]), INTERNAL_TARGETS.get(code)) for code in sorted(RULES)]
     return render_template("notifications/targets.html", rows=rows, history=policy.target_history(db()),
                            hours_in_words=policy.hours_in_words, errors=errors or {}, typed=typed or {},

@@ -79,3 +79,17 @@ def test_record_page_and_board_show_the_target_beside_the_legal_deadline(demo, c
     assert 'id="internal-target"' in page and "(warnings follow the target)" in page
     assert "Internal target:" in client.get(f"/incidents/{fire.id}").get_data(as_text=True)
     assert "Internal target:" in client.get("/notifications/board").get_data(as_text=True)
+
+
+def test_a_change_made_by_another_worker_is_followed_after_the_refresh_time(demo, clock, app, browser_as):
+    from qa_incidents.notifications import policy
+    from qa_incidents.notifications.models import InternalTarget
+
+    client = browser_as("hq.qa@example.com")
+    demo.add(InternalTarget(regime_code="JP-CPSA-35", hours=48, note="set elsewhere", set_at=clock()))
+    demo.commit()
+    client.get("/notifications/board")
+    assert "JP-CPSA-35" not in deadlines.INTERNAL_TARGETS  # read at start, kept for REFRESH_SECONDS
+    app.extensions["qa_policy_loaded"] -= policy.REFRESH_SECONDS + 1
+    client.get("/notifications/board")
+    assert deadlines.INTERNAL_TARGETS["JP-CPSA-35"] == 48
