@@ -150,3 +150,11 @@ def test_adding_a_japanese_day_moves_the_deadline_and_removing_it_moves_it_back(
 def test_only_administrators_change_calendars(demo, clock):
     with pytest.raises(Forbidden):
         _change(demo, clock, "add", email="hq.qa@example.com")
+
+
+def test_withdrawing_a_target_clears_it_from_open_records(demo, clock, record):
+    _set(demo, clock, 2)
+    _set(demo, clock, None)
+    demo.refresh(record)
+    assert record.target_at is None and "JP-CPSA-35" not in deadlines.INTERNAL_TARGETS
+    assert records.urgency_of(record, now=record.clock_start + timedelta(days=3)) is not Urgency.OVERDUE
