@@ -29,6 +29,9 @@ def recompute_command(base_url: str) -> None:
     session = current_app.extensions["qa_session_factory"]()
     try:
         with transaction(session):
+            from qa_incidents.notifications.policy import load
+
+            load(session)  # the administrators' calendar days and the internal targets
             changed = recompute_open(session, now=utcnow(), base_url=base_url)
     finally:
         session.close()

@@ -401,6 +401,26 @@ CALENDAR_ADJUSTMENTS: dict[str, dict[date, str | None]] = {}
 CALENDAR_ADJUSTMENT_VERSIONS: dict[str, int] = {}
 
 
+#: Head-office QA's internal target per regime code, in hours from the clock start (notifications/policy.py
+#: installs it from the database). Company policy: it never changes a legal deadline.
+INTERNAL_TARGETS: dict[str, int] = {}
+
+
+def target_at(regime_code: str, start: datetime | None) -> datetime | None:
+    """The internal target for a clock started at `start` (None without a target or a start)."""
+    hours = INTERNAL_TARGETS.get(regime_code)
+    if hours is None or start is None:
+        return None
+    return start + timedelta(hours=hours)
+
+
+def warn_due(due: datetime | None, target: datetime | None) -> datetime | None:
+    """What warnings and urgency follow: the earlier of the legal deadline and the internal target."""
+    if target is None or due is None:
+        return due if target is None else target
+    return min(due, target)
+
+
 @functools.lru_cache(maxsize=512)
 def _category_holidays(country: str, subdiv: str | None, year: int, categories: tuple[str, ...]) -> Mapping[date, str]:
     calendar = holidays.country_holidays(country, subdiv=subdiv, years=year, language="en_US", categories=categories)

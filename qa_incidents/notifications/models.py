@@ -9,7 +9,7 @@ is recorded here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +60,9 @@ class NotificationRecord(Base):
     due_timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
     due_explanation: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     is_legal_deadline: so.Mapped[bool] = so.mapped_column(default=True)
+    #: The company's internal target (clock start + the regime's InternalTarget), set with the deadline; None
+    #: without a target. Never replaces due_at: warnings and urgency follow the earlier of the two.
+    target_at: so.Mapped[datetime | None] = so.mapped_column()
     owner_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
 
     draft: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
@@ -118,3 +121,38 @@ class NotificationRecord(Base):
         sa.Index("ix_notification_division_half", "division_id", "state", "half_time_at", "due_at"),
         sa.Index("ix_notification_division_authority", "division_id", "state", "authority"),
     )
+
+
+class InternalTarget(Base):
+    """Head-office QA's target for one regime (hours from the clock start); append-only: the newest row per
+    regime is the current value, the older ones its history. hours None: the target was withdrawn."""
+
+    __tablename__ = "internal_target"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    regime_code: so.Mapped[str] = so.mapped_column(sa.String(40), index=True)
+    hours: so.Mapped[int | None] = so.mapped_column()
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    set_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    set_at: so.Mapped[datetime] = so.mapped_column()
+
+    set_by: so.Mapped[User | None] = so.relationship()
+
+
+class CalendarDayChange(Base):
+    """An administrator's change to an authority's holiday calendar: a day added (a holiday) or removed (a working
+    day), with its source. Append-only; each change raises that calendar's adjustment version."""
+
+    __tablename__ = "calendar_day_change"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    calendar_code: so.Mapped[str] = so.mapped_column(sa.String(40), index=True)
+    day: so.Mapped[date] = so.mapped_column()
+    #: add | remove
+    action: so.Mapped[str] = so.mapped_column(sa.String(10))
+    name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    source: so.Mapped[str] = so.mapped_column(sa.Text)
+    made_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    made_at: so.Mapped[datetime] = so.mapped_column()
+
+    made_by: so.Mapped[User | None] = so.relationship()

@@ -40,7 +40,7 @@ from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.service import add_attachment, get_incident
 from qa_incidents.incidents.workflow_models import TriageDecision
 from qa_incidents.laws.models import Law, Obligation
-from qa_incidents.notifications import rules
+from qa_incidents.notifications import deadlines, rules
 from qa_incidents.notifications.deadlines import RULES, Deadline
 from qa_incidents.notifications.documents import ReportDocument, render_pdf, stamp
 from qa_incidents.notifications.drafts import DraftFacts, prefill
@@ -89,7 +89,7 @@ def urgency_of(record: NotificationRecord, *, now: datetime) -> rules.Urgency | 
     """How urgent a report still owed is; None once it is submitted, acknowledged or not required."""
     if State(record.state) not in rules.OPEN_STATES:
         return None
-    return rules.urgency(start=record.clock_start, due=record.due_at, now=now)
+    return rules.urgency(start=record.clock_start, due=deadlines.warn_due(record.due_at, record.target_at), now=now)
 
 
 def required_fields(record: NotificationRecord) -> list[str]:
@@ -138,12 +138,14 @@ def _audit(session: so.Session, record: NotificationRecord, *, user_id: int | No
 def _new_record(incident: Incident, *, item: IncidentObligation | None, regime_code: str, authority: str, title: str,
                 origin: str, reason: str, owner_id: int | None, now: datetime) -> NotificationRecord:
     deadline = item.deadline if item else None
+    start = deadline.start if deadline else incident.aware_at
     return NotificationRecord(
         incident_id=incident.id, obligation_id=item.obligation.id if item else None, regime_code=regime_code,
         authority=authority, title=title, kind="initial", period_label="", origin=origin, origin_reason=reason,
         state=State.REQUIRED.value, clock_start=deadline.start if deadline else incident.aware_at,
         due_at=deadline.due_at if deadline else None, due_timezone=deadline.rule.time_zone if deadline else "", due_explanation=deadline.explanation if deadline else "",
         is_legal_deadline=deadline.is_legal_deadline if deadline else False, owner_id=owner_id, draft={},
+        target_at=deadlines.target_at(regime_code, start) if deadline else None,
         created_at=now, updated_at=now)
 
 
@@ -154,6 +156,7 @@ def _apply_deadline(record: NotificationRecord, deadline: Deadline) -> None:
     record.due_timezone = deadline.rule.time_zone
     record.due_explanation = deadline.explanation
     record.is_legal_deadline = deadline.is_legal_deadline
+    record.target_at = deadlines.target_at(record.regime_code, deadline.start)
 
 
 def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int | None, now: datetime) -> list[str]:
@@ -285,6 +288,8 @@ def _moved_letter(record: NotificationRecord, incident: Incident, was: datetime 
         body = (f"{incident.reference} {incident.title}\n"
                 + _("The deadline rule was corrected: the deadline moved from %(was)s to %(now)s.",
                     was=reader.datetime(was) if was else "—", now=reader.datetime(due)) + "\n"
+                + (_("Internal target: %(target)s; legal deadline: %(legal)s", target=reader.datetime(due),
+                     legal=reader.datetime(record.due_at)) + "\n" if record.due_at and due < record.due_at else "")
                 + f"{record.due_explanation}\n\n{base_url}/incidents/{incident.id}/notifications/{record.id}\n")
         return subject, body
 
@@ -653,6 +658,7 @@ class BoardEntry:
     clock_start: datetime | None
     due_at: datetime | None
     due_timezone: str
+    target_at: datetime | None
     reference: str
     title: str
     division: str
@@ -774,11 +780,13 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
         ids += session.scalars(scoped(sa.select(NotificationRecord.id).where(NotificationRecord.due_at.is_(None))
                                       .order_by(NotificationRecord.id).limit(limit - len(ids))))
     columns = sa.select(R.id, R.incident_id, R.regime_code, R.kind, R.period_label, R.authority, R.state, R.clock_start,
-                        R.due_at, R.due_timezone, Incident.reference, Incident.title, Division.name,
+                        R.due_at, R.due_timezone, R.target_at, Incident.reference, Incident.title, Division.name,
                         sa.func.coalesce(User.name, "")).join(Incident, Incident.id == R.incident_id) \
         .join(Division, Division.id == Incident.division_id).outerjoin(User, User.id == R.owner_id)
     loaded = {row[0]: BoardEntry(*row) for row in session.execute(columns.where(R.id.in_(ids)))} if ids else {}
-    rows = [BoardRow(loaded[i], rules.urgency(start=loaded[i].clock_start, due=loaded[i].due_at, now=now)) for i in ids]
+    rows = [BoardRow(loaded[i], rules.urgency(start=loaded[i].clock_start,
+                                              due=deadlines.warn_due(loaded[i].due_at, loaded[i].target_at), now=now))
+            for i in ids]
     # Counted along the indexes, one range per urgency (rules.urgency, in ranges of due_at; "more than half the
     # time used" is half_time_at, which the database keeps, reached).
     due = R.due_at
@@ -842,6 +850,10 @@ WARNING_KEY = "notification-warning"
 #: How far apart two moments must be for the database's arithmetic (SQLite: Julian days in a double) to tell them
 #: apart with certainty; anything closer is left to `rules.due_warning`, which decides exactly.
 _MARGIN_SECONDS = 1.0
+#: What warnings follow: the earlier of the internal target and the legal deadline (deadlines.warn_due, in SQL).
+_WARN_DUE = sa.case((sa.and_(NotificationRecord.target_at.is_not(None),
+                             NotificationRecord.target_at < NotificationRecord.due_at), NotificationRecord.target_at),
+                    else_=NotificationRecord.due_at)
 
 
 def _moments(session: so.Session, points: tuple[rules.WarningPoint, ...], now: datetime) -> tuple[Any, Any, list[Any]]:
@@ -862,7 +874,7 @@ def _moments(session: so.Session, points: tuple[rules.WarningPoint, ...], now: d
         day = 1.0
         now_n = sa.literal(now.timestamp() / 86400.0 + 2440587.5, sa.Float)
     margin = _MARGIN_SECONDS / 86400.0 * day
-    due, start = at(R.due_at), at(R.clock_start)
+    due, start = at(_WARN_DUE), at(R.clock_start)
     found = []
     for point in points:
         if point.overdue:
@@ -874,7 +886,7 @@ def _moments(session: so.Session, points: tuple[rules.WarningPoint, ...], now: d
         else:
             assert point.fraction is not None
             found.append((start + (due - start) * point.fraction,
-                          sa.and_(R.clock_start.is_not(None), R.due_at > R.clock_start)))
+                          sa.and_(R.clock_start.is_not(None), _WARN_DUE > R.clock_start)))
     return now_n, margin, found
 
 
@@ -886,10 +898,10 @@ def _warning_candidates(session: so.Session, *, now: datetime,
     R = NotificationRecord
     now_n, margin, moments = _moments(session, points, now)
     if session.get_bind().dialect.name == "postgresql":
-        due_seconds: Any = sa.cast(sa.func.floor(sa.extract("epoch", R.due_at)), sa.BigInteger)
+        due_seconds: Any = sa.cast(sa.func.floor(sa.extract("epoch", _WARN_DUE)), sa.BigInteger)
     else:
         # Whole seconds from the text: strftime() rounds to milliseconds, so .9995 s would become the next second.
-        due_seconds = sa.cast(sa.func.strftime("%s", sa.func.substr(R.due_at, 1, 19)), sa.BigInteger)
+        due_seconds = sa.cast(sa.func.strftime("%s", sa.func.substr(_WARN_DUE, 1, 19)), sa.BigInteger)
     maybe = [sa.and_(applies, moment <= now_n + margin) for moment, applies in moments]
     known = []
     for i, (point, (moment, applies)) in enumerate(zip(points, moments, strict=True)):
@@ -902,7 +914,7 @@ def _warning_candidates(session: so.Session, *, now: datetime,
         sent = sa.exists().where(outbox.OutboxMessage.dedupe_key.in_(
             [key, *(key + f":{language}" for language in LANGUAGES)]))
         known.append(sa.and_(latest, sent))
-    stmt = (sa.select(R.id, R.clock_start, R.due_at)
+    stmt = (sa.select(R.id, R.clock_start, _WARN_DUE)
             .where(R.state.in_([s.value for s in rules.OPEN_STATES]), R.due_at.is_not(None), sa.or_(*maybe),
                    sa.not_(sa.or_(*known)))
             .order_by(R.id))
@@ -984,6 +996,8 @@ def _warning_letter(record: NotificationRecord, incident: Incident, due: datetim
                 + _("State: %(state)s", state=str(rules.STATE_TITLES[State(record.state)])) + "\n"
                 + _("Due: %(due)s (%(local)s at the authority)", due=reader.datetime(due),
                     local=stamp(due, record.due_timezone or "UTC")) + "\n"
+                + (_("Internal target: %(target)s; legal deadline: %(legal)s", target=reader.datetime(due),
+                     legal=reader.datetime(record.due_at)) + "\n" if record.due_at and due < record.due_at else "")
                 + f"{record.due_explanation}\n\n{base_url}/incidents/{incident.id}/notifications/{record.id}\n")
         return subject, body
 

@@ -145,10 +145,16 @@ def _result(deadline: Deadline) -> Result:
 
 @bp.get("/deadlines/calendars")
 @login_required
-def calendars():  # type: ignore[no-untyped-def]
+def calendars(errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
+              status: int = 200):  # type: ignore[no-untyped-def]
     """Each authority's holiday calendar as the law defines it, for one year, with its source and version."""
+    from flask_login import current_user
+
+    from qa_incidents.core.web import db
+    from qa_incidents.notifications import policy
     from qa_incidents.notifications.deadlines import CALENDARS, EU_MEMBER_STATES, calendar_days
 
+    policy.load(db())  # the current changes and versions, whichever worker made them
     this_year = to_zone(datetime.now(UTC), viewer_timezone()).year
     try:
         year = int(request.args.get("year", this_year))
@@ -163,7 +169,9 @@ def calendars():  # type: ignore[no-untyped-def]
         regimes = sorted(r.code for r in RULES.values() if r.calendar == code)
         shown.append((calendar, version, days, regimes))
     return render_template("notifications/calendars.html", shown=shown, year=year, country=country,
-                           members=sorted(EU_MEMBER_STATES))
+                           members=sorted(EU_MEMBER_STATES), changes=policy.calendar_changes(db()),
+                           may_change=current_user.role in policy.CALENDAR_ROLES, errors=errors or {},
+                           typed=typed or {}), status
 
 
 @bp.get("/deadlines/calculator")
@@ -193,3 +201,108 @@ def calculator():  # type: ignore[no-untyped-def]
     }
     invalid = any(f.errors for f in form)
     return render_template("notifications/calculator.html", **context), (422 if invalid else 200)
+
+
+# --- company policy: internal targets and holiday calendar changes ---------------------------------------------------
+
+
+@bp.app_template_global("internal_target_at")
+def _internal_target_at(regime_code: str, start: datetime | None) -> datetime | None:
+    from qa_incidents.notifications.deadlines import target_at
+
+    return target_at(regime_code, start)
+
+
+@bp.record_once
+def _install_policy(state: Any) -> None:
+    """The current internal targets and calendar changes into the engine: at start, then refreshed (see policy)."""
+    from qa_incidents.notifications import policy
+
+    policy.install(state.app)
+
+
+def _targets_page(errors: dict[str, str] | None = None, typed: dict[str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    from flask_login import current_user
+
+    from qa_incidents.core.web import db
+    from qa_incidents.notifications import policy
+    from qa_incidents.notifications.deadlines import INTERNAL_TARGETS
+
+    policy.load(db())  # this page shows the current values, whichever worker changed them
+    rows = [(RULES[code], rule_in_words(RULES[code]), INTERNAL_TARGETS.get(code)) for code in sorted(RULES)]
+    return render_template("notifications/targets.html", rows=rows, history=policy.target_history(db()),
+                           hours_in_words=policy.hours_in_words, errors=errors or {}, typed=typed or {},
+                           may_edit=current_user.role in policy.TARGET_ROLES), status
+
+
+@bp.get("/deadlines/targets")
+@login_required
+def targets():  # type: ignore[no-untyped-def]
+    """Each regime's legal rule beside head-office QA's internal target, with the targets' history."""
+    return _targets_page()
+
+
+@bp.post("/deadlines/targets")
+@login_required
+def set_target():  # type: ignore[no-untyped-def]
+    from flask import abort, flash, redirect, url_for
+    from flask_login import current_user
+
+    from qa_incidents.core.clock import utcnow
+    from qa_incidents.core.db import transaction
+    from qa_incidents.core.errors import ValidationFailed
+    from qa_incidents.core.web import db
+    from qa_incidents.notifications import policy
+
+    if current_user.role not in policy.TARGET_ROLES:
+        abort(403, description=_("Only head-office QA and administrators set internal targets."))
+    typed = {k: request.form.get(k, "") for k in ("regime", "amount", "unit", "note")}
+    amount: int | None = None
+    if typed["amount"].strip():
+        try:
+            amount = int(typed["amount"].strip())
+        except ValueError:
+            db().rollback()
+            return _targets_page({"amount": _("Give a whole number.")}, typed, 422)
+    try:
+        with transaction(db()) as s:
+            policy.set_target(s, user=current_user, regime_code=typed["regime"], amount=amount, unit=typed["unit"],
+                              note=typed["note"], now=utcnow())
+    except ValidationFailed as e:
+        db().rollback()
+        return _targets_page(e.errors, typed, 422)
+    flash(_("Internal target saved."), "success")
+    return redirect(url_for("notifications.targets"))
+
+
+@bp.post("/deadlines/calendars")
+@login_required
+def change_calendar_day():  # type: ignore[no-untyped-def]
+    """An administrator adds or removes a day in an authority's calendar, with its source."""
+    from datetime import date
+
+    from flask import abort, flash, redirect, url_for
+    from flask_login import current_user
+
+    from qa_incidents.core.clock import utcnow
+    from qa_incidents.core.db import transaction
+    from qa_incidents.core.errors import ValidationFailed
+    from qa_incidents.core.web import db
+    from qa_incidents.notifications import policy
+
+    if current_user.role not in policy.CALENDAR_ROLES:
+        abort(403, description=_("Only administrators change holiday calendars."))
+    typed = {k: request.form.get(k, "") for k in ("calendar", "day", "action", "name", "source")}
+    try:
+        day: date | None = date.fromisoformat(typed["day"].strip()) if typed["day"].strip() else None
+    except ValueError:
+        day = None
+    try:
+        with transaction(db()) as s:
+            policy.change_day(s, user=current_user, calendar_code=typed["calendar"], day=day, action=typed["action"],
+                              name=typed["name"], source=typed["source"], now=utcnow())
+    except ValidationFailed as e:
+        db().rollback()
+        return calendars(errors=e.errors, typed=typed, status=422)
+    flash(_("Calendar changed. Run the deadline recomputation so that open records follow."), "success")
+    return redirect(url_for("notifications.calendars"))
