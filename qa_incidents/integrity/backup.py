@@ -200,6 +200,12 @@ def _extract_member(archive: tarfile.TarFile, name: str, destination: Path) -> N
         shutil.copyfileobj(source, out)
 
 
+#: Rows that `db upgrade` itself writes into a new database: the bilingual QA vocabulary (migration 0027) and its
+#: edition counter. A database holding only these is still empty for a restore, which replaces them.
+UPGRADE_TABLES = ("qa_term",)
+UPGRADE_COUNTERS = ("qa-vocabulary",)
+
+
 def restore(engine: sa.Engine, attachment_root: Path, source: Path,
             progress: Callable[[int], None] | None = None) -> RestoreReport:
     """Restore a backup archive into the empty database behind engine and into the attachment store."""
@@ -207,7 +213,9 @@ def restore(engine: sa.Engine, attachment_root: Path, source: Path,
         existing = table_counts(connection)
         if existing.get("counter"):  # the change markers `db upgrade` starts (the restore replaces them)
             existing["counter"] = int(connection.scalar(sa.select(sa.func.count()).select_from(Counter).where(
-                Counter.name.not_in(CHANGE_MARKERS))) or 0)
+                Counter.name.not_in((*CHANGE_MARKERS, *UPGRADE_COUNTERS)))) or 0)
+        for table in UPGRADE_TABLES:  # reference data `db upgrade` loads (the restore replaces it too)
+            existing.pop(table, None)
         connection.rollback()
     if any(n for t, n in existing.items() if t != "alembic_version"):  # `db upgrade` alone leaves a database empty
         busy = ", ".join(f"{t} ({n})" for t, n in existing.items() if n and t != "alembic_version")

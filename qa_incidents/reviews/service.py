@@ -445,8 +445,6 @@ def defer_check(session: so.Session, *, user: User, countermeasure_id: int, pass
         raise NotFound(str(_l("No such countermeasure.")))
     if not can(user.actor, Capability.APPROVE):
         raise Forbidden(str(_l("Only head-office QA signs the deferral of an effectiveness check.")))
-    if cm.owner_id == user.id:
-        raise Forbidden(str(_l("The owner of a countermeasure cannot sign the deferral of its own check.")))
     if cm.status == CountermeasureStatus.VERIFIED:
         raise DomainError(str(_l("This countermeasure is already verified effective.")))
     errors = {}
@@ -463,7 +461,8 @@ def defer_check(session: so.Session, *, user: User, countermeasure_id: int, pass
                      content={"countermeasure": audit.snapshot(cm, ("id", "description", "owner_id", "status",
                                                                     "check_method")),
                               "reason": reason.strip(), "check_due_on": until},
-                     incident_id=cm.review.incidents[0].id if cm.review.incidents else None)
+                     incident_id=cm.review.incidents[0].id if cm.review.incidents else None,
+                     prepared_by=(cm.owner_id,))  # the owner never signs the deferral of their own check
     cm.check_due_on = until
     session.flush()
     _audit(session, cm.review, user=user, entity_type="countermeasure", entity_id=cm.id,

@@ -124,7 +124,7 @@ def test_verify_with_an_expected_head_notices_events_cut_from_the_end(app, demo)
 
 def test_events_and_signatures_cannot_be_changed_or_deleted(demo, demo_user, clock):
     signature = sign(demo, user=demo_user("hq.qa@example.com"), password=DEMO_PASSWORD, meaning="approved escalation",
-                     entity_type="incident", entity_id=1, content={"title": "Case"}, now=clock())
+                     entity_type="incident", entity_id=1, content={"title": "Case"}, now=clock(), prepared_by=())
     demo.commit()
     event = _events(demo)[0]
     for statement, ident in (("UPDATE audit_event SET hash = 'x' WHERE id = :id", event.id),

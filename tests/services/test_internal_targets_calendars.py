@@ -45,6 +45,7 @@ def record(demo, clock):
     found = demo.scalar(sa.select(NotificationRecord).where(NotificationRecord.incident_id == fire.id,
                                                             NotificationRecord.regime_code == "JP-CPSA-35"))
     demo.execute(sa.delete(OutboxAttachment))
+    demo.execute(sa.delete(OutboxAttachment))
     demo.execute(sa.delete(OutboxMessage))
     demo.commit()
     return found

@@ -271,6 +271,7 @@ def test_warnings_go_once_each_over_real_smtp(demo, triaged, clock):
         sender = SmtpSender("127.0.0.1", controller.port, "qa-incidents@example.com")
         points = parse_points("50%,24h,4h")
         demo.execute(sa.delete(OutboxAttachment))  # e.g. the status report that went out at triage
+        demo.execute(sa.delete(OutboxAttachment))
         demo.execute(sa.delete(OutboxMessage))
         demo.commit()
 

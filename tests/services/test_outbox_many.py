@@ -113,6 +113,7 @@ def shown(result: list[list[OutboxMessage]]) -> list[list[tuple[str | None, str]
 def fire(demo: so.Session, clock) -> int:  # type: ignore[no-untyped-def]
     """The demo data with an empty outbox but for an earlier run's messages; the id of an incident to refer to."""
     demo.execute(sa.delete(OutboxAttachment))
+    demo.execute(sa.delete(OutboxAttachment))
     demo.execute(sa.delete(OutboxMessage))
     demo.commit()
     earlier_run(demo, clock())

@@ -17,7 +17,7 @@ from qa_incidents.catalogue.models import Product
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.incidents import workflow
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import HAZARD_TITLES, Hazard, Severity, Status
+from qa_incidents.incidents.rules import ENDED_STATUSES, HAZARD_TITLES, Hazard, Severity, Status
 from qa_incidents.incidents.workflow_models import TriageDecision
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.rules import OPEN_STATES
@@ -115,9 +115,9 @@ def straightforward(session, user: User, now: datetime) -> dict[str, list[list[o
     divisions = {d.id: d.name for d in session.scalars(sa.select(Division))}
     open_ = defaultdict(Counter)
     for i in incidents:
-        if i.status != Status.CLOSED:
+        if i.status not in ENDED_STATUSES:  # closed, and imported history: not live work
             open_[divisions[i.division_id]][i.status.value] += 1
-    states = [s.value for s in Status if s != Status.CLOSED]
+    states = [s.value for s in Status if s not in ENDED_STATUSES]
     first: dict[int, datetime] = {}
     for incident_id, at in session.execute(sa.select(TriageDecision.incident_id, TriageDecision.decided_at)):
         if incident_id in ids:

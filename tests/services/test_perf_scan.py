@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from qa_incidents.accounts.models import User
-from qa_incidents.core.outbox import OutboxMessage
+from qa_incidents.core.outbox import OutboxAttachment, OutboxMessage
 from qa_incidents.incidents import workflow
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Severity
@@ -57,6 +57,7 @@ def owed(demo, clock):
             "due_at": due, "owner_id": None if i % 3 == 0 and i % 4 else qa.id,  # else nobody to tell
             "state": "submitted" if i % 7 == 0 else rng.choice(["required", "drafted", "approved"])})
     demo.connection().execute(NotificationRecord.__table__.insert(), rows)
+    demo.execute(sa.delete(OutboxAttachment))  # the demo's status reports carry their PDFs
     demo.execute(sa.delete(OutboxMessage))
     demo.commit()
     return fire
