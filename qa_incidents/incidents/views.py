@@ -240,7 +240,7 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "signatures": read("signatures", lambda: signatures_for_incident(s, incident.id)),
         "obligations": obligations_shown(s, incident),
         "notification_records": records,
-        "decisions": decisions_from(records), "DECISION_TITLES": DECISION_TITLES,
+        "reportability_decisions": decisions_from(records), "DECISION_TITLES": DECISION_TITLES,
         # The initial report of each regime, for the obligations table (the last one, if there were several).
         "record_for_regime": {r.regime_code: r for r in records if r.kind == "initial"},
         "notification_urgency": {r.id: notification_urgency(r, now=now()) for r in records},
