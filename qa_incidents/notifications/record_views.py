@@ -29,11 +29,11 @@ from qa_incidents.laws.models import Law, Obligation
 from qa_incidents.notifications import records, rules
 from qa_incidents.notifications.documents import render_pdf
 from qa_incidents.notifications.record_forms import (
-    DecideForm,
     AcknowledgeForm,
     AddObligationForm,
     ApproveForm,
     BoardFilterForm,
+    DecideForm,
     DraftForm,
     NotRequiredForm,
     RecordEventForm,

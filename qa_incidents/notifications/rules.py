@@ -100,8 +100,8 @@ MOVES: dict[Step, Move] = {
                                  signature="decided regulator notification reportable", keeps_state=True),
 }
 
-#: Steps of a report owed, refused while its reportability is still to be decided.
-AFTER_DECISION = frozenset({Step.DRAFT, Step.APPROVE, Step.SUBMIT})
+#: Steps of a report owed (the legal clock's starting event included), refused while its reportability is to be decided.
+AFTER_DECISION = frozenset({Step.DRAFT, Step.APPROVE, Step.SUBMIT, Step.RECORD_EVENT})
 
 #: Steps offered only on a record whose legal clock starts at a decision not yet recorded.
 EVENT_STEPS = frozenset({Step.REQUEST_EVENT, Step.RECORD_EVENT})

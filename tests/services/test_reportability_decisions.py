@@ -78,7 +78,7 @@ def test_not_reportable_keeps_reasons_and_the_facts_it_rested_on(demo, glass, cl
 def test_reportable_makes_it_required_and_issues_the_status_report(demo, glass, clock):
     record = cpsc(demo, glass)
     hq = user(demo, "hq.qa@example.com")
-    with pytest.raises(Exception):
+    with pytest.raises(records.ValidationFailed):
         records.decide_reportable(demo, user=hq, record=record, reasons="", password=PASSWORD, now=clock())
     records.decide_reportable(demo, user=hq, record=record, reasons="Repeated failures support a hazard.",
                               password=PASSWORD, now=clock())
