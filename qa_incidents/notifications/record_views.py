@@ -217,6 +217,14 @@ def not_required(incident_id: int, record_id: int):  # type: ignore[no-untyped-d
 def decide(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     record = _record(incident_id, record_id)
     form = DecideForm(prefix="decide")
+    if not record.decision_pending:
+        # By role only (the record's state is not the question: it awaits no decision).
+        verdict = rules.check(Step.DECIDE_REPORTABLE, state=State.REQUIRED, actor=current_user.actor,
+                              division_id=record.incident.division_id)
+        if not verdict.allowed:
+            abort(403, description=verdict.why_not)
+        form.form_errors.append(_("This obligation is not awaiting a reportability decision."))
+        return _page(record, 422, decide_form=form)
     return _run(record, Step.DECIDE_REPORTABLE, lambda s, r: records.decide_reportable(
         s, user=current_user, record=r, reasons=form.reasons.data or "", password=form.password.data or "", now=now(),
         base_url=current_app.config.get("BASE_URL", "")), form, "decide_form",
@@ -224,7 +232,7 @@ def decide(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/incidents/<id:incident_id>/decisions.pdf")
-@requires(Capability.READ_INCIDENTS)
+@requires(Capability.WORK_NOTIFICATIONS)
 def decision_file(incident_id: int):  # type: ignore[no-untyped-def]
     """The incident's reportability decision file as PDF; each download is kept as an incident attachment."""
     incident = incident_or_404(incident_id)
