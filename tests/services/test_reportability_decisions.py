@@ -122,3 +122,22 @@ def test_every_candidate_of_the_demo_incidents_has_a_decision_or_an_open_decisio
             assert item.obligation.regime_code in found, (incident.reference, item.obligation.regime_code)
     # Run again: nothing more to add.
     assert records.derive_all(demo, now=clock()) == 0
+
+
+def test_the_command_gives_existing_incidents_their_decision_records(app, demo):
+    import json
+
+    from qa_incidents.incidents.rules import Status
+
+    # An incident triaged before decision records existed: worked on, but without a record for its candidates.
+    incident = demo.scalar(sa.select(Incident).where(Incident.title.contains("Door glass shattered")))
+    incident.status = Status.TRIAGED
+    demo.commit()
+    assert cpsc(demo, incident) is None
+    result = app.test_cli_runner().invoke(args=["derive-decisions"])
+    assert result.exit_code == 0 and json.loads(result.stdout.strip().splitlines()[-1])["incidents_changed"] >= 1
+    demo.rollback()
+    record = cpsc(demo, incident)
+    assert record is not None and record.decision_pending and record.due_at is not None
+    again = app.test_cli_runner().invoke(args=["derive-decisions"])
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == {"incidents_changed": 0}
