@@ -1158,7 +1158,8 @@ def _warning_letter(record: NotificationRecord, incident: Incident, due: datetim
         body = (f"{incident.reference} {incident.title}\n"
                 + _("Division: %(division)s", division=incident.division.name) + "\n"
                 + _("Report: %(title)s to %(authority)s", title=record.title, authority=record.authority) + "\n"
-                + _("State: %(state)s", state=str(rules.STATE_TITLES[State(record.state)])) + "\n"
+                + _("State: %(state)s", state=str(rules.STATE_TITLES[State(record.state)] if not record.decision_pending
+                                                  else DECISION_TITLES["pending"])) + "\n"
                 + _("Due: %(due)s (%(local)s at the authority)", due=reader.datetime(due),
                     local=stamp(due, record.due_timezone or "UTC")) + "\n"
                 + f"{record.due_explanation}\n\n{base_url}/incidents/{incident.id}/notifications/{record.id}\n")

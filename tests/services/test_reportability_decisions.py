@@ -55,6 +55,8 @@ def test_a_to_decide_candidate_gets_a_pending_decision_with_due_date_owner_and_w
     assert records.warning_scan(demo, now=record.due_at + timedelta(minutes=1)) >= 1
     subjects = demo.scalars(sa.select(OutboxMessage.subject).where(OutboxMessage.incident_id == glass.id)).all()
     assert any("US-CPSC-15B" in s and "OVERDUE" in s for s in subjects)
+    bodies = demo.scalars(sa.select(OutboxMessage.body_text).where(OutboxMessage.incident_id == glass.id)).all()
+    assert any("State: Decision pending" in b for b in bodies)
     # Drafting waits for the decision.
     assert records.Step.DRAFT not in records.steps_for(record, user(demo, "division.qa@example.com"))
 
