@@ -68,6 +68,7 @@ class Config:
     # hours between scheduled updates by severity (JSON), hours before an unacknowledged S1 report escalates,
     # and the time zone the report's times are written in.
     REPORT_HOLD_MINUTES = int(os.environ.get("REPORT_HOLD_MINUTES", 30))
+    DECISION_DAYS = int(os.environ.get("DECISION_DAYS", 10))
     REPORT_CADENCE_HOURS = json.loads(os.environ.get("REPORT_CADENCE_HOURS", '{"S1": 24, "S2": 168}'))
     REPORT_ACK_ESCALATE_HOURS = float(os.environ.get("REPORT_ACK_ESCALATE_HOURS", 4))
     REPORT_TIMEZONE = os.environ.get("REPORT_TIMEZONE", "Asia/Tokyo")

@@ -28,10 +28,15 @@ def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     app.cli.add_command(seed_group)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(outbox_command)
-    from qa_incidents.notifications.commands import deadline_command, recompute_command
+    from qa_incidents.notifications.commands import (
+        deadline_command,
+        derive_decisions_command,
+        recompute_command,
+    )
 
     app.cli.add_command(deadline_command)
     app.cli.add_command(recompute_command)
+    app.cli.add_command(derive_decisions_command)
     from qa_incidents.laws.commands import laws_group
 
     app.cli.add_command(laws_group)

@@ -70,6 +70,7 @@ MEANING_TITLES = {
     "deferred effectiveness check": _l("deferred effectiveness check"),
     "approved regulator notification for submission": _l("approved regulator notification for submission"),
     "determined regulator notification not required": _l("determined regulator notification not required"),
+    "decided regulator notification reportable": _l("decided regulator notification reportable"),
     "approved recall launch": _l("approved recall launch"),
     "approved recall closure": _l("approved recall closure"),
 }

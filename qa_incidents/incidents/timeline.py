@@ -44,6 +44,8 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("notification_record", "notification_decision_requested"): _l("asked for the decision that starts a legal clock"),
     ("notification_record", "notification_clock_started"): _l("signed the decision that starts a legal clock"),
     ("notification_record", "notification_recomputed"): _l("recomputed a deadline under corrected rules"),
+    ("notification_record", "notification_decision_due"): _l("asked for a reportability decision"),
+    ("notification_record", "notification_decided_reportable"): _l("signed a regulator notification as reportable"),
     ("recall", "created"): _l("prepared a recall campaign"),
     ("recall", "updated"): _l("changed the recall campaign"),
     ("recall", "launched"): _l("launched the recall"),

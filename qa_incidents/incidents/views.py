@@ -41,7 +41,7 @@ from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
 from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
 from qa_incidents.incidents.timeline import sentence as event_sentence
-from qa_incidents.notifications.records import records_of
+from qa_incidents.notifications.records import DECISION_TITLES, decisions_from, records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
 from qa_incidents.notifications.service import obligations_shown
 
@@ -242,6 +242,7 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "signatures": read("signatures", lambda: signatures_for_incident(s, incident.id)),
         "obligations": obligations_shown(s, incident),
         "notification_records": records,
+        "reportability_decisions": decisions_from(records), "DECISION_TITLES": DECISION_TITLES,
         # The initial report of each regime, for the obligations table (the last one, if there were several).
         "record_for_regime": {r.regime_code: r for r in records if r.kind == "initial"},
         "notification_urgency": {r.id: notification_urgency(r, now=now()) for r in records},

@@ -42,6 +42,26 @@ def recompute_command(base_url: str) -> None:
                                        for c in changed]}, ensure_ascii=False))
 
 
+@click.command("derive-decisions", help="Give every triaged incident still worked on its decision records: each "
+                                         "candidate obligation \"to decide\" becomes a record awaiting a signed "
+                                         "reportability decision (run once after upgrading). Prints one JSON object.")
+@with_appcontext
+def derive_decisions_command() -> None:
+    from flask import current_app
+
+    from qa_incidents.core.clock import utcnow
+    from qa_incidents.core.db import transaction
+    from qa_incidents.notifications.records import derive_all
+
+    session = current_app.extensions["qa_session_factory"]()
+    try:
+        with transaction(session):
+            changed = derive_all(session, now=utcnow())
+    finally:
+        session.close()
+    click.echo(json.dumps({"incidents_changed": changed}))
+
+
 def _regime_code(ctx: click.Context, param: click.Parameter, value: str) -> str:
     code = value.strip().upper()
     if code not in RULES:

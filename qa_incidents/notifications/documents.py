@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
-from qa_incidents.core.pdf import html_to_pdf
+from qa_incidents.core.pdf import html_to_pdf, new_pdf
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,26 @@ def stamp(moment: datetime, zone_name: str) -> str:
 
     local = moment.astimezone(ZoneInfo(zone_name or "UTC"))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def render_decision_file(*, reference: str, title: str, generated: str, rows: list[tuple[str, list[str]]]) -> bytes:
+    """The incident's reportability decision file (the event file of 21 CFR 803.18 and its equivalents): each
+    candidate obligation, its verdict, who decided and when, the reasons and what was signed."""
+    pdf = new_pdf()
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.set_title(f"{reference} reportability decisions")
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.multi_cell(width, 8, _("Reportability decisions: %(ref)s", ref=reference))
+    pdf.set_font("DejaVu", "", 10)
+    pdf.multi_cell(width, 5.5, title)
+    pdf.multi_cell(width, 5.5, generated)
+    for heading, lines in rows:
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "B", 10.5)
+        pdf.multi_cell(width, 6, heading)
+        pdf.set_font("DejaVu", "", 10)
+        for line in lines:
+            pdf.multi_cell(width, 5.5, line)
+    return bytes(pdf.output())

@@ -87,6 +87,10 @@ class NotificationRecord(Base):
     clock_event_at: so.Mapped[datetime | None] = so.mapped_column()
     clock_event_signature_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("signature.id"))
     acknowledgement: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    #: A "to decide" candidate obligation awaiting its reportability decision (due at due_at): not yet a report
+    #: owed. The signed decision ("reportable" here, "not reportable" as not_required) clears it.
+    decision_pending: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    decision_signature_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("signature.id"))
 
     created_at: so.Mapped[datetime] = so.mapped_column()
     updated_at: so.Mapped[datetime] = so.mapped_column()
@@ -100,6 +104,7 @@ class NotificationRecord(Base):
     approval_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[approval_signature_id])
     not_required_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[not_required_signature_id])
     clock_event_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[clock_event_signature_id])
+    decision_signature: so.Mapped[Signature | None] = so.relationship(foreign_keys=[decision_signature_id])
     clock_event_requested_by: so.Mapped[User | None] = so.relationship(foreign_keys=[clock_event_requested_by_id])
     document: so.Mapped[Attachment | None] = so.relationship()
     parent: so.Mapped[NotificationRecord | None] = so.relationship(remote_side=[id])

@@ -78,6 +78,10 @@ class NotRequiredForm(SignatureMixin, FlaskForm):
                            description=_l("Why the law does not require this report for this incident. It is signed and kept."))
 
 
+class DecideForm(SignatureMixin, FlaskForm):
+    reasons = TextAreaField(_l("Reasons"), validators=[InputRequired(_l("Give the reasons.")), Length(max=4000)])
+
+
 class RequestEventForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
 

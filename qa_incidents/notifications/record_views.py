@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice, TextAreaField
@@ -16,7 +17,7 @@ from qa_incidents.core.clock import localize, to_zone
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
-from qa_incidents.core.i18n import data_text, label_text
+from qa_incidents.core.i18n import Reader, data_text, label_text
 from qa_incidents.core.params import arg_id
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import SignatureRefused
@@ -33,6 +34,7 @@ from qa_incidents.notifications.record_forms import (
     AddObligationForm,
     ApproveForm,
     BoardFilterForm,
+    DecideForm,
     DraftForm,
     NotRequiredForm,
     RecordEventForm,
@@ -90,6 +92,7 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
         "submit_form": SubmitForm(prefix="submit", data={"submitted_at": to_zone(now(), zone).replace(tzinfo=None, second=0, microsecond=0)}),
         "ack_form": AcknowledgeForm(prefix="ack", data={"acknowledged_at": to_zone(now(), zone).replace(tzinfo=None, second=0, microsecond=0)}),
         "not_required_form": NotRequiredForm(prefix="nr"),
+        "decide_form": DecideForm(prefix="decide"),
         "reopen_form": ReopenForm(prefix="reopen"),
         "request_event_form": RequestEventForm(prefix="req"),
         "event_form": RecordEventForm(prefix="event"),
@@ -208,6 +211,40 @@ def not_required(incident_id: int, record_id: int):  # type: ignore[no-untyped-d
     return _run(record, Step.NOT_REQUIRED, lambda s, r: records.mark_not_required(
         s, user=current_user, record=r, reason=form.reason.data or "", password=form.password.data or "", now=now()),
         form, "not_required_form", _("Signed: the notification is marked not required."))
+
+
+@bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/decide-reportable")
+@requires(Capability.READ_INCIDENTS)
+def decide(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    record = _record(incident_id, record_id)
+    form = DecideForm(prefix="decide")
+    if not record.decision_pending:
+        # By role only (the record's state is not the question: it awaits no decision).
+        verdict = rules.check(Step.DECIDE_REPORTABLE, state=State.REQUIRED, actor=current_user.actor,
+                              division_id=record.incident.division_id)
+        if not verdict.allowed:
+            abort(403, description=verdict.why_not)
+        form.form_errors.append(_("This obligation is not awaiting a reportability decision."))
+        return _page(record, 422, decide_form=form)
+    return _run(record, Step.DECIDE_REPORTABLE, lambda s, r: records.decide_reportable(
+        s, user=current_user, record=r, reasons=form.reasons.data or "", password=form.password.data or "", now=now(),
+        base_url=current_app.config.get("BASE_URL", "")), form, "decide_form",
+        _("Signed: the obligation is reportable."))
+
+
+@bp.get("/incidents/<id:incident_id>/decisions.pdf")
+@requires(Capability.WORK_NOTIFICATIONS)
+def decision_file(incident_id: int):  # type: ignore[no-untyped-def]
+    """The incident's reportability decision file as PDF; each download is kept as an incident attachment."""
+    incident = incident_or_404(incident_id)
+    try:
+        with transaction(db()) as s:
+            data, name = records.decision_file(
+                s, user=current_user, incident_id=incident.id, storage=current_app.extensions["qa_storage"],
+                reader=Reader(language=str(get_locale() or "en"), zone=viewer_timezone()), now=now())
+    except DomainError as e:
+        abort(e.status_code, description=str(e))
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.post("/incidents/<id:incident_id>/notifications/<id:record_id>/reopen")

@@ -108,6 +108,8 @@ def awaiting_event(record: NotificationRecord) -> bool:
 
 def steps_for(record: NotificationRecord, user: User) -> list[Step]:
     found = rules.available(state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
+    found = [s for s in found if not (record.decision_pending and s in rules.AFTER_DECISION)
+             and (record.decision_pending or s is not Step.DECIDE_REPORTABLE)]
     if not awaiting_event(record):
         return [s for s in found if s not in rules.EVENT_STEPS]
     if record.clock_event_requested_by_id is not None:
@@ -121,6 +123,8 @@ def _require(record: NotificationRecord, user: User, step: Step) -> rules.Move:
     verdict = rules.check(step, state=State(record.state), actor=user.actor, division_id=record.incident.division_id)
     if not verdict.allowed:
         raise Forbidden(verdict.why_not)
+    if record.decision_pending and step in rules.AFTER_DECISION:
+        raise Forbidden(str(_l("Decide first whether this obligation is reportable.")))
     return rules.MOVES[step]
 
 
@@ -172,6 +176,11 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
         code = item.obligation.regime_code
         record = existing.get((code, "initial", ""))
         applies = item.assessment.verdict == Verdict.APPLIES
+        decide = item.assessment.verdict == Verdict.DECIDE
+        if record is None and decide:
+            _new_decision_record(session, incident=incident, item=item, actor_id=actor_id, now=now)
+            said.append(str(_l("%(code)s awaits a reportability decision", code=code)))
+            continue
         if record is None:
             if applies:
                 record = _new_record(incident, item=item, regime_code=code, authority=item.law.authority or item.law.name_en,
@@ -186,11 +195,13 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
         if State(record.state) not in rules.OPEN_STATES:
             continue
         before = audit.snapshot(record, AUDITED)
+        if record.decision_pending and applies:  # the facts now decide it: a report is owed
+            record.decision_pending = False
         deadline = incident_deadline(incident, code, event_at=record.clock_event_at) if applies else None
         if deadline and (deadline.due_at != record.due_at or deadline.is_legal_deadline != record.is_legal_deadline):
             _apply_deadline(record, deadline)
         if record.origin == "derived":
-            record.attention = "" if applies else str(_l(
+            record.attention = "" if applies or (decide and record.decision_pending) else str(_l(
                 "The current facts no longer trigger this obligation (%(reason)s) Decide whether it is still required.",
                 reason=item.assessment.reason))
         if audit.field_changes(before, audit.snapshot(record, AUDITED)):
@@ -199,6 +210,169 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
             _audit(session, record, user_id=actor_id, action="notification_rederived", now=now, before=before)
             said.append(str(_l("%(code)s updated", code=code)))
     return said
+
+
+#: Days from awareness to decide a "to decide" candidate whose regime has no legal clock to count from (a company
+#: target, not a legal deadline; DECISION_DAYS in the configuration changes it).
+DECISION_DAYS = 10
+REPORTABLE_MEANING = "decided regulator notification reportable"
+
+
+def _decision_owner(session: so.Session, incident: Incident, actor_id: int | None) -> int | None:
+    """The division's QA (its first active member), else whoever caused the derivation."""
+    found = session.scalar(sa.select(User.id).where(User.role == Role.DIVISION_QA, User.division_id == incident.division_id,
+                                                    User.active.is_(True)).order_by(User.id).limit(1))
+    return found or actor_id
+
+
+def _decision_days() -> int:
+    from flask import current_app, has_app_context
+
+    return int(current_app.config.get("DECISION_DAYS", DECISION_DAYS)) if has_app_context() else DECISION_DAYS
+
+
+def _new_decision_record(session: so.Session, *, incident: Incident, item: IncidentObligation, actor_id: int | None,
+                         now: datetime) -> NotificationRecord:
+    """A "to decide" candidate as a record awaiting its signed reportability decision: due when the report would
+    be (the legal clock from awareness, when one can be computed), else DECISION_DAYS after awareness (a company
+    target); owned by the division's QA; on the board and in the warning scan like any open record."""
+    code = item.obligation.regime_code
+    record = _new_record(incident, item=None, regime_code=code, authority=item.law.authority or item.law.name_en,
+                         title=item.obligation.title, origin="derived", reason=item.assessment.reason,
+                         owner_id=_decision_owner(session, incident, actor_id), now=now)
+    record.decision_pending = True
+    deadline = incident_deadline(incident, code)
+    if deadline is not None:
+        _apply_deadline(record, deadline)
+        record.due_explanation = str(_l("Decision due by the legal deadline: %(why)s", why=deadline.explanation))
+    else:
+        days = _decision_days()
+        record.clock_start, record.due_at = incident.aware_at, incident.aware_at + timedelta(days=days)
+        record.is_legal_deadline = False
+        record.due_explanation = str(_l(
+            "Decision due %(days)d days after awareness (company target, not a legal deadline).", days=days))
+    session.add(record)
+    session.flush()
+    _audit(session, record, user_id=actor_id, action="notification_decision_due", now=now,
+           extra={"regime": [None, code], "due_at": [None, record.due_at], "reason": [None, item.assessment.reason]})
+    return record
+
+
+def decision_facts(session: so.Session, record: NotificationRecord) -> dict[str, Any]:
+    """What a reportability decision rests on: the incident's facts and the regime's assessment, as signed."""
+    from dataclasses import asdict
+
+    return {"facts": asdict(draft_facts(session, record)), "assessment": record.origin_reason}
+
+
+def decide_reportable(session: so.Session, *, user: User, record: NotificationRecord, reasons: str, password: str,
+                      now: datetime, base_url: str = "") -> NotificationRecord:
+    """Head-office QA signs that a "to decide" candidate is reportable: the report is owed from now on (and the
+    first reportable obligation of an incident brings top management's status report). Whoever requested the
+    decision may not sign it."""
+    move = _require(record, user, Step.DECIDE_REPORTABLE)
+    if not record.decision_pending:
+        raise ValidationFailed({"decision": str(_l("This obligation is not awaiting a reportability decision."))})
+    if not reasons.strip():
+        raise ValidationFailed({"reasons": str(_l("Give the reasons: they are signed and kept as evidence."))})
+    from qa_incidents.reports.service import first_reportable, reportable_record_ids
+
+    before_ids = reportable_record_ids(session, record.incident_id)
+    assert move.signature is not None
+    content = signed_content(record) | {"decision": "reportable", "reasons": reasons.strip()} | decision_facts(session, record)
+    signature = sign(session, user=user, password=password, meaning=move.signature, entity_type=ENTITY,
+                     entity_id=record.id, content=content, now=now, comment=reasons, incident_id=record.incident_id,
+                     prepared_by=(record.clock_event_requested_by_id,))
+    before = audit.snapshot(record, AUDITED)
+    record.decision_pending = False
+    record.decision_signature_id = signature.id
+    record.updated_at = now
+    session.flush()
+    _audit(session, record, user_id=user.id, action="notification_decided_reportable", now=now, before=before,
+           extra={"signature": [None, f"{move.signature} · {signature.content_sha256[:16]}…"],
+                  "reasons": [None, reasons.strip()]})
+    first_reportable(session, incident=record.incident, before=before_ids, now=now, user=user, base_url=base_url)
+    return record
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One row of an incident's decisions table."""
+
+    record: NotificationRecord
+    verdict: str  # pending | reportable | not_reportable
+    signature: Any  # the Signature, or None (pending, or required by the facts without a judgement)
+
+
+def decisions_of(session: so.Session, incident_id: int) -> list[Decision]:
+    """The reportability decision of each initial notification record of the incident."""
+    return decisions_from(records_of(session, incident_id))
+
+
+def decisions_from(loaded: list[NotificationRecord]) -> list[Decision]:
+    found = []
+    for record in loaded:
+        if record.kind != "initial":
+            continue
+        if record.decision_pending:
+            found.append(Decision(record, "pending", None))
+        elif record.state == State.NOT_REQUIRED.value:
+            found.append(Decision(record, "not_reportable", record.not_required_signature))
+        else:
+            found.append(Decision(record, "reportable", record.decision_signature))
+    return found
+
+
+DECISION_TITLES = {"pending": _l("Decision pending"), "reportable": _l("Reportable"),
+                   "not_reportable": _l("Not reportable")}
+
+
+def decision_file(session: so.Session, *, user: User, incident_id: int, storage: Storage, reader: Reader,
+                  now: datetime) -> tuple[bytes, str]:
+    """The incident's decision file as PDF, kept as an incident attachment (audited) each time it is generated."""
+    from qa_incidents.core.signatures import meaning_title
+
+    incident = get_incident(session, user=user, incident_id=incident_id)
+    rows = []
+    for d in decisions_of(session, incident.id):
+        r, sig = d.record, d.signature
+        lines = [_("Authority: %(authority)s", authority=r.authority), str(DECISION_TITLES[d.verdict]),
+                 _("Assessment: %(reason)s", reason=r.origin_reason or "—")]
+        if d.verdict == "pending":
+            lines.append(_("Decision due %(due)s", due=reader.datetime(r.due_at) if r.due_at else "—"))
+        if sig is not None:
+            lines += [_("Signed by %(name)s at %(when)s: %(meaning)s", name=sig.signer_name,
+                        when=reader.datetime(sig.signed_at), meaning=meaning_title(sig.meaning)),
+                      _("Reasons: %(reasons)s", reasons=sig.comment or "—"), f"SHA-256 {sig.content_sha256}"]
+        elif d.verdict == "reportable":
+            lines.append(_("Required by the facts (no judgement needed)."))
+        rows.append((f"{r.regime_code} — {r.title}", lines))
+    from qa_incidents.notifications.documents import render_decision_file
+
+    data = render_decision_file(reference=incident.reference, title=incident.title, rows=rows,
+                                generated=_("Generated at %(when)s by %(name)s", when=reader.datetime(now), name=user.name))
+    name = f"{incident.reference}-reportability-decisions-{now:%Y%m%d%H%M%S}.pdf"
+    add_attachment(session, user=user, incident_id=incident.id, filename=name, stored=storage.put(io.BytesIO(data)),
+                   now=now)
+    return data, name
+
+
+def derive_all(session: so.Session, *, now: datetime, batch: int = 200) -> int:
+    """Bring the records of every triaged incident still worked on in line with the rules (existing incidents get
+    their decision records, as triage and every facts change give them). Returns the incidents changed."""
+    from qa_incidents.incidents.rules import ENDED_STATUSES, Status
+
+    skipped = [s.value for s in (*ENDED_STATUSES, Status.REPORTED)]
+    changed, last_id = 0, 0
+    while True:
+        chunk = list(session.scalars(sa.select(Incident).where(Incident.id > last_id, Incident.status.not_in(skipped))
+                                     .order_by(Incident.id).limit(batch)))
+        if not chunk:
+            return changed
+        last_id = chunk[-1].id
+        for incident in chunk:
+            if sync_obligations(session, incident=incident, actor_id=None, now=now):
+                changed += 1
 
 
 @dataclass(frozen=True)
@@ -607,11 +781,14 @@ def mark_not_required(session: so.Session, *, user: User, record: NotificationRe
         raise ValidationFailed({"reason": str(_l("Give the justification: it is signed and kept as evidence."))})
     assert move.signature is not None
     content = signed_content(record) | {"justification": reason.strip()}
+    if record.decision_pending:  # a reportability decision: "not reportable", with the facts it rested on
+        content |= {"decision": "not reportable"} | decision_facts(session, record)
     signature = sign(session, user=user, password=password, meaning=move.signature, entity_type=ENTITY,
                      entity_id=record.id, content=content, now=now, comment=reason, incident_id=record.incident_id,
-                     prepared_by=())  # head-office QA's own determination: nobody else prepared it
+                     prepared_by=(record.clock_event_requested_by_id,) if record.decision_pending else ())
     before = audit.snapshot(record, AUDITED)
     record.state = State.NOT_REQUIRED.value
+    record.decision_pending = False
     record.not_required_reason = reason.strip()
     record.not_required_signature_id = signature.id
     record.attention = ""
@@ -993,7 +1170,8 @@ def _warning_letter(record: NotificationRecord, incident: Incident, due: datetim
         body = (f"{incident.reference} {incident.title}\n"
                 + _("Division: %(division)s", division=incident.division.name) + "\n"
                 + _("Report: %(title)s to %(authority)s", title=record.title, authority=record.authority) + "\n"
-                + _("State: %(state)s", state=str(rules.STATE_TITLES[State(record.state)])) + "\n"
+                + _("State: %(state)s", state=str(rules.STATE_TITLES[State(record.state)] if not record.decision_pending
+                                                  else DECISION_TITLES["pending"])) + "\n"
                 + _("Due: %(due)s (%(local)s at the authority)", due=reader.datetime(due),
                     local=stamp(due, record.due_timezone or "UTC")) + "\n"
                 + (_("Internal target: %(target)s; legal deadline: %(legal)s", target=reader.datetime(due),

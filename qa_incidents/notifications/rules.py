@@ -52,6 +52,8 @@ class Step(enum.StrEnum):
     REQUEST_EVENT = "request_event"
     #: Sign the decision or action that starts the legal clock.
     RECORD_EVENT = "record_event"
+    #: Sign that a "to decide" candidate obligation is reportable ("not reportable" is NOT_REQUIRED).
+    DECIDE_REPORTABLE = "decide_reportable"
 
 
 STEP_TITLES = {
@@ -63,6 +65,7 @@ STEP_TITLES = {
     Step.REOPEN: _l("Reopen"),
     Step.REQUEST_EVENT: _l("Request the decision"),
     Step.RECORD_EVENT: _l("Sign the decision that starts the legal clock"),
+    Step.DECIDE_REPORTABLE: _l("Decide: reportable"),
 }
 
 
@@ -93,7 +96,12 @@ MOVES: dict[Step, Move] = {
     # The meaning signed is the regime's own (DeadlineRule.event_signature), e.g. "defect determined".
     Step.REQUEST_EVENT: Move(Step.REQUEST_EVENT, OPEN_STATES, S.REQUIRED, C.WORK_NOTIFICATIONS, keeps_state=True),
     Step.RECORD_EVENT: Move(Step.RECORD_EVENT, OPEN_STATES, S.REQUIRED, C.APPROVE, keeps_state=True),
+    Step.DECIDE_REPORTABLE: Move(Step.DECIDE_REPORTABLE, frozenset({S.REQUIRED}), S.REQUIRED, C.APPROVE,
+                                 signature="decided regulator notification reportable", keeps_state=True),
 }
+
+#: Steps of a report owed (the legal clock's starting event included), refused while its reportability is to be decided.
+AFTER_DECISION = frozenset({Step.DRAFT, Step.APPROVE, Step.SUBMIT, Step.RECORD_EVENT})
 
 #: Steps offered only on a record whose legal clock starts at a decision not yet recorded.
 EVENT_STEPS = frozenset({Step.REQUEST_EVENT, Step.RECORD_EVENT})

@@ -70,7 +70,7 @@ def reportable_record_ids(session: so.Session, incident_id: int) -> set[int]:
 
     return set(session.scalars(sa.select(NotificationRecord.id).where(
         NotificationRecord.incident_id == incident_id, NotificationRecord.kind == "initial",
-        NotificationRecord.state != "not_required")))
+        NotificationRecord.state != "not_required", NotificationRecord.decision_pending.is_(False))))
 
 
 def first_reportable(session: so.Session, *, incident: Incident, before: set[int], now: datetime,

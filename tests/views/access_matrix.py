@@ -124,6 +124,9 @@ MATRIX: dict[str, str | dict[str, str]] = {
     # Decision clocks: the world's record (Japan) has none, so an allowed user is refused with a reason (422).
     "records.request_event": "notify A",
     "records.record_event": "approve A",
+    # Reportability decisions: the world's record awaits none, so an allowed user is refused with a reason (422).
+    "records.decide": "approve A",
+    "records.decision_file": "notify A",
     # Status reports, dashboard, portfolio
     "reports.index": "read_incidents",
     "reports.show": "read A",

@@ -42,10 +42,22 @@ def _act(client, incident_id, action, **data):  # type: ignore[no-untyped-def]
     return client.post(url, data={"csrf_token": csrf_token(client, url), **data})
 
 
-def test_a_closed_incident_is_not_edited_only_reopened_with_a_signature(browser_as, fresh):
+def _decide_not_reportable(hq, demo, incident_id):  # type: ignore[no-untyped-def]
+    """Every candidate awaiting its reportability decision signed "not reportable" (closure waits for them)."""
+    demo.rollback()
+    for record_id in demo.scalars(sa.select(NotificationRecord.id).where(
+            NotificationRecord.incident_id == incident_id, NotificationRecord.decision_pending.is_(True))).all():
+        path = f"/incidents/{incident_id}/notifications/{record_id}"
+        assert hq.post(f"{path}/not-required", data={"csrf_token": csrf_token(hq, path), "nr-reason": "No hazard.",
+                                                     "nr-password": PASSWORD}).status_code == 302
+
+
+def test_a_closed_incident_is_not_edited_only_reopened_with_a_signature(browser_as, fresh, demo):
     qa = browser_as(QA)
     incident_id = fresh(sa.select(Incident.id).where(Incident.title == "Door glass shattered during drying cycle"))
     assert _triage(qa, incident_id).status_code == 302
+    assert _act(qa, incident_id, "close", reason="Isolated case.").status_code == 403  # candidates undecided
+    _decide_not_reportable(browser_as(HQ), demo, incident_id)
     assert _act(qa, incident_id, "close", reason="Isolated case.").status_code == 302
     page = qa.get(f"/incidents/{incident_id}")
     assert "Edit facts" not in text(page) and "Reopen the incident" in text(page)
