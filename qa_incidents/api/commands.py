@@ -61,7 +61,7 @@ def run_import(*, file: str, profile_name: str, actor_email: str | None, report:
         except importer.ProfileError as e:
             _fail(str(e))
         user = _actor(session, actor_email)
-        missing = sorted(profile.columns() - set(source.columns) - {""})
+        missing = profile.missing_columns(set(source.columns))
         if missing and source.format != "json":
             _fail(f"the file has no column(s) {', '.join(missing)} that the profile {profile.name} reads")
         result = importer.ImportReport()

@@ -142,7 +142,7 @@ def upload():  # type: ignore[no-untyped-def]
 def _mapping_page(run: ImportRun, form: MappingForm, status: int = 200):  # type: ignore[no-untyped-def]
     source, total = _source_of(run)
     profile = importer.Profile.from_dict(run.definition)
-    missing = sorted(profile.columns() - set(source.columns))
+    missing = profile.missing_columns(set(source.columns))
     return render_template("imports/mapping.html", run=run, form=form, source=source, total=total, profile=profile,
                            fields=importer.TARGET_FIELDS, preview=importer.preview(profile, source, 10),
                            missing=missing, describe=_describe), status

@@ -49,6 +49,10 @@ BOOL_FIELDS = ("fire", "smoke", "co_poisoning", "property_damage", "no_harm", "r
                "labelling_problem", "foreign_action", "lawsuit", "choking")
 DATE_FIELDS = ("occurred_at", "aware_at")
 #: What a mapping may fill: the incident's facts, plus the division code and product model when the file names them.
+#: Facts a row may leave out: each has a default (not stated, no, the filer's zone), so a file without their
+#: columns (an export made before they existed) imports as it did.
+OPTIONAL_FIELDS = frozenset({"aware_timezone", "injury_care", "recurrence_risk", "suspected_defect",
+                             "labelling_problem", "foreign_action", "lawsuit", "choking"})
 TARGET_FIELDS = ("division", "product", *TEXT_FIELDS, *DATE_FIELDS, "source", "hazard", "injury_care", *INT_FIELDS,
                  *BOOL_FIELDS)
 MAX_INT = {"units_in_field": 2**63 - 1}
@@ -144,6 +148,19 @@ class Profile:
             raise ProfileError("say which division the incidents belong to (a 'division' column or a default)")
         if "product" not in self.fields and not self.product.get("model"):
             raise ProfileError("say which product the incidents are about (a 'product' column or a default)")
+
+    def missing_columns(self, available: set[str]) -> list[str]:
+        """The columns the profile reads that the file lacks, leaving out those read only for facts that have a
+        default when absent (OPTIONAL_FIELDS: a file exported before those facts existed still imports)."""
+        optional: set[str] = set()
+        for name, spec in self.fields.items():
+            if name in OPTIONAL_FIELDS:
+                optional |= _spec_columns(spec)
+        needed = set(self.key) | set(self.checks)
+        for name, spec in self.fields.items():
+            if name not in OPTIONAL_FIELDS:
+                needed |= _spec_columns(spec)
+        return sorted((self.columns() - (optional - needed)) - available - {""})
 
     def columns(self) -> set[str]:
         """Every source column the profile reads."""
