@@ -50,6 +50,18 @@ class Problem(BaseModel):
     current_version: int | None = None
 
 
+class CustomerContact(BaseModel):
+    """The customer's contact data: its own fields, never the description. Only division QA and head-office QA
+    may send or read it; for other roles it is null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_name: Text = Field(default="", max_length=200)
+    customer_phone: Text = Field(default="", max_length=50)
+    customer_email: Text = Field(default="", max_length=254)
+    customer_address: Text = Field(default="", max_length=500)
+
+
 class IncidentIn(BaseModel):
     """The facts of an incident as a reporter states them (the same fields as the filing form)."""
 
@@ -86,6 +98,7 @@ class IncidentIn(BaseModel):
     aware_timezone: Text = Field(default="", max_length=64,
                                  description="IANA zone of the place where the company became aware (legal days are "
                                              "counted on its dates); default: the filer's zone.")
+    customer_contact: CustomerContact | None = Field(default=None, description="Optional; QA roles only.")
 
 
 class IncidentPatch(BaseModel):
@@ -122,6 +135,7 @@ class IncidentPatch(BaseModel):
     lawsuit: bool | None = None
     choking: bool | None = None
     aware_timezone: Annotated[Text, Field(max_length=64)] | None = None
+    customer_contact: CustomerContact | None = None
 
 
 class IncidentOut(BaseModel):
@@ -162,6 +176,8 @@ class IncidentOut(BaseModel):
     lawsuit: bool
     choking: bool
     aware_timezone: str = ""
+    customer_contact: CustomerContact | None = Field(
+        default=None, description="Null unless the caller's role may read customer contact data.")
     created_at: datetime
     updated_at: datetime
 

@@ -24,6 +24,7 @@ from qa_incidents.core.clock import localize
 from qa_incidents.core.forms import FixedChoices
 from qa_incidents.core.params import MomentField, WholeField
 from qa_incidents.incidents.rules import (
+    CONTACT_FIELDS,
     CARE_TITLES,
     HAZARD_TITLES,
     REPORTABILITY_FLAG_TITLES,
@@ -145,7 +146,16 @@ class IncidentForm(FlaskForm):
     foreign_action = BooleanField(REPORTABILITY_FLAG_TITLES["foreign_action"])
     lawsuit = BooleanField(REPORTABILITY_FLAG_TITLES["lawsuit"])
     choking = BooleanField(REPORTABILITY_FLAG_TITLES["choking"])
+    # Customer contact (its own fields, never the description): shown and accepted only for READ_CUSTOMER_CONTACT.
+    customer_name = StringField(_l("Customer name"), validators=[Optional(), Length(max=200)])
+    customer_phone = StringField(_l("Customer phone"), validators=[Optional(), Length(max=50)])
+    customer_email = StringField(_l("Customer e-mail"), validators=[Optional(), Length(max=254)])
+    customer_address = TextAreaField(_l("Customer address"), validators=[Optional(), Length(max=500)])
     version = HiddenField()
+
+    def contact(self) -> dict[str, str]:
+        """The customer contact fields as typed."""
+        return {name: getattr(self, name).data or "" for name in CONTACT_FIELDS}
 
     def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
         """Field checks, then the domain rules, so one submit shows every problem at once."""

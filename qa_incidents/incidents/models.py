@@ -66,6 +66,11 @@ class Incident(Base):
     foreign_action: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     lawsuit: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     choking: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # Customer contact data (migration 0030): fields of their own, shown only to READ_CUSTOMER_CONTACT roles.
+    customer_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default=sa.text("''"))
+    customer_phone: so.Mapped[str] = so.mapped_column(sa.String(50), default="", server_default=sa.text("''"))
+    customer_email: so.Mapped[str] = so.mapped_column(sa.String(254), default="", server_default=sa.text("''"))
+    customer_address: so.Mapped[str] = so.mapped_column(sa.String(500), default="", server_default=sa.text("''"))
 
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)

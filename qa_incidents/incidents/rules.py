@@ -193,6 +193,24 @@ class IncidentFacts:
         return tuple(f.name for f in fields(cls))
 
 
+#: Customer contact data: fields of their own (never free text), shown only to roles with READ_CUSTOMER_CONTACT
+#: and kept out of lessons, reports, notification drafts and exports for other roles. Each is optional.
+CONTACT_MAX = {"customer_name": 200, "customer_phone": 50, "customer_email": 254, "customer_address": 500}
+CONTACT_FIELDS = tuple(CONTACT_MAX)
+
+
+def validate_contact(contact: dict[str, str]) -> dict[str, str]:
+    """Problems with the customer contact fields, as {field: message}."""
+    errors: dict[str, str] = {}
+    for name, limit in CONTACT_MAX.items():
+        if len(contact.get(name) or "") > limit:
+            errors[name] = str(_l("At most %(n)d characters.", n=limit))
+    email = (contact.get("customer_email") or "").strip()
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        errors["customer_email"] = str(_l("Enter an e-mail address such as name@example.com."))
+    return errors
+
+
 def harm_stated(facts: IncidentFacts) -> bool:
     """Whether any harm (casualty or damage) is reported."""
     counts = facts.deaths + facts.serious_injuries + facts.minor_injuries

@@ -31,15 +31,40 @@ from qa_incidents.core.sequences import marker, next_value
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Attachment, Comment, Incident
 from qa_incidents.incidents.rules import (
+    CONTACT_FIELDS,
     IncidentFacts,
     Severity,
     Status,
     format_reference,
+    validate_contact,
     validate_facts,
 )
 
 FACT_FIELDS = IncidentFacts.field_names()
-AUDITED_FIELDS = (*FACT_FIELDS, "category_id")
+#: Contact values are audited like any fact; the incident page shows them only to READ_CUSTOMER_CONTACT roles.
+AUDITED_FIELDS = (*FACT_FIELDS, "category_id", *CONTACT_FIELDS)
+
+
+def may_read_contact(user: User) -> bool:
+    """Whether the user may see (and record) customer contact data of the incidents they can read."""
+    return can(user.actor, Capability.READ_CUSTOMER_CONTACT)
+
+
+def contact_of(incident: Incident) -> dict[str, str]:
+    return {name: getattr(incident, name) or "" for name in CONTACT_FIELDS}
+
+
+def _check_contact(user: User, contact: dict[str, str] | None) -> dict[str, str]:
+    """The cleaned contact fields to store ({} when none given); refused for roles that may not read them."""
+    if contact is None:
+        return {}
+    contact = {name: str(contact.get(name) or "").strip() for name in CONTACT_FIELDS}
+    if any(contact.values()) and not may_read_contact(user):
+        raise ValidationFailed({"customer_name": str(_l("Your role may not record customer contact data."))})
+    errors = validate_contact(contact)
+    if errors:
+        raise ValidationFailed(errors)
+    return contact if may_read_contact(user) else {}
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -130,13 +155,16 @@ def _check_facts(session: so.Session, user: User, facts: IncidentFacts, now: dat
 _INSERT_INCIDENT = sa.insert(Incident).returning(Incident.id)
 
 
-def file_incident(session: so.Session, *, user: User, facts: IncidentFacts, now: datetime) -> Incident:
-    """Record a new incident with a fresh reference number; audited."""
+def file_incident(session: so.Session, *, user: User, facts: IncidentFacts, now: datetime,
+                  contact: dict[str, str] | None = None) -> Incident:
+    """Record a new incident with a fresh reference number; audited. `contact`: the customer contact fields."""
     product = _check_facts(session, user, facts, now)
+    contact = _check_contact(user, contact)
     year = now.year
     number = next_value(session, f"incident-{year}")
     row = {name: _clean(getattr(facts, name)) for name in FACT_FIELDS}
     row["aware_timezone"] = row["aware_timezone"] or user.timezone  # the filer's zone when none is given
+    row.update({name: contact.get(name, "") for name in CONTACT_FIELDS})
     row.update(reference=format_reference(year, number), version=1, status=Status.REPORTED, severity=None,
                category_id=product.category_id, created_by_id=user.id, created_at=now, updated_by_id=user.id,
                updated_at=now)
@@ -177,9 +205,11 @@ HARM_FIELDS = ("deaths", "serious_injuries", "minor_injuries", "fire", "smoke", 
 
 
 def update_incident(
-    session: so.Session, *, user: User, incident_id: int, facts: IncidentFacts, expected_version: int, now: datetime
+    session: so.Session, *, user: User, incident_id: int, facts: IncidentFacts, expected_version: int, now: datetime,
+    contact: dict[str, str] | None = None,
 ) -> Incident:
-    """Change the stated facts, refusing to overwrite a newer version saved by someone else."""
+    """Change the stated facts (and the customer contact fields, when given), refusing to overwrite a newer version
+    saved by someone else."""
     incident = get_incident(session, user=user, incident_id=incident_id)
     _require_work(user, incident)
     if (why := editable_why_not(incident)) is not None:
@@ -187,6 +217,7 @@ def update_incident(
     if incident.version != expected_version:
         raise _conflict(session, incident)
     product = _check_facts(session, user, facts, now)
+    contact = _check_contact(user, contact)
     assert product is not None
     before = audit.snapshot(incident, AUDITED_FIELDS)
     if not facts.aware_timezone:  # a caller that does not give it keeps the stored one
@@ -194,6 +225,8 @@ def update_incident(
     for name in FACT_FIELDS:
         setattr(incident, name, _clean(getattr(facts, name)))
     incident.category_id = product.category_id
+    for name, value in contact.items():
+        setattr(incident, name, value)
     changes = audit.field_changes(before, audit.snapshot(incident, AUDITED_FIELDS))
     if not changes:
         return incident

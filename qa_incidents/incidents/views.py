@@ -39,7 +39,7 @@ from qa_incidents.core.web import (
 )
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
-from qa_incidents.incidents.rules import SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
+from qa_incidents.incidents.rules import CONTACT_FIELDS, SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
 from qa_incidents.incidents.timeline import sentence as event_sentence
 from qa_incidents.notifications.records import DECISION_TITLES, decisions_from, records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
@@ -189,8 +189,10 @@ def new():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             with transaction(start_writing()) as s:
-                incident = service.file_incident(s, user=current_user, facts=form.to_facts(), now=now())
+                incident = service.file_incident(s, user=current_user, facts=form.to_facts(), now=now(),
+                                                 contact=_contact_input(form))
             flash(_("Incident %(ref)s filed.", ref=incident.reference), "success")
+            _warn_contact_in_description(form)
             return redirect(url_for("incidents.show", incident_id=incident.id))
         except ValidationFailed as e:
             for message in apply_errors(form, e.errors):
@@ -309,14 +311,18 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     _prepare_incident_form(form)
     if not form.is_submitted():
         _fill_form(form, service.facts_of(incident), viewer_timezone())
+        if service.may_read_contact(current_user):
+            for name, value in service.contact_of(incident).items():
+                getattr(form, name).data = value
         form.version.data = str(incident.version)
     conflict = None
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
                 service.update_incident(s, user=current_user, incident_id=incident.id, facts=form.to_facts(),
-                                        expected_version=_version_of(form), now=now())
+                                        expected_version=_version_of(form), now=now(), contact=_contact_input(form))
             flash(_("Incident %(ref)s saved.", ref=incident.reference), "success")
+            _warn_contact_in_description(form)
             return redirect(url_for("incidents.show", incident_id=incident.id))
         except service.RecordEnded as e:
             flash(str(e), "error")
@@ -335,6 +341,22 @@ def edit(incident_id: int):  # type: ignore[no-untyped-def]
     if form.errors:
         flash(_("Not saved: correct the fields marked below."), "error")
     return render_template("incidents/form.html", form=form, incident=incident, conflict=conflict), (422 if form.errors else 200)
+
+
+def _contact_input(form: IncidentForm) -> dict[str, str] | None:
+    """The contact fields, from roles that see them (the form shows them to no one else)."""
+    return form.contact() if service.may_read_contact(current_user) else None
+
+
+def _warn_contact_in_description(form: IncidentForm) -> None:
+    """A warning (never a refusal) when the description holds a phone number or e-mail address."""
+    from qa_incidents.reviews.rules import PERSONAL_DATA_TITLES, PersonalData, find_personal_data
+
+    kinds = {f.kind for f in find_personal_data(form.description.data or "")} & {PersonalData.PHONE, PersonalData.EMAIL}
+    if kinds:
+        flash(_("The description seems to contain personal data (%(kinds)s). Customer contact data belongs in the "
+                "fields \"Customer contact (visible to QA only)\": move it there and remove it from the description.",
+                kinds=", ".join(str(PERSONAL_DATA_TITLES[k]) for k in sorted(kinds))), "warning")
 
 
 def _version_of(form: IncidentForm) -> int:
@@ -399,6 +421,7 @@ FIELD_LABELS.update({"status": _l("Status"), "reason": _l("Reason"), "severity":
 
 
 def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
+    hidden = () if service.may_read_contact(current_user) else CONTACT_FIELDS  # audited, shown to QA only
     return [
         {
             "at": event.occurred_at,
@@ -409,7 +432,7 @@ def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
             "changes": [
                 {"field": str(FIELD_LABELS.get(name, name.replace("_", " "))),
                  "before": _display(name, before), "after": _display(name, after)}
-                for name, (before, after) in event.changes.items()
+                for name, (before, after) in event.changes.items() if name not in hidden
             ],
         }
         for event in events

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from qa_incidents.accounts.service import as_recipient
 from qa_incidents.core import outbox
 from qa_incidents.core.errors import NotFound, ValidationFailed
 from qa_incidents.core.permissions import Capability, can
+from qa_incidents.incidents.rules import CONTACT_FIELDS
 from qa_incidents.reviews import rules, search
 from qa_incidents.reviews.models import Countermeasure, Lesson, LessonSubscription, Review, WhyStep
 from qa_incidents.reviews.rules import Dimension
@@ -34,10 +36,19 @@ SUBSCRIPTION_KINDS = ("category", "failure_mode")
 
 
 def _customer_strings(review: Review) -> list[str]:
-    """Strings from the incidents that could identify a customer: places, serial and lot numbers."""
+    """Strings from the incidents that could identify a customer: places, serial and lot numbers, and the customer
+    contact fields (each value whole; a phone also as bare digits; each word of a name on its own)."""
     out: list[str] = []
     for incident in review.incidents:
         out.append(incident.place)
+        for name in CONTACT_FIELDS:
+            value = (getattr(incident, name) or "").strip()
+            if value:
+                out.append(value)
+                if name == "customer_phone":
+                    out.append(re.sub(r"\D", "", value))  # also as written without separators
+                if name == "customer_name":  # "Hanako Yamada" also as "Ms Yamada"
+                    out.extend(re.split(r"[\s,、　・]+", value))
         out.extend(rules.serial_tokens(incident.serial_numbers))
         out.extend(rules.serial_tokens(incident.lot_numbers))
     return out

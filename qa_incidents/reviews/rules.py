@@ -259,7 +259,7 @@ REDACTED = "[removed]"
 
 
 class PersonalData(enum.StrEnum):
-    KNOWN = "known"  # a string from the incident: its place, serial or lot numbers
+    KNOWN = "known"  # a string from the incident: its place, serial or lot numbers, customer contact fields
     EMAIL = "email"
     PHONE = "phone"
     ADDRESS = "address"
@@ -268,7 +268,7 @@ class PersonalData(enum.StrEnum):
 
 
 PERSONAL_DATA_TITLES = {
-    PersonalData.KNOWN: _l("Place, serial or lot number of the incident"),
+    PersonalData.KNOWN: _l("Place, serial or lot number or customer contact data of the incident"),
     PersonalData.EMAIL: _l("E-mail address"),
     PersonalData.PHONE: _l("Phone number"),
     PersonalData.ADDRESS: _l("Address"),

@@ -22,8 +22,10 @@ from qa_incidents.notifications.service import obligations_for
 TAG = "Incidents"
 
 
-def incident_out(incident: Incident) -> s.IncidentOut:
+def incident_out(incident: Incident, user: Any) -> s.IncidentOut:
+    contact = s.CustomerContact(**service.contact_of(incident)) if service.may_read_contact(user) else None
     return s.IncidentOut(
+        customer_contact=contact,
         id=incident.id, reference=incident.reference, version=incident.version, status=incident.status,
         severity=incident.severity, division_id=incident.division_id, division_code=incident.division.code,
         product_id=incident.product_id, product_model=incident.product.model, category_id=incident.category_id,
@@ -37,10 +39,10 @@ def etag(incident: Incident) -> str:
     return f'"{incident.version}"'
 
 
-def _with_etag(incident: Incident, status: int = 200, **headers: str) -> Response:
+def _with_etag(incident: Incident, user: Any, status: int = 200, **headers: str) -> Response:
     from qa_incidents.api.views import json_response
 
-    return json_response(incident_out(incident), status, {"ETag": etag(incident), **headers})
+    return json_response(incident_out(incident, user), status, {"ETag": etag(incident), **headers})
 
 
 def _require(user: Any, capability: Capability) -> None:
@@ -73,27 +75,31 @@ def list_incidents(*, user: Any, query: s.IncidentQuery) -> Response:
                                 before=query.before, limit=query.limit)
     except ValueError:
         raise Problem(400, "The cursor is not valid: use next_cursor or prev_cursor as given.") from None
-    return json_response(s.IncidentPage(items=[incident_out(i) for i in page.items], total=page.total,
+    return json_response(s.IncidentPage(items=[incident_out(i, user) for i in page.items], total=page.total,
                                         next_cursor=page.next_cursor, prev_cursor=page.prev_cursor))
 
 
 def _facts(body: s.IncidentIn) -> IncidentFacts:
-    return IncidentFacts(**body.model_dump())
+    return IncidentFacts(**body.model_dump(exclude={"customer_contact"}))
+
+
+def _contact(body: Any) -> dict[str, str] | None:
+    return body.customer_contact.model_dump() if body.customer_contact is not None else None
 
 
 @operation("POST", "/incidents", summary="File an incident", tag=TAG, body=s.IncidentIn,
            responses={201: s.IncidentOut}, idempotent_post=True, etag=True, errors=(400, 403, 404, 415, 422))
 def create_incident(*, user: Any, body: s.IncidentIn) -> Response:
     _require(user, Capability.FILE_INCIDENT)
-    incident = service.file_incident(db(), user=user, facts=_facts(body), now=now())
-    return _with_etag(incident, 201, Location=url_for("api.get_incident", incident_id=incident.id))
+    incident = service.file_incident(db(), user=user, facts=_facts(body), now=now(), contact=_contact(body))
+    return _with_etag(incident, user, 201, Location=url_for("api.get_incident", incident_id=incident.id))
 
 
 @operation("GET", "/incidents/{incident_id}", summary="Read an incident", tag=TAG,
            responses={200: s.IncidentOut}, etag=True)
 def get_incident(*, user: Any, incident_id: int) -> Response:
     _require(user, Capability.READ_INCIDENTS)
-    return _with_etag(service.get_incident(db(), user=user, incident_id=incident_id))
+    return _with_etag(service.get_incident(db(), user=user, incident_id=incident_id), user)
 
 
 def _expected_version(incident: Incident) -> int:
@@ -111,22 +117,22 @@ def _expected_version(incident: Incident) -> int:
     return int(tag)
 
 
-def _update(user: Any, incident_id: int, facts_of_change: Any) -> Response:
+def _update(user: Any, incident_id: int, facts_of_change: Any, contact: dict[str, str] | None = None) -> Response:
     _require(user, Capability.EDIT_INCIDENT)
     session = db()
     incident = service.get_incident(session, user=user, incident_id=incident_id)
     expected = _expected_version(incident)
     facts = facts_of_change(service.facts_of(incident))
     updated = service.update_incident(session, user=user, incident_id=incident.id, facts=facts,
-                                      expected_version=expected, now=now())
-    return _with_etag(updated)
+                                      expected_version=expected, now=now(), contact=contact)
+    return _with_etag(updated, user)
 
 
 @operation("PUT", "/incidents/{incident_id}", summary="Replace the facts of an incident", tag=TAG,
            body=s.IncidentIn, responses={200: s.IncidentOut}, etag=True, requires_if_match=True,
            errors=(400, 403, 404, 415, 422))
 def replace_incident(*, user: Any, incident_id: int, body: s.IncidentIn) -> Response:
-    return _update(user, incident_id, lambda _current: _facts(body))
+    return _update(user, incident_id, lambda _current: _facts(body), _contact(body))
 
 
 @operation("PATCH", "/incidents/{incident_id}", summary="Change some facts of an incident", tag=TAG,
@@ -137,7 +143,11 @@ def patch_incident(*, user: Any, incident_id: int, body: s.IncidentPatch) -> Res
     if any(v is None for v in changes.values()):
         raise Problem(422, "A field may be left out but not set to null.",
                       errors={k: "may not be null" for k, v in changes.items() if v is None})
-    return _update(user, incident_id, lambda current: replace(current, **changes))
+    contact = changes.pop("customer_contact", None)
+    if contact is not None:  # the fields left out keep their stored values
+        stored = service.contact_of(service.get_incident(db(), user=user, incident_id=incident_id))
+        contact = {**stored, **body.customer_contact.model_dump(exclude_unset=True)}  # type: ignore[union-attr]
+    return _update(user, incident_id, lambda current: replace(current, **changes), contact)
 
 
 # --- comments ------------------------------------------------------------------------------------
