@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter
 from wtforms import DateField, DateTimeLocalField, IntegerField
 
 #: The id columns' range (64-bit signed; ids start at 1).
@@ -86,17 +86,16 @@ def in_range(value: date | datetime | None) -> bool:
 
 
 class IdConverter(BaseConverter):
-    """`<id:name>` in a route: a record id in the database's range. Anything else (past 64 bits, 0, signs,
-    non-ASCII digits) matches no route, so the answer is a 404."""
+    """`<id:name>` in a route: a record id in the database's range. Signs and non-ASCII digits match no route; ASCII
+    digits out of range (0, past 64 bits) become 0, an id no record has, so the view answers its own 404 (a route
+    that did not match would let another rule of the same path answer 405 instead)."""
 
-    regex = r"\d{1,19}"
+    regex = r"[0-9]{1,19}"
     part_isolating = True
 
     def to_python(self, value: str) -> int:
         number = record_id(value)
-        if number is None:
-            raise ValidationError()
-        return number
+        return 0 if number is None else number
 
     def to_url(self, value: Any) -> str:
         return str(int(value))

@@ -24,8 +24,8 @@ from qa_incidents.core.clock import localize
 from qa_incidents.core.forms import FixedChoices
 from qa_incidents.core.params import MomentField, WholeField
 from qa_incidents.incidents.rules import (
-    CONTACT_FIELDS,
     CARE_TITLES,
+    CONTACT_FIELDS,
     HAZARD_TITLES,
     REPORTABILITY_FLAG_TITLES,
     SOURCE_TITLES,

@@ -39,7 +39,14 @@ from qa_incidents.core.web import (
 )
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
-from qa_incidents.incidents.rules import CONTACT_FIELDS, SEVERITY_TITLES, STATUS_TITLES, IncidentFacts, Severity, Status
+from qa_incidents.incidents.rules import (
+    CONTACT_FIELDS,
+    SEVERITY_TITLES,
+    STATUS_TITLES,
+    IncidentFacts,
+    Severity,
+    Status,
+)
 from qa_incidents.incidents.timeline import sentence as event_sentence
 from qa_incidents.notifications.records import DECISION_TITLES, decisions_from, records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency

@@ -50,7 +50,15 @@ def origin_of(value: str | None) -> str:
 
 
 def _write(session: so.Session, statement: Any) -> None:
-    """Run one insert in its own transaction on its own connection (never the page's read transaction)."""
+    """Run one insert in its own transaction (never the page's read transaction); in a request through the one
+    side-write helper (`core.web.write_apart`: a writer from BEGIN, retried, never failing the page)."""
+    from flask import has_request_context
+
+    if has_request_context():
+        from qa_incidents.core.web import write_apart
+
+        write_apart(lambda side: side.execute(statement))
+        return
     with session.get_bind().connect() as conn:  # type: ignore[union-attr]
         conn.execute(statement)
         conn.commit()

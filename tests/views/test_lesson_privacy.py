@@ -10,6 +10,7 @@ from view_helpers import text
 
 from qa_incidents.accounts.models import User
 from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Severity, Status
 from qa_incidents.reviews import service
 from qa_incidents.reviews.models import Lesson
 from qa_incidents.reviews.rules import CountermeasureType, Dimension
@@ -20,6 +21,8 @@ SECRETS = ["佐藤 花子", "世田谷区", "桜丘3丁目", "09012345678", "han
 def _submitted_review(demo, clock) -> int:  # type: ignore[no-untyped-def]
     writer = demo.scalar(sa.select(User).where(User.email == "division.qa@example.com"))
     fire = demo.scalar(sa.select(Incident).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    fire.severity, fire.status = Severity.S3, Status.TRIAGED  # a review starts on a triaged incident
+    demo.commit()
     now = clock()
     review = service.start_review(demo, user=writer, incident_ids=[fire.id], title="Relay overheating", now=now)
     service.update_review(demo, user=writer, review_id=review.id, expected_version=review.version, now=now,
