@@ -24,7 +24,7 @@ def choose_visible_product(page: Page) -> str:
     """Pick the first product option that app.js leaves visible for the chosen division; return its label."""
     division = page.get_by_label("Division", exact=True)
     division_value = division.input_value()
-    visible = page.locator("#product_id option:not([hidden]):not([disabled])")
+    visible = page.locator("#product_id option[value]:not([value=\"\"]):not([hidden]):not([disabled])")  # not the blank "choose…"
     expect(visible.first).to_be_attached()
     # Every option still offered belongs to the chosen division (app.js hid the others).
     owners = visible.evaluate_all("options => options.map(o => o.dataset.division)")
