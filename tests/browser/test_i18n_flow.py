@@ -94,7 +94,7 @@ def test_core_flow_in_each_language(language: str, browser: Browser, live_server
     _log_in(reporter, w, "reporter@example.com", w)
     reporter.get_by_role("navigation", name=w["nav"]).get_by_role("link", name=w["file"]).click()
     expect(reporter.get_by_role("heading", level=1)).to_have_text(w["file"])
-    product = reporter.locator("#product_id option:not([hidden]):not([disabled])").first
+    product = reporter.locator("#product_id option[value]:not([value=\"\"]):not([hidden]):not([disabled])").first
     reporter.locator("#product_id").select_option(product.get_attribute("value"))
     reporter.get_by_label(w["title"]).fill(w["incident_title"])
     reporter.get_by_label(w["lots"]).fill("L2611-03")

@@ -10,12 +10,16 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Severity, Status
 
 pytestmark = pytest.mark.browser
 
 
 def test_review_to_approval_to_lesson_search(new_page, log_in, demo, clock):
-    incident_id = demo.scalar(sa.select(Incident.id).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    fire = demo.scalar(sa.select(Incident).where(Incident.title == "Refrigerator caught fire in kitchen"))
+    fire.severity, fire.status = Severity.S2, Status.TRIAGED  # a review starts on a triaged incident
+    demo.commit()
+    incident_id = fire.id
     qa = new_page()
     log_in(qa, "division.qa@example.com")
     qa.goto(f"/reviews/new?incident={incident_id}")
