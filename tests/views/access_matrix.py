@@ -54,6 +54,9 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "workflow.my_work": "logged in",
     "notifications.calculator": "logged in",
     "notifications.calendars": "logged in",
+    "notifications.change_calendar_day": "manage_rules",
+    "notifications.targets": "logged in",
+    "notifications.set_target": "approve | manage_rules",
     "laws.index": "logged in",
     "laws.show": "logged in",
     "laws.applicable": "logged in",
@@ -232,6 +235,12 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "api.search_lessons": "read_lessons",
     "api.get_lesson": "read_lessons",
     "api.similar_lessons": "read_lessons",
+    "api.list_complaints": "read_incidents",
+    "api.get_complaint": "read A",
+    "api.create_complaint": "log_complaints",
+    "api.list_signals": "read_incidents",
+    "api.get_signal": "read A",
+    "api.dismiss_signal": "complaints A",
 }
 
 

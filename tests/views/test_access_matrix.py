@@ -401,6 +401,8 @@ def _api_body(endpoint: str, world: World) -> dict[str, Any]:
         "api.submit_notification": {"channel": "Portal", "submitted_at": "2026-11-20T02:00:00Z"},
         "api.acknowledge_notification": {"acknowledged_at": "2026-11-20T02:30:00Z"},
         "api.reopen_notification": {"reason": "New facts."},
+        "api.create_complaint": {"model": "R-HW540", "text": "It hums loudly.", "country": "JP"},
+        "api.dismiss_signal": {"reason": "Seasonal noise reports, not a defect."},
     }
     return bodies.get(endpoint, {})
 
