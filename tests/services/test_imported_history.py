@@ -100,11 +100,23 @@ def test_imported_history_is_frozen_until_head_office_reopens_it_as_live(demo, d
     assert incident.id in {i.incident.id for i in workflow.triage_queue(demo, division_id=None, now=clock())}
 
 
+def _decide_not_reportable(demo, incident, hq, now):  # type: ignore[no-untyped-def]
+    """Head-office QA signs "not reportable" for each candidate the triage left to decide (closure waits for them)."""
+    from qa_incidents.notifications import records
+    from qa_incidents.notifications.models import NotificationRecord
+
+    for record in demo.scalars(sa.select(NotificationRecord).where(NotificationRecord.incident_id == incident.id,
+                                                                   NotificationRecord.state == "required")):
+        records.mark_not_required(demo, user=hq, record=record, reason="Minor cut: no regime's trigger is met.",
+                                  password="demo-password-2026", now=now)
+
+
 def test_a_closed_incident_changes_only_by_a_signed_reopening(demo, demo_user, clock):  # type: ignore[no-untyped-def]
     qa = demo_user("division.qa@example.com")
     incident = demo.scalar(sa.select(Incident).where(Incident.title == "Door glass shattered during drying cycle"))
     workflow.triage(demo, user=qa, incident_id=incident.id, severity=Severity.S4,
                     override_reason="Minor cut only; glass batch already replaced.", now=clock())
+    _decide_not_reportable(demo, incident, demo_user("hq.qa@example.com"), clock())
     workflow.close(demo, user=qa, incident_id=incident.id, reason="Isolated case.", now=clock())
     demo.commit()
     facts = service.facts_of(incident)
@@ -142,6 +154,7 @@ def test_a_reporter_cannot_reopen(demo, demo_user, clock):  # type: ignore[no-un
     qa, reporter = demo_user("division.qa@example.com"), demo_user("reporter@example.com")
     incident = demo.scalar(sa.select(Incident).where(Incident.title == "Door glass shattered during drying cycle"))
     workflow.triage(demo, user=qa, incident_id=incident.id, severity=Severity.S4, override_reason="Minor.", now=clock())
+    _decide_not_reportable(demo, incident, demo_user("hq.qa@example.com"), clock())
     workflow.close(demo, user=qa, incident_id=incident.id, reason="Isolated case.", now=clock())
     demo.commit()
     with pytest.raises(Forbidden):

@@ -110,7 +110,7 @@ def test_guessable_passwords_are_refused(login_as, password):
 
 def _sample_path(rule) -> str:  # type: ignore[no-untyped-def]
     return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>",
-                  lambda m: "1" if m.group(1) in ("int", "float") else "x", rule.rule)
+                  lambda m: "1" if m.group(1) in ("int", "id", "float") else "x", rule.rule)
 
 
 def test_every_state_changing_route_needs_a_csrf_token_or_a_bearer_token(app, demo):
