@@ -96,7 +96,7 @@ def test_page_and_pdf_are_one_document(demo, reported):
     page = visible(render_html(report.content, number=report.number, issued_at=report.issued_at, zone="Asia/Tokyo"))
     printed = re.sub(r"\s+", " ", pdf_text(render_pdf(report.content, number=report.number,
                                                        issued_at=report.issued_at, zone="Asia/Tokyo")))
-    headings = ["Status report no. 2", "What happened", "Authorities", "Containment", "Decided",
+    headings = [f"Status report no. {report.number}", "What happened", "Authorities", "Containment", "Decided",
                 "Needed from management", "Next steps", "Changed since the last report"]
     assert [printed.index(h) for h in headings] == sorted(printed.index(h) for h in headings)
     for words in ("We need approval of the stop-ship budget.", "changed the facts: Units in the field",

@@ -235,7 +235,7 @@ def test_status_report_mail_in_each_groups_language(demo, ctx, clock) -> None:  
     assert ja_pdf.filename.endswith("-ja.pdf") and "状況報告" in ja_text and fire.reference in ja_text
     # The English group gets the copy kept with the version; its hash still covers the content as issued.
     assert mails["en"].attachments[0].data == report.pdf and mails["en"].body_html == report.html
-    assert "Regulator notifications" in report.html and "当局報告" not in report.html
+    assert "Authorities" in report.html and "当局への報告" not in report.html
     from qa_incidents.core.signatures import content_hash
 
     assert report.content_sha256 == content_hash(report.content)
