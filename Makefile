@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml $(LOCK)
 ## Re-pin requirements.lock after changing pyproject.toml's dependencies (keeps existing pins where they still fit).
 lock: $(STAMP)
 	$(BIN)/pip install --quiet pip-tools
-	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe \
+	$(BIN)/pip-compile --quiet --strip-extras --extra dev --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 
 MO := translations/ja/LC_MESSAGES/messages.mo
@@ -75,20 +75,20 @@ xmlsec1:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq xmlsec1 >/dev/null; \
 	fi
 
-## The whole suite on SQLite, browser tests included.
+## The whole suite on SQLite, browser tests included, on every core (pytest-xdist).
 test: install chromium fonts xmlsec1
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 ## The suite without the browser tests.
 test-fast: install xmlsec1 fonts
-	$(BIN)/pytest -q -m "not browser"
+	$(BIN)/pytest -q -n auto -m "not browser"
 
 ## The whole suite against PostgreSQL on 127.0.0.1:5432, in a throw-away database.
 test-pg: install chromium fonts xmlsec1
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 	psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $(PG_TEST_DB)"
-	TEST_DATABASE_URL=$(PG_URL)/$(PG_TEST_DB) $(BIN)/pytest -q; status=$$?; \
+	TEST_DATABASE_URL=$(PG_URL)/$(PG_TEST_DB) $(BIN)/pytest -q -n auto; status=$$?; \
 		psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $(PG_TEST_DB) WITH (FORCE)"; exit $$status
 
 ## Static security check and known-vulnerability audit of the installed dependencies.

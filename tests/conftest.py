@@ -3,30 +3,59 @@
 SQLite (the default): the schema is migrated once into a template file, and each test gets
 its own copy. PostgreSQL (TEST_DATABASE_URL=postgresql+psycopg://…): migrated once, and
 every table truncated before each test.
+
+The demo data (`demo`) is loaded through the services once per run, and later tests get the
+very same rows: a copy of a demo template file (SQLite), or the rows copied back in with
+COPY (PostgreSQL). Either way the change markers then take fresh values, as after any write.
+
+Under pytest-xdist (`make test` runs on every core) each worker has a PostgreSQL database of
+its own, named after the one given with the worker's id appended.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-import sqlalchemy as sa
-import sqlalchemy.orm as so
-from flask import Flask
-from flask.testing import FlaskClient
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_BASE_PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+if _WORKER and _BASE_PG_URL.startswith("postgresql"):
+    # Before anything reads it (config.TestConfig, test modules that make databases of their own).
+    _base_name = _BASE_PG_URL.rsplit("/", 1)[1]
+    os.environ["TEST_DATABASE_URL"] = f"{_BASE_PG_URL.rsplit('/', 1)[0]}/{_base_name}_{_WORKER}"
 
-from config import TestConfig
-from qa_incidents import create_app
-from qa_incidents.core.db import Base, make_engine, make_session_factory
-from qa_incidents.core.migrate import all_models, upgrade
+import re  # noqa: E402
+import shutil  # noqa: E402
+import sqlite3  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+import sqlalchemy.orm as so  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
+from config import TestConfig  # noqa: E402
+from qa_incidents import create_app  # noqa: E402
+from qa_incidents.core.db import Base, make_engine, make_session_factory  # noqa: E402
+from qa_incidents.core.migrate import all_models, upgrade  # noqa: E402
+from qa_incidents.core.sequences import CHANGE_MARKERS  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_PG = PG_URL.startswith("postgresql")
+
+
+class ReadingClient(FlaskClient):
+    """The test client, reading every response to its end and closing it as a server does: a streamed export
+    that a test only checks the status of would otherwise keep its database transaction open (and on
+    PostgreSQL block the next test's TRUNCATE). `buffered=False` keeps a response streamed."""
+
+    def open(self, *args: object, buffered: bool = True, **kwargs: object):  # type: ignore[no-untyped-def, override]
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
+Flask.test_client_class = ReadingClient
 DEMO_PASSWORD = "demo-password-2026"
 FROZEN_NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
@@ -45,13 +74,37 @@ class FrozenClock:
         return self.now
 
 
+def _create_worker_database() -> None:
+    """This worker's own PostgreSQL database, made afresh (test data: commits need not wait for the disk)."""
+    name = sa.make_url(PG_URL).database
+    admin = make_engine(_BASE_PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')
+    admin.dispose()
+
+
+def _drop_worker_database() -> None:
+    name = sa.make_url(PG_URL).database
+    admin = make_engine(_BASE_PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def _template_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate once per run: a template SQLite file, or the PostgreSQL test database."""
     all_models()
     if ON_PG:
+        if _WORKER:
+            _create_worker_database()
         upgrade(PG_URL)
-        return PG_URL
+        yield PG_URL
+        if _WORKER:
+            _drop_worker_database()
+        return
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     url = f"sqlite:///{path}"
     upgrade(url)
@@ -59,23 +112,133 @@ def _template_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     with engine.connect() as conn:  # fold the WAL into the main file so a plain copy is complete
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return str(path)
+    yield str(path)
+
+
+#: When the demo data is loaded: a day before the frozen clock.
+DEMO_NOW = datetime(2026, 11, 19, 3, 0, tzinfo=UTC)
+_TABLES = None  # every table, in dependency order (filled on first use)
+_TRUNCATE = ""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> None:
+    # The app factory does the same under TestConfig; service tests have no app, and the production Argon2
+    # cost would make every demo load take a second.
+    from qa_incidents.accounts.service import use_fast_hashing
+
+    use_fast_hashing()
+
+
+def _truncate_all(conn: sa.Connection) -> None:
+    """Empty every table; a transaction an earlier test left open (which would make this wait for ever) fails
+    the test with what that transaction last ran."""
+    conn.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
+    try:
+        conn.exec_driver_sql(_TRUNCATE)
+    except sa.exc.OperationalError:
+        with make_engine(PG_URL).connect() as other:
+            left = other.exec_driver_sql(
+                "SELECT left(query, 300) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'idle in transaction'").scalars().all()
+        pytest.fail(f"an earlier test left a transaction open: {left}")
+
+
+def _fresh_markers(conn: sa.Connection) -> None:
+    """New values for the change markers, as any write to what they guard gives them: nothing kept under the
+    values of an earlier test is reused."""
+    conn.execute(sa.text("UPDATE counter SET value = floor(random() * 9e15)::bigint + 1 WHERE name IN :names")
+                 .bindparams(sa.bindparam("names", expanding=True)), {"names": list(CHANGE_MARKERS)})
+
+
+@pytest.fixture(scope="session")
+def _demo_template(_template_db: str, tmp_path_factory: pytest.TempPathFactory, _fast_password_hashing: None) -> object:
+    """The demo data, loaded through the services once: a SQLite file to copy, or (PostgreSQL) each table's
+    rows in COPY's binary format and every sequence's position."""
+    global _TABLES, _TRUNCATE
+    from qa_incidents.seed import load_demo
+
+    if not ON_PG:
+        path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+        shutil.copyfile(_template_db, path)
+        engine = make_engine(f"sqlite:///{path}")
+        with make_session_factory(engine)() as session:
+            load_demo(session, now=DEMO_NOW)
+            session.commit()
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        return str(path)
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        _truncate_all(conn)
+    with make_session_factory(engine)() as session:
+        load_demo(session, now=DEMO_NOW)
+        session.commit()
+    copies: list[tuple[str, bytes]] = []
+    with engine.connect() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()
+        for table in _TABLES:
+            with cursor.copy(f'COPY "{table}" TO STDOUT (FORMAT BINARY)') as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+            if conn.exec_driver_sql(f'SELECT EXISTS (SELECT 1 FROM "{table}")').scalar():
+                copies.append((table, data))
+        sequences = [(row.name, row.last_value) for row in conn.exec_driver_sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS name, last_value "
+            "FROM pg_sequences WHERE last_value IS NOT NULL")]
+        conn.rollback()
+    engine.dispose()
+    return copies, sequences
 
 
 @pytest.fixture
-def database_url(_template_db: str, tmp_path: Path) -> Iterator[str]:
-    """A database with the migrated schema and no rows, for this test alone."""
+def database_url(_template_db: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database with the migrated schema and no rows (or, for a test that asks for `demo` and keeps the frozen
+    clock, the demo rows), for this test alone."""
+    global _TABLES, _TRUNCATE
+    if _TABLES is None:
+        all_models()
+        _TABLES = [t.name for t in Base.metadata.sorted_tables]
+        _TRUNCATE = "TRUNCATE " + ", ".join(f'"{t}"' for t in _TABLES) + " RESTART IDENTITY CASCADE"
+    with_demo = "demo" in request.fixturenames and request.getfixturevalue("clock")() == FROZEN_NOW
+    template = request.getfixturevalue("_demo_template") if with_demo else None
+    request.node.stash[_DEMO_COPIED] = with_demo
     if ON_PG:
         engine = make_engine(PG_URL)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         with engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            if template is None:
+                _truncate_all(conn)
+            else:
+                copies, sequences = template
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")  # rows as they were: no triggers
+                _truncate_all(conn)
+                cursor = conn.connection.dbapi_connection.cursor()
+                for table, data in copies:
+                    with cursor.copy(f'COPY "{table}" FROM STDIN (FORMAT BINARY)') as copy:
+                        copy.write(data)
+                for name, value in sequences:
+                    conn.execute(sa.text("SELECT setval(CAST(:n AS regclass), :v)"), {"n": name, "v": value})
+                conn.exec_driver_sql("SET LOCAL session_replication_role = origin")
+                _fresh_markers(conn)
         engine.dispose()
         yield PG_URL
     else:
         path = tmp_path / "test.sqlite3"
-        shutil.copyfile(_template_db, path)
+        shutil.copyfile(template if template is not None else _template_db, path)
+        if template is not None:
+            with sqlite3.connect(path) as raw:
+                _fresh_markers_sqlite(raw)
+            raw.close()
         yield f"sqlite:///{path}"
+
+
+def _fresh_markers_sqlite(raw: sqlite3.Connection) -> None:
+    marks = ",".join("?" * len(CHANGE_MARKERS))
+    raw.execute(f"UPDATE counter SET value = ABS(RANDOM()) % 9007199254740991 + 1 WHERE name IN ({marks})",
+                CHANGE_MARKERS)
+
+
+_DEMO_COPIED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
@@ -99,8 +262,10 @@ def session(engine: sa.Engine) -> Iterator[so.Session]:
 
 
 @pytest.fixture
-def demo(session: so.Session, clock: FrozenClock) -> so.Session:
+def demo(session: so.Session, clock: FrozenClock, request: pytest.FixtureRequest) -> so.Session:
     """The demo divisions, catalogue, one user per role and six incidents, committed."""
+    if request.node.stash.get(_DEMO_COPIED, False):
+        return session  # database_url copied the rows in
     from qa_incidents.seed import load_demo
 
     load_demo(session, now=clock() - timedelta(days=1))

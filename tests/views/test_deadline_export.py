@@ -77,8 +77,9 @@ def test_the_deadline_export_lists_the_stored_records(worked, demo_user, monkeyp
 def test_the_export_is_streamed(worked, app):  # type: ignore[no-untyped-def]
     client = logged_in(app, "hq.qa@example.com")
     for fmt in ("csv", "json"):
-        response = client.get(f"/imports/export/deadlines.{fmt}")
+        response = client.get(f"/imports/export/deadlines.{fmt}", buffered=False)
         assert response.status_code == 200 and response.is_streamed
         body = response.get_data()
+        response.close()
         assert b"Suspected CO release from fan heater" in body
     assert json.loads(client.get("/imports/export/register.json").get_data())["items"]
