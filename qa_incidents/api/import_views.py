@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -333,8 +334,18 @@ def export(kind: str, fmt: str) -> Response:
         abort(403)
     filters = {"recalls": _recall_filters_from_args, "lessons": _lesson_filters_from_args,
                "board": _board_filters_from_args}.get(kind, _filters_from_args)()
-    body = exports.stream(kind, fmt, session=db(), user=current_user, filters=filters)
-    response = Response(stream_with_context(body), mimetype=exports.FORMATS[fmt])
+    session = db()
+    body = exports.stream(kind, fmt, session=session, user=current_user, filters=filters)
+
+    def body_then_close() -> Iterator[bytes]:
+        # The rows are read as the response is sent, after the request's teardown closed its session (which
+        # the reads reopen): end that transaction with the last piece, not whenever the session is collected.
+        try:
+            yield from body
+        finally:
+            session.close()
+
+    response = Response(stream_with_context(body_then_close()), mimetype=exports.FORMATS[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{kind}-{now().date().isoformat()}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -28,6 +28,7 @@ from qa_incidents.accounts.models import User
 from qa_incidents.api import tokens
 from qa_incidents.incidents.models import Incident
 from qa_incidents.notifications.deadlines import RULES
+from qa_incidents.notifications.models import NotificationRecord
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
@@ -42,13 +43,15 @@ def test_api_conforms_to_its_document(app, demo, clock):  # type: ignore[no-unty
     _, text = tokens.create_token(demo, user=user, name="schema run", now=clock())
     demo.commit()
     headers = {"Authorization": f"Bearer {text}"}
-    incident_ids = list(demo.scalars(sa.select(Incident.id)))
+    incident_ids = list(demo.scalars(sa.select(Incident.id).order_by(Incident.id)))
+    record_incident = demo.scalar(sa.select(NotificationRecord.incident_id).where(
+        NotificationRecord.id == created["record_id"]))
     client = app.test_client()
     attached = client.post(f"/api/v1/incidents/{incident_ids[0]}/attachments", headers=headers,
                            data={"file": (io.BytesIO(png_bytes()), "a.png")}, content_type="multipart/form-data")
     assert attached.status_code == 201
-    # The notification record belongs to incident 1, so that id comes up more often.
-    real_ids = {"incident_id": [*incident_ids, 10**6, *[1] * len(incident_ids)],
+    # The notification record's incident comes up more often, so the record is reached through it.
+    real_ids = {"incident_id": [*incident_ids, 10**6, *[record_incident] * (2 * len(incident_ids))],
                 "attachment_id": [attached.get_json()["id"], 10**6],
                 **{name: [value, value, 10**6] for name, value in created.items()}}
 
