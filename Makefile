@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml $(LOCK)
 ## Re-pin requirements.lock after changing pyproject.toml's dependencies (keeps existing pins where they still fit).
 lock: $(STAMP)
 	$(BIN)/pip install --quiet pip-tools
-	$(BIN)/pip-compile --quiet --strip-extras --extra dev --generate-hashes --allow-unsafe \
+	$(BIN)/pip-compile --quiet --no-strip-extras --extra dev --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 
 MO := translations/ja/LC_MESSAGES/messages.mo
