@@ -21,7 +21,15 @@ from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.clock import as_utc
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division, scoped
+from qa_incidents.core.permissions import (
+    Capability,
+    Role,
+    can,
+    can_read_division,
+    can_work_division,
+    scoped,
+    unscoped,
+)
 from qa_incidents.core.signatures import Signature, sign
 from qa_incidents.incidents.models import Incident
 from qa_incidents.reviews import lessons, rules
@@ -107,9 +115,13 @@ def list_reviews(session: so.Session, *, user: User, status: ReviewStatus | None
     return list(session.scalars(stmt))
 
 
-def reviews_for_incident(session: so.Session, incident_id: int) -> list[Review]:
-    return list(session.scalars(sa.select(Review).join(ReviewIncident).where(ReviewIncident.incident_id == incident_id)
-                                .order_by(Review.id)))
+def reviews_for_incident(session: so.Session, incident_id: int, *, user: User | None = None) -> list[Review]:
+    """The reviews covering the incident; those the user may read when a user is given (head-office QA may review
+    incidents of several divisions together: the review belongs to the first one's division)."""
+    stmt = sa.select(Review).join(ReviewIncident).where(ReviewIncident.incident_id == incident_id).order_by(Review.id)
+    stmt = (scoped(stmt, user.actor, Review.division_id) if user is not None
+            else unscoped(stmt, "the reviews of one incident, for its own status reports"))
+    return list(session.scalars(stmt))
 
 
 def why_steps(session: so.Session, review_id: int) -> dict[Dimension, list[WhyStep]]:
@@ -143,9 +155,10 @@ def deployment_progress(deployments: list[Deployment]) -> dict[str, int]:
 
 def review_approved_for(session: so.Session, incident_id: int) -> bool:
     """Whether an approved OCHIBO-HIROI review covers the incident (S1/S2 incidents may close only then)."""
-    return session.scalar(
+    return session.scalar(unscoped(
         sa.select(sa.func.count()).select_from(Review).join(ReviewIncident)
-        .where(ReviewIncident.incident_id == incident_id, Review.status == ReviewStatus.APPROVED)) > 0
+        .where(ReviewIncident.incident_id == incident_id, Review.status == ReviewStatus.APPROVED),
+        "a rule of one incident's lifecycle (S1/S2 close after an approved review), whoever asks")) > 0
 
 
 def check_deferrals(session: so.Session, countermeasures: list[Countermeasure]) -> dict[int, Signature]:

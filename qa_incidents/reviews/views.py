@@ -139,7 +139,7 @@ def new():  # type: ignore[no-untyped-def]
                 flash(message, "error")
         except DomainError as e:
             _fail(e)
-    existing = service.reviews_for_incident(db(), incident.id)
+    existing = service.reviews_for_incident(db(), incident.id, user=current_user)
     return render_template("reviews/new.html", form=form, incident=incident, existing=existing), \
         (422 if form.errors else 200)
 
