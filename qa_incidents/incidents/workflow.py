@@ -441,7 +441,7 @@ class _Clock:
     sla: Sla
 
 
-def _triage_clocks(session: so.Session, *, reader: Actor | None, division_id: int | None, now: datetime,
+def _triage_clocks(session: so.Session, *, reader: Actor | None = None, division_id: int | None, now: datetime,
                    settings: SlaSettings) -> list[_Clock]:
     """Every reported incident's triage SLA (of what the reader may read, of one division, or all when neither is
     given: the SLA scan), most urgent first, from one query: the matrix is read once, and the suggestion each SLA

@@ -124,6 +124,19 @@ def reviews_for_incident(session: so.Session, incident_id: int, *, user: User | 
     return list(session.scalars(stmt))
 
 
+def incidents_of_reviews(session: so.Session, review_ids: list[int], *, user: User) -> dict[int, list[Incident]]:
+    """Each review's incidents that the user may read, in one query (a review of head-office QA may cover incidents
+    of several divisions; each division's readers see their own)."""
+    found: dict[int, list[Incident]] = {i: [] for i in review_ids}
+    if not review_ids:
+        return found
+    stmt = (sa.select(ReviewIncident.review_id, Incident).join(Incident, Incident.id == ReviewIncident.incident_id)
+            .where(ReviewIncident.review_id.in_(review_ids)).order_by(Incident.id))
+    for review_id, incident in session.execute(scoped(stmt, user.actor, Incident.division_id)):
+        found[review_id].append(incident)
+    return found
+
+
 def why_steps(session: so.Session, review_id: int) -> dict[Dimension, list[WhyStep]]:
     steps = session.scalars(sa.select(WhyStep).where(WhyStep.review_id == review_id)
                             .order_by(WhyStep.dimension, WhyStep.position, WhyStep.id))

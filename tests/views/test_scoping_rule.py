@@ -33,3 +33,40 @@ def test_every_list_a_division_user_sees_is_built_by_scoped(world: World, walker
             assert response.status_code < 500, path
     unscoped = sorted({u.where(): str(u) for u in watch.found}.values())  # one per place in the code
     assert not unscoped, f"{len(unscoped)} queries over a division's records without scoped():\n" + "\n".join(unscoped)
+
+
+def test_a_review_of_two_divisions_shows_each_division_only_its_own_incidents(demo, clock, browser_as):  # type: ignore[no-untyped-def]
+    """Head-office QA may review incidents of several divisions together; the review belongs to the first one's
+    division. Its readers there see its incidents of their division only, and the other division's readers do not
+    see the review on their incident's page."""
+    import sqlalchemy as sa
+    from view_helpers import text
+
+    from qa_incidents.accounts.models import User
+    from qa_incidents.incidents.models import Incident
+    from qa_incidents.incidents.rules import Severity, Status
+    from qa_incidents.reviews import service as reviews
+
+    hq = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
+    cable = demo.scalar(sa.select(Incident).where(Incident.title == "Overheated rolling-stock cable in depot test"))
+    home = demo.get(Incident, 1)
+    assert cable.division_id != home.division_id
+    for incident in (cable, home):
+        incident.severity, incident.status = Severity.S3, Status.TRIAGED  # a review starts on a triaged incident
+    review = reviews.start_review(demo, user=hq, incident_ids=[cable.id, home.id], title="Joint review ZQ-REV-5170",
+                                  now=clock())
+    demo.commit()
+    assert review.division_id == cable.division_id
+
+    cable_qa = browser_as("cable.qa@example.com")
+    for path in ("/reviews/", f"/reviews/{review.id}"):
+        page = text(cable_qa.get(path))
+        assert "ZQ-REV-5170" in page and cable.reference in page, path  # their own review and incident
+        assert home.reference not in page and home.title not in page, path
+    home_qa = browser_as("division.qa@example.com")
+    page = text(home_qa.get(f"/incidents/{home.id}"))
+    assert home.reference in page and "ZQ-REV-5170" not in page
+    assert home_qa.get(f"/reviews/{review.id}").status_code == 404
+    executive = browser_as("executive@example.com")  # reads every division: sees both
+    page = text(executive.get(f"/reviews/{review.id}"))
+    assert cable.reference in page and home.reference in page
