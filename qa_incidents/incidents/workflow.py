@@ -493,23 +493,27 @@ def triage_queue(session: so.Session, *, division_id: int | None, now: datetime,
     return _triage_items(session, clocks[:limit], now=now)
 
 
-def _pending_escalations(*columns: Any) -> sa.Select[Any]:
-    return (sa.select(*columns).select_from(Escalation).join(Incident, Incident.id == Escalation.incident_id)
+def _pending_escalations(*columns: Any, reader: Actor | None) -> sa.Select[Any]:
+    """Requests waiting for a decision: those of the divisions the reader may read, or all (the SLA scan)."""
+    stmt = (sa.select(*columns).select_from(Escalation).join(Incident, Incident.id == Escalation.incident_id)
             .where(Escalation.decision.is_(None), Incident.status == Status.ESCALATION_REQUESTED))
+    return (scoped(stmt, reader, Incident.division_id) if reader is not None
+            else unscoped(stmt, "the SLA scan watches every division's escalation requests"))
 
 
 #: The approval queue page lists the oldest this many requests (and says how many wait in all).
 QUEUE_ROWS = 200
 
 
-def pending_escalation_count(session: so.Session) -> int:
-    return int(session.scalar(_pending_escalations(sa.func.count())) or 0)
+def pending_escalation_count(session: so.Session, *, reader: Actor | None = None) -> int:
+    return int(session.scalar(_pending_escalations(sa.func.count(), reader=reader)) or 0)
 
 
 def escalation_queue(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA,
-                     limit: int | None = None) -> list[QueueItem]:
-    """Pending escalation requests, oldest first (the first `limit`), with their decision SLA."""
-    rows = session.execute(_pending_escalations(Escalation, Incident)
+                     limit: int | None = None, reader: Actor | None = None) -> list[QueueItem]:
+    """Pending escalation requests (those the reader may read; all without one), oldest first (the first `limit`),
+    with their decision SLA."""
+    rows = session.execute(_pending_escalations(Escalation, Incident, reader=reader)
                            .order_by(Escalation.requested_at, Escalation.id).limit(limit)).all()
     items = []
     for escalation, incident in rows:
@@ -549,8 +553,8 @@ def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSett
     escalations: list[QueueItem] = []
     escalations_total = 0
     if lifecycle.may_take(user.role, Action.APPROVE_ESCALATION):
-        escalations = escalation_queue(session, now=now, settings=settings, limit=limit)
-        escalations_total = pending_escalation_count(session)
+        escalations = escalation_queue(session, now=now, settings=settings, limit=limit, reader=user.actor)
+        escalations_total = pending_escalation_count(session, reader=user.actor)
     to_contain: list[Incident] = []
     to_contain_total = 0
     if lifecycle.may_take(user.role, Action.CONTAIN):

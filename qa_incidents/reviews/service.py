@@ -261,8 +261,8 @@ def reviews_to_approve(session: so.Session, user: User) -> list[Review]:
     """Submitted reviews waiting for head-office QA's signature, the longest waiting first (approvers only)."""
     if not can(user.actor, Capability.APPROVE):
         return []
-    return list(session.scalars(sa.select(Review).where(Review.status == ReviewStatus.SUBMITTED)
-                                .order_by(Review.submitted_at, Review.id)))
+    return list(session.scalars(scoped(sa.select(Review).where(Review.status == ReviewStatus.SUBMITTED)
+                                       .order_by(Review.submitted_at, Review.id), user.actor, Review.division_id)))
 
 
 def start_review(session: so.Session, *, user: User, incident_ids: list[int], title: str, now: datetime) -> Review:
