@@ -104,7 +104,8 @@ def get_incident(session: so.Session, *, user: User, incident_id: int) -> Incide
 
 
 def get_incident_by_reference(session: so.Session, *, user: User, reference: str) -> Incident:
-    incident_id = session.scalar(sa.select(Incident.id).where(Incident.reference == reference.strip().upper()))
+    incident_id = session.scalar(unscoped(sa.select(Incident.id).where(Incident.reference == reference.strip().upper()),
+                                          "one incident by reference: get_incident checks the reader"))
     if incident_id is None:
         raise NotFound(str(_l("No such incident.")))
     return get_incident(session, user=user, incident_id=incident_id)

@@ -331,7 +331,8 @@ def link_incident(session: so.Session, *, user: User, recall_id: int, reference:
     recall = get_recall(session, user=user, recall_id=recall_id)
     _require_manage(user, recall)
     _require_status(recall, RecallStatus.DRAFT, RecallStatus.LAUNCHED)
-    incident = session.scalar(sa.select(Incident).where(Incident.reference == reference.strip().upper()))
+    incident = session.scalar(unscoped(sa.select(Incident).where(Incident.reference == reference.strip().upper()),
+                                       "one incident by reference: the reader's division is checked below"))
     if incident is None or not can_read_division(user.actor, incident.division_id):
         raise ValidationFailed({"reference": str(_l("No incident with this reference."))})
     if incident.division_id != recall.division_id:

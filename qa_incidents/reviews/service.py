@@ -303,7 +303,8 @@ def start_review(session: so.Session, *, user: User, incident_ids: list[int], ti
 def link_incident(session: so.Session, *, user: User, review_id: int, reference: str, now: datetime) -> Review:
     """Add another incident to a draft review."""
     review = _writable(session, user, review_id)
-    incident = session.scalar(sa.select(Incident).where(Incident.reference == reference.strip().upper()))
+    incident = session.scalar(unscoped(sa.select(Incident).where(Incident.reference == reference.strip().upper()),
+                                       "one incident by reference: the reader's division is checked below"))
     if incident is None or not can_read_division(user.actor, incident.division_id):
         raise ValidationFailed({"reference": str(_l("No such incident."))})
     if not can_work_division(user.actor, incident.division_id, Capability.WRITE_REVIEWS):
