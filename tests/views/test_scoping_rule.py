@@ -61,7 +61,7 @@ def test_a_review_of_two_divisions_shows_each_division_only_its_own_incidents(de
     assert review.division_id == cable.division_id
 
     cable_qa = browser_as("cable.qa@example.com")
-    for path in ("/reviews/", f"/reviews/{review.id}"):
+    for path in ("/reviews/", f"/reviews/{review.id}", f"/incidents/{cable.id}"):
         page = text(cable_qa.get(path))
         assert "ZQ-REV-5170" in page and cable.reference in page, path  # their own review and incident
         assert home.reference not in page and home.title not in page, path
