@@ -1,6 +1,10 @@
 """A watch on the queries the application runs: each one over a division's records must be built by scoped() or
 marked by unscoped() (qa_incidents/core/permissions.py), or be a load the ORM makes on its own (an object by its
-primary key, a relationship of an object already read, an expired attribute)."""
+primary key, a relationship of an object already read, an expired attribute).
+
+The mark is looked for on each SELECT that reads such a table itself, or on a SELECT around it: a subquery inside a
+scoped query (e.g. the similar reports counted for each incident of the triage queue) feeds rows the outer query
+restricts. Raw SQL naming such a table needs the mark on the text itself."""
 
 from __future__ import annotations
 
@@ -75,7 +79,8 @@ def _marked(options: Any) -> bool:
 
 
 def _is_identity_lookup(stmt: Any) -> bool:
-    """Session.get(): the mapper's own primary-key clause is the whole WHERE."""
+    """Session.get(): the mapper's own primary-key clause is the whole WHERE. (SQLAlchemy flags relationship and
+    column loads on ORMExecuteState, not this one: it is recognised by the clause the ORM puts in.)"""
     criteria = getattr(stmt, "_where_criteria", ())
     if len(criteria) != 1:
         return False
