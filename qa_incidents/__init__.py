@@ -86,7 +86,7 @@ def _init_login(app: Flask) -> None:
     from flask import session as cookie_session
 
     from qa_incidents.accounts.models import SESSION_VERSION_KEY, User
-    from qa_incidents.core.db import is_db_int
+    from qa_incidents.core.db import is_db_id
     from qa_incidents.core.web import db
 
     login_manager.init_app(app)
@@ -100,7 +100,7 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        if not user_id.isdecimal() or not is_db_int(int(user_id)):
+        if not user_id.isdecimal() or not is_db_id(int(user_id)):
             return None
         user = db().scalars(by_id, {"user_id": int(user_id)}).one_or_none()
         if user is None or not user.active:

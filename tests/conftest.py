@@ -137,10 +137,12 @@ def _truncate_all(conn: sa.Connection) -> None:
     try:
         conn.exec_driver_sql(_TRUNCATE)
     except sa.exc.OperationalError:
-        with make_engine(PG_URL).connect() as other:
+        other_engine = make_engine(PG_URL, poolclass=sa.pool.NullPool)
+        with other_engine.connect() as other:
             left = other.exec_driver_sql(
                 "SELECT left(query, 300) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND state = 'idle in transaction'").scalars().all()
+        other_engine.dispose()
         pytest.fail(f"an earlier test left a transaction open: {left}")
 
 
@@ -221,7 +223,11 @@ def database_url(_template_db: str, tmp_path: Path, request: pytest.FixtureReque
                 conn.exec_driver_sql("SET LOCAL session_replication_role = origin")
                 _fresh_markers(conn)
         engine.dispose()
-        yield PG_URL
+        global _TEST_NUMBER
+        _TEST_NUMBER += 1
+        name = f"test-{_TEST_NUMBER}"  # this test's connections carry it, so what it left open can be told apart
+        yield f"{PG_URL}?application_name={name}"
+        _no_transaction_left_open(name)
     else:
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(template if template is not None else _template_db, path)
@@ -230,6 +236,24 @@ def database_url(_template_db: str, tmp_path: Path, request: pytest.FixtureReque
                 _fresh_markers_sqlite(raw)
             raw.close()
         yield f"sqlite:///{path}"
+
+
+_TEST_NUMBER = 0
+
+
+def _no_transaction_left_open(name: str) -> None:
+    """A test whose code left a transaction open (a session never closed, a response never read) fails here,
+    and the transaction is ended so the next test starts clean."""
+    engine = make_engine(PG_URL, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        left = conn.execute(sa.text(
+            "SELECT pid, left(query, 300) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = :name AND state LIKE 'idle in transaction%'"), {"name": name}).all()
+        for pid, _ in left:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    engine.dispose()
+    if left:
+        pytest.fail(f"the test left a transaction open: {[q for _, q in left]}")
 
 
 def _fresh_markers_sqlite(raw: sqlite3.Connection) -> None:

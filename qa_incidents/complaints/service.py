@@ -21,7 +21,7 @@ from qa_incidents.catalogue.models import Product
 from qa_incidents.complaints import rules
 from qa_incidents.complaints.models import Complaint, ComplaintSignal, SignalComplaint
 from qa_incidents.core import audit
-from qa_incidents.core.db import is_db_int
+from qa_incidents.core.db import is_db_id
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import (
     Capability,
@@ -46,14 +46,14 @@ def visible(stmt: sa.Select[Any], user: User, column: Any = Complaint.division_i
 
 
 def get_complaint(session: so.Session, *, user: User, complaint_id: int) -> Complaint:
-    complaint = session.get(Complaint, complaint_id) if is_db_int(complaint_id) else None
+    complaint = session.get(Complaint, complaint_id) if is_db_id(complaint_id) else None
     if complaint is None or not can_read_division(user.actor, complaint.division_id):
         raise NotFound(str(_l("No such complaint.")))
     return complaint
 
 
 def get_signal(session: so.Session, *, user: User, signal_id: int) -> ComplaintSignal:
-    signal = session.get(ComplaintSignal, signal_id) if is_db_int(signal_id) else None
+    signal = session.get(ComplaintSignal, signal_id) if is_db_id(signal_id) else None
     if signal is None or not can_read_division(user.actor, signal.division_id):
         raise NotFound(str(_l("No such signal.")))
     return signal
@@ -173,7 +173,7 @@ def log_complaint(session: so.Session, *, user: User, data: rules.ComplaintIn, n
     if not can(user.actor, Capability.LOG_COMPLAINTS):
         raise Forbidden(str(_l("Your role does not allow this.")))
     errors = rules.validate(data, now=now)
-    if division_id is not None and (not is_db_int(division_id) or session.get(Division, division_id) is None):
+    if division_id is not None and (not is_db_id(division_id) or session.get(Division, division_id) is None):
         errors["division_id"] = str(_l("No such division."))
         division_id = None
     product_id, division = Catalogue(session).place(data.model, division_id or user.division_id)

@@ -58,6 +58,16 @@ class HardDeleteRefused(RuntimeError):
     """Raised when code tries to delete a row: records are evidence and are never deleted."""
 
 
+#: The id columns' range: INTEGER, which PostgreSQL stores in 32 bits (SQLite in 64).
+ID_MAX = 2**31 - 1
+
+
+def is_db_id(value: Any) -> bool:
+    """An int an id column can hold (1 … ID_MAX): a larger one is looked up as nothing, never bound (PostgreSQL
+    answers 'integer out of range' to an INTEGER parameter past 32 bits)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= ID_MAX
+
+
 def is_db_int(value: Any) -> bool:
     """An int the database can compare with an id column (JSON true is not one; nor is 10**30, which SQLite's driver
     cannot bind and PostgreSQL refuses): look such an id up and find nothing, rather than fail."""

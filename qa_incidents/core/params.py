@@ -14,15 +14,19 @@ from typing import Any
 from werkzeug.routing import BaseConverter
 from wtforms import DateField, DateTimeLocalField, IntegerField
 
-#: The id columns' range (64-bit signed; ids start at 1).
-ID_MAX = 2**63 - 1
+from qa_incidents.core.db import ID_MAX as DB_ID_MAX
+
+#: The id columns' range (ids start at 1): see core.db.ID_MAX.
+ID_MAX = DB_ID_MAX
+#: The largest whole number a BIGINT column holds (counts of units).
+INT_MAX = 2**63 - 1
 #: The dates the application accepts anywhere: far enough from year 1 and 9999 that a time-zone shift or a
 #: deadline of years never overflows, wide enough for any real record.
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 
 
-def whole(text: Any, low: int = 0, high: int = ID_MAX) -> int | None:
+def whole(text: Any, low: int = 0, high: int = INT_MAX) -> int | None:
     """A whole number within [low, high] written in ASCII digits (a leading '-' allowed if low < 0), else None."""
     if isinstance(text, int) and not isinstance(text, bool):
         return text if low <= text <= high else None
@@ -37,7 +41,7 @@ def whole(text: Any, low: int = 0, high: int = ID_MAX) -> int | None:
 
 
 def record_id(text: Any) -> int | None:
-    """An id a database row can have (1 … 2**63-1), else None."""
+    """An id a database row can have (1 … ID_MAX), else None."""
     return whole(text, 1, ID_MAX)
 
 
@@ -87,10 +91,10 @@ def in_range(value: date | datetime | None) -> bool:
 
 class IdConverter(BaseConverter):
     """`<id:name>` in a route: a record id in the database's range. Signs and non-ASCII digits match no route; ASCII
-    digits out of range (0, past 64 bits) become 0, an id no record has, so the view answers its own 404 (a route
+    digits out of range (0, past the id columns' range) become 0, an id no record has, so the view answers its own 404 (a route
     that did not match would let another rule of the same path answer 405 instead)."""
 
-    regex = r"[0-9]{1,19}"
+    regex = r"[0-9]{1,19}"  # longer runs of digits match no route; in-range is checked below
     part_isolating = True
 
     def to_python(self, value: str) -> int:
@@ -109,7 +113,7 @@ _NOT_AN_INTEGER = "Not a valid integer value."
 class WholeField(IntegerField):
     """An integer field that refuses numbers past 64 bits (a field error, never an overflow in the database)."""
 
-    def __init__(self, *args: Any, low: int = -ID_MAX, high: int = ID_MAX, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, low: int = -INT_MAX, high: int = INT_MAX, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.low, self.high = low, high
 
@@ -157,7 +161,7 @@ class MomentField(DateTimeLocalField):
 
 # --- the query string of the current request --------------------------------------------------------------------
 
-def arg_whole(name: str, low: int = 0, high: int = ID_MAX) -> int | None:
+def arg_whole(name: str, low: int = 0, high: int = INT_MAX) -> int | None:
     """?name=N as a whole number within [low, high]; None if absent or not one."""
     from flask import request
 

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from qa_incidents.core.db import is_db_int, transaction
+from qa_incidents.core.db import is_db_id, transaction
 from qa_incidents.core.errors import DomainError
 from qa_incidents.core.forms import EmptyForm
 from qa_incidents.core.permissions import Capability
@@ -30,7 +30,7 @@ def read():  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():
         abort(400)
     raw = request.form.get("item")
-    item_id = int(raw) if raw and raw.isdigit() and is_db_int(int(raw)) else None
+    item_id = int(raw) if raw and raw.isdigit() and is_db_id(int(raw)) else None
     with transaction(db()) as s:
         service.mark_read(s, user=current_user, now=now(), item_id=item_id)
     target = request.form.get("open")

@@ -23,7 +23,7 @@ from qa_incidents.catalogue.models import Product
 from qa_incidents.catalogue.service import CategoryTree
 from qa_incidents.core import audit, params
 from qa_incidents.core.countries import country_codes
-from qa_incidents.core.db import is_db_int
+from qa_incidents.core.db import is_db_id, is_db_int
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.memo import Remembered
 from qa_incidents.core.permissions import (
@@ -97,7 +97,7 @@ _INCIDENT_SHOWN = unscoped(sa.select(Incident).where(Incident.id == sa.bindparam
 def get_incident(session: so.Session, *, user: User, incident_id: int) -> Incident:
     """The incident if the user may read it; otherwise NotFound, never a hint that it exists."""
     incident = (session.scalars(_INCIDENT_SHOWN, {"incident_id": incident_id}).one_or_none()
-                if is_db_int(incident_id) else None)
+                if is_db_id(incident_id) else None)
     if incident is None or not can_read_division(user.actor, incident.division_id):
         raise NotFound(str(_l("No such incident.")))
     return incident
@@ -304,7 +304,7 @@ def add_attachment(
 def get_attachment(session: so.Session, *, user: User, incident_id: int, attachment_id: int) -> Attachment:
     """The attachment if the user may read its incident."""
     get_incident(session, user=user, incident_id=incident_id)
-    attachment = session.get(Attachment, attachment_id) if is_db_int(attachment_id) else None
+    attachment = session.get(Attachment, attachment_id) if is_db_id(attachment_id) else None
     if attachment is None or attachment.incident_id != incident_id:
         raise NotFound(str(_l("No such attachment.")))
     return attachment
@@ -457,7 +457,7 @@ def decode_cursor(cursor: str, column: Any) -> tuple[Any, int]:
                 raise ValueError("not a moment")
         elif not is_db_int(value):
             raise ValueError("bad value")
-        if not is_db_int(ident):
+        if not is_db_id(ident):
             raise ValueError("bad id")
         return value, ident
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as e:

@@ -20,7 +20,7 @@ from qa_incidents.catalogue.service import list_categories, list_products
 from qa_incidents.core import audit, params
 from qa_incidents.core.clock import localize, to_zone
 from qa_incidents.core.countries import country_names
-from qa_incidents.core.db import is_db_int, transaction
+from qa_incidents.core.db import is_db_id, transaction
 from qa_incidents.core.errors import DomainError, EditConflict, ValidationFailed
 from qa_incidents.core.forms import FixedChoices, apply_errors, timezone_options
 from qa_incidents.core.pagecache import remembered
@@ -99,7 +99,7 @@ def _prepare_incident_form(form: IncidentForm, *, labelled: bool = True) -> None
             (p.id, f"{p.model} — {p.name} ({p.category.path})", {"data-division": str(p.division_id)}) for p in products
         ]
     else:  # one query: each active division, with the chosen product beside its own division if it is active
-        chosen = form.product_id.data if is_db_int(form.product_id.data) else None  # 10**30: not a choice, no 500
+        chosen = form.product_id.data if is_db_id(form.product_id.data) else None  # 10**30: not a choice, no 500
         rows = db().execute(sa.select(Division.id, Product.id).outerjoin(Product, sa.and_(
             Product.division_id == Division.id, Product.id == chosen, Product.active.is_(True)))
             .where(Division.active.is_(True))).all()

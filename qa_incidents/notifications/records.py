@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
-from qa_incidents.core.db import is_db_int
+from qa_incidents.core.db import is_db_id
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.i18n import (
     LANGUAGES,
@@ -73,7 +73,7 @@ _RECORDS_OF = unscoped(sa.select(NotificationRecord).where(NotificationRecord.in
 def get_record(session: so.Session, *, user: User, incident_id: int, record_id: int) -> NotificationRecord:
     """The record if the user may read its incident (404 otherwise, as for the incident)."""
     get_incident(session, user=user, incident_id=incident_id)
-    record = session.get(NotificationRecord, record_id) if is_db_int(record_id) else None
+    record = session.get(NotificationRecord, record_id) if is_db_id(record_id) else None
     if record is None or record.incident_id != incident_id:
         raise NotFound(str(_l("No such notification.")))
     return record

@@ -187,6 +187,16 @@ def test_recalls_are_scoped_by_division(api, ids, email, divisions):  # type: ig
         assert api(email, "GET", f"/recalls/{recall['id']}").status_code == expected
 
 
+def test_ids_past_the_id_columns_are_looked_up_as_nothing(api, ids):  # type: ignore[no-untyped-def]
+    # INTEGER ids are 32-bit on PostgreSQL: a cursor or id past them lists everything before it, or finds nothing
+    everything = api(HQ, "GET", "/recalls").get_json()
+    past = api(HQ, "GET", "/recalls?after=4009342391")
+    assert past.status_code == 200 and past.get_json()["total"] == everything["total"] > 0
+    assert api(HQ, "GET", "/recalls/4009342391").status_code == 404
+    assert api(HQ, "GET", "/incidents/4009342391").status_code == 404
+    assert api(HQ, "GET", "/complaints?after=4009342391").status_code == 200
+
+
 def test_engineers_read_no_recalls(api, ids):  # type: ignore[no-untyped-def]
     assert api(ENGINEER, "GET", "/recalls").status_code == 403
     assert api(ENGINEER, "GET", f"/recalls/{ids['recall_id']}").status_code == 403

@@ -20,6 +20,7 @@ from qa_incidents.api.registry import operation
 from qa_incidents.api.schemas import Id, Instant, Text
 from qa_incidents.complaints import rules, service
 from qa_incidents.complaints.models import Complaint, ComplaintSignal, SignalComplaint
+from qa_incidents.core.db import ID_MAX
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.web import db, now
 
@@ -169,7 +170,7 @@ def signal_out(signal: ComplaintSignal) -> SignalOut:
 
 def _page(stmt: sa.Select[Any], column: Any, after: str | None, limit: int) -> tuple[list[Any], int, str | None]:
     total = db().scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    if after is not None:
+    if after is not None and int(after) <= ID_MAX:  # past every id: nothing to leave out
         stmt = stmt.where(column < int(after))
     found = list(db().scalars(stmt.order_by(column.desc()).limit(limit + 1)))
     more = len(found) > limit

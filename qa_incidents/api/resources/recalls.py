@@ -14,6 +14,7 @@ from qa_incidents.api import schemas as s
 from qa_incidents.api.problems import Problem
 from qa_incidents.api.registry import operation
 from qa_incidents.core.clock import to_zone
+from qa_incidents.core.db import ID_MAX
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.web import db, now
 from qa_incidents.recalls import rules
@@ -91,7 +92,7 @@ def list_recalls(*, user: Any, query: s.RecallQuery) -> Response:
         get_incident(db(), user=user, incident_id=query.incident_id)
     stmt = filtered(user, status=query.status, division_id=query.division_id, incident_id=query.incident_id)
     total = db().scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    if query.after is not None:
+    if query.after is not None and int(query.after) <= ID_MAX:  # past every id: nothing to leave out
         stmt = stmt.where(RecallCampaign.id < int(query.after))
     found = list(db().scalars(stmt.order_by(RecallCampaign.id.desc()).limit(query.limit + 1)))
     more = len(found) > query.limit
