@@ -149,7 +149,6 @@ def recall_rows(session: so.Session, *, user: User, filters: RecallFilter) -> It
     import sqlalchemy as sa
 
     from qa_incidents.core.clock import to_zone
-    from qa_incidents.core.permissions import can_read_division
     from qa_incidents.recalls import service as recalls
     from qa_incidents.recalls.models import RecallCampaign, RecallIncident
 
@@ -171,8 +170,7 @@ def recall_rows(session: so.Session, *, user: User, filters: RecallFilter) -> It
             return
         for recall in page:
             p = recalls.progress(session, recall, today=today)
-            incidents = [i.reference for i in recalls.linked_incidents(session, recall.id)
-                         if can_read_division(user.actor, i.division_id)]
+            incidents = [i.reference for i in recalls.linked_incidents(session, recall.id, user=user)]
             row = {
                 "reference": recall.reference, "status": recall.status, "division": recall.division.code,
                 "division_name": recall.division.name, "title": recall.title, "remedy": recall.remedy,

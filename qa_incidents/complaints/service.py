@@ -23,7 +23,14 @@ from qa_incidents.complaints.models import Complaint, ComplaintSignal, SignalCom
 from qa_incidents.core import audit
 from qa_incidents.core.db import is_db_id
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division
+from qa_incidents.core.permissions import (
+    Capability,
+    can,
+    can_read_division,
+    can_work_division,
+    scoped,
+    unscoped,
+)
 
 FIRE_TERMS = {"fire", "caught fire", "flames", "発火", "出火", "火災"}
 SMOKE_TERMS = {"smoke", "smoking", "発煙", "煙"}
@@ -35,12 +42,7 @@ CO_TERMS = {"co", "carbon monoxide", "一酸化炭素"}
 
 def visible(stmt: sa.Select[Any], user: User, column: Any = Complaint.division_id) -> sa.Select[Any]:
     """Complaints (or signals: pass their division column) the user may read: as for incidents, by division."""
-    actor = user.actor
-    if not can(actor, Capability.READ_INCIDENTS):
-        return stmt.where(sa.false())
-    if can(actor, Capability.READ_ALL_DIVISIONS):
-        return stmt
-    return stmt.where(column == actor.division_id)
+    return scoped(stmt, user.actor, column)
 
 
 def get_complaint(session: so.Session, *, user: User, complaint_id: int) -> Complaint:
@@ -75,14 +77,16 @@ def list_signals(session: so.Session, *, user: User, status: str | None = "open"
 
 
 def signal_complaints(session: so.Session, signal_id: int, limit: int = 500) -> list[Complaint]:
-    return list(session.scalars(
+    return list(session.scalars(unscoped(
         sa.select(Complaint).join(SignalComplaint, SignalComplaint.complaint_id == Complaint.id)
-        .where(SignalComplaint.signal_id == signal_id).order_by(Complaint.received_at.desc()).limit(limit)))
+        .where(SignalComplaint.signal_id == signal_id).order_by(Complaint.received_at.desc()).limit(limit),
+        "the complaints of one signal, of its own division: get_signal checked the reader")))
 
 
 def complaints_of_incident(session: so.Session, incident_id: int) -> list[Complaint]:
-    return list(session.scalars(sa.select(Complaint).where(Complaint.incident_id == incident_id)
-                                .order_by(Complaint.received_at, Complaint.id)))
+    return list(session.scalars(unscoped(sa.select(Complaint).where(Complaint.incident_id == incident_id)
+                                         .order_by(Complaint.received_at, Complaint.id),
+                                         "the complaints behind one incident: get_incident checked the reader")))
 
 
 @dataclass
@@ -104,27 +108,24 @@ def work_for(session: so.Session, *, user: User, limit: int = 10) -> Work | None
     actor = user.actor
     if not can(actor, Capability.WORK_COMPLAINTS):
         return None
-    every = can(actor, Capability.WORK_ALL_DIVISIONS)
-
-    def scoped(stmt: sa.Select[Any], column: Any) -> sa.Select[Any]:
-        return stmt if every else stmt.where(column == actor.division_id)
+    # Whoever works complaints reads exactly the divisions they work: the reading scope is the working one.
 
     def capped(stmt: sa.Select[Any]) -> int:
         return int(session.scalar(sa.select(sa.func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0)
 
     flagged = scoped(sa.select(Complaint).where(Complaint.flagged.is_(True), Complaint.incident_id.is_(None)),
-                     Complaint.division_id)
+                     actor, Complaint.division_id)
     signals = scoped(sa.select(ComplaintSignal).where(ComplaintSignal.status == rules.SignalStatus.OPEN),
-                     ComplaintSignal.division_id)
+                     actor, ComplaintSignal.division_id)
     return Work(
         flagged=list(session.scalars(flagged.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(limit))),
         flagged_total=capped(scoped(sa.select(Complaint.id).where(Complaint.flagged.is_(True),
                                                                    Complaint.incident_id.is_(None)),
-                                    Complaint.division_id)),
+                                    actor, Complaint.division_id)),
         signals=list(session.scalars(signals.order_by(ComplaintSignal.updated_at.desc(), ComplaintSignal.id.desc())
                                      .limit(limit))),
         signals_total=capped(scoped(sa.select(ComplaintSignal.id).where(
-            ComplaintSignal.status == rules.SignalStatus.OPEN), ComplaintSignal.division_id)))
+            ComplaintSignal.status == rules.SignalStatus.OPEN), actor, ComplaintSignal.division_id)))
 
 
 # --- intake -------------------------------------------------------------------------------------------------

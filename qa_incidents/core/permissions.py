@@ -107,13 +107,32 @@ def can_read_division(actor: Actor, division_id: int) -> bool:
     return scope is None or division_id in scope
 
 
-def scoped(stmt: Any, actor: Actor, division_column: Any) -> Any:
-    """A query (SQLAlchemy Select) restricted by readable_divisions on the given division column: every list of
-    records goes through this, whatever table it starts from."""
+#: The execution option scoped() and unscoped() set on a statement: the scoping test (tests/views/test_scoping_rule.py)
+#: flags every query over a division's records that carries neither.
+SCOPE_OPTION = "division_scope"
+
+
+def scoped(stmt: Any, actor: Actor, division_column: Any, *, or_none: bool = False) -> Any:
+    """A query (SQLAlchemy Select) restricted by readable_divisions on the given division column: every query that
+    lists or counts what a user may see goes through this, whatever table it starts from (the division column may
+    be a joined table's, e.g. Incident.division_id for status reports). `or_none` keeps the rows whose column is
+    NULL: those about no division's record (an inbox item about no incident, through an outer join). The statement
+    is marked as scoped."""
+    stmt = stmt.execution_options(**{SCOPE_OPTION: "scoped"})
     scope = readable_divisions(actor)
     if scope is None:
         return stmt
-    return stmt.where(division_column.in_(sorted(scope)))  # an empty list matches nothing
+    readable = division_column.in_(sorted(scope))  # an empty list matches nothing
+    return stmt.where(readable | division_column.is_(None) if or_none else readable)
+
+
+def unscoped(stmt: Any, why: str) -> Any:
+    """A query over a division's records that deliberately reads every division, marked as such with the reason:
+    a lookup by id whose caller checks can_read_division on the row it gets, a figure the rules compute across
+    divisions without showing the rows (e.g. similar reports), or work done for the system, not for a reader."""
+    if not why.strip():
+        raise ValueError("say why the query is not scoped")
+    return stmt.execution_options(**{SCOPE_OPTION: f"unscoped: {why}"})
 
 
 def can_work_division(actor: Actor, division_id: int, capability: Capability = C.EDIT_INCIDENT) -> bool:

@@ -19,7 +19,7 @@ import sqlalchemy.orm as so
 
 from qa_incidents.accounts.models import User
 from qa_incidents.core import audit
-from qa_incidents.core.permissions import can_read_division
+from qa_incidents.core.permissions import can_read_division, scoped
 from qa_incidents.inbox.models import InboxItem, IncidentWatcher
 
 #: How many items the bell lists.
@@ -143,42 +143,28 @@ def on_comment(session: so.Session, *, author: User, incident: Any, comment_id: 
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _visible(session: so.Session, user: User) -> sa.Select[Any]:
+def _visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
+    """The user's own items, less those about an incident the user may no longer read (moved to another division)."""
     from qa_incidents.incidents.models import Incident
 
-    stmt = (sa.select(InboxItem, Incident.reference, Incident.division_id)
-            .outerjoin(Incident, Incident.id == InboxItem.incident_id).where(InboxItem.user_id == user.id))
-    return stmt
-
-
-def _readable(user: User, division_id: int | None) -> bool:
-    return division_id is None or can_read_division(user.actor, division_id)
+    return scoped(stmt.outerjoin(Incident, Incident.id == InboxItem.incident_id).where(InboxItem.user_id == user.id),
+                  user.actor, Incident.division_id, or_none=True)
 
 
 def unread_count(session: so.Session, *, user: User) -> int:
-    from qa_incidents.incidents.models import Incident
-
-    rows = session.execute(sa.select(Incident.division_id, sa.func.count()).select_from(InboxItem)
-                           .outerjoin(Incident, Incident.id == InboxItem.incident_id)
-                           .where(InboxItem.user_id == user.id, InboxItem.read_at.is_(None))
-                           .group_by(Incident.division_id)).all()
-    return sum(n for division_id, n in rows if _readable(user, division_id))
+    stmt = _visible(sa.select(sa.func.count()).select_from(InboxItem), user).where(InboxItem.read_at.is_(None))
+    return int(session.scalar(stmt) or 0)
 
 
 def items(session: so.Session, *, user: User, limit: int = SHOWN) -> list[dict[str, Any]]:
     """The newest items the user may still read, with who acted and the incident's reference."""
-    rows = session.execute(_visible(session, user).order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
-                           .limit(limit * 3)).all()
+    from qa_incidents.incidents.models import Incident
+
+    rows = session.execute(_visible(sa.select(InboxItem, Incident.reference), user)
+                           .order_by(InboxItem.created_at.desc(), InboxItem.id.desc()).limit(limit)).all()
     actors = {u.id: u.name for u in session.scalars(sa.select(User).where(
         User.id.in_({r[0].actor_id for r in rows if r[0].actor_id})))}
-    shown = []
-    for item, reference, division_id in rows:
-        if not _readable(user, division_id):
-            continue
-        shown.append({"item": item, "reference": reference, "actor": actors.get(item.actor_id or 0, "")})
-        if len(shown) == limit:
-            break
-    return shown
+    return [{"item": item, "reference": reference, "actor": actors.get(item.actor_id or 0, "")} for item, reference in rows]
 
 
 def mark_read(session: so.Session, *, user: User, now: datetime, item_id: int | None = None) -> int:

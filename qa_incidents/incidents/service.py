@@ -26,7 +26,14 @@ from qa_incidents.core.countries import country_codes
 from qa_incidents.core.db import is_db_id, is_db_int
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.memo import Remembered
-from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division, scoped
+from qa_incidents.core.permissions import (
+    Capability,
+    can,
+    can_read_division,
+    can_work_division,
+    scoped,
+    unscoped,
+)
 from qa_incidents.core.sequences import marker, next_value
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Attachment, Comment, Incident
@@ -80,10 +87,11 @@ def visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
 #: (usually from the session, without a query). Nine tables joined instead of twelve: on PostgreSQL the planner's
 #: time grows fast with the joins and was most of the incident page's database time.
 #: The statement is built once (building it, with its options, cost more than running it).
-_INCIDENT_SHOWN = (sa.select(Incident).where(Incident.id == sa.bindparam("incident_id"))
-                   .options(so.joinedload(Incident.product).lazyload(Product.division),
-                            so.joinedload(Incident.created_by).lazyload(User.division),
-                            so.joinedload(Incident.updated_by).lazyload(User.division)))
+_INCIDENT_SHOWN = unscoped(sa.select(Incident).where(Incident.id == sa.bindparam("incident_id"))
+                           .options(so.joinedload(Incident.product).lazyload(Product.division),
+                                    so.joinedload(Incident.created_by).lazyload(User.division),
+                                    so.joinedload(Incident.updated_by).lazyload(User.division)),
+                           "one incident by id: get_incident checks the reader's division")
 
 
 def get_incident(session: so.Session, *, user: User, incident_id: int) -> Incident:
@@ -96,7 +104,8 @@ def get_incident(session: so.Session, *, user: User, incident_id: int) -> Incide
 
 
 def get_incident_by_reference(session: so.Session, *, user: User, reference: str) -> Incident:
-    incident_id = session.scalar(sa.select(Incident.id).where(Incident.reference == reference.strip().upper()))
+    incident_id = session.scalar(unscoped(sa.select(Incident.id).where(Incident.reference == reference.strip().upper()),
+                                          "one incident by reference: get_incident checks the reader"))
     if incident_id is None:
         raise NotFound(str(_l("No such incident.")))
     return get_incident(session, user=user, incident_id=incident_id)
@@ -489,8 +498,8 @@ def register(
     # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
     # filter thousands of rows out; the rows are then fetched by primary key.
     ids = list(session.scalars(stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)))
-    fetch: Any = (sa.select(*LISTING_COLUMNS).join(Product, Product.id == Incident.product_id) if listing
-                  else sa.select(Incident)).where(Incident.id.in_(ids))
+    fetch: Any = visible((sa.select(*LISTING_COLUMNS).join(Product, Product.id == Incident.product_id) if listing
+                          else sa.select(Incident)).where(Incident.id.in_(ids)), user)
     found = session.execute(fetch).all() if listing else session.scalars(fetch)
     by_id = {incident.id: incident for incident in found} if ids else {}
     rows = [by_id[i] for i in ids]

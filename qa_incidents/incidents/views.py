@@ -279,7 +279,7 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
         "status_reports": read("status_reports", lambda: reports.reports_of(s, incident.id)),
         "pending_report": read("pending_reports", lambda: reports.pending_for(s, incident.id), None),
         "reported_to_management": reports.reported(s, incident, escalations=escalations),
-        "reviews": read("reviews", lambda: reviews.reviews_for_incident(s, incident.id)),
+        "reviews": read("reviews", lambda: reviews.reviews_for_incident(s, incident.id, user=current_user)),
         "may_write_review": (can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS)
                              and reviews.review_blocked_for(incident) is None),
         # Found on a page of their own (a full-text ranking over the whole library takes longer than the rest of

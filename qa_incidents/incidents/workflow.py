@@ -20,7 +20,7 @@ from qa_incidents.accounts.models import User
 from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.permissions import Capability, Role, can, can_work_division, scoped
+from qa_incidents.core.permissions import Actor, Role, can_work_division, scoped, unscoped
 from qa_incidents.core.signatures import sign
 from qa_incidents.incidents import lifecycle
 from qa_incidents.incidents import severity as sev
@@ -120,10 +120,11 @@ def save_matrix(session: so.Session, *, user: User, rules: list[sev.MatrixRule],
 def similar_reports(session: so.Session, incident: Incident, *, window_days: int) -> int:
     """Other incidents of the same product whose company awareness lies within the window before this one's."""
     since = incident.aware_at - timedelta(days=window_days)
-    return int(session.scalar(
+    return int(session.scalar(unscoped(
         sa.select(sa.func.count(Incident.id)).where(
             Incident.product_id == incident.product_id, Incident.id != incident.id,
-            Incident.aware_at >= since, Incident.aware_at <= incident.aware_at)) or 0)
+            Incident.aware_at >= since, Incident.aware_at <= incident.aware_at),
+        "a figure of the severity matrix: the product's reports, whoever triages")) or 0)
 
 
 def suggestion_for(session: so.Session, incident: Incident, *, now: datetime) -> sev.Suggestion:
@@ -440,15 +441,18 @@ class _Clock:
     sla: Sla
 
 
-def _triage_clocks(session: so.Session, *, division_id: int | None, now: datetime,
+def _triage_clocks(session: so.Session, *, reader: Actor | None = None, division_id: int | None, now: datetime,
                    settings: SlaSettings) -> list[_Clock]:
-    """Every reported incident's triage SLA (of one division, or all), most urgent first, from one query: the matrix
-    is read once, and the suggestion each SLA depends on is worked out from the columns it reads."""
+    """Every reported incident's triage SLA (of what the reader may read, of one division, or all when neither is
+    given: the SLA scan), most urgent first, from one query: the matrix is read once, and the suggestion each SLA
+    depends on is worked out from the columns it reads."""
     matrix = current_matrix(session, now=now)
     i = Incident
     stmt = sa.select(i.id, i.aware_at, i.hazard, i.units_in_field, i.deaths, i.serious_injuries, i.minor_injuries,
                      i.fire, i.smoke, i.co_poisoning, i.property_damage,
                      _similar_at_most(session, matrix)).where(i.status == Status.REPORTED)
+    stmt = (scoped(stmt, reader, i.division_id) if reader is not None
+            else unscoped(stmt, "the SLA scan and the triage queue of a division named by the system"))
     if division_id is not None:
         stmt = stmt.where(i.division_id == division_id)
     # Units, like similar reports, only meet thresholds: above the largest they all suggest the same, so the
@@ -476,34 +480,40 @@ def _triage_items(session: so.Session, clocks: list[_Clock], *, now: datetime) -
     ids = [c.incident_id for c in clocks]
     loaded: dict[int, Incident] = {}
     for start in range(0, len(ids), 1000):
-        loaded.update((i.id, i) for i in session.scalars(sa.select(Incident).where(Incident.id.in_(ids[start:start + 1000]))))
+        chunk = unscoped(sa.select(Incident).where(Incident.id.in_(ids[start:start + 1000])),
+                         "the incidents of clocks _triage_clocks chose, scoped there")
+        loaded.update((i.id, i) for i in session.scalars(chunk))
     return [QueueItem(loaded[c.incident_id], None, c.sla, c.sla.state(now), now - c.aware_at) for c in clocks]
 
 
 def triage_queue(session: so.Session, *, division_id: int | None, now: datetime,
                  settings: SlaSettings = DEFAULT_SLA, limit: int | None = None) -> list[QueueItem]:
     """Reported incidents of one division (None: all divisions), most urgent SLA first (the first `limit`)."""
-    clocks = _triage_clocks(session, division_id=division_id, now=now, settings=settings)
+    clocks = _triage_clocks(session, reader=None, division_id=division_id, now=now, settings=settings)
     return _triage_items(session, clocks[:limit], now=now)
 
 
-def _pending_escalations(*columns: Any) -> sa.Select[Any]:
-    return (sa.select(*columns).select_from(Escalation).join(Incident, Incident.id == Escalation.incident_id)
+def _pending_escalations(*columns: Any, reader: Actor | None) -> sa.Select[Any]:
+    """Requests waiting for a decision: those of the divisions the reader may read, or all (the SLA scan)."""
+    stmt = (sa.select(*columns).select_from(Escalation).join(Incident, Incident.id == Escalation.incident_id)
             .where(Escalation.decision.is_(None), Incident.status == Status.ESCALATION_REQUESTED))
+    return (scoped(stmt, reader, Incident.division_id) if reader is not None
+            else unscoped(stmt, "the SLA scan watches every division's escalation requests"))
 
 
 #: The approval queue page lists the oldest this many requests (and says how many wait in all).
 QUEUE_ROWS = 200
 
 
-def pending_escalation_count(session: so.Session) -> int:
-    return int(session.scalar(_pending_escalations(sa.func.count())) or 0)
+def pending_escalation_count(session: so.Session, *, reader: Actor | None = None) -> int:
+    return int(session.scalar(_pending_escalations(sa.func.count(), reader=reader)) or 0)
 
 
 def escalation_queue(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA,
-                     limit: int | None = None) -> list[QueueItem]:
-    """Pending escalation requests, oldest first (the first `limit`), with their decision SLA."""
-    rows = session.execute(_pending_escalations(Escalation, Incident)
+                     limit: int | None = None, reader: Actor | None = None) -> list[QueueItem]:
+    """Pending escalation requests (those the reader may read; all without one), oldest first (the first `limit`),
+    with their decision SLA."""
+    rows = session.execute(_pending_escalations(Escalation, Incident, reader=reader)
                            .order_by(Escalation.requested_at, Escalation.id).limit(limit)).all()
     items = []
     for escalation, incident in rows:
@@ -535,26 +545,23 @@ _LISTED_ONLY = so.lazyload("*")
 def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSettings = DEFAULT_SLA,
             limit: int = MY_WORK_ROWS) -> MyWork:
     """What is waiting for this user: what the lifecycle lets their role do, in their scope."""
-    scope = None if can(user.actor, Capability.WORK_ALL_DIVISIONS) else user.division_id
     to_triage: list[QueueItem] = []
     to_triage_total = 0
     if lifecycle.may_take(user.role, Action.TRIAGE):
-        clocks = _triage_clocks(session, division_id=scope, now=now, settings=settings)
+        clocks = _triage_clocks(session, reader=user.actor, division_id=None, now=now, settings=settings)
         to_triage, to_triage_total = _triage_items(session, clocks[:limit], now=now), len(clocks)
     escalations: list[QueueItem] = []
     escalations_total = 0
     if lifecycle.may_take(user.role, Action.APPROVE_ESCALATION):
-        escalations = escalation_queue(session, now=now, settings=settings, limit=limit)
-        escalations_total = pending_escalation_count(session)
+        escalations = escalation_queue(session, now=now, settings=settings, limit=limit, reader=user.actor)
+        escalations_total = pending_escalation_count(session, reader=user.actor)
     to_contain: list[Incident] = []
     to_contain_total = 0
     if lifecycle.may_take(user.role, Action.CONTAIN):
-        where = [Incident.status == Status.ESCALATED]
-        if scope is not None:
-            where.append(Incident.division_id == scope)
-        to_contain = list(session.scalars(sa.select(Incident).where(*where).options(_LISTED_ONLY)
-                                          .order_by(Incident.aware_at, Incident.id).limit(limit)))
-        to_contain_total = int(session.scalar(sa.select(sa.func.count()).select_from(Incident).where(*where)) or 0)
+        escalated = scoped(sa.select(Incident), user.actor, Incident.division_id).where(Incident.status == Status.ESCALATED)
+        to_contain = list(session.scalars(escalated.options(_LISTED_ONLY).order_by(Incident.aware_at, Incident.id)
+                                          .limit(limit)))
+        to_contain_total = int(session.scalar(escalated.with_only_columns(sa.func.count())) or 0)
     my_open = list(session.scalars(scoped(sa.select(Incident), user.actor, Incident.division_id).options(_LISTED_ONLY)
         .where(Incident.created_by_id == user.id, Incident.status.notin_(ENDED_STATUSES))
         .order_by(Incident.aware_at.desc(), Incident.id.desc()).limit(limit + 1)))
@@ -568,7 +575,7 @@ def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFA
     notices: list[outbox.Notice] = []
     hq = people(session, roles={Role.HEAD_OFFICE_QA})
     division_qa: dict[int, list[outbox.Recipient]] = {}
-    clocks = _triage_clocks(session, division_id=None, now=now, settings=settings)
+    clocks = _triage_clocks(session, reader=None, division_id=None, now=now, settings=settings)
     # Only a clock past its warning time can need a message: the others' incidents are not even loaded.
     for item in _triage_items(session, [c for c in clocks if c.sla.state(now) != SlaState.OK], now=now):
         division_id = item.incident.division_id

@@ -168,8 +168,10 @@ def decide(incident_id: int):  # type: ignore[no-untyped-def]
 def queue():  # type: ignore[no-untyped-def]
     if not may_take(current_user.role, Action.APPROVE_ESCALATION):
         abort(403)
-    items = workflow.escalation_queue(db(), now=now(), settings=_settings(), limit=workflow.QUEUE_ROWS)
-    return render_template("workflow/queue.html", items=items, total=workflow.pending_escalation_count(db()))
+    items = workflow.escalation_queue(db(), now=now(), settings=_settings(), limit=workflow.QUEUE_ROWS,
+                                      reader=current_user.actor)
+    return render_template("workflow/queue.html", items=items,
+                           total=workflow.pending_escalation_count(db(), reader=current_user.actor))
 
 
 @bp.get("/my-work")

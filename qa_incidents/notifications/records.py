@@ -32,7 +32,7 @@ from qa_incidents.core.i18n import (
     document_language,
 )
 from qa_incidents.core.memo import Remembered
-from qa_incidents.core.permissions import Capability, Role, can, scoped
+from qa_incidents.core.permissions import Capability, Role, can, scoped, unscoped
 from qa_incidents.core.sequences import marker
 from qa_incidents.core.signatures import sign
 from qa_incidents.core.storage import Storage, StoredFile
@@ -64,9 +64,10 @@ def records_of(session: so.Session, incident_id: int) -> list[NotificationRecord
 
 
 #: Built once (read on every incident page).
-_RECORDS_OF = (sa.select(NotificationRecord).where(NotificationRecord.incident_id == sa.bindparam("incident_id"))
-               .order_by(NotificationRecord.due_at.is_(None), NotificationRecord.due_at, NotificationRecord.id)
-               .options(so.lazyload(NotificationRecord.incident)))
+_RECORDS_OF = unscoped(sa.select(NotificationRecord).where(NotificationRecord.incident_id == sa.bindparam("incident_id"))
+                       .order_by(NotificationRecord.due_at.is_(None), NotificationRecord.due_at, NotificationRecord.id)
+                       .options(so.lazyload(NotificationRecord.incident)),
+                       "the records of one incident, which its caller read through get_incident")
 
 
 def get_record(session: so.Session, *, user: User, incident_id: int, record_id: int) -> NotificationRecord:
@@ -80,9 +81,9 @@ def get_record(session: so.Session, *, user: User, incident_id: int, record_id: 
 
 def open_count(session: so.Session, incident_id: int) -> int:
     """Reports still owed (required, drafted or approved): an incident cannot close while any is open."""
-    return session.scalar(sa.select(sa.func.count()).select_from(NotificationRecord).where(
-        NotificationRecord.incident_id == incident_id,
-        NotificationRecord.state.in_([s.value for s in rules.OPEN_STATES]))) or 0
+    return session.scalar(unscoped(sa.select(sa.func.count()).select_from(NotificationRecord).where(
+        NotificationRecord.incident_id == incident_id, NotificationRecord.state.in_([s.value for s in rules.OPEN_STATES])),
+        "a rule of one incident's lifecycle (closing waits for its reports), whoever asks")) or 0
 
 
 def urgency_of(record: NotificationRecord, *, now: datetime) -> rules.Urgency | None:
@@ -937,7 +938,7 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
           regime_code: str = "", owner_id: int | None = None, limit: int = BOARD_ROWS) -> Board:
     """The open records the user may see, overdue first, then by time left (the first `limit`); counts by urgency
     of all of them, counted in the database. `owner_id` narrows it to one person's records ("My work")."""
-    def scoped(stmt: sa.Select[Any], states: frozenset[State] = rules.OPEN_STATES) -> sa.Select[Any]:
+    def narrowed(stmt: sa.Select[Any], states: frozenset[State] = rules.OPEN_STATES) -> sa.Select[Any]:
         return open_records(stmt, user=user, authority=authority, division_id=division_id, regime_code=regime_code,
                              states=states, owner_id=owner_id)
 
@@ -947,20 +948,21 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
     # alone would first step over every submitted record, most of them due long ago.
     R = NotificationRecord
     # (Equal deadlines: the earlier clock start first, as the index keeps them.)
-    walks = [scoped(sa.select(R.id, R.due_at, R.clock_start).where(R.due_at.is_not(None))
+    walks = [narrowed(sa.select(R.id, R.due_at, R.clock_start).where(R.due_at.is_not(None))
                     .order_by(R.due_at, R.clock_start, R.id).limit(limit), frozenset({state})).subquery()
              for state in sorted(rules.OPEN_STATES)]
     merged = sa.union_all(*[sa.select(w.c.id, w.c.due_at, w.c.clock_start) for w in walks]).subquery()
     ids = list(session.scalars(sa.select(merged.c.id).order_by(merged.c.due_at, merged.c.clock_start, merged.c.id)
                                .limit(limit)))
     if len(ids) < limit:
-        ids += session.scalars(scoped(sa.select(NotificationRecord.id).where(NotificationRecord.due_at.is_(None))
+        ids += session.scalars(narrowed(sa.select(NotificationRecord.id).where(NotificationRecord.due_at.is_(None))
                                       .order_by(NotificationRecord.id).limit(limit - len(ids))))
     columns = sa.select(R.id, R.incident_id, R.regime_code, R.kind, R.period_label, R.authority, R.state, R.clock_start,
                         R.due_at, R.due_timezone, R.target_at, Incident.reference, Incident.title, Division.name,
                         sa.func.coalesce(User.name, "")).join(Incident, Incident.id == R.incident_id) \
         .join(Division, Division.id == Incident.division_id).outerjoin(User, User.id == R.owner_id)
-    loaded = {row[0]: BoardEntry(*row) for row in session.execute(columns.where(R.id.in_(ids)))} if ids else {}
+    columns = scoped(columns.where(R.id.in_(ids)), user.actor, R.division_id)
+    loaded = {row[0]: BoardEntry(*row) for row in session.execute(columns)} if ids else {}
     rows = [BoardRow(loaded[i], rules.urgency(start=loaded[i].clock_start,
                                               due=deadlines.warn_due(loaded[i].due_at, loaded[i].target_at), now=now))
             for i in ids]
@@ -969,7 +971,7 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
     due = R.due_at
 
     def count(*where: Any) -> Any:
-        return scoped(sa.select(sa.func.count()).select_from(R).where(*where)).scalar_subquery()
+        return narrowed(sa.select(sa.func.count()).select_from(R).where(*where)).scalar_subquery()
 
     filters = (_scope(user), authority, division_id, regime_code, owner_id)
     total, undated = _remembered(generation, ("counts", *filters),
@@ -989,34 +991,24 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
     return Board(rows, counts, list(authorities), total=total)
 
 
-_AUTHORITY_WALK = """
-    WITH RECURSIVE walk(authority) AS (
-        SELECT (SELECT MIN(authority) FROM notification_record WHERE {scope}state = :state)
-        UNION ALL
-        SELECT (SELECT MIN(authority) FROM notification_record
-                WHERE {scope}state = :state AND authority > walk.authority)
-        FROM walk WHERE walk.authority IS NOT NULL)
-    SELECT authority FROM walk WHERE authority IS NOT NULL"""
-
-
 def _authorities(session: so.Session, *, user: User, division_id: int | None) -> list[str]:
     """The authorities of the open records the user may see: a skip along the (state, authority) index, one seek
-    per authority, where SELECT DISTINCT would read an index entry per open record."""
-    actor = user.actor
-    if not can(actor, Capability.READ_INCIDENTS):
-        return []
-    scope, params = "", {}
-    divisions = {d for d in (division_id, None if can(actor, Capability.READ_ALL_DIVISIONS) else actor.division_id)
-                 if d is not None}
-    if len(divisions) > 1:
-        return []
-    if divisions:
-        scope, params = "division_id = :division AND ", {"division": divisions.pop()}
-    # `scope` is one of two fixed fragments written here; every value is a bound parameter.
-    walk = sa.text(_AUTHORITY_WALK.format(scope=scope))  # nosec B608
+    per authority (a recursive walk), where SELECT DISTINCT would read an index entry per open record."""
+    R = NotificationRecord
+    state = sa.bindparam("state")
+
+    def least(*where: Any) -> Any:
+        stmt = sa.select(sa.func.min(R.authority)).where(R.state == state, *where)
+        if division_id is not None:
+            stmt = stmt.where(R.division_id == division_id)
+        return scoped(stmt, user.actor, R.division_id).scalar_subquery()
+
+    walk = sa.select(least().label("authority")).cte("walk", recursive=True)
+    walk = walk.union_all(sa.select(least(R.authority > walk.c.authority)).where(walk.c.authority.is_not(None)))
+    stmt = sa.select(walk.c.authority).where(walk.c.authority.is_not(None))
     found: set[str] = set()
-    for state in rules.OPEN_STATES:
-        found.update(session.scalars(walk, params | {"state": state.value}))
+    for open_state in rules.OPEN_STATES:
+        found.update(session.scalars(stmt, {"state": open_state.value}))
     return sorted(found)
 
 

@@ -28,7 +28,14 @@ from qa_incidents.core import audit
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.outbox import Reader, enqueue_localised
-from qa_incidents.core.permissions import Capability, can, can_read_division, can_work_division, scoped
+from qa_incidents.core.permissions import (
+    Capability,
+    can,
+    can_read_division,
+    can_work_division,
+    scoped,
+    unscoped,
+)
 from qa_incidents.core.sequences import next_value
 from qa_incidents.core.signatures import Signature, sign
 from qa_incidents.core.storage import StoredFile
@@ -148,9 +155,13 @@ def _require_status(recall: RecallCampaign, *allowed: RecallStatus) -> None:
                                status=rules.RECALL_STATUS_TITLES[RecallStatus(recall.status)])))
 
 
-def linked_incidents(session: so.Session, recall_id: int) -> list[Incident]:
-    return list(session.scalars(sa.select(Incident).join(RecallIncident, RecallIncident.incident_id == Incident.id)
-                                .where(RecallIncident.recall_id == recall_id).order_by(RecallIncident.id)))
+def linked_incidents(session: so.Session, recall_id: int, *, user: User | None = None) -> list[Incident]:
+    """The recall's incidents (all of its division), those the user may read when a user is given."""
+    stmt = (sa.select(Incident).join(RecallIncident, RecallIncident.incident_id == Incident.id)
+            .where(RecallIncident.recall_id == recall_id).order_by(RecallIncident.id))
+    stmt = (scoped(stmt, user.actor, Incident.division_id) if user is not None
+            else unscoped(stmt, "the incidents of one recall, for the recall's own work (drafts, reports, checks)"))
+    return list(session.scalars(stmt))
 
 
 def _primary_incident_id(session: so.Session, recall_id: int) -> int | None:
@@ -170,11 +181,12 @@ def open_recalls_for(session: so.Session, incident_id: int) -> int:
 
     The incident lifecycle refuses to close an incident while this is not zero.
     """
-    return int(session.scalar(
+    return int(session.scalar(unscoped(
         sa.select(sa.func.count(RecallCampaign.id))
         .join(RecallIncident, RecallIncident.recall_id == RecallCampaign.id)
         .where(RecallIncident.incident_id == incident_id,
-               RecallCampaign.status.in_([s.value for s in rules.OPEN_STATUSES]))) or 0)
+               RecallCampaign.status.in_([s.value for s in rules.OPEN_STATUSES])),
+        "a rule of one incident's lifecycle (closing waits for its recalls), whoever asks")) or 0)
 
 
 def history(session: so.Session, recall: RecallCampaign) -> list[audit.AuditEvent]:
@@ -319,7 +331,8 @@ def link_incident(session: so.Session, *, user: User, recall_id: int, reference:
     recall = get_recall(session, user=user, recall_id=recall_id)
     _require_manage(user, recall)
     _require_status(recall, RecallStatus.DRAFT, RecallStatus.LAUNCHED)
-    incident = session.scalar(sa.select(Incident).where(Incident.reference == reference.strip().upper()))
+    incident = session.scalar(unscoped(sa.select(Incident).where(Incident.reference == reference.strip().upper()),
+                                       "one incident by reference: the reader's division is checked below"))
     if incident is None or not can_read_division(user.actor, incident.division_id):
         raise ValidationFailed({"reference": str(_l("No incident with this reference."))})
     if incident.division_id != recall.division_id:
@@ -1052,7 +1065,8 @@ def public_campaign(session: so.Session, reference: str,
                     language: str | None = None) -> tuple[RecallCampaign, WebNotice] | None:
     """A campaign customers may see: launched (or closed) with a published notice; None otherwise. The notice in
     the language asked for when the campaign publishes one in it, else its most recent."""
-    recall = session.scalar(sa.select(RecallCampaign).where(RecallCampaign.reference == reference.strip().upper()))
+    recall = session.scalar(unscoped(sa.select(RecallCampaign).where(RecallCampaign.reference == reference.strip().upper()),
+                                     "the public recall page: launched campaigns with a published notice only"))
     if recall is None or recall.status not in (RecallStatus.LAUNCHED.value, RecallStatus.CLOSED.value):
         return None
     notice = (language and published_notice(session, recall.id, language)) or published_notice(session, recall.id)
@@ -1063,8 +1077,9 @@ def public_campaigns(session: so.Session, language: str | None = None) -> list[t
     """Every campaign with a notice on the public page, newest launch first (each in the language asked for when it
     publishes one in it)."""
     out = []
-    recalls = session.scalars(sa.select(RecallCampaign).where(RecallCampaign.status == RecallStatus.LAUNCHED.value)
-                              .order_by(RecallCampaign.launched_at.desc()))
+    recalls = session.scalars(unscoped(sa.select(RecallCampaign).where(RecallCampaign.status == RecallStatus.LAUNCHED.value)
+                                       .order_by(RecallCampaign.launched_at.desc()),
+                                       "the public recall page: launched campaigns with a published notice only"))
     for recall in recalls:
         notice = (language and published_notice(session, recall.id, language)) or published_notice(session, recall.id)
         if notice is not None:
@@ -1102,8 +1117,10 @@ def check_serial(session: so.Session, *, recall: RecallCampaign, model: str, ser
 def status_summary(session: so.Session, incident_id: int, *, today: date) -> list[dict[str, Any]]:
     """One line per recall linked to the incident, for status reports: reference, state, completion, stall."""
     found = []
-    recalls = session.scalars(sa.select(RecallCampaign).join(RecallIncident, RecallIncident.recall_id == RecallCampaign.id)
-                              .where(RecallIncident.incident_id == incident_id).order_by(RecallCampaign.id))
+    recalls = session.scalars(unscoped(
+        sa.select(RecallCampaign).join(RecallIncident, RecallIncident.recall_id == RecallCampaign.id)
+        .where(RecallIncident.incident_id == incident_id).order_by(RecallCampaign.id),
+        "the recalls of one incident (all of its division), for its status reports"))
     for recall in recalls:
         p = progress(session, recall, today=today)
         text = (f"{recall.reference} {recall.title}: {recall.status}, {recall.remedy}; "

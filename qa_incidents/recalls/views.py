@@ -204,7 +204,7 @@ def show(recall_id: int):  # type: ignore[no-untyped-def]
     progress = service.progress(db(), recall, today=today)
     return render_template(
         "recalls/show.html", recall=recall, progress=progress, chart=_chart(recall, progress),
-        incidents=service.linked_incidents(db(), recall.id), population=service.population(db(), recall.id),
+        incidents=service.linked_incidents(db(), recall.id, user=current_user), population=service.population(db(), recall.id),
         notice=service.published_notice(db(), recall.id), launch_problems=service.launch_problems(db(), recall),
         schedule=service.report_schedule(recall, today=today), may_manage=service.may_manage(current_user, recall),
         may_approve=can(current_user.actor, Capability.APPROVE), link_form=LinkIncidentForm(),
@@ -332,7 +332,7 @@ def launch(recall_id: int):  # type: ignore[no-untyped-def]
                 _refused(e)
             form.password.errors = [str(e)]
     return render_template("recalls/sign.html", recall=recall, form=form, problems=problems, action="launch",
-                           incidents=service.linked_incidents(db(), recall.id),
+                           incidents=service.linked_incidents(db(), recall.id, user=current_user),
                            population=service.population(db(), recall.id)), (422 if form.errors or failed else 200)
 
 
@@ -697,7 +697,7 @@ def close(recall_id: int):  # type: ignore[no-untyped-def]
     return render_template("recalls/sign.html", recall=recall, form=form, action="close", progress=progress,
                            problems=list(service.closure_problems(db(), recall, justification="x" * 20,
                                                                   today=_today()).values()),
-                           incidents=service.linked_incidents(db(), recall.id),
+                           incidents=service.linked_incidents(db(), recall.id, user=current_user),
                            population=service.population(db(), recall.id)), (422 if form.errors or failed else 200)
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_incidents.core import audit
+from qa_incidents.core.permissions import unscoped
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Status
 from qa_incidents.incidents.workflow_models import TriageDecision
@@ -95,7 +96,8 @@ def recall_facts(session: so.Session, summaries: list[dict[str, Any]], *, today:
 
     found = []
     for summary in summaries:
-        recall = session.scalar(sa.select(RecallCampaign).where(RecallCampaign.reference == summary.get("reference")))
+        recall = session.scalar(unscoped(sa.select(RecallCampaign).where(RecallCampaign.reference == summary.get("reference")),
+                                         "one recall of the reported incident, by reference, for its status report"))
         if recall is None:
             found.append(summary)
             continue

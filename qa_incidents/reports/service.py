@@ -18,7 +18,15 @@ from qa_incidents.accounts.service import addresses, people, people_by_email
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, in_language
-from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division, scoped
+from qa_incidents.core.permissions import (
+    Capability,
+    Role,
+    can,
+    can_read_division,
+    can_work_division,
+    scoped,
+    unscoped,
+)
 from qa_incidents.core.signatures import content_hash
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import ENDED_STATUSES, Status
@@ -105,18 +113,21 @@ def _stored_title(kind: Trigger) -> str:
 
 
 def pending_for(session: so.Session, incident_id: int) -> PendingStatusReport | None:
-    return session.scalar(sa.select(PendingStatusReport).where(PendingStatusReport.incident_id == incident_id,
-                                                               PendingStatusReport.issued_as_id.is_(None)).limit(1))
+    return session.scalar(unscoped(sa.select(PendingStatusReport).where(PendingStatusReport.incident_id == incident_id,
+                                                                        PendingStatusReport.issued_as_id.is_(None)).limit(1),
+                                   "the next report of one incident, which its caller read or works for the system"))
 
 
 def reports_of(session: so.Session, incident_id: int) -> list[StatusReport]:
-    return list(session.scalars(sa.select(StatusReport).where(StatusReport.incident_id == incident_id)
-                                .order_by(StatusReport.number.desc())))
+    return list(session.scalars(unscoped(sa.select(StatusReport).where(StatusReport.incident_id == incident_id)
+                                         .order_by(StatusReport.number.desc()),
+                                         "the reports of one incident, which its caller read through get_incident")))
 
 
 def last_report(session: so.Session, incident_id: int) -> StatusReport | None:
-    return session.scalar(sa.select(StatusReport).where(StatusReport.incident_id == incident_id)
-                          .order_by(StatusReport.number.desc()).limit(1))
+    return session.scalar(unscoped(sa.select(StatusReport).where(StatusReport.incident_id == incident_id)
+                                   .order_by(StatusReport.number.desc()).limit(1),
+                                   "the last report of one incident, which its caller read or works for the system"))
 
 
 def recipients_for(session: so.Session, incident: Incident) -> list[str]:
@@ -241,8 +252,9 @@ def issue_now(session: so.Session, *, user: User, incident: Incident, now: datet
 
 
 def get_report(session: so.Session, *, user: User, incident_id: int, number: int) -> StatusReport:
-    report = session.scalar(sa.select(StatusReport).where(StatusReport.incident_id == incident_id,
-                                                          StatusReport.number == number))
+    report = session.scalar(unscoped(sa.select(StatusReport).where(StatusReport.incident_id == incident_id,
+                                                                   StatusReport.number == number),
+                                     "one report by its key: the reader's division is checked below"))
     if report is None or not (can(user.actor, Capability.READ_REPORTS) or can(user.actor, Capability.READ_INCIDENTS)) \
             or not can_read_division(user.actor, report.incident.division_id):
         raise NotFound(str(_l("No such status report.")))

@@ -21,7 +21,15 @@ from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.clock import as_utc
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division, scoped
+from qa_incidents.core.permissions import (
+    Capability,
+    Role,
+    can,
+    can_read_division,
+    can_work_division,
+    scoped,
+    unscoped,
+)
 from qa_incidents.core.signatures import Signature, sign
 from qa_incidents.incidents.models import Incident
 from qa_incidents.reviews import lessons, rules
@@ -107,9 +115,26 @@ def list_reviews(session: so.Session, *, user: User, status: ReviewStatus | None
     return list(session.scalars(stmt))
 
 
-def reviews_for_incident(session: so.Session, incident_id: int) -> list[Review]:
-    return list(session.scalars(sa.select(Review).join(ReviewIncident).where(ReviewIncident.incident_id == incident_id)
-                                .order_by(Review.id)))
+def reviews_for_incident(session: so.Session, incident_id: int, *, user: User | None = None) -> list[Review]:
+    """The reviews covering the incident; those the user may read when a user is given (head-office QA may review
+    incidents of several divisions together: the review belongs to the first one's division)."""
+    stmt = sa.select(Review).join(ReviewIncident).where(ReviewIncident.incident_id == incident_id).order_by(Review.id)
+    stmt = (scoped(stmt, user.actor, Review.division_id) if user is not None
+            else unscoped(stmt, "the reviews of one incident, for its own status reports"))
+    return list(session.scalars(stmt))
+
+
+def incidents_of_reviews(session: so.Session, review_ids: list[int], *, user: User) -> dict[int, list[Incident]]:
+    """Each review's incidents that the user may read, in one query (a review of head-office QA may cover incidents
+    of several divisions; each division's readers see their own)."""
+    found: dict[int, list[Incident]] = {i: [] for i in review_ids}
+    if not review_ids:
+        return found
+    stmt = (sa.select(ReviewIncident.review_id, Incident).join(Incident, Incident.id == ReviewIncident.incident_id)
+            .where(ReviewIncident.review_id.in_(review_ids)).order_by(Incident.id))
+    for review_id, incident in session.execute(scoped(stmt, user.actor, Incident.division_id)):
+        found[review_id].append(incident)
+    return found
 
 
 def why_steps(session: so.Session, review_id: int) -> dict[Dimension, list[WhyStep]]:
@@ -143,9 +168,10 @@ def deployment_progress(deployments: list[Deployment]) -> dict[str, int]:
 
 def review_approved_for(session: so.Session, incident_id: int) -> bool:
     """Whether an approved OCHIBO-HIROI review covers the incident (S1/S2 incidents may close only then)."""
-    return session.scalar(
+    return session.scalar(unscoped(
         sa.select(sa.func.count()).select_from(Review).join(ReviewIncident)
-        .where(ReviewIncident.incident_id == incident_id, Review.status == ReviewStatus.APPROVED)) > 0
+        .where(ReviewIncident.incident_id == incident_id, Review.status == ReviewStatus.APPROVED),
+        "a rule of one incident's lifecycle (S1/S2 close after an approved review), whoever asks")) > 0
 
 
 def check_deferrals(session: so.Session, countermeasures: list[Countermeasure]) -> dict[int, Signature]:
@@ -235,8 +261,8 @@ def reviews_to_approve(session: so.Session, user: User) -> list[Review]:
     """Submitted reviews waiting for head-office QA's signature, the longest waiting first (approvers only)."""
     if not can(user.actor, Capability.APPROVE):
         return []
-    return list(session.scalars(sa.select(Review).where(Review.status == ReviewStatus.SUBMITTED)
-                                .order_by(Review.submitted_at, Review.id)))
+    return list(session.scalars(scoped(sa.select(Review).where(Review.status == ReviewStatus.SUBMITTED)
+                                       .order_by(Review.submitted_at, Review.id), user.actor, Review.division_id)))
 
 
 def start_review(session: so.Session, *, user: User, incident_ids: list[int], title: str, now: datetime) -> Review:
@@ -277,7 +303,8 @@ def start_review(session: so.Session, *, user: User, incident_ids: list[int], ti
 def link_incident(session: so.Session, *, user: User, review_id: int, reference: str, now: datetime) -> Review:
     """Add another incident to a draft review."""
     review = _writable(session, user, review_id)
-    incident = session.scalar(sa.select(Incident).where(Incident.reference == reference.strip().upper()))
+    incident = session.scalar(unscoped(sa.select(Incident).where(Incident.reference == reference.strip().upper()),
+                                       "one incident by reference: the reader's division is checked below"))
     if incident is None or not can_read_division(user.actor, incident.division_id):
         raise ValidationFailed({"reference": str(_l("No such incident."))})
     if not can_work_division(user.actor, incident.division_id, Capability.WRITE_REVIEWS):

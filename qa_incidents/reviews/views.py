@@ -74,6 +74,7 @@ def _show(review: Any, status: int = 200, **overrides: Any) -> tuple[str, int]:
     countermeasures = service.countermeasures_of(s, review.id)
     context = {
         "review": review, "steps": service.why_steps(s, review.id), "countermeasures": countermeasures,
+        "incidents": service.incidents_of_reviews(s, [review.id], user=current_user)[review.id],
         "deferrals": service.check_deferrals(s, [c for c in countermeasures if c.status != rules.CountermeasureStatus.VERIFIED]),
         "deployments": deployments, "progress": service.deployment_progress(deployments),
         "missing": rules.submission_errors(service.content_of(s, review)) if review.status == ReviewStatus.DRAFT else {},
@@ -106,8 +107,9 @@ def index():  # type: ignore[no-untyped-def]
         chosen = ReviewStatus(status) if status else None
     except ValueError:
         abort(400)
-    return render_template("reviews/index.html", reviews=service.list_reviews(db(), user=current_user, status=chosen),
-                           status=chosen)
+    reviews = service.list_reviews(db(), user=current_user, status=chosen)
+    return render_template("reviews/index.html", reviews=reviews, status=chosen,
+                           incidents=service.incidents_of_reviews(db(), [r.id for r in reviews], user=current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -139,7 +141,7 @@ def new():  # type: ignore[no-untyped-def]
                 flash(message, "error")
         except DomainError as e:
             _fail(e)
-    existing = service.reviews_for_incident(db(), incident.id)
+    existing = service.reviews_for_incident(db(), incident.id, user=current_user)
     return render_template("reviews/new.html", form=form, incident=incident, existing=existing), \
         (422 if form.errors else 200)
 

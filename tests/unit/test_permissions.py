@@ -93,3 +93,36 @@ def test_engineer_and_admin_cannot_see_incidents_even_of_their_own_division(role
 def test_only_admin_manages_the_system():
     managers = {role for role in Role if can(actor(role), C.MANAGE_USERS)}
     assert managers == {Role.ADMIN}
+
+
+def _sql(stmt) -> str:  # type: ignore[no-untyped-def]
+    return str(stmt.compile(compile_kwargs={"literal_binds": True}))
+
+
+def test_scoped_restricts_to_the_readable_divisions_and_marks_the_query():
+    import sqlalchemy as sa
+
+    from qa_incidents.core.permissions import SCOPE_OPTION, scoped
+
+    table = sa.table("incident", sa.column("id"), sa.column("division_id"))
+    stmt = sa.select(table.c.id)
+    own = scoped(stmt, Actor(id=1, role=Role.REPORTER, division_id=3), table.c.division_id)
+    assert "incident.division_id IN (3)" in _sql(own)
+    assert own.get_execution_options()[SCOPE_OPTION] == "scoped"
+    every = scoped(stmt, Actor(id=2, role=Role.EXECUTIVE, division_id=1), table.c.division_id)
+    assert "WHERE" not in _sql(every) and every.get_execution_options()[SCOPE_OPTION] == "scoped"
+    nothing = scoped(stmt, Actor(id=3, role=Role.ENGINEER, division_id=3), table.c.division_id)
+    assert "WHERE" in _sql(nothing) and "3" not in _sql(nothing).split("WHERE")[1]  # an empty IN: no row
+    kept = scoped(stmt, Actor(id=1, role=Role.REPORTER, division_id=3), table.c.division_id, or_none=True)
+    assert "incident.division_id IN (3) OR incident.division_id IS NULL" in _sql(kept)
+
+
+def test_an_unscoped_query_says_why():
+    import sqlalchemy as sa
+
+    from qa_incidents.core.permissions import SCOPE_OPTION, unscoped
+
+    stmt = sa.select(sa.table("incident", sa.column("id")).c.id)
+    assert unscoped(stmt, "the SLA scan").get_execution_options()[SCOPE_OPTION] == "unscoped: the SLA scan"
+    with pytest.raises(ValueError):
+        unscoped(stmt, "  ")

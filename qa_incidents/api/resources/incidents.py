@@ -11,7 +11,7 @@ from flask import Response, current_app, request, send_file, url_for
 from qa_incidents.api import schemas as s
 from qa_incidents.api.problems import Problem
 from qa_incidents.api.registry import operation
-from qa_incidents.core.permissions import Capability, can
+from qa_incidents.core.permissions import Capability, can, can_work_division
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, now
 from qa_incidents.incidents import service
@@ -210,7 +210,7 @@ def add_attachment(*, user: Any, incident_id: int) -> Response:
 
     _require(user, Capability.EDIT_INCIDENT)
     incident = service.get_incident(db(), user=user, incident_id=incident_id)
-    if not can(user.actor, Capability.WORK_ALL_DIVISIONS) and incident.division_id != user.division_id:
+    if not can_work_division(user.actor, incident.division_id):
         raise Problem(403, "You may read this incident but not change it.")
     upload = request.files.get("file")
     if upload is None:

@@ -15,7 +15,7 @@ from qa_incidents.api.problems import Problem
 from qa_incidents.api.registry import operation
 from qa_incidents.core.clock import to_zone
 from qa_incidents.core.db import ID_MAX
-from qa_incidents.core.permissions import Capability, can, can_read_division
+from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.web import db, now
 from qa_incidents.recalls import rules
 from qa_incidents.recalls import service as recalls
@@ -49,8 +49,7 @@ def _summary_fields(recall: RecallCampaign, progress: recalls.Progress) -> dict[
 
 def recall_out(recall: RecallCampaign, user: Any) -> s.RecallOut:
     progress = recalls.progress(db(), recall, today=_today(user))
-    incidents = [i.reference for i in recalls.linked_incidents(db(), recall.id)
-                 if can_read_division(user.actor, i.division_id)]
+    incidents = [i.reference for i in recalls.linked_incidents(db(), recall.id, user=user)]
     return s.RecallOut(
         **_summary_fields(recall, progress), version=recall.version, description=recall.description or "",
         target_date=recall.target_date, stall_weeks=recall.stall_weeks, report_regimes=list(recall.report_regimes or []),
