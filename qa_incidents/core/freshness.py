@@ -7,9 +7,11 @@ the same for every kept value (`Kept`):
 
 - the markers are read first, in the reader's own transaction: what is computed after them sees that data or newer
   (SQLite: the same snapshot; PostgreSQL, read committed: that snapshot or a newer one), never older;
-- a computed value is kept only if the committed markers, read from a connection of its own, are still the ones
-  the reader read: nothing committed in between, and a reader's own uncommitted writes (which moved its markers to
-  values nobody else has) are never kept;
+- a computed value is kept only if the committed markers are still the ones the reader read, so a reader's own
+  uncommitted writes (which moved its markers to values nobody else has) are never kept. The committed markers are
+  read from a connection of their own when the reader's transaction has sent a write; when it has sent none, the
+  markers it read were committed values and all it computed is committed data at least as new, so no query is
+  needed (most kept values are computed by pages that only read: the page budgets stay as they were);
 - a committed write moves a marker to a value nothing was kept under, in every process; marker values are drawn at
   random from 4e18, so a rolled-back write's value never becomes current and two databases never share one;
 - no marker row: nothing is kept (`made_when_missing` markers are then given one for the next reader).
@@ -182,8 +184,48 @@ def committed(session: so.Session, names: Iterable[str]) -> tuple[int, ...] | No
 
 
 def still_committed(session: so.Session, reading: Reading, names: Iterable[str]) -> bool:
-    """Whether the committed markers are still the ones the reader read: then what it computed may be kept."""
+    """Whether the committed markers are still the ones the reader read: then what it computed may be kept
+    (asked of the database only if the reader's transaction sent a write; see the module's rule)."""
+    if not wrote(session):
+        return True
     return committed(session, names) == reading.values
+
+
+#: In a connection's info while its transaction may have written (any statement but a plain read).
+_WROTE = "qa_freshness_wrote"
+_READS = ("SELECT", "BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE", "SHOW", "EXPLAIN")
+
+
+@sa.event.listens_for(sa.Engine, "before_cursor_execute")
+def _note_write(conn: sa.Connection, _cursor: Any, statement: str, _parameters: Any, context: Any,
+                _executemany: bool) -> None:
+    if conn.info.get(_WROTE):
+        return
+    compiled = getattr(context, "compiled", None)
+    if compiled is not None and getattr(compiled, "statement", None) is not None and not isinstance(
+            compiled.statement, sa.TextClause):
+        written = bool(context.isinsert or context.isupdate or context.isdelete)
+    else:
+        written = not statement.lstrip().upper().startswith(_READS)
+    if written:
+        conn.info[_WROTE] = True
+
+
+@sa.event.listens_for(sa.Engine, "commit")
+@sa.event.listens_for(sa.Engine, "rollback")
+def _transaction_ended(conn: sa.Connection) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+@sa.event.listens_for(sa.pool.Pool, "checkin")
+def _returned(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info.pop(_WROTE, None)
+
+
+def wrote(session: so.Session) -> bool:
+    """Whether the session's transaction may have sent a write (a statement other than a plain read)."""
+    return bool(session.connection().info.get(_WROTE))
 
 
 def fresh_value_sql(dialect: str) -> str:

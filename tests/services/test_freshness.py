@@ -162,11 +162,27 @@ def test_a_value_is_kept_under_the_markers_read_and_not_after_they_move(demo, en
     assert kept.get(demo, "key", lambda: "after the write") == "after the write"
 
 
-def test_a_value_computed_while_a_write_committed_is_not_kept(demo, engine):  # type: ignore[no-untyped-def]
+def test_a_value_computed_while_a_write_committed_is_never_served_after_it(demo, engine):  # type: ignore[no-untyped-def]
     kept = Kept("incident-register", size=4)
     reading = kept.read(demo)
     _move(engine)  # between the reading and the keeping
-    assert not kept.keep(demo, reading, "key", "counted") and len(kept) == 0
+    kept.keep(demo, reading, "key", "counted before the write")
+    demo.rollback()
+    assert kept.get(demo, "key", lambda: "counted after it") == "counted after it"
+
+
+def test_only_a_reader_that_wrote_asks_the_committed_markers(demo, engine, monkeypatch):  # type: ignore[no-untyped-def]
+    kept = Kept("incident-register", size=4)
+    asked: list[object] = []
+    real = freshness.committed
+    monkeypatch.setattr(freshness, "committed", lambda session, names: asked.append(names) or real(session, names))
+    reading = kept.read(demo)
+    assert kept.keep(demo, reading, "read only", 1) and asked == []  # the markers it read were committed ones
+    demo.execute(sa.text("UPDATE division SET code = code"))  # a write it does not watch: the markers stand
+    assert freshness.wrote(demo)
+    assert kept.keep(demo, reading, "after a write", 2) and len(asked) == 1
+    demo.rollback()
+    assert not freshness.wrote(demo)
 
 
 def test_a_value_that_saw_the_readers_own_uncommitted_write_is_not_kept(demo, engine):  # type: ignore[no-untyped-def]
