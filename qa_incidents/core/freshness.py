@@ -110,7 +110,7 @@ REGISTRY: dict[str, Marker] = {m.name: m for m in (
             Watch("division", ("name",))),
            kept="the dashboard's figures, per viewer scope, month and SLA hours (the scheduler counts them ahead)",
            where="reports/dashboard.py figures, table dashboard_figures (shared by every worker)",
-           migrations=("0012", "0018"), row_table="data_version", made_when_missing=True),
+           migrations=("0012", "0018", "0036"), row_table="data_version", made_when_missing=True),
     Marker("qa-vocabulary", (),
            kept="the bilingual vocabulary in force",
            where="reviews/vocabulary.py current", migrations=("0027",),
