@@ -1,11 +1,16 @@
-"""The dashboard's figures move again when a review changes (SQLite).
+"""The dashboard's figures kept under a change marker like every other kept value.
 
-Migration 0021 added a column to `review` in batch mode, which on SQLite copies the table into a new one and so
-drops its triggers: the three that raise the dashboard's data version on review writes (migration 0012) were gone,
-and the dashboard's reviews by process stage stayed as counted until some other watched write. They are made again
-here, as 0012 made them (the dashboard's marker is raised by one, in `data_version`, unlike the random counter
-markers `core.migrate.marker_triggers` makes). PostgreSQL's ALTER TABLE keeps a table's triggers: nothing to do.
-tests/services/test_freshness.py compares every marker's triggers with core/freshness.py's registry.
+Until now the dashboard's figures were kept under a `data_version` row that triggers (migration 0012) raised by
+one, in a table of its own; every other kept value is kept under a `counter` row that triggers give a fresh random
+value (core/freshness.py). The dashboard now uses the same: its triggers are made again with
+`core.migrate.marker_triggers` (a random value, so a rolled-back write's value never comes back), the figures
+counted under the old numbers are dropped (the next view or the scheduler's `dashboard` job counts them again), and
+`data_version` goes.
+
+This also restores, on SQLite, the three triggers on `review` that migration 0021 lost: it added a column in batch
+mode, which copies the table into a new one without its triggers, so the dashboard's reviews by process stage
+stayed as counted until some other watched write. tests/services/test_freshness.py now compares every marker's
+triggers with the registry in core/freshness.py, on both databases.
 
 Revision ID: 0036
 Revises: 0035
@@ -14,29 +19,68 @@ Create Date: 2026-12-07 08:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
+
+from qa_incidents.core.migrate import drop_marker_triggers, marker_triggers
 
 revision = "0036"
 down_revision = "0035"
 branch_labels = None
 depends_on = None
 
-#: As in migration 0012: the review columns the dashboard's figures are counted from.
-COLUMNS = ("division_id", "process_stage")
-BUMP_SQLITE = "UPDATE data_version SET value = value + 1 WHERE name = 'dashboard';"
+#: As in migration 0012: the tables and columns the dashboard's figures are counted from.
+WATCHED: dict[str, tuple[str, ...]] = {
+    "incident": ("status", "severity", "division_id", "aware_at", "hazard"),
+    "triage_decision": ("incident_id", "decided_at"),
+    "notification_record": ("incident_id", "state", "clock_start", "due_at", "submitted_at"),
+    "review": ("division_id", "process_stage"),
+    "division": ("name",),
+}
+BUMP = "UPDATE data_version SET value = value + 1 WHERE name = 'dashboard'"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    op.execute(f"CREATE TRIGGER IF NOT EXISTS review_insert_bumps_dashboard AFTER INSERT ON review BEGIN {BUMP_SQLITE} END")
-    op.execute(f"CREATE TRIGGER IF NOT EXISTS review_delete_bumps_dashboard AFTER DELETE ON review BEGIN {BUMP_SQLITE} END")
-    op.execute(f"CREATE TRIGGER IF NOT EXISTS review_update_bumps_dashboard AFTER UPDATE OF {', '.join(COLUMNS)} ON review "
-               f"BEGIN {BUMP_SQLITE} END")
+    if op.get_bind().dialect.name == "postgresql":
+        for table in WATCHED:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_bumps_dashboard ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_truncate_bump_dashboard_version ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS bump_dashboard_version()")
+    else:
+        for table in WATCHED:
+            for event in ("insert", "delete", "update"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_{event}_bumps_dashboard")
+    op.execute("DELETE FROM dashboard_figures")
+    op.drop_table("data_version")
+    marker_triggers("dashboard", WATCHED)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    for event in ("insert", "delete", "update"):
-        op.execute(f"DROP TRIGGER IF EXISTS review_{event}_bumps_dashboard")
+    drop_marker_triggers("dashboard", list(WATCHED))
+    postgres = op.get_bind().dialect.name == "postgresql"
+    if postgres:
+        op.execute("DROP FUNCTION IF EXISTS touch_dashboard()")
+    op.execute("DELETE FROM counter WHERE name = 'dashboard'")
+    op.execute("DELETE FROM dashboard_figures")
+    op.create_table(
+        "data_version",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    if postgres:
+        op.execute(f"""
+            CREATE FUNCTION bump_dashboard_version() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                {BUMP};
+                RETURN NULL;
+            END $$""")
+        for table, columns in WATCHED.items():
+            op.execute(f"CREATE TRIGGER {table}_bumps_dashboard AFTER INSERT OR DELETE OR UPDATE OF "
+                       f"{', '.join(columns)} ON {table} FOR EACH STATEMENT EXECUTE FUNCTION bump_dashboard_version()")
+            op.execute(f"CREATE TRIGGER {table}_truncate_bump_dashboard_version AFTER TRUNCATE ON {table} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION bump_dashboard_version()")
+    else:
+        for table, columns in WATCHED.items():
+            for event, when in (("insert", "INSERT"), ("delete", "DELETE"), ("update", f"UPDATE OF {', '.join(columns)}")):
+                op.execute(f"CREATE TRIGGER {table}_{event}_bumps_dashboard AFTER {when} ON {table} BEGIN {BUMP}; END")

@@ -64,8 +64,7 @@ class Marker:
     kept: str  # what is kept under it
     where: str  # the code that keeps it
     migrations: tuple[str, ...] = ()  # where its triggers were made
-    #: The table holding the marker's row. `counter` rows take random values; the dashboard's `data_version` row
-    #: is raised by one (migration 0012) and its figures are kept in the database, not in a process.
+    #: The table holding the marker's row (random values).
     row_table: str = "counter"
     #: Writes no trigger can see, which the application reports itself with `touch`.
     touched_by: str = ""
@@ -110,7 +109,7 @@ REGISTRY: dict[str, Marker] = {m.name: m for m in (
             Watch("division", ("name",))),
            kept="the dashboard's figures, per viewer scope, month and SLA hours (the scheduler counts them ahead)",
            where="reports/dashboard.py figures, table dashboard_figures (shared by every worker)",
-           migrations=("0012", "0018", "0036"), row_table="data_version", made_when_missing=True),
+           migrations=("0012", "0018", "0036"), made_when_missing=True),
     Marker("qa-vocabulary", (),
            kept="the bilingual vocabulary in force",
            where="reviews/vocabulary.py current", migrations=("0027",),
@@ -245,8 +244,7 @@ def touch_sql(name: str, dialect: str) -> str:
 
 def touch(session: so.Session, name: str) -> None:
     """Give a marker a fresh random value in the caller's transaction, for a write no trigger sees (`touched_by`)."""
-    if _marker(name).row_table != "counter":
-        raise ValueError(f"{name} is raised by its triggers only")
+    _marker(name)
     session.execute(sa.text(touch_sql(name, session.get_bind().dialect.name)))
 
 
@@ -254,7 +252,7 @@ def make_missing(session: so.Session, name: str) -> bool:
     """Give a missing marker row a first value, from a connection of its own that waits at most 200 ms for SQLite's
     write lock (it is only a saving); the one place such rows are made. False if the database was busy."""
     marker = _marker(name)
-    first = 0 if marker.row_table == "data_version" else 1 + secrets.randbelow(4 * 10**18)
+    first = 1 + secrets.randbelow(4 * 10**18)
     engine = _engine(session)
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
@@ -406,7 +404,7 @@ def expected_triggers(dialect: str, markers: Iterable[Marker] | None = None) -> 
 _SQLITE_TRIGGER = re.compile(r"CREATE\s+TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(\S+)\s+(?:AFTER|BEFORE)\s+"
                              r"(INSERT|DELETE|UPDATE)(?:\s+OF\s+(.+?))?\s+ON\s+\"?(\w+)\"?\s+(?:FOR\s+EACH\s+ROW\s+)?"
                              r"BEGIN\s+(.*)\s+END", re.IGNORECASE | re.DOTALL)
-_WRITES_MARKER = re.compile(r"\b(counter|data_version)\b", re.IGNORECASE)
+_WRITES_MARKER = re.compile(r"\bcounter\b", re.IGNORECASE)
 _QUOTED = re.compile(r"'([a-z][a-z0-9-]*)'")
 
 

@@ -202,9 +202,9 @@ def count_figures(session: so.Session, *, user: User, now: datetime, sla_hours: 
 # --- the figures, counted once per data version -----------------------------------------------------------
 # Counting a million incidents takes seconds; the figures change only when a watched column is written. They are
 # kept under the `dashboard` marker by the rule of core/freshness.py, in the database (dashboard_figures, shared by
-# every worker and counted ahead by the scheduler) rather than in a process: the marker (its row is in data_version,
-# raised by one by the triggers of migration 0012) is read first, in the reader's own transaction, and figures are
-# stored only if the committed marker is still the one read, checked in the storing transaction itself. The key
+# every worker and counted ahead by the scheduler) rather than in a process: the marker is read first, in the
+# reader's own transaction, and figures are stored only if the committed marker is still the one read, checked in
+# the storing transaction itself (from a connection of its own: the reader's transaction stays a reader). The key
 # holds what else the figures depend on: the viewer's scope (all divisions, or one), the month of the 12-month charts
 # and the SLA hours. Figures that move with the clock (overdue reports) are counted every time.
 
@@ -291,7 +291,7 @@ def _insert(session: so.Session) -> Any:
 
 
 def _make_version_row(session: so.Session) -> bool:
-    """Make the data version's row (from 0); False if the database is busy."""
+    """Make the marker's row; False if the database is busy."""
     return freshness.make_missing(session, VERSION)
 
 
