@@ -212,7 +212,7 @@ VERSION = "dashboard"
 
 
 def data_version(session: so.Session) -> int | None:
-    """The current data version; None before the first view made its row (or after the tables were emptied)."""
+    """The `dashboard` marker's value; None before the first view made its row (or after the tables were emptied)."""
     return freshness.value(session, VERSION)
 
 
