@@ -68,7 +68,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     _register_template_helpers(app)
     app.after_request(_security_headers)
     if app.config.get("CACHE_STATS"):
-        from qa_incidents.core.memo import add_lookups_header
+        from qa_incidents.core.freshness import add_lookups_header
 
         app.after_request(add_lookups_header)
 

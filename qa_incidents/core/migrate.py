@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from alembic import command, op
 from alembic.config import Config as AlembicConfig
 
@@ -69,3 +71,46 @@ def drop_append_only(table: str) -> None:
         for verb in ("update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
 
+
+
+def marker_triggers(marker: str, watched: Mapping[str, Sequence[str] | None]) -> None:
+    """In a migration: triggers that give a change marker a fresh random value, in the writer's own transaction, on
+    every insert and delete (PostgreSQL: and TRUNCATE) of each watched table and every update of its listed columns
+    (None: of any column), whatever makes the write.
+
+    Write the table list out in the migration (never read it from core/freshness.py), so the migration's history
+    stays as it was; add the same to the registry there: tests/services/test_freshness.py compares the database's
+    triggers with it. PostgreSQL fires once per statement, SQLite once per row.
+    """
+    from qa_incidents.core.freshness import touch_sql
+
+    dialect = op.get_bind().dialect.name
+    short = marker.replace("-", "_")
+    if dialect == "postgresql":
+        op.execute(f"""
+            CREATE OR REPLACE FUNCTION touch_{short}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                {touch_sql(marker, dialect)};
+                RETURN NULL;
+            END $$""")
+    for table, columns in watched.items():
+        update = f"UPDATE OF {', '.join(columns)}" if columns else "UPDATE"
+        if dialect == "postgresql":
+            op.execute(f"CREATE TRIGGER {table}_touches_{short} AFTER INSERT OR DELETE OR TRUNCATE OR {update} "
+                       f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION touch_{short}()")
+        else:
+            for event in ("INSERT", "DELETE", update):
+                op.execute(f"CREATE TRIGGER {table}_{event.split()[0].lower()}_touches_{short} AFTER {event} "
+                           f"ON {table} BEGIN {touch_sql(marker, dialect)}; END")
+
+
+def drop_marker_triggers(marker: str, tables: Sequence[str]) -> None:
+    """In a migration's downgrade: drop the triggers `marker_triggers` made on these tables."""
+    short = marker.replace("-", "_")
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for table in tables:
+        if postgres:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_touches_{short} ON {table}")
+        else:
+            for event in ("insert", "delete", "update"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_{event}_touches_{short}")

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
+from qa_incidents.core import freshness
 from qa_incidents.core.db import Base
 
 
@@ -43,18 +44,10 @@ def next_value(session: so.Session, name: str) -> int:
     raise RuntimeError(f"could not advance counter {name}")
 
 
-#: Every change marker (the rest of the counter rows number references). Triggers keep them; migrations start
-#: some, so a database that `db upgrade` alone made holds these rows and nothing else.
-CHANGE_MARKERS = ("incident-register", "register-page", "laws-map", "lesson-library", "notification-board")
+#: Every change marker kept in a counter row (the rest number references): core/freshness.py's registry.
+CHANGE_MARKERS = freshness.CHANGE_MARKERS
 
 
 def marker(session: so.Session, name: str) -> int | None:
-    """The current value of a counter row used as a change marker: database triggers give it a fresh random value
-    on every write the marker guards (migration 0011), so whatever was computed under one value stays valid while
-    the value does. None if the row is missing (never written, or truncated): then nothing may be reused."""
-    value = session.scalar(_MARKER, {"name": name})
-    return None if value is None else int(value)
-
-
-#: Built once: markers are read on most pages.
-_MARKER = sa.select(Counter.value).where(Counter.name == sa.bindparam("name"))
+    """The current value of a change marker (core/freshness.py); None if its row is missing."""
+    return freshness.value(session, name)

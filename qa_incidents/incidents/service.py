@@ -21,11 +21,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from qa_incidents.accounts.models import User
 from qa_incidents.catalogue.models import Product
 from qa_incidents.catalogue.service import CategoryTree
-from qa_incidents.core import audit, params
+from qa_incidents.core import audit, freshness, params
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.db import is_db_id, is_db_int
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.memo import Remembered
 from qa_incidents.core.permissions import (
     Capability,
     can,
@@ -34,7 +33,7 @@ from qa_incidents.core.permissions import (
     scoped,
     unscoped,
 )
-from qa_incidents.core.sequences import marker, next_value
+from qa_incidents.core.sequences import next_value
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Attachment, Comment, Incident
 from qa_incidents.incidents.rules import (
@@ -532,22 +531,16 @@ def register(
 # Counting every matching row is the one part of a register page whose cost grows with the table
 # (a million incidents: ~0.1 s on SQLite for each of two COUNTs). So the page counts at most `cap`
 # rows per status (an index range scan that stops early; "more than 10,000" beyond that), and every
-# count is remembered under the value of the `incident-register` marker. Triggers (migration 0011)
-# give the marker a fresh random value on every write to incidents that can change a count, in the
-# writer's transaction and whatever makes the write. Why a remembered count is never stale:
-# - the marker is read first, in the reader's transaction; the counts that follow see that data or
-#   newer (SQLite: the same snapshot; PostgreSQL, read committed: that snapshot or a newer one);
-# - a committed write moves the marker to a value no cached count was made under, in every process;
-# - random, not incremented: a rolled-back write (whose value a reader inside that transaction may
-#   have cached its counts under) never becomes current, and two databases never share a value;
-# - the key holds everything else the counts depend on: the reader's scope, the filters, the
-#   category's descendants. Free-text searches (which also match product names) are not remembered.
+# count is kept under the `incident-register` marker by the rule of core/freshness.py (the marker moves on every
+# write to an incident column a count filters on). The key holds everything else the counts depend on: the
+# reader's scope, the filters, the category's descendants. Free-text searches (which also match product names)
+# are not kept.
 
 COUNT_CAP = 10_000
 REGISTER_MARKER = "incident-register"
-#: The marker a whole register page is remembered under (core/pagecache.py; triggers in migration 0015).
+#: The marker a whole register page is remembered under (core/pagecache.py).
 REGISTER_PAGE_MARKER = "register-page"
-_COUNT_CACHE = Remembered(256)
+_COUNT_CACHE = freshness.Kept(REGISTER_MARKER, size=256)
 
 
 @dataclass(frozen=True)
@@ -599,13 +592,18 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
             total, total_capped = _capped_count(session, _filtered(session, ids, filters), cap)
         return RegisterCounts(total, by_status, total_capped, frozenset(capped))
 
-    key: tuple[Any, ...] | None = None
-    if not filters.text.strip():
-        generation = marker(session, REGISTER_MARKER)
-        if generation is not None:
-            categories = (tuple(sorted(CategoryTree.load(session).descendants(filters.category_id)))
-                          if filters.category_id else None)
-            key = (generation, cap, scope, filters.status, filters.severity, filters.division_id, categories,
-                   filters.country, filters.aware_from, filters.aware_to)
-    return _COUNT_CACHE.get(key, count) if key is not None else count()
+    if filters.text.strip():
+        return count()
+    reading = _COUNT_CACHE.read(session)  # first: what is counted after it is at least as new
+    if reading is None:
+        return count()
+    categories = (tuple(sorted(CategoryTree.load(session).descendants(filters.category_id)))
+                  if filters.category_id else None)
+    key = (cap, scope, filters.status, filters.severity, filters.division_id, categories,
+           filters.country, filters.aware_from, filters.aware_to)
+    counts = _COUNT_CACHE.peek(reading, key)
+    if counts is None:
+        counts = count()
+        _COUNT_CACHE.keep(session, reading, key, counts)
+    return counts
 

@@ -7,7 +7,6 @@ changes the record and writes the audit event in the caller's transaction.
 from __future__ import annotations
 
 import io
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.accounts.service import as_recipient, people
-from qa_incidents.core import audit, outbox
+from qa_incidents.core import audit, freshness, outbox
 from qa_incidents.core.db import is_db_id
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.i18n import (
@@ -31,9 +30,7 @@ from qa_incidents.core.i18n import (
     document_datetime,
     document_language,
 )
-from qa_incidents.core.memo import Remembered
 from qa_incidents.core.permissions import Capability, Role, can, scoped, unscoped
-from qa_incidents.core.sequences import marker
 from qa_incidents.core.signatures import sign
 from qa_incidents.core.storage import Storage, StoredFile
 from qa_incidents.incidents.models import Incident
@@ -886,47 +883,25 @@ def open_records(stmt: sa.Select[Any], *, user: User, authority: str = "", divis
 # Counting every open record is the part of the board whose cost grows with the table (100,000 open records: an
 # index scan of every one). Only two counts need it, and neither moves with the clock: how many open records the
 # viewer may see, and how many of them have no deadline (the authorities list is the same kind of figure). They are
-# remembered under the value of the `notification-board` marker, which triggers (migration 0014) set to a fresh
-# random value in the writer's transaction on every insert or delete of a record and every change of a column the
-# board filters or counts on (state, deadline, division, authority, regime, owner), whatever makes the write. Why a
-# remembered figure is never stale: the marker is read first, in the reader's transaction, so what is counted after
-# it is that data or newer; a committed write moves the marker to a value nothing was remembered under, in every
-# process; a rolled-back write's value never becomes current. The key holds the reader's scope and the filters.
+# kept under the `notification-board` marker by the rule of core/freshness.py (the marker moves on every insert or
+# delete of a record and every change of a column the board filters or counts on: state, deadline, division,
+# authority, regime, owner). The key holds the reader's scope and the filters. A missing marker row (an upgraded
+# database no record was written to since, or emptied tables) is given a first value for the next view.
 # The counts by urgency move with the clock and are counted at every view, along the indexes, over the records
 # near or past their deadline only (due within 24 hours, or past half their time): the rest are "on track".
 
 BOARD_MARKER = "notification-board"
-_BOARD_CACHE = Remembered(256)
+_BOARD_CACHE = freshness.Kept(BOARD_MARKER, size=256)
 
 
-def _remembered(generation: int | None, key: tuple[Any, ...], count: Callable[[], Any]) -> Any:
-    """What `count` returns, remembered under the board marker's value (`generation`; None: never remembered)."""
-    if generation is None:
-        return count()
-    return _BOARD_CACHE.get((generation, *key), count)
-
-
-def _board_generation(session: so.Session) -> int | None:
-    """The board marker's value; when the row is missing (an upgraded database no record was written to since, or
-    emptied tables), it is given a first value from a connection of its own, for the next view to remember under."""
-    generation = marker(session, BOARD_MARKER)
-    if generation is None:
-        engine = session.get_bind()
-        with engine.connect() as conn:  # type: ignore[union-attr]
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:  # only a saving: wait at most 200 ms for the write lock (as the dashboard's figures do)
-                conn.connection.driver_connection.execute("PRAGMA busy_timeout = 200")  # type: ignore[union-attr]
-            try:
-                with conn.begin():
-                    conn.execute(sa.text("INSERT INTO counter (name, value) VALUES (:name, :value) "
-                                         "ON CONFLICT (name) DO NOTHING"),
-                                 {"name": BOARD_MARKER, "value": 1 + secrets.randbelow(4 * 10**18)})
-            except sa.exc.OperationalError:
-                pass
-            finally:
-                if sqlite:
-                    conn.connection.driver_connection.execute("PRAGMA busy_timeout = 30000")  # type: ignore[union-attr]
-    return generation
+def _remembered(session: so.Session, reading: freshness.Reading | None, key: tuple[Any, ...],
+                count: Callable[[], Any]) -> Any:
+    """What `count` returns, kept under the board marker as read first (`reading`; None: never kept)."""
+    found = _BOARD_CACHE.peek(reading, key)
+    if found is None:
+        found = count()
+        _BOARD_CACHE.keep(session, reading, key, found)
+    return found
 
 
 def _scope(user: User) -> tuple[Any, ...]:
@@ -942,7 +917,7 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
         return open_records(stmt, user=user, authority=authority, division_id=division_id, regime_code=regime_code,
                              states=states, owner_id=owner_id)
 
-    generation = _board_generation(session)  # first: what is counted after it is at least as new
+    reading = _BOARD_CACHE.read(session)  # first: what is counted after it is at least as new
     # Those with a deadline in deadline order, then those without: no sort of every open record. Each open state
     # is walked on its own along the (state, due_at) index and the three walks merged; one walk along due_at
     # alone would first step over every submitted record, most of them due long ago.
@@ -974,7 +949,7 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
         return narrowed(sa.select(sa.func.count()).select_from(R).where(*where)).scalar_subquery()
 
     filters = (_scope(user), authority, division_id, regime_code, owner_id)
-    total, undated = _remembered(generation, ("counts", *filters),
+    total, undated = _remembered(session, reading, ("counts", *filters),
                                  lambda: tuple(session.execute(sa.select(count(), count(due.is_(None)))).one()))
     U = rules.Urgency
     soon, critical = now + timedelta(hours=24), now + timedelta(hours=4)
@@ -986,7 +961,7 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
     # Never below 0: on PostgreSQL a record committed between the two statements is in one count only.
     counts[U.OK] = max(0, total - sum(counts.values()))
     counts = {u: counts[u] for u in U}
-    authorities = _remembered(generation, ("authorities", _scope(user), division_id),
+    authorities = _remembered(session, reading, ("authorities", _scope(user), division_id),
                               lambda: _authorities(session, user=user, division_id=division_id))
     return Board(rows, counts, list(authorities), total=total)
 

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_incidents.catalogue.service import CategoryTree as Tree
-from qa_incidents.core.memo import Remembered
-from qa_incidents.core.sequences import marker
+from qa_incidents.core import freshness
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.severity import harm_classes
 from qa_incidents.laws import service as laws
@@ -117,9 +116,8 @@ def _assessed(incident: Incident, found: Iterable[tuple[Any, Iterable[Any], str]
 #
 # The incident page shows the obligations of every incident it opens; the laws map behind them changes a few
 # times a year. What the map gives a country and category on a day is remembered per process, as plain values
-# (never ORM objects, which belong to one session), under the `laws-map` marker: triggers (migration 0015) give
-# it a fresh random value on every write to jurisdictions, laws, their categories and obligations and the
-# category tree, so a remembered answer is never stale (the reasoning of incidents/service.py's register counts).
+# (never ORM objects, which belong to one session), under the `laws-map` marker by the rule of core/freshness.py
+# (the marker moves on every write to jurisdictions, laws, their categories and obligations and the category tree).
 
 LAWS_MARKER = "laws-map"
 
@@ -200,21 +198,35 @@ def _jurisdiction_shown(j: Any) -> JurisdictionShown:
 
 #: Per marker value: the whole map (read once per process after each change), and what it gives each country
 #: and category.
-_MAPS_SHOWN = Remembered(2)
-_LAWS_SHOWN = Remembered(1024)
+_MAPS_SHOWN = freshness.Kept(LAWS_MARKER, size=2)
+_LAWS_SHOWN = freshness.Kept(LAWS_MARKER, size=1024)
 
 
 def obligations_shown(session: so.Session, incident: Incident) -> list[IncidentObligation]:
     """obligations_for, for display: the same obligations, assessments and deadlines, with the laws and
     obligations as plain values, read from the laws map once per process while the map stays unchanged."""
-    generation = marker(session, LAWS_MARKER)
-    if generation is None:  # no marker (never written): nothing may be reused
+    reading = _LAWS_SHOWN.read(session)
+    if reading is None:  # no marker (never written): nothing may be reused
         return obligations_for(session, incident)
+    computed: dict[Any, Any] = {}  # kept together after one look at the committed marker
+
+    def whole_map() -> MapShown:
+        found = computed.get("map") or _MAPS_SHOWN.peek(reading, "map")
+        if found is None:
+            found = computed["map"] = MapShown.load(session)
+        return found  # type: ignore[no-any-return]
+
     def shown(country: str) -> tuple[str, list[laws.Candidate]]:
-        return _LAWS_SHOWN.get((generation, incident.category_id, country), lambda: _MAPS_SHOWN.get(
-            generation, lambda: MapShown.load(session)).candidates(category_id=incident.category_id, country=country))
+        key = (incident.category_id, country)
+        found = computed.get(key) or _LAWS_SHOWN.peek(reading, key)
+        if found is None:
+            found = computed[key] = whole_map().candidates(category_id=incident.category_id, country=country)
+        return found  # type: ignore[no-any-return]
 
     zone, found = shown(incident.country)
     on = incident.aware_at.astimezone(ZoneInfo(zone)).date()
     by_market = {market: laws.in_force_on(shown(market)[1], on) for market in markets_abroad(incident)}
+    if computed and freshness.still_committed(session, reading, (LAWS_MARKER,)):
+        for key, value in computed.items():
+            (_MAPS_SHOWN if key == "map" else _LAWS_SHOWN).put(reading, key, value)
     return _assessed(incident, reach(laws.in_force_on(found, on), by_market))

@@ -15,6 +15,7 @@ from fpdf import FPDF
 from markupsafe import Markup, escape
 
 from qa_incidents.accounts.models import Division, User
+from qa_incidents.core import freshness
 from qa_incidents.core.pdf import FONTS
 from qa_incidents.core.permissions import Capability, can, scoped
 from qa_incidents.incidents.models import Incident
@@ -31,7 +32,7 @@ from qa_incidents.incidents.workflow_models import TriageDecision
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.rules import OPEN_STATES
 from qa_incidents.reports.charts import Chart, bar_chart
-from qa_incidents.reports.models import DashboardFigures, DataVersion, StatusReport
+from qa_incidents.reports.models import DashboardFigures, StatusReport
 from qa_incidents.reports.render import when
 
 SEVERITIES = [s.value for s in Severity]
@@ -199,24 +200,20 @@ def count_figures(session: so.Session, *, user: User, now: datetime, sla_hours: 
 
 
 # --- the figures, counted once per data version -----------------------------------------------------------
-# Counting a million incidents takes seconds; the figures change only when a watched column is written. Triggers
-# (migration 0012) raise data_version on every such write, whatever writes it, in the writer's transaction. The
-# figures are stored with the version they were counted at and reused while it stands. Why that is never stale:
-# - the version is read first, in the reader's own transaction; the counts that follow see at least that data
-#   (SQLite: the same snapshot; PostgreSQL, read committed: that snapshot or a newer one), never older;
-# - figures are stored only when the reader's version is the committed one, so counts that include the reader's
-#   own uncommitted writes (whose bump may be rolled back) are never stored;
-# - a write that is rolled back takes its bump with it, and one that commits moves the version past every stored
-#   figure, so the next view counts again;
-# - the key holds what else the figures depend on: the viewer's scope (all divisions, or one), the month of the
-#   12-month charts and the SLA hours. Figures that move with the clock (overdue reports) are counted every time.
+# Counting a million incidents takes seconds; the figures change only when a watched column is written. They are
+# kept under the `dashboard` marker by the rule of core/freshness.py, in the database (dashboard_figures, shared by
+# every worker and counted ahead by the scheduler) rather than in a process: the marker is read first, in the
+# reader's own transaction, and figures are stored only if the committed marker is still the one read, checked in
+# the storing transaction itself (from a connection of its own: the reader's transaction stays a reader). The key
+# holds what else the figures depend on: the viewer's scope (all divisions, or one), the month of the 12-month charts
+# and the SLA hours. Figures that move with the clock (overdue reports) are counted every time.
 
 VERSION = "dashboard"
 
 
 def data_version(session: so.Session) -> int | None:
-    """The current data version; None before the first view made its row (or after the tables were emptied)."""
-    return session.scalar(sa.select(DataVersion.value).where(DataVersion.name == VERSION))
+    """The `dashboard` marker's value; None before the first view made its row (or after the tables were emptied)."""
+    return freshness.value(session, VERSION)
 
 
 def _figures_key(user: User, now: datetime, sla_hours: dict[str, float]) -> str:
@@ -294,17 +291,8 @@ def _insert(session: so.Session) -> Any:
 
 
 def _make_version_row(session: so.Session) -> bool:
-    """Make the data version's row (from 0); False if the database is busy."""
-    insert = _insert(session)
-    conn = _writer(session)
-    try:
-        with conn.begin():
-            conn.execute(insert(DataVersion).values(name=VERSION, value=0).on_conflict_do_nothing(index_elements=["name"]))
-        return True
-    except sa.exc.OperationalError:
-        return False
-    finally:
-        _release(conn)
+    """Make the marker's row; False if the database is busy."""
+    return freshness.make_missing(session, VERSION)
 
 
 def _store(session: so.Session, *, key: str, version: int, counted: dict[str, Any], now: datetime) -> None:
@@ -317,7 +305,7 @@ def _store(session: so.Session, *, key: str, version: int, counted: dict[str, An
     conn = _writer(session)
     try:
         with conn.begin():
-            if conn.scalar(sa.select(DataVersion.value).where(DataVersion.name == VERSION)) == version:
+            if freshness.value(conn, VERSION) == version:  # the committed marker is still the one read
                 conn.execute(upsert)
     except sa.exc.OperationalError:
         return

@@ -96,21 +96,9 @@ class DistributionEntry(Base):
     division: so.Mapped[Division | None] = so.relationship()
 
 
-class DataVersion(Base):
-    """A counter that database triggers (migration 0012) raise on every write that can change a dashboard figure.
-
-    The triggers fire on every path (services, imports, the synthetic generator, hand-written SQL), so a cached
-    figure stored under the counter's value is current exactly as long as the counter has not moved.
-    """
-
-    __tablename__ = "data_version"
-
-    name: so.Mapped[str] = so.mapped_column(sa.String(40), primary_key=True)
-    value: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
-
-
 class DashboardFigures(Base):
-    """The dashboard's slow-to-count figures for one viewing scope, as counted at a data version."""
+    """The dashboard's slow-to-count figures for one viewing scope, as counted under a value of the `dashboard`
+    change marker (core/freshness.py)."""
 
     __tablename__ = "dashboard_figures"
 

@@ -29,9 +29,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from markupsafe import Markup
 
-from qa_incidents.core.memo import Remembered
-from qa_incidents.core.sequences import Counter as NamedCounter
-from qa_incidents.core.sequences import marker as read_marker
+from qa_incidents.core import freshness
 from qa_incidents.reviews import rules, vocabulary
 from qa_incidents.reviews.models import Lesson
 
@@ -333,46 +331,21 @@ def _facets(session: so.Session, where: list[sa.ColumnElement[bool]], *,
 # --- counts and pages, kept while the library stands still --------------------------------
 # The total and the facet counts of a broad search read every matching lesson (up to 20,000 rows at 100,000
 # lessons), and so does ranking it (ts_rank over every match on PostgreSQL: 40 ms for such a word); both change
-# only when a lesson does. Triggers (migration 0013) give the counter row `lesson-library` a fresh random value in
-# every transaction that writes a lesson (any column but times_opened), and index_lessons does the same for
-# lesson_fts. Counts, and the ranked (id, score) rows of a page, are kept in this process under (database, marker,
-# query, filters[, page]), so a kept value is one computed from exactly the library the marker stands for. Why that
-# is never stale:
-# - the marker is read first, in the reader's own transaction; the queries that follow see that library or a
-#   newer one (read committed), never an older one;
-# - a value is kept only if, after computing it, the committed marker is still the reader's: no write committed in
-#   between, and the reader's own uncommitted writes (which gave it a marker no one else has) are not kept;
-# - a marker value is drawn at random from 4e18, so a later library never meets an earlier one's value, even
-#   after the counter row was deleted (tests empty every table) and made again. No marker row: nothing is kept.
+# only when a lesson does. Counts, and the ranked (id, score) rows of a page, are kept in this process under the
+# `lesson-library` marker and (query, filters[, page]), by the rule of core/freshness.py: the marker moves in every
+# transaction that writes a lesson (any column but times_opened), and index_lessons moves it for lesson_fts.
 # Only ids and scores of a page are kept: its lessons (titles, texts, facets) are read afresh for every page shown.
 
 LIBRARY_MARKER = "lesson-library"
 
 
-_kept = Remembered(256)  # counts: about 16 kB each, a few MB at most
-_kept_pages = Remembered(1024)  # pages: 20 (id, score) rows, about 2 kB each, 2 MB at most
+_kept = freshness.Kept(LIBRARY_MARKER, size=256)  # counts: about 16 kB each, a few MB at most
+_kept_pages = freshness.Kept(LIBRARY_MARKER, size=1024)  # pages: 20 (id, score) rows, about 2 kB each, 2 MB at most
 
 
 def _touch_library(session: so.Session) -> None:
     """Give the marker a fresh value in the caller's transaction (SQLite; on PostgreSQL a trigger on lesson does it)."""
-    session.execute(sa.text(
-        "INSERT INTO counter (name, value) VALUES (:name, 1 + abs(random() % 4000000000000000000)) "
-        "ON CONFLICT (name) DO UPDATE SET value = excluded.value"), {"name": LIBRARY_MARKER})
-
-
-def _scope(session: so.Session) -> tuple[Any, ...] | None:
-    """(database, marker) that kept values of the library are filed under; None if nothing may be kept (no marker)."""
-    marker = read_marker(session, LIBRARY_MARKER)
-    if marker is None:
-        return None
-    return session.get_bind().url.render_as_string(hide_password=True), marker  # type: ignore[union-attr]
-
-
-def _still_committed(session: so.Session, scope: tuple[Any, ...]) -> bool:
-    """Whether the committed marker is still the one the reader read (see above): then what it computed may be kept."""
-    with session.get_bind().connect() as other:  # type: ignore[union-attr]
-        committed = other.scalar(sa.select(NamedCounter.value).where(NamedCounter.name == LIBRARY_MARKER))
-    return committed == scope[1]
+    freshness.touch(session, LIBRARY_MARKER)
 
 
 def _copy(counts: tuple[int, dict[str, list[tuple[Any, int]]]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
@@ -402,13 +375,13 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
     terms = [t for g in groups for t in g]
     matches = [m for m in vocabulary.current(session).matches(query) if m.other != (m.found,)] if groups else []
     if not groups:
-        scope = _scope(session)
+        reading = _kept.read(session)
         where = filters.where()
         count_key = ("", *filters.key())
-        kept_counts = _kept.peek((*scope, *count_key)) if scope is not None else None
+        kept_counts = _kept.peek(reading, count_key)
         counts = _copy(kept_counts) if kept_counts is not None else _facets(session, where)
-        if kept_counts is None and scope is not None and _still_committed(session, scope):
-            _kept.put((*scope, *count_key), _copy(counts))
+        if kept_counts is None:
+            _kept.keep(session, reading, count_key, _copy(counts))
         lessons = session.scalars(sa.select(Lesson).where(*where)
                                   .order_by(Lesson.published_at.desc(), Lesson.id.desc()).limit(limit).offset(offset))
         hits = [LessonHit(lesson=lesson, score=0.0, snippet=Markup(rules.highlight(lesson.summary, [])))  # nosec B704: highlight() escapes
@@ -419,12 +392,12 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
     if across is not None and across != match:
         match = f"({match}) OR ({across})" if _is_sqlite(session) else f"({match}) | ({across})"
     base, matched = _ranked(session, match=match, any_terms=False, filters=filters)  # SQLite: may build lesson_fts
-    scope = _scope(session)  # read after that (a build touches the marker) and before any lesson is ranked or counted
+    reading = _kept.read(session)  # after that (a build touches the marker), before any lesson is ranked or counted
     where = [matched, *filters.where()]
     count_key = (match, *filters.key())
     page_key = (*count_key, limit, offset)
-    kept_rows = _kept_pages.peek((*scope, *page_key)) if scope is not None else None
-    kept_counts = _kept.peek((*scope, *count_key)) if scope is not None else None
+    kept_rows = _kept_pages.peek(reading, page_key)
+    kept_counts = _kept.peek(reading, count_key)
     if kept_rows is None and kept_counts is None and not _is_sqlite(session):
         top = _Top(base, limit, offset)
         counts = _facets(session, where, top=top)
@@ -433,11 +406,12 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
         rows = list(kept_rows) if kept_rows is not None else _rank(
             session, base, match=match, filtered=bool(filters.where()), limit=limit, offset=offset)
         counts = _copy(kept_counts) if kept_counts is not None else _facets(session, where)
-    if (kept_rows is None or kept_counts is None) and scope is not None and _still_committed(session, scope):
+    if (kept_rows is None or kept_counts is None) and reading is not None \
+            and freshness.still_committed(session, reading, (LIBRARY_MARKER,)):  # one look for both
         if kept_rows is None:
-            _kept_pages.put((*scope, *page_key), tuple(rows))
+            _kept_pages.put(reading, page_key, tuple(rows))
         if kept_counts is None:
-            _kept.put((*scope, *count_key), _copy(counts))
+            _kept.put(reading, count_key, _copy(counts))
     return LessonPage(hits=_hits(session, rows, terms, matches), total=counts[0], facets=counts[1], terms=terms,
                       across=matches)
 

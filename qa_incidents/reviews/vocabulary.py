@@ -27,9 +27,8 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from config import BASE_DIR
+from qa_incidents.core import freshness
 from qa_incidents.core.db import Base
-from qa_incidents.core.memo import Remembered
-from qa_incidents.core.sequences import marker as read_marker
 
 VOCABULARY_PATH = BASE_DIR / "data" / "lessons" / "qa_vocabulary.csv"
 EDITION_MARKER = "qa-vocabulary"
@@ -155,17 +154,20 @@ def read_file(path: Path = VOCABULARY_PATH) -> list[dict[str, str]]:
 
 
 _from_file: list[Vocabulary] = []
-_kept = Remembered(8)
+_kept = freshness.Kept(EDITION_MARKER, size=8)
 
 
 def current(session: so.Session) -> Vocabulary:
     """The vocabulary in force: the table's active pairs (kept in this process per edition), or the shipped file
     while the table has none (a database emptied by tests, before the migration's load)."""
-    edition = read_marker(session, EDITION_MARKER)
+    edition = _kept.read(session)
     if edition is not None:
-        key = (session.get_bind().url.render_as_string(hide_password=True), edition)  # type: ignore[union-attr]
-        return _kept.get(key, lambda: Vocabulary.of(session.execute(
-            sa.select(QaTerm.en, QaTerm.ja).where(QaTerm.active.is_(True)).order_by(QaTerm.id)).all()))
+        found = _kept.peek(edition, "in force")
+        if found is None:
+            found = Vocabulary.of(session.execute(
+                sa.select(QaTerm.en, QaTerm.ja).where(QaTerm.active.is_(True)).order_by(QaTerm.id)).all())
+            _kept.keep(session, edition, "in force", found)
+        return found  # type: ignore[no-any-return]
     if not _from_file:
         _from_file.append(Vocabulary.of((r["en"], r["ja"]) for r in read_file()))
     return _from_file[0]
@@ -179,11 +181,7 @@ EDITED_FIELDS = ("en", "ja", "kind", "source", "active")
 def _new_edition(session: so.Session) -> None:
     """Give the edition marker a fresh random value in the caller's transaction: a value never met before, so a
     vocabulary kept under an edition that was rolled back is never taken for a later one."""
-    fresh = ("1 + abs(random() % 4000000000000000000)" if session.get_bind().dialect.name == "sqlite"
-             else "1 + floor(random() * 4e18)::bigint")
-    session.execute(sa.text(
-        f"INSERT INTO counter (name, value) VALUES (:name, {fresh}) "  # nosec B608: constants only
-        "ON CONFLICT (name) DO UPDATE SET value = excluded.value"), {"name": EDITION_MARKER})
+    freshness.touch(session, EDITION_MARKER)
 
 
 def ensure_loaded(session: so.Session) -> None:

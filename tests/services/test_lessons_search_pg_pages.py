@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from qa_incidents.core.memo import Remembered
+from qa_incidents.core.freshness import Kept
 from qa_incidents.reviews import lessons, search
 from qa_incidents.reviews.models import Lesson
 
@@ -147,7 +147,7 @@ def test_ranking_and_counting_in_one_pass_equals_apart(session, library):  # typ
 
 
 def test_kept_pages_are_bounded(session, library, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(search, "_kept_pages", Remembered(3))
+    monkeypatch.setattr(search, "_kept_pages", Kept(search.LIBRARY_MARKER, size=3))
     for offset in range(6):
         search.search_lessons(session, "relay", limit=2, offset=offset)
     assert len(search._kept_pages) == 3

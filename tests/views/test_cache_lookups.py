@@ -11,7 +11,7 @@ from view_helpers import logged_in
 
 import config
 from qa_incidents import create_app
-from qa_incidents.core.memo import LOOKUPS_HEADER, Remembered
+from qa_incidents.core.freshness import LOOKUPS_HEADER, Kept, Reading
 
 REGISTER = "/incidents/?status=closed&sort=aware_desc"
 
@@ -45,5 +45,6 @@ def test_without_cache_stats_no_header_is_sent(app, login_as):
 
 
 def test_lookups_outside_a_request_are_not_counted():
-    kept = Remembered(2)
-    assert kept.get("a", lambda: 1) == 1 and kept.get("a", lambda: 2) == 1  # no request: nothing to count, no error
+    kept, reading = Kept("register-page", size=2), Reading("a database", (1,))
+    assert kept.peek(reading, "a") is None and kept.put(reading, "a", 1)
+    assert kept.peek(reading, "a") == 1  # no request: nothing to count, no error
