@@ -26,6 +26,7 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("incident", Action.REOPEN_AS_LIVE.value): _l("reopened the imported record as live work"),
     ("incident", "imported_history"): _l("imported the incident as history (public data)"),
     ("incident", "history_reverted"): _l("returned the imported record to the reports to triage"),
+    ("incident", "assigned"): _l("assigned the incident"),
     ("incident", "complaints_linked"): _l("linked customer complaints to the incident"),
     ("complaint_signal", "promoted"): _l("raised the incident from a signal in customer complaints"),
     ("comment", "commented"): _l("commented"),
@@ -54,6 +55,8 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("recall", "closed"): _l("closed the recall"),
     ("recall", "incident_linked"): _l("linked the incident to a recall"),
     ("recall", "imported_history"): _l("imported the recall's history from the public source"),
+    ("recall", "unsigned_launch_reverted"): _l("put the recall back to draft: an import had launched it without a "
+                                               "signature"),
     ("recall_population", "created"): _l("added a line to the recall's affected population"),
     ("recall_population", "retired"): _l("retired a line of the recall's affected population"),
     ("recall_advert", "created"): _l("recorded a recall advertisement"),
