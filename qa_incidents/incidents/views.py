@@ -142,6 +142,7 @@ def register():  # type: ignore[no-untyped-def]
     form.category.choices = [("", _("Any category"))] + [(str(c.id), c.path) for c in categories]
     form.country.choices = [("", _("Any country"))] + _country_choices()
     form.sort.choices = [(k, str(v)) for k, v in service.SORT_TITLES.items()]
+    form.assigned.choices = [("", _("Anyone or nobody")), ("me", _("Assigned to me")), ("nobody", _("Unassigned"))]
     errors: list[str] = []
     if not form.validate():
         errors = [f"{form[name].label.text}: {', '.join(msgs)}" for name, msgs in form.errors.items()]
@@ -157,6 +158,10 @@ def register():  # type: ignore[no-untyped-def]
         filters.category_id = int(form.category.data)
     if form.country.data and not form.country.errors:
         filters.country = form.country.data
+    if form.assigned.data == "me" and not form.assigned.errors:
+        filters.assignee_id = current_user.id
+    elif form.assigned.data == "nobody" and not form.assigned.errors:
+        filters.unassigned = True
     tz = viewer_timezone()
     for name, shift in (("aware_from", 0), ("aware_to", 1)):
         raw = getattr(form, name).data
@@ -244,6 +249,7 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "preview_types": PREVIEW_TYPES,
         "comment_form": comment_form, "blank_comment_form": CommentForm, "blank_attachment_form": AttachmentForm,
         **_watching(incident, read("watchers", lambda: True, False)),
+        **_assignment(incident),
         "actions": workflow.actions_for(db(), user=current_user, incident=incident,
                                         absent=workflow.CASE_CHILDREN - present),
         "decisions": read("triage_decisions", lambda: workflow.triage_decisions(s, incident.id)),
@@ -258,6 +264,48 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
         **_follow_through(incident, escalations, present, read),
     }
+
+
+def _assignment(incident: Any) -> dict[str, Any]:
+    """Who the incident is assigned to, and for those who may assign it, the people it may go to."""
+    from qa_incidents.incidents import assignment
+
+    may_assign = assignment.may_assign(current_user, incident.division_id)
+    live = incident.status not in assignment.NOT_WORKED
+    people = ([p for p in assignment.candidates(db(), incident.division_id)
+               if assignment.may_be_assigned(p, incident.division_id)] if may_assign and live else [])
+    return {"assignee": incident.assignee if incident.assignee_id is not None else None,
+            "may_assign": may_assign and (live or incident.assignee_id is not None), "assignable": people}
+
+
+@bp.post("/<id:incident_id>/assignee")
+@requires(Capability.READ_INCIDENTS)
+def assign(incident_id: int):  # type: ignore[no-untyped-def]
+    """Set (or clear) the incident's assignee: the division's QA managers and head-office QA."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import assignment
+
+    incident = incident_or_404(incident_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not assignment.may_assign(current_user, incident.division_id):
+        abort(403)
+    raw = (request.form.get("assignee_id") or "").strip()
+    if raw and not raw.isdigit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            changed = assignment.assign(s, user=current_user, incident_id=incident_id,
+                                        assignee_id=int(raw) if raw else None, now=now())
+    except ValidationFailed as e:
+        for message in e.errors.values():
+            flash(message, "error")
+        return render_template("incidents/show.html", **_page_context(incident_or_404(incident_id))), 422
+    except DomainError:
+        abort(404)
+    flash(_("Assigned to %(name)s.", name=changed.assignee.name) if changed.assignee_id is not None
+          else _("The incident is assigned to nobody now."), "success")
+    return redirect(url_for("incidents.show", incident_id=incident_id))
 
 
 def _watching(incident: Any, any_watcher: bool) -> dict[str, Any]:
