@@ -181,8 +181,88 @@ def register():  # type: ignore[no-untyped-def]
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     status = 200 if not errors else 422
     return render_template("incidents/register.html", form=form, page=page, args=args, errors=errors,
+                           **_register_tools(args),
                            divisions={d.id: d for d in divisions},
                            countries=_country_lookup(current_user.locale or "en"), titles=_translated), status
+
+
+def _register_tools(args: dict[str, str]) -> dict[str, Any]:
+    """The reader's saved views, the filters a new view would keep, and the bulk assignment's people (QA only)."""
+    from urllib.parse import urlencode
+
+    from qa_incidents.incidents import assignment, saved_views
+
+    may_bulk = can(current_user.actor, assignment.ASSIGNING)
+    division = None if can(current_user.actor, Capability.WORK_ALL_DIVISIONS) else current_user.division_id
+    return {"saved_views": saved_views.views_of(db(), current_user),
+            "view_query": saved_views.normalised(urlencode(args)),
+            "may_bulk": may_bulk, "bulk_people": assignment.candidates(db(), division) if may_bulk else []}
+
+
+@bp.post("/views")
+@requires(Capability.READ_INCIDENTS)
+def save_view():  # type: ignore[no-untyped-def]
+    """Keep the register's current filters under a name (shown again with the reason when refused)."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import saved_views
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    name, query = request.form.get("name", ""), request.form.get("query", "")
+    try:
+        with transaction(db()) as s:
+            view = saved_views.save(s, user=current_user, name=name, query=query, now=now())
+    except ValidationFailed as e:
+        return render_template("incidents/save_view.html", name=name, query=saved_views.normalised(query),
+                               error=e.errors.get("name", ""), saved_views=saved_views.views_of(db(), current_user)), 422
+    flash(_("View “%(name)s” saved.", name=view.name), "success")
+    return redirect(url_for("incidents.register") + (f"?{view.query}" if view.query else ""))
+
+
+@bp.post("/views/<id:view_id>/delete")
+@requires(Capability.READ_INCIDENTS)
+def delete_view(view_id: int):  # type: ignore[no-untyped-def]
+    """Delete one of your own saved views."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import saved_views
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            view = saved_views.delete(s, user=current_user, view_id=view_id, now=now())
+    except DomainError:
+        abort(404)
+    flash(_("View “%(name)s” deleted.", name=view.name), "success")
+    return redirect(url_for("incidents.register"))
+
+
+@bp.post("/bulk-assign")
+@requires(Capability.READ_INCIDENTS)
+def bulk_assign():  # type: ignore[no-untyped-def]
+    """Assign the selected incidents to one person (or nobody); each checked and audited on its own."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import assignment
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not can(current_user.actor, assignment.ASSIGNING):
+        abort(403)
+    raw_ids = request.form.getlist("incident_id")
+    raw = (request.form.get("assignee_id") or "").strip()
+    if any(not r.isdigit() for r in raw_ids) or (raw and not raw.isdigit()):
+        abort(400)
+    back = request.form.get("query", "")
+    try:
+        with transaction(db()) as s:
+            result = assignment.assign_many(s, user=current_user, incident_ids=[int(r) for r in raw_ids],
+                                            assignee_id=int(raw) if raw else None, now=now())
+    except ValidationFailed as e:
+        for message in e.errors.values():
+            flash(message, "error")
+        return render_template("incidents/bulk_result.html", result=None, query=back), 422
+    status = 422 if result.refused and not (result.changed or result.unchanged) else 200
+    return render_template("incidents/bulk_result.html", result=result, query=back), status
 
 
 def _translated(titles: dict[Any, Any]) -> dict[Any, str]:

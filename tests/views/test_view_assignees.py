@@ -35,7 +35,7 @@ def test_division_qa_assigns_a_reporter_and_everyone_sees_it(browser_as, fresh, 
     page = text(reporter.get(f"/incidents/{fire}"))
     assert "Assigned to: Aiko Tanaka" in page
     assert "assigned the incident" in page and "Aiko Tanaka" in page
-    assert 'action="/incidents/%d/assignee"' % fire not in reporter.get(f"/incidents/{fire}").get_data(as_text=True)
+    assert f'action="/incidents/{fire}/assignee"' not in reporter.get(f"/incidents/{fire}").get_data(as_text=True)
     events = fresh_all(sa.select(AuditEvent).where(AuditEvent.incident_id == fire, AuditEvent.action == "assigned"))
     assert [e.changes["assignee"] for e in events] == [[None, "Aiko Tanaka"]]
     assert events[0].actor_id == _user(fresh, "division.qa@example.com")
