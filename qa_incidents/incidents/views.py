@@ -39,6 +39,7 @@ from qa_incidents.core.web import (
 )
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
+from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import (
     CONTACT_FIELDS,
     SEVERITY_TITLES,
@@ -187,16 +188,14 @@ def register():  # type: ignore[no-untyped-def]
 
 
 def _register_tools(args: dict[str, str]) -> dict[str, Any]:
-    """The reader's saved views, the filters a new view would keep, and the bulk assignment's people (QA only)."""
+    """The reader's saved views, the filters a new view would keep, and whether rows may be selected for bulk work."""
     from urllib.parse import urlencode
 
     from qa_incidents.incidents import assignment, saved_views
 
-    may_bulk = can(current_user.actor, assignment.ASSIGNING)
-    division = None if can(current_user.actor, Capability.WORK_ALL_DIVISIONS) else current_user.division_id
     return {"saved_views": saved_views.views_of(db(), current_user),
             "view_query": saved_views.normalised(urlencode(args)),
-            "may_bulk": may_bulk, "bulk_people": assignment.candidates(db(), division) if may_bulk else []}
+            "may_bulk": can(current_user.actor, assignment.ASSIGNING)}
 
 
 @bp.post("/views")
@@ -237,32 +236,48 @@ def delete_view(view_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("incidents.register"))
 
 
-@bp.post("/bulk-assign")
+@bp.route("/bulk-assign", methods=["GET", "POST"])
 @requires(Capability.READ_INCIDENTS)
 def bulk_assign():  # type: ignore[no-untyped-def]
-    """Assign the selected incidents to one person (or nobody); each checked and audited on its own."""
+    """The incidents selected on the register (GET: which, and to whom), then assigned one by one (POST): each is
+    checked and audited on its own, and each refusal is listed with its reason."""
     from qa_incidents.core.forms import EmptyForm
     from qa_incidents.incidents import assignment
 
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     if not can(current_user.actor, assignment.ASSIGNING):
         abort(403)
-    raw_ids = request.form.getlist("incident_id")
-    raw = (request.form.get("assignee_id") or "").strip()
+    source = request.form if request.method == "POST" else request.args
+    raw_ids = source.getlist("incident_id")
+    raw = (source.get("assignee_id") or "").strip()
     if any(not r.isdigit() for r in raw_ids) or (raw and not raw.isdigit()):
         abort(400)
-    back = request.form.get("query", "")
+    ids = list(dict.fromkeys(int(r) for r in raw_ids))[:assignment.BULK_LIMIT + 1]
+    back = source.get("query", "")
+    division = None if can(current_user.actor, Capability.WORK_ALL_DIVISIONS) else current_user.division_id
+
+    def chooser(status: int = 200):  # type: ignore[no-untyped-def]
+        chosen = list(db().scalars(service.visible(sa.select(Incident), current_user).where(Incident.id.in_(ids))
+                                   .order_by(Incident.id))) if ids else []
+        return render_template("incidents/bulk_assign.html", incidents=chosen, query=back, chosen=raw,
+                               people=assignment.candidates(db(), division), result=None), status
+
+    if request.method == "GET":
+        if not ids:
+            flash(_("Select at least one incident."), "error")
+        return chooser(200 if ids else 422)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
     try:
         with transaction(db()) as s:
-            result = assignment.assign_many(s, user=current_user, incident_ids=[int(r) for r in raw_ids],
-                                            assignee_id=int(raw) if raw else None, now=now())
+            result = assignment.assign_many(s, user=current_user, incident_ids=ids, assignee_id=int(raw) if raw else None,
+                                            now=now())
     except ValidationFailed as e:
         for message in e.errors.values():
             flash(message, "error")
-        return render_template("incidents/bulk_result.html", result=None, query=back), 422
+        return chooser(422)
     status = 422 if result.refused and not (result.changed or result.unchanged) else 200
-    return render_template("incidents/bulk_result.html", result=result, query=back), status
+    return render_template("incidents/bulk_assign.html", incidents=[], query=back, chosen=raw, people=[],
+                           result=result), status
 
 
 def _translated(titles: dict[Any, Any]) -> dict[Any, str]:
@@ -347,18 +362,17 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
 
 
 def _assignment(incident: Any) -> dict[str, Any]:
-    """Who the incident is assigned to, and for those who may assign it, the people it may go to."""
+    """Who the incident is assigned to, and whether the reader may change it (the people are listed on the assign
+    page: the incident page reads no list of users)."""
     from qa_incidents.incidents import assignment
 
-    may_assign = assignment.may_assign(current_user, incident.division_id)
     live = incident.status not in assignment.NOT_WORKED
-    people = ([p for p in assignment.candidates(db(), incident.division_id)
-               if assignment.may_be_assigned(p, incident.division_id)] if may_assign and live else [])
     return {"assignee": incident.assignee if incident.assignee_id is not None else None,
-            "may_assign": may_assign and (live or incident.assignee_id is not None), "assignable": people}
+            "may_assign": assignment.may_assign(current_user, incident.division_id)
+                          and (live or incident.assignee_id is not None)}
 
 
-@bp.post("/<id:incident_id>/assignee")
+@bp.route("/<id:incident_id>/assignee", methods=["GET", "POST"])
 @requires(Capability.READ_INCIDENTS)
 def assign(incident_id: int):  # type: ignore[no-untyped-def]
     """Set (or clear) the incident's assignee: the division's QA managers and head-office QA."""
@@ -366,10 +380,19 @@ def assign(incident_id: int):  # type: ignore[no-untyped-def]
     from qa_incidents.incidents import assignment
 
     incident = incident_or_404(incident_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     if not assignment.may_assign(current_user, incident.division_id):
         abort(403)
+
+    def page(error: str = "", chosen: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+        people = [p for p in assignment.candidates(db(), incident.division_id)
+                  if assignment.may_be_assigned(p, incident.division_id)]
+        return render_template("incidents/assign.html", incident=incident, people=people, error=error,
+                               chosen=chosen or str(incident.assignee_id or "")), status
+
+    if request.method == "GET":
+        return page()
+    if not EmptyForm().validate_on_submit():
+        abort(400)
     raw = (request.form.get("assignee_id") or "").strip()
     if raw and not raw.isdigit():
         abort(400)
@@ -378,9 +401,8 @@ def assign(incident_id: int):  # type: ignore[no-untyped-def]
             changed = assignment.assign(s, user=current_user, incident_id=incident_id,
                                         assignee_id=int(raw) if raw else None, now=now())
     except ValidationFailed as e:
-        for message in e.errors.values():
-            flash(message, "error")
-        return render_template("incidents/show.html", **_page_context(incident_or_404(incident_id))), 422
+        incident = incident_or_404(incident_id)
+        return page(error="; ".join(e.errors.values()), chosen=raw, status=422)
     except DomainError:
         abort(404)
     flash(_("Assigned to %(name)s.", name=changed.assignee.name) if changed.assignee_id is not None

@@ -30,12 +30,15 @@ def test_division_qa_assigns_a_reporter_and_everyone_sees_it(browser_as, fresh, 
     fire = _incident(fresh, "Refrigerator caught fire in kitchen")
     qa, reporter = browser_as("division.qa@example.com"), browser_as("reporter@example.com")
     assert "Assigned to: nobody" in text(qa.get(f"/incidents/{fire}"))
+    chooser = text(qa.get(f"/incidents/{fire}/assignee"))
+    assert "Aiko Tanaka (Home Appliances)" in chooser and "Yuki Nakamura" in chooser and "Emma Walsh" not in chooser
     answer = _assign(qa, fire, _user(fresh, "reporter@example.com"))
     assert answer.status_code == 302
     page = text(reporter.get(f"/incidents/{fire}"))
     assert "Assigned to: Aiko Tanaka" in page
     assert "assigned the incident" in page and "Aiko Tanaka" in page
-    assert f'action="/incidents/{fire}/assignee"' not in reporter.get(f"/incidents/{fire}").get_data(as_text=True)
+    assert f'href="/incidents/{fire}/assignee"' not in reporter.get(f"/incidents/{fire}").get_data(as_text=True)
+    assert f'href="/incidents/{fire}/assignee"' in qa.get(f"/incidents/{fire}").get_data(as_text=True)
     events = fresh_all(sa.select(AuditEvent).where(AuditEvent.incident_id == fire, AuditEvent.action == "assigned"))
     assert [e.changes["assignee"] for e in events] == [[None, "Aiko Tanaka"]]
     assert events[0].actor_id == _user(fresh, "division.qa@example.com")
@@ -66,6 +69,7 @@ def test_only_qa_of_the_division_or_head_office_may_assign(browser_as, fresh):  
     assert _assign(browser_as("reporter@example.com"), fire, reporter_id).status_code == 403
     assert _assign(browser_as("executive@example.com"), fire, reporter_id).status_code == 403
     assert _assign(browser_as("cable.qa@example.com"), fire, reporter_id).status_code == 404  # may not even read it
+    assert browser_as("reporter@example.com").get(f"/incidents/{fire}/assignee").status_code == 403
     assert fresh(sa.select(Incident.assignee_id).where(Incident.id == fire)) is None
     # The page offers the form to neither the reporter nor the executive.
     for email in ("reporter@example.com", "executive@example.com"):
@@ -80,6 +84,7 @@ def test_a_person_who_does_not_work_the_division_is_refused_with_the_reason(brow
         answer = _assign(qa, fire, _user(fresh, email))
         assert answer.status_code == 422
         assert "does not work incidents of this division" in text(answer)
+        assert f'<option value="{_user(fresh, email)}"' not in answer.get_data(as_text=True)
     assert _assign(qa, fire, "x").status_code == 400
     assert fresh(sa.select(Incident.assignee_id).where(Incident.id == fire)) is None
 

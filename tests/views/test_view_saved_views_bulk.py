@@ -73,6 +73,10 @@ def test_head_office_assigns_several_incidents_and_each_refusal_is_reported(brow
     register = hq.get("/incidents/").get_data(as_text=True)
     assert 'form="bulk"' in register and 'action="/incidents/bulk-assign"' in register
     ids = [i for i in fresh_all(sa.select(Incident.id).order_by(Incident.id))][:3]
+    chooser = hq.get("/incidents/bulk-assign?" + "&".join(f"incident_id={i}" for i in ids))
+    refs = fresh_all(sa.select(Incident.reference).where(Incident.id.in_(ids)).order_by(Incident.id))
+    assert chooser.status_code == 200 and "3 incidents selected" in text(chooser)
+    assert all(ref in text(chooser) for ref in refs)
     history = ids[2]
     demo.execute(sa.update(Incident).where(Incident.id == history).values(status=Status.HISTORICAL))
     demo.commit()
