@@ -22,7 +22,7 @@ from qa_incidents.core.db import is_db_int
 from qa_incidents.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Capability, Role, can, can_read_division, can_work_division
 from qa_incidents.incidents.models import Incident
-from qa_incidents.incidents.rules import Status
+from qa_incidents.incidents.rules import STATUS_TITLES, Status
 
 #: The capability that assigning takes: held by the division's QA managers and head-office QA only.
 ASSIGNING = Capability.WORK_NOTIFICATIONS
@@ -59,7 +59,7 @@ def why_not_assign(incident: Incident, person: User | None) -> str | None:
         return None
     if incident.status in NOT_WORKED:
         return str(_l("%(ref)s is not live work (%(status)s): it takes no assignee.", ref=incident.reference,
-                      status=incident.status.value))
+                      status=STATUS_TITLES[incident.status]))
     if not may_be_assigned(person, incident.division_id):
         return str(_l("%(name)s does not work incidents of this division.", name=person.name))
     return None
