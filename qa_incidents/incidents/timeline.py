@@ -34,6 +34,7 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("signature", "signed"): _l("signed electronically"),
     ("notification_record", "notification_required"): _l("found a regulator notification required"),
     ("notification_record", "notification_rederived"): _l("updated a regulator notification after the facts changed"),
+    ("notification_record", "notification_assigned"): _l("assigned a regulator notification to its owner"),
     ("notification_record", "notification_added"): _l("added a regulator notification"),
     ("notification_record", "notification_scheduled"): _l("scheduled a follow-up report to the authority"),
     ("notification_record", "notification_drafted"): _l("drafted a regulator notification"),

@@ -386,8 +386,12 @@ def assign(incident_id: int):  # type: ignore[no-untyped-def]
     def page(error: str = "", chosen: str = "", status: int = 200):  # type: ignore[no-untyped-def]
         people = [p for p in assignment.candidates(db(), incident.division_id)
                   if assignment.may_be_assigned(p, incident.division_id)]
-        return render_template("incidents/assign.html", incident=incident, people=people, error=error,
-                               chosen=chosen or str(incident.assignee_id or "")), status
+        return render_template(
+            "incidents/assign.html", incident=incident, people=people, error=error, may_clear=True,
+            chosen=chosen or str(incident.assignee_id or ""), heading=_("Assign %(ref)s", ref=incident.reference),
+            subject=incident.title, action=url_for("incidents.assign", incident_id=incident.id),
+            back=url_for("incidents.show", incident_id=incident.id),
+            note=_("Those who work this division's incidents: its reporters and QA managers, and head-office QA.")), status
 
     if request.method == "GET":
         return page()

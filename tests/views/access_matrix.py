@@ -122,6 +122,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "records.printable": "read A",
     "records.document": "read A",
     "records.add": "notify A",
+    "records.assign_owner": "notify A",
     "records.draft": "notify A",
     "records.submit": "notify A",
     "records.acknowledge": "notify A",
