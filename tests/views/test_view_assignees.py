@@ -95,3 +95,17 @@ def test_imported_history_takes_no_assignee(browser_as, fresh, demo):  # type: i
     demo.commit()
     answer = _assign(browser_as("hq.qa@example.com"), fire, _user(fresh, "hq.qa@example.com"))
     assert answer.status_code == 422 and "is not live work" in text(answer)
+
+
+def test_the_register_export_keeps_the_assigned_filter(browser_as, fresh):  # type: ignore[no-untyped-def]
+    fire = _incident(fresh, "Refrigerator caught fire in kitchen")
+    qa = browser_as("division.qa@example.com")
+    assert _assign(qa, fire, _user(fresh, "division.qa@example.com")).status_code == 302
+    register = qa.get("/incidents/?assigned=me").get_data(as_text=True)
+    assert "/imports/export/register.csv?assigned=me" in register
+    mine = qa.get("/imports/export/register.json?assigned=me")
+    assert mine.status_code == 200
+    body = mine.get_data(as_text=True)
+    assert "Refrigerator caught fire in kitchen" in body and "Suspected CO release from fan heater" not in body
+    assert "Refrigerator caught fire in kitchen" not in qa.get("/imports/export/register.json?assigned=nobody").get_data(as_text=True)
+    assert qa.get("/imports/export/register.json?assigned=someone").status_code == 400
