@@ -1,6 +1,7 @@
 """Assignees, saved register views; recalls launched by an import without a signature go back to draft.
 
 - `incident.assignee_id`: the person the incident is assigned to (set on the incident page, audited).
+- `review_deployment.assignee_id`: who answers a horizontal deployment in the receiving division (audited).
 - `saved_view`: a user's named register filters (query string), soft-deleted (`deleted_at`). Writes to it move the
   register page's change marker (migration 0015), since the register page lists the reader's views.
 - Data: every recall campaign an earlier import wrote as "launched" (or "closed") without a launch signature is put
@@ -43,6 +44,13 @@ def upgrade() -> None:
     else:
         op.execute("ALTER TABLE incident ADD COLUMN assignee_id INTEGER REFERENCES user_account (id)")
     op.create_index("ix_incident_assignee_id", "incident", ["assignee_id"])
+    if postgres:
+        op.add_column("review_deployment", sa.Column("assignee_id", sa.Integer(), nullable=True))
+        op.create_foreign_key("fk_review_deployment_assignee_id_user_account", "review_deployment", "user_account",
+                              ["assignee_id"], ["id"])
+    else:
+        op.execute("ALTER TABLE review_deployment ADD COLUMN assignee_id INTEGER REFERENCES user_account (id)")
+    op.create_index("ix_review_deployment_assignee_id", "review_deployment", ["assignee_id"])
 
     op.create_table(
         "saved_view",
@@ -78,6 +86,9 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS saved_view_{event.lower()}_touches_register_page")
     op.drop_index("ix_saved_view_user_id", table_name="saved_view")
     op.drop_table("saved_view")
+    op.drop_index("ix_review_deployment_assignee_id", table_name="review_deployment")
+    with op.batch_alter_table("review_deployment") as batch:
+        batch.drop_column("assignee_id")
     op.drop_index("ix_incident_assignee_id", table_name="incident")
     with op.batch_alter_table("incident") as batch:
         batch.drop_column("assignee_id")

@@ -81,6 +81,7 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("countermeasure", "effectiveness check deferred"): _l("signed the deferral of a countermeasure's effectiveness check"),
     ("deployment", "deployment sent"): _l("sent a horizontal deployment"),
     ("deployment", "deployment answered"): _l("answered a horizontal deployment"),
+    ("deployment", "deployment assigned"): _l("assigned a horizontal deployment"),
     ("lesson", "lesson published"): _l("published a lesson learned"),
     ("watcher", "watched"): _l("started watching the incident"),
     ("watcher", "unwatched"): _l("stopped watching the incident"),

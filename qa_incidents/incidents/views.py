@@ -387,7 +387,7 @@ def assign(incident_id: int):  # type: ignore[no-untyped-def]
         people = [p for p in assignment.candidates(db(), incident.division_id)
                   if assignment.may_be_assigned(p, incident.division_id)]
         return render_template(
-            "incidents/assign.html", incident=incident, people=people, error=error, may_clear=True,
+            "incidents/assign.html", ref=incident.reference, people=people, error=error, may_clear=True,
             chosen=chosen or str(incident.assignee_id or ""), heading=_("Assign %(ref)s", ref=incident.reference),
             subject=incident.title, action=url_for("incidents.assign", incident_id=incident.id),
             back=url_for("incidents.show", incident_id=incident.id),

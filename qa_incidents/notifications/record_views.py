@@ -135,7 +135,7 @@ def assign_owner(incident_id: int, record_id: int):  # type: ignore[no-untyped-d
     def page(error: str = "", chosen: str = "", status: int = 200):  # type: ignore[no-untyped-def]
         incident = record.incident
         return render_template(
-            "incidents/assign.html", incident=incident, people=records.owner_candidates(db(), record), error=error,
+            "incidents/assign.html", ref=incident.reference, people=records.owner_candidates(db(), record), error=error,
             may_clear=False, chosen=chosen or str(record.owner_id or ""),
             heading=_("Assign the notification %(code)s", code=record.regime_code), subject=data_text(record.title),
             action=url_for("records.assign_owner", incident_id=incident.id, record_id=record.id),

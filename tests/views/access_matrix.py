@@ -194,6 +194,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "reviews.defer_check": "approve A",
     "reviews.add_deployment": "reviews A",
     "reviews.answer": "reviews A",
+    "reviews.assign_deployment": "reviews A",
     "reviews.send_back": "approve A",
     "reviews.approve": "approve A",
     "reviews.lessons_index": "read_lessons",
