@@ -109,3 +109,19 @@ def test_the_register_export_keeps_the_assigned_filter(browser_as, fresh):  # ty
     assert "Refrigerator caught fire in kitchen" in body and "Suspected CO release from fan heater" not in body
     assert "Refrigerator caught fire in kitchen" not in qa.get("/imports/export/register.json?assigned=nobody").get_data(as_text=True)
     assert qa.get("/imports/export/register.json?assigned=someone").status_code == 400
+
+
+def test_assigning_reads_in_japanese(browser_as, fresh, demo):  # type: ignore[no-untyped-def]
+    demo.execute(sa.update(User).where(User.email == "division.qa@example.com").values(locale="ja"))
+    demo.commit()
+    fire = _incident(fresh, "Refrigerator caught fire in kitchen")
+    qa = browser_as("division.qa@example.com")
+    page = text(qa.get(f"/incidents/{fire}"))
+    assert "担当者 : なし" in page or "担当者: なし" in page
+    assert "割り当て…" in page
+    chooser = text(qa.get(f"/incidents/{fire}/assignee"))
+    assert "の担当を割り当て" in chooser and "― なし ―" in chooser
+    register = text(qa.get("/incidents/"))
+    assert "保存済みビュー" in register and "自分の担当" in register and "選択したものを割り当て…" in register
+    refused = _assign(qa, fire, _user(fresh, "cable.reporter@example.com"))
+    assert refused.status_code == 422 and "はこの部門のインシデントを担当しません" in text(refused)
