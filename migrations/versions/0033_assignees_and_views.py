@@ -33,6 +33,10 @@ _FRESH_SQLITE = ("INSERT INTO counter (name, value) VALUES ('register-page', 1 +
                  "ON CONFLICT (name) DO UPDATE SET value = excluded.value;")
 
 
+def _has_column(table: str, column: str) -> bool:
+    return any(c["name"] == column for c in sa.inspect(op.get_bind()).get_columns(table))
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
@@ -41,14 +45,14 @@ def upgrade() -> None:
         op.add_column("incident", sa.Column("assignee_id", sa.Integer(), nullable=True))
         op.create_foreign_key("fk_incident_assignee_id_user_account", "incident", "user_account",
                               ["assignee_id"], ["id"])
-    else:
+    elif not _has_column("incident", "assignee_id"):  # kept by a SQLite downgrade
         op.execute("ALTER TABLE incident ADD COLUMN assignee_id INTEGER REFERENCES user_account (id)")
     op.create_index("ix_incident_assignee_id", "incident", ["assignee_id"])
     if postgres:
         op.add_column("review_deployment", sa.Column("assignee_id", sa.Integer(), nullable=True))
         op.create_foreign_key("fk_review_deployment_assignee_id_user_account", "review_deployment", "user_account",
                               ["assignee_id"], ["id"])
-    else:
+    elif not _has_column("review_deployment", "assignee_id"):
         op.execute("ALTER TABLE review_deployment ADD COLUMN assignee_id INTEGER REFERENCES user_account (id)")
     op.create_index("ix_review_deployment_assignee_id", "review_deployment", ["assignee_id"])
 
