@@ -11,6 +11,10 @@ other row is validated as a whole and either becomes a lesson or is rejected wit
 the good rows are kept. An imported lesson keeps every exported column as written (its ``published_at``
 too); it is linked to no review (the review stays in the installation that approved it) and has not been
 opened yet. New lessons are indexed for the library's search in the same transaction.
+
+The command line imports such a file as proposals (`propose_as`): each new lesson waits under *Proposed lessons* for
+head-office QA's signed publication (api/pending_lessons.py), as every import of lessons does; publishing makes the
+lesson from the kept row exactly as above.
 """
 
 from __future__ import annotations
