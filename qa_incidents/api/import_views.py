@@ -416,6 +416,12 @@ def _filters_from_args() -> Any:
                 setattr(filters, attr, _id_arg(name))
         if args.get("country"):
             filters.country = args["country"].upper()[:2]
+        if args.get("assigned") == "me":
+            filters.assignee_id = current_user.id
+        elif args.get("assigned") == "nobody":
+            filters.unassigned = True
+        elif args.get("assigned"):
+            raise ValueError("assigned")
         for name, shift in (("aware_from", 0), ("aware_to", 1)):
             if args.get(name):
                 day = params.arg_day(name)

@@ -35,11 +35,37 @@ def propose(session: so.Session, *, record: dict[str, str], incident_id: int | N
         lesson = lessons.lesson_from_fda(record, now=now)
     except ValueError as e:
         return f"rejected: {e}"
+    return hold(session, lesson=lesson, row={str(k): str(v) for k, v in record.items()}, incident_id=incident_id,
+                user=user, now=now)
+
+
+def propose_exported(session: so.Session, *, record: dict[str, str], fmt: str, user: Any, now: datetime) -> str:
+    """Hold a row of the library's own export (from another installation) for review, as `propose` does."""
+    from qa_incidents.reviews import lesson_transfer
+
+    if not can(user.actor, Capability.WRITE_REVIEWS):
+        return "rejected: your role may not propose lessons learned"
+    try:
+        lesson = lesson_transfer.lesson_from_row(record, fmt=fmt, now=now)
+    except ValueError as e:
+        return f"rejected: {e}"
+    row = {str(k): "" if v is None else str(v) for k, v in record.items()}
+    row[FORMAT_KEY] = fmt
+    return hold(session, lesson=lesson, row=row, incident_id=None, user=user, now=now)
+
+
+#: Marks a held row that came from the library's export (and in which file format), not from the FDA sample.
+FORMAT_KEY = "__export_format__"
+
+
+def hold(session: so.Session, *, lesson: Lesson, row: dict[str, str], incident_id: int | None, user: Any,
+         now: datetime) -> str:
+    """Keep a lesson out of the library until its publication is signed; "created" or "present" (idempotent)."""
     ref = lesson.source_ref
     if (session.scalar(sa.select(Lesson.id).where(Lesson.source_ref == ref)) is not None
             or session.scalar(sa.select(PendingLesson.id).where(PendingLesson.source_ref == ref)) is not None):
         return "present"
-    item = PendingLesson(source_ref=ref, title=lesson.title[:300], row={str(k): str(v) for k, v in record.items()},
+    item = PendingLesson(source_ref=ref, title=lesson.title[:300], row=row,
                          incident_id=incident_id, imported_by_id=user.id, imported_at=now, reason="")
     session.add(item)
     session.flush()
@@ -56,7 +82,11 @@ def waiting(session: so.Session, *, limit: int = 200) -> list[PendingLesson]:
 
 def preview(item: PendingLesson, now: datetime) -> Lesson | None:
     """The lesson as it would be published (None if its row no longer makes one)."""
+    from qa_incidents.reviews import lesson_transfer
+
     try:
+        if FORMAT_KEY in item.row:
+            return lesson_transfer.lesson_from_row(item.row, fmt=item.row[FORMAT_KEY], now=now)
         return lessons.lesson_from_fda(item.row, now=now)
     except ValueError:
         return None

@@ -242,4 +242,5 @@ class RegisterFilterForm(FlaskForm):
     country = LongSelectField(_l("Country"), validators=[Optional()])
     aware_from = StringField(_l("Aware from"), validators=[Optional()])
     aware_to = StringField(_l("Aware to"), validators=[Optional()])
+    assigned = SelectField(_l("Assigned"), validators=[Optional()])
     sort = SelectField(_l("Sort"), validators=[Optional()])

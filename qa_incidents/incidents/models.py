@@ -76,9 +76,13 @@ class Incident(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
     updated_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    #: The person who works the incident now (set on the incident page by its division's QA or head-office QA).
+    assignee_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"), index=True)
 
     division: so.Mapped[Division] = so.relationship(lazy="joined")
     product: so.Mapped[Product] = so.relationship(lazy="joined")
+    # Read only where shown (most incidents have none): not joined into every load of an incident.
+    assignee: so.Mapped[User | None] = so.relationship(foreign_keys=[assignee_id], lazy="select")
     created_by: so.Mapped[User] = so.relationship(foreign_keys=[created_by_id], lazy="joined")
     updated_by: so.Mapped[User] = so.relationship(foreign_keys=[updated_by_id], lazy="joined")
 
@@ -132,3 +136,18 @@ class Attachment(Base):
 
     uploaded_by: so.Mapped[User] = so.relationship(lazy="joined")
 
+
+
+class SavedView(Base):
+    """A user's named register filters (the register's query string); deleted softly, by its owner only."""
+
+    __tablename__ = "saved_view"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    name: so.Mapped[str] = so.mapped_column(sa.String(80))
+    query: so.Mapped[str] = so.mapped_column(sa.String(2000))
+    created_at: so.Mapped[datetime]
+    deleted_at: so.Mapped[datetime | None]
+
+    __table_args__ = (sa.Index("ix_saved_view_user_id", "user_id", "deleted_at"),)

@@ -366,6 +366,8 @@ class RegisterFilter:
     aware_from: datetime | None = None  # inclusive
     aware_to: datetime | None = None  # exclusive
     text: str = ""
+    assignee_id: int | None = None  # assigned to this person
+    unassigned: bool = False  # assigned to nobody
 
 
 #: Sort name → (column, descending). Every sort is completed by the id, so keys are unique.
@@ -424,6 +426,10 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
         stmt = stmt.where(Incident.aware_at >= f.aware_from)
     if f.aware_to:
         stmt = stmt.where(Incident.aware_at < f.aware_to)
+    if f.assignee_id is not None:
+        stmt = stmt.where(Incident.assignee_id == f.assignee_id)
+    if f.unassigned:
+        stmt = stmt.where(Incident.assignee_id.is_(None))
     if text := f.text.strip():
         terms = [t for t in text.split() if t][:8]
         for term in terms:
@@ -600,7 +606,7 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
     categories = (tuple(sorted(CategoryTree.load(session).descendants(filters.category_id)))
                   if filters.category_id else None)
     key = (cap, scope, filters.status, filters.severity, filters.division_id, categories,
-           filters.country, filters.aware_from, filters.aware_to)
+           filters.country, filters.aware_from, filters.aware_to, filters.assignee_id, filters.unassigned)
     counts = _COUNT_CACHE.peek(reading, key)
     if counts is None:
         counts = count()

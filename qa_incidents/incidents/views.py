@@ -39,6 +39,7 @@ from qa_incidents.core.web import (
 )
 from qa_incidents.incidents import service, workflow
 from qa_incidents.incidents.forms import AttachmentForm, CommentForm, IncidentForm, RegisterFilterForm
+from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import (
     CONTACT_FIELDS,
     SEVERITY_TITLES,
@@ -142,6 +143,7 @@ def register():  # type: ignore[no-untyped-def]
     form.category.choices = [("", _("Any category"))] + [(str(c.id), c.path) for c in categories]
     form.country.choices = [("", _("Any country"))] + _country_choices()
     form.sort.choices = [(k, str(v)) for k, v in service.SORT_TITLES.items()]
+    form.assigned.choices = [("", _("Anyone or nobody")), ("me", _("Assigned to me")), ("nobody", _("Unassigned"))]
     errors: list[str] = []
     if not form.validate():
         errors = [f"{form[name].label.text}: {', '.join(msgs)}" for name, msgs in form.errors.items()]
@@ -157,6 +159,10 @@ def register():  # type: ignore[no-untyped-def]
         filters.category_id = int(form.category.data)
     if form.country.data and not form.country.errors:
         filters.country = form.country.data
+    if form.assigned.data == "me" and not form.assigned.errors:
+        filters.assignee_id = current_user.id
+    elif form.assigned.data == "nobody" and not form.assigned.errors:
+        filters.unassigned = True
     tz = viewer_timezone()
     for name, shift in (("aware_from", 0), ("aware_to", 1)):
         raw = getattr(form, name).data
@@ -176,8 +182,102 @@ def register():  # type: ignore[no-untyped-def]
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     status = 200 if not errors else 422
     return render_template("incidents/register.html", form=form, page=page, args=args, errors=errors,
+                           **_register_tools(args),
                            divisions={d.id: d for d in divisions},
                            countries=_country_lookup(current_user.locale or "en"), titles=_translated), status
+
+
+def _register_tools(args: dict[str, str]) -> dict[str, Any]:
+    """The reader's saved views, the filters a new view would keep, and whether rows may be selected for bulk work."""
+    from urllib.parse import urlencode
+
+    from qa_incidents.incidents import assignment, saved_views
+
+    return {"saved_views": saved_views.views_of(db(), current_user),
+            "view_query": saved_views.normalised(urlencode(args)),
+            "may_bulk": can(current_user.actor, assignment.ASSIGNING)}
+
+
+@bp.post("/views")
+@requires(Capability.READ_INCIDENTS)
+def save_view():  # type: ignore[no-untyped-def]
+    """Keep the register's current filters under a name (shown again with the reason when refused)."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import saved_views
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    name, query = request.form.get("name", ""), request.form.get("query", "")
+    try:
+        with transaction(db()) as s:
+            view = saved_views.save(s, user=current_user, name=name, query=query, now=now())
+    except ValidationFailed as e:
+        return render_template("incidents/save_view.html", name=name, query=saved_views.normalised(query),
+                               error=e.errors.get("name", ""), saved_views=saved_views.views_of(db(), current_user)), 422
+    flash(_("View “%(name)s” saved.", name=view.name), "success")
+    return redirect(url_for("incidents.register") + (f"?{view.query}" if view.query else ""))
+
+
+@bp.post("/views/<id:view_id>/delete")
+@requires(Capability.READ_INCIDENTS)
+def delete_view(view_id: int):  # type: ignore[no-untyped-def]
+    """Delete one of your own saved views."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import saved_views
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            view = saved_views.delete(s, user=current_user, view_id=view_id, now=now())
+    except DomainError:
+        abort(404)
+    flash(_("View “%(name)s” deleted.", name=view.name), "success")
+    return redirect(url_for("incidents.register"))
+
+
+@bp.route("/bulk-assign", methods=["GET", "POST"])
+@requires(Capability.READ_INCIDENTS)
+def bulk_assign():  # type: ignore[no-untyped-def]
+    """The incidents selected on the register (GET: which, and to whom), then assigned one by one (POST): each is
+    checked and audited on its own, and each refusal is listed with its reason."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import assignment
+
+    if not can(current_user.actor, assignment.ASSIGNING):
+        abort(403)
+    source = request.form if request.method == "POST" else request.args
+    raw_ids = source.getlist("incident_id")
+    raw = (source.get("assignee_id") or "").strip()
+    if any(not r.isdigit() for r in raw_ids) or (raw and not raw.isdigit()):
+        abort(400)
+    ids = list(dict.fromkeys(int(r) for r in raw_ids))[:assignment.BULK_LIMIT + 1]
+    back = source.get("query", "")
+    division = None if can(current_user.actor, Capability.WORK_ALL_DIVISIONS) else current_user.division_id
+
+    def chooser(status: int = 200):  # type: ignore[no-untyped-def]
+        chosen = list(db().scalars(service.visible(sa.select(Incident), current_user).where(Incident.id.in_(ids))
+                                   .order_by(Incident.id))) if ids else []
+        return render_template("incidents/bulk_assign.html", incidents=chosen, query=back, chosen=raw,
+                               people=assignment.candidates(db(), division), result=None), status
+
+    if request.method == "GET":
+        if not ids:
+            flash(_("Select at least one incident."), "error")
+        return chooser(200 if ids else 422)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            result = assignment.assign_many(s, user=current_user, incident_ids=ids, assignee_id=int(raw) if raw else None,
+                                            now=now())
+    except ValidationFailed as e:
+        for message in e.errors.values():
+            flash(message, "error")
+        return chooser(422)
+    status = 422 if result.refused and not (result.changed or result.unchanged) else 200
+    return render_template("incidents/bulk_assign.html", incidents=[], query=back, chosen=raw, people=[],
+                           result=result), status
 
 
 def _translated(titles: dict[Any, Any]) -> dict[Any, str]:
@@ -244,6 +344,7 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "preview_types": PREVIEW_TYPES,
         "comment_form": comment_form, "blank_comment_form": CommentForm, "blank_attachment_form": AttachmentForm,
         **_watching(incident, read("watchers", lambda: True, False)),
+        **_assignment(incident),
         "actions": workflow.actions_for(db(), user=current_user, incident=incident,
                                         absent=workflow.CASE_CHILDREN - present),
         "decisions": read("triage_decisions", lambda: workflow.triage_decisions(s, incident.id)),
@@ -258,6 +359,59 @@ def _page_context(incident: Any, comment_form: CommentForm | None = None) -> dic
         "may_add_notification": can_work_division(current_user.actor, incident.division_id, Capability.WORK_NOTIFICATIONS),
         **_follow_through(incident, escalations, present, read),
     }
+
+
+def _assignment(incident: Any) -> dict[str, Any]:
+    """Who the incident is assigned to, and whether the reader may change it (the people are listed on the assign
+    page: the incident page reads no list of users)."""
+    from qa_incidents.incidents import assignment
+
+    live = incident.status not in assignment.NOT_WORKED
+    return {"assignee": incident.assignee if incident.assignee_id is not None else None,
+            "may_assign": assignment.may_assign(current_user, incident.division_id)
+                          and (live or incident.assignee_id is not None)}
+
+
+@bp.route("/<id:incident_id>/assignee", methods=["GET", "POST"])
+@requires(Capability.READ_INCIDENTS)
+def assign(incident_id: int):  # type: ignore[no-untyped-def]
+    """Set (or clear) the incident's assignee: the division's QA managers and head-office QA."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import assignment
+
+    incident = incident_or_404(incident_id)
+    if not assignment.may_assign(current_user, incident.division_id):
+        abort(403)
+
+    def page(error: str = "", chosen: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+        people = [p for p in assignment.candidates(db(), incident.division_id)
+                  if assignment.may_be_assigned(p, incident.division_id)]
+        return render_template(
+            "incidents/assign.html", ref=incident.reference, people=people, error=error, may_clear=True,
+            chosen=chosen or str(incident.assignee_id or ""), heading=_("Assign %(ref)s", ref=incident.reference),
+            subject=incident.title, action=url_for("incidents.assign", incident_id=incident.id),
+            back=url_for("incidents.show", incident_id=incident.id),
+            note=_("Those who work this division's incidents: its reporters and QA managers, and head-office QA.")), status
+
+    if request.method == "GET":
+        return page()
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    raw = (request.form.get("assignee_id") or "").strip()
+    if raw and not raw.isdigit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            changed = assignment.assign(s, user=current_user, incident_id=incident_id,
+                                        assignee_id=int(raw) if raw else None, now=now())
+    except ValidationFailed as e:
+        incident = incident_or_404(incident_id)
+        return page(error="; ".join(e.errors.values()), chosen=raw, status=422)
+    except DomainError:
+        abort(404)
+    flash(_("Assigned to %(name)s.", name=changed.assignee.name) if changed.assignee_id is not None
+          else _("The incident is assigned to nobody now."), "success")
+    return redirect(url_for("incidents.show", incident_id=incident_id))
 
 
 def _watching(incident: Any, any_watcher: bool) -> dict[str, Any]:

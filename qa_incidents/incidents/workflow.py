@@ -7,7 +7,7 @@ e-mail, through the outbox) in the caller's transaction.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -536,6 +536,9 @@ class MyWork:
     #: Whether the user has more open incidents than my_open lists (not counted: a filer may have hundreds of
     #: thousands, and no index leads with the filer).
     more_open: bool = False
+    #: Live incidents assigned to the user, most recently aware first (the first MY_WORK_ROWS), and how many.
+    assigned: list[Incident] = field(default_factory=list)
+    assigned_total: int = 0
 
 
 #: The lists of incidents on My work show their own columns only: no joins to their division, product and people.
@@ -565,9 +568,15 @@ def my_work(session: so.Session, *, user: User, now: datetime, settings: SlaSett
     my_open = list(session.scalars(scoped(sa.select(Incident), user.actor, Incident.division_id).options(_LISTED_ONLY)
         .where(Incident.created_by_id == user.id, Incident.status.notin_(ENDED_STATUSES))
         .order_by(Incident.aware_at.desc(), Incident.id.desc()).limit(limit + 1)))
+    assigned_where = (Incident.assignee_id == user.id, Incident.status.notin_(ENDED_STATUSES))
+    assigned = list(session.scalars(scoped(sa.select(Incident), user.actor, Incident.division_id)
+                                    .options(_LISTED_ONLY).where(*assigned_where)
+                                    .order_by(Incident.aware_at.desc(), Incident.id.desc()).limit(limit)))
+    assigned_total = len(assigned) if len(assigned) < limit else int(session.scalar(
+        scoped(sa.select(sa.func.count(Incident.id)), user.actor, Incident.division_id).where(*assigned_where)) or 0)
     return MyWork(to_triage, escalations, to_contain, my_open[:limit], to_triage_total=to_triage_total,
                   escalations_total=escalations_total, to_contain_total=to_contain_total,
-                  more_open=len(my_open) > limit)
+                  more_open=len(my_open) > limit, assigned=assigned, assigned_total=assigned_total)
 
 
 def sla_scan(session: so.Session, *, now: datetime, settings: SlaSettings = DEFAULT_SLA, base_url: str = "") -> int:

@@ -684,8 +684,10 @@ def compute(rule: DeadlineRule | str, *, start: datetime, aware_timezone: str | 
                        aware_timezone=zone_name)
     if rule.kind is DeadlineKind.NO_FIXED_DEADLINE:
         assert target is not None  # guaranteed by DeadlineRule.problems()
+        from qa_incidents.core.i18n import data_text
+
         clock = str(_l("No legal day count; internal target of %(h)s hours from %(trigger)s (not a legal deadline)",
-                       h=f"{rule.internal_target_hours:g}", trigger=rule.trigger))
+                       h=f"{rule.internal_target_hours:g}", trigger=data_text(rule.trigger)))
         explanation = _explain(rule, clock, tz, _fmt(local_start), target, None, [])
         return Deadline(rule, start_utc, target, explanation, is_legal_deadline=False, internal_target=target,
                         steps=(clock,), calendar_version=calendar.version(), aware_timezone=zone_name)

@@ -112,6 +112,7 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
         urgency=rules.urgency(start=record.clock_start, due=record.due_at, now=now()), URGENCY_TITLES=URGENCY_TITLES,
         children=[r for r in records.records_of(db(), record.incident_id) if r.parent_id == record.id],
         awaiting_event=records.awaiting_event(record), rule=records.RULES.get(record.regime_code),
+        may_assign_owner=records.may_assign_owner(current_user, record) and record.state in records.OWNED_STATES,
         **defaults), status
 
 
@@ -119,6 +120,44 @@ def _page(record: Any, status: int = 200, **forms: Any) -> tuple[str, int]:
 @requires(Capability.READ_INCIDENTS)
 def show(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
     return _page(_record(incident_id, record_id))
+
+
+@bp.route("/incidents/<id:incident_id>/notifications/<id:record_id>/owner", methods=["GET", "POST"])
+@requires(Capability.READ_INCIDENTS)
+def assign_owner(incident_id: int, record_id: int):  # type: ignore[no-untyped-def]
+    """Give a regulator notification to another owner (its assignee): the division's QA managers and head-office QA."""
+    from qa_incidents.core.forms import EmptyForm
+
+    record = _record(incident_id, record_id)
+    if not records.may_assign_owner(current_user, record):
+        abort(403)
+
+    def page(error: str = "", chosen: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+        incident = record.incident
+        return render_template(
+            "incidents/assign.html", ref=incident.reference, people=records.owner_candidates(db(), record), error=error,
+            may_clear=False, chosen=chosen or str(record.owner_id or ""),
+            heading=_("Assign the notification %(code)s", code=record.regime_code), subject=data_text(record.title),
+            action=url_for("records.assign_owner", incident_id=incident.id, record_id=record.id),
+            back=url_for("records.show", incident_id=incident.id, record_id=record.id),
+            note=_("Its owner is told of its deadline and finds it on My work: the division's QA managers or "
+                   "head-office QA.")), status
+
+    if request.method == "GET":
+        return page()
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    raw = (request.form.get("assignee_id") or "").strip()
+    if not raw.isdigit():
+        return page(error=_("Choose who owns the notification."), status=422)
+    try:
+        with transaction(db()) as s:
+            records.assign_owner(s, user=current_user, record=record, owner_id=int(raw), now=now())
+    except ValidationFailed as e:
+        record = _record(incident_id, record_id)
+        return page(error="; ".join(e.errors.values()), chosen=raw, status=422)
+    flash(_("The notification is assigned."), "success")
+    return redirect(url_for("records.show", incident_id=incident_id, record_id=record_id))
 
 
 def _run(record: Any, step: Step, action: Any, form: Any, form_name: str, done: str,

@@ -30,7 +30,7 @@ from qa_incidents.core.i18n import (
     document_datetime,
     document_language,
 )
-from qa_incidents.core.permissions import Capability, Role, can, scoped, unscoped
+from qa_incidents.core.permissions import Capability, Role, can, can_work_division, scoped, unscoped
 from qa_incidents.core.signatures import sign
 from qa_incidents.core.storage import Storage, StoredFile
 from qa_incidents.incidents.models import Incident
@@ -132,6 +132,47 @@ def _audit(session: so.Session, record: NotificationRecord, *, user_id: int | No
     changes.update(extra or {})
     audit.record(session, actor_id=user_id, entity_type=ENTITY, entity_id=record.id, incident_id=record.incident_id,
                  action=action, now=now, changes=changes)
+
+
+# --- assignee ---------------------------------------------------------------------------
+
+#: States in which a record still waits for someone's work (its owner is then its assignee).
+OWNED_STATES = frozenset({State.REQUIRED.value, State.DRAFTED.value, State.APPROVED.value})
+
+
+def may_assign_owner(user: User, record: NotificationRecord) -> bool:
+    """Whether the user may give the record to someone: the division's QA managers and head-office QA."""
+    return can_work_division(user.actor, record.incident.division_id, Capability.WORK_NOTIFICATIONS)
+
+
+def owner_candidates(session: so.Session, record: NotificationRecord) -> list[User]:
+    """Who may own a notification record of this division: its QA managers and head-office QA (active), by name."""
+    people = session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name, User.id))
+    return [p for p in people
+            if can_work_division(p.actor, record.incident.division_id, Capability.WORK_NOTIFICATIONS)]
+
+
+def assign_owner(session: so.Session, *, user: User, record: NotificationRecord, owner_id: int,
+                 now: datetime) -> NotificationRecord:
+    """Give the record to another owner (its assignee: warnings and My work follow the owner); audited."""
+    if not may_assign_owner(user, record):
+        raise Forbidden(str(_l("Only the division's QA managers and head-office QA assign regulator notifications.")))
+    if record.state not in OWNED_STATES:
+        raise ValidationFailed({"assignee_id": str(_l("This notification is no longer worked on: it takes no new "
+                                                        "owner."))})
+    owner = session.get(User, owner_id) if is_db_id(owner_id) else None
+    if owner is None or not owner.active or not can_work_division(owner.actor, record.incident.division_id,
+                                                                   Capability.WORK_NOTIFICATIONS):
+        raise ValidationFailed({"assignee_id": str(_l("Only an active QA manager of the division or head-office QA "
+                                                        "owns a regulator notification."))})
+    if record.owner_id == owner.id:
+        return record
+    before = audit.snapshot(record, AUDITED)
+    record.owner_id = owner.id
+    session.flush()
+    session.expire(record, ["owner"])
+    _audit(session, record, user_id=user.id, action="notification_assigned", now=now, before=before)
+    return record
 
 
 # --- derivation ------------------------------------------------------------------------

@@ -72,8 +72,11 @@ class DeadlineCalculatorForm(FlaskForm):
 
 
 def rule_in_words(rule: DeadlineRule) -> str:
-    """The rule's clock in one short phrase, e.g. "15 calendar days after the day of awareness"."""
-    n, trigger = rule.amount, rule.trigger
+    """The rule's clock in one short phrase, e.g. "15 calendar days after the day of awareness" (its trigger in the
+    reader's language, from the catalogue)."""
+    from qa_incidents.core.i18n import data_text
+
+    n, trigger = rule.amount, data_text(rule.trigger)
     match rule.kind:
         case DeadlineKind.HOURS if rule.excludes_non_working_days:
             text = _("%(n)d hours from %(trigger)s, non-working days excluded", n=n, trigger=trigger)

@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from qa_incidents.api import importer
+from qa_incidents.api import importer, pending_lessons
 from qa_incidents.core import web
 from qa_incidents.core.clock import utcnow
 from qa_incidents.core.db import begin_write, transaction
@@ -34,45 +34,68 @@ def lessons_group() -> None:
                                       "its source_ref column). Adds what is missing (by source reference), never "
                                       "duplicates; prints each rejected row on standard error, then one JSON line of "
                                       "counts. For an export: rows, imported, rejected, already_present, warnings "
-                                      "(exit status 1 if any row was rejected; the others are saved).")
+                                      "(exit status 1 if any row was rejected; the others are saved). Nothing joins the library "
+                                      "at once: each new lesson is proposed, as on the web import, and waits for "
+                                      "head-office QA (someone other than the --actor) to sign its publication "
+                                      "under *Proposed lessons*; FDA sample counts: proposed, unchanged, rejected.")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=False)
+@click.option("--actor", "actor_email", default=None, metavar="EMAIL",
+              help="Propose the lessons as this user (default: the first head-office QA user).")
 @with_appcontext
-def import_command(file: Path | None) -> None:
+def import_command(file: Path | None, actor_email: str | None) -> None:
     if file is not None:
         try:
             source = importer.read_file(file.name, file.read_bytes())
         except importer.ImportFileError as e:
             _fail(f"{file}: {e}")
         if lesson_transfer.is_library_export(source.columns):
-            _import_export(file, source)
+            _import_export(file, source, actor_email)
             return
         if source.format != "csv":
             _fail(f"{file}: neither the lessons export (no source_ref column) nor the FDA device-recall sample "
                   "(a .csv file)")
     rows = lessons.read_sample(file or lessons.SAMPLE_PATH)
     session = current_app.extensions["qa_session_factory"]()
+    counts = {"proposed": 0, "unchanged": 0, "rejected": 0}
     try:
+        user = _actor(session, actor_email)
         begin_write(session)
-        with transaction(session), click.progressbar(length=len(rows), label="Importing lessons", file=None) as bar:
-            report = lessons.import_rows(session, lessons.rows_with_progress(rows, bar), now=utcnow())
+        now = utcnow()
+        with transaction(session), click.progressbar(length=len(rows), label="Proposing lessons", file=None) as bar:
+            for number, row in enumerate(lessons.rows_with_progress(rows, bar), start=2):  # line 1 is the header
+                outcome = pending_lessons.propose(session, record=row, incident_id=None, user=user, now=now)
+                if outcome == "created":
+                    counts["proposed"] += 1
+                elif outcome == "present":
+                    counts["unchanged"] += 1
+                else:
+                    counts["rejected"] += 1
+                    click.echo(f"rejected line {number}: {outcome.removeprefix('rejected: ')}", err=True)
     finally:
         session.close()
-    for line in report.rejected:
-        click.echo(f"rejected {line}", err=True)
-    click.echo(json.dumps({"created": report.created, "unchanged": report.unchanged, "rejected": len(report.rejected)}))
+    click.echo(json.dumps(counts))
 
 
-def _import_export(file: Path, source: importer.SourceFile) -> None:
+def _actor(session, email: str | None):  # type: ignore[no-untyped-def]
+    """The user who proposes the lessons (they wait for another person's signed publication)."""
+    from qa_incidents.api.commands import _actor as import_actor
+
+    return import_actor(session, email)
+
+
+def _import_export(file: Path, source: importer.SourceFile, actor_email: str | None) -> None:
     """Read back a file of `qa-incidents export lessons`: one transaction, every row counted once."""
     missing = lesson_transfer.missing_columns(source.columns)
     if missing:
         _fail(f"{file}: the file has no column(s) {', '.join(missing)} of the lessons export")
     session = current_app.extensions["qa_session_factory"]()
     try:
+        user = _actor(session, actor_email)
         begin_write(session)
         with transaction(session), click.progressbar(length=len(source.rows), label=f"Importing {file.name}",
                                                      file=None) as bar:
-            report = lesson_transfer.import_lessons(session, source, now=web.now(), progress=bar.update)
+            report = lesson_transfer.import_lessons(session, source, now=web.now(), progress=bar.update,
+                                                    propose_as=user)
     finally:
         session.close()
     where = "item" if source.format == "json" else "line"

@@ -11,6 +11,10 @@ other row is validated as a whole and either becomes a lesson or is rejected wit
 the good rows are kept. An imported lesson keeps every exported column as written (its ``published_at``
 too); it is linked to no review (the review stays in the installation that approved it) and has not been
 opened yet. New lessons are indexed for the library's search in the same transaction.
+
+The command line imports such a file as proposals (`propose_as`): each new lesson waits under *Proposed lessons* for
+head-office QA's signed publication (api/pending_lessons.py), as every import of lessons does; publishing makes the
+lesson from the kept row exactly as above.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -103,8 +108,13 @@ def lesson_from_row(record: dict[str, str], *, fmt: str, now: datetime) -> Lesso
 
 def import_lessons(session: so.Session, source: importer.SourceFile, *, now: datetime,
                    report: importer.ImportReport | None = None,
-                   progress: Callable[[int], None] | None = None) -> importer.ImportReport:
+                   progress: Callable[[int], None] | None = None,
+                   propose_as: Any = None) -> importer.ImportReport:
     """Add the file's lessons that the library lacks (by source_ref); report each rejected row. Idempotent.
+
+    With ``propose_as`` (a user), each new lesson is only proposed, held for head-office QA's signed publication
+    (api.pending_lessons), as every import from the command line or the web does; ``imported`` then counts the
+    proposals. Without it the lessons join the library at once (a library rebuilt from a backup's own export).
 
     Flushes and indexes, never commits: the caller owns the transaction. Raises importer.ImportFileError
     when the file lacks a column of the export.
@@ -112,6 +122,8 @@ def import_lessons(session: so.Session, source: importer.SourceFile, *, now: dat
     missing = missing_columns(source.columns)
     if missing:
         raise importer.ImportFileError(f"the file has no column(s) {', '.join(missing)} of the lessons export")
+    from qa_incidents.api import pending_lessons
+
     report = report or importer.ImportReport()
     existing = set(session.scalars(sa.select(Lesson.source_ref)))
     batch: list[Lesson] = []
@@ -131,6 +143,16 @@ def import_lessons(session: so.Session, source: importer.SourceFile, *, now: dat
             elif key in existing:
                 report.seen[key] = line
                 report.already_present += 1
+            elif propose_as is not None:
+                report.seen[key] = line
+                outcome = pending_lessons.propose_exported(session, record=record, fmt=source.format,
+                                                           user=propose_as, now=now)
+                if outcome == "created":
+                    report.imported += 1
+                elif outcome == "present":
+                    report.already_present += 1
+                else:
+                    report.rejected.append(importer.Rejection(line, key, outcome.removeprefix("rejected: ")))
             else:
                 report.seen[key] = line
                 batch.append(lesson)

@@ -142,9 +142,12 @@ class Deployment(Base):
     answered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
     answered_at: so.Mapped[datetime | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column()
+    #: Who answers it in the receiving division (set by that division's QA managers or head-office QA).
+    assignee_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"), index=True)
 
     division: so.Mapped[Division] = so.relationship(lazy="joined")
     countermeasure: so.Mapped[Countermeasure] = so.relationship(lazy="joined")
+    assignee: so.Mapped[User | None] = so.relationship(foreign_keys=[assignee_id], lazy="select")
 
     __table_args__ = (
         sa.UniqueConstraint("countermeasure_id", "division_id", "target", name="uq_review_deployment_target"),

@@ -20,6 +20,7 @@ from qa_incidents.accounts.models import Division, User
 from qa_incidents.accounts.service import as_recipient, people
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.clock import as_utc
+from qa_incidents.core.db import is_db_id
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import (
     Capability,
@@ -213,9 +214,11 @@ def my_countermeasures(session: so.Session, user: User) -> list[Countermeasure]:
 
 def deployments_to_answer(session: so.Session, user: User) -> list[Deployment]:
     """Deployment requests waiting for an answer from the user's own division (head office answers those sent to head
-    office; another division's requests are that division's work, even for a user who may work for every division)."""
-    stmt = sa.select(Deployment).where(Deployment.answer.in_([DeploymentAnswer.PENDING, DeploymentAnswer.APPLICABLE]),
-                                       Deployment.division_id == user.division_id)
+    office; another division's requests are that division's work, even for a user who may work for every division),
+    and those assigned to the user by name."""
+    stmt = sa.select(Deployment).where(Deployment.answer.in_(OPEN_DEPLOYMENT_ANSWERS),
+                                       sa.or_(Deployment.division_id == user.division_id,
+                                              Deployment.assignee_id == user.id))
     if not can(user.actor, Capability.WRITE_REVIEWS):
         return []
     return list(session.scalars(stmt.order_by(Deployment.created_at, Deployment.id)))
@@ -585,6 +588,57 @@ def answer_deployment(session: so.Session, *, user: User, deployment_id: int, an
     _audit(session, deployment.countermeasure.review, user=user, entity_type="deployment", entity_id=deployment.id,
            action="deployment answered", now=now,
            changes=audit.field_changes(before, audit.snapshot(deployment, ("answer", "reason"))))
+    return deployment
+
+
+#: Answers after which a deployment still waits for work.
+OPEN_DEPLOYMENT_ANSWERS = (DeploymentAnswer.PENDING, DeploymentAnswer.APPLICABLE)
+
+
+def deployment_for(session: so.Session, *, user: User, deployment_id: int) -> Deployment:
+    """The deployment if the user may read it (its receiving division's, or its review's readers); else NotFound."""
+    deployment = session.get(Deployment, deployment_id) if is_db_id(deployment_id) else None
+    if deployment is None or not (can_read_division(user.actor, deployment.division_id)
+                                  or _may_read(user, deployment.countermeasure.review)):
+        raise NotFound(str(_l("No such deployment request.")))
+    return deployment
+
+
+def may_assign_deployment(user: User, deployment: Deployment) -> bool:
+    """Whether the user may name who answers the deployment: the receiving division's QA managers, head-office QA."""
+    return can_work_division(user.actor, deployment.division_id, Capability.WRITE_REVIEWS)
+
+
+def deployment_assignees(session: so.Session, deployment: Deployment) -> list[User]:
+    """Who may answer the deployment (active QA managers of the receiving division, head-office QA), by name."""
+    people = session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name, User.id))
+    return [p for p in people if can_work_division(p.actor, deployment.division_id, Capability.WRITE_REVIEWS)]
+
+
+def assign_deployment(session: so.Session, *, user: User, deployment_id: int, assignee_id: int | None,
+                      now: datetime) -> Deployment:
+    """Name who answers a horizontal deployment in the receiving division (or nobody); audited on the timelines."""
+    deployment = deployment_for(session, user=user, deployment_id=deployment_id)
+    if not may_assign_deployment(user, deployment):
+        raise Forbidden(str(_l("Only the receiving division's QA managers and head-office QA assign a deployment.")))
+    person = None
+    if assignee_id is not None:
+        if deployment.answer not in OPEN_DEPLOYMENT_ANSWERS:
+            raise ValidationFailed({"assignee_id": str(_l("This deployment is done: it takes no new assignee."))})
+        person = session.get(User, assignee_id) if is_db_id(assignee_id) else None
+        if person is None or not person.active or not can_work_division(person.actor, deployment.division_id,
+                                                                          Capability.WRITE_REVIEWS):
+            raise ValidationFailed({"assignee_id": str(_l("Only an active QA manager of the receiving division or "
+                                                            "head-office QA answers a deployment."))})
+    before = deployment.assignee
+    if (before.id if before else None) == (person.id if person else None):
+        return deployment
+    deployment.assignee_id = person.id if person else None
+    session.flush()
+    session.expire(deployment, ["assignee"])
+    _audit(session, deployment.countermeasure.review, user=user, entity_type="deployment", entity_id=deployment.id,
+           action="deployment assigned", now=now,
+           changes={"assignee": [before.name if before else None, person.name if person else None]})
     return deployment
 
 

@@ -77,6 +77,8 @@ def _show(review: Any, status: int = 200, **overrides: Any) -> tuple[str, int]:
         "incidents": service.incidents_of_reviews(s, [review.id], user=current_user)[review.id],
         "deferrals": service.check_deferrals(s, [c for c in countermeasures if c.status != rules.CountermeasureStatus.VERIFIED]),
         "deployments": deployments, "progress": service.deployment_progress(deployments),
+        "may_assign_deployment": lambda d: (d.answer in service.OPEN_DEPLOYMENT_ANSWERS
+                                            and service.may_assign_deployment(current_user, d)),
         "missing": rules.submission_errors(service.content_of(s, review)) if review.status == ReviewStatus.DRAFT else {},
         "may_write": may_write, "may_approve": can(current_user.actor, Capability.APPROVE),
         "why_form": overrides.get("why_form") or forms.WhyForm(formdata=None),
@@ -365,6 +367,47 @@ def answer(deployment_id: int):  # type: ignore[no-untyped-def]
             _fail(e)
     flash(_("Not recorded: correct the fields marked below."), "error")
     return render_template("reviews/mine.html", **_mine_context(answer_form=form, answer_for=deployment.id)), 422
+
+
+@bp.route("/deployments/<id:deployment_id>/assignee", methods=["GET", "POST"])
+@requires(Capability.WRITE_REVIEWS)
+def assign_deployment(deployment_id: int):  # type: ignore[no-untyped-def]
+    """Name who answers a horizontal deployment: the receiving division's QA managers and head-office QA."""
+    try:
+        deployment = service.deployment_for(db(), user=current_user, deployment_id=deployment_id)
+    except DomainError:
+        abort(404)
+    if not service.may_assign_deployment(current_user, deployment):
+        abort(403)
+    review = deployment.countermeasure.review
+    back = url_for("reviews.show", review_id=review.id) + "#deployment"
+
+    def page(error: str = "", chosen: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+        return render_template(
+            "incidents/assign.html", ref=review.title, people=service.deployment_assignees(db(), deployment),
+            error=error, may_clear=True, chosen=chosen or str(deployment.assignee_id or ""),
+            heading=_("Assign the deployment to %(division)s", division=deployment.division.name),
+            subject=deployment.target, action=url_for("reviews.assign_deployment", deployment_id=deployment.id),
+            back=back, note=_("Who answers it: the receiving division's QA managers, or head-office QA.")), status
+
+    if request.method == "GET":
+        return page()
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    raw = (request.form.get("assignee_id") or "").strip()
+    if raw and not raw.isdigit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            service.assign_deployment(s, user=current_user, deployment_id=deployment.id,
+                                      assignee_id=int(raw) if raw else None, now=now())
+    except ValidationFailed as e:
+        deployment = service.deployment_for(db(), user=current_user, deployment_id=deployment_id)
+        return page(error="; ".join(e.errors.values()), chosen=raw, status=422)
+    except DomainError:
+        abort(404)
+    flash(_("The deployment is assigned.") if raw else _("The deployment is assigned to nobody now."), "success")
+    return redirect(back)
 
 
 @bp.post("/<id:review_id>/submit")

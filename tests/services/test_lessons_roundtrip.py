@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 import config
 from qa_incidents import create_app
 from qa_incidents.api import exports, importer
+from qa_incidents.api.models import PendingLesson
 from qa_incidents.core.db import Base, make_engine, make_session_factory
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Severity, Status
@@ -258,6 +259,9 @@ def test_the_lessons_command_reads_back_the_export_command(app, library, empty_d
     fresh_app = create_app(config.TestConfig(), ENGINE=fresh.get_bind(), CLOCK=clock, ATTACHMENT_DIR=str(tmp_path / "a"),
                            INSTANCE_DIR=str(tmp_path))
     runner = fresh_app.test_cli_runner()
+    made = runner.invoke(args=["users", "create", "--email", "qa@elsewhere.example", "--name", "Importing QA",
+                               "--role", "head_office_qa", "--password", PASSWORD])
+    assert made.exit_code == 0, made.output
     first = runner.invoke(args=["lessons", "import", str(tmp_path / "bad.csv")])
     assert first.exit_code == 1, first.output
     assert json.loads(first.stdout.strip().splitlines()[-1]) == {
@@ -267,7 +271,10 @@ def test_the_lessons_command_reads_back_the_export_command(app, library, empty_d
     assert second.exit_code == 0, second.output
     assert json.loads(second.stdout.strip().splitlines()[-1]) == {
         "rows": 63, "imported": 1, "rejected": 0, "already_present": 62, "warnings": 0}
-    assert fresh.scalar(sa.select(sa.func.count()).select_from(Lesson)) == 63
+    # Imported lessons are proposals: none is in the library until head-office QA signs its publication.
+    assert fresh.scalar(sa.select(sa.func.count()).select_from(Lesson)) == 0
+    assert fresh.scalar(sa.select(sa.func.count()).select_from(PendingLesson)
+                        .where(PendingLesson.decision.is_(None))) == 63
 
 
 def test_the_lessons_command_still_reads_the_fda_sample_format(app, demo, tmp_path):  # type: ignore[no-untyped-def]
@@ -282,9 +289,10 @@ def test_the_lessons_command_still_reads_the_fda_sample_format(app, demo, tmp_pa
     result = runner.invoke(args=["lessons", "import", str(fda)])
     assert result.exit_code == 0, result.output
     counts = json.loads(result.stdout.strip().splitlines()[-1])
-    assert counts["created"] + counts["rejected"] == 5 and counts["created"] > 0
+    assert counts["proposed"] + counts["rejected"] == 5 and counts["proposed"] > 0
     demo.rollback()  # read what the command committed, not an older snapshot
-    assert demo.scalar(sa.select(sa.func.count()).select_from(Lesson).where(Lesson.source == "fda")) == counts["created"]
+    assert demo.scalar(sa.select(sa.func.count()).select_from(Lesson).where(Lesson.source == "fda")) == 0
+    assert demo.scalar(sa.select(sa.func.count()).select_from(PendingLesson)) == counts["proposed"]
     other = tmp_path / "other.json"
     other.write_text(json.dumps([{"title": "not a lesson export"}]), encoding="utf-8")
     refused = runner.invoke(args=["lessons", "import", str(other)])

@@ -11,7 +11,7 @@ Every record the matrix asks for belongs to division A (Home Appliances). A rout
     recalls A       the same, for recalls
     reviews A       the same, for OCHIBO-HIROI reviews
     approve A       head-office QA (signs for every division)
-    owner           the user who made the record (an import run, a token, a subscription)
+    owner           the user who made the record (an import run, a token, a subscription, a saved view)
     owner or HQ     that user, or head-office QA
     report recipient  whoever a status report was sent to (executives)
     nobody          no one (an unknown API path)
@@ -107,6 +107,10 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "inbox.watch": "read A",
     "incidents.edit": "work A",
     "incidents.comment": "work A",
+    "incidents.assign": "notify A",
+    "incidents.bulk_assign": "work_notifications",  # each selected incident is then checked (refusals per row)
+    "incidents.save_view": "read_incidents",
+    "incidents.delete_view": "owner",
     "incidents.attach": "work A",
     "workflow.triage": {"GET": "notify A", "POST": "notify A"},
     "workflow.act": "notify A",
@@ -118,6 +122,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "records.printable": "read A",
     "records.document": "read A",
     "records.add": "notify A",
+    "records.assign_owner": "notify A",
     "records.draft": "notify A",
     "records.submit": "notify A",
     "records.acknowledge": "notify A",
@@ -189,6 +194,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "reviews.defer_check": "approve A",
     "reviews.add_deployment": "reviews A",
     "reviews.answer": "reviews A",
+    "reviews.assign_deployment": "reviews A",
     "reviews.send_back": "approve A",
     "reviews.approve": "approve A",
     "reviews.lessons_index": "read_lessons",

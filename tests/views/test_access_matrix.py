@@ -238,6 +238,9 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     kind, values = next((k, lessons.facet_values(session, k)) for k in lessons.SUBSCRIPTION_KINDS
                         if lessons.facet_values(session, k))
     subscription = lessons.subscribe(session, user=reporter, kind=kind, value=values[0], now=t0)
+    from qa_incidents.incidents import saved_views
+
+    saved_view = saved_views.save(session, user=reporter, name="Matrix view", query="status=reported", now=t0)
 
     # A lesson an import proposed (by division A's QA manager), waiting for head-office QA's signed review.
     from qa_incidents.api import pending_lessons
@@ -294,7 +297,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         "action": "close", "recall_id": recall.id, "line_id": line.id, "notice_id": notice.id,
         "sha256": picture.sha256, "reference": recall.reference, "regime": period.regime_code,
         "label": period.label, "review_id": draft.id, "countermeasure_id": countermeasure.id,
-        "deployment_id": deployment.id, "lesson_id": lesson.id, "subscription_id": subscription.id,
+        "deployment_id": deployment.id, "lesson_id": lesson.id, "subscription_id": subscription.id, "view_id": saved_view.id,
         "run_id": run.id, "token_id": spare.id, "pending_id": proposed.id, "kind": "register", "fmt": "csv", "name": "incidents_by_month",
         "law_id": law.id, "obligation_id": session.scalar(sa.select(sa.func.min(Obligation.id))),
         "amendment_id": amendment.id, "jurisdiction_id": session.scalar(sa.select(sa.func.min(Jurisdiction.id))),

@@ -15,8 +15,8 @@ from qa_incidents.incidents.models import Incident
 
 REGISTER = "/incidents/?sort=aware_desc"
 # BEGIN, the user (with their division), the bell's unread count, divisions, categories, the page's ids, their rows,
-# the counts' marker.
-REGISTER_BUDGET = 8
+# the counts' marker, the reader's saved views.
+REGISTER_BUDGET = 9
 # BEGIN, the user, the bell's unread count, the incident, which kinds of record it has, then one query for each kind it
 # has (comments, attachments, notification records, escalations, audit events, triage decisions, signatures, status
 # reports, the pending report, reviews, recalls, watchers), the lifecycle's three counts when it has notifications, reviews or recalls, and
