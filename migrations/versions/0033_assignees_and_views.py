@@ -67,7 +67,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_saved_view_user_id", "saved_view", ["user_id", "deleted_at"])
     if postgres:
-        op.execute("CREATE TRIGGER saved_view_touches_register_page AFTER INSERT OR UPDATE OR DELETE ON saved_view "
+        op.execute("CREATE TRIGGER saved_view_touches_register_page AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON saved_view "
                    "FOR EACH STATEMENT EXECUTE FUNCTION touch_register_page()")
     else:
         for event in EVENTS:

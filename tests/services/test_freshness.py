@@ -13,7 +13,7 @@ from qa_incidents.core import freshness
 from qa_incidents.core.db import Base
 from qa_incidents.core.freshness import REGISTRY, Kept, Marker, Watch
 from qa_incidents.core.migrate import drop_marker_triggers, marker_triggers
-from qa_incidents.incidents import workflow
+from qa_incidents.incidents import saved_views, workflow
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Severity
 from qa_incidents.reviews import lessons
@@ -39,6 +39,7 @@ def rows(demo, demo_user, clock):  # type: ignore[no-untyped-def]
         process_cause="", framework_cause="", motivating_cause="", cause_category="", cause_dimension="",
         process_stage="", countermeasures="", design_review_checks=[], division="", year=2024, published_at=clock(),
         times_opened=0)])
+    saved_views.save(demo, user=qa, name="Open fires", query="status=reported", now=clock())
     demo.commit()
     return demo
 

@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from view_helpers import DEMO_PASSWORD, csrf_token, flashes, form_with, location_path, login, text
+from view_helpers import DEMO_PASSWORD, csrf_token, flashes, form_with, forms_of, location_path, login, text
 
 from qa_incidents.accounts.models import User
 from qa_incidents.incidents.models import Comment
@@ -82,7 +82,8 @@ def test_logout_is_a_post_with_csrf(login_as):
     assert refused.status_code == 400
     assert client.get("/incidents/").status_code == 200  # still logged in
 
-    token = form_with(client.get("/incidents/"), "csrf_token").values["csrf_token"]
+    [logout] = [f for f in forms_of(client.get("/incidents/")) if f.action == "/logout"]
+    token = logout.values["csrf_token"]
     response = client.post("/logout", data={"csrf_token": token})
     assert response.status_code == 302 and location_path(response) == "/login"
     assert "You have logged out." in flashes(client.get("/login"))
