@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -37,17 +38,18 @@ LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
 
 
 class NoticeForm(FlaskForm):
-    languages = MultiCheckboxField(_l("Publish in"), choices=[("en", "English"), ("ja", "日本語")],
+    languages = MultiCheckboxField(_l("Publish in"), choices=[SelectChoice("en", "English"), SelectChoice("ja", "日本語")],
                                    description=_l("Each language chosen must be complete, written in that language."))
-    kind = RadioField(_l("This version is"), choices=[(rules.VersionKind.UPDATE.value, _l("Update")),
-                                                       (rules.VersionKind.CORRECTION.value, _l("Correction"))],
+    kind = RadioField(_l("This version is"), choices=[SelectChoice(rules.VersionKind.UPDATE.value, _l("Update")),
+                                                       SelectChoice(rules.VersionKind.CORRECTION.value,
+                                                                    _l("Correction"))],
                       validators=[Optional()])
     models = StringField(_l("Models"), validators=[Length(max=2000)],
                          description=_l("As the company writes them, e.g. R-HW540"))
     lots = TextAreaField(_l("Lots"), validators=[Length(max=5000)])
     serials = TextAreaField(_l("Serial numbers"), validators=[Length(max=5000)])
     actions = MultiCheckboxField(_l("What customers should do now"),
-                                 choices=[(a.value, rules.ACTION_TITLES[a]) for a in rules.CustomerAction])
+                                 choices=[SelectChoice(a.value, rules.ACTION_TITLES[a]) for a in rules.CustomerAction])
     contact_phone = StringField(_l("Contact phone"), validators=[Length(max=60)])
     contact_email = StringField(_l("Contact e-mail"), validators=[Length(max=254)])
     contact_url = StringField(_l("Contact web page"), validators=[Length(max=500)])
