@@ -81,7 +81,7 @@ def draft(incident_id: int):  # type: ignore[no-untyped-def]
                                              now=now())
             flash(_("Version %(n)d of the safety notice is saved. Head-office QA approves it for publication.",
                     n=version.number), "success")
-            return redirect(url_for("safety_notices.show", notice_id=version.notice_id), code=303)
+            return redirect(url_for("safety_notices.show", safety_notice_id=version.notice_id), code=303)
         except ValidationFailed as e:
             for message in apply_errors(form, e.errors):
                 flash(message, "error")
@@ -113,16 +113,16 @@ def _show(notice: SafetyNotice, *, sign_form: SignForm | None = None, withdraw_f
         link_form=link_form, **TEMPLATE_NAMES), status
 
 
-@bp.get("/<id:notice_id>")
+@bp.get("/<id:safety_notice_id>")
 @requires(Capability.READ_INCIDENTS)
-def show(notice_id: int):  # type: ignore[no-untyped-def]
-    return _show(_notice_or_404(notice_id))
+def show(safety_notice_id: int):  # type: ignore[no-untyped-def]
+    return _show(_notice_or_404(safety_notice_id))
 
 
-@bp.post("/<id:notice_id>/approve")
+@bp.post("/<id:safety_notice_id>/approve")
 @requires(Capability.APPROVE)
-def approve(notice_id: int):  # type: ignore[no-untyped-def]
-    notice = _notice_or_404(notice_id)
+def approve(safety_notice_id: int):  # type: ignore[no-untyped-def]
+    notice = _notice_or_404(safety_notice_id)
     form = SignForm()
     if form.validate_on_submit():
         try:
@@ -131,7 +131,7 @@ def approve(notice_id: int):  # type: ignore[no-untyped-def]
                                           comment=form.comment.data or "", now=now())
             flash(_("Version %(n)d of %(ref)s is signed and on the public page.", n=version.number,
                     ref=notice.reference), "success")
-            return redirect(url_for("safety_notices.show", notice_id=notice.id), code=303)
+            return redirect(url_for("safety_notices.show", safety_notice_id=notice.id), code=303)
         except ValidationFailed as e:
             for message in apply_errors(form, e.errors):
                 flash(message, "error")
@@ -142,10 +142,10 @@ def approve(notice_id: int):  # type: ignore[no-untyped-def]
     return _show(notice, sign_form=form, status=422)
 
 
-@bp.post("/<id:notice_id>/withdraw")
+@bp.post("/<id:safety_notice_id>/withdraw")
 @requires(Capability.APPROVE)
-def withdraw(notice_id: int):  # type: ignore[no-untyped-def]
-    notice = _notice_or_404(notice_id)
+def withdraw(safety_notice_id: int):  # type: ignore[no-untyped-def]
+    notice = _notice_or_404(safety_notice_id)
     form = WithdrawForm()
     if form.validate_on_submit():
         try:
@@ -154,7 +154,7 @@ def withdraw(notice_id: int):  # type: ignore[no-untyped-def]
                                  password=form.password.data or "", now=now())
             flash(_("%(ref)s is withdrawn: its public page says so, with the reason.", ref=notice.reference),
                   "success")
-            return redirect(url_for("safety_notices.show", notice_id=notice.id), code=303)
+            return redirect(url_for("safety_notices.show", safety_notice_id=notice.id), code=303)
         except ValidationFailed as e:
             for message in apply_errors(form, e.errors):
                 flash(message, "error")
@@ -165,10 +165,10 @@ def withdraw(notice_id: int):  # type: ignore[no-untyped-def]
     return _show(notice, withdraw_form=form, status=422)
 
 
-@bp.post("/<id:notice_id>/recall")
+@bp.post("/<id:safety_notice_id>/recall")
 @requires(Capability.MANAGE_RECALLS)
-def link_recall(notice_id: int):  # type: ignore[no-untyped-def]
-    notice = _notice_or_404(notice_id)
+def link_recall(safety_notice_id: int):  # type: ignore[no-untyped-def]
+    notice = _notice_or_404(safety_notice_id)
     if not service.may_draft(current_user, notice.division_id):
         abort(403, description=_("Only the division's QA or head-office QA links a recall to the notice."))
     form = RecallLinkForm()
@@ -181,7 +181,7 @@ def link_recall(notice_id: int):  # type: ignore[no-untyped-def]
                 service.link_recall(s, user=current_user, notice_id=notice.id,
                                     recall_id=int(chosen) if chosen.isdigit() else None, now=now())
             flash(_("The recall link is saved."), "success")
-            return redirect(url_for("safety_notices.show", notice_id=notice.id), code=303)
+            return redirect(url_for("safety_notices.show", safety_notice_id=notice.id), code=303)
         except DomainError as e:
             if e.status_code in (403, 404):
                 _refused(e)
@@ -196,11 +196,11 @@ def link_recall(notice_id: int):  # type: ignore[no-untyped-def]
 # --- the public page ------------------------------------------------------------------------------------
 
 
-@public_bp.get("/<reference>")
-def public(reference: str):  # type: ignore[no-untyped-def]
+@public_bp.get("/<safety_reference>")
+def public(safety_reference: str):  # type: ignore[no-untyped-def]
     """The notice as customers read it, wholly in one of its languages, with its history."""
     wanted = supported_language(request.args.get("lang")) or current_language()
-    found = service.public_notice(db(), reference, wanted)
+    found = service.public_notice(db(), safety_reference, wanted)
     if found is None:
         abort(404)
     with force_locale(found.language):

@@ -41,6 +41,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "public.notice_pdf": "public",
     "public.check": "public",
     "public.picture": "public",
+    "safety_public.public": "public",
     # Single sign-on: the identity providers' answers arrive without a log-in
     "sso.login": "public",
     "sso.oidc_callback": "public",
@@ -174,6 +175,12 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "recalls.withdraw": "recalls A",
     "recalls.launch": "approve A",
     "recalls.close": "approve A",
+    # Public product safety notices
+    "safety_notices.show": "read A",
+    "safety_notices.draft": "recalls A",
+    "safety_notices.link_recall": "recalls A",
+    "safety_notices.approve": "approve A",
+    "safety_notices.withdraw": "approve A",
     # Reviews and lessons learned
     "reviews.index": "read_incidents",
     "reviews.mine": "read_incidents",
