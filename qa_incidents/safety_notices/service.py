@@ -103,6 +103,19 @@ def latest_published(session: so.Session, notice_id: int) -> SafetyNoticeVersion
                           .order_by(SafetyNoticeVersion.number.desc()).limit(1))
 
 
+def waiting_for_approval(session: so.Session, user: User, *, limit: int = 50) -> list[tuple[SafetyNotice,
+                                                                                         SafetyNoticeVersion]]:
+    """Versions waiting for head-office QA's signature, the longest waiting first (approvers only: no query else)."""
+    if not can(user.actor, Capability.APPROVE):
+        return []
+    stmt = scoped(sa.select(SafetyNotice, SafetyNoticeVersion)
+                  .join(SafetyNoticeVersion, SafetyNoticeVersion.notice_id == SafetyNotice.id)
+                  .where(SafetyNoticeVersion.published_at.is_(None),
+                         SafetyNotice.status != NoticeStatus.WITHDRAWN.value), user.actor, SafetyNotice.division_id)
+    rows = session.execute(stmt.order_by(SafetyNoticeVersion.updated_at, SafetyNoticeVersion.id).limit(limit))
+    return [(notice, version) for notice, version in rows]
+
+
 def defaults_for(incident: Incident, language: str) -> NoticeInput:
     """A first draft from the incident: its model, lots and serials as the company wrote them, the usual advice."""
     return NoticeInput(languages=[language], models=incident.product.model, lots=incident.lot_numbers,

@@ -69,6 +69,9 @@ def test_draft_sign_and_the_anonymous_public_page(severe, browser_as, app, fresh
     assert anonymous.get(f"/safety-notice/{notice.reference}").status_code == 404  # not public yet
 
     hq = browser_as("hq.qa@example.com")
+    waiting = text(hq.get("/my-work"))
+    assert "Safety notices to approve (1)" in waiting and notice.reference in waiting
+    assert "Safety notices to approve" not in text(qa.get("/my-work"))
     wrong = approve(hq, notice.id, password="not-my-password")
     assert wrong.status_code == 422 and "The password is not correct" in text(wrong)
     assert fresh(sa.select(SafetyNoticeVersion.published_at)) is None
@@ -90,6 +93,9 @@ def test_draft_sign_and_the_anonymous_public_page(severe, browser_as, app, fresh
     assert "Product safety notices" in index and "Stop using FH-1200 fan heaters" in index
     incident_page = text(qa.get(f"/incidents/{severe.id}"))
     assert notice.reference in incident_page and "Published" in incident_page
+    assert "drafted a version of the public safety notice" in incident_page  # the timeline
+    assert "signed and published the public safety notice" in incident_page
+    assert "Safety notices to approve" not in text(hq.get("/my-work"))
 
 
 def test_incomplete_language_re_renders_with_reasons_and_keeps_the_input(severe, browser_as, fresh):
