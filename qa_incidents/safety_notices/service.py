@@ -249,6 +249,11 @@ def approve(session: so.Session, *, user: User, notice_id: int, password: str, c
             action="published", now=now, changes={"number": [None, draft.number], "status": [was, notice.status],
                                                   "languages": [None, list(draft.languages)],
                                                   "signature": [None, signature.content_sha256]})
+    if incident is not None:  # top management hears of it in the next status report (when the incident is reported on)
+        from qa_incidents.reports.service import Trigger, trigger
+
+        trigger(session, incident=incident, kind=Trigger.SAFETY_NOTICE_PUBLISHED, now=now,
+                detail=f"{notice.reference} v{draft.number}")
     return draft
 
 

@@ -220,3 +220,19 @@ def test_the_notice_links_to_a_recall_of_its_incident_only(demo, demo_user, seve
     with pytest.raises(Forbidden):
         service.link_recall(demo, user=demo_user("executive@example.com"), notice_id=notice.id, recall_id=None,
                             now=clock())
+
+
+def test_publishing_tells_top_management_in_the_next_status_report(demo, demo_user, severe, clock):
+    from qa_incidents.incidents import workflow
+    from qa_incidents.reports import service as reports
+
+    qa, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
+    workflow.request_escalation(demo, user=qa, incident_id=severe.id, now=clock() - timedelta(hours=1),
+                                reason="Carbon monoxide at a customer's home.")
+    workflow.decide_escalation(demo, user=hq, incident_id=severe.id, approve=True, password=PASSWORD, comment="",
+                               now=clock() - timedelta(minutes=50))
+    version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
+    service.approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
+    pending = reports.pending_for(demo, severe.id)
+    reference = demo.get(SafetyNotice, version.notice_id).reference
+    assert {"kind": "safety_notice_published", "detail": f"{reference} v1"}.items() <= pending.triggers[-1].items()
