@@ -177,3 +177,54 @@ def test_a_minor_incident_offers_no_notice(demo, browser_as):
     response = qa.get(f"/safety-notices/incident/{incident.id}/draft")
     assert response.status_code == 303
     assert "Only S1 and S2 (severe) incidents" in " ".join(flashes(qa.get(location_path(response))))
+
+
+def test_the_public_notice_links_to_the_recall_that_follows_once_it_is_public(severe, browser_as, app, demo, clock,
+                                                                              fresh):
+    from qa_incidents.accounts.models import User
+    from qa_incidents.recalls import service as recalls
+
+    qa, hq = browser_as("division.qa@example.com"), browser_as("hq.qa@example.com")
+    assert draft(qa, severe.id).status_code == 303
+    notice = fresh(sa.select(SafetyNotice))
+    assert approve(hq, notice.id).status_code == 303
+    from qa_incidents.core.db import begin_write
+
+    demo.rollback()
+    begin_write(demo)  # the test writes as the views do: a writer from the start of its transaction
+    qa_user = demo.scalar(sa.select(User).where(User.email == "division.qa@example.com"))
+    hq_user = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
+    recall = recalls.create_campaign(demo, user=qa_user, incident_ids=[severe.id], now=clock(),
+                                     data=recalls.CampaignInput(title="FH-1200: replace the heater", remedy="repair",
+                                                                countries=["JP"], units_affected=10,
+                                                                owner_id=qa_user.id))
+    recalls.add_population_line(demo, user=qa_user, recall_id=recall.id, exclude=False, model="FH-1200", lot="",
+                                serial_first="", serial_last="", units=10, note="", now=clock())
+    demo.commit()
+    reference = recall.reference
+    page = qa.get(f"/safety-notices/{notice.id}")
+    form = next(f for f in forms_of(page) if f.action.endswith("/recall"))
+    response = qa.post(form.action, data=form.data(recall_id=form.option_value("recall_id", reference)))
+    assert response.status_code == 303
+    assert reference in text(qa.get(f"/safety-notices/{notice.id}"))
+    anonymous = app.test_client()
+    link = "A recall follows this notice"
+    assert link not in text(anonymous.get(f"/safety-notice/{notice.reference}?lang=en"))  # not public yet
+    demo.rollback()
+    begin_write(demo)
+    recall = demo.get(recalls.RecallCampaign, recall.id)
+    recalls.launch(demo, user=hq_user, recall_id=recall.id, password=DEMO_PASSWORD, comment="", now=clock())
+    import io
+
+    from view_helpers import png_bytes
+
+    picture = app.extensions["qa_storage"].put(io.BytesIO(png_bytes()))
+    web = recalls.add_web_notice(demo, user=qa_user, recall_id=recall.id, picture=picture, picture_name="heater.png",
+                                 keep_picture_from=None, now=clock(), content={
+        "heading": "Product safety recall", "product_name": "Fan heater FH-1200", "identification": "Model FH-1200",
+        "hazard": "Carbon monoxide.", "what_to_do": "Stop using it.", "remedy": "Replacement.",
+        "contact": "0120-000-111", "units": "10", "where_sold": "Japan", "brand": "Acme", "incidents": "One."})
+    recalls.publish_web_notice(demo, user=qa_user, recall_id=recall.id, notice_id=web.id, now=clock())
+    demo.commit()
+    body = anonymous.get(f"/safety-notice/{notice.reference}?lang=en").get_data(as_text=True)
+    assert link in body and f"/recall/{reference}" in body
