@@ -355,11 +355,16 @@ def public_notice(session: so.Session, reference: str, language: str | None = No
 
 def public_notices(session: so.Session, language: str | None = None) -> list[tuple[SafetyNotice, SafetyNoticeVersion,
                                                                                   str]]:
-    """Every published notice for the public index, the latest update first: (notice, latest version, language)."""
-    out = []
-    for notice in session.scalars(sa.select(SafetyNotice).where(SafetyNotice.status == NoticeStatus.PUBLISHED.value)):
-        latest = latest_published(session, notice.id)
-        if latest is not None:
-            out.append((notice, latest, _language_for(latest, language)))
-    out.sort(key=lambda row: row[1].published_at, reverse=True)  # type: ignore[arg-type, return-value]
+    """Every published notice for the public index, the latest update first: (notice, latest version, language).
+    Two queries whatever the number of notices."""
+    notices = {n.id: n for n in session.scalars(sa.select(SafetyNotice)
+                                                .where(SafetyNotice.status == NoticeStatus.PUBLISHED.value))}
+    latest: dict[int, SafetyNoticeVersion] = {}
+    if notices:
+        for version in session.scalars(sa.select(SafetyNoticeVersion).where(
+                SafetyNoticeVersion.notice_id.in_(sorted(notices)), SafetyNoticeVersion.published_at.is_not(None))
+                .order_by(SafetyNoticeVersion.number)):
+            latest[version.notice_id] = version  # the highest number wins
+    out = [(notices[notice_id], version, _language_for(version, language)) for notice_id, version in latest.items()]
+    out.sort(key=lambda row: (row[1].published_at, row[0].id), reverse=True)  # type: ignore[arg-type, return-value]
     return out
