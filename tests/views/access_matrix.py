@@ -239,6 +239,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "api.reopen_notification": "approve A",
     "api.list_recalls": "read_incidents",
     "api.get_recall": "read A",
+    "api.list_safety_notices": "read A",
     "api.search_lessons": "read_lessons",
     "api.get_lesson": "read_lessons",
     "api.similar_lessons": "read_lessons",

@@ -228,3 +228,33 @@ def test_the_public_notice_links_to_the_recall_that_follows_once_it_is_public(se
     demo.commit()
     body = anonymous.get(f"/safety-notice/{notice.reference}?lang=en").get_data(as_text=True)
     assert link in body and f"/recall/{reference}" in body
+
+
+def test_the_api_reads_notices_and_cannot_publish_one(severe, browser_as, app, demo, clock, fresh):
+    from qa_incidents.accounts.models import User
+    from qa_incidents.api import tokens
+
+    assert draft(browser_as("division.qa@example.com"), severe.id).status_code == 303
+    notice = fresh(sa.select(SafetyNotice))
+    client = app.test_client()
+
+    def token(email: str) -> dict[str, str]:
+        demo.rollback()
+        user = demo.scalar(sa.select(User).where(User.email == email))
+        secret = tokens.create_token(demo, user=user, name="test", now=clock())[1]
+        demo.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+    hq = token("hq.qa@example.com")
+    response = client.get(f"/api/v1/incidents/{severe.id}/safety-notices", headers=hq)
+    assert response.status_code == 200
+    [found] = response.get_json()
+    assert (found["reference"], found["status"]) == (notice.reference, "draft")
+    assert found["versions"][0]["published_at"] is None and found["versions"][0]["models"] == severe.product.model
+    assert client.get(f"/api/v1/incidents/{severe.id}/safety-notices",
+                      headers=token("cable.qa@example.com")).status_code == 404
+    # No API call publishes it: there is no writing operation on notices at all.
+    for method in ("POST", "PUT", "PATCH"):
+        assert client.open(f"/api/v1/incidents/{severe.id}/safety-notices", method=method, headers=hq,
+                           json={"status": "published"}).status_code in (404, 405)
+    assert fresh(sa.select(SafetyNoticeVersion.published_at)) is None
