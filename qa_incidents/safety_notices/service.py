@@ -218,6 +218,16 @@ def save_draft(session: so.Session, *, user: User, incident_id: int, data: Notic
 # --- approval and publication ---------------------------------------------------------------------------
 
 
+def drafters(session: so.Session, version: SafetyNoticeVersion) -> set[int]:
+    """Everyone who drafted or changed the version (from its audit trail): none of them may sign it."""
+    from qa_incidents.core.audit import AuditEvent
+
+    found = set(session.scalars(sa.select(AuditEvent.actor_id).where(
+        AuditEvent.entity_type == "safety_notice_version", AuditEvent.entity_id == version.id,
+        AuditEvent.action.in_(("drafted", "draft_changed")), AuditEvent.actor_id.is_not(None))))
+    return {i for i in found if i is not None} | {version.drafted_by_id, version.updated_by_id}
+
+
 def approve(session: so.Session, *, user: User, notice_id: int, password: str, comment: str,
             now: datetime) -> SafetyNoticeVersion:
     """Head-office QA signs the version being drafted and it is published at once; whoever drafted or edited it may
@@ -238,7 +248,7 @@ def approve(session: so.Session, *, user: User, notice_id: int, password: str, c
         raise ValidationFailed({"publish": " ".join(sorted(set(errors.values())))})
     signature = sign(session, user=user, password=password, meaning=APPROVE_MEANING,
                      entity_type="safety_notice_version", entity_id=draft.id, content=draft.content(), now=now,
-                     prepared_by=[draft.drafted_by_id, draft.updated_by_id], comment=comment,
+                     prepared_by=drafters(session, draft), comment=comment,
                      incident_id=notice.incident_id)
     draft.signature_id, draft.published_at = signature.id, now
     was = notice.status

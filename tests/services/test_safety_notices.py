@@ -85,6 +85,17 @@ def test_whoever_edited_the_draft_may_not_approve_it(demo, demo_user, severe, cl
         service.approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
 
 
+def test_nobody_who_changed_the_draft_may_approve_it(demo, demo_user, severe, clock):
+    qa, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
+    service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
+    service.save_draft(demo, user=hq, incident_id=severe.id, data=english(heading="Safety notice"), now=clock())
+    version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(heading="Notice"), now=clock())
+    assert version.updated_by_id == qa.id  # head office edited it in between
+    with pytest.raises(SeparationOfDuties):
+        service.approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
+    assert service.drafters(demo, version) == {qa.id, hq.id}
+
+
 def test_wrong_password_publishes_nothing(demo, demo_user, severe, clock):
     qa, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
     version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
