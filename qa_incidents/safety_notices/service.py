@@ -204,6 +204,7 @@ def save_draft(session: so.Session, *, user: User, incident_id: int, data: Notic
         _audit(session, notice, user_id=user.id, entity_type="safety_notice_version", entity_id=draft.id,
                 action="drafted", now=now, changes={"number": [None, draft.number], "kind": [None, kind],
                                                      **audit.field_changes({}, audit.jsonable(values))})
+        _tell_approvers(session, notice=notice, version=draft, incident=incident, drafter=user, now=now)
         return draft
     before = {name: audit.jsonable(getattr(draft, name)) for name in values}
     for name, value in values.items():
@@ -213,6 +214,31 @@ def save_draft(session: so.Session, *, user: User, incident_id: int, data: Notic
     _audit(session, notice, user_id=user.id, entity_type="safety_notice_version", entity_id=draft.id,
             action="draft_changed", now=now, changes=audit.field_changes(before, audit.jsonable(values)))
     return draft
+
+
+def _tell_approvers(session: so.Session, *, notice: SafetyNotice, version: SafetyNoticeVersion, incident: Incident,
+                    drafter: User, now: datetime) -> None:
+    """E-mail head-office QA (but the drafter) that a version waits for their signature; once per version."""
+    from flask_babel import gettext
+
+    from qa_incidents.accounts.service import people
+    from qa_incidents.core import outbox
+    from qa_incidents.core.permissions import Role
+
+    recipients = [p for p in people(session, roles={Role.HEAD_OFFICE_QA}) if p.email != drafter.email]
+
+    def compose(reader: outbox.Reader) -> tuple[str, str]:
+        return (gettext("Safety notice to approve: %(ref)s version %(n)d (%(incident)s)", ref=notice.reference,
+                        n=version.number, incident=incident.reference),
+                gettext("%(name)s drafted version %(n)d of the public safety notice %(ref)s for %(incident)s "
+                        "%(title)s.", name=drafter.name, n=version.number, ref=notice.reference,
+                        incident=incident.reference, title=incident.title) + "\n\n"
+                + gettext("Drafted at: %(when)s", when=reader.datetime(now)) + "\n"
+                + gettext("It is published only once head-office QA signs it (My work, Safety notices to approve).")
+                + "\n")
+
+    outbox.enqueue_localised(session, people=recipients, compose=compose, now=now, incident_id=incident.id,
+                             dedupe_key=f"safety-notice-drafted:{version.id}")
 
 
 # --- approval and publication ---------------------------------------------------------------------------

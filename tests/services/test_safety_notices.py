@@ -67,6 +67,18 @@ def test_division_qa_drafts_head_office_signs_and_it_is_public(demo, demo_user, 
             ("safety_notice_version", "published"), ("signature", "signed")} <= actions
 
 
+def test_head_office_qa_is_told_once_per_version_to_approve(demo, demo_user, severe, clock):
+    from qa_incidents.core.outbox import OutboxMessage
+
+    qa = demo_user("division.qa@example.com")
+    version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
+    service.save_draft(demo, user=qa, incident_id=severe.id, data=english(heading="Notice"), now=clock())
+    mails = list(demo.scalars(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like("safety-notice-drafted%"))))
+    assert len(mails) == 1 and "hq.qa@example.com" in mails[0].to_addrs
+    reference = demo.get(SafetyNotice, version.notice_id).reference
+    assert mails[0].subject == f"Safety notice to approve: {reference} version 1 ({severe.reference})"
+
+
 def test_the_drafter_may_never_approve(demo, demo_user, severe, clock):
     hq = demo_user("hq.qa@example.com")
     version = service.save_draft(demo, user=hq, incident_id=severe.id, data=english(), now=clock())
