@@ -146,6 +146,11 @@ def _register_blueprints(app: Flask) -> None:
     from qa_incidents.recalls.public import public_bp
 
     app.register_blueprint(public_bp)
+    from qa_incidents.safety_notices.views import bp as safety_notices_bp
+    from qa_incidents.safety_notices.views import public_bp as safety_public_bp
+
+    app.register_blueprint(safety_notices_bp)
+    app.register_blueprint(safety_public_bp)
     from qa_incidents.api.views import bp as api_bp
 
     app.register_blueprint(api_bp)

@@ -41,6 +41,7 @@ RESOURCE_MODULES = (
     "qa_incidents.api.resources.recalls",
     "qa_incidents.api.resources.lessons",
     "qa_incidents.api.resources.complaints",
+    "qa_incidents.api.resources.safety_notices",
 )
 
 API_VERSION = "1.0.0"

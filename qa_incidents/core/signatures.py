@@ -73,6 +73,8 @@ MEANING_TITLES = {
     "decided regulator notification reportable": _l("decided regulator notification reportable"),
     "approved recall launch": _l("approved recall launch"),
     "approved recall closure": _l("approved recall closure"),
+    "approved product safety notice for publication": _l("approved product safety notice for publication"),
+    "withdrew product safety notice": _l("withdrew product safety notice"),
 }
 
 

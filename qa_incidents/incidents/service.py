@@ -335,13 +335,15 @@ def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
     from qa_incidents.recalls.models import RecallIncident
     from qa_incidents.reports.models import PendingStatusReport, StatusReport
     from qa_incidents.reviews.models import ReviewIncident
+    from qa_incidents.safety_notices.models import SafetyNotice
 
     kinds = {"comments": Comment.incident_id, "attachments": Attachment.incident_id,
              "notifications": NotificationRecord.incident_id, "events": AuditEvent.incident_id,
              "triage_decisions": TriageDecision.incident_id, "escalations": Escalation.incident_id,
              "signatures": Signature.incident_id, "status_reports": StatusReport.incident_id,
              "pending_reports": PendingStatusReport.incident_id, "reviews": ReviewIncident.incident_id,
-             "recalls": RecallIncident.incident_id, "watchers": IncidentWatcher.incident_id}
+             "recalls": RecallIncident.incident_id, "watchers": IncidentWatcher.incident_id,
+             "safety_notices": SafetyNotice.incident_id}
     global _CHILDREN_PRESENT
     if _CHILDREN_PRESENT is None:  # built and compiled once: as a statement object it cost more than running it
         _CHILDREN_PRESENT = sa.select(*(sa.exists().where(column == sa.bindparam("incident_id")).label(kind)

@@ -442,6 +442,22 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
                         if can(current_user.actor, Capability.READ_LESSONS) else None),
         "recalls": read("recalls", lambda: recalls.list_recalls(s, user=current_user, incident_id=incident.id)),
         "may_start_recall": can_work_division(current_user.actor, incident.division_id, Capability.MANAGE_RECALLS),
+        **_safety_notices(incident, read),
+    }
+
+
+def _safety_notices(incident: Any, read: Any) -> dict[str, Any]:
+    """The incident's public safety notices and whether the viewer may draft one (S1/S2 incidents only)."""
+    from qa_incidents.safety_notices import rules as notice_rules
+    from qa_incidents.safety_notices import service as notices
+
+    severity = incident.severity.value if incident.severity is not None else None
+    return {
+        "safety_notices": read("safety_notices",
+                               lambda: notices.notices_for_incident(db(), user=current_user, incident_id=incident.id)),
+        "SAFETY_NOTICE_STATUS_TITLES": notice_rules.STATUS_TITLES,
+        "may_draft_safety_notice": (notices.may_draft(current_user, incident.division_id)
+                                    and notice_rules.severity_refusal(severity) is None),
     }
 
 

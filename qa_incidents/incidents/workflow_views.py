@@ -180,6 +180,7 @@ def my_work():  # type: ignore[no-untyped-def]
     from qa_incidents.notifications.records import board
     from qa_incidents.reports.service import unacknowledged_for
     from qa_incidents.reviews.service import deployments_to_answer, my_countermeasures, reviews_to_approve
+    from qa_incidents.safety_notices.service import waiting_for_approval
 
     work = workflow.my_work(db(), user=current_user, now=now(), settings=_settings())
     mine = board(db(), user=current_user, now=now(), owner_id=current_user.id)  # the most urgent, and how many in all
@@ -187,6 +188,7 @@ def my_work():  # type: ignore[no-untyped-def]
                            countermeasures=my_countermeasures(db(), current_user),
                            deployments=deployments_to_answer(db(), current_user),
                            reviews_to_approve=reviews_to_approve(db(), current_user),
+                           safety_notices_to_approve=waiting_for_approval(db(), current_user),
                            reports_to_ack=unacknowledged_for(db(), current_user),
                            today=to_zone(now(), viewer_timezone()).date(),
                            lessons_total=_lessons_total())

@@ -86,10 +86,12 @@ def _in_notice_language(recall, web_notice, render):  # type: ignore[no-untyped-
 
 @public_bp.get("/")
 def index():  # type: ignore[no-untyped-def]
+    from qa_incidents.safety_notices.service import public_notices
+
     lang = _wanted_language()
     with force_locale(lang):
         return render_template("public/index.html", campaigns=service.public_campaigns(db(), lang), lang=lang,
-                               languages=list(LANGUAGES))
+                               languages=list(LANGUAGES), safety_notices=public_notices(db(), lang))
 
 
 @public_bp.get("/<reference>")

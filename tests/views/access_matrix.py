@@ -41,6 +41,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "public.notice_pdf": "public",
     "public.check": "public",
     "public.picture": "public",
+    "safety_public.public": "public",
     # Single sign-on: the identity providers' answers arrive without a log-in
     "sso.login": "public",
     "sso.oidc_callback": "public",
@@ -179,6 +180,12 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "recalls.withdraw": "recalls A",
     "recalls.launch": "approve A",
     "recalls.close": "approve A",
+    # Public product safety notices
+    "safety_notices.show": "read A",
+    "safety_notices.draft": "recalls A",
+    "safety_notices.link_recall": "recalls A",
+    "safety_notices.approve": "approve A",
+    "safety_notices.withdraw": "approve A",
     # Reviews and lessons learned
     "reviews.index": "read_incidents",
     "reviews.mine": "read_incidents",
@@ -238,6 +245,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "api.reopen_notification": "approve A",
     "api.list_recalls": "read_incidents",
     "api.get_recall": "read A",
+    "api.list_safety_notices": "read A",
     "api.search_lessons": "read_lessons",
     "api.get_lesson": "read_lessons",
     "api.similar_lessons": "read_lessons",

@@ -194,6 +194,19 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
                             data=recalls.ProgressInput(recorded_on=(start + timedelta(days=7)).date(), country="JP",
                                                        channel="email", located=900, notified=2000, replaced=400))
     period = recalls.report_schedule(recall, today=NOW.date())[0]
+    # A published safety notice of the S1 incident, with an update waiting for head-office QA's signature.
+    from qa_incidents.safety_notices import service as safety_notices
+
+    notice_input = safety_notices.NoticeInput(
+        languages=["en"], models="R-HW540", lots="L2609-11", actions=["stop_using", "contact"],
+        contact_phone="0120-000-000", texts={"en": {"heading": "Safety notice", "product_name": "Refrigerator",
+                                                    "what_happened": "An ice-maker door hinge cracked."}})
+    first_notice = safety_notices.save_draft(session, user=qa, incident_id=incident.id, data=notice_input, now=start)
+    safety_notices.approve(session, user=hq, notice_id=first_notice.notice_id, password=DEMO_PASSWORD, comment="",
+                           now=start)
+    notice_input.kind, notice_input.texts["en"]["change_note"] = "update", "A recall follows."
+    safety_notices.save_draft(session, user=qa, incident_id=incident.id, data=notice_input, now=start)
+    safety_notice = session.get(safety_notices.SafetyNotice, first_notice.notice_id)
     # The cable division's own recall and review, into which its staff will try to pull division A's incident.
     cable_qa = users["cable.qa@example.com"]
     cable_incident = _by(session, Incident, title="Overheated rolling-stock cable in depot test")
@@ -292,7 +305,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         "complaint_id": complaint.id, "signal_id": signal_id,
         "term_id": session.scalar(sa.select(sa.func.min(vocabulary.QaTerm.id))),
         "slug": saml_idp, "oidc_slug": oidc_idp, "provider_id": saml_idp_id(session, saml_idp),
-        "mapping_id": mapping_id,
+        "mapping_id": mapping_id, "safety_notice_id": safety_notice.id, "safety_reference": safety_notice.reference,
         "incident_id": incident.id, "attachment_id": attachment.id, "record_id": record.id, "number": report.number,
         "action": "close", "recall_id": recall.id, "line_id": line.id, "notice_id": notice.id,
         "sha256": picture.sha256, "reference": recall.reference, "regime": period.regime_code,
