@@ -148,7 +148,12 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
     if incident.status in (Status.ESCALATED,):
         next_steps.append({"what": "Record containment", "kind": "containment", "owner": incident.division.name,
                            "due": None})
+    from qa_incidents.alerts.service import report_lines
+
+    group_alerts = report_lines(session, incident.id, today=now.date())
     return {
+        # Only where head office sent one: earlier reports' content (and hashes) stay as they were.
+        **({"group_alerts": group_alerts} if group_alerts else {}),
         "reference": incident.reference, "title": incident.title, "division": incident.division.name,
         "product": {"name": incident.product.name, "model": incident.product.model,
                     "category": incident.product.category.path},

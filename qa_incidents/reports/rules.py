@@ -20,6 +20,7 @@ class Trigger(enum.StrEnum):
     NOTIFICATION_OVERDUE = "notification_overdue"
     RECALL_LAUNCHED = "recall_launched"
     REVIEW_APPROVED = "review_approved"
+    GROUP_ALERT_AFFECTED = "group_alert_affected"
     CADENCE = "cadence"
     MANUAL = "manual"
 
@@ -33,6 +34,7 @@ TRIGGER_TITLES = {
     Trigger.NOTIFICATION_OVERDUE: _l("Regulator notification overdue"),
     Trigger.RECALL_LAUNCHED: _l("Recall launched"),
     Trigger.REVIEW_APPROVED: _l("Root-cause review approved"),
+    Trigger.GROUP_ALERT_AFFECTED: _l("Another division is affected (group-wide alert)"),
     Trigger.CADENCE: _l("Scheduled update"),
     Trigger.MANUAL: _l("Issued by hand"),
 }
