@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import DateField, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import Optional
 
 from qa_incidents.alerts.rules import ANSWER_TITLES, GIVEN_ANSWERS
@@ -28,7 +28,7 @@ class AlertForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    answer = RadioField(_l("Your division's answer"), choices=[(a.value, ANSWER_TITLES[a]) for a in GIVEN_ANSWERS],
+    answer = RadioField(_l("Your division's answer"), choices=[SelectChoice(a.value, ANSWER_TITLES[a]) for a in GIVEN_ANSWERS],
                         validate_choice=False)
     evidence = TextAreaField(_l("Evidence"), description=_l("What you checked (models, lots, parts, supplier) and "
                                                             "what you found, or what you are still checking."))

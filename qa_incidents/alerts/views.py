@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from qa_incidents.alerts import rules, service
 from qa_incidents.alerts.forms import AlertForm, AnswerForm
@@ -35,7 +36,7 @@ def new(incident_id: int):  # type: ignore[no-untyped-def]
     incident = incident_or_404(incident_id)
     choices = service.suggestions(db(), incident)
     form = AlertForm()
-    form.division_ids.choices = [(c.division.id, c.division.name) for c in choices]
+    form.division_ids.choices = [SelectChoice(c.division.id, c.division.name) for c in choices]
     blocked = rules.send_blocked(severity=incident.severity.value if incident.severity else None,
                                  status=incident.status.value)
     status = 200
