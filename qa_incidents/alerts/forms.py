@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.validators import Optional
 
 from qa_incidents.alerts.rules import ANSWER_TITLES, GIVEN_ANSWERS
