@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -41,3 +42,12 @@ class AnswerForm(FlaskForm):
     evidence = TextAreaField(_l("Evidence"), description=_l("What you checked (models, lots, parts, supplier) and "
                                                             "what you found, or what you are still checking."))
     file = FileField(_l("Evidence file (optional)"))
+
+
+class PartForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("part", _l("Part (with its supplier)")),
+                                            SelectChoice("design", _l("Design platform shared with other models"))],
+                       validate_choice=False)
+    code = StringField(_l("Part number or design name"))
+    name = StringField(_l("Part name"))
+    supplier = StringField(_l("Supplier"))

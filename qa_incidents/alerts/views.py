@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from qa_incidents.alerts import rules, service
-from qa_incidents.alerts.forms import AlertForm, AnswerForm
+from qa_incidents.alerts.forms import AlertForm, AnswerForm, PartForm
 from qa_incidents.core.clock import to_zone
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, NotFound, ValidationFailed
@@ -152,3 +152,30 @@ def evidence(answer_id: int):  # type: ignore[no-untyped-def]
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.route("/admin/catalogue/products/<id:product_id>/parts", methods=["GET", "POST"])
+@requires(Capability.MANAGE_CATALOGUE)
+def parts(product_id: int):  # type: ignore[no-untyped-def]
+    """The parts (with suppliers) and design platforms of a model, from which alerts' suggestions are computed."""
+    from qa_incidents.catalogue.models import Product
+
+    product = db().get(Product, product_id) or abort(404)
+    form = PartForm()
+    status = 200
+    if form.is_submitted():
+        if not form.validate():
+            abort(400)
+        try:
+            with transaction(db()) as s:
+                part = service.add_part(s, product_id=product.id, kind=form.kind.data or "", code=form.code.data or "",
+                                        name=form.name.data or "", supplier=form.supplier.data or "",
+                                        actor_id=current_user.id, now=now())
+        except ValidationFailed as e:
+            apply_errors(form, e.errors)
+            status = 422
+        else:
+            flash(_("%(code)s added to %(model)s.", code=part.code, model=product.model), "success")
+            return redirect(url_for("alerts.parts", product_id=product.id))
+    return render_template("alerts/parts.html", product=product, parts=service.parts_of(db(), product.id),
+                           form=form), status

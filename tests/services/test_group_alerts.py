@@ -235,3 +235,15 @@ def test_reminder_the_day_before_and_overdue_notice_once(demo, world, clock):
     alerts.answer_alert(demo, user=user(demo, "cable.qa@example.com"), alert_id=alert.id, answer="investigating",
                         evidence="Still testing.", now=clock() + timedelta(days=5))
     assert [a.division.code for a in alerts.to_answer(demo, user(demo, "cable.qa@example.com"))] == ["CM"]
+
+
+def test_the_demo_parts_suggest_divisions_for_the_demo_heater(demo, clock):
+    from qa_incidents.alerts.seed import seed_demo
+
+    assert seed_demo(demo, now=clock()) == 6
+    assert seed_demo(demo, now=clock()) == 0  # idempotent
+    heater = demo.scalar(sa.select(Incident).where(Incident.title == "Suspected CO release from fan heater"))
+    found = {c.division.code: [(m.basis.value, m.value) for m in c.matches]
+             for c in alerts.suggestions(demo, heater) if c.suggested}
+    assert found == {"CM": [("supplier", "Kanto Relay Co.")],
+                     "MM": [("part", "TS-40"), ("supplier", "Kanto Relay Co.")]}

@@ -148,6 +148,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "alerts.show": "read A | alert addressee",
     "alerts.answer": "alert addressee",
     "alerts.evidence": "read A | alert addressee",
+    "alerts.parts": "manage_catalogue",
     # Recalls
     "complaints.index": "read_incidents",
     "complaints.signals": "read_incidents",

@@ -172,3 +172,21 @@ def test_overdue_answers_show_on_my_work(browser_as, fire, demo, fresh, clock):
     assert "overdue by 2 days" in text(browser_as("cable.qa@example.com").get("/my-work"))
     hq_work = text(browser_as("hq.qa@example.com").get("/my-work"))
     assert "Group-wide alerts waiting for answers" in hq_work and "overdue by 2 days" in hq_work
+
+
+def test_an_administrator_records_parts_and_designs_that_then_suggest_divisions(browser_as, demo, fresh):
+    product_id = fresh(sa.select(Product.id).where(Product.model == "RS-FR95"))
+    admin = browser_as("admin@example.com")
+    assert "Parts, suppliers and designs" in text(admin.get(f"/admin/catalogue/products/{product_id}"))
+    page = admin.get(f"/admin/catalogue/products/{product_id}/parts")
+    assert page.status_code == 200
+    bad = admin.post(f"/admin/catalogue/products/{product_id}/parts",
+                     data=form_with(page, "code").data(kind="part", code="", supplier="Kanto Relay Co."))
+    assert bad.status_code == 422 and "Give the part number" in text(bad)
+    assert form_with(bad, "code").values["supplier"] == "Kanto Relay Co."  # what was typed is kept
+    added = admin.post(f"/admin/catalogue/products/{product_id}/parts", data=form_with(page, "code").data(
+        kind="part", code="CR-9", name="Crimp ring", supplier="Kanto Relay Co."))
+    assert added.status_code == 302
+    assert "Crimp ring" in text(admin.get(f"/admin/catalogue/products/{product_id}/parts"))
+    for email in ("hq.qa@example.com", "cable.qa@example.com"):
+        assert browser_as(email).get(f"/admin/catalogue/products/{product_id}/parts").status_code == 403
