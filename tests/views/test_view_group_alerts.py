@@ -141,6 +141,9 @@ def test_who_may_read_and_answer_per_role_and_division(browser_as, fire, demo, f
         got = client.post(f"/group-alerts/{alert_id}/answer", data={
             "csrf_token": csrf_token(client, "/account"), "answer": "affected", "evidence": "x"})
         assert got.status_code == status, email
+    assert "Check PTC relays" in text(browser_as("cable.qa@example.com").get("/group-alerts/"))
+    assert "Check PTC relays" in text(browser_as("reporter@example.com").get("/group-alerts/"))  # its incident's division
+    assert "No group-wide alert." in text(browser_as("cable.reporter@example.com").get("/group-alerts/"))
     assert fresh(sa.select(sa.func.count()).select_from(GroupAlertDivision)
                  .where(GroupAlertDivision.answer != "pending")) == 0
 
