@@ -193,3 +193,28 @@ def test_an_administrator_records_parts_and_designs_that_then_suggest_divisions(
     assert "Crimp ring" in text(admin.get(f"/admin/catalogue/products/{product_id}/parts"))
     for email in ("hq.qa@example.com", "cable.qa@example.com"):
         assert browser_as(email).get(f"/admin/catalogue/products/{product_id}/parts").status_code == 403
+
+
+def test_the_alert_pages_in_japanese(browser_as, fire, demo, fresh):
+    demo.execute(sa.update(User).values(locale="ja"))
+    demo.commit()
+    hq = browser_as("hq.qa@example.com")
+    form = hq.get(f"/incidents/{fire.id}/group-alert")
+    assert "グループ横断早期警報を発信" in text(form) and "同じサプライヤー" in text(form)
+    data = form_with(form, "subject").data(subject="関東リレー製PTCリレーの確認", message="接点の溶着を確認してください。")
+    data["division_ids"] = [str(_division_id(demo, "CM"))]
+    assert hq.post(f"/incidents/{fire.id}/group-alert", data=data).status_code == 302
+    alert_id = fresh(sa.select(GroupAlert.id))
+    cable = browser_as("cable.qa@example.com")
+    page = cable.get(f"/group-alerts/{alert_id}")
+    assert "該当なし" in text(page) and "回答を送信" in text(page)
+    cable.post(f"/group-alerts/{alert_id}/answer", data=form_with(page, "evidence").data(answer="investigating",
+                                                                                        evidence="サンプル調査中。"))
+    pages = [text(hq.get(f"/incidents/{fire.id}")), text(hq.get(f"/group-alerts/{alert_id}")),
+             text(hq.get("/my-work")), text(cable.get("/my-work")), text(cable.get(f"/group-alerts/{alert_id}")),
+             text(hq.get("/group-alerts/"))]
+    english = ("Group-wide", "Not answered", "Investigating", "Why asked", "Answer for", "Earlier answers",
+               "Send the", "due soon", "chosen by head office", "What head office", "answered the group-wide")
+    for body in pages:
+        assert [w for w in english if w in body] == []
+    assert "調査中" in pages[0] and "グループ横断早期警報に回答" in pages[0]  # the answer, and the timeline's words
