@@ -6,7 +6,7 @@ signed hash of an issued version is taken over it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -151,6 +151,12 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
     from qa_incidents.alerts.service import report_lines
 
     group_alerts = report_lines(session, incident.id, today=now.date())
+    for alert in group_alerts:  # each division that has not given a final answer yet
+        next_steps += [{"what": f"Answer the group-wide alert: {alert['subject']}", "kind": "group_alert",
+                        "subject": alert["subject"], "owner": d["division"],
+                        "due": datetime.combine(date.fromisoformat(str(alert["due_on"])), datetime.min.time())
+                        .replace(tzinfo=UTC).isoformat()}
+                       for d in alert["divisions"] if d["answer"] in ("pending", "investigating")]
     return {
         # Only where head office sent one: earlier reports' content (and hashes) stay as they were.
         **({"group_alerts": group_alerts} if group_alerts else {}),

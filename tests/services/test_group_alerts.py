@@ -213,6 +213,10 @@ def test_answers_reach_the_status_report_and_affected_triggers_one(demo, world, 
     assert {d["division"]: d["answer"] for d in line["divisions"]} == {"Cable Materials": "affected",
                                                                        "Magnetic Materials": "pending"}
     assert "EX-15A3 lots 2609-2611" in report.html and "Not answered yet" in report.html
+    # the division that has not answered is a next step, with its due date
+    steps = [s for s in report.content["next_steps"] if s["kind"] == "group_alert"]
+    assert [(s["owner"], s["due"][:10]) for s in steps] == [("Magnetic Materials", alert.due_on.isoformat())]
+    assert "Answer the group-wide alert: Check PTC relays from Kanto Relay Co. — Magnetic Materials" in report.html
 
 
 def test_reminder_the_day_before_and_overdue_notice_once(demo, world, clock):
