@@ -43,7 +43,7 @@ DECISIONS = frozenset({
     ("incident", "reject_escalation"), ("incident", "contain"), ("incident", "close"), ("incident", "reopen"),
     ("notification_record", "notification_approved"), ("notification_record", "notification_submitted"),
     ("notification_record", "notification_not_required"), ("recall", "launched"), ("recall", "closed"),
-    ("review", "review approved"), ("incident", "start_review")})
+    ("review", "review approved"), ("incident", "start_review"), ("group_alert", "group alert sent")})
 
 
 def harm_facts(incident: Incident) -> dict[str, Any]:

@@ -251,3 +251,26 @@ def test_the_demo_parts_suggest_divisions_for_the_demo_heater(demo, clock):
              for c in alerts.suggestions(demo, heater) if c.suggested}
     assert found == {"CM": [("supplier", "Kanto Relay Co.")],
                      "MM": [("part", "TS-40"), ("supplier", "Kanto Relay Co.")]}
+
+
+def test_the_scheduler_job_sends_the_reminders(app, demo, world, clock):
+    from qa_incidents.core.scheduler import JOBS, run_group_alert_scan
+
+    approve(demo, world, clock)
+    send(demo, world, clock, divisions=("CM",), due_on=clock().date() + timedelta(days=1))
+    demo.commit()
+    assert JOBS["group_alerts"][0] is run_group_alert_scan
+    assert run_group_alert_scan(app) == 1  # due tomorrow (the app's clock is the test's)
+    assert run_group_alert_scan(app) == 0
+    demo.rollback()
+    reminder = demo.scalar(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like("group-alert-reminder:%")))
+    assert reminder.to_addrs == "cable.qa@example.com" and reminder.subject.startswith("Reminder: group-wide alert due")
+
+
+def test_sending_is_among_what_management_reads_as_decided(demo, world, clock):
+    approve(demo, world, clock)
+    send(demo, world, clock)
+    demo.commit()
+    report = reports.issue(demo, incident=world, now=clock() + timedelta(minutes=1))
+    assert ("group_alert", "group alert sent") in [(d["entity"], d["action"]) for d in report.content["decided"]]
+    assert "sent a group-wide alert to other divisions" in report.html
