@@ -238,14 +238,17 @@ def get_alert(session: so.Session, *, user: User, alert_id: int) -> GroupAlert:
     return alert
 
 
-def reads_incident(session: so.Session, user: User, alert: GroupAlert) -> bool:
-    division_id = session.scalar(sa.select(Incident.division_id).where(Incident.id == alert.incident_id))
+def reads_incident(session: so.Session, user: User, alert: GroupAlert, division_id: int | None = None) -> bool:
+    """Whether the user reads the alert's incident (`division_id`: the incident's, when the caller has it)."""
+    if division_id is None:
+        division_id = session.scalar(sa.select(Incident.division_id).where(Incident.id == alert.incident_id))
     return division_id is not None and can_read_division(user.actor, division_id)
 
 
-def visible_addressees(session: so.Session, user: User, alert: GroupAlert) -> list[GroupAlertDivision]:
+def visible_addressees(session: so.Session, user: User, alert: GroupAlert,
+                       division_id: int | None = None) -> list[GroupAlertDivision]:
     """Who reads the incident sees every division's answer; an addressed division only its own."""
-    if reads_incident(session, user, alert):
+    if reads_incident(session, user, alert, division_id):
         return list(alert.addressees)
     return [a for a in alert.addressees if a.division_id == user.division_id]
 
@@ -273,15 +276,15 @@ def list_alerts(session: so.Session, *, user: User, limit: int = 200) -> list[tu
     from qa_incidents.core.permissions import readable_divisions
 
     scope = readable_divisions(user.actor)
-    stmt = sa.select(GroupAlert).join(Incident, Incident.id == GroupAlert.incident_id)
+    stmt = sa.select(GroupAlert, Incident.division_id).join(Incident, Incident.id == GroupAlert.incident_id)
     addressed = sa.select(GroupAlertDivision.alert_id).where(GroupAlertDivision.division_id == user.division_id)
     if scope is not None:
         clauses = [Incident.division_id.in_(sorted(scope))]
         if user.role == Role.DIVISION_QA:
             clauses.append(GroupAlert.id.in_(addressed))
         stmt = stmt.where(sa.or_(*clauses))
-    found = list(session.scalars(stmt.order_by(GroupAlert.id.desc()).limit(limit)).unique())
-    return [(a, visible_addressees(session, user, a)) for a in found]
+    found = session.execute(stmt.order_by(GroupAlert.id.desc()).limit(limit)).all()
+    return [(a, visible_addressees(session, user, a, division_id)) for a, division_id in found]
 
 
 def to_answer(session: so.Session, user: User) -> list[GroupAlertDivision]:
