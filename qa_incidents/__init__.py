@@ -119,6 +119,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, accounts_bp, admin_bp, catalogue_bp, incidents_bp, workflow_bp):
         app.register_blueprint(blueprint)
+    from qa_incidents.alerts.views import bp as alerts_bp
+
+    app.register_blueprint(alerts_bp)
     from qa_incidents.laws.views import bp as laws_bp
 
     app.register_blueprint(laws_bp)

@@ -180,6 +180,9 @@ def load_demo_activity(session: so.Session, *, now: datetime) -> dict[str, int]:
         done["status_reports"] += len(reports.reports_of(session, heater.id))
     seed_reviews(session)
     seed_recalls(session)
+    from qa_incidents.alerts.seed import seed_demo as seed_parts
+
+    seed_parts(session, now=now)
     from qa_incidents.api.seed import seed_demo as seed_imports
 
     seed_imports(session)

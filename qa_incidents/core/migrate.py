@@ -25,6 +25,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def all_models() -> None:
     """Import every model module so Base.metadata knows every table."""
     import qa_incidents.accounts.models  # noqa: F401
+    import qa_incidents.alerts.models  # noqa: F401
     import qa_incidents.api.models  # noqa: F401
     import qa_incidents.catalogue.models  # noqa: F401
     import qa_incidents.complaints.models  # noqa: F401

@@ -145,6 +145,13 @@ def run_complaint_scan(app: Flask) -> int:
     return run_write_job(app, job)
 
 
+def run_group_alert_scan(app: Flask) -> int:
+    """Remind divisions of group-wide alerts due tomorrow, and tell them (and the sender) of overdue ones."""
+    from qa_incidents.alerts.service import alert_scan
+
+    return run_write_job(app, lambda session, now, base_url: alert_scan(session, now, base_url))
+
+
 def _utcnow():  # type: ignore[no-untyped-def]
     from qa_incidents.core.clock import utcnow
 
@@ -161,6 +168,7 @@ JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
     "recalls": (run_recall_scan, 3600),
     "dashboard": (run_dashboard_refresh, 600),
     "complaint_signals": (run_complaint_scan, 3600),
+    "group_alerts": (run_group_alert_scan, 3600),
 }
 
 

@@ -88,6 +88,8 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("deployment", "deployment sent"): _l("sent a horizontal deployment"),
     ("deployment", "deployment answered"): _l("answered a horizontal deployment"),
     ("deployment", "deployment assigned"): _l("assigned a horizontal deployment"),
+    ("group_alert", "group alert sent"): _l("sent a group-wide alert to other divisions"),
+    ("group_alert", "group alert answered"): _l("answered the group-wide alert"),
     ("lesson", "lesson published"): _l("published a lesson learned"),
     ("watcher", "watched"): _l("started watching the incident"),
     ("watcher", "unwatched"): _l("stopped watching the incident"),

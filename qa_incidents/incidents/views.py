@@ -443,6 +443,7 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
         "recalls": read("recalls", lambda: recalls.list_recalls(s, user=current_user, incident_id=incident.id)),
         "may_start_recall": can_work_division(current_user.actor, incident.division_id, Capability.MANAGE_RECALLS),
         **_safety_notices(incident, read),
+        **_group_alerts(incident, read),
     }
 
 
@@ -459,6 +460,20 @@ def _safety_notices(incident: Any, read: Any) -> dict[str, Any]:
         "may_draft_safety_notice": (notices.may_draft(current_user, incident.division_id)
                                     and notice_rules.severity_refusal(severity) is None),
     }
+
+
+def _group_alerts(incident: Any, read: Any) -> dict[str, Any]:
+    """The incident's group-wide alerts with every division's answer, and whether the viewer may send one."""
+    from qa_incidents.alerts import rules as alert_rules
+    from qa_incidents.alerts import service as alerts
+
+    may_send = alert_rules.may_send(current_user.actor)
+    return {"group_alerts": read("group_alerts", lambda: alerts.alerts_of(db(), incident.id)),
+            "may_send_alert": may_send,
+            "alert_blocked": alert_rules.send_blocked(severity=incident.severity.value if incident.severity else None,
+                                                      status=incident.status.value) if may_send else None,
+            "ANSWER_TITLES": alert_rules.ANSWER_TITLES, "urgency": alert_rules.urgency,
+            "today": to_zone(now(), viewer_timezone()).date()}
 
 
 @bp.get("/<id:incident_id>/similar-lessons")

@@ -190,8 +190,18 @@ def my_work():  # type: ignore[no-untyped-def]
                            reviews_to_approve=reviews_to_approve(db(), current_user),
                            safety_notices_to_approve=waiting_for_approval(db(), current_user),
                            reports_to_ack=unacknowledged_for(db(), current_user),
+                           **_group_alert_work(),
                            today=to_zone(now(), viewer_timezone()).date(),
                            lessons_total=_lessons_total())
+
+
+def _group_alert_work() -> dict[str, object]:
+    """Group-wide alerts a division's QA must answer, or (head-office QA) that wait for answers."""
+    from qa_incidents.alerts import rules as alert_rules
+    from qa_incidents.alerts import service as alerts
+
+    return {"alerts_to_answer": alerts.to_answer(db(), current_user),
+            "alerts_awaiting": alerts.awaiting_answers(db(), current_user), "alert_urgency": alert_rules.urgency}
 
 
 def _lessons_total() -> int | None:

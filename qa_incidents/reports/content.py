@@ -6,7 +6,7 @@ signed hash of an issued version is taken over it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,7 +44,7 @@ DECISIONS = frozenset({
     ("incident", "reject_escalation"), ("incident", "contain"), ("incident", "close"), ("incident", "reopen"),
     ("notification_record", "notification_approved"), ("notification_record", "notification_submitted"),
     ("notification_record", "notification_not_required"), ("recall", "launched"), ("recall", "closed"),
-    ("review", "review approved"), ("incident", "start_review")})
+    ("review", "review approved"), ("incident", "start_review"), ("group_alert", "group alert sent")})
 
 
 def harm_facts(incident: Incident) -> dict[str, Any]:
@@ -150,7 +150,18 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
     if incident.status in (Status.ESCALATED,):
         next_steps.append({"what": "Record containment", "kind": "containment", "owner": incident.division.name,
                            "due": None})
+    from qa_incidents.alerts.service import report_lines
+
+    group_alerts = report_lines(session, incident.id, today=now.date())
+    for alert in group_alerts:  # each division that has not given a final answer yet
+        next_steps += [{"what": f"Answer the group-wide alert: {alert['subject']}", "kind": "group_alert",
+                        "subject": alert["subject"], "owner": d["division"],
+                        "due": datetime.combine(date.fromisoformat(str(alert["due_on"])), datetime.min.time())
+                        .replace(tzinfo=UTC).isoformat()}
+                       for d in alert["divisions"] if d["answer"] in ("pending", "investigating")]
     return {
+        # Only where head office sent one: earlier reports' content (and hashes) stay as they were.
+        **({"group_alerts": group_alerts} if group_alerts else {}),
         "reference": incident.reference, "title": incident.title, "division": incident.division.name,
         "product": {"name": incident.product.name, "model": incident.product.model,
                     "category": incident.product.category.path},

@@ -139,6 +139,8 @@ def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) 
             return _("Countermeasure: %(what)s", what=s["description"])
         if kind == "containment":
             return _("Record containment")
+        if kind == "group_alert":
+            return _("Answer the group-wide alert: %(subject)s", subject=s.get("subject", ""))
         return str(s.get("what", ""))
 
     def recall(r: dict[str, Any]) -> str:

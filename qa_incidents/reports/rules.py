@@ -21,6 +21,7 @@ class Trigger(enum.StrEnum):
     RECALL_LAUNCHED = "recall_launched"
     REVIEW_APPROVED = "review_approved"
     SAFETY_NOTICE_PUBLISHED = "safety_notice_published"
+    GROUP_ALERT_AFFECTED = "group_alert_affected"
     CADENCE = "cadence"
     MANUAL = "manual"
 
@@ -35,6 +36,7 @@ TRIGGER_TITLES = {
     Trigger.RECALL_LAUNCHED: _l("Recall launched"),
     Trigger.REVIEW_APPROVED: _l("Root-cause review approved"),
     Trigger.SAFETY_NOTICE_PUBLISHED: _l("Public safety notice published"),
+    Trigger.GROUP_ALERT_AFFECTED: _l("Another division is affected (group-wide alert)"),
     Trigger.CADENCE: _l("Scheduled update"),
     Trigger.MANUAL: _l("Issued by hand"),
 }

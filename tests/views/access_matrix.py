@@ -14,6 +14,8 @@ Every record the matrix asks for belongs to division A (Home Appliances). A rout
     owner           the user who made the record (an import run, a token, a subscription, a saved view)
     owner or HQ     that user, or head-office QA
     report recipient  whoever a status report was sent to (executives)
+    alert addressee   the QA manager of a division a group-wide alert about division A's incident addresses
+                    (the world's alert addresses the cable division)
     nobody          no one (an unknown API path)
 
 "a | b" means either. Whatever the rule, an answer to a user who may not read division A never contains
@@ -146,6 +148,13 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "reports.dashboard_csv": "read_reports",
     "reports.portfolio": "read_reports",
     "reports.portfolio_pdf": "read_reports",
+    # Group-wide early alerts: head office sends; the addressed division's QA reads the alert (not the incident)
+    "alerts.new": "approve A",
+    "alerts.index": "read_incidents",
+    "alerts.show": "read A | alert addressee",
+    "alerts.answer": "alert addressee",
+    "alerts.evidence": "read A | alert addressee",
+    "alerts.parts": "manage_catalogue",
     # Recalls
     "complaints.index": "read_incidents",
     "complaints.signals": "read_incidents",
@@ -307,6 +316,7 @@ _TERMS: dict[str, Callable[[Actor], bool]] = {
     "complaints A": _works(Capability.WORK_COMPLAINTS),
     "approve A": lambda a: can(a, Capability.APPROVE) and can_read_division(a, DIVISION_A),
     "report recipient": lambda a: a.role == Role.EXECUTIVE,
+    "alert addressee": lambda a: a.role == Role.DIVISION_QA and a.division_id == OTHER,
     "head office reading": lambda a: can(a, Capability.READ_REPORTS) and can(a, Capability.READ_ALL_DIVISIONS),
     "owner or HQ": lambda a: can(a, Capability.WORK_ALL_DIVISIONS),  # the owner is added below
     **{c.value: (lambda cap: lambda a: can(a, cap))(c) for c in Capability},

@@ -297,6 +297,21 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     complaints.scan(session, now=t0)
     signal_id = session.scalar(sa.select(sa.func.max(ComplaintSignal.id)))
 
+    # A group-wide alert about the incident, addressed to the cable division and answered with a file. Made as rows:
+    # the world's incident waits for its escalation decision, before which the service sends no alert.
+    from qa_incidents.alerts import service as group_alerts
+    from qa_incidents.alerts.models import GroupAlert, GroupAlertDivision
+
+    alert = GroupAlert(incident_id=incident.id, subject="Check hinge pins from Kanto Hinge", message="Pins cracked.",
+                       due_on=NOW.date() + timedelta(days=7), created_by_id=hq.id, created_at=t0)
+    session.add(alert)
+    session.flush()
+    session.add(GroupAlertDivision(alert_id=alert.id, division_id=cable.id, basis="same supplier Kanto Hinge (EX-15A3)"))
+    session.flush()
+    alert_answer = group_alerts.answer_alert(
+        session, user=cable_qa, alert_id=alert.id, answer="investigating", evidence="Checking cable drum hinges.",
+        stored=storage.put(io.BytesIO(b"drum hinge check log\n")), filename="drum-hinges.txt", now=t0)
+
     from qa_incidents.reviews import vocabulary
 
     vocabulary.ensure_loaded(session)
@@ -310,7 +325,8 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         "action": "close", "recall_id": recall.id, "line_id": line.id, "notice_id": notice.id,
         "sha256": picture.sha256, "reference": recall.reference, "regime": period.regime_code,
         "label": period.label, "review_id": draft.id, "countermeasure_id": countermeasure.id,
-        "deployment_id": deployment.id, "lesson_id": lesson.id, "subscription_id": subscription.id, "view_id": saved_view.id,
+        "deployment_id": deployment.id, "alert_id": alert.id, "answer_id": alert_answer.id, "lesson_id": lesson.id,
+        "subscription_id": subscription.id, "view_id": saved_view.id,
         "run_id": run.id, "token_id": spare.id, "pending_id": proposed.id, "kind": "register", "fmt": "csv", "name": "incidents_by_month",
         "law_id": law.id, "obligation_id": session.scalar(sa.select(sa.func.min(Obligation.id))),
         "amendment_id": amendment.id, "jurisdiction_id": session.scalar(sa.select(sa.func.min(Jurisdiction.id))),
@@ -391,6 +407,8 @@ QUERIES: dict[str, str] = {"reviews.new": "?incident={incident_id}", "recalls.ne
 FORMS: dict[str, dict[str, str]] = {
     "reviews.check": {"check_method": "Life test", "check_result": "No crack", "check_effective": "yes"},
     "reviews.answer": {"answer": "not_applicable", "reason": "Different hinge design."},
+    "alerts.answer": {"answer": "not_affected", "evidence": "Our drums use another hinge."},
+    "alerts.new": {"division_ids": "5", "subject": "Check hinges", "message": "Pins cracked.", "due_on": "2026-11-27"},
     "reviews.defer_check": {"reason": "The effect shows in next season's returns.", "check_due_on": "2027-06-30",
                             "password": DEMO_PASSWORD},
     "accounts.set_language": {"language": "en"},

@@ -1,0 +1,53 @@
+"""Forms of group-wide early alerts."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import Optional
+
+from qa_incidents.alerts.rules import ANSWER_TITLES, GIVEN_ANSWERS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class AlertForm(FlaskForm):
+    """Checked by the service (alerts.rules.send_errors): the form only carries the input."""
+
+    division_ids = MultiCheckboxField(_l("Divisions to alert"), coerce=int, validate_choice=False)
+    subject = StringField(_l("What to check (subject)"),
+                          description=_l("The receiving divisions see this, the message and the catalogue match, "
+                                         "not the incident itself."))
+    message = TextAreaField(_l("Message to the divisions' QA"))
+    due_on = DateField(_l("Answers due by"), validators=[Optional()])
+
+
+class AnswerForm(FlaskForm):
+    answer = RadioField(_l("Your division's answer"), choices=[SelectChoice(a.value, ANSWER_TITLES[a]) for a in GIVEN_ANSWERS],
+                        validate_choice=False)
+    evidence = TextAreaField(_l("Evidence"), description=_l("What you checked (models, lots, parts, supplier) and "
+                                                            "what you found, or what you are still checking."))
+    file = FileField(_l("Evidence file (optional)"))
+
+
+class PartForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("part", _l("Part (with its supplier)")),
+                                            SelectChoice("design", _l("Design platform shared with other models"))],
+                       validate_choice=False)
+    code = StringField(_l("Part number or design name"))
+    name = StringField(_l("Part name"))
+    supplier = StringField(_l("Supplier"))

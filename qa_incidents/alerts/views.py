@@ -1,0 +1,181 @@
+"""Pages of group-wide early alerts: send (head-office QA), read, answer (the addressed division's QA)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from qa_incidents.alerts import rules, service
+from qa_incidents.alerts.forms import AlertForm, AnswerForm, PartForm
+from qa_incidents.core.clock import to_zone
+from qa_incidents.core.db import transaction
+from qa_incidents.core.errors import DomainError, NotFound, ValidationFailed
+from qa_incidents.core.forms import apply_errors
+from qa_incidents.core.permissions import Capability
+from qa_incidents.core.storage import TooLarge
+from qa_incidents.core.web import db, now, requires, size_text, viewer_timezone
+
+bp = Blueprint("alerts", __name__)
+
+
+def _today():  # type: ignore[no-untyped-def]
+    return to_zone(now(), viewer_timezone()).date()
+
+
+@bp.route("/incidents/<id:incident_id>/group-alert", methods=["GET", "POST"])
+@requires(Capability.READ_INCIDENTS)
+def new(incident_id: int):  # type: ignore[no-untyped-def]
+    from qa_incidents.incidents.views import incident_or_404
+
+    if not rules.may_send(current_user.actor):
+        abort(403)
+    incident = incident_or_404(incident_id)
+    choices = service.suggestions(db(), incident)
+    form = AlertForm()
+    form.division_ids.choices = [SelectChoice(c.division.id, c.division.name) for c in choices]
+    blocked = rules.send_blocked(severity=incident.severity.value if incident.severity else None,
+                                 status=incident.status.value)
+    status = 200
+    if request.method == "GET":
+        form.division_ids.data = [c.division.id for c in choices if c.suggested]
+        form.due_on.data = _today() + timedelta(days=rules.DEFAULT_DAYS)
+        if not form.subject.data:
+            from qa_incidents.incidents.rules import HAZARD_TITLES
+
+            form.subject.data = _("Check your products for: %(hazard)s (%(category)s)",
+                                  hazard=str(HAZARD_TITLES.get(incident.hazard, incident.hazard.value)),
+                                  category=incident.product.category.name)
+    elif not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        status = 422  # a date that is not one: shown beside the field, with everything typed kept
+    else:
+        try:
+            with transaction(db()) as s:
+                alert = service.send_alert(s, user=current_user, incident_id=incident.id, subject=form.subject.data or "",
+                                           message=form.message.data or "", division_ids=form.division_ids.data or [],
+                                           due_on=form.due_on.data, now=now(), today=_today())
+        except ValidationFailed as e:
+            apply_errors(form, e.errors)
+            status = 422
+        except DomainError as e:
+            flash(str(e), "error")
+            status = e.status_code
+        else:
+            flash(_("The group-wide alert went to %(n)d divisions.", n=len(alert.addressees)), "success")
+            return redirect(url_for("incidents.show", incident_id=incident.id, _anchor="group-alerts"))
+    return render_template("alerts/new.html", incident=incident, form=form, choices=choices, blocked=blocked,
+                           BASIS_WORDS=rules.BASIS_WORDS), status
+
+
+@bp.get("/group-alerts/")
+@requires(Capability.READ_INCIDENTS)
+def index():  # type: ignore[no-untyped-def]
+    return render_template("alerts/index.html", alerts=service.list_alerts(db(), user=current_user), today=_today(),
+                           ANSWER_TITLES=rules.ANSWER_TITLES, urgency=rules.urgency)
+
+
+def _show(alert_id: int, form: AnswerForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    try:
+        alert = service.get_alert(db(), user=current_user, alert_id=alert_id)
+    except NotFound:
+        abort(404)
+    mine = next((a for a in alert.addressees if rules.may_answer(current_user.actor, a.division_id)), None)
+    return render_template(
+        "alerts/show.html", alert=alert, addressees=service.visible_addressees(db(), current_user, alert),
+        reads_incident=service.reads_incident(db(), current_user, alert), mine=mine,
+        form=form or AnswerForm(formdata=None), today=_today(), ANSWER_TITLES=rules.ANSWER_TITLES,
+        URGENCY_TITLES=rules.URGENCY_TITLES, urgency=rules.urgency), status
+
+
+@bp.get("/group-alerts/<id:alert_id>")
+@login_required
+def show(alert_id: int):  # type: ignore[no-untyped-def]
+    return _show(alert_id)
+
+
+@bp.post("/group-alerts/<id:alert_id>/answer")
+@login_required
+def answer(alert_id: int):  # type: ignore[no-untyped-def]
+    try:
+        alert = service.get_alert(db(), user=current_user, alert_id=alert_id)
+    except NotFound:
+        abort(404)
+    if not any(rules.may_answer(current_user.actor, a.division_id) for a in alert.addressees):
+        abort(403)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _show(alert_id, form, 422)
+    upload = form.file.data
+    stored = None
+    if upload and getattr(upload, "filename", ""):
+        try:
+            stored = current_app.extensions["qa_storage"].put(upload.stream)
+        except TooLarge:
+            form.file.errors = [_("The file is larger than %(limit)s.",
+                                  limit=size_text(current_app.config["ATTACHMENT_MAX_BYTES"]))]
+            return _show(alert_id, form, 422)
+    try:
+        with transaction(db()) as s:
+            service.answer_alert(s, user=current_user, alert_id=alert.id, answer=form.answer.data or "",
+                                 evidence=form.evidence.data or "", stored=stored,
+                                 filename=upload.filename if stored else "", now=now())
+    except ValidationFailed as e:
+        apply_errors(form, e.errors)
+        return _show(alert_id, form, 422)
+    except DomainError as e:
+        flash(str(e), "error")
+        return _show(alert_id, form, e.status_code)
+    flash(_("Your division's answer is recorded; head-office QA sees it."), "success")
+    return redirect(url_for("alerts.show", alert_id=alert_id))
+
+
+@bp.get("/group-alerts/answers/<id:answer_id>/evidence")
+@login_required
+def evidence(answer_id: int):  # type: ignore[no-untyped-def]
+    try:
+        attachment = service.evidence(db(), user=current_user, answer_id=answer_id)
+    except DomainError:
+        abort(404)
+    path = current_app.extensions["qa_storage"].path_for(attachment.sha256)
+    if not path.exists():
+        abort(404)
+    # Always a download, never rendered inline (as the incident's attachments).
+    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/admin/catalogue/products/<id:product_id>/parts", methods=["GET", "POST"])
+@requires(Capability.MANAGE_CATALOGUE)
+def parts(product_id: int):  # type: ignore[no-untyped-def]
+    """The parts (with suppliers) and design platforms of a model, from which alerts' suggestions are computed."""
+    from qa_incidents.catalogue.models import Product
+
+    product = db().get(Product, product_id) or abort(404)
+    form = PartForm()
+    status = 200
+    if form.is_submitted():
+        if not form.validate():
+            abort(400)
+        try:
+            with transaction(db()) as s:
+                part = service.add_part(s, product_id=product.id, kind=form.kind.data or "", code=form.code.data or "",
+                                        name=form.name.data or "", supplier=form.supplier.data or "",
+                                        actor_id=current_user.id, now=now())
+        except ValidationFailed as e:
+            apply_errors(form, e.errors)
+            status = 422
+        else:
+            flash(_("%(code)s added to %(model)s.", code=part.code, model=product.model), "success")
+            return redirect(url_for("alerts.parts", product_id=product.id))
+    return render_template("alerts/parts.html", product=product, parts=service.parts_of(db(), product.id),
+                           form=form), status
