@@ -840,6 +840,12 @@ class BoardEntry:
     title: str
     division: str
     owner: str
+    #: Its reportability is still to be decided: due_at is the decision's due date, owner the decision's owner.
+    decision_pending: bool = False
+
+    @property
+    def shown_state(self) -> str:
+        return rules.shown_state(self.state, decision_pending=self.decision_pending)
 
 
 @dataclass
@@ -958,7 +964,7 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
                                       .order_by(NotificationRecord.id).limit(limit - len(ids))))
     columns = sa.select(R.id, R.incident_id, R.regime_code, R.kind, R.period_label, R.authority, R.state, R.clock_start,
                         R.due_at, R.due_timezone, R.target_at, Incident.reference, Incident.title, Division.name,
-                        sa.func.coalesce(User.name, "")).join(Incident, Incident.id == R.incident_id) \
+                        sa.func.coalesce(User.name, ""), R.decision_pending).join(Incident, Incident.id == R.incident_id) \
         .join(Division, Division.id == Incident.division_id).outerjoin(User, User.id == R.owner_id)
     loaded = {row[0]: BoardEntry(*row) for row in session.execute(columns.where(R.id.in_(ids)))} if ids else {}
     rows = [BoardRow(loaded[i], rules.urgency(start=loaded[i].clock_start,
