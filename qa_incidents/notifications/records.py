@@ -47,7 +47,7 @@ from qa_incidents.notifications.drafts import DraftFacts, prefill
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.obligations import Assessment, Verdict
 from qa_incidents.notifications.rules import State, Step
-from qa_incidents.notifications.service import IncidentObligation, incident_deadline, obligations_for
+from qa_incidents.notifications.service import IncidentObligation, incident_deadline, obligations_shown
 
 AUDITED = ("state", "due_at", "is_legal_deadline", "clock_start", "clock_event_at", "owner_id", "attention", "channel", "authority_reference", "submitted_at",
            "acknowledged_at", "acknowledgement", "document_sha256", "not_required_reason", "missing_explanation")
@@ -163,16 +163,19 @@ def _apply_deadline(record: NotificationRecord, deadline: Deadline) -> None:
     record.target_at = deadlines.target_at(record.regime_code, deadline.start)
 
 
-def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int | None, now: datetime) -> list[str]:
+def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int | None, now: datetime,
+                     new: bool = False) -> list[str]:
     """Bring the records in line with the laws map and the current facts; returns what changed, in words.
 
     A new applying obligation gets a `required` record with its deadline; an open record whose deadline moved
     (aware_at corrected) gets the new one; a derived open record the facts no longer trigger is flagged for a
     person to decide (never silently dropped). Submitted and closed records are evidence and stay as they are.
+    The laws map is read as remembered (`obligations_shown`, the same obligations and assessments as
+    `obligations_for`); `new`: the incident was filed in this transaction and has no record yet.
     """
-    existing = {(r.regime_code, r.kind, r.period_label): r for r in records_of(session, incident.id)}
+    existing = {} if new else {(r.regime_code, r.kind, r.period_label): r for r in records_of(session, incident.id)}
     said: list[str] = []
-    for item in obligations_for(session, incident):
+    for item in obligations_shown(session, incident):
         code = item.obligation.regime_code
         record = existing.get((code, "initial", ""))
         applies = item.assessment.verdict == Verdict.APPLIES
@@ -185,7 +188,7 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
             if applies:
                 record = _new_record(incident, item=item, regime_code=code, authority=item.law.authority or item.law.name_en,
                                      title=item.obligation.title, origin="derived", reason=item.assessment.reason,
-                                     owner_id=actor_id, now=now)
+                                     owner_id=_report_owner(session, incident, actor_id), now=now)
                 session.add(record)
                 session.flush()
                 _audit(session, record, user_id=actor_id, action="notification_required", now=now,
@@ -210,6 +213,35 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
             _audit(session, record, user_id=actor_id, action="notification_rederived", now=now, before=before)
             said.append(str(_l("%(code)s updated", code=code)))
     return said
+
+
+def derive(session: so.Session, *, incident: Incident, user: User | None, now: datetime, base_url: str = "",
+           new: bool = False) -> list[str]:
+    """The one derivation of an incident's records, called at filing, at triage, whenever the facts change and when
+    imported history becomes live work: every candidate obligation gets its record (`sync_obligations`), and the
+    first one that stands as reportable issues top management's status report. Imported history (the historical
+    state) is not live work and gets none. `new`: just filed, in this transaction (nothing to read back). Returns
+    what changed, in words."""
+    from qa_incidents.incidents.rules import Status
+    from qa_incidents.reports.service import first_reportable, reportable_record_ids
+
+    if incident.status == Status.HISTORICAL:
+        return []
+    before = set() if new else reportable_record_ids(session, incident.id)
+    said = sync_obligations(session, incident=incident, actor_id=user.id if user else None, now=now, new=new)
+    if said:  # nothing changed: nothing became reportable
+        first_reportable(session, incident=incident, before=before, now=now, user=user, base_url=base_url)
+    return said
+
+
+def _report_owner(session: so.Session, incident: Incident, actor_id: int | None) -> int | None:
+    """Who owns a report derived by the facts: whoever caused the derivation if they may work the incident's reports
+    (the person who triaged, or corrected the facts), else the division's QA (e.g. for an incident a reporter filed)."""
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    if actor is not None and rules.check(Step.DRAFT, state=State.REQUIRED, actor=actor.actor,
+                                         division_id=incident.division_id).allowed:
+        return actor.id
+    return _decision_owner(session, incident, actor_id)
 
 
 #: Days from awareness to decide a "to decide" candidate whose regime has no legal clock to count from (a company
@@ -358,11 +390,12 @@ def decision_file(session: so.Session, *, user: User, incident_id: int, storage:
 
 
 def derive_all(session: so.Session, *, now: datetime, batch: int = 200) -> int:
-    """Bring the records of every triaged incident still worked on in line with the rules (existing incidents get
-    their decision records, as triage and every facts change give them). Returns the incidents changed."""
-    from qa_incidents.incidents.rules import ENDED_STATUSES, Status
+    """Bring the records of every incident still worked on (triaged or not; imported history and closed incidents
+    excepted) in line with the rules: existing incidents get their decision records, as filing, triage and every
+    facts change give them. No status report is issued for what it finds. Returns the incidents changed."""
+    from qa_incidents.incidents.rules import ENDED_STATUSES
 
-    skipped = [s.value for s in (*ENDED_STATUSES, Status.REPORTED)]
+    skipped = [s.value for s in ENDED_STATUSES]
     changed, last_id = 0, 0
     while True:
         chunk = list(session.scalars(sa.select(Incident).where(Incident.id > last_id, Incident.status.not_in(skipped))
