@@ -273,6 +273,7 @@ def _new_decision_record(session: so.Session, *, incident: Incident, item: Incid
                          title=item.obligation.title, origin="derived", reason=item.assessment.reason,
                          owner_id=_decision_owner(session, incident, actor_id), now=now)
     record.decision_pending = True
+    record.obligation_id = item.obligation.id  # its form's items: the draft once it is decided reportable
     deadline = incident_deadline(incident, code)
     if deadline is not None:
         _apply_deadline(record, deadline)

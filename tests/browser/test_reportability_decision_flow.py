@@ -103,15 +103,15 @@ def test_candidate_to_signed_reportable_decision_draft_and_status_report(new_pag
     # Division QA drafts the report: the 16 CFR 1115.13(d) items, item by item.
     division.goto(record_url)
     expect(division.locator("#record-state")).to_have_text("Required")
-    for item in ("(1) name and address of the manufacturer, distributor or retailer",
-                 "(4) nature and extent of the possible defect, failure to comply or risk",
-                 "(6) how and when the information was obtained",
-                 "(7) number of products involved",
-                 "(10) corrective action taken or proposed", "(11) person to contact"):
+    for item in ("(1) Name and address of the manufacturer, distributor or retailer",
+                 "(4) Nature and extent of the possible defect, failure to comply or risk",
+                 "(6) How and when the information was obtained",
+                 "(7) Number of products involved",
+                 "(10) Corrective action taken or proposed", "(11) Person to contact"):
         expect(division.get_by_label(item, exact=True)).to_be_visible()
-    expect(division.get_by_label("(9) number of products in the hands of consumers", exact=True)) \
+    expect(division.get_by_label("(9) Number of products in the hands of consumers", exact=True)) \
         .to_have_value(re.compile("800 units in the field"))
     # The number of products involved is not the units in the field: it is left for a person, and said to be missing.
-    expect(division.get_by_label("(7) number of products involved", exact=True)).to_have_value("")
-    expect(division.locator("#missing-fields")).to_contain_text("(7) number of products involved")
+    expect(division.get_by_label("(7) Number of products involved", exact=True)).to_have_value("")
+    expect(division.locator("#missing-fields")).to_contain_text("(7) Number of products involved")
     division.locator("#draft").screenshot(path=str(SCREENS / "reportability-cpsc-draft.png"))

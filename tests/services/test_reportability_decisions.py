@@ -91,6 +91,9 @@ def test_reportable_makes_it_required_and_issues_the_status_report(demo, glass, 
     assert signature.content["reasons"] == "Repeated failures support a hazard." and signature.content["facts"]
     assert len(reports_of(demo, glass.id)) == 1
     assert records.Step.DRAFT in records.steps_for(record, user(demo, "division.qa@example.com"))
+    # Its draft is the authority's form: the items of 16 CFR 1115.13(d).
+    assert record.obligation is not None and record.obligation.regime_code == "US-CPSC-15B"
+    assert "(7) number of products involved" in records.missing(record)
 
 
 def test_the_requester_cannot_sign_the_decision(demo, glass, clock):
