@@ -356,7 +356,7 @@ def decisions_from(loaded: list[NotificationRecord]) -> list[Decision]:
     return found
 
 
-DECISION_TITLES = {"pending": _l("Decision pending"), "reportable": _l("Reportable"),
+DECISION_TITLES = {"pending": _l("To decide"), "reportable": _l("Reportable"),
                    "not_reportable": _l("Not reportable")}
 
 

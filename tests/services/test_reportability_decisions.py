@@ -56,7 +56,7 @@ def test_a_to_decide_candidate_gets_a_pending_decision_with_due_date_owner_and_w
     subjects = demo.scalars(sa.select(OutboxMessage.subject).where(OutboxMessage.incident_id == glass.id)).all()
     assert any("US-CPSC-15B" in s and "OVERDUE" in s for s in subjects)
     bodies = demo.scalars(sa.select(OutboxMessage.body_text).where(OutboxMessage.incident_id == glass.id)).all()
-    assert any("State: Decision pending" in b for b in bodies)
+    assert any("State: To decide" in b for b in bodies)
     # Drafting waits for the decision.
     assert records.Step.DRAFT not in records.steps_for(record, user(demo, "division.qa@example.com"))
 
