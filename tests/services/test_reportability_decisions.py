@@ -233,3 +233,18 @@ def test_every_live_demo_incident_triaged_or_not_has_its_decision_records(demo, 
     assert any(i.status.value == "reported" for i in live)
     for incident in live:
         _candidates_have_records(demo, incident)
+
+
+def test_a_severity_change_after_a_report_became_owed_is_recorded(demo, clock):
+    """Changing the severity of an incident that already owes a report works (the derivation's own bookkeeping does
+    not stand in for the severity it was changed from)."""
+    incident = demo.get(Incident, 1)
+    qa = user(demo, "division.qa@example.com")
+    workflow.triage(demo, user=qa, incident_id=incident.id, severity=Severity.S1, override_reason="", now=clock())
+    demo.commit()
+    assert any(r.state == "required" and not r.decision_pending for r in records.records_of(demo, incident.id))
+    workflow.triage(demo, user=qa, incident_id=incident.id, severity=Severity.S2,
+                    override_reason="The board was replaced before anyone was hurt.", now=clock())
+    demo.commit()
+    assert incident.severity == Severity.S2
+    assert [d.severity for d in workflow.triage_decisions(demo, incident.id)] == [Severity.S1, Severity.S2]
