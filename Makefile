@@ -54,6 +54,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/qa-incidents seed demo
+	$(BIN)/qa-incidents derive-decisions
 
 ## Set up and serve on http://127.0.0.1:5000 (SQLite under instance/).
 run: demo fonts xmlsec1

@@ -206,7 +206,7 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
     from qa_incidents.notifications.obligations import VERDICT_TITLES
     from qa_incidents.notifications.rules import REPORT_KIND_TITLES
-    from qa_incidents.notifications.rules import STATE_TITLES as NOTIFICATION_STATE_TITLES
+    from qa_incidents.notifications.rules import SHOWN_STATE_TITLES as NOTIFICATION_STATE_TITLES
     from qa_incidents.reports.rules import TRIGGER_TITLES
 
     app.jinja_env.filters["localtime"] = i18n.localtime_filter  # era dates for Japanese readers who chose them
@@ -214,6 +214,9 @@ def _register_template_helpers(app: Flask) -> None:
     from qa_incidents.core.signatures import meaning_title
 
     app.jinja_env.filters["meaning"] = meaning_title
+    from qa_incidents.notifications.rules import shown_state
+
+    app.jinja_env.filters["shown_state"] = lambda state, pending: shown_state(state, decision_pending=bool(pending))
     from qa_incidents.reports.render import when
 
     app.jinja_env.filters["when"] = when
@@ -227,7 +230,7 @@ def _register_template_helpers(app: Flask) -> None:
         HARM_FLAG_TITLES=rules.HARM_FLAG_TITLES,
         ACTION_TITLES=ACTION_TITLES,
         VERDICT_TITLES=VERDICT_TITLES,
-        NOTIFICATION_STATE_TITLES={s.value: t for s, t in NOTIFICATION_STATE_TITLES.items()},
+        NOTIFICATION_STATE_TITLES=NOTIFICATION_STATE_TITLES,  # "to_decide" included
         ACTION_TITLES_BY_VALUE={a.value: t for a, t in ACTION_TITLES.items()},
         REPORT_TRIGGER_TITLES={k.value: t for k, t in TRIGGER_TITLES.items()},
         REPORT_KIND_TITLES=REPORT_KIND_TITLES,

@@ -87,11 +87,12 @@ def deadline_rows(session: so.Session, *, user: User, filters: service.RegisterF
     from qa_incidents.laws.models import Law, Obligation
     from qa_incidents.notifications.models import NotificationRecord as R
     from qa_incidents.notifications.records import open_records
+    from qa_incidents.notifications.rules import shown_state
 
     if not can(user.actor, Capability.READ_INCIDENTS):
         raise Forbidden("Your role does not read incidents.")
     base = service._filtered(session, open_records(
-        sa.select(R.id, R.due_at, R.regime_code, R.title, R.state, R.due_timezone, R.is_legal_deadline,
+        sa.select(R.id, R.due_at, R.regime_code, R.title, R.state, R.decision_pending, R.due_timezone, R.is_legal_deadline,
                   R.due_explanation, R.authority, Incident.reference, Incident.title.label("incident_title"),
                   Incident.status, Division.code.label("division"), Law.short_name.label("law"))
         .join(Incident, Incident.id == R.incident_id).join(Division, Division.id == Incident.division_id)
@@ -103,7 +104,8 @@ def deadline_rows(session: so.Session, *, user: User, filters: service.RegisterF
         local = to_zone(r.due_at, zone).strftime("%Y-%m-%d %H:%M") if r.due_at else None
         return {k: _cell(v) for k, v in {
             "reference": r.reference, "division": r.division, "title": r.incident_title, "status": r.status,
-            "regime_code": r.regime_code, "obligation": r.title, "law": r.law or "", "verdict": r.state,
+            "regime_code": r.regime_code, "obligation": r.title, "law": r.law or "",
+            "verdict": shown_state(r.state, decision_pending=r.decision_pending),
             "due_at": r.due_at, "due_local": local, "time_zone": r.due_timezone, "is_legal_deadline": r.is_legal_deadline,
             "reason": r.due_explanation,
         }.items()}
@@ -295,7 +297,7 @@ def board_rows(session: so.Session, *, user: User, filters: BoardFilter) -> Iter
             "due_at": r.due_at, "due_local": to_zone(r.due_at, r.due_timezone).isoformat() if r.due_at and r.due_timezone
             else None, "time_zone": r.due_timezone, "urgency": row.urgency.value,
             "overdue_hours": round(late, 1) if late is not None else None, "regime_code": r.regime_code,
-            "kind": r.kind, "period_label": r.period_label, "authority": r.authority, "state": r.state,
+            "kind": r.kind, "period_label": r.period_label, "authority": r.authority, "state": r.shown_state,
             "reference": r.reference, "title": r.title, "division": r.division, "owner": r.owner,
         }.items()}
 

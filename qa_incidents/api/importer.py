@@ -828,7 +828,7 @@ def _import_one(session: so.Session, profile: Profile, line: int, record: dict[s
             division_id, product_id = _resolve(session, mapped.values, defaults, cache)
             facts = _facts(mapped.values, division_id, product_id)
             with session.begin_nested():
-                incident = incidents.file_incident(session, user=user, facts=facts, now=now)
+                incident = incidents.file_incident(session, user=user, facts=facts, now=now, history=profile.history)
                 if profile.history:
                     from qa_incidents.incidents.workflow import record_as_history
 

@@ -299,7 +299,8 @@ class NotificationOut(BaseModel):
     kind: str = Field(description="initial, follow_up, progress_report or final.")
     period_label: str
     origin: str = Field(description="derived (from the laws map), added (by a person) or follow_up.")
-    state: str = Field(description="required, drafted, approved, submitted, acknowledged or not_required.")
+    state: str = Field(description="to_decide (reportability not yet decided: a decision is due at due_at), required, "
+                                   "drafted, approved, submitted, acknowledged or not_required.")
     attention: str = Field(description="Set when later facts no longer trigger the obligation: a person decides.")
     clock_start: datetime | None
     due_at: datetime | None

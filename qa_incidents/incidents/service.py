@@ -164,8 +164,10 @@ _INSERT_INCIDENT = sa.insert(Incident).returning(Incident.id)
 
 
 def file_incident(session: so.Session, *, user: User, facts: IncidentFacts, now: datetime,
-                  contact: dict[str, str] | None = None) -> Incident:
-    """Record a new incident with a fresh reference number; audited. `contact`: the customer contact fields."""
+                  contact: dict[str, str] | None = None, history: bool = False) -> Incident:
+    """Record a new incident with a fresh reference number; audited. `contact`: the customer contact fields. Each of
+    its candidate regulator obligations gets its record at once (a "to decide" one a decision due date), before
+    triage; `history`: an import about to record it as history, which gets none."""
     product = _check_facts(session, user, facts, now)
     contact = _check_contact(user, contact)
     year = now.year
@@ -183,6 +185,10 @@ def file_incident(session: so.Session, *, user: User, facts: IncidentFacts, now:
     session.add(incident)
     audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
                  action="created", now=now, changes=audit.field_changes({}, audit.snapshot(incident, AUDITED_FIELDS)))
+    if not history:
+        from qa_incidents.notifications.records import derive
+
+        derive(session, incident=incident, user=user, now=now, new=True)
     return incident
 
 
@@ -247,13 +253,9 @@ def update_incident(
         raise _conflict(session, session.get(Incident, incident_id)) from None  # type: ignore[arg-type]
     audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
                  action="updated", now=now, changes=changes)
-    if incident.status != Status.REPORTED:
-        from qa_incidents.notifications.records import sync_obligations
-        from qa_incidents.reports.service import first_reportable, reportable_record_ids
+    from qa_incidents.notifications.records import derive
 
-        before = reportable_record_ids(session, incident.id)
-        sync_obligations(session, incident=incident, actor_id=user.id, now=now)
-        first_reportable(session, incident=incident, before=before, now=now, user=user)
+    derive(session, incident=incident, user=user, now=now)
     more_harm = [name for name in HARM_FIELDS if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0)]
     if more_harm:
         from qa_incidents.reports.service import Trigger, trigger

@@ -233,12 +233,9 @@ def triage(session: so.Session, *, user: User, incident_id: int, severity: Sever
     _move(session, user=user, incident=incident, action=action, now=now, reason=override_reason,
           extra={"severity": [before.value if before else None, severity.value],
                  "suggested": [None, f"{suggestion.severity.value} ({suggestion.rule_id or 'fallback'}, matrix v{suggestion.matrix_version})"]})
-    from qa_incidents.notifications.records import sync_obligations
-    from qa_incidents.reports.service import first_reportable, reportable_record_ids
+    from qa_incidents.notifications.records import derive
 
-    before = reportable_record_ids(session, incident.id)
-    sync_obligations(session, incident=incident, actor_id=user.id, now=now)
-    first_reportable(session, incident=incident, before=before, now=now, user=user)
+    derive(session, incident=incident, user=user, now=now)
     if action == Action.RETRIAGE:
         from qa_incidents.reports.service import Trigger, trigger
 
@@ -373,6 +370,9 @@ def reopen_as_live(session: so.Session, *, user: User, incident_id: int, reason:
     """Imported history becomes live work (reported, so it is triaged like any new report); head-office QA says why."""
     incident = get_incident(session, user=user, incident_id=incident_id)
     _move(session, user=user, incident=incident, action=Action.REOPEN_AS_LIVE, now=now, reason=reason)
+    from qa_incidents.notifications.records import derive
+
+    derive(session, incident=incident, user=user, now=now)
 
 
 def record_as_history(session: so.Session, *, user: User, incident: Incident, source: str, now: datetime) -> None:

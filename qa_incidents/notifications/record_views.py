@@ -403,5 +403,5 @@ def board():  # type: ignore[no-untyped-def]
     # Titles translated once, not once per row.
     return render_template("notifications/board.html", board=result, form=form, divisions=divisions,
                            URGENCY_TITLES={u: str(t) for u, t in URGENCY_TITLES.items()},
-                           STATE_TITLES={s.value: str(t) for s, t in STATE_TITLES.items()}, Urgency=rules.Urgency,
+                           STATE_TITLES={s: str(t) for s, t in rules.SHOWN_STATE_TITLES.items()}, Urgency=rules.Urgency,
                            division_id=division_id)

@@ -44,7 +44,7 @@ from qa_incidents.notifications.drafts import DraftFacts, prefill
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.obligations import Assessment, Verdict
 from qa_incidents.notifications.rules import State, Step
-from qa_incidents.notifications.service import IncidentObligation, incident_deadline, obligations_for
+from qa_incidents.notifications.service import IncidentObligation, incident_deadline, obligations_shown
 
 AUDITED = ("state", "due_at", "is_legal_deadline", "clock_start", "clock_event_at", "owner_id", "attention", "channel", "authority_reference", "submitted_at",
            "acknowledged_at", "acknowledgement", "document_sha256", "not_required_reason", "missing_explanation")
@@ -202,16 +202,19 @@ def _apply_deadline(record: NotificationRecord, deadline: Deadline) -> None:
     record.target_at = deadlines.target_at(record.regime_code, deadline.start)
 
 
-def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int | None, now: datetime) -> list[str]:
+def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int | None, now: datetime,
+                     new: bool = False) -> list[str]:
     """Bring the records in line with the laws map and the current facts; returns what changed, in words.
 
     A new applying obligation gets a `required` record with its deadline; an open record whose deadline moved
     (aware_at corrected) gets the new one; a derived open record the facts no longer trigger is flagged for a
     person to decide (never silently dropped). Submitted and closed records are evidence and stay as they are.
+    The laws map is read as remembered (`obligations_shown`, the same obligations and assessments as
+    `obligations_for`); `new`: the incident was filed in this transaction and has no record yet.
     """
-    existing = {(r.regime_code, r.kind, r.period_label): r for r in records_of(session, incident.id)}
+    existing = {} if new else {(r.regime_code, r.kind, r.period_label): r for r in records_of(session, incident.id)}
     said: list[str] = []
-    for item in obligations_for(session, incident):
+    for item in obligations_shown(session, incident):
         code = item.obligation.regime_code
         record = existing.get((code, "initial", ""))
         applies = item.assessment.verdict == Verdict.APPLIES
@@ -224,7 +227,7 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
             if applies:
                 record = _new_record(incident, item=item, regime_code=code, authority=item.law.authority or item.law.name_en,
                                      title=item.obligation.title, origin="derived", reason=item.assessment.reason,
-                                     owner_id=actor_id, now=now)
+                                     owner_id=_report_owner(session, incident, actor_id), now=now)
                 session.add(record)
                 session.flush()
                 _audit(session, record, user_id=actor_id, action="notification_required", now=now,
@@ -249,6 +252,35 @@ def sync_obligations(session: so.Session, *, incident: Incident, actor_id: int |
             _audit(session, record, user_id=actor_id, action="notification_rederived", now=now, before=before)
             said.append(str(_l("%(code)s updated", code=code)))
     return said
+
+
+def derive(session: so.Session, *, incident: Incident, user: User | None, now: datetime, base_url: str = "",
+           new: bool = False) -> list[str]:
+    """The one derivation of an incident's records, called at filing, at triage, whenever the facts change and when
+    imported history becomes live work: every candidate obligation gets its record (`sync_obligations`), and the
+    first one that stands as reportable issues top management's status report. Imported history (the historical
+    state) is not live work and gets none. `new`: just filed, in this transaction (nothing to read back). Returns
+    what changed, in words."""
+    from qa_incidents.incidents.rules import Status
+    from qa_incidents.reports.service import first_reportable, reportable_record_ids
+
+    if incident.status == Status.HISTORICAL:
+        return []
+    before = set() if new else reportable_record_ids(session, incident.id)
+    said = sync_obligations(session, incident=incident, actor_id=user.id if user else None, now=now, new=new)
+    if said:  # nothing changed: nothing became reportable
+        first_reportable(session, incident=incident, before=before, now=now, user=user, base_url=base_url)
+    return said
+
+
+def _report_owner(session: so.Session, incident: Incident, actor_id: int | None) -> int | None:
+    """Who owns a report derived by the facts: whoever caused the derivation if they may work the incident's reports
+    (the person who triaged, or corrected the facts), else the division's QA (e.g. for an incident a reporter filed)."""
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    if actor is not None and rules.check(Step.DRAFT, state=State.REQUIRED, actor=actor.actor,
+                                         division_id=incident.division_id).allowed:
+        return actor.id
+    return _decision_owner(session, incident, actor_id)
 
 
 #: Days from awareness to decide a "to decide" candidate whose regime has no legal clock to count from (a company
@@ -280,6 +312,7 @@ def _new_decision_record(session: so.Session, *, incident: Incident, item: Incid
                          title=item.obligation.title, origin="derived", reason=item.assessment.reason,
                          owner_id=_decision_owner(session, incident, actor_id), now=now)
     record.decision_pending = True
+    record.obligation_id = item.obligation.id  # its form's items: the draft once it is decided reportable
     deadline = incident_deadline(incident, code)
     if deadline is not None:
         _apply_deadline(record, deadline)
@@ -362,7 +395,7 @@ def decisions_from(loaded: list[NotificationRecord]) -> list[Decision]:
     return found
 
 
-DECISION_TITLES = {"pending": _l("Decision pending"), "reportable": _l("Reportable"),
+DECISION_TITLES = {"pending": _l("To decide"), "reportable": _l("Reportable"),
                    "not_reportable": _l("Not reportable")}
 
 
@@ -397,11 +430,12 @@ def decision_file(session: so.Session, *, user: User, incident_id: int, storage:
 
 
 def derive_all(session: so.Session, *, now: datetime, batch: int = 200) -> int:
-    """Bring the records of every triaged incident still worked on in line with the rules (existing incidents get
-    their decision records, as triage and every facts change give them). Returns the incidents changed."""
-    from qa_incidents.incidents.rules import ENDED_STATUSES, Status
+    """Bring the records of every incident still worked on (triaged or not; imported history and closed incidents
+    excepted) in line with the rules: existing incidents get their decision records, as filing, triage and every
+    facts change give them. No status report is issued for what it finds. Returns the incidents changed."""
+    from qa_incidents.incidents.rules import ENDED_STATUSES
 
-    skipped = [s.value for s in (*ENDED_STATUSES, Status.REPORTED)]
+    skipped = [s.value for s in ENDED_STATUSES]
     changed, last_id = 0, 0
     while True:
         chunk = list(session.scalars(sa.select(Incident).where(Incident.id > last_id, Incident.status.not_in(skipped))
@@ -879,6 +913,12 @@ class BoardEntry:
     title: str
     division: str
     owner: str
+    #: Its reportability is still to be decided: due_at is the decision's due date, owner the decision's owner.
+    decision_pending: bool = False
+
+    @property
+    def shown_state(self) -> str:
+        return rules.shown_state(self.state, decision_pending=self.decision_pending)
 
 
 @dataclass
@@ -975,7 +1015,7 @@ def board(session: so.Session, *, user: User, now: datetime, authority: str = ""
                                       .order_by(NotificationRecord.id).limit(limit - len(ids))))
     columns = sa.select(R.id, R.incident_id, R.regime_code, R.kind, R.period_label, R.authority, R.state, R.clock_start,
                         R.due_at, R.due_timezone, R.target_at, Incident.reference, Incident.title, Division.name,
-                        sa.func.coalesce(User.name, "")).join(Incident, Incident.id == R.incident_id) \
+                        sa.func.coalesce(User.name, ""), R.decision_pending).join(Incident, Incident.id == R.incident_id) \
         .join(Division, Division.id == Incident.division_id).outerjoin(User, User.id == R.owner_id)
     columns = scoped(columns.where(R.id.in_(ids)), user.actor, R.division_id)
     loaded = {row[0]: BoardEntry(*row) for row in session.execute(columns)} if ids else {}

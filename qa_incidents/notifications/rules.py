@@ -40,6 +40,17 @@ STATE_TITLES = {
 #: States in which the company still owes the authority the report.
 OPEN_STATES = frozenset({State.REQUIRED, State.DRAFTED, State.APPROVED})
 
+#: What every list of records (deadline board, incident page, My work, exports, status reports, API) shows for an
+#: open record whose reportability is still to be decided: it is not a report owed until a signed "reportable"
+#: decision (or facts that apply) makes it "Required".
+TO_DECIDE = "to_decide"
+SHOWN_STATE_TITLES = {TO_DECIDE: _l("To decide"), **{s.value: t for s, t in STATE_TITLES.items()}}
+
+
+def shown_state(state: str, *, decision_pending: bool) -> str:
+    """The state a list shows for a record: "to_decide" while its reportability decision is pending, else its own."""
+    return TO_DECIDE if decision_pending and state in {s.value for s in OPEN_STATES} else state
+
 
 class Step(enum.StrEnum):
     DRAFT = "draft"

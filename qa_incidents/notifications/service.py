@@ -161,6 +161,8 @@ class LawShown:
     repealed_on: dt.date | None
     coverage: tuple[CoverageShown, ...]
     obligations: tuple[ObligationShown, ...]
+    authority: str = ""
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ class MapShown:
                 law.id, law.short_name, _jurisdiction_shown(law.jurisdiction), law.status, law.in_force_from,
                 law.repealed_on, tuple(CoverageShown(c.category_id, c.valid_from, c.valid_to) for c in law.coverage),
                 tuple(ObligationShown(o.id, o.regime_code, o.title, tuple(o.trigger_harms or ()), o.trigger_text or "",
-                                      o.valid_from, o.valid_to, o.applies_to_markets) for o in law.obligations)))
+                                      o.valid_from, o.valid_to, o.applies_to_markets) for o in law.obligations),
+                law.authority or "", law.name_en or ""))
         return cls(Tree.load(session), tuple(map(_jurisdiction_shown, laws.active_jurisdictions(session))),
                    {j: tuple(found) for j, found in by_jurisdiction.items()})
 

@@ -122,11 +122,16 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
     for r in records_of(session, incident.id):
         open_ = r.state in {s.value for s in notification_rules.OPEN_STATES}
         notifications.append({
-            "regime": r.regime_code, "authority": r.authority, "title": r.title, "state": r.state,
+            "regime": r.regime_code, "authority": r.authority, "title": r.title,
+            "state": notification_rules.shown_state(r.state, decision_pending=r.decision_pending),
             "due_at": _iso(r.due_at), "submitted_at": _iso(r.submitted_at),
             "late": bool(r.submitted_at and r.due_at and r.submitted_at > r.due_at),
             "overdue": bool(open_ and r.due_at and r.due_at <= now)})
-        if open_:
+        if open_ and r.decision_pending:
+            next_steps.append({"what": f"Decide whether the {r.regime_code} report to {r.authority} is required",
+                               "kind": "decide", "regime": r.regime_code, "authority": r.authority,
+                               "owner": r.owner.name if r.owner else "", "due": _iso(r.due_at)})
+        elif open_:
             next_steps.append({"what": f"Submit {r.regime_code} report to {r.authority}", "kind": "submit",
                                "regime": r.regime_code, "authority": r.authority,
                                "owner": r.owner.name if r.owner else "", "due": _iso(r.due_at)})

@@ -110,7 +110,7 @@ def change_sentence(ch: dict[str, Any]) -> str:
 def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) -> dict[str, Any]:
     """The labels of a report's content in the current language: what the template and the PDF print besides the data."""
     from qa_incidents.incidents.rules import STATUS_TITLES
-    from qa_incidents.notifications.rules import STATE_TITLES
+    from qa_incidents.notifications.rules import SHOWN_STATE_TITLES as STATE_TITLES
     from qa_incidents.recalls.rules import RECALL_STATUS_TITLES, REMEDY_TITLES, percent
     from qa_incidents.reports.rules import TRIGGER_TITLES
     from qa_incidents.reviews.rules import REVIEW_STATUS_TITLES
@@ -135,6 +135,9 @@ def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) 
         kind = s.get("kind")
         if kind == "submit":
             return _("Submit %(regime)s report to %(authority)s", regime=s["regime"], authority=s["authority"])
+        if kind == "decide":
+            return _("Decide whether the %(regime)s report to %(authority)s is required", regime=s["regime"],
+                     authority=s["authority"])
         if kind == "countermeasure":
             return _("Countermeasure: %(what)s", what=s["description"])
         if kind == "containment":

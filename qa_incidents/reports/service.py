@@ -91,8 +91,9 @@ def first_reportable(session: so.Session, *, incident: Incident, before: set[int
         return None
     from qa_incidents.notifications.models import NotificationRecord
 
+    now_reportable = reportable_record_ids(session, incident.id)
     new = sorted(session.scalars(sa.select(NotificationRecord.regime_code).where(
-        NotificationRecord.id.in_(reportable_record_ids(session, incident.id)))))
+        NotificationRecord.id.in_(now_reportable)))) if now_reportable else []
     if not new:
         return None
     entry = {"kind": Trigger.REPORTABLE.value, "title": _stored_title(Trigger.REPORTABLE), "detail": ", ".join(new),

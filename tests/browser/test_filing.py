@@ -94,10 +94,11 @@ def test_file_incident_then_find_it_in_the_register(page: Page, log_in) -> None:
 
     rows.first.get_by_role("link", name="INC-2026-000007").click()
     expect(page.locator(".ref")).to_have_text("INC-2026-000007")
-    events = page.locator("#timeline li.event")
-    expect(events).to_have_count(1)
-    expect(events.first).to_contain_text("Aiko Tanaka")
-    expect(events.first).to_contain_text("filed the incident")
+    filed = page.locator("#timeline li.event").filter(has_text="filed the incident")
+    expect(filed).to_have_count(1)
+    expect(filed).to_contain_text("Aiko Tanaka")
+    # Filing also gave each candidate obligation its record (smoke in Japan: a reportability decision is due).
+    expect(page.locator("table.notification-records")).to_contain_text("To decide")
 
 
 def test_aware_before_occurred_shows_the_error_and_keeps_every_value(page: Page, log_in) -> None:

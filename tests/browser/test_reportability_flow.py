@@ -44,7 +44,8 @@ def file_incident(page: Page, *, title: str, country: str, place: str, harm: dic
 
 
 def obligation_row(page: Page, code: str):  # type: ignore[no-untyped-def]
-    return page.locator("#obligations tbody tr").filter(has_text=code)
+    """The obligation's row in the obligations table (the notification records and decisions tables list it too)."""
+    return page.locator("#obligations tbody tr[class^='verdict-']").filter(has_text=code)
 
 
 def test_each_regime_assesses_by_its_own_definitions(page: Page, log_in) -> None:

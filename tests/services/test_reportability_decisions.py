@@ -56,7 +56,7 @@ def test_a_to_decide_candidate_gets_a_pending_decision_with_due_date_owner_and_w
     subjects = demo.scalars(sa.select(OutboxMessage.subject).where(OutboxMessage.incident_id == glass.id)).all()
     assert any("US-CPSC-15B" in s and "OVERDUE" in s for s in subjects)
     bodies = demo.scalars(sa.select(OutboxMessage.body_text).where(OutboxMessage.incident_id == glass.id)).all()
-    assert any("State: Decision pending" in b for b in bodies)
+    assert any("State: To decide" in b for b in bodies)
     # Drafting waits for the decision.
     assert records.Step.DRAFT not in records.steps_for(record, user(demo, "division.qa@example.com"))
 
@@ -91,6 +91,9 @@ def test_reportable_makes_it_required_and_issues_the_status_report(demo, glass, 
     assert signature.content["reasons"] == "Repeated failures support a hazard." and signature.content["facts"]
     assert len(reports_of(demo, glass.id)) == 1
     assert records.Step.DRAFT in records.steps_for(record, user(demo, "division.qa@example.com"))
+    # Its draft is the authority's form: the items of 16 CFR 1115.13(d).
+    assert record.obligation is not None and record.obligation.regime_code == "US-CPSC-15B"
+    assert "(7) number of products involved" in records.missing(record)
 
 
 def test_the_requester_cannot_sign_the_decision(demo, glass, clock):
@@ -143,3 +146,105 @@ def test_the_command_gives_existing_incidents_their_decision_records(app, demo):
     assert record is not None and record.decision_pending and record.due_at is not None
     again = app.test_cli_runner().invoke(args=["derive-decisions"])
     assert json.loads(again.stdout.strip().splitlines()[-1]) == {"incidents_changed": 0}
+
+
+# --- before triage: every candidate has its record from filing on ------------------------------------------------
+
+
+def _candidates_have_records(session, incident) -> dict[str, NotificationRecord]:
+    """Every candidate obligation (not "not triggered") of the incident has a record: a decision (a signed one, or
+    required by the facts) or an open decision record with a due date. Returns the records by regime."""
+    found = {r.regime_code: r for r in records.records_of(session, incident.id) if r.kind == "initial"}
+    for item in obligations_for(session, incident):
+        if item.assessment.verdict == Verdict.NOT_TRIGGERED:
+            continue
+        code = item.obligation.regime_code
+        assert code in found, (incident.reference, code)
+        assert found[code].due_at is not None, code
+        if item.assessment.verdict == Verdict.DECIDE:
+            assert found[code].decision_pending, code
+    return found
+
+
+def test_a_filed_incident_has_its_decision_records_before_triage(demo, demo_user, make_facts, clock):
+    from qa_incidents.incidents import service
+    from qa_incidents.incidents.rules import Status
+
+    reporter = demo_user("reporter@example.com")
+    facts = make_facts("BD-SX120", title="Smoke from the control panel again", country="US", place="Columbus, OH",
+                       smoke=True, no_harm=False, recurrence_risk=True)
+    incident = service.file_incident(demo, user=reporter, facts=facts, now=clock())
+    demo.commit()
+    assert incident.status == Status.REPORTED
+    found = _candidates_have_records(demo, incident)
+    record = found["US-CPSC-15B"]
+    assert record.decision_pending and record.due_at > incident.aware_at
+    assert record.due_explanation.startswith("Decision due")
+    # A reporter files; the decision belongs to the division's QA.
+    assert record.owner.email == "division.qa@example.com"
+    from qa_incidents.core.audit import AuditEvent
+
+    audit_actions = demo.scalars(sa.select(AuditEvent.action).where(AuditEvent.incident_id == incident.id)).all()
+    assert "notification_decision_due" in audit_actions
+
+
+def test_a_facts_change_before_triage_derives_through_the_same_place(demo, demo_user, make_facts, clock):
+    from qa_incidents.incidents import service
+    from qa_incidents.incidents.rules import Care
+
+    reporter = demo_user("reporter@example.com")
+    incident = service.file_incident(demo, user=reporter, facts=make_facts("BD-SX120", country="AU",
+                                                                           place="Melbourne"), now=clock())
+    demo.commit()
+    # One injury, the care it received not stated: whether it was serious under the ACL is to be decided.
+    assert _candidates_have_records(demo, incident)["AU-ACL-131"].decision_pending
+    facts = service.facts_of(incident)
+    facts.injury_care = Care.DOCTOR_OR_NURSE  # now the facts decide it
+    service.update_incident(demo, user=reporter, incident_id=incident.id, facts=facts, expected_version=1,
+                            now=clock() + timedelta(minutes=5))
+    demo.commit()
+    found = _candidates_have_records(demo, incident)
+    assert found["AU-ACL-131"].state == "required" and not found["AU-ACL-131"].decision_pending
+
+
+def test_imported_history_gets_no_decision_records(demo, demo_user, make_facts, clock):
+    from qa_incidents.incidents import service, workflow
+
+    hq = demo_user("hq.qa@example.com")
+    facts = make_facts("BD-SX120", country="US", place="Columbus, OH", smoke=True, no_harm=False,
+                       recurrence_risk=True)
+    incident = service.file_incident(demo, user=hq, facts=facts, now=clock(), history=True)
+    workflow.record_as_history(demo, user=hq, incident=incident, source="test", now=clock())
+    demo.commit()
+    assert records.records_of(demo, incident.id) == []
+    assert records.derive(demo, incident=incident, user=hq, now=clock()) == []
+    records.derive_all(demo, now=clock())
+    assert records.records_of(demo, incident.id) == []
+    # Made live work again, it gets them like a new report.
+    workflow.reopen_as_live(demo, user=hq, incident_id=incident.id, reason="A customer reported it again.", now=clock())
+    demo.commit()
+    assert _candidates_have_records(demo, incident)["US-CPSC-15B"].decision_pending
+
+
+def test_every_live_demo_incident_triaged_or_not_has_its_decision_records(demo, clock):
+    records.derive_all(demo, now=clock())
+    demo.commit()
+    live = demo.scalars(sa.select(Incident).where(Incident.status.not_in(["closed", "historical"]))).all()
+    assert any(i.status.value == "reported" for i in live)
+    for incident in live:
+        _candidates_have_records(demo, incident)
+
+
+def test_a_severity_change_after_a_report_became_owed_is_recorded(demo, clock):
+    """Changing the severity of an incident that already owes a report works (the derivation's own bookkeeping does
+    not stand in for the severity it was changed from)."""
+    incident = demo.get(Incident, 1)
+    qa = user(demo, "division.qa@example.com")
+    workflow.triage(demo, user=qa, incident_id=incident.id, severity=Severity.S1, override_reason="", now=clock())
+    demo.commit()
+    assert any(r.state == "required" and not r.decision_pending for r in records.records_of(demo, incident.id))
+    workflow.triage(demo, user=qa, incident_id=incident.id, severity=Severity.S2,
+                    override_reason="The board was replaced before anyone was hurt.", now=clock())
+    demo.commit()
+    assert incident.severity == Severity.S2
+    assert [d.severity for d in workflow.triage_decisions(demo, incident.id)] == [Severity.S1, Severity.S2]

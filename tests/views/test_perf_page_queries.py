@@ -31,11 +31,18 @@ LAWS_MAP = r"^SELECT (law|law_category|obligation|jurisdiction|product_category)
 
 
 
-def _more_incidents(demo, clock, n: int) -> None:  # type: ignore[no-untyped-def]
-    """n more incidents filed by division QA, like the demo's own."""
+def _more_incidents(demo, clock, n: int, *, harmless: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """n more incidents filed by division QA, like the demo's own (`harmless`: with no harm and no other fact a law
+    asks about, so no reporting obligation is a candidate and filing derives no record)."""
     user = demo.scalar(sa.select(User).where(User.email == "division.qa@example.com"))
     template = demo.scalar(sa.select(Incident).where(Incident.division_id == user.division_id).limit(1))
     facts = service.facts_of(template)
+    if harmless:
+        facts.deaths = facts.serious_injuries = facts.minor_injuries = 0
+        facts.fire = facts.smoke = facts.co_poisoning = facts.property_damage = False
+        facts.recurrence_risk = facts.suspected_defect = facts.labelling_problem = facts.foreign_action = False
+        facts.lawsuit = facts.choking = False
+        facts.no_harm = True
     for i in range(n):
         facts.title = f"Budget check incident {i}"
         service.file_incident(demo, user=user, facts=facts, now=clock())
@@ -99,8 +106,9 @@ def test_budgets_hold_for_a_division_user(app, browser_as, fresh) -> None:  # ty
 
 
 def test_a_newly_filed_incident_page_reads_only_what_it_has(app, browser_as, demo, clock) -> None:  # type: ignore[no-untyped-def]
-    """A new incident has its audit trail and nothing else yet: no query for comments, reports, reviews, recalls…"""
-    _more_incidents(demo, clock, 1)
+    """A new incident with no candidate obligation has its audit trail and nothing else yet: no query for comments,
+    notification records, reports, reviews, recalls… (one with candidates has their records from filing on)."""
+    _more_incidents(demo, clock, 1, harmless=True)
     incident_id = demo.scalar(sa.select(Incident.id).where(Incident.title == "Budget check incident 0"))
     demo.rollback()
     qa = browser_as("division.qa@example.com")

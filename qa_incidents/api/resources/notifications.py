@@ -41,7 +41,8 @@ def notification_out(record: NotificationRecord, user: Any) -> s.NotificationOut
     return s.NotificationOut(
         id=record.id, incident_id=record.incident_id, incident_reference=record.incident.reference,
         version=record.version, regime_code=record.regime_code, authority=record.authority, title=record.title,
-        kind=record.kind, period_label=record.period_label, origin=record.origin, state=record.state,
+        kind=record.kind, period_label=record.period_label, origin=record.origin,
+        state=rules.shown_state(record.state, decision_pending=record.decision_pending),
         attention=record.attention or "", clock_start=record.clock_start, due_at=record.due_at, due_local=due_local,
         due_timezone=record.due_timezone or "", due_explanation=record.due_explanation or "",
         is_legal_deadline=record.is_legal_deadline, urgency=urgency.value if urgency else None,
