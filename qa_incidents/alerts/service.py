@@ -20,7 +20,7 @@ from qa_incidents.catalogue.models import Product, ProductCategory
 from qa_incidents.core import audit, outbox
 from qa_incidents.core.db import is_db_int
 from qa_incidents.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from qa_incidents.core.permissions import Role, can_read_division
+from qa_incidents.core.permissions import Role, can_read_division, unscoped
 from qa_incidents.core.storage import StoredFile
 from qa_incidents.incidents.models import Attachment, Incident
 
@@ -230,8 +230,9 @@ def answer_alert(session: so.Session, *, user: User, alert_id: int, answer: str,
 def get_alert(session: so.Session, *, user: User, alert_id: int) -> GroupAlert:
     """The alert if the user may read it (NotFound otherwise, never a hint that it exists)."""
     alert = session.get(GroupAlert, alert_id) if is_db_int(alert_id) else None
-    incident_division = session.scalar(sa.select(Incident.division_id).where(Incident.id == alert.incident_id)) \
-        if alert is not None else None
+    incident_division = session.scalar(unscoped(
+        sa.select(Incident.division_id).where(Incident.id == alert.incident_id),
+        "the alert's incident by id; rules.may_read decides below")) if alert is not None else None
     if alert is None or incident_division is None or not rules.may_read(
             user.actor, incident_division_id=incident_division, addressed=[a.division_id for a in alert.addressees]):
         raise NotFound(str(_l("No such alert.")))
@@ -241,7 +242,8 @@ def get_alert(session: so.Session, *, user: User, alert_id: int) -> GroupAlert:
 def reads_incident(session: so.Session, user: User, alert: GroupAlert, division_id: int | None = None) -> bool:
     """Whether the user reads the alert's incident (`division_id`: the incident's, when the caller has it)."""
     if division_id is None:
-        division_id = session.scalar(sa.select(Incident.division_id).where(Incident.id == alert.incident_id))
+        division_id = session.scalar(unscoped(sa.select(Incident.division_id).where(Incident.id == alert.incident_id),
+                                              "the alert's incident by id; can_read_division decides below"))
     return division_id is not None and can_read_division(user.actor, division_id)
 
 
@@ -283,6 +285,7 @@ def list_alerts(session: so.Session, *, user: User, limit: int = 200) -> list[tu
         if user.role == Role.DIVISION_QA:
             clauses.append(GroupAlert.id.in_(addressed))
         stmt = stmt.where(sa.or_(*clauses))
+    stmt = unscoped(stmt, "alerts are read by the incident's readers and by the addressed divisions: filtered above")
     found = session.execute(stmt.order_by(GroupAlert.id.desc()).limit(limit)).all()
     return [(a, visible_addressees(session, user, a, division_id)) for a, division_id in found]
 

@@ -252,12 +252,12 @@ def report_csv(run_id: int) -> Response:
 
 
 def start(app: Flask, run_id: int) -> None:
-    """Process a queued run: inline under test (IMPORT_INLINE, default: app.testing), else in a background thread
+    """Process a queued run in a background thread (waited for under test: IMPORT_INLINE, default app.testing);
     the status page follows."""
+    worker = threading.Thread(target=process, args=(app, run_id), name=f"import-{run_id}", daemon=True)
+    worker.start()
     if app.config.get("IMPORT_INLINE", app.testing):
-        process(app, run_id)
-    else:
-        threading.Thread(target=process, args=(app, run_id), name=f"import-{run_id}", daemon=True).start()
+        worker.join()  # the same thread as ever (no request of its own), waited for
 
 
 def process(app: Flask, run_id: int) -> None:

@@ -316,14 +316,13 @@ def withdraw(session: so.Session, *, user: User, notice_id: int, reason: str, pa
     return notice
 
 
-def recall_choices(session: so.Session, notice: SafetyNotice) -> list[Any]:
-    """The recalls of the notice's incident (those a notice may point customers to)."""
+def recall_choices(session: so.Session, notice: SafetyNotice, user: User) -> list[Any]:
+    """The recalls of the notice's incident (those a notice may point customers to) that the user may read."""
     from qa_incidents.recalls.models import RecallCampaign, RecallIncident
 
-    return list(session.scalars(sa.select(RecallCampaign).join(RecallIncident, RecallIncident.recall_id ==
-                                                               RecallCampaign.id)
-                                .where(RecallIncident.incident_id == notice.incident_id)
-                                .order_by(RecallCampaign.id)))
+    stmt = (sa.select(RecallCampaign).join(RecallIncident, RecallIncident.recall_id == RecallCampaign.id)
+            .where(RecallIncident.incident_id == notice.incident_id).order_by(RecallCampaign.id))
+    return list(session.scalars(scoped(stmt, user.actor, RecallCampaign.division_id)))
 
 
 def link_recall(session: so.Session, *, user: User, notice_id: int, recall_id: int | None,
@@ -337,7 +336,7 @@ def link_recall(session: so.Session, *, user: User, notice_id: int, recall_id: i
         raise WrongState(str(_l("This notice was withdrawn.")))
     recall = None
     if recall_id is not None:
-        recall = next((r for r in recall_choices(session, notice) if r.id == recall_id), None)
+        recall = next((r for r in recall_choices(session, notice, user) if r.id == recall_id), None)
         if recall is None:
             raise ValidationFailed({"recall_id": str(_l("Choose a recall of this notice's incident."))})
     from qa_incidents.recalls.models import RecallCampaign

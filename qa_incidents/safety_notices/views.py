@@ -96,7 +96,7 @@ def _show(notice: SafetyNotice, *, sign_form: SignForm | None = None, withdraw_f
     s = db()
     link_form = RecallLinkForm(formdata=None)
     link_form.recall_id.choices = [SelectChoice("", _("— none —"))] + [
-        SelectChoice(str(r.id), f"{r.reference} {r.title}") for r in service.recall_choices(s, notice)]
+        SelectChoice(str(r.id), f"{r.reference} {r.title}") for r in service.recall_choices(s, notice, current_user)]
     link_form.recall_id.data = str(notice.recall_id or "")
     pending = service.pending_draft(s, notice.id)
     from qa_incidents.incidents.models import Incident
@@ -173,7 +173,7 @@ def link_recall(safety_notice_id: int):  # type: ignore[no-untyped-def]
         abort(403, description=_("Only the division's QA or head-office QA links a recall to the notice."))
     form = RecallLinkForm()
     form.recall_id.choices = [SelectChoice("", "")] + [SelectChoice(str(r.id), r.reference)
-                                                       for r in service.recall_choices(db(), notice)]
+                                                       for r in service.recall_choices(db(), notice, current_user)]
     if form.validate_on_submit():
         chosen = form.recall_id.data or ""
         try:
