@@ -83,8 +83,10 @@ def _texts(review: Review, steps: dict[Dimension, list[WhyStep]], countermeasure
         "framework_cause": "\n".join(p for p in (review.framework_cause, chain(Dimension.FRAMEWORK)) if p),
         "motivating_cause": "\n".join(p for p in (f"Factors: {factors}" if factors else "", review.motivating_cause,
                                                   chain(Dimension.MOTIVATING)) if p),
-        "countermeasures": "\n".join(f"- [{rules.CM_TYPE_TITLES[c.kind]}{_tier(c)}] {c.description}"
-                                     for c in countermeasures),
+        "countermeasures": "\n".join(
+            [f"- [{rules.CM_TYPE_TITLES[c.kind]}{_tier(c)}] {c.description}" for c in countermeasures]
+            + [f"- [{rules.DIMENSION_TITLES[Dimension(d)]}] No countermeasure: {why}"
+               for d, why in (review.no_countermeasure_reasons or {}).items() if d in {x.value for x in Dimension}]),
         "design_review_checks": [line.strip(" -•\t") for line in review.design_review_checks.splitlines()
                                  if line.strip(" -•\t")],
     }
