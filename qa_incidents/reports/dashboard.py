@@ -487,7 +487,8 @@ def closed_without_review(session: so.Session, user: User) -> Chart:
     first). Counted on each view: a review approved or an incident closed shows at once."""
     minor = (Incident.status == Status.CLOSED, Incident.severity.in_([Severity.S3, Severity.S4]), _no_approved_review())
     by_division = dict(session.execute(visible(
-        sa.select(Division.name, sa.func.count()).join(Division, Division.id == Incident.division_id).where(*minor),
+        sa.select(Division.name, sa.func.count()).select_from(Incident)
+        .join(Division, Division.id == Incident.division_id).where(*minor),
         user).group_by(Division.name)).all())
     listed = session.execute(visible(
         sa.select(Incident.reference, Division.name, Incident.severity, Incident.title)
