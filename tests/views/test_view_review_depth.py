@@ -113,3 +113,13 @@ def test_the_dashboard_lists_closed_minor_incidents_without_review_to_their_divi
     csv = browser_as("hq.qa@example.com").get("/dashboard/closed_without_review.csv")
     assert csv.status_code == 200 and reference in csv.get_data(as_text=True)
     assert browser_as("engineer@example.com").get("/dashboard").status_code == 403
+
+
+def test_the_workflow_panel_says_a_started_review_holds_a_minor_incident_open(browser_as, demo, fresh):
+    incident_id = _triaged(demo, fresh, "Door glass shattered during drying cycle", "S4")
+    qa = browser_as("division.qa@example.com")
+    page = text(qa.get(f"/incidents/{incident_id}"))
+    assert "Close the incident" in page and "the review started on it is not approved yet" not in page
+    _start(qa, fresh, incident_id, "Glass fracture")
+    page = text(qa.get(f"/incidents/{incident_id}"))
+    assert "Cannot close: the review started on it is not approved yet." in page
