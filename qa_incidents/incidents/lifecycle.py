@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from qa_incidents.core.permissions import Role
 from qa_incidents.incidents.rules import Severity, Status
+from qa_incidents.reviews.rules import review_needed_to_close
 
 
 class Action(enum.StrEnum):
@@ -56,8 +57,10 @@ class Case:
     open_notifications: int = 0
     #: Recall campaigns linked to the incident and not yet closed.
     open_recalls: int = 0
-    #: Whether an OCHIBO-HIROI review of the incident has been approved.
+    #: Whether an OCHIBO-HIROI review of the depth the severity needs has been approved.
     review_approved: bool = False
+    #: Whether a review of the incident is started (draft or submitted) and not yet approved.
+    review_started: bool = False
     #: Countermeasures of the incident's reviews neither verified effective nor with a signed deferral of the check.
     unchecked_countermeasures: int = 0
 
@@ -84,8 +87,12 @@ def _may_close(case: Case) -> str | None:
         reasons.append(str(_l("%(n)d regulator notification(s) still due", n=case.open_notifications)))
     if case.open_recalls:
         reasons.append(str(_l("%(n)d recall campaign(s) still open", n=case.open_recalls)))
-    if case.severity in SEVERE and not case.review_approved:
+    severity = case.severity.value if case.severity else None
+    if review_needed_to_close(severity) and not case.review_approved:
         reasons.append(str(_l("the OCHIBO-HIROI review is not approved yet")))
+    elif case.review_started and not case.review_approved:
+        # An S3/S4 case may close without a review (a gap the dashboard shows), but a review once started is finished.
+        reasons.append(str(_l("the review started on it is not approved yet")))
     if case.unchecked_countermeasures:
         reasons.append(str(_l("%(n)d countermeasure(s) without an effectiveness check or a signed deferral",
                               n=case.unchecked_countermeasures)))

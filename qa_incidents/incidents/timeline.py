@@ -77,6 +77,7 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("review", "review started"): _l("started an OCHIBO-HIROI review"),
     ("review", "incident linked"): _l("linked the incident to a review"),
     ("review", "review updated"): _l("updated the review"),
+    ("review", "review deepened"): _l("made the review a full four-dimension review (an S1/S2 incident)"),
     ("review", "review submitted"): _l("submitted the review for approval"),
     ("review", "review returned"): _l("returned the review for rework"),
     ("review", "review approved"): _l("approved the review"),

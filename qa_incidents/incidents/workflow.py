@@ -159,12 +159,17 @@ def case_of(session: so.Session, incident: Incident, *, absent: frozenset[str] =
     named in `absent` (the caller knows the incident has none) counts as zero without a query."""
     from qa_incidents.notifications.records import open_count
     from qa_incidents.recalls.service import open_recalls_for
-    from qa_incidents.reviews.service import review_approved_for, unchecked_countermeasures_for
+    from qa_incidents.reviews.service import (
+        review_approved_for,
+        review_started_for,
+        unchecked_countermeasures_for,
+    )
 
     return Case(status=incident.status, severity=incident.severity, division_id=incident.division_id,
                 open_notifications=0 if "notifications" in absent else open_count(session, incident.id),
                 open_recalls=0 if "recalls" in absent else open_recalls_for(session, incident.id),
                 review_approved=False if "reviews" in absent else review_approved_for(session, incident.id),
+                review_started=False if "reviews" in absent else review_started_for(session, incident.id),
                 unchecked_countermeasures=(0 if "reviews" in absent
                                            else unchecked_countermeasures_for(session, incident.id)))
 

@@ -460,12 +460,53 @@ def charts(session: so.Session, *, user: User, now: datetime,
              _chart_notify(found["notify"]),
              _chart_compliance(found["compliance"], _count_overdue(session, user, now), now),
              _chart_hazards(found["hazards"]), _chart_causes(found["causes"])]
+    drawn.append(closed_without_review(session, user))
     recall = _recall_chart(session, user, now)
     if recall is not None:
         drawn.append(recall)
     from qa_incidents.complaints import dashboard as complaints
 
     return drawn + complaints.charts(session, user=user, now=now)
+
+
+#: The gap list shows at most this many incidents (the count and the division totals cover all of them).
+GAP_LIST_LIMIT = 200
+
+
+def _no_approved_review() -> Any:
+    """Incidents with no approved review (for S3/S4 any approved review suffices: a short one is theirs)."""
+    from qa_incidents.reviews.models import Review, ReviewIncident
+    from qa_incidents.reviews.rules import ReviewStatus
+
+    return ~sa.exists(sa.select(ReviewIncident.review_id).join(Review, Review.id == ReviewIncident.review_id)
+                      .where(ReviewIncident.incident_id == Incident.id, Review.status == ReviewStatus.APPROVED))
+
+
+def closed_without_review(session: so.Session, user: User) -> Chart:
+    """The gap in the gleaning: closed S3/S4 incidents without an approved review, by division, and the list (newest
+    first). Counted on each view: a review approved or an incident closed shows at once."""
+    minor = (Incident.status == Status.CLOSED, Incident.severity.in_([Severity.S3, Severity.S4]), _no_approved_review())
+    by_division = dict(session.execute(visible(
+        sa.select(Division.name, sa.func.count()).select_from(Incident)
+        .join(Division, Division.id == Incident.division_id).where(*minor),
+        user).group_by(Division.name)).all())
+    listed = session.execute(visible(
+        sa.select(Incident.reference, Division.name, Incident.severity, Incident.title)
+        .join(Division, Division.id == Incident.division_id).where(*minor), user)
+        .order_by(Incident.aware_at.desc(), Incident.id.desc()).limit(GAP_LIST_LIMIT)).all()
+    total = sum(by_division.values())
+    rows: list[list[object]] = [[ref, division, severity.value if severity else "", title]
+                                for ref, division, severity, title in listed]
+    notes = [_("%(n)d closed S3/S4 incident(s) without an approved review.", n=total)]
+    if total > len(rows):
+        notes.append(_("The table lists the %(shown)d most recent.", shown=len(rows)))
+    chart = Chart("closed_without_review", _("Closed without review"),
+                  _("Closed S3/S4 incidents that no approved review covers: each one is a lesson not gleaned."),
+                  ["reference", "division", "severity", "title"], rows, notes=notes)
+    divisions = sorted(by_division)
+    chart.svg = bar_chart(divisions, [(_("incidents"), [by_division[d] for d in divisions])], title=chart.title,
+                          description=chart.description, chart_id=chart.name)
+    return chart
 
 
 def _launched_recalls(session: so.Session, user: User) -> list[Any]:

@@ -23,8 +23,12 @@ from qa_incidents.reviews.rules import (
     DEPLOYMENT_TITLES,
     DIMENSION_TITLES,
     FACTOR_TITLES,
+    MAY_HAVE_NO_CAUSE,
     STAGE_TITLES,
+    TIER_ORDER,
+    TIER_TITLES,
     DeploymentAnswer,
+    Dimension,
 )
 
 BAD_DATE = _l("Enter a real date, e.g. 2026-12-13.")
@@ -69,7 +73,19 @@ class ReviewForm(FlaskForm):
     motivating_cause = TextAreaField(_l("Motivating factors in words"), validators=[Length(max=20000)])
     design_review_checks = TextAreaField(_l("Check this in your next design review"), validators=[Length(max=4000)],
                                          description=_l("One short question per line."))
+    no_cause = SelectMultipleField(_l("No cause found in"), validators=[Optional()],
+                                   choices=[SelectChoice(d.value, DIMENSION_TITLES[d]) for d in MAY_HAVE_NO_CAUSE],
+                                   description=_l("Choose a dimension only when the team found no cause there; its "
+                                                  "field then says why. Every other dimension needs a countermeasure."))
+    no_cm_technical = StringField(_l("Technical cause: why no countermeasure"), validators=[Length(max=1000)])
+    no_cm_process = StringField(_l("Process cause: why no countermeasure"), validators=[Length(max=1000)])
+    no_cm_framework = StringField(_l("Framework cause: why no countermeasure"), validators=[Length(max=1000)])
+    no_cm_motivating = StringField(_l("Motivating factors: why no countermeasure"), validators=[Length(max=1000)])
     version = HiddenField()
+
+    def no_countermeasure_reasons(self) -> dict[str, str]:
+        """The short form's reasons why a cause has no countermeasure, by dimension."""
+        return {d.value: getattr(self, f"no_cm_{d.value}").data or "" for d in Dimension}
 
 
 class WhyForm(FlaskForm):
@@ -85,6 +101,13 @@ class CountermeasureForm(FlaskForm):
     dimension = _dimension_field()
     kind = SelectField(_l("Type"), choices=[SelectChoice(k.value, t) for k, t in CM_TYPE_TITLES.items()],
                        validators=[InputRequired()])
+    safety_tier = SelectField(_l("Safety tier (technical cause only)"),
+                              choices=[SelectChoice("", _l("— choose —"))]
+                              + [SelectChoice(t.value, TIER_TITLES[t]) for t in TIER_ORDER],
+                              description=_l("Design first, then safeguards, then usage information (manuals, "
+                                             "labels), in that order of priority."))
+    tier_reason = TextAreaField(_l("Why a higher tier is not practicable"), validators=[Length(max=4000)],
+                                description=_l("Required for a safeguard or usage information."))
     description = TextAreaField(_l("Countermeasure"), validators=[InputRequired(_l("Describe the countermeasure.")),
                                                                    Length(max=4000)])
     owner_id = SelectField(_l("Owner"), coerce=int, validators=[InputRequired(_l("Choose an owner."))])

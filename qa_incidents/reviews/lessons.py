@@ -54,6 +54,14 @@ def _customer_strings(review: Review) -> list[str]:
     return out
 
 
+def _tier(c: Countermeasure) -> str:
+    """A technical countermeasure's safety tier as the lesson shows it (with why no higher tier was practicable)."""
+    if c.dimension != Dimension.TECHNICAL:
+        return ""
+    tier = f" · {rules.TIER_TITLES[c.safety_tier]}"
+    return f"{tier}: {c.tier_reason}" if c.tier_reason else tier
+
+
 def _texts(review: Review, steps: dict[Dimension, list[WhyStep]], countermeasures: list[Countermeasure]) -> dict[str, Any]:
     """The free texts of the lesson a review publishes, as the writers typed them (before scrubbing)."""
 
@@ -64,7 +72,7 @@ def _texts(review: Review, steps: dict[Dimension, list[WhyStep]], countermeasure
     factors = ", ".join(str(rules.FACTOR_TITLES[rules.MotivatingFactor(f)]) for f in review.motivating_factors or [])
     return {
         "title": review.title,
-        "summary": review.phenomenon,
+        "summary": review.phenomenon or review.mechanism,  # a short review may state no phenomenon
         "product": "; ".join(dict.fromkeys(f"{i.product.model} {i.product.name}" for i in review.incidents)),
         "mechanism": review.mechanism,
         "technical_cause": chain(Dimension.TECHNICAL),
@@ -75,7 +83,10 @@ def _texts(review: Review, steps: dict[Dimension, list[WhyStep]], countermeasure
         "framework_cause": "\n".join(p for p in (review.framework_cause, chain(Dimension.FRAMEWORK)) if p),
         "motivating_cause": "\n".join(p for p in (f"Factors: {factors}" if factors else "", review.motivating_cause,
                                                   chain(Dimension.MOTIVATING)) if p),
-        "countermeasures": "\n".join(f"- [{rules.CM_TYPE_TITLES[c.kind]}] {c.description}" for c in countermeasures),
+        "countermeasures": "\n".join(
+            [f"- [{rules.CM_TYPE_TITLES[c.kind]}{_tier(c)}] {c.description}" for c in countermeasures]
+            + [f"- [{rules.DIMENSION_TITLES[Dimension(d)]}] No countermeasure: {why}"
+               for d, why in (review.no_countermeasure_reasons or {}).items() if d in {x.value for x in Dimension}]),
         "design_review_checks": [line.strip(" -•\t") for line in review.design_review_checks.splitlines()
                                  if line.strip(" -•\t")],
     }

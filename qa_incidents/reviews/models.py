@@ -18,6 +18,7 @@ from qa_incidents.reviews.rules import (
     DeploymentAnswer,
     Dimension,
     ReviewStatus,
+    SafetyTier,
 )
 
 #: On PostgreSQL the weighted full-text vector of a lesson; on SQLite the FTS5 table `lesson_fts` does that job.
@@ -46,6 +47,12 @@ class Review(Base):
     motivating_factors: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     motivating_cause: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     design_review_checks: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    #: "short" (S3/S4) or "full" (S1/S2): set from the incidents' severities, only ever deepened while a draft.
+    depth: so.Mapped[str] = so.mapped_column(sa.String(8), default="full", server_default="full")
+    #: Dimensions where the team found no cause (the cause field then says why).
+    no_cause: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list, server_default="[]")
+    #: A short review's reason, per dimension, why a cause found has no countermeasure.
+    no_countermeasure_reasons: so.Mapped[dict[str, str]] = so.mapped_column(sa.JSON, default=dict, server_default="{}")
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"))
     created_at: so.Mapped[datetime] = so.mapped_column()
     updated_at: so.Mapped[datetime] = so.mapped_column()
@@ -104,6 +111,11 @@ class Countermeasure(Base):
     why_step_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("review_why_step.id"))
     kind: so.Mapped[CountermeasureType] = so.mapped_column(_enum(CountermeasureType))
     description: so.Mapped[str] = so.mapped_column(sa.Text)
+    #: Technical countermeasures: design, safeguard or usage information (in that order of priority).
+    safety_tier: so.Mapped[SafetyTier] = so.mapped_column(_enum(SafetyTier), default=SafetyTier.NOT_RECORDED,
+                                                          server_default="not_recorded")
+    #: Why no higher tier is practicable (required below design).
+    tier_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default=sa.text("''"))
     owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user_account.id"), index=True)
     due_on: so.Mapped[date] = so.mapped_column(sa.Date, index=True)
     status: so.Mapped[CountermeasureStatus] = so.mapped_column(_enum(CountermeasureStatus),

@@ -158,6 +158,91 @@ def deployment_answer_errors(answer: DeploymentAnswer, reason: str) -> dict[str,
     return {}
 
 
+# --- depth: a review in proportion to the severity ----------------------------------------
+
+
+class ReviewDepth(enum.StrEnum):
+    """How deep a review goes: the short form for S3/S4, the full four-dimension review for S1/S2."""
+
+    SHORT = "short"
+    FULL = "full"
+
+
+DEPTH_TITLES = {
+    ReviewDepth.SHORT: _l("Short review (S3/S4)"),
+    ReviewDepth.FULL: _l("Full four-dimension review (S1/S2)"),
+}
+
+SEVERE_LEVELS = frozenset({"S1", "S2"})
+#: A short review says each non-technical cause in one line of at most this many characters.
+ONE_LINE = 300
+
+
+def depth_for(severities: Iterable[str | None]) -> ReviewDepth:
+    """The depth a review of these incidents needs: full when any of them is S1 or S2, else short."""
+    return ReviewDepth.FULL if any(s in SEVERE_LEVELS for s in severities) else ReviewDepth.SHORT
+
+
+def depth_suffices(depth: str, severity: str | None) -> bool:
+    """Whether an approved review of this depth is the review an incident of this severity needs."""
+    return depth == ReviewDepth.FULL or severity not in SEVERE_LEVELS
+
+
+def review_needed_to_close(severity: str | None) -> bool:
+    """Whether the incident may close only after its review is approved (S1/S2). An S3/S4 incident may close without
+    one (it then shows as a gap on the dashboard), but not while a review of it is started and not approved."""
+    return severity in SEVERE_LEVELS
+
+
+def closed_without_review(*, status: str, severity: str | None, review_approved: bool) -> bool:
+    """A gap in the gleaning: a closed S3/S4 incident with no approved review."""
+    return status == "closed" and severity is not None and severity not in SEVERE_LEVELS and not review_approved
+
+
+#: Dimensions where the team may state that no cause was found (the technical cause is always stated).
+MAY_HAVE_NO_CAUSE = (Dimension.PROCESS, Dimension.FRAMEWORK, Dimension.MOTIVATING)
+
+
+# --- safety tiers of technical countermeasures ---------------------------------------------
+
+
+class SafetyTier(enum.StrEnum):
+    """The three-step method of product safety, in order of priority; `not_recorded` for countermeasures older than
+    the rule."""
+
+    DESIGN = "design"
+    SAFEGUARD = "safeguard"
+    USAGE_INFORMATION = "usage_information"
+    NOT_RECORDED = "not_recorded"
+
+
+TIER_TITLES = {
+    SafetyTier.DESIGN: _l("1. Design (fundamental safety design)"),
+    SafetyTier.SAFEGUARD: _l("2. Safeguard (protective measures)"),
+    SafetyTier.USAGE_INFORMATION: _l("3. Usage information (manuals, labels)"),
+    SafetyTier.NOT_RECORDED: _l("Safety tier not recorded"),
+}
+#: The tiers one may choose, highest priority first.
+TIER_ORDER = (SafetyTier.DESIGN, SafetyTier.SAFEGUARD, SafetyTier.USAGE_INFORMATION)
+
+
+def tier_errors(*, dimension: Dimension, tier: str, reason: str) -> dict[str, str]:
+    """Errors that refuse a countermeasure's safety tier (empty: it may be saved).
+
+    A technical countermeasure says which tier it is; below design, the reason says why each higher tier is not
+    practicable. Countermeasures against process, framework or motivating causes have no tier."""
+    if dimension != Dimension.TECHNICAL:
+        return {"safety_tier": str(_l("Only a countermeasure against the technical cause has a safety tier."))} \
+            if tier not in ("", SafetyTier.NOT_RECORDED) else {}
+    if tier not in {t.value for t in TIER_ORDER}:
+        return {"safety_tier": str(_l("Choose the safety tier: design, safeguard or usage information."))}
+    if tier != SafetyTier.DESIGN and not reason.strip():
+        higher = [str(TIER_TITLES[t]) for t in TIER_ORDER[:TIER_ORDER.index(SafetyTier(tier))]]
+        return {"tier_reason": str(_l("Say why a higher tier is not practicable (%(higher)s).",
+                                      higher="; ".join(higher)))}
+    return {}
+
+
 @dataclass(frozen=True)
 class ReviewContent:
     """What a review says, as far as the approval rules care."""
@@ -172,6 +257,37 @@ class ReviewContent:
     motivating_cause: str
     countermeasures: int
     deployments_pending: int
+    depth: str = ReviewDepth.FULL
+    #: Dimensions where the team found no cause (their cause field then says why).
+    no_cause: frozenset[str] = frozenset()
+    #: The dimensions that have at least one countermeasure.
+    countermeasure_dimensions: frozenset[str] = frozenset()
+    #: In a short review, why a dimension with a cause has no countermeasure, by dimension.
+    no_countermeasure_reasons: dict[str, str] | None = None
+
+
+def causes_found(c: ReviewContent) -> list[Dimension]:
+    """The dimensions where the review found a cause: the technical one always, the others unless marked none."""
+    return [d for d in Dimension if d == Dimension.TECHNICAL or d.value not in c.no_cause]
+
+
+def dimension_gaps(c: ReviewContent) -> dict[Dimension, str]:
+    """Each dimension that found a cause and that no countermeasure answers, with the reason in words.
+
+    A full review answers each with a countermeasure; a short review may instead say why there is none."""
+    gaps: dict[Dimension, str] = {}
+    reasons = c.no_countermeasure_reasons or {}
+    for d in causes_found(c):
+        if d.value in c.countermeasure_dimensions:
+            continue
+        if c.depth == ReviewDepth.SHORT:
+            if not (reasons.get(d.value) or "").strip():
+                gaps[d] = str(_l("%(dimension)s: a cause was found; add a countermeasure or say why there is none.",
+                                 dimension=DIMENSION_TITLES[d]))
+        else:
+            gaps[d] = str(_l("%(dimension)s: a cause was found but no countermeasure answers it.",
+                             dimension=DIMENSION_TITLES[d]))
+    return gaps
 
 
 def review_blocked(*, status: str, severity: str | None) -> str | None:
@@ -200,7 +316,12 @@ def approval_errors(countermeasures: Sequence[tuple[str, int | None, date | None
 
 
 def submission_errors(c: ReviewContent) -> dict[str, str]:
-    """What a review still lacks before head office may approve it. The form guides; this is the minimum."""
+    """What a review still lacks before head office may approve it. The form guides; this is the minimum.
+
+    A short review needs the technical cause, one line per other dimension and, for each cause found, a
+    countermeasure or why none; a full review all four dimensions and a countermeasure for each cause found."""
+    if c.depth == ReviewDepth.SHORT:
+        return _short_errors(c)
     errors: dict[str, str] = {}
     required = {
         "phenomenon": (c.phenomenon, _l("Describe the phenomenon.")),
@@ -216,7 +337,33 @@ def submission_errors(c: ReviewContent) -> dict[str, str]:
             errors[name] = str(message)
     if c.countermeasures == 0:
         errors["countermeasures"] = str(_l("Add at least one countermeasure."))
+    for d, why in dimension_gaps(c).items():
+        errors[f"countermeasures_{d.value}"] = why
     return errors
+
+
+def _short_errors(c: ReviewContent) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not c.mechanism.strip():
+        errors["mechanism"] = str(_l("State the failure mechanism (technical cause)."))
+    lines = {"process_cause": (c.process_cause, _l("State the process cause in one line (or why there is none).")),
+             "framework_cause": (c.framework_cause, _l("State the framework cause in one line (or why there is none).")),
+             "motivating_cause": (c.motivating_cause,
+                                  _l("State the motivating factors in one line (or why there are none)."))}
+    for name, (value, message) in lines.items():
+        if not (value or "").strip():
+            errors[name] = str(message)
+        elif not is_one_line(value):
+            errors[name] = str(_l("One line of at most %(n)d characters in a short review.", n=ONE_LINE))
+    for d, why in dimension_gaps(c).items():
+        errors[f"countermeasures_{d.value}"] = why
+    return errors
+
+
+def is_one_line(text: str) -> bool:
+    """Whether a text is one line of at most ONE_LINE characters."""
+    text = (text or "").strip()
+    return "\n" not in text and "\r" not in text and len(text) <= ONE_LINE
 
 
 # --- lessons: personal data -----------------------------------------------------------------

@@ -53,6 +53,14 @@ def seed_demo(session: so.Session) -> None:
         dimension=Dimension.PROCESS, kind=CountermeasureType.ELIMINATE_CAUSE,
         description="First-article crimp height and pull test after every tool change", owner_id=writer.id,
         due_on=now.date() + timedelta(days=30), check_method="Audit 3 months of tool changes"))
+    # A full review answers every dimension that found a cause: technical (its safety tier), framework, motivating.
+    for dimension, description, tier in (
+            (Dimension.TECHNICAL, "Relay terminal redesigned with a welded joint and a V-0 housing", "design"),
+            (Dimension.FRAMEWORK, "Tool-change procedure requires a first-article crimp check before release", ""),
+            (Dimension.MOTIVATING, "Output targets paused for the restart shift after a tool change", "")):
+        service.add_countermeasure(session, user=writer, review_id=review.id, now=now, data=service.CountermeasureInput(
+            dimension=dimension, kind=CountermeasureType.ELIMINATE_CAUSE, description=description, owner_id=writer.id,
+            due_on=now.date() + timedelta(days=60), check_method="Audit at the next design review", safety_tier=tier))
     service.submit_review(session, user=writer, review_id=review.id, now=now)
     service.approve_review(session, user=approver, review_id=review.id, password=DEMO_PASSWORD,
                            comment="Demo approval", now=now)

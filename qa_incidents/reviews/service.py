@@ -47,7 +47,7 @@ APPROVAL_MEANING = "approved OCHIBO-HIROI review"
 DEFERRAL_MEANING = "deferred effectiveness check"
 REVIEW_FIELDS = ("title", "meeting_on", "participants", "phenomenon", "failure_mode", "mechanism", "process_stage",
                  "process_cause", "escape_reason", "framework_cause", "motivating_factors", "motivating_cause",
-                 "design_review_checks")
+                 "design_review_checks", "no_cause", "no_countermeasure_reasons")
 
 
 @dataclass
@@ -65,6 +65,10 @@ class ReviewInput:
     motivating_factors: list[str] | None = None
     motivating_cause: str = ""
     design_review_checks: str = ""
+    #: Dimensions (process, framework, motivating) where the team found no cause.
+    no_cause: list[str] | None = None
+    #: A short review's reason, per dimension, why a cause found has no countermeasure.
+    no_countermeasure_reasons: dict[str, str] | None = None
 
 
 @dataclass
@@ -77,6 +81,9 @@ class CountermeasureInput:
     check_method: str = ""
     check_due_on: date | None = None
     why_step_id: int | None = None
+    #: Technical countermeasures: design, safeguard or usage information; below design, why higher is not practicable.
+    safety_tier: str = ""
+    tier_reason: str = ""
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -168,11 +175,22 @@ def deployment_progress(deployments: list[Deployment]) -> dict[str, int]:
 
 
 def review_approved_for(session: so.Session, incident_id: int) -> bool:
-    """Whether an approved OCHIBO-HIROI review covers the incident (S1/S2 incidents may close only then)."""
+    """Whether an approved OCHIBO-HIROI review of the depth its severity needs covers the incident (a short review
+    approved while it was S3/S4 does not count once it is raised to S1/S2; S1/S2 incidents close only then)."""
+    rows = session.execute(unscoped(
+        sa.select(Review.depth, Incident.severity).join(ReviewIncident, ReviewIncident.review_id == Review.id)
+        .join(Incident, Incident.id == ReviewIncident.incident_id)
+        .where(ReviewIncident.incident_id == incident_id, Review.status == ReviewStatus.APPROVED),
+        "a rule of one incident's lifecycle (close after an approved review), whoever asks")).all()
+    return any(rules.depth_suffices(depth, severity.value if severity else None) for depth, severity in rows)
+
+
+def review_started_for(session: so.Session, incident_id: int) -> bool:
+    """Whether a review of the incident is started and not yet approved (the incident waits for it before closing)."""
     return session.scalar(unscoped(
         sa.select(sa.func.count()).select_from(Review).join(ReviewIncident)
-        .where(ReviewIncident.incident_id == incident_id, Review.status == ReviewStatus.APPROVED),
-        "a rule of one incident's lifecycle (S1/S2 close after an approved review), whoever asks")) > 0
+        .where(ReviewIncident.incident_id == incident_id, Review.status != ReviewStatus.APPROVED),
+        "a rule of one incident's lifecycle (a started review is finished before closing), whoever asks")) > 0
 
 
 def check_deferrals(session: so.Session, countermeasures: list[Countermeasure]) -> dict[int, Signature]:
@@ -252,7 +270,28 @@ def _validate_input(data: ReviewInput) -> dict[str, str]:
         errors["motivating_factors"] = str(_l("Choose factors from the list."))
     if len(data.failure_mode) > 80:
         errors["failure_mode"] = str(_l("At most %(n)d characters.", n=80))
+    if set(data.no_cause or []) - {d.value for d in rules.MAY_HAVE_NO_CAUSE}:
+        errors["no_cause"] = str(_l("Choose dimensions from the list."))
+    if set(data.no_countermeasure_reasons or {}) - {d.value for d in Dimension}:
+        errors["no_countermeasure_reasons"] = str(_l("Choose dimensions from the list."))
     return errors
+
+
+def _short_form_errors(data: ReviewInput) -> dict[str, str]:
+    """A short review says the process, framework and motivating causes in one line each."""
+    return {name: str(_l("One line of at most %(n)d characters in a short review.", n=rules.ONE_LINE))
+            for name in ("process_cause", "framework_cause", "motivating_cause")
+            if getattr(data, name) and not rules.is_one_line(getattr(data, name))}
+
+
+def _deepen(session: so.Session, review: Review, *, user: User, now: datetime) -> None:
+    """A short review becomes full when one of its incidents is (or becomes) S1/S2; never the other way."""
+    needed = rules.depth_for(i.severity.value if i.severity else None for i in review.incidents)
+    if review.depth == rules.ReviewDepth.SHORT and needed == rules.ReviewDepth.FULL:
+        review.depth = needed.value
+        session.flush()
+        _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review deepened",
+               now=now, changes={"depth": ["short", "full"]})
 
 
 def review_blocked_for(incident: Incident) -> str | None:
@@ -290,7 +329,9 @@ def start_review(session: so.Session, *, user: User, incident_ids: list[int], ti
     review = Review(division_id=first.division_id, status=ReviewStatus.DRAFT, title=title.strip(), participants="",
                     phenomenon="", failure_mode="", mechanism="", process_stage="",
                     process_cause="", escape_reason="", framework_cause="", motivating_factors=[],
-                    motivating_cause="", design_review_checks="", created_by_id=user.id, created_at=now, updated_at=now)
+                    motivating_cause="", design_review_checks="", created_by_id=user.id, created_at=now, updated_at=now,
+                    depth=rules.depth_for(i.severity.value if i and i.severity else None for i in incidents).value,
+                    no_cause=[], no_countermeasure_reasons={})
     session.add(review)
     session.flush()
     for incident in incidents:
@@ -299,7 +340,8 @@ def start_review(session: so.Session, *, user: User, incident_ids: list[int], ti
     session.flush()
     session.refresh(review)
     _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="review started", now=now,
-           changes={"title": [None, review.title], "incidents": [None, [i.reference for i in review.incidents]]})
+           changes={"title": [None, review.title], "incidents": [None, [i.reference for i in review.incidents]],
+                    "depth": [None, review.depth]})
     return review
 
 
@@ -321,6 +363,7 @@ def link_incident(session: so.Session, *, user: User, review_id: int, reference:
     session.refresh(review)
     _audit(session, review, user=user, entity_type="review", entity_id=review.id, action="incident linked", now=now,
            changes={"incident": [None, incident.reference]})
+    _deepen(session, review, user=user, now=now)
     return review
 
 
@@ -332,6 +375,8 @@ def update_review(session: so.Session, *, user: User, review_id: int, data: Revi
         raise EditConflict(current=review, changed_by=review.created_by.name, changed_at=review.updated_at,
                            current_version=review.version)
     errors = _validate_input(data)
+    if review.depth == rules.ReviewDepth.SHORT:
+        errors.update(_short_form_errors(data))
     if errors:
         raise ValidationFailed(errors)
     before = audit.snapshot(review, REVIEW_FIELDS)
@@ -339,6 +384,11 @@ def update_review(session: so.Session, *, user: User, review_id: int, data: Revi
         value = getattr(data, name)
         if name == "motivating_factors":
             value = [f.value for f in rules.MotivatingFactor if f.value in (value or [])]
+        elif name == "no_cause":
+            value = [d.value for d in rules.MAY_HAVE_NO_CAUSE if d.value in (value or [])]
+        elif name == "no_countermeasure_reasons":
+            given = value or {}
+            value = {d.value: given[d.value].strip() for d in Dimension if (given.get(d.value) or "").strip()}
         setattr(review, name, value.strip() if isinstance(value, str) else value)
     changes = audit.field_changes(before, audit.snapshot(review, REVIEW_FIELDS))
     if not changes:
@@ -401,13 +451,18 @@ def add_countermeasure(session: so.Session, *, user: User, review_id: int, data:
         errors["due_on"] = str(_l("The due day cannot be in the past."))
     if data.check_due_on is not None and data.check_due_on < data.due_on:
         errors["check_due_on"] = str(_l("The effectiveness check comes after the due day."))
+    tier = data.safety_tier
+    errors.update(rules.tier_errors(dimension=data.dimension, tier=tier, reason=data.tier_reason))
     if data.why_step_id is not None:
         step = session.get(WhyStep, data.why_step_id)
         if step is None or step.review_id != review.id:
             errors["why_step_id"] = str(_l("Choose a step of this review's why-chains."))
     if errors:
         raise ValidationFailed(errors)
+    technical = data.dimension == Dimension.TECHNICAL
     cm = Countermeasure(review_id=review.id, dimension=data.dimension, why_step_id=data.why_step_id, kind=data.kind,
+                        safety_tier=rules.SafetyTier(tier) if technical else rules.SafetyTier.NOT_RECORDED,
+                        tier_reason=data.tier_reason.strip() if technical and tier != rules.SafetyTier.DESIGN else "",
                         description=data.description.strip(), owner_id=data.owner_id, due_on=data.due_on,
                         status=CountermeasureStatus.OPEN, check_method=data.check_method.strip(),
                         check_due_on=data.check_due_on, check_result="", created_at=now)
@@ -415,7 +470,8 @@ def add_countermeasure(session: so.Session, *, user: User, review_id: int, data:
     session.flush()
     _audit(session, review, user=user, entity_type="countermeasure", entity_id=cm.id, action="countermeasure added",
            now=now, changes=audit.field_changes({}, audit.snapshot(cm, (
-               "dimension", "kind", "description", "owner_id", "due_on", "check_method", "check_due_on"))))
+               "dimension", "kind", "safety_tier", "tier_reason", "description", "owner_id", "due_on", "check_method",
+               "check_due_on"))))
     return cm
 
 
@@ -647,16 +703,21 @@ def assign_deployment(session: so.Session, *, user: User, deployment_id: int, as
 
 def content_of(session: so.Session, review: Review) -> rules.ReviewContent:
     deployments = deployments_of(session, review.id)
+    cms = countermeasures_of(session, review.id)
     return rules.ReviewContent(
         title=review.title, phenomenon=review.phenomenon, mechanism=review.mechanism, process_stage=review.process_stage,
         process_cause=review.process_cause, escape_reason=review.escape_reason, framework_cause=review.framework_cause,
-        motivating_cause=review.motivating_cause, countermeasures=len(countermeasures_of(session, review.id)),
-        deployments_pending=sum(1 for d in deployments if d.answer == DeploymentAnswer.PENDING))
+        motivating_cause=review.motivating_cause, countermeasures=len(cms),
+        deployments_pending=sum(1 for d in deployments if d.answer == DeploymentAnswer.PENDING),
+        depth=review.depth, no_cause=frozenset(review.no_cause or []),
+        countermeasure_dimensions=frozenset(c.dimension.value for c in cms),
+        no_countermeasure_reasons=dict(review.no_countermeasure_reasons or {}))
 
 
 def submit_review(session: so.Session, *, user: User, review_id: int, now: datetime) -> Review:
     """Send a complete draft to head-office QA for approval."""
     review = _writable(session, user, review_id)
+    _deepen(session, review, user=user, now=now)
     errors = rules.submission_errors(content_of(session, review))
     if errors:
         raise ValidationFailed(errors)
@@ -706,13 +767,19 @@ def approve_review(session: so.Session, *, user: User, review_id: int, password:
     cms = countermeasures_of(session, review.id)
     problems = rules.approval_errors([(c.description, c.owner_id, c.due_on, bool(c.owner and c.owner.active))
                                       for c in cms])
-    if problems:
-        raise ValidationFailed({"countermeasures": " ".join(problems)})
+    gaps = rules.dimension_gaps(content_of(session, review))
+    if problems or gaps:
+        errors = {f"countermeasures_{d.value}": why for d, why in gaps.items()}
+        if problems:
+            errors["countermeasures"] = " ".join(problems)
+        raise ValidationFailed(errors)
     content = {
         "review": audit.snapshot(review, REVIEW_FIELDS),
+        "depth": review.depth,
         "incidents": [i.reference for i in review.incidents],
         "why_steps": {d.value: [(s.question, s.answer, s.evidence) for s in ss] for d, ss in steps.items()},
-        "countermeasures": [audit.snapshot(c, ("id", "dimension", "kind", "description", "owner_id", "due_on"))
+        "countermeasures": [audit.snapshot(c, ("id", "dimension", "kind", "safety_tier", "tier_reason", "description",
+                                               "owner_id", "due_on"))
                             for c in cms],
     }
     signature = sign(session, user=user, password=password, meaning=APPROVAL_MEANING, entity_type="review",

@@ -31,7 +31,8 @@ def _titles() -> dict[str, Any]:
             "DIMENSION_TITLES_BY_VALUE": {d.value: t for d, t in rules.DIMENSION_TITLES.items()},
             "STAGE_TITLES_BY_VALUE": {s.value: t for s, t in rules.STAGE_TITLES.items()},
             "CM_TYPE_TITLES": rules.CM_TYPE_TITLES, "CM_STATUS_TITLES": rules.CM_STATUS_TITLES,
-            "DEPLOYMENT_TITLES": rules.DEPLOYMENT_TITLES,
+            "DEPLOYMENT_TITLES": rules.DEPLOYMENT_TITLES, "TIER_TITLES": rules.TIER_TITLES,
+            "DEPTH_TITLES_BY_VALUE": {d.value: t for d, t in rules.DEPTH_TITLES.items()},
             "FACTOR_TITLES_BY_VALUE": {f.value: t for f, t in rules.FACTOR_TITLES.items()}}
 
 
@@ -166,10 +167,16 @@ def edit(review_id: int):  # type: ignore[no-untyped-def]
     form = forms.ReviewForm(obj=None if request.method == "POST" else review)
     if request.method == "GET":
         form.version.data = str(review.version)
+        for d, reason in (review.no_countermeasure_reasons or {}).items():
+            if hasattr(form, f"no_cm_{d}"):
+                getattr(form, f"no_cm_{d}").data = reason
     if form.validate_on_submit():
-        data = service.ReviewInput(**{name: getattr(form, name).data or ("" if name not in ("meeting_on", "motivating_factors") else None)
-                                      for name in service.REVIEW_FIELDS})
+        lists = ("meeting_on", "motivating_factors", "no_cause", "no_countermeasure_reasons")
+        data = service.ReviewInput(**{name: getattr(form, name).data or ("" if name not in lists else None)
+                                      for name in service.REVIEW_FIELDS if name != "no_countermeasure_reasons"})
         data.motivating_factors = form.motivating_factors.data or []
+        data.no_cause = form.no_cause.data or []
+        data.no_countermeasure_reasons = form.no_countermeasure_reasons()
         try:
             with transaction(db()) as s:
                 service.update_review(s, user=current_user, review_id=review.id, data=data,
@@ -240,7 +247,8 @@ def add_countermeasure(review_id: int):  # type: ignore[no-untyped-def]
         data = service.CountermeasureInput(
             dimension=Dimension(form.dimension.data), kind=CountermeasureType(form.kind.data),
             description=form.description.data, owner_id=form.owner_id.data, due_on=form.due_on.data,
-            check_method=form.check_method.data or "", check_due_on=form.check_due_on.data)
+            check_method=form.check_method.data or "", check_due_on=form.check_due_on.data,
+            safety_tier=form.safety_tier.data or "", tier_reason=form.tier_reason.data or "")
         try:
             with transaction(db()) as s:
                 service.add_countermeasure(s, user=current_user, review_id=review.id, data=data, now=now())
@@ -457,7 +465,8 @@ def approve(review_id: int):  # type: ignore[no-untyped-def]
     cms = service.countermeasures_of(db(), review.id)
     found = lessons.personal_data_found(review, service.why_steps(db(), review.id), cms)
     return render_template("reviews/approve.html", review=review, form=form, return_form=return_form,
-                           countermeasures=cms, personal_data=found, PERSONAL_DATA_TITLES=rules.PERSONAL_DATA_TITLES,
+                           countermeasures=cms, personal_data=found,
+                           gaps=rules.dimension_gaps(service.content_of(db(), review)), PERSONAL_DATA_TITLES=rules.PERSONAL_DATA_TITLES,
                            LESSON_FIELD_TITLES=LESSON_FIELD_TITLES), status
 
 

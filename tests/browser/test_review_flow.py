@@ -34,11 +34,28 @@ def test_review_to_approval_to_lesson_search(new_page, log_in, demo, clock):
     qa.get_by_label("Motivating factors in words").fill("Schedule pressure to restart the line.")
     qa.get_by_role("button", name="Save review").click()
     expect(qa.locator(".flash-success")).to_contain_text("Review saved")
-    qa.get_by_text("Add a countermeasure").click()
-    qa.get_by_label("Countermeasure", exact=True).fill("First-article crimp pull test after every tool change")
-    qa.get_by_label("Due", exact=True).fill((clock() + timedelta(days=30)).date().isoformat())
-    qa.get_by_role("button", name="Add countermeasure").click()
-    expect(qa.locator(".flash-success")).to_contain_text("Countermeasure added")
+    # A full (S2) review answers each dimension that found a cause; the technical one says its safety tier.
+    due = (clock() + timedelta(days=30)).date().isoformat()
+    for dimension, what, tier in (
+            ("technical", "Crimp replaced by a welded joint", "safeguard"),
+            ("process", "First-article crimp pull test after every tool change", ""),
+            ("framework", "Tool-change procedure requires the first-article check", ""),
+            ("motivating", "Restart targets paused after a tool change", "")):
+        qa.get_by_text("Add a countermeasure").click()
+        # The why-chain form has a field of the same name (and id): choose within the countermeasure form.
+        qa.locator("#countermeasures select[name=dimension]").select_option(dimension)
+        if tier:
+            qa.get_by_label("Safety tier (technical cause only)").select_option(tier)
+        qa.get_by_label("Countermeasure", exact=True).fill(what)
+        qa.get_by_label("Due", exact=True).fill(due)
+        qa.get_by_role("button", name="Add countermeasure").click()
+        if tier == "safeguard":  # a lower tier without its reason comes back with the reason and the input
+            expect(qa.get_by_text("Say why a higher tier is not practicable")).to_be_visible()
+            expect(qa.get_by_label("Countermeasure", exact=True)).to_have_value(what)
+            qa.get_by_label("Why a higher tier is not practicable").fill("The relay is a bought-in part.")
+            qa.get_by_role("button", name="Add countermeasure").click()
+        expect(qa.locator(".flash-success")).to_contain_text("Countermeasure added")
+    expect(qa.locator(".safety-tier")).to_contain_text("2. Safeguard (protective measures)")
     qa.get_by_role("button", name="Submit for approval").click()
     expect(qa.locator(".flash-success")).to_contain_text("submitted")
     review_url = qa.url

@@ -47,7 +47,9 @@ def library(demo: so.Session, demo_user, clock) -> so.Session:  # type: ignore[n
         process_cause="工具交換後の圧着高さ管理なし", escape_reason="出荷検査は機能のみ", framework_cause="初品確認の規定なし",
         motivating_factors=["schedule"], motivating_cause="納期優先",
         design_review_checks="電源端子ごとに圧着高さの範囲を規定しているか？\n- Is the relay housing V-0 rated?\n"
-                             "Is the crimp pull-tested, \"first article\", after every tool change?"))
+                             "Is the crimp pull-tested, \"first article\", after every tool change?",
+        no_countermeasure_reasons={"technical": "工程対策で圧着不良そのものを除く", "framework": "初品確認を手順に入れる",
+                                   "motivating": "一度きりの再開"}))
     service.add_why_step(demo, user=writer, review_id=review.id, dimension=Dimension.TECHNICAL,
                          question="なぜ過熱したか？", answer="接触抵抗が公称の20倍", evidence="TR-118", now=clock())
     service.add_countermeasure(demo, user=writer, review_id=review.id, now=clock(), data=service.CountermeasureInput(

@@ -25,6 +25,10 @@ from qa_incidents.reviews.rules import (
 )
 
 PASSWORD = "demo-password-2026"
+#: An S3 incident gets a short review: each cause found has a countermeasure or says why there is none.
+SHORT_REASONS = {"technical": "The process countermeasure removes the loose crimp itself.",
+                 "framework": "The first-article check goes into the tool-change procedure with it.",
+                 "motivating": "One restart; output targets are not the pattern."}
 
 
 @pytest.fixture
@@ -46,13 +50,23 @@ def _complete_review(session, user, incident, now):
         process_stage="manufacturing", process_cause="Crimp height not controlled after tool change.",
         escape_reason="End-of-line test checks function only.", framework_cause="No first-article rule.",
         motivating_factors=["schedule"], motivating_cause="Restarted quickly to meet output.",
-        design_review_checks="Is every power joint given a crimp-height window?"))
+        design_review_checks="Is every power joint given a crimp-height window?",
+        no_countermeasure_reasons=SHORT_REASONS))
     service.add_why_step(session, user=user, review_id=review.id, dimension=Dimension.TECHNICAL,
                          question="Why did it overheat?", answer="Resistance 20x nominal", evidence="TR-118", now=now)
     cm = service.add_countermeasure(session, user=user, review_id=review.id, now=now, data=service.CountermeasureInput(
         dimension=Dimension.PROCESS, kind=CountermeasureType.ELIMINATE_CAUSE, description="First-article crimp check",
         owner_id=user.id, due_on=now.date() + timedelta(days=10)))
     return review, cm
+
+
+def answer_other_causes(session, user, review, now):
+    """Countermeasures for the technical, framework and motivating causes: every dimension that found a cause is
+    answered (approval refuses otherwise)."""
+    for dimension, tier in ((Dimension.TECHNICAL, "design"), (Dimension.FRAMEWORK, ""), (Dimension.MOTIVATING, "")):
+        service.add_countermeasure(session, user=user, review_id=review.id, now=now, data=service.CountermeasureInput(
+            dimension=dimension, kind=CountermeasureType.ELIMINATE_CAUSE, description=f"Answer the {dimension} cause",
+            owner_id=user.id, due_on=now.date() + timedelta(days=10), safety_tier=tier))
 
 
 def test_review_is_written_approved_and_publishes_a_lesson_without_customer_data(demo, demo_user, fire, clock):
@@ -93,7 +107,8 @@ def test_incomplete_review_cannot_be_submitted(demo, demo_user, fire, clock):
     review = service.start_review(demo, user=writer, incident_ids=[fire.id], title="Fire", now=clock())
     with pytest.raises(ValidationFailed) as e:
         service.submit_review(demo, user=writer, review_id=review.id, now=clock())
-    assert {"mechanism", "process_cause", "countermeasures"} <= set(e.value.errors)
+    # An S3 incident's review is the short form: each dimension's cause, and per cause a countermeasure or why none.
+    assert {"mechanism", "process_cause", "countermeasures_technical"} <= set(e.value.errors)
 
 
 def test_other_division_neither_sees_nor_writes_the_review(demo, demo_user, fire, clock):
@@ -176,7 +191,7 @@ def test_japanese_lessons_are_found_by_japanese_terms(demo, demo_user, fire, clo
                           data=service.ReviewInput(
         title="冷蔵庫リレー端子の発火", phenomenon="圧縮機リレー付近から発煙し発火した。", mechanism="圧着不良で接触抵抗が増大した。",
         process_stage="manufacturing", process_cause="工具交換後の圧着高さ管理なし", escape_reason="出荷検査は機能のみ",
-        framework_cause="初品確認の規定なし", motivating_cause="納期優先"))
+        framework_cause="初品確認の規定なし", motivating_cause="納期優先", no_countermeasure_reasons=SHORT_REASONS))
     service.submit_review(demo, user=writer, review_id=review.id, now=clock())
     service.approve_review(demo, user=hq, review_id=review.id, password=PASSWORD, comment="", now=clock())
     demo.commit()

@@ -245,6 +245,13 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     # Horizontal deployment: the cable division is asked whether the countermeasure applies to its products.
     reviews.add_deployment(session, user=qa, countermeasure_id=countermeasure.id, division_id=cable.id,
                            target="Rolling-stock cable drum hinges", now=t0)
+    # Every dimension that found a cause is answered (a full review's approval is refused otherwise).
+    for dimension, what, tier in ((Dimension.TECHNICAL, "Hinge boss sized for a loaded door", "design"),
+                                  (Dimension.FRAMEWORK, "Worst-case load rule in the DR checklist", ""),
+                                  (Dimension.MOTIVATING, "Cost-down changes pass a load review", "")):
+        reviews.add_countermeasure(session, user=qa, review_id=approved.id, now=t0, data=reviews.CountermeasureInput(
+            dimension=dimension, kind=CountermeasureType.ELIMINATE_CAUSE, description=what, owner_id=qa.id,
+            due_on=t0.date() + timedelta(days=30), safety_tier=tier))
     reviews.submit_review(session, user=qa, review_id=approved.id, now=t0)
     reviews.approve_review(session, user=hq, review_id=approved.id, password=DEMO_PASSWORD, comment="Approved", now=t0)
     lesson = session.scalar(sa.select(Lesson).order_by(Lesson.id.desc()).limit(1))

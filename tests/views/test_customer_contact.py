@@ -179,6 +179,11 @@ def test_a_lesson_from_an_incident_with_contact_data_contains_none_of_it(demo, c
     service.add_countermeasure(demo, user=writer, review_id=review.id, now=now, data=service.CountermeasureInput(
         dimension=Dimension.PROCESS, kind=CountermeasureType.ELIMINATE_CAUSE, description="First-article crimp check",
         owner_id=writer.id, due_on=now.date() + timedelta(days=10)))
+    # An S1 review is the full form: every dimension that found a cause has its countermeasure.
+    for dimension, tier in ((Dimension.TECHNICAL, "design"), (Dimension.FRAMEWORK, ""), (Dimension.MOTIVATING, "")):
+        service.add_countermeasure(demo, user=writer, review_id=review.id, now=now, data=service.CountermeasureInput(
+            dimension=dimension, kind=CountermeasureType.ELIMINATE_CAUSE, description=f"Answer the {dimension} cause",
+            owner_id=writer.id, due_on=now.date() + timedelta(days=10), safety_tier=tier))
     service.submit_review(demo, user=writer, review_id=review.id, now=now)
     demo.commit()
     hq = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))

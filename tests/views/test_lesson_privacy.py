@@ -34,7 +34,10 @@ def _submitted_review(demo, clock) -> int:  # type: ignore[no-untyped-def]
         process_stage="manufacturing", process_cause="Crimp height not controlled after tool change.",
         escape_reason="End-of-line test checks function only.", framework_cause="No first-article rule.",
         motivating_factors=["schedule"], motivating_cause="Restarted quickly to meet output.",
-        design_review_checks="Is every power joint given a crimp-height window?"))
+        design_review_checks="Is every power joint given a crimp-height window?",
+        # An S3 incident's short review: each cause found has a countermeasure or says why there is none.
+        no_countermeasure_reasons={"technical": "The process check removes the loose crimp.",
+                                   "framework": "Goes into the tool-change procedure.", "motivating": "A single restart."}))
     service.add_why_step(demo, user=writer, review_id=review.id, dimension=Dimension.TECHNICAL,
                          question="Why did it overheat?", answer="Resistance 20x nominal", evidence="TR-118", now=now)
     service.add_countermeasure(demo, user=writer, review_id=review.id, now=now, data=service.CountermeasureInput(
