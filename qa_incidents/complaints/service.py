@@ -222,7 +222,7 @@ class _BulkInsert:
                     "ON CONFLICT (source, external_id) DO NOTHING")
 
         def processor(name: str) -> Callable[[Any], Any] | None:
-            return table.c[name].type._cached_bind_processor(dialect)  # type: ignore[no-any-return]  # noqa: SLF001
+            return table.c[name].type._cached_bind_processor(dialect)  # noqa: SLF001
 
         self.processed = [(i, p) for i, p in enumerate(map(processor, self.columns)) if p is not None]
         self.shared = tuple(value if (p := processor(name)) is None else p(value) for name, value in shared.items())
