@@ -110,10 +110,12 @@ messages: install
 	$(BIN)/pybabel compile -d translations -l ja --statistics
 
 ## Performance: gunicorn (2 workers) on N synthetic incidents, driven over loopback; DB=sqlite|postgres.
+## Then COMPLAINTS complaints imported and the full signal scan run over them (COMPLAINTS=0 skips it).
 ## The data set is built once and cached in bench/data/; results go to bench/results/latest.json.
 N ?= 100000
+COMPLAINTS ?= 2000000
 DB ?= sqlite
 BENCH_SECONDS ?= 8
 bench: install
 	@if [ "$(DB)" = postgres ]; then pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; fi
-	PG_URL=$(PG_URL) $(BIN)/python -m bench.run --db $(DB) --incidents $(N) --seconds $(BENCH_SECONDS)
+	PG_URL=$(PG_URL) $(BIN)/python -m bench.run --db $(DB) --incidents $(N) --seconds $(BENCH_SECONDS) --complaints $(COMPLAINTS)

@@ -10,8 +10,9 @@ Each scenario runs for a fixed time with a fixed number of connections; every li
 p50/p95/p99 latency and the ratio of the throughput to that of /healthz measured on the same server in
 the same run, so results from different (or noisy) machines can be compared. /healthz is measured first and
 again (for half the time) after every scenario; each ratio is taken against the mean of the two runs on either
-side of its scenario, as a shared machine's speed drifts within a run. Results also go to
-bench/results/latest.json.
+side of its scenario, as a shared machine's speed drifts within a run. Last, with the server stopped, a year of
+complaints (--complaints, 2,000,000 by default) is imported into the same database and the full signal scan run over
+it (bench/complaints.py): import rows/s and scan seconds. Results also go to bench/results/latest.json.
 
     python -m bench.run --db sqlite --incidents 1000000 --seconds 10
 """
@@ -526,6 +527,38 @@ def warning_scan_runs(url: str, runs: int, db: str, rows: int) -> Result:
     return result
 
 
+def complaint_runs(url: str, complaints: int, db: str, *, incidents: int, instance_dir: Path | None = None,
+                   resend: int = 50_000) -> list[dict[str, Any]]:
+    """Complaints at call-centre scale in the measured database (after the page scenarios, which it would change):
+    a year of `complaints` rows written as a call-centre CSV, imported through the service the CLI uses, the first
+    `resend` rows imported again (nothing added), then the scheduler's full signal scan over them. Printed, and
+    returned as the results file's complaint_import and complaint_scan entries."""
+    from bench import complaints as bench_complaints
+    from qa_incidents import create_app
+
+    app = create_app(DATABASE_URL=url, INSTANCE_DIR=str(instance_dir or DATA / "instance"), SCHEDULER_IN_PROCESS=False)
+    try:
+        with app.app_context(), tempfile.TemporaryDirectory(prefix="qa-bench-complaints-") as tmp:
+            f = bench_complaints.measure(app.extensions["qa_session_factory"], workdir=Path(tmp), rows=complaints,
+                                         resend=resend)
+    finally:
+        app.extensions["qa_engine"].dispose()
+    imported = {"scenario": "complaint_import", "db": db, "rows": complaints, "incidents": incidents,
+                "rows_per_s": f["rows_per_s"], "seconds": f["import_s"], "cpu_seconds": f["import_cpu_s"],
+                "rows_per_cpu_s": f["rows_per_cpu_s"], "imported": f["imported"], "rejected": f["rejected"],
+                "flagged": f["flagged"], "resent": f["resent"], "resent_added": f["resent_imported"],
+                "load_average": f["load_average"], "target_rows_per_s": 5000}
+    scanned = {"scenario": "complaint_scan", "db": db, "rows": f["stored"], "incidents": incidents,
+               "seconds": f["scan_s"], "series": f["series"], "signals": f["signals"], "target_s": 30}
+    print(f"{'complaint_import':<20} {f['rows_per_s']:8,} rows/s  {f['imported']:,} rows in {f['import_s']} s "
+          f"({f['rows_per_cpu_s']:,} per CPU second, load average {f['load_average'][0]})  "
+          f"re-sent {f['resent']:,}: {f['resent_imported']} added  flagged {f['flagged']:,}  rejected {f['rejected']}  "
+          "(target ≥ 5,000 rows/s)", flush=True)
+    print(f"{'complaint_scan':<20} {f['scan_s']:8.2f} s       over {f['stored']:,} complaints: {f['series']:,} series, "
+          f"{f['signals']} signal{'' if f['signals'] == 1 else 's'}  (target < 30 s)", flush=True)
+    return [imported, scanned]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
@@ -537,8 +570,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deep-page", type=int, default=10_000)
     parser.add_argument("--rebuild", action="store_true", help="build the data set again even if one is cached")
     parser.add_argument("--prepare-only", action="store_true", help="build (or bring up to date) the data set, then stop")
+    parser.add_argument("--complaints", type=int, default=2_000_000,
+                        help="complaints imported (then scanned) after the page scenarios; 0 to skip")
     parser.add_argument("--only", default="", help="comma-separated page scenarios to run (with `trivial` for the "
-                        "ratio); no create or scan run, and bench/results/latest.json is left as it was")
+                        "ratio; `complaints` adds the complaint import and scan); no create or warning scan run, and "
+                        "bench/results/latest.json is left as it was")
     args = parser.parse_args(argv)
 
     url = prepare(args.db, args.incidents, rebuild=args.rebuild)
@@ -624,43 +660,46 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             print_line(result)
 
-        if only is not None:
-            print(f"{'worker_rss':<16} peak {server.peak_rss_mb():.0f} MB (largest of {args.workers} gunicorn workers)")
-            return 0
+        if only is None:  # the writing scenario changes the data: not run when only some pages are measured
+            def new_incident(rng: random.Random) -> tuple[str, str, dict[str, str]]:
+                return "POST", "/incidents/new", {
+                    "csrf_token": token, "division_id": division_id, "product_id": product_id,
+                    "title": "Bench: unit smelled of burning after an hour of use", "lot_numbers": "L123456",
+                    "serial_numbers": "", "country": "JP", "place": "customer's home", "timezone": "Asia/Tokyo",
+                    "occurred_at": "2026-01-10T09:00", "aware_at": "2026-01-10T12:00", "source": "customer_complaint",
+                    "hazard": "overheating", "deaths": "0", "serious_injuries": "0", "minor_injuries": "0", "smoke": "y",
+                    "units_in_field": "1200", "description": "The customer smelled burning plastic and unplugged the unit."}
 
-        def new_incident(rng: random.Random) -> tuple[str, str, dict[str, str]]:
-            return "POST", "/incidents/new", {
-                "csrf_token": token, "division_id": division_id, "product_id": product_id,
-                "title": "Bench: unit smelled of burning after an hour of use", "lot_numbers": "L123456",
-                "serial_numbers": "", "country": "JP", "place": "customer's home", "timezone": "Asia/Tokyo",
-                "occurred_at": "2026-01-10T09:00", "aware_at": "2026-01-10T12:00", "source": "customer_complaint",
-                "hazard": "overheating", "deaths": "0", "serious_injuries": "0", "minor_injuries": "0", "smoke": "y",
-                "units_in_field": "1200", "description": "The customer smelled burning plastic and unplugged the unit."}
-
-        created = drive("create_incident", new_incident, cookie=filer, ok=(302, 303), **common)
-        after_count, _ = count_incidents(url)
-        measured(created)
-        good = created.requests - created.errors
-        lost = good - (after_count - before_count)
-        created.note = f"{after_count - before_count:,} rows added for {good:,} successful posts" + (
-            f"; {lost} LOST" if lost else "; none lost")
-        if lost:
-            created.errors += abs(lost)
-        results.append(created)
-        print_line(created)
+            created = drive("create_incident", new_incident, cookie=filer, ok=(302, 303), **common)
+            after_count, _ = count_incidents(url)
+            measured(created)
+            good = created.requests - created.errors
+            lost = good - (after_count - before_count)
+            created.note = f"{after_count - before_count:,} rows added for {good:,} successful posts" + (
+                f"; {lost} LOST" if lost else "; none lost")
+            if lost:
+                created.errors += abs(lost)
+            results.append(created)
+            print_line(created)
         rss = server.peak_rss_mb()
     finally:
         server.stop()
+    if only is not None:
+        print(f"{'worker_rss':<16} peak {rss:.0f} MB (largest of {args.workers} gunicorn workers)")
+        if "complaints" in only and args.complaints:
+            complaint_runs(url, args.complaints, args.db, incidents=rows)
+        return 0
     scan = warning_scan_runs(url, 5, args.db, rows)
     results.append(scan)
     print_line(scan)
     print(f"{'worker_rss':<16} peak {rss:.0f} MB (largest of {args.workers} gunicorn workers)")
+    complaint_figures = complaint_runs(url, args.complaints, args.db, incidents=rows) if args.complaints else []
 
     for r in results:
         if r.trivial_rps:
             r.ratio_to_trivial = round(r.rps / r.trivial_rps, 3)
     out = [r.as_json() for r in results] + [{"scenario": "worker_rss", "db": args.db, "rows": rows,
-                                             "peak_mb": round(rss, 1)}]
+                                             "peak_mb": round(rss, 1)}, *complaint_figures]
     machine = {"scenario": "machine", "cpus": os.cpu_count(), "cpu": cpu_name(), "python": platform.python_version(),
                "system": platform.platform(), "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
                "seconds_per_scenario": args.seconds, "connections": args.connections, "workers": args.workers}

@@ -91,21 +91,28 @@ class SafetyMatcher:
         def alternation(items: list[str]) -> str:
             return "|".join(re.escape(t) for t in sorted(items, key=len, reverse=True))
 
+        def starts(items: list[str]) -> str:
+            # A lookahead for the terms' first letters, tested before the lookbehind and the alternation: it
+            # changes nothing that matches (under the pattern's own flags), and most positions fail at once.
+            return "(?=[" + "".join(re.escape(c) for c in sorted({t[0] for t in items})) + "])"
+
         words = [t.term for t in self.terms if t.match == "word"]
         exact = [t.term for t in self.terms if t.match == "exact"]
         subs = [t.term for t in self.terms if t.match == "substring"]
-        self._word = re.compile(rf"(?<!\w)(?:{alternation(words)})(?!\w)", re.IGNORECASE) if words else None
-        self._exact = re.compile(rf"(?<![\w-])(?:{alternation(exact)})(?![\w-])") if exact else None
+        self._word = (re.compile(rf"{starts(words)}(?<!\w)(?:{alternation(words)})(?!\w)", re.IGNORECASE)
+                      if words else None)
+        self._exact = re.compile(rf"{starts(exact)}(?<![\w-])(?:{alternation(exact)})(?![\w-])") if exact else None
         self._sub = re.compile(alternation(subs)) if subs else None
+        self._patterns = tuple(p for p in (self._word, self._exact, self._sub) if p is not None)
 
     def find(self, text: str) -> list[str]:
         """The distinct terms found, in the order of the word list."""
-        found: set[str] = set()
-        for pattern in (self._word, self._exact, self._sub):
-            if pattern is not None:
-                found.update(m.group(0).casefold() for m in pattern.finditer(text))
-        if not found:
+        hits: list[str] = []
+        for pattern in self._patterns:
+            hits += pattern.findall(text)  # the patterns hold no groups: findall gives the matched texts
+        if not hits:
             return []
+        found = {h.casefold() for h in hits}
         return [t.term for t in self.terms if t.term.casefold() in found]
 
     def hazard_of(self, terms: Sequence[str]) -> str | None:
@@ -241,46 +248,46 @@ def _yyyymmdd(value: str, name: str) -> date | None:
 
 
 def from_callcentre(row: dict[str, str], source: str) -> ComplaintIn:
-    get = lambda k: (row.get(k) or "").strip()  # noqa: E731
-    if not get("received_at"):
+    # Each cell read and stripped once: this runs for every row of a file of millions.
+    cell = {k: (row.get(k) or "").strip() for k in CALL_CENTRE_COLUMNS}
+    if not cell["received_at"]:
         raise RowError(str(_l("received_at is missing.")))
-    occurred = get("occurred_on")
+    occurred = cell["occurred_on"]
     try:
         occurred_on = date.fromisoformat(occurred) if occurred else None
     except ValueError:
         raise RowError(str(_l("occurred_on is not a date (YYYY-MM-DD): %(v)s", v=occurred[:20]))) from None
-    values = [get(k) for k in CALL_CENTRE_COLUMNS]
-    return ComplaintIn(source=source, external_id=get("external_id") or row_key(values), model=get("model"),
-                       received_at=_instant(get("received_at")), text=get("text"), symptom=get("symptom"),
-                       serial=get("serial"), country=get("country").upper(), place=get("place"),
-                       channel=get("channel") or Channel.PHONE.value, kind=get("kind") or Kind.COMPLAINT.value,
-                       occurred_on=occurred_on, customer_name=get("customer_name"),
-                       customer_contact=get("customer_contact"))
+    return ComplaintIn(source=source, external_id=cell["external_id"] or row_key(cell.values()), model=cell["model"],
+                       received_at=_instant(cell["received_at"]), text=cell["text"], symptom=cell["symptom"],
+                       serial=cell["serial"], country=cell["country"].upper(), place=cell["place"],
+                       channel=cell["channel"] or Channel.PHONE.value, kind=cell["kind"] or Kind.COMPLAINT.value,
+                       occurred_on=occurred_on, customer_name=cell["customer_name"],
+                       customer_contact=cell["customer_contact"])
 
 
 def from_nhtsa(row: dict[str, str]) -> ComplaintIn:
     """One row of the NHTSA ODI complaints flat file (one row per complaint and component)."""
-    get = lambda k: (row.get(k) or "").strip()  # noqa: E731
-    if not get("CMPLID"):
+    cell = {k: (row.get(k) or "").strip() for k in NHTSA_COLUMNS}
+    if not cell["CMPLID"]:
         raise RowError(str(_l("CMPLID is missing.")))
-    received = _yyyymmdd(get("DATEA"), "DATEA")
+    received = _yyyymmdd(cell["DATEA"], "DATEA")
     if received is None:
         raise RowError(str(_l("DATEA is missing.")))
     extra = []
-    if get("FIRE") == "Y":
+    if cell["FIRE"] == "Y":
         extra.append("fire")
     try:
-        if int(float(get("INJURED") or 0)) > 0:
+        if int(float(cell["INJURED"] or 0)) > 0:
             extra.append("injury")
     except ValueError:
-        raise RowError(str(_l("INJURED is not a number: %(v)s", v=get("INJURED")[:20]))) from None
-    model = " ".join(p for p in (get("MAKETXT"), get("MODELTXT")) if p)
-    place = ", ".join(p for p in (get("CITY").title(), get("STATE")) if p)
-    return ComplaintIn(source="nhtsa", external_id=get("CMPLID"), model=model,
-                       received_at=datetime.combine(received, time(), tzinfo=UTC), text=get("CDESCR"),
-                       symptom=get("COMPDESC"), serial=get("VIN"), country="US", place=place,
+        raise RowError(str(_l("INJURED is not a number: %(v)s", v=cell["INJURED"][:20]))) from None
+    model = " ".join(p for p in (cell["MAKETXT"], cell["MODELTXT"]) if p)
+    place = ", ".join(p for p in (cell["CITY"].title(), cell["STATE"]) if p)
+    return ComplaintIn(source="nhtsa", external_id=cell["CMPLID"], model=model,
+                       received_at=datetime.combine(received, time(), tzinfo=UTC), text=cell["CDESCR"],
+                       symptom=cell["COMPDESC"], serial=cell["VIN"], country="US", place=place,
                        channel=Channel.REGULATOR.value, kind=Kind.COMPLAINT.value,
-                       occurred_on=_yyyymmdd(get("FAILDATE"), "FAILDATE"), extra_terms=extra)
+                       occurred_on=_yyyymmdd(cell["FAILDATE"], "FAILDATE"), extra_terms=extra)
 
 
 # --- the early-warning method -----------------------------------------------------------------------------

@@ -144,8 +144,8 @@ class Catalogue:
         return found if found else (None, default_division_id)
 
 
-def _row(c: rules.ComplaintIn, *, product_id: int | None, division_id: int, user_id: int | None,
-         now: datetime) -> dict[str, Any]:
+def _row(c: rules.ComplaintIn, *, product_id: int | None, division_id: int) -> dict[str, Any]:
+    """The stored columns of one complaint, safety words matched (all but who stored it, when, and its incident)."""
     terms = rules.matcher().find(c.text)
     for extra in c.extra_terms:
         if extra not in terms:
@@ -156,7 +156,7 @@ def _row(c: rules.ComplaintIn, *, product_id: int | None, division_id: int, user
             "occurred_on": c.occurred_on, "received_at": c.received_at, "week_start": rules.week_of(c.received_at),
             "text": c.text.strip(), "customer_name": c.customer_name.strip(),
             "customer_contact": c.customer_contact.strip(), "safety_terms": "; ".join(terms)[:400],
-            "flagged": bool(terms), "incident_id": None, "created_by_id": user_id, "created_at": now}
+            "flagged": bool(terms)}
 
 
 def _check_division(user: User, division_id: int | None) -> str | None:
@@ -186,8 +186,8 @@ def log_complaint(session: so.Session, *, user: User, data: rules.ComplaintIn, n
     if errors:
         raise ValidationFailed(errors)
     assert division is not None
-    row = _row(data, product_id=product_id, division_id=division, user_id=user.id, now=now)
-    complaint = Complaint(**row)
+    row = _row(data, product_id=product_id, division_id=division)
+    complaint = Complaint(**row, incident_id=None, created_by_id=user.id, created_at=now)
     session.add(complaint)
     session.flush()
     audit.record(session, actor_id=user.id, entity_type="complaint", entity_id=complaint.id, action="created", now=now,
@@ -208,25 +208,30 @@ class ImportResult:
 class _BulkInsert:
     """One prepared INSERT … ON CONFLICT (source, external_id) DO NOTHING, run with executemany over plain tuples:
     rows are bound by the columns' own type processors (stored exactly as the ORM stores them) without compiling a
-    statement per batch."""
+    statement per batch. The values the whole import shares (who, when) are bound once, not once per row."""
 
-    def __init__(self, session: so.Session):
+    def __init__(self, session: so.Session, *, shared: dict[str, Any]):
         dialect = session.get_bind().dialect
         table = Complaint.__table__
-        self.columns = [c.name for c in table.columns if c.name != "id"]
+        self.columns = [c.name for c in table.columns if c.name != "id" and c.name not in shared]
         marker = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+        names = [*self.columns, *shared]
         # The table's and columns' own names from the model, never input; values are bound parameters.
-        self.sql = (f"INSERT INTO {table.name} ({', '.join(self.columns)}) "  # nosec B608
-                    f"VALUES ({', '.join([marker] * len(self.columns))}) "
+        self.sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "  # nosec B608
+                    f"VALUES ({', '.join([marker] * len(names))}) "
                     "ON CONFLICT (source, external_id) DO NOTHING")
-        processors = [table.c[name].type._cached_bind_processor(dialect) for name in self.columns]  # noqa: SLF001
-        self.processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+        def processor(name: str) -> Callable[[Any], Any] | None:
+            return table.c[name].type._cached_bind_processor(dialect)  # noqa: SLF001
+
+        self.processed = [(i, p) for i, p in enumerate(map(processor, self.columns)) if p is not None]
+        self.shared = tuple(value if (p := processor(name)) is None else p(value) for name, value in shared.items())
 
     def tuple_of(self, row: dict[str, Any]) -> tuple[Any, ...]:
         values = [row[name] for name in self.columns]
         for i, process in self.processed:
             values[i] = process(values[i])
-        return tuple(values)
+        return (*values, *self.shared)
 
     def run(self, session: so.Session, rows: list[tuple[Any, ...]]) -> int:
         """Insert the rows; how many were new (a duplicate of a stored complaint is skipped)."""
@@ -274,7 +279,7 @@ def import_complaints(session_factory: Callable[[], so.Session], *, user_id: int
             raise Forbidden(str(_l("Your role does not allow this.")))
         catalogue = Catalogue(session)
         session.commit()
-        insert = _BulkInsert(session)
+        insert = _BulkInsert(session, shared={"incident_id": None, "created_by_id": user_id, "created_at": now})
         batch: list[tuple[Any, ...]] = []
         sources: set[str] = set()
         batch_flagged = 0
@@ -323,7 +328,7 @@ def import_complaints(session_factory: Callable[[], so.Session], *, user_id: int
                     progress(1)
                 continue
             assert division is not None
-            row = _row(item, product_id=product_id, division_id=division, user_id=user_id, now=now)
+            row = _row(item, product_id=product_id, division_id=division)
             batch.append(insert.tuple_of(row))
             sources.add(row["source"])
             batch_flagged += row["flagged"]
