@@ -58,6 +58,19 @@ SIMILAR_TEXTS = ("Battery pack overheated while charging and the casing melted",
                  "The power cord connector became hot and smoke came out of the plug")
 
 
+
+def incident_form(token: str, division_id: str, product_id: str) -> dict[str, str]:
+    """What the filing form posts for the writing scenario (tests/unit/test_bench_mix.py files it through the app,
+    so a change to the form cannot leave the benchmark posting refused forms)."""
+    return {
+        "csrf_token": token, "division_id": division_id, "product_id": product_id,
+        "title": "Bench: unit smelled of burning after an hour of use", "lot_numbers": "L123456",
+        "serial_numbers": "", "country": "JP", "place": "customer's home", "timezone": "Asia/Tokyo",
+        "aware_timezone": "Asia/Tokyo", "occurred_at": "2026-01-10T09:00", "aware_at": "2026-01-10T12:00",
+        "source": "customer_complaint", "hazard": "overheating", "deaths": "0", "serious_injuries": "0",
+        "minor_injuries": "0", "injury_care": "not_stated", "smoke": "y", "units_in_field": "1200",
+        "description": "The customer smelled burning plastic and unplugged the unit."}
+
 def data_hash() -> str:
     """Changes when what the data set is made of changes (the generator, the demo data): it is then built again."""
     h = hashlib.sha256()
@@ -662,13 +675,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if only is None:  # the writing scenario changes the data: not run when only some pages are measured
             def new_incident(rng: random.Random) -> tuple[str, str, dict[str, str]]:
-                return "POST", "/incidents/new", {
-                    "csrf_token": token, "division_id": division_id, "product_id": product_id,
-                    "title": "Bench: unit smelled of burning after an hour of use", "lot_numbers": "L123456",
-                    "serial_numbers": "", "country": "JP", "place": "customer's home", "timezone": "Asia/Tokyo",
-                    "occurred_at": "2026-01-10T09:00", "aware_at": "2026-01-10T12:00", "source": "customer_complaint",
-                    "hazard": "overheating", "deaths": "0", "serious_injuries": "0", "minor_injuries": "0", "smoke": "y",
-                    "units_in_field": "1200", "description": "The customer smelled burning plastic and unplugged the unit."}
+                return "POST", "/incidents/new", incident_form(token, division_id, product_id)
 
             created = drive("create_incident", new_incident, cookie=filer, ok=(302, 303), **common)
             after_count, _ = count_incidents(url)
