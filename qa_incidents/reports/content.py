@@ -43,7 +43,8 @@ DECISIONS = frozenset({
     ("incident", "triage"), ("incident", "retriage"), ("incident", "approve_escalation"),
     ("incident", "reject_escalation"), ("incident", "contain"), ("incident", "close"), ("incident", "reopen"),
     ("notification_record", "notification_approved"), ("notification_record", "notification_submitted"),
-    ("notification_record", "notification_not_required"), ("recall", "launched"), ("recall", "closed"),
+    ("notification_record", "notification_not_required"), ("notification_record", "notification_decided_reportable"),
+    ("recall", "launched"), ("recall", "closed"),
     ("review", "review approved"), ("incident", "start_review"), ("group_alert", "group alert sent")})
 
 

@@ -89,7 +89,10 @@ def test_reportable_makes_it_required_and_issues_the_status_report(demo, glass, 
     signature = demo.get(Signature, record.decision_signature_id)
     assert signature.meaning == "decided regulator notification reportable"
     assert signature.content["reasons"] == "Repeated failures support a hazard." and signature.content["facts"]
-    assert len(reports_of(demo, glass.id)) == 1
+    [report] = reports_of(demo, glass.id)
+    # top management reads the decision among what was decided, not "nothing decided yet"
+    assert ("notification_record", "notification_decided_reportable") in {
+        (d["entity"], d["action"]) for d in report.content["decided"]}
     assert records.Step.DRAFT in records.steps_for(record, user(demo, "division.qa@example.com"))
     # Its draft is the authority's form: the items of 16 CFR 1115.13(d).
     assert record.obligation is not None and record.obligation.regime_code == "US-CPSC-15B"
