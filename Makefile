@@ -76,12 +76,15 @@ xmlsec1:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq xmlsec1 >/dev/null; \
 	fi
 
-## The whole suite on SQLite, browser tests included, on every core (pytest-xdist).
+## The import contracts (pyproject.toml: core below the features, no new cycles), then the whole suite on SQLite,
+## browser tests included, on every core (pytest-xdist).
 test: install chromium fonts xmlsec1
+	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/pytest -q -n auto
 
-## The suite without the browser tests.
+## The import contracts, then the suite without the browser tests.
 test-fast: install xmlsec1 fonts
+	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/pytest -q -n auto -m "not browser"
 
 ## The whole suite against PostgreSQL on 127.0.0.1:5432, in a throw-away database.

@@ -13,13 +13,13 @@ from flask import Flask, has_request_context, render_template, request
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import Forbidden
 
 from config import BASE_DIR, Config
+from qa_incidents.core.web import csrf
 
-csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
 

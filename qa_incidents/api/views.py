@@ -19,13 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import PathConverter
 
-from qa_incidents import csrf
 from qa_incidents.api import registry, tokens
 from qa_incidents.api.models import IdempotencyKey
 from qa_incidents.api.problems import Problem, from_domain, problem_response
 from qa_incidents.core.db import rolled_back
 from qa_incidents.core.errors import DomainError
-from qa_incidents.core.web import db, now
+from qa_incidents.core.web import csrf, db, now
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from qa_incidents.accounts.models import User
 from qa_incidents.complaints import rules
 from qa_incidents.complaints.models import Complaint, ComplaintSignal
 from qa_incidents.complaints.service import visible
+from qa_incidents.core.charts import Chart, bar_chart
+from qa_incidents.core.svgchart import Series, line_chart
 from qa_incidents.incidents.models import Incident
-from qa_incidents.recalls.svgchart import Series, line_chart
-from qa_incidents.reports.charts import Chart, bar_chart
 
 WEEKS = 12  # weeks of complaints drawn
 TOP_SERIES = 6  # model and symptom pairs drawn (the most complained about)

@@ -17,8 +17,8 @@ from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
 from qa_incidents.core.permissions import Capability, can, can_work_division
+from qa_incidents.core.svgchart import Series, line_chart
 from qa_incidents.core.web import db, now, requires, start_writing, viewer_timezone, writes_late
-from qa_incidents.recalls.svgchart import Series, line_chart
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 

@@ -10,12 +10,16 @@ from typing import Any, TypeVar
 import sqlalchemy.orm as so
 from flask import abort, current_app, g, has_request_context, request
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFProtect
 
 from qa_incidents.core.clock import to_zone, utcnow
 from qa_incidents.core.db import begin_write
 from qa_incidents.core.permissions import Capability, can
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# CSRF protection of every form; here, below the features, so views that exempt a route can import it.
+csrf = CSRFProtect()
 
 
 def db() -> so.Session:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.core.permissions import Role
-from qa_incidents.incidents.rules import Severity, Status
-from qa_incidents.reviews.rules import review_needed_to_close
+from qa_incidents.incidents.rules import Severity, Status, review_needed_to_close
 
 
 class Action(enum.StrEnum):

@@ -266,3 +266,13 @@ def format_reference(year: int, number: int) -> str:
 
 
 REFERENCE_RE = re.compile(r"^INC-(\d{4})-(\d{6,})$")
+
+
+#: Severities whose incident needs a full review, approved before it may close (the reviews build on this).
+SEVERE_LEVELS = frozenset({"S1", "S2"})
+
+
+def review_needed_to_close(severity: str | None) -> bool:
+    """Whether the incident may close only after its review is approved (S1/S2). An S3/S4 incident may close without
+    one (it then shows as a gap on the dashboard), but not while a review of it is started and not approved."""
+    return severity in SEVERE_LEVELS

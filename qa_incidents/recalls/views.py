@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from qa_incidents.core import svgchart
 from qa_incidents.core.clock import to_zone
 from qa_incidents.core.countries import country_names
 from qa_incidents.core.db import transaction
@@ -31,7 +32,7 @@ from qa_incidents.core.permissions import Capability, can, can_read_division
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents.service import get_incident
-from qa_incidents.recalls import rules, service, svgchart
+from qa_incidents.recalls import rules, service
 from qa_incidents.recalls.forms import (
     AdvertForm,
     CampaignForm,

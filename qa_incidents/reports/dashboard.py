@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.core import freshness
+from qa_incidents.core.charts import Chart, bar_chart
 from qa_incidents.core.pdf import FONTS
 from qa_incidents.core.permissions import Capability, can, scoped
 from qa_incidents.incidents.models import Incident
@@ -31,7 +32,6 @@ from qa_incidents.incidents.service import visible
 from qa_incidents.incidents.workflow_models import TriageDecision
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.rules import OPEN_STATES
-from qa_incidents.reports.charts import Chart, bar_chart
 from qa_incidents.reports.models import DashboardFigures, StatusReport
 from qa_incidents.reports.render import when
 
@@ -519,8 +519,8 @@ def _launched_recalls(session: so.Session, user: User) -> list[Any]:
 
 def _recall_chart(session: so.Session, user: User, now: datetime) -> Chart | None:
     """Completion curves of the most recent recalls: share of affected units remedied, week by week."""
+    from qa_incidents.core.svgchart import Series, Target, line_chart
     from qa_incidents.recalls import service as recalls
-    from qa_incidents.recalls.svgchart import Series, Target, line_chart
 
     found = _launched_recalls(session, user)
     if not found:

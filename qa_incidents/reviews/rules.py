@@ -15,6 +15,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.incidents.rules import SEVERE_LEVELS
+
 
 class ReviewStatus(enum.StrEnum):
     DRAFT = "draft"
@@ -173,7 +175,6 @@ DEPTH_TITLES = {
     ReviewDepth.FULL: _l("Full four-dimension review (S1/S2)"),
 }
 
-SEVERE_LEVELS = frozenset({"S1", "S2"})
 #: A short review says each non-technical cause in one line of at most this many characters.
 ONE_LINE = 300
 
@@ -186,12 +187,6 @@ def depth_for(severities: Iterable[str | None]) -> ReviewDepth:
 def depth_suffices(depth: str, severity: str | None) -> bool:
     """Whether an approved review of this depth is the review an incident of this severity needs."""
     return depth == ReviewDepth.FULL or severity not in SEVERE_LEVELS
-
-
-def review_needed_to_close(severity: str | None) -> bool:
-    """Whether the incident may close only after its review is approved (S1/S2). An S3/S4 incident may close without
-    one (it then shows as a gap on the dashboard), but not while a review of it is started and not approved."""
-    return severity in SEVERE_LEVELS
 
 
 def closed_without_review(*, status: str, severity: str | None, review_approved: bool) -> bool:

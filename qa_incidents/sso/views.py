@@ -12,13 +12,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from qa_incidents import csrf
 from qa_incidents.accounts import service as accounts
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import EmptyForm, apply_errors
 from qa_incidents.core.permissions import Capability, Role
-from qa_incidents.core.web import db, now, requires
+from qa_incidents.core.web import csrf, db, now, requires
 from qa_incidents.sso import oidc, saml, service
 from qa_incidents.sso.forms import MappingForm, ProviderForm, SettingsForm
 from qa_incidents.sso.models import IdentityProvider, Protocol

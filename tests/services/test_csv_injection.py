@@ -107,13 +107,13 @@ def test_import_report_neutralises():  # type: ignore[no-untyped-def]
 
 
 def test_dashboard_chart_csv_neutralises():  # type: ignore[no-untyped-def]
-    from qa_incidents.reports.charts import Chart
+    from qa_incidents.core.charts import Chart
 
     chart = Chart(name="pareto", title="t", description="", columns=["category", "count"], rows=[[ATTACK, 3]])
     _assert_no_formula(chart.csv())
 
 
 def test_recall_progress_csv_neutralises():  # type: ignore[no-untyped-def]
-    from qa_incidents.recalls import svgchart
+    from qa_incidents.core import svgchart
 
     _assert_no_formula(svgchart.csv_text([svgchart.Series(ATTACK, [(date(2026, 1, 4), 5)])]))

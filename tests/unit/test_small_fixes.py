@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from qa_incidents.core.countries import country_names
-from qa_incidents.recalls.svgchart import Series, line_chart
+from qa_incidents.core.svgchart import Series, line_chart
 
 LABEL_WIDTH = 11 * 0.6 * 10  # ten characters of 11 px type, generously
 

@@ -1,6 +1,6 @@
 """Server-drawn SVG bar and Pareto charts (no script, no inline style), each built from the table it shows.
 
-Line charts are in `qa_incidents/recalls/svgchart.py`; these follow the same conventions: `role="img"`,
+Line charts are in `qa_incidents/core/svgchart.py`; these follow the same conventions: `role="img"`,
 a title and description, colour-blind-safe colours, and the numbers always also in a table and CSV.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 
 from qa_incidents.core import csvsafe
-from qa_incidents.recalls.svgchart import COLOURS, _nice_max, _number
+from qa_incidents.core.svgchart import COLOURS, _nice_max, _number
 
 
 @dataclass
