@@ -429,10 +429,11 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
     from qa_incidents.reviews import service as reviews
 
     s = db()
+    status_reports = read("status_reports", lambda: reports.reports_of(s, incident.id))
     return {
-        "status_reports": read("status_reports", lambda: reports.reports_of(s, incident.id)),
+        "status_reports": status_reports,
         "pending_report": read("pending_reports", lambda: reports.pending_for(s, incident.id), None),
-        "reported_to_management": reports.reported(s, incident, escalations=escalations),
+        "reported_to_management": reports.reported(s, incident, escalations=escalations, issued=bool(status_reports)),
         "reviews": read("reviews", lambda: reviews.reviews_for_incident(s, incident.id, user=current_user)),
         "may_write_review": (can_work_division(current_user.actor, incident.division_id, Capability.WRITE_REVIEWS)
                              and reviews.review_blocked_for(incident) is None),

@@ -51,11 +51,18 @@ def escalation_approved(session: so.Session, incident_id: int) -> bool:
                                                          Escalation.decision == "approved").limit(1)) is not None
 
 
-def reported(session: so.Session, incident: Incident, *, escalations: list[Escalation] | None = None) -> bool:
-    """Whether management hears of the incident; `escalations`: all of its escalations, when the caller has read them."""
+def reported(session: so.Session, incident: Incident, *, escalations: list[Escalation] | None = None,
+             issued: bool | None = None) -> bool:
+    """Whether management hears of the incident: an approved escalation of a severe incident, or a report already
+    issued (the first required report to a regulator issues one: then they go on as the case moves).
+    `escalations`: all of its escalations, and `issued`: whether it has a report, when the caller has read them."""
     approved = (any(e.decision == "approved" for e in escalations) if escalations is not None
                 else escalation_approved(session, incident.id))
-    return rules.is_reported(severity=incident.severity.value if incident.severity else None, escalation_approved=approved)
+    if rules.is_reported(severity=incident.severity.value if incident.severity else None, escalation_approved=approved):
+        return True
+    if issued is None:
+        issued = bool(session.scalar(sa.select(sa.exists().where(StatusReport.incident_id == incident.id))))
+    return issued
 
 
 def trigger(session: so.Session, *, incident: Incident, kind: Trigger, now: datetime, detail: str = "") -> bool:

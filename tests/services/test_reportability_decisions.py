@@ -18,7 +18,8 @@ from qa_incidents.notifications import records
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.notifications.obligations import Verdict
 from qa_incidents.notifications.service import obligations_for
-from qa_incidents.reports.service import reports_of
+from qa_incidents.reports.rules import Trigger
+from qa_incidents.reports.service import reported, reports_of, trigger
 
 PASSWORD = "demo-password-2026"
 
@@ -94,6 +95,8 @@ def test_reportable_makes_it_required_and_issues_the_status_report(demo, glass, 
     assert ("notification_record", "notification_decided_reportable") in {
         (d["entity"], d["action"]) for d in report.content["decided"]}
     assert records.Step.DRAFT in records.steps_for(record, user(demo, "division.qa@example.com"))
+    # reported on from now on, escalated or not: the next change is queued for the next report
+    assert reported(demo, glass) and trigger(demo, incident=glass, kind=Trigger.MANUAL, now=clock())
     # Its draft is the authority's form: the items of 16 CFR 1115.13(d).
     assert record.obligation is not None and record.obligation.regime_code == "US-CPSC-15B"
     assert "(7) number of products involved" in records.missing(record)
