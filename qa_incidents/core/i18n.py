@@ -250,9 +250,8 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
     if babel.translation_directories != [*others, str(TRANSLATIONS_DIR)]:
         babel.translation_directories = [*others, str(TRANSLATIONS_DIR)]
         # Flask-Babel caches loaded catalogues per locale for the whole process, not per application.
-        domain = babel.instance.__dict__.get("domain_instance")  # a cached_property, once computed
-        if domain is not None:
-            domain.cache.clear()
+        with app.app_context():  # the domain is made from the application's settings on first use
+            babel.instance.domain_instance.cache.clear()
     babel.locale_selector = request_language
     app.jinja_env.filters.update(
         local_time=localtime_filter,
