@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flask import current_app
+import wtforms
+from flask import current_app, has_app_context
 from flask_wtf import FlaskForm
 
 from qa_incidents.core.clock import common_timezones
@@ -21,6 +22,17 @@ class Form(FlaskForm):
         def get_translations(self, form):  # type: ignore[no-untyped-def]
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)  # Flask-WTF's own choice: WTForms' defaults
+            return WTFORMS_MESSAGES
+
+
+class SubForm(wtforms.Form):
+    """The base of a form embedded in another through FormField (one row of a list): no CSRF token of its own, never
+    submitted alone, its WTForms messages in the reader's language as the enclosing form's."""
+
+    class Meta:
+        def get_translations(self, form):  # type: ignore[no-untyped-def]
+            if has_app_context() and not current_app.config.get("WTF_I18N_ENABLED", True):
+                return None  # WTForms' defaults
             return WTFORMS_MESSAGES
 
 

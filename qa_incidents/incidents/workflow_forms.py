@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import wtforms
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     FieldList,
@@ -16,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from qa_incidents.core.forms import Form
+from qa_incidents.core.forms import Form, SubForm
 from qa_incidents.core.params import WholeField
 from qa_incidents.incidents.rules import HAZARD_TITLES, SEVERITY_TITLES
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES
@@ -53,7 +52,7 @@ class DecisionForm(Form):
                              description=_l("Re-entering your password signs this decision in your name."))
 
 
-class RuleForm(wtforms.Form):
+class RuleForm(SubForm):
     code = StringField(_l("Rule"), validators=[Optional(), Length(max=20)])
     harm = SelectMultipleField(_l("Harm classes"), choices=[SelectChoice(h.value, t) for h, t in HARM_CLASS_TITLES.items()])
     hazards = SelectMultipleField(_l("Hazards (any if none)"), choices=[SelectChoice(h.value, t) for h, t in HAZARD_TITLES.items()])

@@ -61,3 +61,20 @@ def test_wtforms_catalogue_is_loaded_once_per_language(demo, login_as, monkeypat
         response = _post_without_timezone(client)
         assert form_with(response, "title").errors["timezone"] == "このフィールドは必須です。"
     assert loads == ["ja"]
+
+
+def test_a_row_of_a_list_form_speaks_the_readers_language_too(demo, browser_as):  # type: ignore[no-untyped-def]
+    """The severity matrix's rule rows are forms inside the form (FormField): their messages are translated too."""
+    from test_view_workflow import matrix_post
+    from view_helpers import csrf_token, text
+
+    demo.execute(sa.update(User).where(User.email == "admin@example.com").values(locale="ja"))
+    demo.commit()
+    admin = browser_as("admin@example.com")
+    data = matrix_post(csrf_token(admin, "/severity-matrix/edit"))
+    data["rules-0-min_units"] = "-1"
+    data["note"] = "負の台数"
+    response = admin.post("/severity-matrix/edit", data=data)
+    assert response.status_code == 422
+    assert "数値は 0 以上でなければなりません。" in text(response)
+    assert "Number must be at least" not in text(response)
