@@ -357,18 +357,17 @@ def page_translations():  # type: ignore[no-untyped-def]
     each time). It is kept on `flask.g` under this application's own key, with the locale it was found for, so a
     `force_locale` block (a mail in another language) gets its own; only Flask-Babel's public get_locale and
     get_translations are used."""
-    from flask import g, has_app_context
+    from flask import g
     from flask_babel import get_locale, get_translations
 
-    if not has_app_context():
-        return get_translations()
     locale = get_locale()
+    if locale is None:  # outside an application context
+        return get_translations()
     found = g.get(PAGE_TRANSLATIONS_KEY)
-    if found is not None and found[0] is locale and locale is not None:
+    if found is not None and found[0] is locale:
         return found[1]
     translations = get_translations()
-    if locale is not None:
-        setattr(g, PAGE_TRANSLATIONS_KEY, (locale, translations))
+    setattr(g, PAGE_TRANSLATIONS_KEY, (locale, translations))
     return translations
 
 
