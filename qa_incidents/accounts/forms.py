@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
+from qa_incidents.core.forms import Form
 from qa_incidents.core.permissions import ROLE_TITLES
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("E-mail"), validators=[InputRequired(_l("Enter your e-mail address.")), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password."))])
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(Form):
     timezone = SelectField(_l("Time zone"), validators=[InputRequired()])
     locale = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("ja", "日本語")], validators=[InputRequired()])
     era_dates = BooleanField(_l("Japanese-era dates"),
                              description=_l("When you read in Japanese, dates are written as 令和8年11月29日."))
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[InputRequired()])
     new_password = PasswordField(_l("New password"), validators=[InputRequired()],
                                  description=_l("At least 12 characters."))
@@ -30,7 +30,7 @@ class PasswordChangeForm(FlaskForm):
                                  description=_l("Programs using them stop working until you give them new tokens."))
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, t) for r, t in ROLE_TITLES.items()], validators=[InputRequired()])
@@ -42,7 +42,7 @@ class UserForm(FlaskForm):
                              description=_l("At least 12 characters. Leave empty to keep the current password."))
 
 
-class DivisionForm(FlaskForm):
+class DivisionForm(Form):
     code = StringField(_l("Code"), validators=[InputRequired(), Length(max=16)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     is_head_office = BooleanField(_l("Head office"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from qa_incidents.alerts.rules import ANSWER_TITLES, GIVEN_ANSWERS
+from qa_incidents.core.forms import Form
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -25,7 +25,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class AlertForm(FlaskForm):
+class AlertForm(Form):
     """Checked by the service (alerts.rules.send_errors): the form only carries the input."""
 
     division_ids = MultiCheckboxField(_l("Divisions to alert"), coerce=int, validate_choice=False)
@@ -36,7 +36,7 @@ class AlertForm(FlaskForm):
     due_on = DateField(_l("Answers due by"), validators=[Optional()])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = RadioField(_l("Your division's answer"), choices=[SelectChoice(a.value, ANSWER_TITLES[a]) for a in GIVEN_ANSWERS],
                         validate_choice=False)
     evidence = TextAreaField(_l("Evidence"), description=_l("What you checked (models, lots, parts, supplier) and "
@@ -44,7 +44,7 @@ class AnswerForm(FlaskForm):
     file = FileField(_l("Evidence file (optional)"))
 
 
-class PartForm(FlaskForm):
+class PartForm(Form):
     kind = SelectField(_l("Kind"), choices=[SelectChoice("part", _l("Part (with its supplier)")),
                                             SelectChoice("design", _l("Design platform shared with other models"))],
                        validate_choice=False)

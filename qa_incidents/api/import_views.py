@@ -23,7 +23,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
@@ -33,6 +32,7 @@ from qa_incidents.api.models import ImportRun
 from qa_incidents.core import params
 from qa_incidents.core.db import begin_write, transaction
 from qa_incidents.core.errors import ValidationFailed
+from qa_incidents.core.forms import Form
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.storage import TooLarge
 from qa_incidents.core.web import db, now, requires
@@ -42,7 +42,7 @@ import_bp = Blueprint("imports", __name__, url_prefix="/imports")
 KEEP, UNMAPPED = "", "-"
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField(_l("File"), validators=[FileRequired(_l("Choose a .csv, .xlsx or .json file (or .gz)."))],
                      description=_l("CSV (UTF-8), Excel .xlsx (first sheet) or JSON (a list of objects); "
                                     "gzip-compressed files (.gz) too. The first row names the columns."))
@@ -50,7 +50,7 @@ class UploadForm(FlaskForm):
                           description=_l("Which column fills which field. You can change the mapping on the next page."))
 
 
-class MappingForm(FlaskForm):
+class MappingForm(Form):
     profile_name = StringField(_l("Save this mapping as"), validators=[
         Optional(), Length(max=80),
         Regexp(r"^[a-z0-9][a-z0-9._-]*$", message=_l("Lower-case letters, digits, dots, hyphens, underscores."))],

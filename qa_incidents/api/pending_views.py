@@ -6,14 +6,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from qa_incidents.api import pending_lessons
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
-from qa_incidents.core.forms import apply_errors
+from qa_incidents.core.forms import Form, apply_errors
 from qa_incidents.core.permissions import Capability
 from qa_incidents.core.signatures import SignatureRefused
 from qa_incidents.core.web import db, now, requires
@@ -21,12 +20,12 @@ from qa_incidents.core.web import db, now, requires
 pending_bp = Blueprint("pending_lessons", __name__, url_prefix="/lessons/proposed")
 
 
-class PublishForm(FlaskForm):
+class PublishForm(Form):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Re-enter your password to sign."))])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = TextAreaField(_l("Why it is not published"), validators=[InputRequired(_l("Say why.")),
                                                                       Length(max=2000)])
 

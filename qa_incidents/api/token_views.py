@@ -6,21 +6,20 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from qa_incidents.api import tokens
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
-from qa_incidents.core.forms import EmptyForm, apply_errors
+from qa_incidents.core.forms import EmptyForm, Form, apply_errors
 from qa_incidents.core.permissions import Capability
 from qa_incidents.core.web import db, now, requires
 
 tokens_bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(_l("Name"), validators=[InputRequired(_l("Name the token.")), Length(max=80)],
                        description=_l("What will use it, e.g. “call-centre bridge” or “QA analysis notebook”."))
     days = IntegerField(_l("Days until it expires"), validators=[Optional()],

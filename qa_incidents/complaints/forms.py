@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from qa_incidents.complaints.rules import CHANNEL_TITLES, KIND_TITLES
+from qa_incidents.core.forms import Form
 
 
-class ComplaintForm(FlaskForm):
+class ComplaintForm(Form):
     model = StringField(_l("Product model"), validators=[InputRequired(_l("Give the product model.")), Length(max=80)])
     serial = StringField(_l("Serial number"), validators=[Optional(), Length(max=80)])
     symptom = StringField(_l("Symptom code"), validators=[Optional(), Length(max=80)],
@@ -27,6 +27,6 @@ class ComplaintForm(FlaskForm):
     customer_contact = StringField(_l("Customer phone or e-mail"), validators=[Optional(), Length(max=200)])
 
 
-class DismissForm(FlaskForm):
+class DismissForm(Form):
     reason = TextAreaField(_l("Reason for dismissing"), validators=[InputRequired(_l("Say why the signal is dismissed.")),
                                                                     Length(max=4000)])

@@ -222,7 +222,8 @@ class _BulkInsert:
                     "ON CONFLICT (source, external_id) DO NOTHING")
 
         def processor(name: str) -> Callable[[Any], Any] | None:
-            return table.c[name].type._cached_bind_processor(dialect)  # noqa: SLF001
+            # SQLAlchemy's public path to the processor it binds the column with (once per import, not per row).
+            return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
         self.processed = [(i, p) for i, p in enumerate(map(processor, self.columns)) if p is not None]
         self.shared = tuple(value if (p := processor(name)) is None else p(value) for name, value in shared.items())

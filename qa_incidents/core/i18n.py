@@ -250,9 +250,8 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
     if babel.translation_directories != [*others, str(TRANSLATIONS_DIR)]:
         babel.translation_directories = [*others, str(TRANSLATIONS_DIR)]
         # Flask-Babel caches loaded catalogues per locale for the whole process, not per application.
-        domain = babel.instance.__dict__.get("domain_instance")  # a cached_property, once computed
-        if domain is not None:
-            domain.cache.clear()
+        with app.app_context():  # the domain is made from the application's settings on first use
+            babel.instance.domain_instance.cache.clear()
     babel.locale_selector = request_language
     app.jinja_env.filters.update(
         local_time=localtime_filter,
@@ -265,7 +264,6 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         overdue=overdue_text,
     )
 
-    _remember_form_translations()
     # Templates translate dozens of strings per page; each asks for the request's catalogue once, not eight times.
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: page_translations().ugettext(s),
@@ -349,58 +347,71 @@ def label_text(value: object) -> str:
     return re.sub(r"^(\(\w+\)\s*)?([a-z])", lambda m: (m.group(1) or "") + m.group(2).upper(), data_text(value))
 
 
+PAGE_TRANSLATIONS_KEY = "qa_page_translations"
+
+
 def page_translations():  # type: ignore[no-untyped-def]
     """The catalogue Flask-Babel would use for this request, looked up once per request and language.
 
     Flask-Babel finds it again on every string (several context-local lookups and a locale identifier built
-    each time). It is kept on Flask-Babel's own per-request namespace, with the locale it was found for, so a
-    `force_locale` block (a mail in another language) gets its own."""
+    each time). It is kept on `flask.g` under this application's own key, with the locale it was found for, so a
+    `force_locale` block (a mail in another language) gets its own; only Flask-Babel's public get_locale and
+    get_translations are used."""
     from flask import g
-    from flask_babel import get_translations
+    from flask_babel import get_locale, get_translations
 
-    try:
-        ctx = g._get_current_object().__dict__.get("_flask_babel")
-    except RuntimeError:  # outside an application context
+    locale = get_locale()
+    if locale is None:  # outside an application context
         return get_translations()
-    locale = getattr(ctx, "babel_locale", None) if ctx is not None else None
-    if locale is not None:
-        found = ctx.__dict__.get("qa_page_translations")
-        if found is not None and found[0] is locale:
-            return found[1]
+    found = g.get(PAGE_TRANSLATIONS_KEY)
+    if found is not None and found[0] is locale:
+        return found[1]
     translations = get_translations()
-    ctx = g.get("_flask_babel")
-    if ctx is not None and getattr(ctx, "babel_locale", None) is not None:
-        ctx.qa_page_translations = (ctx.babel_locale, translations)
+    setattr(g, PAGE_TRANSLATIONS_KEY, (locale, translations))
     return translations
 
 
-def _remember_form_translations() -> None:
-    """Flask-WTF reads WTForms' catalogue (the built-in validation messages) from disk again on every request that
-    uses a form; the files do not change while the process runs, so one is kept per language instead. Otherwise the
-    same as flask_wtf.i18n._get_translations (flask-wtf 1.3), which it replaces."""
-    import flask_wtf.i18n as wtf_i18n
+# WTForms' own catalogue (its built-in validation messages), one per language for the life of the process: the files
+# do not change while it runs. Flask-WTF would read it from disk again on every request that uses a form.
+_WTFORMS_CATALOGUES: dict[str, object] = {}
 
-    if getattr(wtf_i18n._get_translations, "remembered", False):
-        return
-    from babel import support
-    from wtforms.i18n import messages_path
 
-    loaded: dict[str, support.Translations] = {}
+def wtforms_translations():  # type: ignore[no-untyped-def]
+    """WTForms' catalogue in the request's language, as Flask-WTF finds it (None outside a request or without
+    Flask-Babel), loaded once per language."""
+    from flask import current_app, has_request_context
 
-    def _get_translations():  # type: ignore[no-untyped-def]
-        from flask import current_app, request
-        from flask_babel import get_locale
+    if not has_request_context() or "babel" not in current_app.extensions:
+        return None
+    from flask_babel import get_locale
 
-        if not request or "babel" not in current_app.extensions:
-            return None
-        locale = get_locale()
-        translations = loaded.get(str(locale))
-        if translations is None:
-            translations = loaded[str(locale)] = support.Translations.load(messages_path(), [locale], domain="wtforms")
-        return translations
+    locale = get_locale()
+    key = str(locale)
+    translations = _WTFORMS_CATALOGUES.get(key)
+    if translations is None:
+        from babel import support
+        from wtforms.i18n import messages_path
 
-    _get_translations.remembered = True  # type: ignore[attr-defined]
-    wtf_i18n._get_translations = _get_translations
+        translations = _WTFORMS_CATALOGUES[key] = support.Translations.load(messages_path(), [locale], domain="wtforms")
+    return translations
+
+
+class WTFormsMessages:
+    """WTForms' built-in messages ("This field is required.") in the language of the request at the time they are
+    written, as Flask-WTF's own translations object does; given to every form by core.forms.Form's Meta."""
+
+    def gettext(self, string: str) -> str:
+        t = wtforms_translations()
+        return string if t is None else t.ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        t = wtforms_translations()
+        if t is None:
+            return singular if n == 1 else plural
+        return t.ungettext(singular, plural, n)  # type: ignore[no-any-return]
+
+
+WTFORMS_MESSAGES = WTFormsMessages()
 
 
 # Documents for an authority are written in the authority's language, whoever prepares them.

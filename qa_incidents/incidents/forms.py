@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup
 from wtforms import (
@@ -21,7 +20,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import Select, html_params
 
 from qa_incidents.core.clock import localize
-from qa_incidents.core.forms import FixedChoices
+from qa_incidents.core.forms import FixedChoices, Form
 from qa_incidents.core.params import MomentField, WholeField
 from qa_incidents.incidents.rules import (
     CARE_TITLES,
@@ -97,7 +96,7 @@ _TOO_LARGE_INT = NumberRange(max=2**31 - 1, message=_l("This number is too large
 _TOO_LARGE_BIGINT = NumberRange(max=2**63 - 1, message=_l("This number is too large."))
 
 
-class IncidentForm(FlaskForm):
+class IncidentForm(Form):
     """The facts of an incident. Times are typed as wall-clock times in the chosen zone."""
 
     division_id = LookupSelectField(_l("Division"), coerce=int, validators=[InputRequired()])
@@ -220,15 +219,15 @@ class IncidentForm(FlaskForm):
         )
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(_l("Comment"), validators=[InputRequired(_l("Write something before posting.")), Length(max=10000)])
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(Form):
     file = FileField(_l("File"), validators=[FileRequired(_l("Choose a file to upload."))])
 
 
-class RegisterFilterForm(FlaskForm):
+class RegisterFilterForm(Form):
     """The register's filters, read from the query string (GET, so no CSRF)."""
 
     class Meta:

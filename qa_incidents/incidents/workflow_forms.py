@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     FieldList,
-    Form,
     FormField,
     PasswordField,
     SelectChoice,
@@ -17,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from qa_incidents.core.forms import Form, SubForm
 from qa_incidents.core.params import WholeField
 from qa_incidents.incidents.rules import HAZARD_TITLES, SEVERITY_TITLES
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES
@@ -24,14 +23,14 @@ from qa_incidents.incidents.severity import HARM_CLASS_TITLES
 SEVERITY_CHOICES = [SelectChoice(s.value, t) for s, t in SEVERITY_TITLES.items()]
 
 
-class TriageForm(FlaskForm):
+class TriageForm(Form):
     severity = SelectField(_l("Severity"), choices=SEVERITY_CHOICES, validators=[InputRequired()])
     override_reason = TextAreaField(
         _l("Reason"), validators=[Length(max=4000)],
         description=_l("Required when you choose another severity than the matrix suggests, or change it later."))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
 
 
@@ -42,7 +41,7 @@ class SignedReasonForm(ReasonForm):
                              description=_l("Re-entering your password signs this in your name."))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """Approve or reject with an electronic signature."""
 
     decision = SelectField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve escalation")), SelectChoice("reject", _l("Reject escalation"))],
@@ -53,7 +52,7 @@ class DecisionForm(FlaskForm):
                              description=_l("Re-entering your password signs this decision in your name."))
 
 
-class RuleForm(Form):
+class RuleForm(SubForm):
     code = StringField(_l("Rule"), validators=[Optional(), Length(max=20)])
     harm = SelectMultipleField(_l("Harm classes"), choices=[SelectChoice(h.value, t) for h, t in HARM_CLASS_TITLES.items()])
     hazards = SelectMultipleField(_l("Hazards (any if none)"), choices=[SelectChoice(h.value, t) for h, t in HAZARD_TITLES.items()])
@@ -63,7 +62,7 @@ class RuleForm(Form):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
 
-class MatrixForm(FlaskForm):
+class MatrixForm(Form):
     rules = FieldList(FormField(RuleForm), min_entries=1)
     fallback = SelectField(_l("When no rule matches"), choices=SEVERITY_CHOICES)
     similar_window_days = WholeField(_l("Similar reports counted over (days)"),

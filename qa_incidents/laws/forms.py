@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     SelectChoice,
@@ -16,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from qa_incidents.core.forms import Form
 from qa_incidents.core.params import DayField
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES
 from qa_incidents.laws.models import Amendment, Jurisdiction, Law, Obligation
@@ -49,7 +49,7 @@ def _date(label: Any, *, description: Any = None) -> DayField:
 # --- reading -------------------------------------------------------------------------------
 
 
-class MapFilterForm(FlaskForm):
+class MapFilterForm(Form):
     """The map's date and product line, read from the query string (GET, so no CSRF)."""
 
     class Meta:
@@ -60,7 +60,7 @@ class MapFilterForm(FlaskForm):
                            invalid_choice_message=_l("Choose a product line from the list."))
 
 
-class ApplicableForm(FlaskForm):
+class ApplicableForm(Form):
     """A category, a country and a date: which laws applied (GET, so no CSRF)."""
 
     class Meta:
@@ -77,7 +77,7 @@ class ApplicableForm(FlaskForm):
 # --- editing -------------------------------------------------------------------------------
 
 
-class LawForm(FlaskForm):
+class LawForm(Form):
     jurisdiction_id = SelectField(_l("Jurisdiction"), coerce=optional_int,
                                   validators=[InputRequired(_l("Choose a jurisdiction."))],
                                   invalid_choice_message=_l("Choose a jurisdiction from the list."))
@@ -120,7 +120,7 @@ class LawForm(FlaskForm):
         }
 
 
-class ObligationForm(FlaskForm):
+class ObligationForm(Form):
     regime_code = SelectField(
         _l("Regime code"), validators=[InputRequired(_l("Choose a regime code."))],
         invalid_choice_message=_l("Choose a regime code the deadline engine knows."),
@@ -164,7 +164,7 @@ class ObligationForm(FlaskForm):
         }
 
 
-class AmendmentForm(FlaskForm):
+class AmendmentForm(Form):
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=300)])
     promulgated_on = _date(_l("Promulgated on"))
     enforced_on = _date(_l("Enforced on"), description=_l("The day the change applies."))
@@ -187,7 +187,7 @@ class AmendmentForm(FlaskForm):
         }
 
 
-class JurisdictionForm(FlaskForm):
+class JurisdictionForm(Form):
     code = StringField(_l("Code"), validators=[InputRequired(), Length(max=8)],
                        description=_l("ISO 3166 country code (JP, US…), or a bloc code such as EU."))
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])

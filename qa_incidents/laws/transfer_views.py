@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, Response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from qa_incidents.core.db import transaction
+from qa_incidents.core.forms import Form
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.web import db, now, requires
 from qa_incidents.laws import transfer
@@ -18,7 +18,7 @@ from qa_incidents.laws import transfer
 bp = Blueprint("laws_transfer", __name__, url_prefix="/laws/transfer")
 
 
-class LawsMapImportForm(FlaskForm):
+class LawsMapImportForm(Form):
     file = FileField(_l("Laws-map file"), validators=[FileRequired(_l("Choose a .json or .csv file to import."))],
                      description=_l("A JSON or CSV file in the format of the exports above (UTF-8; the format is told "
                                     "by the extension, .json or .csv)."))

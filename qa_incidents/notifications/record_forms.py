@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     HiddenField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from qa_incidents.core.forms import Form
 from qa_incidents.core.params import MomentField, WholeField
 
 DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -39,7 +39,7 @@ class SignatureMixin:
                              description=_l("Re-entering your password signs this in your name."))
 
 
-class DraftForm(FlaskForm):
+class DraftForm(Form):
     """The authority's fields are added per record (their names come from the laws map)."""
 
     version = HiddenField()
@@ -49,11 +49,11 @@ class DraftForm(FlaskForm):
                        "(authorities expect the report on time even if incomplete)."))
 
 
-class ApproveForm(SignatureMixin, FlaskForm):
+class ApproveForm(SignatureMixin, Form):
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(Form):
     channel = StringField(_l("Sent through"), validators=[InputRequired(_l("Say how it was sent.")), Length(max=200)],
                           description=_l("e.g. the authority's web portal, e-mail to its address, fax."))
     authority_reference = StringField(_l("Authority's reference number"), validators=[Optional(), Length(max=120)],
@@ -65,7 +65,7 @@ class SubmitForm(FlaskForm):
                          description=_l("The exact file sent. Without one, the approved draft is kept as a PDF."))
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(Form):
     acknowledged_at = MomentField(_l("Acknowledged at"), format=DT_FORMATS,
                                          validators=[InputRequired(_l("Give the date and time of the acknowledgement."))],
                                          invalid_value_message=_l("Enter a real date and time, e.g. 2026-03-05 10:00."))
@@ -73,31 +73,31 @@ class AcknowledgeForm(FlaskForm):
                          description=_l("The authority's reference, case officer, what they asked for next."))
 
 
-class NotRequiredForm(SignatureMixin, FlaskForm):
+class NotRequiredForm(SignatureMixin, Form):
     reason = TextAreaField(_l("Justification"), validators=[InputRequired(_l("Give the justification.")), Length(max=4000)],
                            description=_l("Why the law does not require this report for this incident. It is signed and kept."))
 
 
-class DecideForm(SignatureMixin, FlaskForm):
+class DecideForm(SignatureMixin, Form):
     reasons = TextAreaField(_l("Reasons"), validators=[InputRequired(_l("Give the reasons.")), Length(max=4000)])
 
 
-class RequestEventForm(FlaskForm):
+class RequestEventForm(Form):
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
 
 
-class RecordEventForm(SignatureMixin, FlaskForm):
+class RecordEventForm(SignatureMixin, Form):
     event_at = MomentField(_l("Decided at (your time zone)"), format=DT_FORMATS, validators=[Optional()],
                                   description=_l("When the decision was made or the action started; empty: now. "
                                                  "The legal clock runs from this moment."))
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[InputRequired(_l("Give a reason.")), Length(max=4000)])
 
 
-class AddObligationForm(FlaskForm):
+class AddObligationForm(Form):
     obligation_id = SelectField(_l("Obligation from the laws map"), coerce=str, validate_choice=False,
                                 description=_l("Or leave empty and name an authority the laws map does not list."))
     regime_code = StringField(_l("Regime code"), validators=[Optional(), Length(max=40)])
@@ -109,7 +109,7 @@ class AddObligationForm(FlaskForm):
     reason = TextAreaField(_l("Why it is required"), validators=[Length(max=4000)])
 
 
-class BoardFilterForm(FlaskForm):
+class BoardFilterForm(Form):
     class Meta:
         csrf = False
 

@@ -12,13 +12,12 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional
 
 from qa_incidents.core.clock import to_zone
 from qa_incidents.core.countries import country_codes
-from qa_incidents.core.forms import timezone_choices
+from qa_incidents.core.forms import Form, timezone_choices
 from qa_incidents.core.params import MomentField
 from qa_incidents.core.web import viewer_timezone
 from qa_incidents.notifications.deadlines import (
@@ -37,7 +36,7 @@ bp = Blueprint("notifications", __name__)
 DT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
-class DeadlineCalculatorForm(FlaskForm):
+class DeadlineCalculatorForm(Form):
     """A regime and the moment of awareness, read from the query string (GET, so no CSRF)."""
 
     class Meta:

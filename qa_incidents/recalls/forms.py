@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -18,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from qa_incidents.core.forms import Form
 from qa_incidents.core.i18n import LANGUAGE_NAMES
 from qa_incidents.core.params import DayField, WholeField
 from qa_incidents.recalls import rules
@@ -31,7 +31,7 @@ def _count(label: object, description: object = None) -> WholeField:
                         default=0, description=description)
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     title = StringField(_l("Title"), validators=[InputRequired(_l("Give the recall a title.")), Length(max=200)],
                         description=_l("Internal, e.g. “R-HW540 compressor relay: replace relay”."))
     remedy = SelectField(_l("Remedy"), choices=[SelectChoice(r.value, t) for r, t in rules.REMEDY_TITLES.items()])
@@ -55,13 +55,13 @@ class CampaignForm(FlaskForm):
     version = HiddenField()
 
 
-class LinkIncidentForm(FlaskForm):
+class LinkIncidentForm(Form):
     reference = StringField(_l("Incident reference"), validators=[InputRequired(_l("Enter a reference.")),
                                                                   Length(max=20)],
                             description=_l("e.g. INC-2026-000012; the incident must belong to the same division."))
 
 
-class PopulationForm(FlaskForm):
+class PopulationForm(Form):
     exclude = BooleanField(_l("This line excludes units (e.g. already reworked at the factory)"))
     model = StringField(_l("Model"), validators=[InputRequired(_l("Enter the model number.")), Length(max=80)])
     lot = StringField(_l("Lot"), validators=[Optional(), Length(max=80)], description=_l("Leave empty for any lot."))
@@ -73,7 +73,7 @@ class PopulationForm(FlaskForm):
     note = StringField(_l("Note (internal)"), validators=[Optional(), Length(max=500)])
 
 
-class SignatureForm(FlaskForm):
+class SignatureForm(Form):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Re-enter your password to sign."))])
 
@@ -83,12 +83,12 @@ class ClosureForm(SignatureForm):
                                   validators=[Optional(), Length(max=10000)])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     reason = TextAreaField(_l("Why is the recall withdrawn?"), validators=[InputRequired(_l("Say why.")),
                                                                            Length(max=5000)])
 
 
-class AdvertForm(FlaskForm):
+class AdvertForm(Form):
     paper = StringField(_l("Newspaper"), validators=[InputRequired(_l("Name the newspaper.")), Length(max=200)])
     edition = StringField(_l("Edition"), validators=[Optional(), Length(max=120)],
                           description=_l("e.g. morning edition, national"))
@@ -104,7 +104,7 @@ class AdvertForm(FlaskForm):
     image = FileField(_l("Image as it ran (PNG or JPEG)"))
 
 
-class WebNoticeForm(FlaskForm):
+class WebNoticeForm(Form):
     language = SelectField(_l("Language of this notice"),
                            choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
                            description=_l("Customers read the notice in one language: publish one version in each "
@@ -127,7 +127,7 @@ class WebNoticeForm(FlaskForm):
     keep_picture_from = HiddenField()
 
 
-class MailingForm(FlaskForm):
+class MailingForm(Form):
     kind = SelectField(_l("Sent as"), choices=[SelectChoice(k.value, t) for k, t in rules.MAILING_TITLES.items()])
     sent_on = DayField(_l("Sent on"), validators=[InputRequired(_l("Enter the day."))], invalid_value_message=BAD_DATE)
     recipients = WholeField(_l("Owners reached"), validators=[InputRequired(WHOLE), NumberRange(min=1)])
@@ -136,7 +136,7 @@ class MailingForm(FlaskForm):
                                 description=_l("e.g. letter template, mailing list used (no personal data here)."))
 
 
-class ProgressForm(FlaskForm):
+class ProgressForm(Form):
     recorded_on = DayField(_l("Day"), validators=[InputRequired(_l("Enter the day."))], invalid_value_message=BAD_DATE)
     country = SelectField(_l("Country"), validators=[InputRequired(_l("Choose a country."))])
     channel = SelectField(_l("Channel"), choices=[SelectChoice(c.value, t) for c, t in rules.CHANNEL_TITLES.items()])
@@ -148,18 +148,18 @@ class ProgressForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("CSV file from a service centre"))
 
 
-class EffectivenessForm(FlaskForm):
+class EffectivenessForm(Form):
     effectiveness_check = TextAreaField(
         _l("Effectiveness check"), validators=[InputRequired(_l("Describe the check and its result."))],
         description=_l("How you know the remedy works and reached the owners: e.g. sample of repaired units "
                        "re-tested, no new incidents since, residual units and why."))
 
 
-class SerialCheckForm(FlaskForm):
+class SerialCheckForm(Form):
     model = SelectField(_l("Model number"), validators=[InputRequired(_l("Choose your model."))],
                         invalid_choice_message=_l("Choose your model from the list."))
     serial = StringField(_l("Serial number"), validators=[InputRequired(_l("Type the serial number from the label.")),

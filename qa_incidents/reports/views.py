@@ -10,7 +10,6 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Regexp
 
@@ -18,7 +17,7 @@ from qa_incidents.accounts.models import Division
 from qa_incidents.accounts.service import EMAIL_RE
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, ValidationFailed
-from qa_incidents.core.forms import EmptyForm, apply_errors
+from qa_incidents.core.forms import EmptyForm, Form, apply_errors
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, current_language, viewer_uses_era_dates
 from qa_incidents.core.params import arg_whole
 from qa_incidents.core.permissions import Capability, can
@@ -33,13 +32,13 @@ from qa_incidents.reports.rules import TRIGGER_TITLES
 bp = Blueprint("reports", __name__)
 
 
-class NarrativeForm(FlaskForm):
+class NarrativeForm(Form):
     narrative = TextAreaField(_l("Narrative for the next report"), validators=[Length(max=2000)],
                               description=_l("A few sentences in the division's words: what you are doing and what "
                                              "you need. It goes into the next report and cannot be changed after issue."))
 
 
-class DistributionForm(FlaskForm):
+class DistributionForm(Form):
     email = EmailField(_l("E-mail"), validators=[InputRequired(_l("Enter an e-mail address.")),
                                                  Regexp(EMAIL_RE, message=_l("Enter a valid e-mail address.")),
                                                  Length(max=254)])

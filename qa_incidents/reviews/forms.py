@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from qa_incidents.core.forms import Form
 from qa_incidents.core.params import DayField
 from qa_incidents.reviews.rules import (
     CM_TYPE_TITLES,
@@ -40,13 +40,13 @@ def _dimension_field() -> SelectField:
                        validators=[InputRequired()])
 
 
-class StartReviewForm(FlaskForm):
+class StartReviewForm(Form):
     incident = HiddenField()
     title = StringField(_l("Review title"), validators=[InputRequired(_l("Give the review a title.")), Length(max=200)],
                         description=_l("The failure in a few words, e.g. 'Compressor relay contact overheating'."))
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     title = StringField(_l("Review title"), validators=[InputRequired(_l("Give the review a title.")), Length(max=200)])
     meeting_on = DayField(_l("Meeting date"), validators=[Optional()], invalid_value_message=BAD_DATE)
     participants = TextAreaField(_l("Participants"), validators=[Length(max=4000)],
@@ -88,7 +88,7 @@ class ReviewForm(FlaskForm):
         return {d.value: getattr(self, f"no_cm_{d.value}").data or "" for d in Dimension}
 
 
-class WhyForm(FlaskForm):
+class WhyForm(Form):
     dimension = SelectField(_l("Dimension"), choices=[SelectChoice(d.value, t) for d, t in DIMENSION_TITLES.items()],
                             validators=[InputRequired()])
     question = StringField(_l("Why?"), validators=[InputRequired(_l("Ask the question (Why …?).")), Length(max=2000)])
@@ -97,7 +97,7 @@ class WhyForm(FlaskForm):
                              description=_l("Test results, measurements, attachment names on the incident."))
 
 
-class CountermeasureForm(FlaskForm):
+class CountermeasureForm(Form):
     dimension = _dimension_field()
     kind = SelectField(_l("Type"), choices=[SelectChoice(k.value, t) for k, t in CM_TYPE_TITLES.items()],
                        validators=[InputRequired()])
@@ -116,7 +116,7 @@ class CountermeasureForm(FlaskForm):
     check_due_on = DayField(_l("Effectiveness check due"), validators=[Optional()], invalid_value_message=BAD_DATE)
 
 
-class CheckForm(FlaskForm):
+class CheckForm(Form):
     check_method = TextAreaField(_l("How the effect was checked"), validators=[Length(max=4000)])
     check_result = TextAreaField(_l("Result"), validators=[Length(max=4000)])
     check_effective = SelectField(_l("Effective?"), choices=[SelectChoice("", _l("— choose —")),
@@ -124,44 +124,44 @@ class CheckForm(FlaskForm):
                                                              SelectChoice("no", _l("No: reopen"))])
 
 
-class DeploymentForm(FlaskForm):
+class DeploymentForm(Form):
     division_id = SelectField(_l("Division"), coerce=int, validators=[InputRequired()])
     target = StringField(_l("Products, part, process or design that share the cause"),
                          validators=[InputRequired(_l("Name what shares the cause.")), Length(max=300)])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = SelectField(_l("Answer"), choices=[SelectChoice(a.value, DEPLOYMENT_TITLES[a]) for a in DeploymentAnswer
                                                 if a != DeploymentAnswer.PENDING], validators=[InputRequired()])
     reason = TextAreaField(_l("Reason or what was done"), validators=[Length(max=4000)])
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(Form):
     password = PasswordField(_l("Your password (electronic signature)"), validators=[InputRequired(_l("Enter your password to sign."))])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
 
 
-class DeferCheckForm(FlaskForm):
+class DeferCheckForm(Form):
     reason = TextAreaField(_l("Why the check can wait"), validators=[Length(max=4000)])
     check_due_on = DateField(_l("Check to be done by"), validators=[Optional()], invalid_value_message=BAD_DATE)
     password = PasswordField(_l("Your password (electronic signature)"), validators=[InputRequired(_l("Enter your password to sign."))])
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(Form):
     reason = TextAreaField(_l("What is missing"), validators=[InputRequired(_l("Say what is missing.")), Length(max=4000)])
 
 
-class LinkForm(FlaskForm):
+class LinkForm(Form):
     reference = StringField(_l("Incident reference"), validators=[InputRequired(_l("Enter a reference.")), Length(max=20)])
 
 
-class SubscribeForm(FlaskForm):
+class SubscribeForm(Form):
     kind = SelectField(_l("Subscribe to"), choices=[SelectChoice("category", _l("Product category")),
                                                     SelectChoice("failure_mode", _l("Failure mode"))])
     value = SelectField(_l("Which"), validate_choice=False)
 
 
-class QaTermForm(FlaskForm):
+class QaTermForm(Form):
     en = StringField(_l("English term"), validators=[InputRequired(), Length(max=120)])
     ja = StringField(_l("Japanese term"), validators=[InputRequired(), Length(max=120)])
     kind = SelectField(_l("Kind"), choices=[SelectChoice("failure_mode", _l("Failure mode")), SelectChoice("hazard", _l("Hazard")),

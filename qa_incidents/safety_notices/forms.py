@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     PasswordField,
     RadioField,
@@ -16,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from qa_incidents.core.forms import Form
 from qa_incidents.safety_notices import rules
 from qa_incidents.safety_notices.service import NoticeInput
 
@@ -37,7 +37,7 @@ TEXT_LABELS = {
 LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(Form):
     languages = MultiCheckboxField(_l("Publish in"), choices=[SelectChoice("en", "English"), SelectChoice("ja", "日本語")],
                                    description=_l("Each language chosen must be complete, written in that language."))
     kind = RadioField(_l("This version is"), choices=[SelectChoice(rules.VersionKind.UPDATE.value, _l("Update")),
@@ -80,17 +80,17 @@ for _lang in ("en", "ja"):
                     TEXT_LABELS[_name](LANGUAGE_NAMES[_lang]), render_kw={"lang": _lang}, validators=[Optional()]))
 
 
-class SignForm(FlaskForm):
+class SignForm(Form):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Re-enter your password to sign."))])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     reason = TextAreaField(_l("Why is the notice withdrawn?"), validators=[InputRequired(_l("Say why.")),
                                                                             Length(max=5000)],
                            description=_l("Customers read this reason on the notice's page."))
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Re-enter your password to sign."))])
 
 
-class RecallLinkForm(FlaskForm):
+class RecallLinkForm(Form):
     recall_id = SelectField(_l("Recall that follows"), validators=[Optional()])

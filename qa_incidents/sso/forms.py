@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -15,10 +14,11 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from qa_incidents.core.forms import Form
 from qa_incidents.core.permissions import ROLE_TITLES
 
 
-class ProviderForm(FlaskForm):
+class ProviderForm(Form):
     name = StringField(_l("Name on the log-in button"), validators=[InputRequired(), Length(max=120)])
     slug = StringField(_l("Short name"), validators=[InputRequired(), Length(max=40)],
                        description=_l("Lower-case letters, digits and hyphens; part of the addresses below."))
@@ -40,7 +40,7 @@ class ProviderForm(FlaskForm):
     default_division_id = SelectField(_l("Division when no mapping gives one"), coerce=int)
 
 
-class MappingForm(FlaskForm):
+class MappingForm(Form):
     value = StringField(_l("Group (or division claim value)"), validators=[InputRequired(), Length(max=255)])
     role = SelectField(_l("Role"), choices=[SelectChoice("", "—"), *[SelectChoice(r.value, t)
                                                                      for r, t in ROLE_TITLES.items()]])
@@ -49,6 +49,6 @@ class MappingForm(FlaskForm):
                             validators=[InputRequired(), NumberRange(min=0, max=10000)])
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     local_login_restricted = BooleanField(_l("Local passwords only for the break-glass administrator"))
     break_glass_user_id = SelectField(_l("Break-glass administrator"), coerce=int)
