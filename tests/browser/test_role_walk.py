@@ -229,10 +229,10 @@ def test_one_incident_through_every_role_with_imported_history(new_page, demo, c
     expect(division.locator(".workflow .blocked")).to_contain_text("countermeasure(s) without an effectiveness check")
     _shot(division, "en-12-division-close-refused")
     division.goto(review_url)
-    for n in range(4):
+    for _ in range(4):
         division.locator(".countermeasure").get_by_role("button", name="Mark implemented").first.click()
         expect(division.locator(".flash-success")).to_contain_text("Marked implemented")
-    for n in range(4):
+    for _ in range(4):
         division.locator(".countermeasure summary", has_text="Record effectiveness check").first.click()
         form = division.locator(".countermeasure details[open] form")
         form.get_by_label("How the effect was checked").fill("Pull test on 30 crimps from two shifts.")
