@@ -66,7 +66,8 @@ def _log_in(page: Page, email: str, *, welcome: str = "Welcome") -> None:
 def test_one_incident_through_every_role_with_imported_history(new_page, demo, clock) -> None:  # type: ignore[no-untyped-def]
     SCREENS.mkdir(parents=True, exist_ok=True)
     history = _import_history(demo, clock)
-    history_refs = [r for r in demo.scalars(sa.select(Incident.reference).where(Incident.id.in_(history)))]
+    history_refs = list(demo.scalars(sa.select(Incident.reference).where(Incident.id.in_(history))))
+    demo.rollback()  # no read transaction held while the browser writes
 
     # --- Head office's My work before anything happens: only live work, none of the imported history.
     hq = new_page()
@@ -169,6 +170,8 @@ def test_one_incident_through_every_role_with_imported_history(new_page, demo, c
     _log_in(executive, "executive@example.com")
     executive.goto("/my-work")
     _shot(executive, "en-08-executive-my-work")
+    # Report 1 went out at filing (a fire in Japan is reportable from the facts), before any severity was set.
+    expect(executive.locator("main")).to_contain_text(f"{ref} — report 1 [—]")
     executive.get_by_role("navigation", name="Main").get_by_role("link", name="Status reports").click()
     executive.locator("#to-acknowledge").get_by_role("link", name=re.compile(ref)).first.click()
     expect(executive.locator(".status-report")).to_contain_text(NARRATIVE)
@@ -273,4 +276,77 @@ def test_one_incident_through_every_role_with_imported_history(new_page, demo, c
     assert not [r for r in history_refs if r in main]
     _shot(hq, "en-17-hq-my-work-after")
 
-    pytest.walk = {"incident": incident_url, "report": status_report_url, "lesson": lesson_url}  # type: ignore[attr-defined]
+    # --- The same case in Japanese: each role's key pages, with no English left outside what people wrote.
+    demo.rollback()
+    demo.execute(sa.update(User).where(User.email.in_([email for email, _ in ROLES])).values(locale="ja"))
+    demo.commit()
+    pages = {"my-work": "/my-work", "incident": incident_url, "status-report": status_report_url,
+             "lessons": "/reviews/lessons", "lesson": lesson_url}
+    leaks: dict[str, list[str]] = {}
+    for email, role in ROLES:
+        page = new_page()
+        _log_in(page, email, welcome="ようこそ")
+        for name, url in pages.items():
+            response = page.goto(url)
+            assert response is not None
+            expect(page.locator("html")).to_have_attribute("lang", "ja")
+            _shot(page, f"ja-{role}-{name}")
+            if response.status == 403:
+                expect(page.get_by_role("heading", level=1)).not_to_have_text("Not allowed")
+                continue
+            assert response.status == 200, (role, name, response.status)
+            found = _english(page.locator("main").inner_text())
+            if found:
+                leaks[f"{role} {name}"] = found
+
+    assert not leaks, leaks
+
+
+#: The demo users walking the case, by role.
+ROLES = [("reporter@example.com", "reporter"), ("division.qa@example.com", "division-qa"),
+         ("hq.qa@example.com", "head-office-qa"), ("executive@example.com", "executive"),
+         ("engineer@example.com", "engineer"), ("admin@example.com", "admin")]
+# English still shown in Japanese pages, open in issue 23 ("Japanese pages still leak English"): data the
+# catalogue does not cover yet. Listed phrase by phrase so that any other English fails the walk.
+KNOWN_ENGLISH = {
+    "signature meanings in the trail": ("approved escalation", "approved regulator notification for submission",
+                                        "approved OCHIBO-HIROI review", "authentication", "password"),
+    "the matrix suggestion in the trail": ("matrix v1",),
+    "an obligation's assessment": ("Applies: a death, an injury needing 30 days' treatment or more or a lasting "
+                                   "disability, CO poisoning or a fire is a serious product accident",),
+    "an authority's name": ("Consumer Affairs Agency (reports); METI (recalls)",),
+    "a severity rule's explanation": ("Rule F1: harm is Fire and (units in the field ≥ 10,000 or similar reports "
+                                      "≥ 3) → S1. Fire with wide exposure or recurrence.",),
+    "a lesson's text, written in English when the review is approved": (
+        "Eliminate the cause", "1. Design (fundamental safety design)", "Introduced in: Manufacturing",
+        "Not detected because:"),
+    "facets of the lessons library and the incident's classification": ("Manufacturing", "Other"),
+}
+#: What people typed, and the names of people, products and codes: shown as written in every language.
+AS_WRITTEN = sorted([
+    TITLE, DESCRIPTION, REASON, NARRATIVE, CONTAINMENT, REVIEW_TITLE, CLOSING, "Agreed: head office takes the lead.",
+    "Cause code follows after the field inspection.", "Consumer Affairs Agency web form", "CAA-2026-0107",
+    "Flames at the compressor relay.", "Loose crimp raised the contact resistance.",
+    "Crimp height not checked after a tool change.", "End-of-line test checks function only.",
+    "No first-article rule after tool changes.", "Schedule pressure to restart the line.",
+    "Crimp replaced by a welded joint", "First-article crimp pull test after every tool change",
+    "Tool-change procedure requires the first-article check", "Restart targets paused after a tool change",
+    "Pull test on 30 crimps from two shifts.", "All 30 above the minimum pull force.",
+    "Aiko Tanaka", "Kenji Sato", "Yuki Nakamura", "Hiroshi Mori", "Priya Raman", "Sam Admin",
+    "French-door refrigerator 540 L", "R-HW540", "Setagaya, Tokyo", "Acme", "Asia/Tokyo", "qa-incidents",
+    # Master data as the company named it: divisions, categories, and the other demo incidents' titles.
+    "Home Appliances", "Cable Materials", "Home appliances › Refrigerators", "Refrigerator caught fire in kitchen",
+    "Suspected CO release from fan heater", "Door glass shattered during drying cycle",
+    "Indoor unit emitted smoke, breaker tripped", "Overheated rolling-stock cable in depot test",
+    "Extension cord plug melted", "-initial.pdf", "application/pdf",
+    *(phrase for phrases in KNOWN_ENGLISH.values() for phrase in phrases),
+], key=len, reverse=True)
+CODES = re.compile(r"\b(INC-\d{4}-\d+|[A-Z]{2,}(?:-[A-Z0-9]+)*|S[1-4]|JST|UTC|PDF|CSV|SHA-256|[0-9a-f]{16,})\b")
+
+
+def _english(text: str) -> list[str]:
+    """The English words left in a page's text once what people wrote, names and codes are taken out."""
+    for written in AS_WRITTEN:
+        text = text.replace(written, " ")
+    text = CODES.sub(" ", re.sub(r"[\w.+-]*@[\w.-]+", " ", text))  # codes, e-mail addresses, @mentions
+    return sorted(set(re.findall(r"[A-Za-z][A-Za-z'-]{2,}", text)))
