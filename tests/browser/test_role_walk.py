@@ -176,6 +176,9 @@ def test_one_incident_through_every_role_with_imported_history(new_page, demo, c
     executive.locator("#to-acknowledge").get_by_role("link", name=re.compile(ref)).first.click()
     expect(executive.locator(".status-report")).to_contain_text(NARRATIVE)
     _shot(executive, "en-09-executive-status-report")
+    # The content hash wraps inside its panel instead of running off it.
+    sha, aside = executive.locator("aside code.hash").bounding_box(), executive.locator("aside.panel").bounding_box()
+    assert sha and aside and sha["x"] + sha["width"] <= aside["x"] + aside["width"], (sha, aside)
     executive.get_by_role("button", name="Acknowledge").click()
     expect(executive.locator("#my-ack")).to_contain_text("You acknowledged it")
     status_report_url = executive.url
