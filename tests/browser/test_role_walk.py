@@ -334,7 +334,6 @@ KNOWN_ENGLISH = {
     "a lesson's text, written in English when the review is approved": (
         "Eliminate the cause", "1. Design (fundamental safety design)", "Introduced in: Manufacturing",
         "Not detected because:"),
-    "facets of the lessons library and the incident's classification": ("Manufacturing", "Other"),
 }
 #: What people typed, and the names of people, products and codes: shown as written in every language.
 AS_WRITTEN = sorted([
