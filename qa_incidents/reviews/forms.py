@@ -40,6 +40,11 @@ def _dimension_field() -> SelectField:
                        validators=[InputRequired()])
 
 
+def _optional_int(value: object) -> int | None:
+    """A select's value as an id, or None for the blank "choose" option."""
+    return int(value) if value not in (None, "", "None") else None  # type: ignore[arg-type]
+
+
 class StartReviewForm(Form):
     incident = HiddenField()
     title = StringField(_l("Review title"), validators=[InputRequired(_l("Give the review a title.")), Length(max=200)],
@@ -110,7 +115,7 @@ class CountermeasureForm(Form):
                                 description=_l("Required for a safeguard or usage information."))
     description = TextAreaField(_l("Countermeasure"), validators=[InputRequired(_l("Describe the countermeasure.")),
                                                                    Length(max=4000)])
-    owner_id = SelectField(_l("Owner"), coerce=int, validators=[InputRequired(_l("Choose an owner."))])
+    owner_id = SelectField(_l("Owner"), coerce=_optional_int, validators=[InputRequired(_l("Choose an owner."))])
     due_on = DayField(_l("Due"), validators=[InputRequired(_l("Enter the due date."))], invalid_value_message=BAD_DATE)
     check_method = TextAreaField(_l("How its effect will be checked"), validators=[Length(max=4000)])
     check_due_on = DayField(_l("Effectiveness check due"), validators=[Optional()], invalid_value_message=BAD_DATE)

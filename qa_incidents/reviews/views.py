@@ -49,9 +49,11 @@ def _fail(e: DomainError) -> None:
     abort(e.status_code, description=str(e))
 
 
-def _owner_choices(review: Any) -> list[tuple[int, str]]:
+def _owner_choices(review: Any) -> list[tuple[int | str, str]]:
+    """Everyone who may own a countermeasure, after a blank first choice: an owner is chosen, never pre-selected."""
     users = db().query(User).filter(User.active.is_(True)).order_by(User.name).all()
-    return [(u.id, f"{u.name} ({u.division.name})") for u in users if can(u.actor, Capability.READ_INCIDENTS)]
+    return [("", _("— choose —"))] + [(u.id, f"{u.name} ({u.division.name})") for u in users
+                                      if can(u.actor, Capability.READ_INCIDENTS)]
 
 
 def _show(review: Any, status: int = 200, **overrides: Any) -> tuple[str, int]:

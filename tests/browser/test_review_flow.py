@@ -47,6 +47,7 @@ def test_review_to_approval_to_lesson_search(new_page, log_in, demo, clock):
         if tier:
             qa.get_by_label("Safety tier (technical cause only)").select_option(tier)
         qa.get_by_label("Countermeasure", exact=True).fill(what)
+        qa.get_by_label("Owner", exact=True).select_option(label="Kenji Sato (Home Appliances)")
         qa.get_by_label("Due", exact=True).fill(due)
         qa.get_by_role("button", name="Add countermeasure").click()
         if tier == "safeguard":  # a lower tier without its reason comes back with the reason and the input

@@ -59,7 +59,8 @@ def test_a_lower_safety_tier_without_a_reason_comes_back_with_the_reason_and_the
     page = qa.get(f"/reviews/{review_id}")
     form = form_with(page, "safety_tier")
     data = form.data(dimension="technical", kind="eliminate_cause", safety_tier="usage_information", tier_reason="",
-                     description="Warning label on the door glass", due_on="2099-01-31")
+                     description="Warning label on the door glass", due_on="2099-01-31",
+                     owner_id=str(fresh(sa.select(User.id).where(User.email == "division.qa@example.com"))))
     bad = qa.post(f"/reviews/{review_id}/countermeasures", data=data)
     assert bad.status_code == 422
     shown = text(bad)
