@@ -651,4 +651,4 @@ def portfolio_pdf(p: Portfolio, *, zone: str) -> bytes:
 
 def recent_reports(session: so.Session, *, user: User, limit: int) -> list[StatusReport]:
     stmt = visible(sa.select(StatusReport).join(Incident, Incident.id == StatusReport.incident_id), user)
-    return list(session.scalars(stmt.order_by(StatusReport.issued_at.desc()).limit(limit)))
+    return list(session.scalars(stmt.order_by(StatusReport.issued_at.desc(), StatusReport.id.desc()).limit(limit)))

@@ -290,7 +290,7 @@ def unacknowledged_for(session: so.Session, user: User) -> list[StatusReport]:
             .join(Incident, Incident.id == StatusReport.incident_id)
             .where(StatusReportRecipient.email == user.email, StatusReportRecipient.acknowledged_at.is_(None)))
     return list(session.scalars(scoped(stmt, user.actor, Incident.division_id)
-                                .order_by(StatusReport.issued_at.desc()).limit(50)))
+                                .order_by(StatusReport.issued_at.desc(), StatusReport.id.desc()).limit(50)))
 
 
 @dataclass

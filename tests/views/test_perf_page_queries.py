@@ -12,6 +12,7 @@ from view_helpers import statements_of, text
 from qa_incidents.accounts.models import User
 from qa_incidents.incidents import service
 from qa_incidents.incidents.models import Incident
+from qa_incidents.incidents.rules import Care
 
 REGISTER = "/incidents/?sort=aware_desc"
 # BEGIN, the user (with their division), the bell's unread count, divisions, categories, the page's ids, their rows,
@@ -35,7 +36,8 @@ def _more_incidents(demo, clock, n: int, *, harmless: bool = False) -> None:  # 
     """n more incidents filed by division QA, like the demo's own (`harmless`: with no harm and no other fact a law
     asks about, so no reporting obligation is a candidate and filing derives no record)."""
     user = demo.scalar(sa.select(User).where(User.email == "division.qa@example.com"))
-    template = demo.scalar(sa.select(Incident).where(Incident.division_id == user.division_id).limit(1))
+    template = demo.scalar(sa.select(Incident).where(Incident.division_id == user.division_id)
+                           .order_by(Incident.id).limit(1))  # the same on every database
     facts = service.facts_of(template)
     if harmless:
         facts.deaths = facts.serious_injuries = facts.minor_injuries = 0
@@ -43,6 +45,7 @@ def _more_incidents(demo, clock, n: int, *, harmless: bool = False) -> None:  # 
         facts.recurrence_risk = facts.suspected_defect = facts.labelling_problem = facts.foreign_action = False
         facts.lawsuit = facts.choking = False
         facts.no_harm = True
+        facts.injury_care = Care.NOT_STATED
     for i in range(n):
         facts.title = f"Budget check incident {i}"
         service.file_incident(demo, user=user, facts=facts, now=clock())
