@@ -9,20 +9,13 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
-    widgets,
 )
 from wtforms.validators import Optional
 
 from qa_incidents.alerts.rules import ANSWER_TITLES, GIVEN_ANSWERS
-from qa_incidents.core.forms import Form
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
+from qa_incidents.core.forms import Form, MultiCheckboxField
 
 
 class AlertForm(Form):

@@ -73,3 +73,10 @@ def timezone_choices() -> list[tuple[str, str]]:
 
 class EmptyForm(Form):
     """Carries the CSRF token for POST-only buttons."""
+
+
+class MultiCheckboxField(wtforms.SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = wtforms.widgets.ListWidget(prefix_label=False)
+    option_widget = wtforms.widgets.CheckboxInput()

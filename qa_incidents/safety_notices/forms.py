@@ -8,22 +8,14 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
-    widgets,
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from qa_incidents.core.forms import Form
+from qa_incidents.core.forms import Form, MultiCheckboxField
 from qa_incidents.safety_notices import rules
 from qa_incidents.safety_notices.service import NoticeInput
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
 
 #: The labels of the texts written per language (given the language's own name).
 TEXT_LABELS = {
