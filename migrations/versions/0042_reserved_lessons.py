@@ -1,0 +1,21 @@
+"""Reserved (no change yet).
+
+Revision ID: 0042
+Revises: 0041
+Create Date: 2026-12-07 10:40:00
+"""
+
+from __future__ import annotations
+
+revision = "0042"
+down_revision = "0041"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
