@@ -20,10 +20,12 @@ import sqlalchemy.orm as so
 
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.catalogue.models import Product
+from qa_incidents.core.permissions import Role
 from qa_incidents.core.sequences import Counter
+from qa_incidents.core.signatures import Signature, content_hash
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Hazard, Severity, Source, Status, format_reference
-from qa_incidents.incidents.workflow_models import TriageDecision
+from qa_incidents.incidents.workflow_models import Escalation, TriageDecision
 from qa_incidents.laws.models import Obligation
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.recalls.models import RecallCampaign, RecallIncident
@@ -45,6 +47,11 @@ SOURCE_WEIGHTS = (70, 18, 3, 2, 7)
 SEVERITY_WEIGHTS = (1, 9, 40, 50)
 OPEN_STATUSES = (Status.TRIAGED, Status.ESCALATION_REQUESTED, Status.ESCALATED, Status.CONTAINED, Status.UNDER_REVIEW)
 OPEN_STATUS_WEIGHTS = (50, 3, 7, 25, 15)
+SEVERE = (Severity.S1, Severity.S2)
+#: States only an escalated case reaches (a severe case is escalated before containment).
+ESCALATION_ONLY = (Status.ESCALATION_REQUESTED, Status.ESCALATED, Status.CONTAINED)
+#: States a severe case reaches only through an escalation request.
+ESCALATED_PATH = (*ESCALATION_ONLY, Status.UNDER_REVIEW, Status.CLOSED)
 
 
 @dataclass
@@ -82,8 +89,10 @@ class _Writer:
     """Batched inserts into one table straight through the driver (values are converted once for the dialect,
     so there is no per-row type processing): executemany on SQLite, COPY on PostgreSQL."""
 
-    def __init__(self, conn: sa.Connection, table: sa.Table) -> None:
+    def __init__(self, conn: sa.Connection, table: sa.Table, *, after: tuple[_Writer, ...] = ()) -> None:
         self.conn, self.table = conn, table
+        #: Writers whose rows this table's rows refer to: flushed first, so every foreign key finds its row.
+        self.after = after
         self.sqlite = conn.dialect.name == "sqlite"
         #: Datetimes go through this: SQLite gets the naive-UTC text SQLAlchemy itself stores.
         self.dt = _sqlite_dt if self.sqlite else _same
@@ -103,6 +112,8 @@ class _Writer:
             self.flush()
 
     def flush(self) -> None:
+        for writer in self.after:
+            writer.flush()
         if not self.rows:
             return
         names = ", ".join(self.columns)
@@ -178,6 +189,8 @@ class _Context:
     users: dict[int, list[int]]  # division id → users who work there
     hq_users: list[int]
     regimes: list[tuple[int, str, str]]  # (obligation id, regime code, title)
+    names: dict[int, str] = field(default_factory=dict)  # user id → name, as a signature records it
+    approvers: list[int] = field(default_factory=list)  # head-office QA: who signs escalations and notifications
 
 
 def _context(session: so.Session) -> _Context:
@@ -188,16 +201,22 @@ def _context(session: so.Session) -> _Context:
         products.setdefault(p.division_id, []).append((p.id, p.category_id, p.model, p.name))
     users: dict[int, list[int]] = {}
     hq: list[int] = []
+    names: dict[int, str] = {}
+    approvers: list[int] = []
     head_office = {d.id for d in session.scalars(sa.select(Division).where(Division.is_head_office.is_(True)))}
     for u in session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.id)):
         (hq if u.division_id in head_office else users.setdefault(u.division_id, [])).append(u.id)
+        names[u.id] = u.name
+        if u.role == Role.HEAD_OFFICE_QA:
+            approvers.append(u.id)
     divisions = [d for d in divisions if products.get(d[0])]
-    if not divisions or not hq:
-        raise RuntimeError("no divisions with products, or no head-office user: run `qa-incidents seed demo` first")
+    if not divisions or not hq or not approvers:
+        raise RuntimeError("no divisions with products, or no head-office QA user (the signer): "
+                           "run `qa-incidents seed demo` first")
     regimes = [(o.id, o.regime_code, o.title) for o in session.scalars(sa.select(Obligation).order_by(Obligation.id))]
     if not regimes:
         raise RuntimeError("the laws map is empty: run `qa-incidents seed demo` first")
-    return _Context(divisions, products, users, hq, regimes)
+    return _Context(divisions, products, users, hq, regimes, names, approvers)
 
 
 def _counter_start(conn: sa.Connection, name: str) -> int:
@@ -236,7 +255,10 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
 
     # --- incidents and their triage decisions ------------------------------------------------
     inc = _Writer(conn, Incident.__table__)
-    tri = _Writer(conn, TriageDecision.__table__)
+    tri = _Writer(conn, TriageDecision.__table__, after=(inc,))
+    signed = _Signatures(conn, ctx, rng, after=(inc,))
+    esc = _Writer(conn, Escalation.__table__, after=(inc, signed.writer))
+    next_escalation = int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(Escalation.id), 0)))) + 1
     span = timedelta(days=365 * plan.years).total_seconds()
     start = now - timedelta(days=365 * plan.years)
     counters: dict[int, int] = {}
@@ -267,6 +289,8 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
         else:
             status = rng.choices(OPEN_STATUSES, OPEN_STATUS_WEIGHTS)[0]
         severity = None if status == Status.REPORTED else rng.choices(severities, SEVERITY_WEIGHTS)[0]
+        if status in ESCALATION_ONLY and severity not in SEVERE:  # only a severe case is escalated
+            severity = rng.choice(SEVERE)
         hazard = rng.choices(hazards, HAZARD_WEIGHTS)[0]
         story = stories[rng.randrange(len(stories))]
         flags = dict.fromkeys(("fire", "smoke", "co_poisoning", "property_damage"), False)
@@ -297,11 +321,32 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
                 "similar_reports": rng.randrange(0, 5), "severity": severity.value,
                 "override_reason": "" if suggested == severity else "Field data on this model justify another class.",
             })
+        if severity in SEVERE and status in ESCALATED_PATH:
+            # A severe case past triage was escalated: the division's request, and head office's signed approval
+            # unless it still waits for one. No state the workflow reaches only through a signature is written
+            # without its signature.
+            requester = rng.choice([u for u in staff if u not in ctx.approvers] or staff)
+            asked = min(aware + timedelta(hours=1 + rng.random() * 24), now)
+            row: dict[str, Any] = {
+                "id": next_escalation, "incident_id": ident, "severity": severity.value, "requested_by_id": requester,
+                "requested_at": D(asked), "reason": "Severe harm: head office to lead the response.", "decision": None,
+                "decided_by_id": None, "decided_at": None, "decision_comment": "", "signature_id": None}
+            if status != Status.ESCALATION_REQUESTED:
+                decided_at = min(asked + timedelta(hours=rng.random() * 12), now)
+                signature = signed.add(meaning="approved escalation", entity_type="escalation",
+                                       entity_id=next_escalation, incident_id=ident, prepared_by=requester,
+                                       at=decided_at, content={"incident": ident, "severity": severity.value,
+                                                               "decision": "approved"})
+                row.update(decision="approved", decided_by_id=signature[0], decided_at=D(decided_at),
+                           signature_id=signature[1])
+            esc.add(row)
+            next_escalation += 1
         meta.append((statuses.index(status), division_id, aware, severity.value if severity else None))
         if (i + 1) % 1000 == 0:
             step("incidents", 1000)
     inc.flush()
     tri.flush()
+    esc.flush()
     step("incidents", plan.incidents % 1000)
     for year, value in counters.items():
         _set_counter(conn, f"incident-{year}", value)
@@ -310,7 +355,28 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
 
     # --- regulator notifications: the open ones the deadline board and the warning scan work on,
     # and submitted ones for the serious closed incidents (what the dashboard's compliance charts count) --
-    rec = _Writer(conn, NotificationRecord.__table__)
+    rec = _Writer(conn, NotificationRecord.__table__, after=(signed.writer,))
+    next_record = int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(NotificationRecord.id), 0)))) + 1
+
+    def add_record(row: dict[str, Any], clock: datetime) -> None:
+        """A record with its id; one approved for submission (or past it) carries its drafter and the signature."""
+        nonlocal next_record
+        row["id"] = next_record
+        drafted = min(clock + timedelta(hours=2), now)
+        if row["state"] in ("approved", "submitted", "acknowledged"):
+            drafter = row["owner_id"]
+            who, signature_id = signed.add(meaning="approved regulator notification for submission",
+                                           entity_type="notification_record", entity_id=next_record,
+                                           incident_id=row["incident_id"], prepared_by=drafter, at=drafted,
+                                           content={"record": next_record, "regime": row["regime_code"]})
+            row.update(drafted_at=rec.dt(drafted), drafted_by_id=drafter, approval_signature_id=signature_id)
+            if row["submitted_by_id"] == who:  # the signer does not also submit what they signed
+                row["submitted_by_id"] = drafter
+        elif row["state"] == "drafted":
+            row.update(drafted_at=rec.dt(drafted), drafted_by_id=row["owner_id"])
+        rec.add(row)
+        next_record += 1
+
     closed = statuses.index(Status.CLOSED)
     reported = statuses.index(Status.REPORTED)
     open_ids = [i for i, m in enumerate(meta) if m[0] not in (closed, reported)]
@@ -327,8 +393,9 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
             length = timedelta(days=rng.uniform(10, 90))
             used = rng.uniform(0.0, 0.4) if rng.random() > 0.005 else rng.uniform(0.5, 1.05)
             clock = now - length * used
-            rec.add(_record(meta[index], first_id + index, obligation_id, code, title, rng.choice(("required", "drafted", "approved")),
-                            clock, clock + length, ctx, rng, now, D=rec.dt))
+            add_record(_record(meta[index], first_id + index, obligation_id, code, title,
+                               rng.choice(("required", "drafted", "approved")), clock, clock + length, ctx, rng, now,
+                               D=rec.dt), clock)
             made += 1
     submitted = 0
     for index, m in enumerate(meta):
@@ -336,10 +403,11 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
             obligation_id, code, title = ctx.regimes[index % len(ctx.regimes)]
             due = m[2] + timedelta(days=rng.choice((2, 10, 30)))
             sent = m[2] + (due - m[2]) * rng.uniform(0.2, 1.15)
-            rec.add(_record(m, first_id + index, obligation_id, code, title, "acknowledged", m[2], due, ctx, rng, now,
-                            submitted_at=min(sent, now), D=rec.dt))
+            add_record(_record(m, first_id + index, obligation_id, code, title, "acknowledged", m[2], due, ctx, rng,
+                               now, submitted_at=min(sent, now), D=rec.dt), m[2])
             submitted += 1
     rec.flush()
+    signed.flush()
     step("notifications", 0)
     report.counts["open notifications"] = made
     report.counts["submitted notifications"] = submitted
@@ -400,7 +468,7 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
     if set_aside:
         _put_back(conn, set_aside)
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences past them
-        for table in ("incident", "review", "recall_campaign", "lesson"):
+        for table in ("incident", "review", "recall_campaign", "lesson", "escalation", "notification_record", "signature"):
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # nosec B608: fixed names
                                  f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
         conn.exec_driver_sql("ANALYZE")
@@ -411,10 +479,39 @@ def generate(session: so.Session, plan: Plan, *, now: datetime, progress: Progre
     return report
 
 
+class _Signatures:
+    """The electronic signatures of the generated signed states: a head-office QA user who did not prepare what is
+    signed, the meaning the workflow records, and the hash of the signed content (as `core.signatures.sign`)."""
+
+    def __init__(self, conn: sa.Connection, ctx: _Context, rng: random.Random, *, after: tuple[_Writer, ...]) -> None:
+        self.writer = _Writer(conn, Signature.__table__, after=after)
+        self.ctx, self.rng = ctx, rng
+        self.next_id = int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(Signature.id), 0)))) + 1
+
+    def add(self, *, meaning: str, entity_type: str, entity_id: int, incident_id: int, prepared_by: int,
+            at: datetime, content: dict[str, Any]) -> tuple[int, int]:
+        """(signer id, signature id) of a new signature."""
+        signers = [u for u in self.ctx.approvers if u != prepared_by]
+        if not signers:
+            raise RuntimeError("no head-office QA user other than the preparer to sign")
+        signer = self.rng.choice(signers)
+        ident = self.next_id
+        self.next_id += 1
+        self.writer.add({"id": ident, "signer_id": signer, "signer_name": self.ctx.names[signer],
+                         "signed_at": self.writer.dt(at), "meaning": meaning, "entity_type": entity_type,
+                         "entity_id": entity_id, "incident_id": incident_id, "content": content,
+                         "content_sha256": content_hash(content), "comment": ""})
+        return signer, ident
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+
 def _record(m: tuple[int, int, datetime, str | None], incident_id: int, obligation_id: int, code: str, title: str,
             state: str, clock: datetime, due: datetime, ctx: _Context, rng: random.Random, now: datetime,
             submitted_at: datetime | None = None, D: Callable[[Any], Any] = _same) -> dict[str, Any]:
-    owner = rng.choice(ctx.users.get(m[1]) or ctx.hq_users)
+    # The owner drafts the record; head-office QA signs it, so the owner is someone else where anyone else works.
+    owner = rng.choice(ctx.users.get(m[1]) or [u for u in ctx.hq_users if u not in ctx.approvers] or ctx.hq_users)
     return {
         "incident_id": incident_id, "obligation_id": obligation_id, "regime_code": code, "authority": code.split("-")[0],
         "title": title[:200], "kind": "initial", "period_label": "", "parent_id": None, "recall_id": None,

@@ -84,3 +84,44 @@ def test_a_bulk_load_puts_every_index_back_and_keeps_what_triggers_fill(demo, cl
     # Columns a trigger derives are filled for the loaded rows too.
     assert session.scalar(sa.select(sa.func.count()).select_from(NotificationRecord).where(
         NotificationRecord.division_id.is_(None))) == 0
+
+
+def test_no_signed_state_without_its_signature(demo, clock) -> None:  # type: ignore[no-untyped-def]
+    """Generated data is measurement data, but it reaches no state the workflow reaches only through a signature
+    without that signature, signed by head-office QA who did not prepare what is signed."""
+    from qa_incidents.accounts.models import User
+    from qa_incidents.core.signatures import Signature, content_hash
+    from qa_incidents.incidents.rules import Status
+    from qa_incidents.incidents.workflow_models import Escalation
+
+    session, now = demo, clock.now
+    session.commit()
+    before = session.scalar(sa.select(sa.func.max(Incident.id)))
+    generate(session, Plan.for_incidents(800, lessons=50, open_notifications=200), now=now)
+    new = list(session.scalars(sa.select(Incident).where(Incident.id > before)))
+    escalations = {e.incident_id: e for e in session.scalars(sa.select(Escalation).where(Escalation.incident_id > before))}
+    needs_approval = [i for i in new if i.status in (Status.ESCALATED, Status.CONTAINED)
+                      or (i.severity is not None and i.severity.value in ("S1", "S2")
+                          and i.status in (Status.UNDER_REVIEW, Status.CLOSED))]
+    assert needs_approval
+    for incident in needs_approval:
+        escalation = escalations[incident.id]
+        assert escalation.decision == "approved" and escalation.signature is not None
+        assert escalation.signature.meaning == "approved escalation"
+        assert escalation.signature.entity_id == escalation.id and escalation.signature.incident_id == incident.id
+        assert escalation.signature.signer_id == escalation.decided_by_id != escalation.requested_by_id
+        assert session.get(User, escalation.signature.signer_id).role.value == "head_office_qa"
+    for incident in new:
+        if incident.status == Status.ESCALATION_REQUESTED:
+            assert escalations[incident.id].decision is None and escalations[incident.id].signature_id is None
+        if incident.status in (Status.ESCALATION_REQUESTED, Status.ESCALATED, Status.CONTAINED):
+            assert incident.severity.value in ("S1", "S2")
+    records = list(session.scalars(sa.select(NotificationRecord).where(
+        NotificationRecord.incident_id > before, NotificationRecord.state.in_(("approved", "submitted", "acknowledged")))))
+    assert records
+    for record in records:
+        signature = session.get(Signature, record.approval_signature_id)
+        assert signature is not None and signature.entity_type == "notification_record"
+        assert signature.entity_id == record.id and signature.meaning == "approved regulator notification for submission"
+        assert record.drafted_by_id is not None and signature.signer_id != record.drafted_by_id
+        assert signature.content_sha256 == content_hash(signature.content)
