@@ -30,6 +30,7 @@ from qa_incidents.core.permissions import (
     can,
     can_read_division,
     can_work_division,
+    scope_key,
     scoped,
     unscoped,
 )
@@ -571,8 +572,7 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
     With a cap, each count stops at `cap` and says so (total_capped, capped); without one it is exact.
     Remembered until an incident changes (see above).
     """
-    actor = user.actor
-    scope = (can(actor, Capability.READ_INCIDENTS), can(actor, Capability.READ_ALL_DIVISIONS), actor.division_id)
+    scope = scope_key(user.actor)
 
     def count() -> RegisterCounts:
         ids = visible(sa.select(Incident.id), user)

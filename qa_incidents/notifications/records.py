@@ -30,7 +30,14 @@ from qa_incidents.core.i18n import (
     document_datetime,
     document_language,
 )
-from qa_incidents.core.permissions import Capability, Role, can, can_work_division, scoped, unscoped
+from qa_incidents.core.permissions import (
+    Capability,
+    Role,
+    can_work_division,
+    scope_key,
+    scoped,
+    unscoped,
+)
 from qa_incidents.core.signatures import sign
 from qa_incidents.core.storage import Storage, StoredFile
 from qa_incidents.incidents.models import Incident
@@ -995,9 +1002,8 @@ def _remembered(session: so.Session, reading: freshness.Reading | None, key: tup
     return found
 
 
-def _scope(user: User) -> tuple[Any, ...]:
-    actor = user.actor
-    return (can(actor, Capability.READ_INCIDENTS), can(actor, Capability.READ_ALL_DIVISIONS), actor.division_id)
+def _scope(user: User) -> str:
+    return scope_key(user.actor)
 
 
 def board(session: so.Session, *, user: User, now: datetime, authority: str = "", division_id: int | None = None,
