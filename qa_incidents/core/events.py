@@ -58,6 +58,14 @@ recall_launched = _events.signal("recall-launched", doc="A recall was launched."
 #: An OCHIBO-HIROI review was approved. Payload: review, now.
 review_approved = _events.signal("review-approved", doc="A root-cause review was approved.")
 
+# --- core ------------------------------------------------------------------------------------------------------------
+
+#: An event about an incident (or one of its children) was appended to the audit trail. Payload: incident_id,
+#: entity_type, action, actor_id (or None), now.
+incident_audited = _events.signal("incident-audited", doc="An audit event about an incident was recorded.")
+#: E-mails were queued in the outbox. Payload: rows (the messages' columns, as written).
+mail_queued = _events.signal("mail-queued", doc="E-mails were queued.")
+
 # --- questions ------------------------------------------------------------------------------------------------------
 
 #: What the lifecycle's guards read about an incident from the features built on it. Payload: incident_id, absent
@@ -68,7 +76,8 @@ case_facts = _events.signal("case-facts", doc="The lifecycle guards' facts from 
 #: Every event and question: each has at least one subscriber (tests/services/test_events.py).
 ALL: tuple[blinker.NamedSignal, ...] = (
     incident_filed, facts_changed, harm_increased, severity_changed, escalation_decided, comment_added,
-    obligations_changed, notification_submitted, notification_overdue, recall_launched, review_approved, case_facts,
+    obligations_changed, notification_submitted, notification_overdue, recall_launched, review_approved,
+    incident_audited, mail_queued, case_facts,
 )
 
 _connected = False
