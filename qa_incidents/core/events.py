@@ -1,5 +1,6 @@
 """Events between the features: what happened to an incident, announced by the feature it happened in and heard by
-the features that build on it, so the incidents never call back into notifications, reports, recalls or reviews.
+the features that build on it, so the incidents never call back into notifications, reports, recalls or reviews,
+and core (the audit trail, the outbox) never calls up into the inbox.
 
 - An event is a named blinker signal of this module (the list is `ALL`). The announcer calls
   `announce(event, session, **payload)` in its own transaction; every subscriber runs at once, synchronously, with
