@@ -18,7 +18,8 @@ redirect; or show the page again with the input kept and the reason given.
 - Another refusal (`DomainError`): with `refused="abort"` (the default) a 404 is a 404 page and any other refusal a
   403 page with the reason, except that with a `refusal_field` a refusal other than 403 goes on that field (e.g. a
   wrong password on the password field) and the page is shown again with 422. With `refused="flash"` every refusal
-  is flashed and the page shown again with its status.
+  is flashed and the page shown again with its status; with `refused="status"` it is an error page of its own
+  status (a 409 for a conflict) with the reason.
 - Success: `done(result)` is flashed (none when it gives None) and `then(result)` answered (usually a redirect).
 """
 
@@ -48,7 +49,7 @@ def run_use_case(
     done: Callable[[T], str | None] | None = None,
     validate: bool = True,
     loose: Literal["flash", "form"] = "flash",
-    refused: Literal["abort", "flash"] = "abort",
+    refused: Literal["abort", "status", "flash"] = "abort",
     refusal_field: str | None = None,
 ) -> Any:
     """Validate, run `work` in one transaction, flash and answer `then`; or `again(status)` with the reason."""
@@ -70,6 +71,8 @@ def run_use_case(
             return again(e.status_code)
         if e.status_code == 404:
             abort(404)
+        if refused == "status":
+            abort(e.status_code, description=str(e))
         if refusal_field is not None and e.status_code != 403:
             field = getattr(form, refusal_field)
             field.errors = [*field.errors, str(e)]
