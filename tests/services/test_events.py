@@ -144,3 +144,20 @@ def test_the_case_hears_notifications_recalls_and_reviews(demo, fire):
     assert events.gather(events.case_facts, demo, incident_id=fire.id, absent=workflow.CASE_CHILDREN) == {}
     case = workflow.case_of(demo, fire)
     assert (case.open_recalls, case.review_approved) == (0, False)
+
+
+def test_a_process_that_imported_no_subscriber_connects_them_all_at_its_first_announcement():
+    """The command line, the scheduler or a script may call a service before any feature that subscribes is
+    imported: the first announcement connects every subscriber (core.migrate.all_models imports every feature)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from qa_incidents.core import events\n"
+            "assert 'qa_incidents.reports' not in sys.modules\n"
+            "before = len(events.review_approved.receivers)\n"
+            "review = type('Review', (), {'incidents': []})()\n"
+            "events.announce(events.review_approved, None, review=review, now=None)\n"
+            "print(before, all(e.receivers for e in events.ALL))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split() == ["0", "True"]
