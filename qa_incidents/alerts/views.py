@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -12,11 +12,10 @@ from wtforms import SelectChoice
 from qa_incidents.alerts import rules, service
 from qa_incidents.alerts.forms import AlertForm, AnswerForm, PartForm
 from qa_incidents.core.clock import to_zone
-from qa_incidents.core.db import transaction
-from qa_incidents.core.errors import DomainError, NotFound, ValidationFailed
-from qa_incidents.core.forms import apply_errors
+from qa_incidents.core.errors import DomainError, NotFound
 from qa_incidents.core.permissions import Capability
 from qa_incidents.core.storage import TooLarge
+from qa_incidents.core.usecase import run_use_case
 from qa_incidents.core.web import db, now, requires, size_text, viewer_timezone
 
 bp = Blueprint("alerts", __name__)
@@ -40,6 +39,11 @@ def new(incident_id: int):  # type: ignore[no-untyped-def]
     blocked = rules.send_blocked(severity=incident.severity.value if incident.severity else None,
                                  status=incident.status.value)
     status = 200
+
+    def page(status: int):  # type: ignore[no-untyped-def]
+        return render_template("alerts/new.html", incident=incident, form=form, choices=choices, blocked=blocked,
+                               BASIS_WORDS=rules.BASIS_WORDS), status
+
     if request.method == "GET":
         form.division_ids.data = [c.division.id for c in choices if c.suggested]
         form.due_on.data = _today() + timedelta(days=rules.DEFAULT_DAYS)
@@ -54,22 +58,15 @@ def new(incident_id: int):  # type: ignore[no-untyped-def]
             abort(400)
         status = 422  # a date that is not one: shown beside the field, with everything typed kept
     else:
-        try:
-            with transaction(db()) as s:
-                alert = service.send_alert(s, user=current_user, incident_id=incident.id, subject=form.subject.data or "",
-                                           message=form.message.data or "", division_ids=form.division_ids.data or [],
-                                           due_on=form.due_on.data, now=now(), today=_today())
-        except ValidationFailed as e:
-            apply_errors(form, e.errors)
-            status = 422
-        except DomainError as e:
-            flash(str(e), "error")
-            status = e.status_code
-        else:
-            flash(_("The group-wide alert went to %(n)d divisions.", n=len(alert.addressees)), "success")
-            return redirect(url_for("incidents.show", incident_id=incident.id, _anchor="group-alerts"))
-    return render_template("alerts/new.html", incident=incident, form=form, choices=choices, blocked=blocked,
-                           BASIS_WORDS=rules.BASIS_WORDS), status
+        return run_use_case(
+            lambda s: service.send_alert(s, user=current_user, incident_id=incident.id, subject=form.subject.data or "",
+                                         message=form.message.data or "", division_ids=form.division_ids.data or [],
+                                         due_on=form.due_on.data, now=now(), today=_today()),
+            form=form, validate=False, refused="flash",
+            done=lambda alert: _("The group-wide alert went to %(n)d divisions.", n=len(alert.addressees)),
+            then=lambda _alert: redirect(url_for("incidents.show", incident_id=incident.id, _anchor="group-alerts")),
+            again=page)
+    return page(status)
 
 
 @bp.get("/group-alerts/")
@@ -121,19 +118,14 @@ def answer(alert_id: int):  # type: ignore[no-untyped-def]
             form.file.errors = [_("The file is larger than %(limit)s.",
                                   limit=size_text(current_app.config["ATTACHMENT_MAX_BYTES"]))]
             return _show(alert_id, form, 422)
-    try:
-        with transaction(db()) as s:
-            service.answer_alert(s, user=current_user, alert_id=alert.id, answer=form.answer.data or "",
-                                 evidence=form.evidence.data or "", stored=stored,
-                                 filename=upload.filename if stored else "", now=now())
-    except ValidationFailed as e:
-        apply_errors(form, e.errors)
-        return _show(alert_id, form, 422)
-    except DomainError as e:
-        flash(str(e), "error")
-        return _show(alert_id, form, e.status_code)
-    flash(_("Your division's answer is recorded; head-office QA sees it."), "success")
-    return redirect(url_for("alerts.show", alert_id=alert_id))
+    return run_use_case(
+        lambda s: service.answer_alert(s, user=current_user, alert_id=alert.id, answer=form.answer.data or "",
+                                       evidence=form.evidence.data or "", stored=stored,
+                                       filename=upload.filename if stored else "", now=now()),
+        form=form, validate=False, refused="flash",
+        done=lambda _answer: _("Your division's answer is recorded; head-office QA sees it."),
+        then=lambda _answer: redirect(url_for("alerts.show", alert_id=alert_id)),
+        again=lambda code: _show(alert_id, form, code))
 
 
 @bp.get("/group-alerts/answers/<id:answer_id>/evidence")
@@ -162,20 +154,20 @@ def parts(product_id: int):  # type: ignore[no-untyped-def]
 
     product = db().get(Product, product_id) or abort(404)
     form = PartForm()
-    status = 200
-    if form.is_submitted():
-        if not form.validate():
-            abort(400)
-        try:
-            with transaction(db()) as s:
-                part = service.add_part(s, product_id=product.id, kind=form.kind.data or "", code=form.code.data or "",
-                                        name=form.name.data or "", supplier=form.supplier.data or "",
-                                        actor_id=current_user.id, now=now())
-        except ValidationFailed as e:
-            apply_errors(form, e.errors)
-            status = 422
-        else:
-            flash(_("%(code)s added to %(model)s.", code=part.code, model=product.model), "success")
-            return redirect(url_for("alerts.parts", product_id=product.id))
-    return render_template("alerts/parts.html", product=product, parts=service.parts_of(db(), product.id),
-                           form=form), status
+
+    def page(status: int = 200):  # type: ignore[no-untyped-def]
+        return render_template("alerts/parts.html", product=product, parts=service.parts_of(db(), product.id),
+                               form=form), status
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        abort(400)
+    return run_use_case(
+        lambda s: service.add_part(s, product_id=product.id, kind=form.kind.data or "", code=form.code.data or "",
+                                   name=form.name.data or "", supplier=form.supplier.data or "",
+                                   actor_id=current_user.id, now=now()),
+        form=form, validate=False,
+        done=lambda part: _("%(code)s added to %(model)s.", code=part.code, model=product.model),
+        then=lambda _part: redirect(url_for("alerts.parts", product_id=product.id)),
+        again=page)

@@ -16,7 +16,6 @@ is compared with its own history, two ways at once.
 from __future__ import annotations
 
 import csv
-import enum
 import hashlib
 import math
 import re
@@ -27,38 +26,38 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
+
 SAFETY_WORDS_FILE = Path(__file__).with_name("safety_words.csv")
 
 
-class Kind(enum.StrEnum):
-    COMPLAINT = "complaint"
-    INQUIRY = "inquiry"
-    REPAIR = "repair"
+class Kind(TitledEnum):
+    COMPLAINT = "complaint", _l("Complaint")
+    INQUIRY = "inquiry", _l("Inquiry")
+    REPAIR = "repair", _l("Repair record")
 
 
-KIND_TITLES = {Kind.COMPLAINT: _l("Complaint"), Kind.INQUIRY: _l("Inquiry"), Kind.REPAIR: _l("Repair record")}
+KIND_TITLES = titles(Kind)
 
 
-class Channel(enum.StrEnum):
-    PHONE = "phone"
-    WEB = "web"
-    EMAIL = "email"
-    SERVICE = "service"
-    REGULATOR = "regulator"
+class Channel(TitledEnum):
+    PHONE = "phone", _l("Telephone")
+    WEB = "web", _l("Website")
+    EMAIL = "email", _l("E-mail")
+    SERVICE = "service", _l("Service centre")
+    REGULATOR = "regulator", _l("Regulator database")
 
 
-CHANNEL_TITLES = {Channel.PHONE: _l("Telephone"), Channel.WEB: _l("Website"), Channel.EMAIL: _l("E-mail"),
-                  Channel.SERVICE: _l("Service centre"), Channel.REGULATOR: _l("Regulator database")}
+CHANNEL_TITLES = titles(Channel)
 
 
-class SignalStatus(enum.StrEnum):
-    OPEN = "open"
-    PROMOTED = "promoted"
-    DISMISSED = "dismissed"
+class SignalStatus(TitledEnum):
+    OPEN = "open", _l("Open")
+    PROMOTED = "promoted", _l("Promoted to an incident")
+    DISMISSED = "dismissed", _l("Dismissed")
 
 
-SIGNAL_STATUS_TITLES = {SignalStatus.OPEN: _l("Open"), SignalStatus.PROMOTED: _l("Promoted to an incident"),
-                        SignalStatus.DISMISSED: _l("Dismissed")}
+SIGNAL_STATUS_TITLES = titles(SignalStatus)
 
 MAX_TEXT = {"external_id": 64, "model": 80, "symptom": 80, "serial": 80, "place": 200, "customer_name": 200,
             "customer_contact": 200, "text": 20000}

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from qa_incidents.core import events
 from qa_incidents.core.db import Base
 
 JSONValue = str | int | float | bool | None | list[Any] | dict[str, Any]
@@ -159,9 +160,8 @@ def record(
     prev_hash = last_hash(session)
     session.connection().execute(_APPEND, {**event, "prev_hash": prev_hash, "hash": chain_hash(prev_hash, **event)})
     if incident_id is not None:  # the incident's watchers hear of it (their bell)
-        from qa_incidents.inbox.service import on_event
-
-        on_event(session, incident_id=incident_id, entity_type=entity_type, action=action, actor_id=actor_id, now=now)
+        events.announce(events.incident_audited, session, incident_id=incident_id, entity_type=entity_type,
+                        action=action, actor_id=actor_id, now=now)
 
 
 _APPEND = sa.insert(AuditEvent.__table__)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
+from qa_incidents.core import events
 from qa_incidents.core.db import Base, begin_write
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Reader, Recipient, in_language, readers
 
@@ -92,9 +93,7 @@ def enqueue(
             session.add(message)
     except IntegrityError:
         return None  # a concurrent writer queued the same key first
-    from qa_incidents.inbox.service import on_messages
-
-    on_messages(session, [row])
+    events.announce(events.mail_queued, session, rows=[row])  # the recipients' bells
     return message
 
 
@@ -212,9 +211,8 @@ def enqueue_localised_many(session: so.Session, notices: Iterable[Notice], *, no
                     taken.add(row["dedupe_key"])  # a later notice of the batch sees it, as it would in the table
     queued: list[list[OutboxMessage]] = [[] for _ in notices]
     messages = _insert(session, [row for _n, row, _a in planned])
-    from qa_incidents.inbox.service import on_messages
-
-    on_messages(session, [row for (_n, row, _a), message in zip(planned, messages, strict=True) if message is not None])
+    events.announce(events.mail_queued, session,  # the recipients' bells
+                    rows=[row for (_n, row, _a), message in zip(planned, messages, strict=True) if message is not None])
     files = []
     for (n, _r, attachments), message in zip(planned, messages, strict=True):
         if message is not None:

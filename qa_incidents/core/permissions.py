@@ -101,6 +101,15 @@ def readable_divisions(actor: Actor) -> frozenset[int] | None:
     return frozenset({actor.division_id})
 
 
+def scope_key(actor: Actor) -> str:
+    """`readable_divisions` as a short text, the part of a kept value's key that says whose it is: "all", "none" or
+    the divisions' ids ("division-3"). Two actors with the same key may see the same kept counts."""
+    scope = readable_divisions(actor)
+    if scope is None:
+        return "all"
+    return "division-" + "-".join(str(d) for d in sorted(scope)) if scope else "none"
+
+
 def can_read_division(actor: Actor, division_id: int) -> bool:
     """Whether the actor may read incidents of the given division."""
     scope = readable_divisions(actor)

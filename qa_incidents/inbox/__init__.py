@@ -1,0 +1,1 @@
+from qa_incidents.inbox import subscriptions  # noqa: F401  (connects its event subscribers: core/events.py)

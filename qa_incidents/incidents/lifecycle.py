@@ -6,41 +6,30 @@ One table, plain Python. Views show only the actions `available()` allows; servi
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
 from qa_incidents.core.permissions import Role
 from qa_incidents.incidents.rules import Severity, Status, review_needed_to_close
 
 
-class Action(enum.StrEnum):
-    TRIAGE = "triage"
-    RETRIAGE = "retriage"
-    REQUEST_ESCALATION = "request_escalation"
-    APPROVE_ESCALATION = "approve_escalation"
-    REJECT_ESCALATION = "reject_escalation"
-    CONTAIN = "contain"
-    START_REVIEW = "start_review"
-    CLOSE = "close"
-    REOPEN = "reopen"
-    REOPEN_AS_LIVE = "reopen_as_live"
+class Action(TitledEnum):
+    TRIAGE = "triage", _l("Triage")
+    RETRIAGE = "retriage", _l("Change severity")
+    REQUEST_ESCALATION = "request_escalation", _l("Request escalation")
+    APPROVE_ESCALATION = "approve_escalation", _l("Approve escalation")
+    REJECT_ESCALATION = "reject_escalation", _l("Reject escalation")
+    CONTAIN = "contain", _l("Record containment")
+    START_REVIEW = "start_review", _l("Start OCHIBO-HIROI review")
+    CLOSE = "close", _l("Close the incident")
+    REOPEN = "reopen", _l("Reopen the incident")
+    REOPEN_AS_LIVE = "reopen_as_live", _l("Reopen as live work")
 
 
-ACTION_TITLES = {
-    Action.TRIAGE: _l("Triage"),
-    Action.RETRIAGE: _l("Change severity"),
-    Action.REQUEST_ESCALATION: _l("Request escalation"),
-    Action.APPROVE_ESCALATION: _l("Approve escalation"),
-    Action.REJECT_ESCALATION: _l("Reject escalation"),
-    Action.CONTAIN: _l("Record containment"),
-    Action.START_REVIEW: _l("Start OCHIBO-HIROI review"),
-    Action.CLOSE: _l("Close the incident"),
-    Action.REOPEN: _l("Reopen the incident"),
-    Action.REOPEN_AS_LIVE: _l("Reopen as live work"),
-}
+ACTION_TITLES = titles(Action)
 
 SEVERE = frozenset({Severity.S1, Severity.S2})
 

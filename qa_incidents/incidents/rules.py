@@ -5,7 +5,6 @@ No Flask and no database here, so every rule is tested in milliseconds.
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, fields
@@ -13,89 +12,61 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
 
-class Status(enum.StrEnum):
-    REPORTED = "reported"
-    TRIAGED = "triaged"
-    ESCALATION_REQUESTED = "escalation_requested"
-    ESCALATED = "escalated"
-    CONTAINED = "contained"
-    UNDER_REVIEW = "under_review"
-    CLOSED = "closed"
+
+class Status(TitledEnum):
+    REPORTED = "reported", _l("Reported")
+    TRIAGED = "triaged", _l("Triaged")
+    ESCALATION_REQUESTED = "escalation_requested", _l("Escalation requested")
+    ESCALATED = "escalated", _l("Escalated")
+    CONTAINED = "contained", _l("Contained")
+    UNDER_REVIEW = "under_review", _l("Under review")
+    CLOSED = "closed", _l("Closed")
     #: Imported from public or legacy data: what happened before, not work (outside queues, SLAs and open figures).
-    HISTORICAL = "historical"
+    HISTORICAL = "historical", _l("History (imported)")
 
 
 #: States in which an incident is no longer (or never was) work: its facts are frozen and it counts in no queue.
 ENDED_STATUSES = frozenset({Status.CLOSED, Status.HISTORICAL})
 
-STATUS_TITLES = {
-    Status.REPORTED: _l("Reported"),
-    Status.TRIAGED: _l("Triaged"),
-    Status.ESCALATION_REQUESTED: _l("Escalation requested"),
-    Status.ESCALATED: _l("Escalated"),
-    Status.CONTAINED: _l("Contained"),
-    Status.UNDER_REVIEW: _l("Under review"),
-    Status.CLOSED: _l("Closed"),
-    Status.HISTORICAL: _l("History (imported)"),
-}
+STATUS_TITLES = titles(Status)
 
 
-class Severity(enum.StrEnum):
-    S1 = "S1"
-    S2 = "S2"
-    S3 = "S3"
-    S4 = "S4"
+class Severity(TitledEnum):
+    S1 = "S1", _l("S1 critical")
+    S2 = "S2", _l("S2 major")
+    S3 = "S3", _l("S3 moderate")
+    S4 = "S4", _l("S4 minor")
 
 
-SEVERITY_TITLES = {
-    Severity.S1: _l("S1 critical"),
-    Severity.S2: _l("S2 major"),
-    Severity.S3: _l("S3 moderate"),
-    Severity.S4: _l("S4 minor"),
-}
+SEVERITY_TITLES = titles(Severity)
 
 
-class Source(enum.StrEnum):
-    CUSTOMER_COMPLAINT = "customer_complaint"
-    SERVICE_REPORT = "service_report"
-    AUTHORITY_INQUIRY = "authority_inquiry"
-    MEDIA = "media"
-    INTERNAL_TEST = "internal_test"
+class Source(TitledEnum):
+    CUSTOMER_COMPLAINT = "customer_complaint", _l("Customer complaint")
+    SERVICE_REPORT = "service_report", _l("Service report")
+    AUTHORITY_INQUIRY = "authority_inquiry", _l("Authority inquiry")
+    MEDIA = "media", _l("Media")
+    INTERNAL_TEST = "internal_test", _l("Internal test")
 
 
-SOURCE_TITLES = {
-    Source.CUSTOMER_COMPLAINT: _l("Customer complaint"),
-    Source.SERVICE_REPORT: _l("Service report"),
-    Source.AUTHORITY_INQUIRY: _l("Authority inquiry"),
-    Source.MEDIA: _l("Media"),
-    Source.INTERNAL_TEST: _l("Internal test"),
-}
+SOURCE_TITLES = titles(Source)
 
 
-class Hazard(enum.StrEnum):
-    FIRE_BURN = "fire_burn"
-    ELECTRIC_SHOCK = "electric_shock"
-    OVERHEATING = "overheating"
-    CO_GAS = "co_gas"
-    MECHANICAL = "mechanical"
-    CHEMICAL = "chemical"
-    STRUCTURAL_FAILURE = "structural_failure"
-    CHOKING = "choking"
-    OTHER = "other"
+class Hazard(TitledEnum):
+    FIRE_BURN = "fire_burn", _l("Fire / burn")
+    ELECTRIC_SHOCK = "electric_shock", _l("Electric shock")
+    OVERHEATING = "overheating", _l("Overheating")
+    CO_GAS = "co_gas", _l("Carbon monoxide / gas")
+    MECHANICAL = "mechanical", _l("Mechanical (cut, crush, entrapment)")
+    CHEMICAL = "chemical", _l("Chemical / toxic release")
+    STRUCTURAL_FAILURE = "structural_failure", _l("Structural failure (crack, breakage)")
+    CHOKING = "choking", _l("Choking / small parts")
+    OTHER = "other", _l("Other")
 
 
-HAZARD_TITLES = {
-    Hazard.FIRE_BURN: _l("Fire / burn"),
-    Hazard.ELECTRIC_SHOCK: _l("Electric shock"),
-    Hazard.OVERHEATING: _l("Overheating"),
-    Hazard.CO_GAS: _l("Carbon monoxide / gas"),
-    Hazard.MECHANICAL: _l("Mechanical (cut, crush, entrapment)"),
-    Hazard.CHEMICAL: _l("Chemical / toxic release"),
-    Hazard.STRUCTURAL_FAILURE: _l("Structural failure (crack, breakage)"),
-    Hazard.CHOKING: _l("Choking / small parts"),
-    Hazard.OTHER: _l("Other"),
-}
+HAZARD_TITLES = titles(Hazard)
 
 #: Harm flags a report can carry besides the casualty counts.
 HARM_FLAGS = ("fire", "smoke", "co_poisoning", "property_damage")
@@ -108,29 +79,20 @@ HARM_FLAG_TITLES = {
 
 
 
-class Care(enum.StrEnum):
+class Care(TitledEnum):
     """The most serious care any injured person received: what each regime's "serious injury" is defined by."""
 
-    NOT_STATED = "not_stated"
-    NONE = "none"
-    FIRST_AID = "first_aid"
-    DOCTOR_OR_NURSE = "doctor_or_nurse"
-    HOSPITALISED = "hospitalised"
-    THIRTY_DAYS = "thirty_days"
-    LASTING_DISABILITY = "lasting_disability"
-    LIFE_THREATENING = "life_threatening"
+    NOT_STATED = "not_stated", _l("Not stated yet")
+    NONE = "none", _l("No care")
+    FIRST_AID = "first_aid", _l("First aid only")
+    DOCTOR_OR_NURSE = "doctor_or_nurse", _l("Treated by a doctor or nurse")
+    HOSPITALISED = "hospitalised", _l("Hospitalised")
+    THIRTY_DAYS = "thirty_days", _l("30 days' treatment or more")
+    LASTING_DISABILITY = "lasting_disability", _l("Lasting disability")
+    LIFE_THREATENING = "life_threatening", _l("Life-threatening")
 
 
-CARE_TITLES = {
-    Care.NOT_STATED: _l("Not stated yet"),
-    Care.NONE: _l("No care"),
-    Care.FIRST_AID: _l("First aid only"),
-    Care.DOCTOR_OR_NURSE: _l("Treated by a doctor or nurse"),
-    Care.HOSPITALISED: _l("Hospitalised"),
-    Care.THIRTY_DAYS: _l("30 days' treatment or more"),
-    Care.LASTING_DISABILITY: _l("Lasting disability"),
-    Care.LIFE_THREATENING: _l("Life-threatening"),
-}
+CARE_TITLES = titles(Care)
 
 #: Care that is a serious injury in Japan's sense (30 days' treatment or more, lasting disability): the
 #: "Serious injuries" count holds such injuries.

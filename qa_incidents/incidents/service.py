@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from qa_incidents.accounts.models import User
 from qa_incidents.catalogue.models import Product
 from qa_incidents.catalogue.service import CategoryTree
-from qa_incidents.core import audit, freshness, params
+from qa_incidents.core import audit, events, freshness, params
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.db import is_db_id, is_db_int
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
@@ -30,6 +30,7 @@ from qa_incidents.core.permissions import (
     can,
     can_read_division,
     can_work_division,
+    scope_key,
     scoped,
     unscoped,
 )
@@ -186,9 +187,7 @@ def file_incident(session: so.Session, *, user: User, facts: IncidentFacts, now:
     audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
                  action="created", now=now, changes=audit.field_changes({}, audit.snapshot(incident, AUDITED_FIELDS)))
     if not history:
-        from qa_incidents.notifications.records import derive
-
-        derive(session, incident=incident, user=user, now=now, new=True)
+        events.announce(events.incident_filed, session, incident=incident, user=user, now=now)
     return incident
 
 
@@ -253,14 +252,10 @@ def update_incident(
         raise _conflict(session, session.get(Incident, incident_id)) from None  # type: ignore[arg-type]
     audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident.id, incident_id=incident.id,
                  action="updated", now=now, changes=changes)
-    from qa_incidents.notifications.records import derive
-
-    derive(session, incident=incident, user=user, now=now)
+    events.announce(events.facts_changed, session, incident=incident, user=user, now=now)
     more_harm = [name for name in HARM_FIELDS if name in changes and (changes[name][1] or 0) > (changes[name][0] or 0)]
     if more_harm:
-        from qa_incidents.reports.service import Trigger, trigger
-
-        trigger(session, incident=incident, kind=Trigger.NEW_HARM, now=now, detail=", ".join(more_harm).replace("_", " "))
+        events.announce(events.harm_increased, session, incident=incident, fields=more_harm, now=now)
     return incident
 
 
@@ -278,9 +273,8 @@ def add_comment(session: so.Session, *, user: User, incident_id: int, body: str,
     session.flush()
     audit.record(session, actor_id=user.id, entity_type="comment", entity_id=comment.id, incident_id=incident.id,
                  action="commented", now=now, changes={"body": [None, body]})
-    from qa_incidents.inbox.service import on_comment
-
-    on_comment(session, author=user, incident=incident, comment_id=comment.id, body=body, now=now)
+    events.announce(events.comment_added, session, incident=incident, author=user, comment_id=comment.id, body=body,
+                    now=now)
     return comment
 
 
@@ -578,8 +572,7 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
     With a cap, each count stops at `cap` and says so (total_capped, capped); without one it is exact.
     Remembered until an incident changes (see above).
     """
-    actor = user.actor
-    scope = (can(actor, Capability.READ_INCIDENTS), can(actor, Capability.READ_ALL_DIVISIONS), actor.division_id)
+    scope = scope_key(user.actor)
 
     def count() -> RegisterCounts:
         ids = visible(sa.select(Incident.id), user)

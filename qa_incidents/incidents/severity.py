@@ -6,38 +6,29 @@ evaluates it. Rules are read top to bottom and the first that matches decides.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
 from qa_incidents.incidents.rules import HAZARD_TITLES, Hazard, Severity
 
 
-class HarmClass(enum.StrEnum):
+class HarmClass(TitledEnum):
     """Harm classes, most severe first."""
 
-    DEATH = "death"
-    SERIOUS_INJURY = "serious_injury"
-    CO_POISONING = "co_poisoning"
-    FIRE = "fire"
-    MINOR_INJURY = "minor_injury"
-    SMOKE = "smoke"
-    PROPERTY_DAMAGE = "property_damage"
-    NONE = "none"
+    DEATH = "death", _l("Death")
+    SERIOUS_INJURY = "serious_injury", _l("Serious injury")
+    CO_POISONING = "co_poisoning", _l("CO poisoning")
+    FIRE = "fire", _l("Fire")
+    MINOR_INJURY = "minor_injury", _l("Minor injury")
+    SMOKE = "smoke", _l("Smoke")
+    PROPERTY_DAMAGE = "property_damage", _l("Property damage")
+    NONE = "none", _l("No harm")
 
 
-HARM_CLASS_TITLES = {
-    HarmClass.DEATH: _l("Death"),
-    HarmClass.SERIOUS_INJURY: _l("Serious injury"),
-    HarmClass.CO_POISONING: _l("CO poisoning"),
-    HarmClass.FIRE: _l("Fire"),
-    HarmClass.MINOR_INJURY: _l("Minor injury"),
-    HarmClass.SMOKE: _l("Smoke"),
-    HarmClass.PROPERTY_DAMAGE: _l("Property damage"),
-    HarmClass.NONE: _l("No harm"),
-}
+HARM_CLASS_TITLES = titles(HarmClass)
 
 
 def harm_classes(*, deaths: int, serious_injuries: int, minor_injuries: int, fire: bool, smoke: bool,

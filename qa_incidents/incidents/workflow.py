@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
 from qa_incidents.accounts.service import as_recipient, people
-from qa_incidents.core import audit, outbox
+from qa_incidents.core import audit, events, outbox
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Actor, Role, can_work_division, scoped, unscoped
 from qa_incidents.core.signatures import sign
@@ -157,21 +157,8 @@ CASE_CHILDREN = frozenset({"notifications", "recalls", "reviews"})
 def case_of(session: so.Session, incident: Incident, *, absent: frozenset[str] = frozenset()) -> Case:
     """The facts the lifecycle guards read. Notifications, recalls and reviews report here as they arrive; a kind
     named in `absent` (the caller knows the incident has none) counts as zero without a query."""
-    from qa_incidents.notifications.records import open_count
-    from qa_incidents.recalls.service import open_recalls_for
-    from qa_incidents.reviews.service import (
-        review_approved_for,
-        review_started_for,
-        unchecked_countermeasures_for,
-    )
-
-    return Case(status=incident.status, severity=incident.severity, division_id=incident.division_id,
-                open_notifications=0 if "notifications" in absent else open_count(session, incident.id),
-                open_recalls=0 if "recalls" in absent else open_recalls_for(session, incident.id),
-                review_approved=False if "reviews" in absent else review_approved_for(session, incident.id),
-                review_started=False if "reviews" in absent else review_started_for(session, incident.id),
-                unchecked_countermeasures=(0 if "reviews" in absent
-                                           else unchecked_countermeasures_for(session, incident.id)))
+    known = events.gather(events.case_facts, session, incident_id=incident.id, absent=absent)
+    return Case(status=incident.status, severity=incident.severity, division_id=incident.division_id, **known)
 
 
 def actions_for(session: so.Session, *, user: User, incident: Incident,
@@ -238,14 +225,9 @@ def triage(session: so.Session, *, user: User, incident_id: int, severity: Sever
     _move(session, user=user, incident=incident, action=action, now=now, reason=override_reason,
           extra={"severity": [before.value if before else None, severity.value],
                  "suggested": [None, f"{suggestion.severity.value} ({suggestion.rule_id or 'fallback'}, matrix v{suggestion.matrix_version})"]})
-    from qa_incidents.notifications.records import derive
-
-    derive(session, incident=incident, user=user, now=now)
+    events.announce(events.facts_changed, session, incident=incident, user=user, now=now)
     if action == Action.RETRIAGE:
-        from qa_incidents.reports.service import Trigger, trigger
-
-        trigger(session, incident=incident, kind=Trigger.SEVERITY_CHANGED, now=now,
-                detail=f"{before.value if before else '—'} → {severity.value}")
+        events.announce(events.severity_changed, session, incident=incident, before=before, after=severity, now=now)
     return decision
 
 
@@ -313,10 +295,8 @@ def decide_escalation(session: so.Session, *, user: User, incident_id: int, appr
     escalation.signature_id = signature.id
     _move(session, user=user, incident=incident, action=action, now=now, reason=comment,
           extra={"signature": [None, f"{transition.signature} · {signature.content_sha256[:16]}…"]})
-    if approve:
-        from qa_incidents.reports.service import Trigger, trigger
-
-        trigger(session, incident=incident, kind=Trigger.ESCALATION_APPROVED, now=now, detail=comment.strip()[:200])
+    events.announce(events.escalation_decided, session, incident=incident, escalation=escalation, approved=approve,
+                    comment=comment, now=now)
     recipients = [as_recipient(escalation.requested_by),
                   *people(session, roles={Role.DIVISION_QA}, division_id=incident.division_id)]
     meaning = transition.signature
@@ -375,9 +355,7 @@ def reopen_as_live(session: so.Session, *, user: User, incident_id: int, reason:
     """Imported history becomes live work (reported, so it is triaged like any new report); head-office QA says why."""
     incident = get_incident(session, user=user, incident_id=incident_id)
     _move(session, user=user, incident=incident, action=Action.REOPEN_AS_LIVE, now=now, reason=reason)
-    from qa_incidents.notifications.records import derive
-
-    derive(session, incident=incident, user=user, now=now)
+    events.announce(events.facts_changed, session, incident=incident, user=user, now=now)
 
 
 def record_as_history(session: so.Session, *, user: User, incident: Incident, source: str, now: datetime) -> None:

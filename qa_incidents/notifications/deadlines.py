@@ -14,21 +14,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
 
-class DeadlineKind(enum.StrEnum):
+
+class DeadlineKind(TitledEnum):
     #: Hours from the start: real elapsed hours, or (when non-working days are excluded) the same
     #: local clock time `amount / 24` working days later.
-    HOURS = "hours"
+    HOURS = "hours", _l("Hours")
     #: Due at the end of the local day `amount` days after the start day (the start day is day 0).
-    CALENDAR_DAYS = "calendar_days"
+    CALENDAR_DAYS = "calendar_days", _l("Calendar days")
     #: Due at the end of the `amount`-th working day after the start day.
-    WORKING_DAYS = "working_days"
+    WORKING_DAYS = "working_days", _l("Working days")
     #: `amount` days counting the start day itself: due at the end of start day + amount - 1.
-    DAY_OF_KNOWLEDGE_DAYS = "day_of_knowledge_days"
+    DAY_OF_KNOWLEDGE_DAYS = "day_of_knowledge_days", _l("Days counting the day of knowledge")
     #: The report for month M is due on day `amount` of month M+1.
-    MONTHLY = "monthly"
+    MONTHLY = "monthly", _l("Monthly")
     #: No legal day count ("without undue delay", "forthwith"): only an internal target.
-    NO_FIXED_DEADLINE = "no_fixed_deadline"
+    NO_FIXED_DEADLINE = "no_fixed_deadline", _l("No fixed deadline")
 
 
 class Rollover(enum.StrEnum):
@@ -45,14 +47,7 @@ class DueTime(enum.StrEnum):
     SAME_CLOCK_TIME = "same_clock_time"
 
 
-KIND_TITLES = {
-    DeadlineKind.HOURS: _l("Hours"),
-    DeadlineKind.CALENDAR_DAYS: _l("Calendar days"),
-    DeadlineKind.WORKING_DAYS: _l("Working days"),
-    DeadlineKind.DAY_OF_KNOWLEDGE_DAYS: _l("Days counting the day of knowledge"),
-    DeadlineKind.MONTHLY: _l("Monthly"),
-    DeadlineKind.NO_FIXED_DEADLINE: _l("No fixed deadline"),
-}
+KIND_TITLES = titles(DeadlineKind)
 
 #: Shown beside every `unconfirmed` note.
 UNCONFIRMED_LABEL = _l("To be confirmed by the legal department")

@@ -8,26 +8,22 @@ safety-related") are marked for a person to decide.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES, HarmClass
 
 
-class Verdict(enum.StrEnum):
-    APPLIES = "applies"
-    DECIDE = "decide"  # the trigger needs a person's judgement
-    NOT_TRIGGERED = "not_triggered"
+class Verdict(TitledEnum):
+    APPLIES = "applies", _l("Applies")
+    DECIDE = "decide", _l("To decide")  # the trigger needs a person's judgement
+    NOT_TRIGGERED = "not_triggered", _l("Not triggered")
 
 
-VERDICT_TITLES = {
-    Verdict.APPLIES: _l("Applies"),
-    Verdict.DECIDE: _l("To decide"),
-    Verdict.NOT_TRIGGERED: _l("Not triggered"),
-}
+VERDICT_TITLES = titles(Verdict)
 
 
 @dataclass(frozen=True)

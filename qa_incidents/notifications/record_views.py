@@ -44,7 +44,6 @@ from qa_incidents.notifications.record_forms import (
     refuse_sent_before_approval,
 )
 from qa_incidents.notifications.rules import STATE_TITLES, STEP_TITLES, URGENCY_TITLES, State, Step
-from qa_incidents.reports.service import first_reportable, reportable_record_ids
 
 bp = Blueprint("records", __name__)
 
@@ -369,14 +368,14 @@ def add(incident_id: int):  # type: ignore[no-untyped-def]
         chosen = int(form.obligation_id.data) if (form.obligation_id.data or "").isdigit() else None
         try:
             with transaction(db()) as s:
-                before = reportable_record_ids(s, incident.id)
+                before = records.reportable_record_ids(s, incident.id)
                 record = records.add_obligation(
                     s, user=current_user, incident_id=incident.id, obligation_id=chosen, reason=form.reason.data or "",
                     now=now(), regime_code=form.regime_code.data or "", authority=form.authority.data or "",
                     title=form.title.data or "", due_at=_utc(form.due_at.data))
                 record_id = record.id
-                first_reportable(s, incident=s.get(Incident, incident.id), before=before, now=now(), user=current_user,
-                                 base_url=current_app.config.get("BASE_URL", ""))
+                records.obligations_changed(s, incident=s.get(Incident, incident.id), reportable_before=before,
+                                            user=current_user, now=now(), base_url=current_app.config.get("BASE_URL", ""))
             flash(_("Notification added to %(ref)s.", ref=incident.reference), "success")
             return redirect(url_for("records.show", incident_id=incident.id, record_id=record_id))
         except ValidationFailed as e:

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.accounts.service import as_recipient, people
-from qa_incidents.core import audit, freshness, outbox
+from qa_incidents.core import audit, events, freshness, outbox
 from qa_incidents.core.db import is_db_id
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.i18n import (
@@ -30,7 +30,14 @@ from qa_incidents.core.i18n import (
     document_datetime,
     document_language,
 )
-from qa_incidents.core.permissions import Capability, Role, can, can_work_division, scoped, unscoped
+from qa_incidents.core.permissions import (
+    Capability,
+    Role,
+    can_work_division,
+    scope_key,
+    scoped,
+    unscoped,
+)
 from qa_incidents.core.signatures import sign
 from qa_incidents.core.storage import Storage, StoredFile
 from qa_incidents.incidents.models import Incident
@@ -262,15 +269,29 @@ def derive(session: so.Session, *, incident: Incident, user: User | None, now: d
     state) is not live work and gets none. `new`: just filed, in this transaction (nothing to read back). Returns
     what changed, in words."""
     from qa_incidents.incidents.rules import Status
-    from qa_incidents.reports.service import first_reportable, reportable_record_ids
 
     if incident.status == Status.HISTORICAL:
         return []
     before = set() if new else reportable_record_ids(session, incident.id)
     said = sync_obligations(session, incident=incident, actor_id=user.id if user else None, now=now, new=new)
     if said:  # nothing changed: nothing became reportable
-        first_reportable(session, incident=incident, before=before, now=now, user=user, base_url=base_url)
+        obligations_changed(session, incident=incident, reportable_before=before, user=user, now=now, base_url=base_url)
     return said
+
+
+def reportable_record_ids(session: so.Session, incident_id: int) -> set[int]:
+    """The incident's initial regulator notifications that stand as required (not marked "not required")."""
+    return set(session.scalars(sa.select(NotificationRecord.id).where(
+        NotificationRecord.incident_id == incident_id, NotificationRecord.kind == "initial",
+        NotificationRecord.state != "not_required", NotificationRecord.decision_pending.is_(False))))
+
+
+def obligations_changed(session: so.Session, *, incident: Incident, reportable_before: set[int], user: User | None,
+                        now: datetime, base_url: str = "") -> None:
+    """Announce that the incident's obligations changed; `reportable_before`: `reportable_record_ids` read just
+    before the change (the first obligation that stands as reportable issues top management's status report)."""
+    events.announce(events.obligations_changed, session, incident=incident, reportable_before=reportable_before,
+                    user=user, now=now, base_url=base_url)
 
 
 def _report_owner(session: so.Session, incident: Incident, actor_id: int | None) -> int | None:
@@ -347,8 +368,6 @@ def decide_reportable(session: so.Session, *, user: User, record: NotificationRe
         raise ValidationFailed({"decision": str(_l("This obligation is not awaiting a reportability decision."))})
     if not reasons.strip():
         raise ValidationFailed({"reasons": str(_l("Give the reasons: they are signed and kept as evidence."))})
-    from qa_incidents.reports.service import first_reportable, reportable_record_ids
-
     before_ids = reportable_record_ids(session, record.incident_id)
     assert move.signature is not None
     content = signed_content(record) | {"decision": "reportable", "reasons": reasons.strip()} | decision_facts(session, record)
@@ -363,7 +382,8 @@ def decide_reportable(session: so.Session, *, user: User, record: NotificationRe
     _audit(session, record, user_id=user.id, action="notification_decided_reportable", now=now, before=before,
            extra={"signature": [None, f"{move.signature} · {signature.content_sha256[:16]}…"],
                   "reasons": [None, reasons.strip()]})
-    first_reportable(session, incident=record.incident, before=before_ids, now=now, user=user, base_url=base_url)
+    obligations_changed(session, incident=record.incident, reportable_before=before_ids, user=user, now=now,
+                        base_url=base_url)
     return record
 
 
@@ -811,10 +831,7 @@ def submit(session: so.Session, *, user: User, record: NotificationRecord, chann
     late = record.due_at is not None and submitted_at > record.due_at
     _audit(session, record, user_id=user.id, action="notification_submitted", now=now, before=before,
            extra={"on_time": [None, "late" if late else "on time"]})
-    from qa_incidents.reports.service import Trigger, trigger
-
-    trigger(session, incident=record.incident, kind=Trigger.NOTIFICATION_SUBMITTED, now=now,
-            detail=f"{record.regime_code}{' (late)' if late else ''}")
+    events.announce(events.notification_submitted, session, record=record, late=late, now=now)
     for follow in rules.FOLLOW_UPS.get(record.regime_code, ()) if record.kind == "initial" else ():
         schedule_follow_up(session, incident_id=record.incident_id, regime_code=follow.regime_code, kind=follow.kind,
                            period_label="", title=follow.title, due_at=submitted_at + follow.after, actor_id=user.id,
@@ -985,9 +1002,8 @@ def _remembered(session: so.Session, reading: freshness.Reading | None, key: tup
     return found
 
 
-def _scope(user: User) -> tuple[Any, ...]:
-    actor = user.actor
-    return (can(actor, Capability.READ_INCIDENTS), can(actor, Capability.READ_ALL_DIVISIONS), actor.division_id)
+def _scope(user: User) -> str:
+    return scope_key(user.actor)
 
 
 def board(session: so.Session, *, user: User, now: datetime, authority: str = "", division_id: int | None = None,
@@ -1201,11 +1217,7 @@ def warning_scan(session: so.Session, *, now: datetime, points: tuple[rules.Warn
             continue
         queued += 1
         if point.overdue:
-            from qa_incidents.reports.service import Trigger, trigger
-
-            record = loaded[record_id]
-            trigger(session, incident=record.incident, kind=Trigger.NOTIFICATION_OVERDUE, now=now,
-                    detail=record.regime_code)
+            events.announce(events.notification_overdue, session, record=loaded[record_id], now=now)
     return queued
 
 

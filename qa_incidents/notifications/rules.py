@@ -9,33 +9,26 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
 from qa_incidents.core.permissions import Actor, Capability, can_work_division
 
 
-class State(enum.StrEnum):
-    REQUIRED = "required"
-    DRAFTED = "drafted"
-    APPROVED = "approved"
-    SUBMITTED = "submitted"
-    ACKNOWLEDGED = "acknowledged"
-    NOT_REQUIRED = "not_required"
+class State(TitledEnum):
+    REQUIRED = "required", _l("Required")
+    DRAFTED = "drafted", _l("Drafted")
+    APPROVED = "approved", _l("Approved")
+    SUBMITTED = "submitted", _l("Submitted")
+    ACKNOWLEDGED = "acknowledged", _l("Acknowledged")
+    NOT_REQUIRED = "not_required", _l("Not required")
 
 
-STATE_TITLES = {
-    State.REQUIRED: _l("Required"),
-    State.DRAFTED: _l("Drafted"),
-    State.APPROVED: _l("Approved"),
-    State.SUBMITTED: _l("Submitted"),
-    State.ACKNOWLEDGED: _l("Acknowledged"),
-    State.NOT_REQUIRED: _l("Not required"),
-}
+STATE_TITLES = titles(State)
 
 #: States in which the company still owes the authority the report.
 OPEN_STATES = frozenset({State.REQUIRED, State.DRAFTED, State.APPROVED})
@@ -52,32 +45,22 @@ def shown_state(state: str, *, decision_pending: bool) -> str:
     return TO_DECIDE if decision_pending and state in {s.value for s in OPEN_STATES} else state
 
 
-class Step(enum.StrEnum):
-    DRAFT = "draft"
-    APPROVE = "approve"
-    SUBMIT = "submit"
-    ACKNOWLEDGE = "acknowledge"
-    NOT_REQUIRED = "not_required"
-    REOPEN = "reopen"
+class Step(TitledEnum):
+    DRAFT = "draft", _l("Edit draft")
+    APPROVE = "approve", _l("Approve for submission")
+    SUBMIT = "submit", _l("Record submission")
+    ACKNOWLEDGE = "acknowledge", _l("Record acknowledgement")
+    NOT_REQUIRED = "not_required", _l("Mark not required")
+    REOPEN = "reopen", _l("Reopen")
     #: Ask for the decision that starts a legal clock (CPSC, NHTSA, FDA 806).
-    REQUEST_EVENT = "request_event"
+    REQUEST_EVENT = "request_event", _l("Request the decision")
     #: Sign the decision or action that starts the legal clock.
-    RECORD_EVENT = "record_event"
+    RECORD_EVENT = "record_event", _l("Sign the decision that starts the legal clock")
     #: Sign that a "to decide" candidate obligation is reportable ("not reportable" is NOT_REQUIRED).
-    DECIDE_REPORTABLE = "decide_reportable"
+    DECIDE_REPORTABLE = "decide_reportable", _l("Decide: reportable")
 
 
-STEP_TITLES = {
-    Step.DRAFT: _l("Edit draft"),
-    Step.APPROVE: _l("Approve for submission"),
-    Step.SUBMIT: _l("Record submission"),
-    Step.ACKNOWLEDGE: _l("Record acknowledgement"),
-    Step.NOT_REQUIRED: _l("Mark not required"),
-    Step.REOPEN: _l("Reopen"),
-    Step.REQUEST_EVENT: _l("Request the decision"),
-    Step.RECORD_EVENT: _l("Sign the decision that starts the legal clock"),
-    Step.DECIDE_REPORTABLE: _l("Decide: reportable"),
-}
+STEP_TITLES = titles(Step)
 
 
 @dataclass(frozen=True)
@@ -153,23 +136,16 @@ def missing_fields(required: Sequence[str], draft: Mapping[str, str]) -> list[st
     return [name for name in required if not str(draft.get(name, "") or "").strip()]
 
 
-class Urgency(enum.StrEnum):
-    OVERDUE = "overdue"
-    CRITICAL = "critical"  # 4 hours or less left
-    SOON = "soon"  # 24 hours or less left
-    WATCH = "watch"  # more than half the time used
-    OK = "ok"
-    NO_DEADLINE = "no_deadline"
+class Urgency(TitledEnum):
+    OVERDUE = "overdue", _l("Overdue")
+    CRITICAL = "critical", _l("Due within 4 hours")  # 4 hours or less left
+    SOON = "soon", _l("Due within 24 hours")  # 24 hours or less left
+    WATCH = "watch", _l("More than half the time used")  # more than half the time used
+    OK = "ok", _l("On time")
+    NO_DEADLINE = "no_deadline", _l("No deadline set")
 
 
-URGENCY_TITLES = {
-    Urgency.OVERDUE: _l("Overdue"),
-    Urgency.CRITICAL: _l("Due within 4 hours"),
-    Urgency.SOON: _l("Due within 24 hours"),
-    Urgency.WATCH: _l("More than half the time used"),
-    Urgency.OK: _l("On time"),
-    Urgency.NO_DEADLINE: _l("No deadline set"),
-}
+URGENCY_TITLES = titles(Urgency)
 
 
 def urgency(*, start: datetime | None, due: datetime | None, now: datetime) -> Urgency:

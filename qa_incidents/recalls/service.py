@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from qa_incidents.accounts.models import User
 from qa_incidents.accounts.service import as_recipient
-from qa_incidents.core import audit
+from qa_incidents.core import audit, events
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.outbox import Reader, enqueue_localised
@@ -473,10 +473,8 @@ def launch(session: so.Session, *, user: User, recall_id: int, password: str, co
     session.flush()
     _audit(session, recall, user_id=user.id, entity_type="recall", entity_id=recall.id, action="launched", now=now,
            changes={"status": [RecallStatus.DRAFT.value, RecallStatus.LAUNCHED.value], "signature": [None, signature.id]})
-    from qa_incidents.reports.service import Trigger, trigger
-
-    for incident in linked_incidents(session, recall.id):
-        trigger(session, incident=incident, kind=Trigger.RECALL_LAUNCHED, now=now, detail=recall.reference)
+    events.announce(events.recall_launched, session, recall=recall, incidents=linked_incidents(session, recall.id),
+                    now=now)
     return recall
 
 

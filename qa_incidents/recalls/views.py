@@ -30,6 +30,7 @@ from qa_incidents.core.forms import EmptyForm, apply_errors
 from qa_incidents.core.params import arg_id
 from qa_incidents.core.permissions import Capability, can, can_read_division
 from qa_incidents.core.storage import TooLarge
+from qa_incidents.core.usecase import run_use_case
 from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents.service import get_incident
 from qa_incidents.recalls import rules, service
@@ -168,19 +169,17 @@ def new():  # type: ignore[no-untyped-def]
         form.countries.data = incident.country
         form.units_affected.data = incident.units_in_field
         form.owner_id.data = current_user.id
-    if form.validate_on_submit():
-        try:
-            with transaction(db()) as s:
-                recall = service.create_campaign(s, user=current_user, data=_campaign_input(form),
-                                                 incident_ids=[incident.id], now=now())
-            return _done(_("Recall %(ref)s is being prepared. Describe the affected population next.",
-                           ref=recall.reference), "recalls.population", recall_id=recall.id)
-        except ValidationFailed as e:
-            for message in apply_errors(form, e.errors):
-                flash(message, "error")
-        except DomainError as e:
-            _refused(e)
-    return render_template("recalls/form.html", form=form, incident=incident, recall=None), (422 if form.errors else 200)
+    if not form.is_submitted():
+        return render_template("recalls/form.html", form=form, incident=incident, recall=None)
+    return run_use_case(
+        lambda s: service.create_campaign(s, user=current_user, data=_campaign_input(form), incident_ids=[incident.id],
+                                          now=now()),
+        form=form,
+        done=lambda recall: _("Recall %(ref)s is being prepared. Describe the affected population next.",
+                              ref=recall.reference),
+        then=lambda recall: redirect(url_for("recalls.population", recall_id=recall.id)),
+        again=lambda status: (render_template("recalls/form.html", form=form, incident=incident, recall=None),
+                              status))
 
 
 # --- the campaign page ---------------------------------------------------------------------------
@@ -222,18 +221,15 @@ def edit(recall_id: int):  # type: ignore[no-untyped-def]
     if not form.is_submitted():
         form.countries.data = ", ".join(recall.countries)
         form.version.data = str(recall.version)
-    if form.validate_on_submit():
-        try:
-            with transaction(db()) as s:
-                service.update_campaign(s, user=current_user, recall_id=recall.id, data=_campaign_input(form),
-                                        expected_version=int(form.version.data or 0), now=now())
-            return _done(_("Recall %(ref)s saved.", ref=recall.reference), "recalls.show", recall_id=recall.id)
-        except ValidationFailed as e:
-            for message in apply_errors(form, e.errors):
-                flash(message, "error")
-        except DomainError as e:
-            _refused(e)
-    return render_template("recalls/form.html", form=form, incident=None, recall=recall), (422 if form.errors else 200)
+    if not form.is_submitted():
+        return render_template("recalls/form.html", form=form, incident=None, recall=recall)
+    return run_use_case(
+        lambda s: service.update_campaign(s, user=current_user, recall_id=recall.id, data=_campaign_input(form),
+                                          expected_version=int(form.version.data or 0), now=now()),
+        form=form,
+        done=lambda _recall: _("Recall %(ref)s saved.", ref=recall.reference),
+        then=lambda _recall: redirect(url_for("recalls.show", recall_id=recall.id)),
+        again=lambda status: (render_template("recalls/form.html", form=form, incident=None, recall=recall), status))
 
 
 @bp.post("/<id:recall_id>/incidents")

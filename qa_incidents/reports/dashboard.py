@@ -18,7 +18,7 @@ from qa_incidents.accounts.models import Division, User
 from qa_incidents.core import freshness
 from qa_incidents.core.charts import Chart, bar_chart
 from qa_incidents.core.pdf import FONTS
-from qa_incidents.core.permissions import Capability, can, scoped
+from qa_incidents.core.permissions import Capability, can, scope_key, scoped
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import (
     ENDED_STATUSES,
@@ -217,12 +217,9 @@ def data_version(session: so.Session) -> int | None:
 
 
 def _figures_key(user: User, now: datetime, sla_hours: dict[str, float]) -> str:
-    actor = user.actor
-    every = can(actor, Capability.READ_ALL_DIVISIONS)
-    incidents = "none" if not can(actor, Capability.READ_INCIDENTS) else ("all" if every else f"division-{actor.division_id}")
-    reviews = "all" if every else f"division-{user.division_id}"
+    # Every figure (incidents, reviews, notifications) is counted within readable_divisions: one scope for all.
     sla = ",".join(f"{k}={float(v):g}" for k, v in sorted(sla_hours.items()))
-    return f"v1|{incidents}|{reviews}|{now:%Y-%m}|{sla}"[:200]
+    return f"v2|{scope_key(user.actor)}|{now:%Y-%m}|{sla}"[:200]
 
 
 def figures(session: so.Session, *, user: User, now: datetime, sla_hours: dict[str, float]) -> dict[str, Any]:

@@ -79,15 +79,6 @@ def trigger(session: so.Session, *, incident: Incident, kind: Trigger, now: date
     return True
 
 
-def reportable_record_ids(session: so.Session, incident_id: int) -> set[int]:
-    """The incident's initial regulator notifications that stand as required (not marked "not required")."""
-    from qa_incidents.notifications.models import NotificationRecord
-
-    return set(session.scalars(sa.select(NotificationRecord.id).where(
-        NotificationRecord.incident_id == incident_id, NotificationRecord.kind == "initial",
-        NotificationRecord.state != "not_required", NotificationRecord.decision_pending.is_(False))))
-
-
 def first_reportable(session: so.Session, *, incident: Incident, before: set[int], now: datetime,
                      user: User | None = None, zone: str = DEFAULT_ZONE, base_url: str = "") -> StatusReport | None:
     """Top management hears at once: when the first obligation of an incident is decided reportable (a required
@@ -97,6 +88,7 @@ def first_reportable(session: so.Session, *, incident: Incident, before: set[int
     if before:
         return None
     from qa_incidents.notifications.models import NotificationRecord
+    from qa_incidents.notifications.records import reportable_record_ids
 
     now_reportable = reportable_record_ids(session, incident.id)
     new = sorted(session.scalars(sa.select(NotificationRecord.regime_code).where(

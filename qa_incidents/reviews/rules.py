@@ -5,7 +5,6 @@ No Flask, no database: every function here is tested in milliseconds.
 
 from __future__ import annotations
 
-import enum
 import html
 import re
 import unicodedata
@@ -15,112 +14,79 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
 from qa_incidents.incidents.rules import SEVERE_LEVELS
 
 
-class ReviewStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"  # waiting for head-office QA
-    APPROVED = "approved"  # signed; a lesson is published
+class ReviewStatus(TitledEnum):
+    DRAFT = "draft", _l("Draft")
+    SUBMITTED = "submitted", _l("Submitted for approval")  # waiting for head-office QA
+    APPROVED = "approved", _l("Approved")  # signed; a lesson is published
 
 
-REVIEW_STATUS_TITLES = {
-    ReviewStatus.DRAFT: _l("Draft"),
-    ReviewStatus.SUBMITTED: _l("Submitted for approval"),
-    ReviewStatus.APPROVED: _l("Approved"),
-}
+REVIEW_STATUS_TITLES = titles(ReviewStatus)
 
 
-class Dimension(enum.StrEnum):
+class Dimension(TitledEnum):
     """The four questions of an OCHIBO-HIROI review."""
 
-    TECHNICAL = "technical"
-    PROCESS = "process"
-    FRAMEWORK = "framework"
-    MOTIVATING = "motivating"
+    TECHNICAL = "technical", _l("Technical cause (failure mechanism)")
+    PROCESS = "process", _l("Process cause (where introduced, why not detected)")
+    FRAMEWORK = "framework", _l("Framework cause (rules, standards, organisation)")
+    MOTIVATING = "motivating", _l("Motivating factors (schedule, cost, communication, skills)")
 
 
-DIMENSION_TITLES = {
-    Dimension.TECHNICAL: _l("Technical cause (failure mechanism)"),
-    Dimension.PROCESS: _l("Process cause (where introduced, why not detected)"),
-    Dimension.FRAMEWORK: _l("Framework cause (rules, standards, organisation)"),
-    Dimension.MOTIVATING: _l("Motivating factors (schedule, cost, communication, skills)"),
-}
+DIMENSION_TITLES = titles(Dimension)
 
 
-class ProcessStage(enum.StrEnum):
-    PLANNING = "planning"
-    DESIGN = "design"
-    MANUFACTURING = "manufacturing"
-    INSPECTION = "inspection"
-    INSTALLATION = "installation"
-    SERVICE = "service"
+class ProcessStage(TitledEnum):
+    PLANNING = "planning", _l("Planning")
+    DESIGN = "design", _l("Design")
+    MANUFACTURING = "manufacturing", _l("Manufacturing")
+    INSPECTION = "inspection", _l("Inspection")
+    INSTALLATION = "installation", _l("Installation")
+    SERVICE = "service", _l("Service")
 
 
-STAGE_TITLES = {
-    ProcessStage.PLANNING: _l("Planning"),
-    ProcessStage.DESIGN: _l("Design"),
-    ProcessStage.MANUFACTURING: _l("Manufacturing"),
-    ProcessStage.INSPECTION: _l("Inspection"),
-    ProcessStage.INSTALLATION: _l("Installation"),
-    ProcessStage.SERVICE: _l("Service"),
-}
+STAGE_TITLES = titles(ProcessStage)
 
 
-class MotivatingFactor(enum.StrEnum):
-    SCHEDULE = "schedule"
-    COST = "cost"
-    COMMUNICATION = "communication"
-    SKILLS = "skills"
+class MotivatingFactor(TitledEnum):
+    SCHEDULE = "schedule", _l("Schedule pressure")
+    COST = "cost", _l("Cost pressure")
+    COMMUNICATION = "communication", _l("Communication")
+    SKILLS = "skills", _l("Skills")
 
 
-FACTOR_TITLES = {
-    MotivatingFactor.SCHEDULE: _l("Schedule pressure"),
-    MotivatingFactor.COST: _l("Cost pressure"),
-    MotivatingFactor.COMMUNICATION: _l("Communication"),
-    MotivatingFactor.SKILLS: _l("Skills"),
-}
+FACTOR_TITLES = titles(MotivatingFactor)
 
 
-class CountermeasureType(enum.StrEnum):
-    ELIMINATE_CAUSE = "eliminate_cause"
-    PREVENT_ESCAPE = "prevent_escape"
-    DETECT_EARLIER = "detect_earlier"
+class CountermeasureType(TitledEnum):
+    ELIMINATE_CAUSE = "eliminate_cause", _l("Eliminate the cause")
+    PREVENT_ESCAPE = "prevent_escape", _l("Prevent escape")
+    DETECT_EARLIER = "detect_earlier", _l("Detect earlier")
 
 
-CM_TYPE_TITLES = {
-    CountermeasureType.ELIMINATE_CAUSE: _l("Eliminate the cause"),
-    CountermeasureType.PREVENT_ESCAPE: _l("Prevent escape"),
-    CountermeasureType.DETECT_EARLIER: _l("Detect earlier"),
-}
+CM_TYPE_TITLES = titles(CountermeasureType)
 
 
-class CountermeasureStatus(enum.StrEnum):
-    OPEN = "open"
-    IMPLEMENTED = "implemented"  # done, effectiveness not yet shown
-    VERIFIED = "verified"  # an effectiveness check found it effective: only now it counts as done
+class CountermeasureStatus(TitledEnum):
+    OPEN = "open", _l("Open")
+    IMPLEMENTED = "implemented", _l("Implemented, check pending")  # done, effectiveness not yet shown
+    VERIFIED = "verified", _l("Verified effective")  # an effectiveness check found it effective: only now it counts as done
 
 
-CM_STATUS_TITLES = {
-    CountermeasureStatus.OPEN: _l("Open"),
-    CountermeasureStatus.IMPLEMENTED: _l("Implemented, check pending"),
-    CountermeasureStatus.VERIFIED: _l("Verified effective"),
-}
+CM_STATUS_TITLES = titles(CountermeasureStatus)
 
 
-class DeploymentAnswer(enum.StrEnum):
-    PENDING = "pending"
-    APPLICABLE = "applicable"  # applies; being put in place
-    NOT_APPLICABLE = "not_applicable"
-    DONE = "done"
+class DeploymentAnswer(TitledEnum):
+    PENDING = "pending", _l("Waiting for an answer")
+    APPLICABLE = "applicable", _l("Applicable, in progress")  # applies; being put in place
+    NOT_APPLICABLE = "not_applicable", _l("Not applicable")
+    DONE = "done", _l("Done")
 
 
-DEPLOYMENT_TITLES = {
-    DeploymentAnswer.PENDING: _l("Waiting for an answer"),
-    DeploymentAnswer.APPLICABLE: _l("Applicable, in progress"),
-    DeploymentAnswer.NOT_APPLICABLE: _l("Not applicable"),
-    DeploymentAnswer.DONE: _l("Done"),
-}
+DEPLOYMENT_TITLES = titles(DeploymentAnswer)
 
 
 # --- countermeasures -----------------------------------------------------------------------
@@ -163,17 +129,14 @@ def deployment_answer_errors(answer: DeploymentAnswer, reason: str) -> dict[str,
 # --- depth: a review in proportion to the severity ----------------------------------------
 
 
-class ReviewDepth(enum.StrEnum):
+class ReviewDepth(TitledEnum):
     """How deep a review goes: the short form for S3/S4, the full four-dimension review for S1/S2."""
 
-    SHORT = "short"
-    FULL = "full"
+    SHORT = "short", _l("Short review (S3/S4)")
+    FULL = "full", _l("Full four-dimension review (S1/S2)")
 
 
-DEPTH_TITLES = {
-    ReviewDepth.SHORT: _l("Short review (S3/S4)"),
-    ReviewDepth.FULL: _l("Full four-dimension review (S1/S2)"),
-}
+DEPTH_TITLES = titles(ReviewDepth)
 
 #: A short review says each non-technical cause in one line of at most this many characters.
 ONE_LINE = 300
@@ -201,22 +164,17 @@ MAY_HAVE_NO_CAUSE = (Dimension.PROCESS, Dimension.FRAMEWORK, Dimension.MOTIVATIN
 # --- safety tiers of technical countermeasures ---------------------------------------------
 
 
-class SafetyTier(enum.StrEnum):
+class SafetyTier(TitledEnum):
     """The three-step method of product safety, in order of priority; `not_recorded` for countermeasures older than
     the rule."""
 
-    DESIGN = "design"
-    SAFEGUARD = "safeguard"
-    USAGE_INFORMATION = "usage_information"
-    NOT_RECORDED = "not_recorded"
+    DESIGN = "design", _l("1. Design (fundamental safety design)")
+    SAFEGUARD = "safeguard", _l("2. Safeguard (protective measures)")
+    USAGE_INFORMATION = "usage_information", _l("3. Usage information (manuals, labels)")
+    NOT_RECORDED = "not_recorded", _l("Safety tier not recorded")
 
 
-TIER_TITLES = {
-    SafetyTier.DESIGN: _l("1. Design (fundamental safety design)"),
-    SafetyTier.SAFEGUARD: _l("2. Safeguard (protective measures)"),
-    SafetyTier.USAGE_INFORMATION: _l("3. Usage information (manuals, labels)"),
-    SafetyTier.NOT_RECORDED: _l("Safety tier not recorded"),
-}
+TIER_TITLES = titles(SafetyTier)
 #: The tiers one may choose, highest priority first.
 TIER_ORDER = (SafetyTier.DESIGN, SafetyTier.SAFEGUARD, SafetyTier.USAGE_INFORMATION)
 
@@ -400,23 +358,16 @@ _ATTENTION = re.compile(r"\b(?:contact|call|attention|attn\.?)\s*:?\s+([A-Z][a-z
 REDACTED = "[removed]"
 
 
-class PersonalData(enum.StrEnum):
-    KNOWN = "known"  # a string from the incident: its place, serial or lot numbers, customer contact fields
-    EMAIL = "email"
-    PHONE = "phone"
-    ADDRESS = "address"
-    POSTAL_CODE = "postal_code"
-    NAME = "name"
+class PersonalData(TitledEnum):
+    KNOWN = "known", _l("Place, serial or lot number or customer contact data of the incident")  # a string from the incident: its place, serial or lot numbers, customer contact fields
+    EMAIL = "email", _l("E-mail address")
+    PHONE = "phone", _l("Phone number")
+    ADDRESS = "address", _l("Address")
+    POSTAL_CODE = "postal_code", _l("Postal code")
+    NAME = "name", _l("Personal name")
 
 
-PERSONAL_DATA_TITLES = {
-    PersonalData.KNOWN: _l("Place, serial or lot number or customer contact data of the incident"),
-    PersonalData.EMAIL: _l("E-mail address"),
-    PersonalData.PHONE: _l("Phone number"),
-    PersonalData.ADDRESS: _l("Address"),
-    PersonalData.POSTAL_CODE: _l("Postal code"),
-    PersonalData.NAME: _l("Personal name"),
-}
+PERSONAL_DATA_TITLES = titles(PersonalData)
 
 #: Each pattern with what it finds, in the order they are applied (e-mail before phone, names last).
 _PATTERNS: tuple[tuple[PersonalData, re.Pattern[str]], ...] = (

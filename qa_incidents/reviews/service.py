@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.accounts.service import as_recipient, people
-from qa_incidents.core import audit, outbox
+from qa_incidents.core import audit, events, outbox
 from qa_incidents.core.clock import as_utc
 from qa_incidents.core.db import is_db_id
 from qa_incidents.core.errors import DomainError, EditConflict, Forbidden, NotFound, ValidationFailed
@@ -797,8 +797,5 @@ def approve_review(session: so.Session, *, user: User, review_id: int, password:
     _audit(session, review, user=user, entity_type="lesson", entity_id=lesson.id, action="lesson published", now=now,
            changes={"title": [None, lesson.title]})
     lessons.notify_subscribers(session, lesson=lesson, now=now, base_url=base_url)
-    from qa_incidents.reports.service import Trigger, trigger
-
-    for incident in review.incidents:
-        trigger(session, incident=incident, kind=Trigger.REVIEW_APPROVED, now=now, detail=review.title[:200])
+    events.announce(events.review_approved, session, review=review, now=now)
     return review

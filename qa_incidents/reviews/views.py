@@ -17,6 +17,7 @@ from qa_incidents.core.forms import EmptyForm, apply_errors
 from qa_incidents.core.params import arg_whole
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import Signature, SignatureRefused
+from qa_incidents.core.usecase import run_use_case
 from qa_incidents.core.web import db, now, requires, write_apart
 from qa_incidents.incidents import service as incidents
 from qa_incidents.reviews import forms, lessons, reading, rules, search, service, vocabulary
@@ -205,17 +206,13 @@ def edit(review_id: int):  # type: ignore[no-untyped-def]
 def link(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
     form = forms.LinkForm()
-    if form.validate_on_submit():
-        try:
-            with transaction(db()) as s:
-                service.link_incident(s, user=current_user, review_id=review.id, reference=form.reference.data, now=now())
-            flash(_("Incident added to the review."), "success")
-            return redirect(url_for("reviews.show", review_id=review.id))
-        except ValidationFailed as e:
-            apply_errors(form, e.errors)
-        except DomainError as e:
-            _fail(e)
-    return _show(review, 422, link_form=form)
+    return run_use_case(
+        lambda s: service.link_incident(s, user=current_user, review_id=review.id, reference=form.reference.data,
+                                        now=now()),
+        form=form, refused="status",
+        done=lambda _link: _("Incident added to the review."),
+        then=lambda _link: redirect(url_for("reviews.show", review_id=review.id)),
+        again=lambda status: _show(review, status, link_form=form))
 
 
 @bp.post("/<id:review_id>/why")
@@ -223,20 +220,18 @@ def link(review_id: int):  # type: ignore[no-untyped-def]
 def add_why(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
     form = forms.WhyForm()
-    if form.validate_on_submit():
-        try:
-            with transaction(db()) as s:
-                service.add_why_step(s, user=current_user, review_id=review.id, dimension=Dimension(form.dimension.data),
-                                     question=form.question.data, answer=form.answer.data,
-                                     evidence=form.evidence.data or "", now=now())
-            flash(_("Why added."), "success")
-            return redirect(url_for("reviews.show", review_id=review.id, _anchor="why-chains"))
-        except ValidationFailed as e:
-            apply_errors(form, e.errors)
-        except DomainError as e:
-            _fail(e)
-    flash(_("Not added: correct the fields marked below."), "error")
-    return _show(review, 422, why_form=form)
+
+    def again(status: int) -> Any:
+        flash(_("Not added: correct the fields marked below."), "error")
+        return _show(review, status, why_form=form)
+
+    return run_use_case(
+        lambda s: service.add_why_step(s, user=current_user, review_id=review.id,
+                                       dimension=Dimension(form.dimension.data), question=form.question.data,
+                                       answer=form.answer.data, evidence=form.evidence.data or "", now=now()),
+        form=form, refused="status", again=again,
+        done=lambda _step: _("Why added."),
+        then=lambda _step: redirect(url_for("reviews.show", review_id=review.id, _anchor="why-chains")))
 
 
 @bp.post("/<id:review_id>/countermeasures")
@@ -245,23 +240,23 @@ def add_countermeasure(review_id: int):  # type: ignore[no-untyped-def]
     review = _review_or_404(review_id)
     form = forms.CountermeasureForm()
     form.owner_id.choices = _owner_choices(review)
-    if form.validate_on_submit():
+
+    def add(s: Any) -> Any:
         data = service.CountermeasureInput(
             dimension=Dimension(form.dimension.data), kind=CountermeasureType(form.kind.data),
             description=form.description.data, owner_id=form.owner_id.data, due_on=form.due_on.data,
             check_method=form.check_method.data or "", check_due_on=form.check_due_on.data,
             safety_tier=form.safety_tier.data or "", tier_reason=form.tier_reason.data or "")
-        try:
-            with transaction(db()) as s:
-                service.add_countermeasure(s, user=current_user, review_id=review.id, data=data, now=now())
-            flash(_("Countermeasure added."), "success")
-            return redirect(url_for("reviews.show", review_id=review.id, _anchor="countermeasures"))
-        except ValidationFailed as e:
-            apply_errors(form, e.errors)
-        except DomainError as e:
-            _fail(e)
-    flash(_("Not added: correct the fields marked below."), "error")
-    return _show(review, 422, cm_form=form)
+        return service.add_countermeasure(s, user=current_user, review_id=review.id, data=data, now=now())
+
+    def again(status: int) -> Any:
+        flash(_("Not added: correct the fields marked below."), "error")
+        return _show(review, status, cm_form=form)
+
+    return run_use_case(
+        add, form=form, refused="status", again=again,
+        done=lambda _cm: _("Countermeasure added."),
+        then=lambda _cm: redirect(url_for("reviews.show", review_id=review.id, _anchor="countermeasures")))
 
 
 def _countermeasure_review(countermeasure_id: int) -> Any:

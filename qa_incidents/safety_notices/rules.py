@@ -5,45 +5,43 @@ Pure Python (no Flask app, no database): the service and the tests call these.
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
+
+from qa_incidents.core.enums import TitledEnum, titles
 
 #: Only a severe incident is disclosed to customers this way (the group's disclosure practice: "in case of a
 #: severe incident, we … disclose the incident information to customers on our website").
 SEVERE = frozenset({"S1", "S2"})
 
 
-class NoticeStatus(enum.StrEnum):
-    DRAFT = "draft"  # never published yet
-    PUBLISHED = "published"
-    WITHDRAWN = "withdrawn"
+class NoticeStatus(TitledEnum):
+    DRAFT = "draft", _l("Being drafted (not public)")  # never published yet
+    PUBLISHED = "published", _l("Published")
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
 
 
-class VersionKind(enum.StrEnum):
-    INITIAL = "initial"
-    UPDATE = "update"  # the case moved: new facts, a recall follows, the advice changes
-    CORRECTION = "correction"  # something published was wrong
+class VersionKind(TitledEnum):
+    INITIAL = "initial", _l("First notice")
+    UPDATE = "update", _l("Update")  # the case moved: new facts, a recall follows, the advice changes
+    CORRECTION = "correction", _l("Correction")  # something published was wrong
 
 
-class CustomerAction(enum.StrEnum):
-    STOP_USING = "stop_using"
-    UNPLUG = "unplug"
-    CONTACT = "contact"
+class CustomerAction(TitledEnum):
+    STOP_USING = "stop_using", _l("Stop using")
+    UNPLUG = "unplug", _l("Unplug")
+    CONTACT = "contact", _l("Contact us")
 
 
-STATUS_TITLES = {NoticeStatus.DRAFT: _l("Being drafted (not public)"), NoticeStatus.PUBLISHED: _l("Published"),
-                 NoticeStatus.WITHDRAWN: _l("Withdrawn")}
-KIND_TITLES = {VersionKind.INITIAL: _l("First notice"), VersionKind.UPDATE: _l("Update"),
-               VersionKind.CORRECTION: _l("Correction")}
+STATUS_TITLES = titles(NoticeStatus)
+KIND_TITLES = titles(VersionKind)
 #: What customers read for each action, in the page's language.
 ACTION_TEXTS = {CustomerAction.STOP_USING: _l("Stop using the product now."),
                 CustomerAction.UNPLUG: _l("Unplug it from the mains (switch it off at the wall first)."),
                 CustomerAction.CONTACT: _l("Contact us using the details below.")}
-ACTION_TITLES = {CustomerAction.STOP_USING: _l("Stop using"), CustomerAction.UNPLUG: _l("Unplug"),
-                 CustomerAction.CONTACT: _l("Contact us")}
+ACTION_TITLES = titles(CustomerAction)
 
 #: The texts written in each language the notice is published in.
 TEXT_FIELDS = ("heading", "product_name", "what_happened", "what_to_do", "contact_hours", "change_note")

@@ -16,6 +16,7 @@ from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
 from qa_incidents.core.i18n import current_language, supported_language
 from qa_incidents.core.permissions import Capability
+from qa_incidents.core.usecase import run_use_case
 from qa_incidents.core.web import db, now, requires
 from qa_incidents.incidents.service import get_incident
 from qa_incidents.safety_notices import rules, service
@@ -124,22 +125,14 @@ def show(safety_notice_id: int):  # type: ignore[no-untyped-def]
 def approve(safety_notice_id: int):  # type: ignore[no-untyped-def]
     notice = _notice_or_404(safety_notice_id)
     form = SignForm()
-    if form.validate_on_submit():
-        try:
-            with transaction(db()) as s:
-                version = service.approve(s, user=current_user, notice_id=notice.id, password=form.password.data or "",
-                                          comment=form.comment.data or "", now=now())
-            flash(_("Version %(n)d of %(ref)s is signed and on the public page.", n=version.number,
-                    ref=notice.reference), "success")
-            return redirect(url_for("safety_notices.show", safety_notice_id=notice.id), code=303)
-        except ValidationFailed as e:
-            for message in apply_errors(form, e.errors):
-                flash(message, "error")
-        except DomainError as e:
-            if e.status_code in (403, 404):
-                _refused(e)
-            form.password.errors = [*form.password.errors, str(e)]
-    return _show(notice, sign_form=form, status=422)
+    return run_use_case(
+        lambda s: service.approve(s, user=current_user, notice_id=notice.id, password=form.password.data or "",
+                                  comment=form.comment.data or "", now=now()),
+        form=form, refusal_field="password",
+        done=lambda version: _("Version %(n)d of %(ref)s is signed and on the public page.", n=version.number,
+                               ref=notice.reference),
+        then=lambda _version: redirect(url_for("safety_notices.show", safety_notice_id=notice.id), code=303),
+        again=lambda status: _show(notice, sign_form=form, status=status))
 
 
 @bp.post("/<id:safety_notice_id>/withdraw")
@@ -147,22 +140,14 @@ def approve(safety_notice_id: int):  # type: ignore[no-untyped-def]
 def withdraw(safety_notice_id: int):  # type: ignore[no-untyped-def]
     notice = _notice_or_404(safety_notice_id)
     form = WithdrawForm()
-    if form.validate_on_submit():
-        try:
-            with transaction(db()) as s:
-                service.withdraw(s, user=current_user, notice_id=notice.id, reason=form.reason.data or "",
-                                 password=form.password.data or "", now=now())
-            flash(_("%(ref)s is withdrawn: its public page says so, with the reason.", ref=notice.reference),
-                  "success")
-            return redirect(url_for("safety_notices.show", safety_notice_id=notice.id), code=303)
-        except ValidationFailed as e:
-            for message in apply_errors(form, e.errors):
-                flash(message, "error")
-        except DomainError as e:
-            if e.status_code in (403, 404):
-                _refused(e)
-            form.password.errors = [*form.password.errors, str(e)]
-    return _show(notice, withdraw_form=form, status=422)
+    return run_use_case(
+        lambda s: service.withdraw(s, user=current_user, notice_id=notice.id, reason=form.reason.data or "",
+                                   password=form.password.data or "", now=now()),
+        form=form, refusal_field="password",
+        done=lambda _notice: _("%(ref)s is withdrawn: its public page says so, with the reason.",
+                               ref=notice.reference),
+        then=lambda _notice: redirect(url_for("safety_notices.show", safety_notice_id=notice.id), code=303),
+        again=lambda status: _show(notice, withdraw_form=form, status=status))
 
 
 @bp.post("/<id:safety_notice_id>/recall")

@@ -20,6 +20,7 @@ from qa_incidents.incidents import service as incidents
 from qa_incidents.incidents import workflow
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Severity, Status
+from qa_incidents.notifications import records
 from qa_incidents.reports import dashboard
 from qa_incidents.reports import service as reports
 from qa_incidents.reports.models import DistributionEntry
@@ -220,6 +221,6 @@ def test_reportable_status_report_goes_out_at_once_with_the_first_reportable_obl
 def test_no_report_while_no_obligation_is_reportable(demo, clock):
     qa = user(demo, "division.qa@example.com")
     minor = demo.scalar(sa.select(Incident).where(Incident.id == 3))
-    before = reports.reportable_record_ids(demo, minor.id)
+    before = records.reportable_record_ids(demo, minor.id)
     assert reports.first_reportable(demo, incident=minor, before=before, now=clock(), user=qa) is None
     assert reports.reports_of(demo, minor.id) == []
