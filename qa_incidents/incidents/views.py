@@ -49,6 +49,7 @@ from qa_incidents.incidents.rules import (
     Status,
 )
 from qa_incidents.incidents.timeline import sentence as event_sentence
+from qa_incidents.incidents.timeline import trail_value
 from qa_incidents.notifications.records import DECISION_TITLES, decisions_from, records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
 from qa_incidents.notifications.service import obligations_shown
@@ -603,6 +604,8 @@ def _display(name: str, value: Any) -> str:
             return str(value)
     if name == "country":
         return country_names(current_user.locale or "en").get(value, value)
+    if isinstance(value, str):
+        return trail_value(name, value)
     return str(getattr(value, "value", value))
 
 
@@ -610,7 +613,8 @@ FIELD_LABELS = {name: field.args[0] if field.args else name for name, field in v
                 if hasattr(field, "field_class")}
 FIELD_LABELS.update({"status": _l("Status"), "reason": _l("Reason"), "severity": _l("Severity"),
                      "suggested": _l("Matrix suggestion"), "signature": _l("Signature"), "meaning": _l("Meaning"),
-                     "sha256": "SHA-256", "comment": _l("Comment"), "category_id": _l("Product category")})
+                     "sha256": "SHA-256", "comment": _l("Comment"),
+                     "authentication": _l("Authentication"), "category_id": _l("Product category")})
 
 
 def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:

@@ -74,6 +74,46 @@ def public_holidays(country: str, subdiv: str | None, year: int) -> Mapping[date
     return MappingProxyType({d: str(name) for d, name in sorted(calendar.items()) if d.year == year})
 
 
+@functools.lru_cache(maxsize=512)
+def _holidays_in(country: str, subdiv: str | None, year: int, language: str) -> Mapping[date, str]:
+    calendar = holidays.country_holidays(country, subdiv=subdiv, years=year, language=language)
+    return MappingProxyType({d: str(name) for d, name in calendar.items() if d.year == year})
+
+
+@functools.cache
+def _holiday_languages(country: str) -> tuple[str, ...]:
+    try:
+        return tuple(holidays.country_holidays(country).supported_languages)
+    except NotImplementedError:
+        return ()
+
+
+def holiday_name(country: str, subdiv: str | None, day: date, name: str, language: str | None = None) -> str:
+    """A public holiday's name in the reader's language where the holidays library has that language for the
+    country (Japan's in Japanese, Germany's in German…), else the English name it was found under. Working days are
+    always decided on the English calendar; only the name shown changes."""
+    language = language or _reader_language()
+    if not language or language.startswith("en"):
+        return name
+    chosen = next((code for code in _holiday_languages(country) if code == language or code.split("_")[0] == language),
+                  None)
+    if chosen is None:
+        return name
+    try:
+        if public_holidays(country, subdiv, day.year).get(day) != name:  # not the library's name (an adjustment)
+            return name
+        return _holidays_in(country, subdiv, day.year, chosen).get(day) or name
+    except (ValueError, NotImplementedError):
+        return name
+
+
+def _reader_language() -> str | None:
+    from flask_babel import get_locale
+
+    locale = get_locale()  # None outside a request or app context
+    return locale.language if locale is not None else None
+
+
 @functools.cache
 def _supported_calendars() -> dict[str, list[str]]:
     return holidays.list_supported_countries()
@@ -463,7 +503,7 @@ class _Calendar:
         if self.country:
             name = self.provider(self.country, self.subdiv, day.year).get(day)
             if name:
-                return name
+                return holiday_name(self.country, self.subdiv, day, name)
         if self.law is not None:
             if self.law.categories and self.country:
                 name = _category_holidays(self.country, self.subdiv, day.year, self.law.categories).get(day)
