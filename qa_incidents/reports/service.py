@@ -285,10 +285,17 @@ def acknowledge(session: so.Session, *, user: User, report: StatusReport, now: d
 
 def unacknowledged_for(session: so.Session, user: User) -> list[StatusReport]:
     """Reports sent to the user and not yet acknowledged, of incidents the user may still read (a user moved to
-    another division no longer sees the old division's reports listed)."""
+    another division no longer sees the old division's reports listed). A report superseded by a newer one of the
+    same incident sent to the user is not listed: the newest stands for the incident, and acknowledging it is
+    enough."""
+    newer, sent = so.aliased(StatusReport), so.aliased(StatusReportRecipient)
+    superseded = (sa.select(newer.id).join(sent, sent.report_id == newer.id)
+                  .where(newer.incident_id == StatusReport.incident_id, newer.number > StatusReport.number,
+                         sent.email == user.email).exists())
     stmt = (sa.select(StatusReport).join(StatusReportRecipient, StatusReportRecipient.report_id == StatusReport.id)
             .join(Incident, Incident.id == StatusReport.incident_id)
-            .where(StatusReportRecipient.email == user.email, StatusReportRecipient.acknowledged_at.is_(None)))
+            .where(StatusReportRecipient.email == user.email, StatusReportRecipient.acknowledged_at.is_(None),
+                   ~superseded))
     return list(session.scalars(scoped(stmt, user.actor, Incident.division_id)
                                 .order_by(StatusReport.issued_at.desc(), StatusReport.id.desc()).limit(50)))
 

@@ -145,6 +145,8 @@ def test_one_incident_through_every_role_with_imported_history(new_page, demo, c
     _shot(division, "en-05-division-notification-drafted")
 
     hq.goto("/my-work")
+    expect(hq.locator("#notifications-to-approve")).to_contain_text("JP-CPSA-35")  # a draft waits for head office
+    expect(division.locator("#notifications-to-approve")).to_have_count(0)
     _shot(hq, "en-06-hq-my-work-notification")
     hq.goto(notification_url)
     hq.locator("#approve").get_by_label("Your password (signature)").fill(PASSWORD)
@@ -170,8 +172,10 @@ def test_one_incident_through_every_role_with_imported_history(new_page, demo, c
     _log_in(executive, "executive@example.com")
     executive.goto("/my-work")
     _shot(executive, "en-08-executive-my-work")
-    # Report 1 went out at filing (a fire in Japan is reportable from the facts), before any severity was set.
-    expect(executive.locator("main")).to_contain_text(f"{ref} — report 1 [—]")
+    # Report 1 went out at filing (a fire in Japan is reportable from the facts), before any severity was set; report 2
+    # supersedes it, so only report 2 waits for acknowledgement.
+    expect(executive.locator("main")).to_contain_text(f"{ref} — report 2 [S1]")
+    expect(executive.locator("main")).not_to_contain_text(f"{ref} — report 1 ")
     executive.get_by_role("navigation", name="Main").get_by_role("link", name="Status reports").click()
     executive.locator("#to-acknowledge").get_by_role("link", name=re.compile(ref)).first.click()
     expect(executive.locator(".status-report")).to_contain_text(NARRATIVE)

@@ -223,3 +223,16 @@ def test_no_report_while_no_obligation_is_reportable(demo, clock):
     before = reports.reportable_record_ids(demo, minor.id)
     assert reports.first_reportable(demo, incident=minor, before=before, now=clock(), user=qa) is None
     assert reports.reports_of(demo, minor.id) == []
+
+
+def test_an_older_report_is_no_longer_waiting_once_a_newer_one_of_the_incident_came(demo, escalated, clock):
+    """Report 1 is superseded by report 2 of the same incident: My work lists report 2 only, and once the executive
+    acknowledges it nothing of the incident waits."""
+    executive = user(demo, "executive@example.com")
+    report = reports.issue_now(demo, user=user(demo, "hq.qa@example.com"), incident=escalated, now=clock())
+    demo.commit()
+    assert len(reports.reports_of(demo, escalated.id)) >= 2
+    assert [r.number for r in reports.unacknowledged_for(demo, executive)] == [report.number]
+    reports.acknowledge(demo, user=executive, report=report, now=clock() + timedelta(minutes=5))
+    demo.commit()
+    assert reports.unacknowledged_for(demo, executive) == []
