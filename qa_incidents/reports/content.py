@@ -121,7 +121,7 @@ def _severity_basis(session: so.Session, decision: TriageDecision) -> dict[str, 
 
 
 def build(session: so.Session, incident: Incident, *, now: datetime, since: datetime | None,
-          narrative: str = "", triggers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+          narrative: str = "", triggers: list[dict[str, Any]] | None = None, asks: str = "") -> dict[str, Any]:
     decision = session.scalar(sa.select(TriageDecision).where(TriageDecision.incident_id == incident.id)
                               .order_by(TriageDecision.id.desc()).limit(1))
     why = ""
@@ -189,6 +189,6 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
         "status": incident.status.value, "severity": incident.severity.value if incident.severity else None,
         "severity_why": why, "severity_basis": basis, "harm": harm_words(incident), "harm_facts": harm_facts(incident), "description": incident.description[:1200],
         "notifications": notifications, "containment": containment, "recalls": recalls, "review": review,
-        "next_steps": next_steps, "changes_since_last": changes, "decided": decided, "narrative": narrative.strip(),
+        "next_steps": next_steps, "changes_since_last": changes, "decided": decided, "narrative": narrative.strip(), "asks": asks.strip(),
         "triggers": triggers or [], "as_of": _iso(now),
     }

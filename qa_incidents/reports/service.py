@@ -154,7 +154,7 @@ def preview(session: so.Session, incident: Incident, *, now: datetime) -> dict[s
     pending = pending_for(session, incident.id)
     return report_content.build(session, incident, now=now, since=last.issued_at if last else None,
                                 narrative=pending.narrative if pending else "",
-                                triggers=pending.triggers if pending else [])
+                                triggers=pending.triggers if pending else [], asks=pending.asks if pending else "")
 
 
 def issue(session: so.Session, *, incident: Incident, now: datetime, user: User | None = None,
@@ -168,7 +168,8 @@ def issue(session: so.Session, *, incident: Incident, now: datetime, user: User 
     last = last_report(session, incident.id)
     number = (last.number if last else 0) + 1
     data = report_content.build(session, incident, now=now, since=last.issued_at if last else None,
-                                narrative=pending.narrative if pending else "", triggers=triggers)
+                                narrative=pending.narrative if pending else "", triggers=triggers,
+                                asks=pending.asks if pending else "")
     link = f"{base_url}/incidents/{incident.id}/status-reports/{number}"
     with in_language(DEFAULT_LANGUAGE):  # the copy kept with the version: the same whoever (or whatever) issues it
         html = render_html(data, number=number, issued_at=now, zone=zone, link=link)
@@ -226,11 +227,15 @@ def _require_work(user: User, incident: Incident) -> None:
         raise Forbidden(str(_l("Only the division's QA managers and head-office QA add narratives or issue reports.")))
 
 
-def save_narrative(session: so.Session, *, user: User, incident: Incident, text: str, now: datetime) -> PendingStatusReport:
-    """The division's words for the next report (before it is issued)."""
+def save_narrative(session: so.Session, *, user: User, incident: Incident, text: str, now: datetime,
+                   asks: str | None = None) -> PendingStatusReport:
+    """The division's words for the next report (before it is issued): its account, and (`asks`, None: unchanged)
+    what it needs from management."""
     _require_work(user, incident)
     if len(text) > 2000:
         raise ValidationFailed({"narrative": str(_l("At most %(n)d characters.", n=2000))})
+    if asks is not None and len(asks) > 2000:
+        raise ValidationFailed({"asks": str(_l("At most %(n)d characters.", n=2000))})
     if not reported(session, incident):
         raise ValidationFailed({"narrative": str(_l(
             "Status reports start when head office approves the escalation of an S1 or S2 incident."))})
@@ -238,13 +243,17 @@ def save_narrative(session: so.Session, *, user: User, incident: Incident, text:
     if pending is None:
         pending = PendingStatusReport(incident_id=incident.id, first_trigger_at=now, triggers=[], narrative="")
         session.add(pending)
-    before = pending.narrative
+    before, asked = pending.narrative, pending.asks or ""
     pending.narrative = text.strip()
     pending.narrative_by_id = user.id
+    if asks is not None:
+        pending.asks = asks.strip()
     session.flush()
+    changes: dict[str, list[str | None]] = {"narrative": [before or None, pending.narrative]}
+    if (pending.asks or "") != asked:
+        changes["asks"] = [asked or None, pending.asks]
     audit.record(session, actor_id=user.id, entity_type="status_report_narrative", entity_id=incident.id,
-                 incident_id=incident.id, action="status_report_narrative", now=now,
-                 changes={"narrative": [before or None, pending.narrative]})
+                 incident_id=incident.id, action="status_report_narrative", now=now, changes=changes)
     return pending
 
 
