@@ -16,7 +16,8 @@ PAGES = {
     "hq.qa@example.com": ["/", "/my-work", "/incidents/", "/incidents/1", "/incidents/2", "/incidents/3", "/incidents/4",
                           "/notifications/board", "/recalls/", "/reviews/", "/reports/portfolio",
                           "/laws/", "/escalations/"],
-    "division.qa@example.com": ["/", "/my-work", "/incidents/1", "/notifications/board", "/reviews/"],
+    "division.qa@example.com": ["/", "/my-work", "/incidents/1", "/notifications/board", "/reviews/",
+                                "/incidents/bulk-triage?incident_id=1&incident_id=3"],
     "engineer@example.com": ["/", "/reviews/lessons"],
     "reporter@example.com": ["/", "/incidents/new"],
 }
