@@ -107,6 +107,17 @@ def holiday_name(country: str, subdiv: str | None, day: date, name: str, languag
         return name
 
 
+def _law_day_name(name: str) -> str:
+    """A law's own non-working day (e.g. Japan's 29 Dec-3 Jan) in the reader's language where the catalogue has it."""
+    from flask import has_request_context
+
+    if not has_request_context():
+        return name
+    from qa_incidents.core.i18n import data_text
+
+    return data_text(name)
+
+
 def _reader_language() -> str | None:
     from flask_babel import get_locale
 
@@ -512,7 +523,7 @@ class _Calendar:
             if self.law.law_days is not None:
                 name = self.law.law_days(day.year).get(day)
                 if name:
-                    return name
+                    return _law_day_name(name)
         return self._weekend(day)
 
     def _weekend(self, day: date) -> str | None:

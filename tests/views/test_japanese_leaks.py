@@ -138,3 +138,12 @@ def test_holiday_names_in_the_readers_language_where_the_library_has_it(app):
         assert holiday_name("JP", None, date(2026, 1, 2), "Company day off") == "Company day off"  # not the library's
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert holiday_name("JP", None, date(2026, 1, 1), "New Year's Day") == "New Year's Day"
+
+
+def test_the_holiday_calendars_in_japanese_name_the_days_in_japanese(browser_as, demo):
+    _japanese(demo)
+    page = text(browser_as("hq.qa@example.com").get("/deadlines/calendars?year=2026"))
+    page = page.split("日本：行政機関の休日", 1)[1].split("カナダ", 1)[0]  # Japan's calendar
+    assert page and "2026-01-01 元日" in page and "2026-01-12 成人の日" in page
+    assert "2026-12-29 行政機関の休日（12月29日～1月3日" in page
+    assert "New Year's Day" not in page and "Administrative holiday" not in page
