@@ -333,9 +333,15 @@ def scan(session: so.Session, *, now: datetime, settings: ReportSettings = DEFAU
                 closed=incident.status == Status.CLOSED, now=now, settings=settings):
             issue(session, incident=incident, now=now, base_url=base_url, zone=zone, extra_trigger=Trigger.CADENCE)
             result.issued += 1
+    # A recipient who acknowledged a newer report of the incident has read what the older one said: not escalated.
+    newer, read = so.aliased(StatusReport), so.aliased(StatusReportRecipient)
+    read_newer = (sa.select(newer.id).join(read, read.report_id == newer.id)
+                  .where(newer.incident_id == StatusReport.incident_id, newer.number > StatusReport.number,
+                         read.email == StatusReportRecipient.email, read.acknowledged_at.is_not(None)).exists())
     waiting = session.execute(
         sa.select(StatusReportRecipient, StatusReport).join(StatusReport, StatusReport.id == StatusReportRecipient.report_id)
-        .where(StatusReportRecipient.acknowledged_at.is_(None), StatusReportRecipient.escalated_at.is_(None))).all()
+        .where(StatusReportRecipient.acknowledged_at.is_(None), StatusReportRecipient.escalated_at.is_(None),
+               ~read_newer)).all()
     by_report: dict[int, list[StatusReportRecipient]] = {}
     for recipient, report in waiting:
         if rules.ack_overdue(severity=report.content.get("severity"), issued_at=report.issued_at, now=now,

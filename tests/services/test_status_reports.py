@@ -236,3 +236,19 @@ def test_an_older_report_is_no_longer_waiting_once_a_newer_one_of_the_incident_c
     reports.acknowledge(demo, user=executive, report=report, now=clock() + timedelta(minutes=5))
     demo.commit()
     assert reports.unacknowledged_for(demo, executive) == []
+
+
+def test_an_older_s1_report_is_not_escalated_once_its_reader_acknowledged_a_newer_one(demo, escalated, clock):
+    executive = user(demo, "executive@example.com")
+    hq = user(demo, "hq.qa@example.com")
+    older = reports.issue_now(demo, user=hq, incident=escalated, now=clock())
+    newer = reports.issue_now(demo, user=hq, incident=escalated, now=clock() + timedelta(minutes=10))
+    demo.commit()
+    assert older.content.get("severity") == "S1" and newer.number == older.number + 1
+    for report in reports.reports_of(demo, escalated.id):  # everyone else read every report
+        for r in report.recipients:
+            if r.email != executive.email and r.acknowledged_at is None:
+                r.acknowledged_at = clock()
+    reports.acknowledge(demo, user=executive, report=newer, now=clock() + timedelta(minutes=20))
+    demo.commit()
+    assert reports.scan(demo, now=clock() + timedelta(hours=5), settings=SETTINGS).escalated == 0
