@@ -110,3 +110,10 @@ def test_division_qa_triages_only_its_own_division_and_others_may_not_at_all(bro
         client = browser_as(email)
         assert "bulk-triage" not in client.get("/incidents/").get_data(as_text=True)
         assert _post(client, [own]).status_code == 403
+
+
+def test_my_work_selects_reports_to_triage_for_bulk_triage(browser_as):
+    page = browser_as("hq.qa@example.com").get("/my-work").get_data(as_text=True)
+    section = page.split('id="to-triage"', 1)[1].split("</section>", 1)[0]
+    assert 'form="bulk-triage"' in section and 'action="/incidents/bulk-triage"' in section
+    assert 'form="bulk-triage"' not in browser_as("reporter@example.com").get("/my-work").get_data(as_text=True)
