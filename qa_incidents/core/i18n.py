@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -306,7 +307,23 @@ def data_text(value: object) -> str:
     text = str(value)
     if not text.strip():
         return text
-    return str(page_translations().ugettext(text))
+    catalogue = page_translations()
+    found = str(catalogue.ugettext(text))
+    if found != text:
+        return found
+    # A text composed from catalogue texts as "Lead: what (citation)" (a reportability assessment as stored with its
+    # record): each part in the reader's language, the citation as written. Only when the catalogue holds the part.
+    composed = _LEAD_TEXT_CITATION.match(text)
+    if composed:
+        lead, body, cite = composed.group(1), composed.group(2), composed.group(3)
+        said = str(catalogue.ugettext(body))
+        if said != body:
+            shown = str(catalogue.ugettext("%(lead)s: %(text)s")) % {"lead": catalogue.ugettext(lead), "text": said}
+            return shown + (f" ({cite})" if cite else "")
+    return text
+
+
+_LEAD_TEXT_CITATION = re.compile(r"^([A-Z][A-Za-z ]{1,30}): (.+?)(?: \(([^()]*)\))?$", re.S)
 
 
 def overdue_text(due: datetime | None, now: datetime | None = None) -> str:

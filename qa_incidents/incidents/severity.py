@@ -155,12 +155,19 @@ def suggest(matrix: Matrix, *, harms: list[HarmClass], hazard: Hazard, units: in
     """The first matching rule's severity, and why; the fallback when no rule matches."""
     rule = matching_rule(matrix, harms=harms, hazard=hazard, units=units, similar=similar)
     if rule is None:
-        return Suggestion(matrix.fallback, None, str(_l("No rule matched: the matrix's fallback severity applies.")),
-                          harms, units, similar, matrix.version)
+        return Suggestion(matrix.fallback, None, rule_reason(None), harms, units, similar, matrix.version)
+    return Suggestion(rule.severity, rule.id, rule_reason(rule), harms, units, similar, matrix.version)
+
+
+def rule_reason(rule: MatrixRule | None) -> str:
+    """Why the matrix suggests what it does, in the current language (the rule's note through the catalogue: the
+    default matrix's notes are in it; an administrator's own note stays as written)."""
+    from qa_incidents.core.i18n import data_text
+
+    if rule is None:
+        return str(_l("No rule matched: the matrix's fallback severity applies."))
     reason = str(_l("Rule %(id)s: %(rule)s.", id=rule.id, rule=rule.describe()))
-    if rule.note:
-        reason += " " + rule.note
-    return Suggestion(rule.severity, rule.id, reason, harms, units, similar, matrix.version)
+    return f"{reason} {data_text(rule.note)}" if rule.note else reason
 
 
 def validate_rules(rules: list[MatrixRule]) -> dict[str, str]:

@@ -6,6 +6,9 @@ event the code records and fails when one has no sentence here.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.incidents.lifecycle import Action
@@ -101,3 +104,39 @@ def sentence(entity_type: str, action: str) -> str:
     """The timeline's words for an event (an event of a kind not listed: a recorded change, never a raw code)."""
     found = SENTENCES.get((entity_type, action))
     return str(found) if found is not None else str(_l("recorded a change"))
+
+
+# --- values the services compose into the trail, in the reader's language -------------------------------------
+# The trail keeps what was recorded (append-only, in the words of the code that recorded it); these patterns are the
+# values the code composes (a signature's meaning, how the signer authenticated, the matrix suggestion), re-worded for
+# the reader when shown. Anything else is shown as recorded.
+
+_SUGGESTION = re.compile(r"^(S[1-4]) \(([^,()]+), matrix v(\d+)\)$")
+_SIGNED = re.compile(r"^(.+) · ([0-9a-f]{8,})…$")
+_REAUTHENTICATED = re.compile(r"^(\w+) at (\S+)$")
+
+
+def trail_value(name: str, value: str) -> str:
+    """A composed value of a trail entry in the reader's language (a value of another shape: as recorded)."""
+    from qa_incidents.core.signatures import meaning_title
+    from qa_incidents.core.web import localtime
+
+    if name == "meaning":
+        return meaning_title(value)
+    if name == "signature" and (m := _SIGNED.match(value)):
+        return f"{meaning_title(m[1])} · {m[2]}…"
+    if name == "suggested" and (m := _SUGGESTION.match(value)):
+        rule = str(_l("fallback")) if m[2] == "fallback" else m[2]
+        return str(_l("%(severity)s (rule %(rule)s, matrix version %(version)s)", severity=m[1], rule=rule,
+                      version=m[3]))
+    if name == "authentication":
+        if value == "password":
+            return str(_l("password"))
+        if m := _REAUTHENTICATED.match(value):
+            try:
+                at = localtime(datetime.fromisoformat(m[2]))
+            except ValueError:
+                return value
+            return str(_l("re-authenticated at the identity provider (%(method)s) at %(when)s", method=m[1].upper(),
+                          when=at))
+    return value

@@ -49,6 +49,7 @@ from qa_incidents.incidents.rules import (
     Status,
 )
 from qa_incidents.incidents.timeline import sentence as event_sentence
+from qa_incidents.incidents.timeline import trail_value
 from qa_incidents.notifications.records import DECISION_TITLES, decisions_from, records_of
 from qa_incidents.notifications.records import urgency_of as notification_urgency
 from qa_incidents.notifications.service import obligations_shown
@@ -195,7 +196,8 @@ def _register_tools(args: dict[str, str]) -> dict[str, Any]:
 
     return {"saved_views": saved_views.views_of(db(), current_user),
             "view_query": saved_views.normalised(urlencode(args)),
-            "may_bulk": can(current_user.actor, assignment.ASSIGNING)}
+            "may_bulk": can(current_user.actor, assignment.ASSIGNING),
+            "may_bulk_triage": can(current_user.actor, Capability.WORK_NOTIFICATIONS)}
 
 
 @bp.post("/views")
@@ -278,6 +280,56 @@ def bulk_assign():  # type: ignore[no-untyped-def]
     status = 422 if result.refused and not (result.changed or result.unchanged) else 200
     return render_template("incidents/bulk_assign.html", incidents=[], query=back, chosen=raw, people=[],
                            result=result), status
+
+
+@bp.route("/bulk-triage", methods=["GET", "POST"])
+@requires(Capability.READ_INCIDENTS)
+def bulk_triage():  # type: ignore[no-untyped-def]
+    """Several new reports triaged S3 or S4 with one rationale (GET: the selected incidents, each with its matrix
+    suggestion and a place for its own override reason; POST: each triaged as on its own page, or refused with the
+    reason)."""
+    from qa_incidents.core.forms import EmptyForm
+    from qa_incidents.incidents import bulk_triage as bulk
+
+    if not can(current_user.actor, bulk.TRIAGING):
+        abort(403)
+    source = request.form if request.method == "POST" else request.args
+    raw_ids = source.getlist("incident_id")
+    if any(not r.isdigit() for r in raw_ids):
+        abort(400)
+    ids = list(dict.fromkeys(int(r) for r in raw_ids))[:bulk.BULK_LIMIT + 1]
+    back = source.get("query", "")
+    typed = {"severity": source.get("severity", ""), "rationale": source.get("rationale", ""),
+             "overrides": {i: source.get(f"override_{i}", "") for i in ids}}
+
+    def chooser(status: int = 200, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        chosen = list(db().scalars(service.visible(sa.select(Incident), current_user).where(Incident.id.in_(ids))
+                                   .order_by(Incident.id))) if ids else []
+        return render_template("incidents/bulk_triage.html", incidents=chosen, query=back, typed=typed,
+                               suggested=bulk.suggestions(db(), chosen, now=now()), errors=errors or {},
+                               severities=bulk.BULK_SEVERITIES, result=None), status
+
+    if request.method == "GET":
+        if not ids:
+            flash(_("Select at least one incident."), "error")
+        return chooser(200 if ids else 422)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        severity = Severity(typed["severity"])
+    except ValueError:
+        return chooser(422, {"severity": _("Choose S3 or S4.")})
+    try:
+        with transaction(db()) as s:
+            result = bulk.triage_many(s, user=current_user, incident_ids=ids, severity=severity,
+                                      rationale=typed["rationale"], overrides=typed["overrides"], now=now())
+    except ValidationFailed as e:
+        return chooser(422, {k: str(v) for k, v in e.errors.items()})
+    except DomainError as e:
+        abort(e.status_code if e.status_code in (403, 404) else 400)
+    status = 422 if result.refused and not result.triaged else 200
+    return render_template("incidents/bulk_triage.html", incidents=[], query=back, typed=typed, suggested={},
+                           errors={}, severities=bulk.BULK_SEVERITIES, result=result), status
 
 
 def _translated(titles: dict[Any, Any]) -> dict[Any, str]:
@@ -603,6 +655,8 @@ def _display(name: str, value: Any) -> str:
             return str(value)
     if name == "country":
         return country_names(current_user.locale or "en").get(value, value)
+    if isinstance(value, str):
+        return trail_value(name, value)
     return str(getattr(value, "value", value))
 
 
@@ -610,7 +664,8 @@ FIELD_LABELS = {name: field.args[0] if field.args else name for name, field in v
                 if hasattr(field, "field_class")}
 FIELD_LABELS.update({"status": _l("Status"), "reason": _l("Reason"), "severity": _l("Severity"),
                      "suggested": _l("Matrix suggestion"), "signature": _l("Signature"), "meaning": _l("Meaning"),
-                     "sha256": "SHA-256", "comment": _l("Comment"), "category_id": _l("Product category")})
+                     "sha256": "SHA-256", "comment": _l("Comment"),
+                     "authentication": _l("Authentication"), "category_id": _l("Product category")})
 
 
 def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:

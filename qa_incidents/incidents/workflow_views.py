@@ -177,7 +177,7 @@ def queue():  # type: ignore[no-untyped-def]
 @bp.get("/my-work")
 @login_required
 def my_work():  # type: ignore[no-untyped-def]
-    from qa_incidents.notifications.records import board
+    from qa_incidents.notifications.records import board, drafts_to_approve
     from qa_incidents.reports.service import unacknowledged_for
     from qa_incidents.reviews.service import deployments_to_answer, my_countermeasures, reviews_to_approve
     from qa_incidents.safety_notices.service import waiting_for_approval
@@ -189,6 +189,7 @@ def my_work():  # type: ignore[no-untyped-def]
                            deployments=deployments_to_answer(db(), current_user),
                            reviews_to_approve=reviews_to_approve(db(), current_user),
                            safety_notices_to_approve=waiting_for_approval(db(), current_user),
+                           notifications_to_approve=drafts_to_approve(db(), current_user),
                            reports_to_ack=unacknowledged_for(db(), current_user),
                            **_group_alert_work(),
                            today=to_zone(now(), viewer_timezone()).date(),

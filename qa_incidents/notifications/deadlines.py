@@ -69,6 +69,57 @@ def public_holidays(country: str, subdiv: str | None, year: int) -> Mapping[date
     return MappingProxyType({d: str(name) for d, name in sorted(calendar.items()) if d.year == year})
 
 
+@functools.lru_cache(maxsize=512)
+def _holidays_in(country: str, subdiv: str | None, year: int, language: str) -> Mapping[date, str]:
+    calendar = holidays.country_holidays(country, subdiv=subdiv, years=year, language=language)
+    return MappingProxyType({d: str(name) for d, name in calendar.items() if d.year == year})
+
+
+@functools.cache
+def _holiday_languages(country: str) -> tuple[str, ...]:
+    try:
+        return tuple(holidays.country_holidays(country).supported_languages)
+    except NotImplementedError:
+        return ()
+
+
+def holiday_name(country: str, subdiv: str | None, day: date, name: str, language: str | None = None) -> str:
+    """A public holiday's name in the reader's language where the holidays library has that language for the
+    country (Japan's in Japanese, Germany's in German…), else the English name it was found under. Working days are
+    always decided on the English calendar; only the name shown changes."""
+    language = language or _reader_language()
+    if not language or language.startswith("en"):
+        return name
+    chosen = next((code for code in _holiday_languages(country) if code == language or code.split("_")[0] == language),
+                  None)
+    if chosen is None:
+        return name
+    try:
+        if public_holidays(country, subdiv, day.year).get(day) != name:  # not the library's name (an adjustment)
+            return name
+        return _holidays_in(country, subdiv, day.year, chosen).get(day) or name
+    except (ValueError, NotImplementedError):
+        return name
+
+
+def _law_day_name(name: str) -> str:
+    """A law's own non-working day (e.g. Japan's 29 Dec-3 Jan) in the reader's language where the catalogue has it."""
+    from flask import has_request_context
+
+    if not has_request_context():
+        return name
+    from qa_incidents.core.i18n import data_text
+
+    return data_text(name)
+
+
+def _reader_language() -> str | None:
+    from flask_babel import get_locale
+
+    locale = get_locale()  # None outside a request or app context
+    return locale.language if locale is not None else None
+
+
 @functools.cache
 def _supported_calendars() -> dict[str, list[str]]:
     return holidays.list_supported_countries()
@@ -458,7 +509,7 @@ class _Calendar:
         if self.country:
             name = self.provider(self.country, self.subdiv, day.year).get(day)
             if name:
-                return name
+                return holiday_name(self.country, self.subdiv, day, name)
         if self.law is not None:
             if self.law.categories and self.country:
                 name = _category_holidays(self.country, self.subdiv, day.year, self.law.categories).get(day)
@@ -467,7 +518,7 @@ class _Calendar:
             if self.law.law_days is not None:
                 name = self.law.law_days(day.year).get(day)
                 if name:
-                    return name
+                    return _law_day_name(name)
         return self._weekend(day)
 
     def _weekend(self, day: date) -> str | None:

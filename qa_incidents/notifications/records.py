@@ -1241,3 +1241,19 @@ def _warning_letter(record: NotificationRecord, incident: Incident, due: datetim
 
     return compose
 
+
+#: At most this many drafts to approve on My work (the board lists the rest).
+DRAFTS_SHOWN = 50
+
+
+def drafts_to_approve(session: so.Session, user: User, *, limit: int = DRAFTS_SHOWN) -> list[NotificationRecord]:
+    """Drafted records waiting for approval that the user may approve and did not draft (separation of duties: they
+    could not sign it), the earliest deadline first; for the approver's My work."""
+    if not can(user.actor, Capability.APPROVE):
+        return []
+    R = NotificationRecord
+    stmt = (sa.select(R).where(R.state == rules.State.DRAFTED.value)
+            .where(sa.or_(R.drafted_by_id.is_(None), R.drafted_by_id != user.id))
+            .order_by(R.due_at.is_(None), R.due_at, R.id).limit(limit * 2))
+    found = session.scalars(scoped(stmt, user.actor, R.division_id)).all()
+    return [r for r in found if can_work_division(user.actor, r.incident.division_id, Capability.APPROVE)][:limit]

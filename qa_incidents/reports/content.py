@@ -16,7 +16,7 @@ from qa_incidents.core import audit
 from qa_incidents.core.permissions import unscoped
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Status
-from qa_incidents.incidents.workflow_models import TriageDecision
+from qa_incidents.incidents.workflow_models import SeverityMatrixVersion, TriageDecision
 from qa_incidents.notifications import rules as notification_rules
 from qa_incidents.notifications.records import records_of
 
@@ -110,14 +110,26 @@ def recall_facts(session: so.Session, summaries: list[dict[str, Any]], *, today:
     return found
 
 
+def _severity_basis(session: so.Session, decision: TriageDecision) -> dict[str, Any]:
+    """The triage decision as data (the matrix rule as it was, the decided severity, the override's reason), so each
+    reader reads why in their own language; `severity_why` keeps the words as composed at issue."""
+    matrix = session.get(SeverityMatrixVersion, decision.matrix_version)
+    rules = (matrix.definition.get("rules") or []) if matrix is not None else []
+    rule = next((r for r in rules if decision.suggested_rule and r.get("id") == decision.suggested_rule), None)
+    return {"rule": rule, "suggested": decision.suggested.value, "severity": decision.severity.value,
+            "override_reason": decision.override_reason}
+
+
 def build(session: so.Session, incident: Incident, *, now: datetime, since: datetime | None,
-          narrative: str = "", triggers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+          narrative: str = "", triggers: list[dict[str, Any]] | None = None, asks: str = "") -> dict[str, Any]:
     decision = session.scalar(sa.select(TriageDecision).where(TriageDecision.incident_id == incident.id)
                               .order_by(TriageDecision.id.desc()).limit(1))
     why = ""
+    basis = None
     if decision is not None:
         why = decision.suggested_reason + (f" Decided {decision.severity.value}: {decision.override_reason}"
                                            if decision.override_reason else "")
+        basis = _severity_basis(session, decision)
     notifications = []
     next_steps = []
     for r in records_of(session, incident.id):
@@ -175,8 +187,8 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
         "units_in_field": incident.units_in_field, "country": incident.country, "place": incident.place,
         "occurred_at": _iso(incident.occurred_at), "aware_at": _iso(incident.aware_at),
         "status": incident.status.value, "severity": incident.severity.value if incident.severity else None,
-        "severity_why": why, "harm": harm_words(incident), "harm_facts": harm_facts(incident), "description": incident.description[:1200],
+        "severity_why": why, "severity_basis": basis, "harm": harm_words(incident), "harm_facts": harm_facts(incident), "description": incident.description[:1200],
         "notifications": notifications, "containment": containment, "recalls": recalls, "review": review,
-        "next_steps": next_steps, "changes_since_last": changes, "decided": decided, "narrative": narrative.strip(),
+        "next_steps": next_steps, "changes_since_last": changes, "decided": decided, "narrative": narrative.strip(), "asks": asks.strip(),
         "triggers": triggers or [], "as_of": _iso(now),
     }

@@ -31,6 +31,8 @@ class PendingStatusReport(Base):
     triggers: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
     narrative: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     narrative_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    #: What the division needs from management (decisions, budget, people), apart from its account of the case.
+    asks: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default=sa.text("''"))
 
     incident: so.Mapped[Incident] = so.relationship(lazy="joined")
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from qa_incidents.core.i18n import DEFAULT_LANGUAGE, written_date, written_datetime
+from qa_incidents.core.i18n import DEFAULT_LANGUAGE, data_text, written_date, written_datetime
 from qa_incidents.core.pdf import document_environment, html_to_pdf
 from qa_incidents.reports.content import REPORTED_FIELDS
 
@@ -134,10 +134,10 @@ def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) 
     def step(s: dict[str, Any]) -> str:
         kind = s.get("kind")
         if kind == "submit":
-            return _("Submit %(regime)s report to %(authority)s", regime=s["regime"], authority=s["authority"])
+            return _("Submit %(regime)s report to %(authority)s", regime=s["regime"], authority=data_text(s["authority"]))
         if kind == "decide":
             return _("Decide whether the %(regime)s report to %(authority)s is required", regime=s["regime"],
-                     authority=s["authority"])
+                     authority=data_text(s["authority"]))
         if kind == "countermeasure":
             return _("Countermeasure: %(what)s", what=s["description"])
         if kind == "containment":
@@ -161,6 +161,8 @@ def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) 
 
     return {
         "at": at,
+        "severity_why": severity_why(c),
+        "authorities": [data_text(n.get("authority")) for n in c.get("notifications") or []],
         "status": _title(STATUS_TITLES, c.get("status")),
         "harm": harm_text(c.get("harm_facts"), c.get("harm", "")),
         "triggers": [(_title(TRIGGER_TITLES, t.get("kind"), t.get("title") or ""), t.get("detail") or "")
@@ -175,6 +177,22 @@ def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) 
         "decided": [change_sentence(ch) for ch in c.get("decided") or []],
         "units": f"{c['units_in_field']:,}" if isinstance(c.get("units_in_field"), int) else str(c.get("units_in_field")),
     }
+
+
+def severity_why(c: dict[str, Any]) -> str:
+    """Why the incident has its severity, in the reader's language: from the decision's data when the report holds it
+    (reports issued before it did: the words as composed at issue)."""
+    from qa_incidents.incidents.severity import MatrixRule, rule_reason
+
+    basis = c.get("severity_basis")
+    if not isinstance(basis, dict):
+        return str(c.get("severity_why") or "")
+    rule = MatrixRule.from_dict(basis["rule"]) if basis.get("rule") else None
+    why = rule_reason(rule)
+    if basis.get("override_reason"):
+        why += " " + _("Decided %(severity)s: %(reason)s", severity=basis.get("severity"),
+                       reason=basis["override_reason"])
+    return why
 
 
 def _environment() -> Any:

@@ -146,7 +146,7 @@ def preview(session: so.Session, incident: Incident, *, now: datetime) -> dict[s
     pending = pending_for(session, incident.id)
     return report_content.build(session, incident, now=now, since=last.issued_at if last else None,
                                 narrative=pending.narrative if pending else "",
-                                triggers=pending.triggers if pending else [])
+                                triggers=pending.triggers if pending else [], asks=pending.asks if pending else "")
 
 
 def issue(session: so.Session, *, incident: Incident, now: datetime, user: User | None = None,
@@ -160,7 +160,8 @@ def issue(session: so.Session, *, incident: Incident, now: datetime, user: User 
     last = last_report(session, incident.id)
     number = (last.number if last else 0) + 1
     data = report_content.build(session, incident, now=now, since=last.issued_at if last else None,
-                                narrative=pending.narrative if pending else "", triggers=triggers)
+                                narrative=pending.narrative if pending else "", triggers=triggers,
+                                asks=pending.asks if pending else "")
     link = f"{base_url}/incidents/{incident.id}/status-reports/{number}"
     with in_language(DEFAULT_LANGUAGE):  # the copy kept with the version: the same whoever (or whatever) issues it
         html = render_html(data, number=number, issued_at=now, zone=zone, link=link)
@@ -218,11 +219,15 @@ def _require_work(user: User, incident: Incident) -> None:
         raise Forbidden(str(_l("Only the division's QA managers and head-office QA add narratives or issue reports.")))
 
 
-def save_narrative(session: so.Session, *, user: User, incident: Incident, text: str, now: datetime) -> PendingStatusReport:
-    """The division's words for the next report (before it is issued)."""
+def save_narrative(session: so.Session, *, user: User, incident: Incident, text: str, now: datetime,
+                   asks: str | None = None) -> PendingStatusReport:
+    """The division's words for the next report (before it is issued): its account, and (`asks`, None: unchanged)
+    what it needs from management."""
     _require_work(user, incident)
     if len(text) > 2000:
         raise ValidationFailed({"narrative": str(_l("At most %(n)d characters.", n=2000))})
+    if asks is not None and len(asks) > 2000:
+        raise ValidationFailed({"asks": str(_l("At most %(n)d characters.", n=2000))})
     if not reported(session, incident):
         raise ValidationFailed({"narrative": str(_l(
             "Status reports start when head office approves the escalation of an S1 or S2 incident."))})
@@ -230,13 +235,17 @@ def save_narrative(session: so.Session, *, user: User, incident: Incident, text:
     if pending is None:
         pending = PendingStatusReport(incident_id=incident.id, first_trigger_at=now, triggers=[], narrative="")
         session.add(pending)
-    before = pending.narrative
+    before, asked = pending.narrative, pending.asks or ""
     pending.narrative = text.strip()
     pending.narrative_by_id = user.id
+    if asks is not None:
+        pending.asks = asks.strip()
     session.flush()
+    changes: dict[str, list[str | None]] = {"narrative": [before or None, pending.narrative]}
+    if (pending.asks or "") != asked:
+        changes["asks"] = [asked or None, pending.asks]
     audit.record(session, actor_id=user.id, entity_type="status_report_narrative", entity_id=incident.id,
-                 incident_id=incident.id, action="status_report_narrative", now=now,
-                 changes={"narrative": [before or None, pending.narrative]})
+                 incident_id=incident.id, action="status_report_narrative", now=now, changes=changes)
     return pending
 
 
@@ -277,10 +286,17 @@ def acknowledge(session: so.Session, *, user: User, report: StatusReport, now: d
 
 def unacknowledged_for(session: so.Session, user: User) -> list[StatusReport]:
     """Reports sent to the user and not yet acknowledged, of incidents the user may still read (a user moved to
-    another division no longer sees the old division's reports listed)."""
+    another division no longer sees the old division's reports listed). A report superseded by a newer one of the
+    same incident sent to the user is not listed: the newest stands for the incident, and acknowledging it is
+    enough."""
+    newer, sent = so.aliased(StatusReport), so.aliased(StatusReportRecipient)
+    superseded = (sa.select(newer.id).join(sent, sent.report_id == newer.id)
+                  .where(newer.incident_id == StatusReport.incident_id, newer.number > StatusReport.number,
+                         sent.email == user.email).exists())
     stmt = (sa.select(StatusReport).join(StatusReportRecipient, StatusReportRecipient.report_id == StatusReport.id)
             .join(Incident, Incident.id == StatusReport.incident_id)
-            .where(StatusReportRecipient.email == user.email, StatusReportRecipient.acknowledged_at.is_(None)))
+            .where(StatusReportRecipient.email == user.email, StatusReportRecipient.acknowledged_at.is_(None),
+                   ~superseded))
     return list(session.scalars(scoped(stmt, user.actor, Incident.division_id)
                                 .order_by(StatusReport.issued_at.desc(), StatusReport.id.desc()).limit(50)))
 
@@ -309,9 +325,15 @@ def scan(session: so.Session, *, now: datetime, settings: ReportSettings = DEFAU
                 closed=incident.status == Status.CLOSED, now=now, settings=settings):
             issue(session, incident=incident, now=now, base_url=base_url, zone=zone, extra_trigger=Trigger.CADENCE)
             result.issued += 1
+    # A recipient who acknowledged a newer report of the incident has read what the older one said: not escalated.
+    newer, read = so.aliased(StatusReport), so.aliased(StatusReportRecipient)
+    read_newer = (sa.select(newer.id).join(read, read.report_id == newer.id)
+                  .where(newer.incident_id == StatusReport.incident_id, newer.number > StatusReport.number,
+                         read.email == StatusReportRecipient.email, read.acknowledged_at.is_not(None)).exists())
     waiting = session.execute(
         sa.select(StatusReportRecipient, StatusReport).join(StatusReport, StatusReport.id == StatusReportRecipient.report_id)
-        .where(StatusReportRecipient.acknowledged_at.is_(None), StatusReportRecipient.escalated_at.is_(None))).all()
+        .where(StatusReportRecipient.acknowledged_at.is_(None), StatusReportRecipient.escalated_at.is_(None),
+               ~read_newer)).all()
     by_report: dict[int, list[StatusReportRecipient]] = {}
     for recipient, report in waiting:
         if rules.ack_overdue(severity=report.content.get("severity"), issued_at=report.issued_at, now=now,

@@ -34,8 +34,11 @@ bp = Blueprint("reports", __name__)
 
 class NarrativeForm(Form):
     narrative = TextAreaField(_l("Narrative for the next report"), validators=[Length(max=2000)],
-                              description=_l("A few sentences in the division's words: what you are doing and what "
-                                             "you need. It goes into the next report and cannot be changed after issue."))
+                              description=_l("A few sentences in the division's words: what happened and what you are "
+                                             "doing. It goes into the next report and cannot be changed after issue."))
+    asks = TextAreaField(_l("Needed from management"), validators=[Length(max=2000)],
+                         description=_l("Decisions, budget or people the division asks management for; leave empty "
+                                        "when it asks for nothing."))
 
 
 class DistributionForm(Form):
@@ -120,14 +123,14 @@ def next_report(incident_id: int):  # type: ignore[no-untyped-def]
     """The next report as it would be issued now; the division's narrative; issue now."""
     incident = incident_or_404(incident_id)
     pending = service.pending_for(db(), incident.id)
-    form = NarrativeForm(data={"narrative": pending.narrative if pending else ""})
+    form = NarrativeForm(data={"narrative": pending.narrative if pending else "", "asks": pending.asks if pending else ""})
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
             try:
                 with transaction(db()) as s:
                     service.save_narrative(s, user=current_user, incident=incident, text=form.narrative.data or "",
-                                           now=now())
+                                           asks=form.asks.data or "", now=now())
                     if request.form.get("issue"):
                         report = service.issue_now(s, user=current_user, incident=incident, now=now(),
                                                    base_url=_base_url(), zone=_zone())

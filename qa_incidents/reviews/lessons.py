@@ -92,6 +92,16 @@ def _texts(review: Review, steps: dict[Dimension, list[WhyStep]], countermeasure
     }
 
 
+def _in_english() -> Any:
+    """The composed parts of a lesson in English (the catalogue's source language), in or outside a request."""
+    from contextlib import nullcontext
+
+    from flask import has_app_context
+    from flask_babel import force_locale
+
+    return force_locale("en") if has_app_context() else nullcontext()
+
+
 def personal_data_found(review: Review, steps: dict[Dimension, list[WhyStep]],
                         countermeasures: list[Countermeasure]) -> list[tuple[str, rules.Finding]]:
     """What the scrubber will remove from the lesson this review publishes: (field, finding) pairs, for the approver
@@ -116,7 +126,8 @@ def publish_from_review(session: so.Session, *, review: Review, steps: dict[Dime
     def clean(text: str) -> str:
         return rules.scrub_personal_data(text or "", also=known)
 
-    texts = _texts(review, steps, countermeasures)
+    with _in_english():  # stored in one language; each reader reads the composed parts in theirs (for_readers)
+        texts = _texts(review, steps, countermeasures)
     first = review.incidents[0] if review.incidents else None
     stage = rules.STAGE_TITLES.get(rules.ProcessStage(review.process_stage)) if review.process_stage else ""
     primary = next((c.dimension for c in countermeasures if c.kind == rules.CountermeasureType.ELIMINATE_CAUSE),
@@ -167,8 +178,42 @@ class ShownLesson:
         return getattr(self.__dict__["lesson"], name)
 
 
+#: The lines publication composes around what the writers typed (see `_texts`), each re-worded for the reader.
+_INTRODUCED = re.compile(r"^Introduced in: (.+)$")
+_NOT_DETECTED = re.compile(r"^Not detected because: (.+)$")
+_FACTORS = re.compile(r"^Factors: (.+)$")
+_WHY = re.compile(r"^Why\? (.*) — (.*)$")
+_NO_COUNTERMEASURE = re.compile(r"^- \[([^\]]+)\] No countermeasure: (.*)$")
+_COUNTERMEASURE = re.compile(r"^- \[([^\]·:]+?)(?: · ([^\]:]+?))?(?:: ([^\]]*))?\] (.*)$")
+
+
+def composed_in_reader_language(text: str) -> str:
+    """A lesson's text with the labels and titles publication composed in (stage, factors, countermeasure kinds and
+    safety tiers, "Why?") in the reader's language; what the writers typed stays as written."""
+    from qa_incidents.core.i18n import data_text
+
+    def line(value: str) -> str:
+        if m := _INTRODUCED.match(value):
+            return gettext("Introduced in: %(stage)s", stage=data_text(m[1]))
+        if m := _NOT_DETECTED.match(value):
+            return gettext("Not detected because: %(why)s", why=m[1])
+        if m := _FACTORS.match(value):
+            return gettext("Factors: %(factors)s", factors=gettext(", ").join(data_text(f) for f in m[1].split(", ")))
+        if m := _WHY.match(value):
+            return gettext("Why? %(question)s — %(answer)s", question=m[1], answer=m[2])
+        if m := _NO_COUNTERMEASURE.match(value):
+            return f"- [{data_text(m[1])}] " + gettext("No countermeasure: %(why)s", why=m[2])
+        if m := _COUNTERMEASURE.match(value):
+            kind = data_text(m[1]) + (f" · {data_text(m[2])}" if m[2] else "") + (f": {m[3]}" if m[3] else "")
+            return f"- [{kind}] {m[4]}"
+        return value
+
+    return "\n".join(line(value) for value in text.split("\n"))
+
+
 def for_readers(lesson: Lesson) -> ShownLesson:
-    return ShownLesson(lesson, {name: rules.scrub_personal_data(getattr(lesson, name) or "") for name in READER_TEXTS},
+    return ShownLesson(lesson, {name: composed_in_reader_language(rules.scrub_personal_data(getattr(lesson, name) or ""))
+                                for name in READER_TEXTS},
                        [rules.scrub_personal_data(c) for c in lesson.design_review_checks or []])
 
 

@@ -56,10 +56,14 @@ def reported(demo, clock):
                  action="notification_submitted", now=later,
                  changes={"document_sha256": [None, "ab" * 32], "missing_explanation": [None, "to follow"]})
     reports.save_narrative(demo, user=qa, incident=fire, text="Approve the stop-ship budget.", now=later)
-    reports.save_narrative(demo, user=qa, incident=fire, text="We need approval of the stop-ship budget.", now=later)
+    reports.save_narrative(demo, user=qa, incident=fire, text=NARRATIVE, now=later,
+                           asks="We need approval of the stop-ship budget.")
     second = reports.issue_now(demo, user=qa, incident=fire, now=clock.advance(minutes=5))
     demo.commit()
     return first, second
+
+
+NARRATIVE = "Shipments of lot L2405 stopped; field inspection of the relay starts Monday."
 
 
 def test_the_brief_names_no_internal_field_and_says_changes_in_sentences(demo, reported):
@@ -88,7 +92,12 @@ def test_the_brief_reads_in_the_order_an_executive_needs(demo, reported):
     assert places == sorted(places)
     decided = page.split("Decided", 1)[1].split("Needed from management", 1)[0]
     assert "Yuki Nakamura approved the escalation" in decided
-    assert "We need approval of the stop-ship budget." in page.split("Needed from management", 1)[1]
+    asked = page.split("Needed from management", 1)[1].split("Next steps", 1)[0]
+    assert "We need approval of the stop-ship budget." in asked and NARRATIVE not in asked
+    # The division's account of the case is read with what happened, not as something asked of management.
+    account = page.split("The division's account", 1)[1].split("Severity S1 and why", 1)[0]
+    assert page.index("What happened") < page.index("The division's account") and NARRATIVE in account
+    assert page.count(NARRATIVE) == 1
 
 
 def test_page_and_pdf_are_one_document(demo, reported):

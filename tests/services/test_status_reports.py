@@ -224,3 +224,32 @@ def test_no_report_while_no_obligation_is_reportable(demo, clock):
     before = records.reportable_record_ids(demo, minor.id)
     assert reports.first_reportable(demo, incident=minor, before=before, now=clock(), user=qa) is None
     assert reports.reports_of(demo, minor.id) == []
+
+
+def test_an_older_report_is_no_longer_waiting_once_a_newer_one_of_the_incident_came(demo, escalated, clock):
+    """Report 1 is superseded by report 2 of the same incident: My work lists report 2 only, and once the executive
+    acknowledges it nothing of the incident waits."""
+    executive = user(demo, "executive@example.com")
+    report = reports.issue_now(demo, user=user(demo, "hq.qa@example.com"), incident=escalated, now=clock())
+    demo.commit()
+    assert len(reports.reports_of(demo, escalated.id)) >= 2
+    assert [r.number for r in reports.unacknowledged_for(demo, executive)] == [report.number]
+    reports.acknowledge(demo, user=executive, report=report, now=clock() + timedelta(minutes=5))
+    demo.commit()
+    assert reports.unacknowledged_for(demo, executive) == []
+
+
+def test_an_older_s1_report_is_not_escalated_once_its_reader_acknowledged_a_newer_one(demo, escalated, clock):
+    executive = user(demo, "executive@example.com")
+    hq = user(demo, "hq.qa@example.com")
+    older = reports.issue_now(demo, user=hq, incident=escalated, now=clock())
+    newer = reports.issue_now(demo, user=hq, incident=escalated, now=clock() + timedelta(minutes=10))
+    demo.commit()
+    assert older.content.get("severity") == "S1" and newer.number == older.number + 1
+    for report in reports.reports_of(demo, escalated.id):  # everyone else read every report
+        for r in report.recipients:
+            if r.email != executive.email and r.acknowledged_at is None:
+                r.acknowledged_at = clock()
+    reports.acknowledge(demo, user=executive, report=newer, now=clock() + timedelta(minutes=20))
+    demo.commit()
+    assert reports.scan(demo, now=clock() + timedelta(hours=5), settings=SETTINGS).escalated == 0

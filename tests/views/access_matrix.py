@@ -112,6 +112,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "incidents.comment": "work A",
     "incidents.assign": "notify A",
     "incidents.bulk_assign": "work_notifications",  # each selected incident is then checked (refusals per row)
+    "incidents.bulk_triage": "work_notifications",  # each selected incident is then checked (refusals per row)
     "incidents.save_view": "read_incidents",
     "incidents.delete_view": "owner",
     "incidents.attach": "work A",

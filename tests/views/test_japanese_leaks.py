@@ -16,7 +16,8 @@ PAGES = {
     "hq.qa@example.com": ["/", "/my-work", "/incidents/", "/incidents/1", "/incidents/2", "/incidents/3", "/incidents/4",
                           "/notifications/board", "/recalls/", "/reviews/", "/reports/portfolio",
                           "/laws/", "/escalations/"],
-    "division.qa@example.com": ["/", "/my-work", "/incidents/1", "/notifications/board", "/reviews/"],
+    "division.qa@example.com": ["/", "/my-work", "/incidents/1", "/notifications/board", "/reviews/",
+                                "/incidents/bulk-triage?incident_id=1&incident_id=3"],
     "engineer@example.com": ["/", "/reviews/lessons"],
     "reporter@example.com": ["/", "/incidents/new"],
 }
@@ -71,3 +72,78 @@ def test_every_signature_meaning_has_words_in_japanese(app):
         for meaning in meanings:
             words = meaning_title(meaning)
             assert words != meaning and not re.search(r"[a-z]{3}", words.replace("OCHIBO-HIROI", "")), meaning
+
+
+def test_values_composed_into_the_trail_read_in_japanese(app):
+    """The trail keeps what the code recorded (English); a Japanese reader reads the meaning, the authentication and
+    the matrix suggestion in Japanese."""
+    from qa_incidents.incidents.timeline import trail_value
+
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        assert trail_value("meaning", "approved escalation") == "エスカレーションを承認"
+        assert trail_value("signature", "approved escalation · fd0486a1177d87a1…") == "エスカレーションを承認 · fd0486a1177d87a1…"
+        assert trail_value("authentication", "password") == "パスワード"
+        assert trail_value("suggested", "S1 (F1, matrix v1)") == "S1（ルール F1、マトリクス第1版）"
+        assert trail_value("reason", "Fire at a customer's home") == "Fire at a customer's home"  # as typed
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert trail_value("suggested", "S4 (fallback, matrix v2)") == "S4 (rule fallback, matrix version 2)"
+
+
+def test_a_stored_assessment_reads_in_japanese_with_its_citation_as_written(app):
+    from qa_incidents.core.i18n import data_text
+
+    stored = ("Applies: a death, an injury needing 30 days' treatment or more or a lasting disability, CO poisoning or "
+              "a fire is a serious product accident (消費生活用製品安全法 第2条第6項, 施行令 第5条, 第35条)")
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        shown = data_text(stored)
+        assert shown.startswith("該当：死亡、") and shown.endswith("(消費生活用製品安全法 第2条第6項, 施行令 第5条, 第35条)")
+        assert data_text("Applies: our own words (note)") == "Applies: our own words (note)"  # not in the catalogue
+        assert data_text("Consumer Affairs Agency (reports); METI (recalls)") == "消費者庁（報告）、経済産業省（リコール）"
+
+
+def test_the_status_report_says_why_the_severity_in_the_readers_language(app):
+    from qa_incidents.incidents.severity import DEFAULT_MATRIX
+    from qa_incidents.reports.render import severity_why
+
+    f1 = next(r for r in DEFAULT_MATRIX.rules if r.id == "F1")
+    content = {"severity_why": "Rule F1: harm is Fire … (as issued)",
+               "severity_basis": {"rule": f1.to_dict(), "suggested": "S1", "severity": "S1", "override_reason": ""}}
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        why = severity_why(content)
+        assert why.startswith("ルール F1：") and "火災" in why and "Fire" not in why
+        assert severity_why({"severity_why": "Rule F1: as issued"}) == "Rule F1: as issued"  # an older report
+
+
+def test_a_lessons_composed_labels_read_in_japanese(app):
+    from qa_incidents.reviews.lessons import composed_in_reader_language
+
+    stored = ("Introduced in: Manufacturing\nCrimp height not checked.\nNot detected because: End-of-line test.\n"
+              "- [Eliminate the cause · 1. Design (fundamental safety design)] Crimp replaced by a welded joint")
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        shown = composed_in_reader_language(stored)
+    assert shown.splitlines() == ["混入した工程：製造", "Crimp height not checked.", "検出されなかった理由：End-of-line test.",
+                                  "- [原因の除去 · 1. 設計（本質安全設計）] Crimp replaced by a welded joint"]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert composed_in_reader_language(stored) == stored
+
+
+def test_holiday_names_in_the_readers_language_where_the_library_has_it(app):
+    from datetime import date
+
+    from qa_incidents.notifications.deadlines import holiday_name
+
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        assert holiday_name("JP", None, date(2026, 1, 1), "New Year's Day") == "元日"
+        assert holiday_name("US", None, date(2026, 7, 4), "Independence Day") == "Independence Day"  # no Japanese
+        assert holiday_name("JP", None, date(2026, 1, 2), "Company day off") == "Company day off"  # not the library's
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert holiday_name("JP", None, date(2026, 1, 1), "New Year's Day") == "New Year's Day"
+
+
+def test_the_holiday_calendars_in_japanese_name_the_days_in_japanese(browser_as, demo):
+    _japanese(demo)
+    page = text(browser_as("hq.qa@example.com").get("/deadlines/calendars?year=2026"))
+    page = page.split("日本：行政機関の休日", 1)[1].split("カナダ", 1)[0]  # Japan's calendar
+    assert page and "2026-01-01 元日" in page and "2026-01-12 成人の日" in page
+    assert "2026-12-29 行政機関の休日（12月29日～1月3日" in page
+    assert "New Year's Day" not in page and "Administrative holiday" not in page

@@ -73,6 +73,14 @@ def _watch(client, incident_id: int = 1, watching: bool = True):  # type: ignore
     return client.post(f"/incidents/{incident_id}/watch", data={"csrf_token": token, "watching": "1" if watching else "0"})
 
 
+def test_the_bell_is_drawn_as_an_inline_svg_not_a_font_glyph(browser_as):
+    """An emoji bell needs a font with the glyph: without one it showed as an empty box."""
+    page = browser_as("hq.qa@example.com").get("/my-work").get_data(as_text=True)
+    bell = page.split('class="bell"', 1)[1].split("</a>", 1)[0]
+    assert "<svg" in bell and 'aria-hidden="true"' in bell
+    assert "&#128276;" not in bell and "\U0001F514" not in bell
+
+
 def test_the_bell_tells_a_watcher_what_changed_and_marks_it_read(browser_as):
     hq, qa = browser_as("hq.qa@example.com"), browser_as("division.qa@example.com")
     assert _watch(hq).status_code == 302
