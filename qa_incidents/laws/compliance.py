@@ -450,9 +450,10 @@ def my_reassessments(session: so.Session, *, actor: Actor, limit: int = 50) -> t
     if not can(actor, WORK):
         return [], 0
     T = ReassessmentTask
-    base = sa.select(T).where(T.status == "open")
+    where = [T.status == "open"]
     if not can(actor, Capability.WORK_ALL_DIVISIONS):
-        base = base.where(T.division_id == actor.division_id)
-    rows = list(session.scalars(scoped(base.order_by(T.due_on, T.id).limit(limit), actor, T.division_id)))
-    total = session.scalar(scoped(sa.select(sa.func.count()).select_from(base.subquery()), actor, T.division_id))
+        where.append(T.division_id == actor.division_id)
+    rows = list(session.scalars(scoped(sa.select(T).where(*where).order_by(T.due_on, T.id).limit(limit), actor,
+                                       T.division_id)))
+    total = session.scalar(scoped(sa.select(sa.func.count(T.id)).where(*where), actor, T.division_id))
     return rows, int(total or 0)

@@ -356,3 +356,9 @@ def reassessment_counts() -> compliance.TaskCounts | None:
     if not current_user.is_authenticated or not compliance.can_read(current_user.actor):
         return None
     return compliance.task_counts(db(), actor=current_user.actor, today=_today())
+
+
+@bp.app_template_global("today_for_reassessments")
+def today_for_reassessments() -> dt.date:
+    """Today in the reader's time zone (due days are days)."""
+    return _today()
