@@ -343,11 +343,14 @@ def amendment_form(law_id: int | None, amendment_id: int | None):  # type: ignor
     form = AmendmentForm(data=AmendmentForm.initial(amendment) if amendment else None)
     form.affected_categories.choices = [SelectChoice(c.code, f"{c.path} ({c.code})") for c in list_categories(db())]
     failed = False
-    if form.validate_on_submit() and _technical_source_given(form, law):
+    if form.validate_on_submit():
+        source_given = _technical_source_given(form, law)
         try:
             with transaction(db()) as s:
                 service.save_amendment(s, data=form.service_data(law.id), amendment_id=amendment_id,
                                        actor_id=current_user.id, now=now())
+                if not source_given:  # the service's own reasons are shown too; nothing is kept
+                    raise ValidationFailed({})
             flash(_("Amendment saved: %(title)s", title=form.title.data), "success")
             return redirect(url_for("laws.show", law_id=law.id, _anchor="amendments"))
         except ValidationFailed as e:
