@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from qa_incidents.core.forms import Form
@@ -26,7 +26,7 @@ class MatrixFilterForm(Form):
     category = SelectField(_l("Product category"), validators=[Optional()],
                            invalid_choice_message=_l("Choose a category from the list."))
     state = SelectField(_l("State"), validators=[Optional()], invalid_choice_message=_l("Choose a state from the list."),
-                        choices=[(ALL, _l("Any state"))] + [(s.value, t) for s, t in STATE_TITLES.items()])
+                        choices=[SelectChoice(ALL, _l("Any state"))] + [SelectChoice(s.value, t) for s, t in STATE_TITLES.items()])
     q = StringField(_l("Model or name"), validators=[Optional(), Length(max=80)])
     warn_days = IntegerField(_l("Expiring within (days)"), validators=[Optional(), NumberRange(min=0, max=3650)],
                              description=_l("Evidence expiring within this many days shows as expiring."))
@@ -35,7 +35,7 @@ class MatrixFilterForm(Form):
 class EvidenceForm(Form):
     law_id = SelectField(_l("Technical law"), validators=[InputRequired(_l("Choose a technical law."))],
                          invalid_choice_message=_l("Choose a law from the list."))
-    kind = SelectField(_l("Kind of document"), choices=[(k, t) for k, t in EVIDENCE_KIND_TITLES.items()],
+    kind = SelectField(_l("Kind of document"), choices=[SelectChoice(k, t) for k, t in EVIDENCE_KIND_TITLES.items()],
                        validators=[InputRequired()], invalid_choice_message=_l("Choose the kind of document."))
     issuer = StringField(_l("Issued by"), validators=[InputRequired(), Length(max=200)],
                          description=_l("The certification body, test laboratory or, for a declaration, the company."))
