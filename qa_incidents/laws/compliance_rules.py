@@ -28,6 +28,9 @@ STATE_TITLES = {
     State.GAP: _l("Gap: no evidence"),
 }
 
+#: As the laws map says it (notifications.deadlines.UNCONFIRMED_LABEL), without depending on the notifications.
+UNCONFIRMED_LABEL = _l("To be confirmed by the legal department")
+
 EVIDENCE_KINDS = ("certificate", "test_report", "declaration")
 EVIDENCE_KIND_TITLES = {
     "certificate": _l("Certificate"),

@@ -42,9 +42,14 @@ from qa_incidents.laws.compliance_forms import (
     TechnicalLawForm,
     WithdrawEvidenceForm,
 )
-from qa_incidents.laws.compliance_rules import DEFAULT_WARN_DAYS, EVIDENCE_KIND_TITLES, STATE_TITLES, State
+from qa_incidents.laws.compliance_rules import (
+    DEFAULT_WARN_DAYS,
+    EVIDENCE_KIND_TITLES,
+    STATE_TITLES,
+    UNCONFIRMED_LABEL,
+    State,
+)
 from qa_incidents.laws.models import Law, TechnicalLaw
-from qa_incidents.notifications.deadlines import UNCONFIRMED_LABEL
 
 bp = Blueprint("compliance", __name__, url_prefix="/laws/compliance")
 
