@@ -10,6 +10,7 @@ import re
 import sqlalchemy as sa
 from view_helpers import csrf_token, flashes, form_with, text
 
+from qa_incidents.accounts.models import User
 from qa_incidents.catalogue.models import Product
 from qa_incidents.laws.models import ComplianceEvidence, ReassessmentTask
 
@@ -139,3 +140,14 @@ def test_marking_a_law_technical_is_refused_with_input_kept(browser_as):
     assert refused.status_code == 422
     assert form_with(refused, "evidence_expected").values["evidence_expected"] == "Test report"
     assert browser_as(HA_QA).get("/laws/compliance/technical/new").status_code == 403
+
+
+def test_the_register_in_japanese(browser_as, demo):
+    demo.execute(sa.update(User).where(User.email == HQ).values(locale="ja"))
+    demo.commit()
+    page = browser_as(HQ).get("/laws/compliance/")
+    assert page.status_code == 200
+    assert cell(page, "R-HW540", "CN-CCC").startswith("証拠の期限切れ間近")
+    assert cell(page, "R-S38", "JP-PSE") == "未対応：証拠なし 再評価"
+    shown = text(page)
+    assert "技術法規への適合" in shown and "Gap: no evidence" not in shown and "Evidence expiring" not in shown
