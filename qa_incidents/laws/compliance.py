@@ -457,3 +457,62 @@ def my_reassessments(session: so.Session, *, actor: Actor, limit: int = 50) -> t
                                        T.division_id)))
     total = session.scalar(scoped(sa.select(sa.func.count(T.id)).where(*where), actor, T.division_id))
     return rows, int(total or 0)
+
+
+# --- the scheduler's scan ----------------------------------------------------------------------------------------
+
+
+def scan(session: so.Session, *, now: dt.datetime, warn_days: int = DEFAULT_WARN_DAYS, base_url: str = "") -> int:
+    """Open any re-assessment an amendment now reaches (a model newly sold where an amended law applies), and tell
+    the division's QA managers once when a model's best evidence for a law comes within the warning period, when it
+    has expired, and when a re-assessment passes its due day. Returns how many messages were queued."""
+    from flask_babel import gettext
+
+    from qa_incidents.accounts.service import people
+    from qa_incidents.core import outbox
+    from qa_incidents.core.permissions import Role
+
+    sync_reassessments(session, now=now)
+    today = now.date()
+    E = ComplianceEvidence
+    current = list(session.scalars(unscoped(sa.select(E).where(E.withdrawn_at.is_(None), E.issued_on <= today),
+                                            "work done for the system: every division's evidence, for its expiry")))
+    best: dict[tuple[int, int], ComplianceEvidence] = {}
+    for e in current:
+        key = (e.product_id, e.law_id)
+        held = best.get(key)
+        if held is None or (held.expires_on is not None and (e.expires_on is None or e.expires_on > held.expires_on)):
+            best[key] = e
+    queued = 0
+    for e in best.values():
+        state = assess([EvidenceFacts(e.issued_on, e.expires_on)], today=today, warn_days=warn_days)
+        if state.state not in (State.EXPIRING, State.EXPIRED) or not e.product.active:
+            continue
+        to = people(session, roles={Role.DIVISION_QA}, division_id=e.division_id)
+
+        def letter(reader: outbox.Reader, e: ComplianceEvidence = e, expired: bool = state.state == State.EXPIRED
+                   ) -> tuple[str, str]:
+            subject = (gettext("Evidence expired: %(model)s, %(law)s", model=e.product.model, law=e.law.short_name)
+                       if expired else gettext("Evidence expiring: %(model)s, %(law)s", model=e.product.model,
+                                               law=e.law.short_name))
+            body = gettext("%(number)s (%(issuer)s) expires on %(day)s.", number=e.number, issuer=e.issuer,
+                           day=reader.date(e.expires_on))
+            return subject, f"{body}\n\n{base_url}/laws/compliance/products/{e.product_id}\n"
+
+        key = f"compliance-evidence:{e.id}:{state.state.value}"
+        queued += bool(outbox.enqueue_localised(session, people=to, now=now, compose=letter, dedupe_key=key))
+    overdue = session.scalars(unscoped(
+        sa.select(ReassessmentTask).where(ReassessmentTask.status == "open", ReassessmentTask.due_on < today),
+        "work done for the system: every division's overdue re-assessments"))
+    for task in overdue:
+        to = people(session, roles={Role.DIVISION_QA}, division_id=task.division_id)
+
+        def overdue_letter(reader: outbox.Reader, task: ReassessmentTask = task) -> tuple[str, str]:
+            subject = gettext("Re-assessment overdue: %(model)s, %(law)s", model=task.product.model,
+                              law=task.law.short_name)
+            body = gettext("Due on %(day)s: %(amendment)s", day=reader.date(task.due_on), amendment=task.amendment.title)
+            return subject, f"{body}\n\n{base_url}/laws/compliance/tasks/{task.id}\n"
+
+        queued += bool(outbox.enqueue_localised(session, people=to, now=now, compose=overdue_letter,
+                                                dedupe_key=f"compliance-task-overdue:{task.id}"))
+    return queued

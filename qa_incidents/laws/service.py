@@ -408,3 +408,8 @@ def _enforcement_letter(reader: outbox.Reader, *, amendment: Amendment, days_lef
                       n=days_left)
             + f"\n\n{amendment.summary}\n\n{base_url}/laws/{law.id}\n")
     return subject, body
+
+
+def compliance_scan(session: so.Session, *, now: dt.datetime, warn_days: int, base_url: str = "") -> int:
+    """The compliance register's scheduled scan (expiring evidence, overdue re-assessments): laws/compliance.py."""
+    return compliance.scan(session, now=now, warn_days=warn_days, base_url=base_url)

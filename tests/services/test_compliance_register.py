@@ -289,3 +289,23 @@ def test_marking_a_law_technical_is_audited_and_needs_what_shows_conformity(demo
 def test_every_technical_law_names_its_instrument_and_source(demo):
     for t in compliance.technical_laws(demo):
         assert t.law.citation and t.law.source and t.evidence_expected, t.law.short_name
+
+
+# --- the scheduled scan ------------------------------------------------------------------------------------------
+
+
+def test_the_scan_tells_the_division_once_of_expiring_and_expired_evidence_and_overdue_reassessments(demo):
+    from qa_incidents.core.outbox import OutboxMessage
+
+    def mails():
+        return {(m.to_addrs, m.subject) for m in demo.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like("compliance-%")))}
+
+    assert compliance.scan(demo, now=NOW) == 2
+    assert mails() == {("division.qa@example.com", "Evidence expiring: R-HW540, CN-CCC"),
+                       ("division.qa@example.com", "Evidence expired: RAS-X40, EU-RoHS")}
+    assert compliance.scan(demo, now=NOW) == 0  # told once
+    later = dt.datetime(2027, 1, 4, 3, 0, tzinfo=dt.UTC)  # re-assessments due 2027-01-02; CCC valid through 01-03
+    assert compliance.scan(demo, now=later) == 3  # both overdue; the CCC certificate has now expired
+    assert ("division.qa@example.com", "Re-assessment overdue: R-S38, JP-PSE") in mails()
+    assert ("division.qa@example.com", "Evidence expired: R-HW540, CN-CCC") in mails()
