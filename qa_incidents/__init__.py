@@ -128,6 +128,9 @@ def _register_blueprints(app: Flask) -> None:
     from qa_incidents.laws.transfer_views import bp as laws_transfer_bp
 
     app.register_blueprint(laws_transfer_bp)
+    from qa_incidents.laws.compliance_views import bp as compliance_bp
+
+    app.register_blueprint(compliance_bp)
     from qa_incidents.notifications.views import bp as notifications_bp
 
     app.register_blueprint(notifications_bp)

@@ -150,6 +150,10 @@ def load_demo(session: so.Session, *, now: datetime) -> str:
     from qa_incidents.laws.seed import load_laws
 
     created["laws"] = load_laws(session, now=now)
+    from qa_incidents.laws.compliance_seed import load_demo_register, load_technical_laws
+
+    load_technical_laws(session, now=now)
+    load_demo_register(session, now=now)
     return ", ".join(f"{n} {k} created" for k, n in created.items())
 
 

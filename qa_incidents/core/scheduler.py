@@ -70,6 +70,15 @@ def run_law_alerts(app: Flask) -> int:
         session.close()
 
 
+def run_compliance_scan(app: Flask) -> int:
+    """The compliance register: expiring or expired evidence and overdue re-assessments, told once each."""
+    from qa_incidents.laws.service import compliance_scan
+
+    warn_days = int(app.config.get("COMPLIANCE_WARN_DAYS", 90))
+    return run_write_job(app, lambda session, now, base_url: compliance_scan(session, now=now, warn_days=warn_days,
+                                                                             base_url=base_url))
+
+
 def run_write_job(app: Flask, job: Callable[..., int]) -> int:
     """Run `job(session, now=…, base_url=…)` in one write transaction; it returns how many messages it queued."""
     from qa_incidents.core.db import begin_write
@@ -169,6 +178,7 @@ JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
     "dashboard": (run_dashboard_refresh, 600),
     "complaint_signals": (run_complaint_scan, 3600),
     "group_alerts": (run_group_alert_scan, 3600),
+    "compliance": (run_compliance_scan, 3600),
 }
 
 

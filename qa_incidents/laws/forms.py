@@ -173,17 +173,20 @@ class AmendmentForm(Form):
         _l("Affected product categories"), invalid_choice_message=_l("Choose categories from the list."),
         description=_l("Sub-categories are included. None chosen: every category the law covers. Hold Ctrl "
                        "(⌘ on a Mac) to choose several."))
+    source = TextAreaField(_l("Source"), validators=[Length(max=2000)],
+                           description=_l("Where the amendment is published (official journal, gazette, ministry "
+                                          "notice), with its address. Required for a technical law."))
 
     @classmethod
     def initial(cls, amendment: Amendment) -> dict[str, Any]:
         return {name: getattr(amendment, name) for name in (
-            "title", "promulgated_on", "enforced_on", "summary", "affected_categories")}
+            "title", "promulgated_on", "enforced_on", "summary", "affected_categories", "source")}
 
     def service_data(self, law_id: int) -> dict[str, Any]:
         return {
             "law_id": law_id, "title": _text(self.title.data), "promulgated_on": self.promulgated_on.data,
             "enforced_on": self.enforced_on.data, "summary": _text(self.summary.data),
-            "affected_categories": list(self.affected_categories.data or []),
+            "affected_categories": list(self.affected_categories.data or []), "source": _text(self.source.data),
         }
 
 

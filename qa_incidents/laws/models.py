@@ -9,7 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from qa_incidents.catalogue.models import ProductCategory
+from qa_incidents.accounts.models import Division
+from qa_incidents.catalogue.models import Product, ProductCategory
+from qa_incidents.core.clock import utcnow
 from qa_incidents.core.db import Base
 
 
@@ -114,6 +116,8 @@ class Amendment(Base):
     summary: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     #: Codes of the product categories the amendment affects (sub-categories included).
     affected_categories: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    #: Where the amendment is published (official journal, gazette, ministry notice): migration 0040.
+    source: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default=sa.text("''"))
 
     law: so.Mapped[Law] = so.relationship(back_populates="amendments")
 
@@ -125,3 +129,90 @@ class Amendment(Base):
 def in_force(valid_from: Any, valid_to: Any, on: dt.date) -> bool:
     """Whether a [valid_from, valid_to) interval (either end open) contains the date."""
     return (valid_from is None or valid_from <= on) and (valid_to is None or on < valid_to)
+
+
+# --- the technical-law compliance register (migration 0040) ----------------------------------------------------
+
+
+class TechnicalLaw(Base):
+    """A law of the map that products must conform to before they are sold (PSE, RoHS, RED…): a product model sold
+    where it applies, in a category it covers, needs evidence of conformity for it."""
+
+    __tablename__ = "technical_law"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    law_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("law.id"))
+    #: What shows conformity (e.g. "EU declaration of conformity; technical documentation; CE marking").
+    evidence_expected: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    law: so.Mapped[Law] = so.relationship(lazy="joined")
+
+    __table_args__ = (sa.UniqueConstraint("law_id", name="uq_technical_law_law"),)
+
+
+class ComplianceEvidence(Base):
+    """A certificate, test report or declaration of conformity of one product model for one technical law. Never
+    deleted: a wrong or superseded document is withdrawn with a reason."""
+
+    __tablename__ = "compliance_evidence"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    product_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("product.id"), index=True)
+    law_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("law.id"), index=True)
+    #: The product's division when recorded (the scoping column).
+    division_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("division.id"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(24))  # certificate | test_report | declaration
+    issuer: so.Mapped[str] = so.mapped_column(sa.String(200))
+    number: so.Mapped[str] = so.mapped_column(sa.String(120))
+    issued_on: so.Mapped[dt.date] = so.mapped_column(sa.Date)
+    expires_on: so.Mapped[dt.date | None] = so.mapped_column(sa.Date)
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255), default="")
+    size: so.Mapped[int] = so.mapped_column(default=0)
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    withdrawn_at: so.Mapped[dt.datetime | None] = so.mapped_column()
+    withdrawn_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    withdrawn_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    product: so.Mapped[Product] = so.relationship(lazy="joined")
+    law: so.Mapped[Law] = so.relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('certificate', 'test_report', 'declaration')", name="kind"),
+        sa.CheckConstraint("expires_on IS NULL OR expires_on >= issued_on", name="expiry"),
+    )
+
+
+class ReassessmentTask(Base):
+    """A product model to re-assess against an amended technical law before the amendment is enforced."""
+
+    __tablename__ = "reassessment_task"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    amendment_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("amendment.id"))
+    product_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("product.id"), index=True)
+    law_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("law.id"))
+    division_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("division.id"), index=True)
+    due_on: so.Mapped[dt.date] = so.mapped_column(sa.Date, index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="open", index=True)  # open | closed
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    closed_at: so.Mapped[dt.datetime | None] = so.mapped_column()
+    closed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user_account.id"))
+    conclusion: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    evidence_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("compliance_evidence.id"))
+
+    amendment: so.Mapped[Amendment] = so.relationship(lazy="joined")
+    product: so.Mapped[Product] = so.relationship(lazy="joined")
+    law: so.Mapped[Law] = so.relationship(lazy="joined")
+    division: so.Mapped[Division] = so.relationship(lazy="joined")
+    evidence: so.Mapped[ComplianceEvidence | None] = so.relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'closed')", name="status"),
+        sa.UniqueConstraint("amendment_id", "product_id", name="uq_reassessment_task_amendment_product"),
+    )

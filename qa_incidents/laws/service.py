@@ -20,6 +20,7 @@ from qa_incidents.core import audit, outbox
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import NotFound, ValidationFailed
 from qa_incidents.core.permissions import Role
+from qa_incidents.laws import compliance
 from qa_incidents.laws.models import Amendment, Jurisdiction, Law, LawCategory, Obligation, in_force
 
 DEFAULT_ALERT_DAYS = (90, 30, 7)
@@ -27,7 +28,7 @@ LAW_FIELDS = ("jurisdiction_id", "short_name", "name_original", "name_en", "cita
               "in_force_from", "repealed_on", "source", "unconfirmed", "notes")
 OBLIGATION_FIELDS = ("law_id", "regime_code", "title", "trigger_harms", "trigger_text", "applies_to_markets",
                      "required_fields", "follow_ups", "channel", "valid_from", "valid_to", "source", "unconfirmed")
-AMENDMENT_FIELDS = ("law_id", "title", "promulgated_on", "enforced_on", "summary", "affected_categories")
+AMENDMENT_FIELDS = ("law_id", "title", "promulgated_on", "enforced_on", "summary", "affected_categories", "source")
 JURISDICTION_FIELDS = ("code", "name", "is_bloc", "members", "timezone", "holiday_country", "holiday_subdiv", "active")
 
 
@@ -341,7 +342,10 @@ def save_amendment(session: so.Session, *, data: dict[str, Any], amendment_id: i
     if errors:
         raise ValidationFailed(errors)
     obj = _load_or_new(session, Amendment, amendment_id, _l("No such amendment."))
-    return _save(session, obj, AMENDMENT_FIELDS, data, entity="amendment", actor_id=actor_id, now=now)
+    amendment = _save(session, obj, AMENDMENT_FIELDS, data, entity="amendment", actor_id=actor_id, now=now)
+    # An amendment of a technical law opens a re-assessment for each product model it reaches (compliance register).
+    compliance.open_reassessments(session, amendment=amendment, actor_id=actor_id, now=now)
+    return amendment
 
 
 def law_history(session: so.Session, law: Law) -> list[audit.AuditEvent]:
@@ -404,3 +408,8 @@ def _enforcement_letter(reader: outbox.Reader, *, amendment: Amendment, days_lef
                       n=days_left)
             + f"\n\n{amendment.summary}\n\n{base_url}/laws/{law.id}\n")
     return subject, body
+
+
+def compliance_scan(session: so.Session, *, now: dt.datetime, warn_days: int, base_url: str = "") -> int:
+    """The compliance register's scheduled scan (expiring evidence, overdue re-assessments): laws/compliance.py."""
+    return compliance.scan(session, now=now, warn_days=warn_days, base_url=base_url)

@@ -26,7 +26,7 @@ from qa_incidents.core.web import db, now, requires, viewer_timezone
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.service import visible
 from qa_incidents.incidents.severity import HARM_CLASS_TITLES
-from qa_incidents.laws import service
+from qa_incidents.laws import compliance, service
 from qa_incidents.laws.forms import (
     LAW_STATUS_TITLES,
     AmendmentForm,
@@ -36,7 +36,7 @@ from qa_incidents.laws.forms import (
     MapFilterForm,
     ObligationForm,
 )
-from qa_incidents.laws.models import Amendment, Jurisdiction, Law, Obligation
+from qa_incidents.laws.models import Amendment, Jurisdiction, Law, Obligation, TechnicalLaw
 from qa_incidents.notifications.deadlines import KIND_TITLES, RULES, UNCONFIRMED_LABEL, compute
 
 bp = Blueprint("laws", __name__, url_prefix="/laws")
@@ -232,7 +232,8 @@ def show(law_id: int):  # type: ignore[no-untyped-def]
         deadlines={o.regime_code: _deadline_text(o.regime_code) for o in law.obligations},
         incidents=_past_incidents(law), incidents_limit=PAST_INCIDENTS_SHOWN, history=_history(law), HARM_CLASS_TITLES=HARM_CLASS_TITLES,
         harm_titles={h.value: t for h, t in HARM_CLASS_TITLES.items()}, LAW_STATUS_TITLES=LAW_STATUS_TITLES,
-        UNCONFIRMED_LABEL=UNCONFIRMED_LABEL, lines=_lines)
+        UNCONFIRMED_LABEL=UNCONFIRMED_LABEL, lines=_lines,
+        technical=db().scalar(sa.select(TechnicalLaw).where(TechnicalLaw.law_id == law.id, TechnicalLaw.active.is_(True))))
 
 
 # --- upcoming and "What applied?" ----------------------------------------------------------
@@ -343,10 +344,13 @@ def amendment_form(law_id: int | None, amendment_id: int | None):  # type: ignor
     form.affected_categories.choices = [SelectChoice(c.code, f"{c.path} ({c.code})") for c in list_categories(db())]
     failed = False
     if form.validate_on_submit():
+        source_given = _technical_source_given(form, law)
         try:
             with transaction(db()) as s:
                 service.save_amendment(s, data=form.service_data(law.id), amendment_id=amendment_id,
                                        actor_id=current_user.id, now=now())
+                if not source_given:  # the service's own reasons are shown too; nothing is kept
+                    raise ValidationFailed({})
             flash(_("Amendment saved: %(title)s", title=form.title.data), "success")
             return redirect(url_for("laws.show", law_id=law.id, _anchor="amendments"))
         except ValidationFailed as e:
@@ -354,6 +358,15 @@ def amendment_form(law_id: int | None, amendment_id: int | None):  # type: ignor
             failed = True
     return render_template("laws/amendment_form.html", form=form, law=law,
                            amendment=amendment), _error_status(form, failed)
+
+
+def _technical_source_given(form: AmendmentForm, law: Law) -> bool:
+    """An amendment of a technical law opens re-assessments in the divisions: it names where it is published."""
+    if (form.source.data or "").strip() or not compliance.is_technical(db(), law.id):
+        return True
+    form.source.errors = [*form.source.errors, _("Give the source: an amendment of a technical law opens "
+                                                 "re-assessments in the divisions.")]
+    return False
 
 
 @bp.get("/jurisdictions")

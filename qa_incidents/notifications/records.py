@@ -33,6 +33,7 @@ from qa_incidents.core.i18n import (
 from qa_incidents.core.permissions import (
     Capability,
     Role,
+    can,
     can_work_division,
     scope_key,
     scoped,

@@ -22,7 +22,7 @@ def test_laws_map_from_the_menu_to_a_law(page: Page, log_in) -> None:
 
     fridges_eu = matrix.locator('td[data-cell="home.refrigerators/EU"]')
     in_force_eu = fridges_eu.locator("li:not(.not-yet) a.law-link")
-    expect(in_force_eu).to_have_text(["EU-GPSR", "EU-RoHS"])
+    expect(in_force_eu).to_have_text(["EU-ENERGY-LABEL", "EU-GPSR", "EU-LVD", "EU-REACH-33", "EU-RoHS"])
     fridges_jp = matrix.locator('td[data-cell="home.refrigerators/JP"]')
     expect(fridges_jp.locator("a.law-link")).to_have_text(["JP-CPSA", "JP-PSE"])
     expect(fridges_jp.locator("a.law-change")).to_have_text("changes on 2027-01-03")
@@ -35,7 +35,7 @@ def test_laws_map_from_the_menu_to_a_law(page: Page, log_in) -> None:
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"on=2024-12-12"))
     expect(matrix.locator("caption")).to_contain_text("Laws in force on 2024-12-12")
-    expect(in_force_eu).to_have_text(["EU-GPSD", "EU-RoHS"])
+    expect(in_force_eu).to_have_text(["EU-ENERGY-LABEL", "EU-GPSD", "EU-LVD", "EU-REACH-33", "EU-RoHS"])
     expect(fridges_eu.locator("a.law-change")).to_have_text("changes on 2024-12-13")
 
     fridges_jp.get_by_role("link", name="JP-CPSA", exact=True).click()

@@ -29,9 +29,13 @@ def test_japan_refrigerators(demo):
     assert found == {"JP-CPSA": ["JP-CPSA-35"], "JP-PSE": []}
 
 
+#: The EU technical laws of the compliance register that also cover refrigerators (no reporting obligation).
+EU_TECHNICAL: dict[str, list[str]] = {"EU-ENERGY-LABEL": [], "EU-LVD": [], "EU-REACH-33": []}
+
+
 @pytest.mark.parametrize("on, expected", [
-    (dt.date(2024, 12, 12), {"EU-GPSD": ["EU-GPSD-5-3"], "EU-RoHS": []}),  # Directive 2001/95/EC Art. 5(3)
-    (dt.date(2024, 12, 13), {"EU-GPSR": ["EU-GPSR-20"], "EU-RoHS": []}),
+    (dt.date(2024, 12, 12), {"EU-GPSD": ["EU-GPSD-5-3"], "EU-RoHS": [], **EU_TECHNICAL}),  # Directive 2001/95/EC Art. 5(3)
+    (dt.date(2024, 12, 13), {"EU-GPSR": ["EU-GPSR-20"], "EU-RoHS": [], **EU_TECHNICAL}),
 ])
 def test_eu_member_across_the_gpsr_enforcement_date(demo, on, expected):
     """Germany is reached through the EU bloc; the GPSR replaced the GPSD on 13 December 2024."""

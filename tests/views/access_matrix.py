@@ -98,6 +98,17 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "laws.amendment_form": "edit_laws_map",
     "laws.jurisdiction_form": "edit_laws_map",
     "laws_transfer.import_": "edit_laws_map",
+    # Technical-law compliance register: read like incidents (scoped), changed by a division's regulatory work
+    "compliance.matrix": "read_incidents",
+    "compliance.matrix_csv": "read_incidents",
+    "compliance.tasks": "read_incidents",
+    "compliance.technical": "logged in",
+    "compliance.technical_form": "edit_laws_map",
+    "compliance.product": "read A",
+    "compliance.evidence_file": "read A",
+    "compliance.add_evidence": "notify A",
+    "compliance.withdraw_evidence": "notify A",
+    "compliance.task": {"GET": "read A", "POST": "notify A"},
     # Incidents
     "incidents.register": "read_incidents",
     "incidents.new": "file_incident",

@@ -319,6 +319,17 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         session, user=cable_qa, alert_id=alert.id, answer="investigating", evidence="Checking cable drum hinges.",
         stored=storage.put(io.BytesIO(b"drum hinge check log\n")), filename="drum-hinges.txt", now=t0)
 
+    # Compliance register: a certificate (with its file) of division A's model, and the demo amendment's re-assessment.
+    from qa_incidents.laws import compliance
+    from qa_incidents.laws.models import ReassessmentTask
+
+    evidence = compliance.add_evidence(
+        session, actor=hq.actor, product_id=product.id, stored=storage.put(io.BytesIO(b"matrix certificate\n")),
+        filename="certificate.txt", now=t0, data=compliance.EvidenceInput(
+            law_id=session.scalar(sa.select(Law.id).where(Law.short_name == "JP-PSE")), kind="certificate",
+            issuer="JET", number="MATRIX-1", issued_on=t0.date()))
+    reassessment = session.scalar(sa.select(ReassessmentTask).where(ReassessmentTask.product_id == product.id))
+
     from qa_incidents.reviews import vocabulary
 
     vocabulary.ensure_loaded(session)
@@ -335,6 +346,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         "deployment_id": deployment.id, "alert_id": alert.id, "answer_id": alert_answer.id, "lesson_id": lesson.id,
         "subscription_id": subscription.id, "view_id": saved_view.id,
         "run_id": run.id, "token_id": spare.id, "pending_id": proposed.id, "kind": "register", "fmt": "csv", "name": "incidents_by_month",
+        "evidence_id": evidence.id, "task_id": reassessment.id, "technical_law_id": evidence.law_id,
         "law_id": law.id, "obligation_id": session.scalar(sa.select(sa.func.min(Obligation.id))),
         "amendment_id": amendment.id, "jurisdiction_id": session.scalar(sa.select(sa.func.min(Jurisdiction.id))),
         "category_id": product.category_id, "product_id": product.id, "user_id": reporter.id,
@@ -406,6 +418,7 @@ OTHER_ARGS: dict[str, dict[str, str]] = {
     "recalls.launch": {"recall_id": "draft_recall_id"},
     "sso.login": {"slug": "oidc_slug"},
     "sso.oidc_callback": {"slug": "oidc_slug"},
+    "compliance.technical_form": {"law_id": "technical_law_id"},
 }
 #: Routes that need a query string to name their record.
 QUERIES: dict[str, str] = {"reviews.new": "?incident={incident_id}", "recalls.new": "?incident={incident_id}",
@@ -421,6 +434,8 @@ FORMS: dict[str, dict[str, str]] = {
     "accounts.set_language": {"language": "en"},
     "incidents.comment": {"body": "Looked at it."},
     "reviews.new": {"incident": "{incident_id}", "title": "Hinge crack, second look"},
+    "compliance.withdraw_evidence": {"reason": "Superseded by a new certificate."},
+    "compliance.task": {"conclusion": "Not affected because the model has no ice maker."},
 }
 #: Steps the world's notification record is not at (it is required, then drafted by the matrix's own request):
 #: an allowed user is refused by the record's state, with that reason, and not by the role.

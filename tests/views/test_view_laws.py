@@ -90,7 +90,7 @@ def test_reporter_sees_the_matrix_for_today(browser_as):
 def test_before_the_gpsr_the_eu_cell_shows_the_gpsd(browser_as):
     page = browser_as(EMAILS["reporter"]).get("/laws/?on=2024-12-12")
     assert page.status_code == 200
-    assert in_force(page, "home.refrigerators", "EU") == ["EU-GPSD", "EU-RoHS"]
+    assert in_force(page, "home.refrigerators", "EU") == ["EU-ENERGY-LABEL", "EU-GPSD", "EU-LVD", "EU-REACH-33", "EU-RoHS"]
     # The GPSR is not in force yet: it is shown only as coming.
     assert "changes on 2024-12-13" in changes(page, "home.refrigerators", "EU")
     assert form_with(page, "on").values["on"] == "2024-12-12"
@@ -251,8 +251,9 @@ def test_upcoming_lists_the_demo_amendment_with_days_left(browser_as):
 
 
 @pytest.mark.parametrize("on, laws, missing", [
-    ("2024-12-12", ["EU-GPSD", "EU-RoHS"], "EU-GPSR"),
-    ("2024-12-13", ["EU-GPSR", "EU-RoHS"], "EU-GPSD"),
+    # With the technical laws of the compliance register (energy labelling, LVD, REACH) that cover refrigerators too.
+    ("2024-12-12", ["EU-ENERGY-LABEL", "EU-GPSD", "EU-LVD", "EU-REACH-33", "EU-RoHS"], "EU-GPSR"),
+    ("2024-12-13", ["EU-ENERGY-LABEL", "EU-GPSR", "EU-LVD", "EU-REACH-33", "EU-RoHS"], "EU-GPSD"),
 ])
 def test_what_applied_to_refrigerators_in_germany(browser_as, fresh, on, laws, missing):
     fridge = category_id(fresh, "home.refrigerators")
@@ -384,7 +385,10 @@ def test_amendment_enforced_before_promulgation_is_refused_with_input_kept(brows
     response = post(hq, f"/laws/{pse}/amendments/new", data)
     assert response.status_code == 422
     kept = form_with(response, "title")
-    assert kept.errors == {"promulgated_on": "Promulgation comes before enforcement."}
+    # PSE is a technical law: its amendments name their source (they open re-assessments in the divisions).
+    assert kept.errors == {"promulgated_on": "Promulgation comes before enforcement.",
+                           "source": "Give the source: an amendment of a technical law opens re-assessments in the "
+                                     "divisions."}
     assert kept.values["title"] == "Revised technical standards"
     assert kept.values["promulgated_on"] == "2027-03-01" and kept.values["enforced_on"] == "2027-02-01"
     assert kept.values["summary"] == "New creepage distances."
@@ -427,7 +431,7 @@ def test_each_edit_appears_in_the_law_history(browser_as, fresh, new_regime):
 
     demo_amendment = fresh(sa.select(Amendment.id).where(Amendment.title.like("Demo:%")))
     form = form_with(hq.get(f"/laws/amendments/{demo_amendment}/edit"), "title")
-    data = MultiDict(form.data(enforced_on="2027-02-01"))
+    data = MultiDict(form.data(enforced_on="2027-02-01", source="METI notice (demo)"))
     data.setlist("affected_categories", ["home.refrigerators"])
     assert post(hq, f"/laws/amendments/{demo_amendment}/edit", data).status_code == 302
 
