@@ -439,7 +439,7 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
     skip: set[int] = set(session.scalars(sa.select(Lesson.id).where(Lesson.source_ref.in_(excluded)))) if excluded else set()
     depth = max(limit, NEIGHBOURS) + len(skip)
     if _is_sqlite(session):
-        rows = _similar_rows_bounded(session, similar_plan(session, terms), limit=depth, skip=skip)
+        rows = _similar_rows_bounded(session, similar_plan(session, terms), limit=depth, wanted=limit, skip=skip)
     else:
         rare, common = split_terms(session, terms)
         rows = []
@@ -488,8 +488,10 @@ COMMON_SHARE = 0.02
 
 #: Similar lessons (SQLite) scores with at most this many of the text's terms, the rarest first (highest IDF) ...
 RARE_AT_MOST = 24
-#: ... and adds a term only while the lessons holding the chosen terms (their postings) add up to at most this.
+#: ... and adds a term only while the lessons holding the chosen terms (their postings) add up to at most this ...
 POSTINGS_AT_MOST = 4000
+#: ... each term held by at most this many lessons (each term's lessons are counted no further).
+TERM_POSTINGS_AT_MOST = 1000
 #: When too few lessons hold a chosen term, the newest lessons holding one of this many other terms follow.
 FALLBACK_TERMS = 6
 
@@ -511,20 +513,20 @@ class SimilarPlan:
 def similar_plan(session: so.Session, terms: list[str]) -> SimilarPlan:
     """The terms similar lessons ranks with: the rarest first, while their postings stay within POSTINGS_AT_MOST.
 
-    Each term's lessons are counted up to POSTINGS_AT_MOST + 1 (one statement, each count stops there), so the plan
-    costs at most len(terms) × that many postings whatever the library's size, and the ranking that follows reads
-    only the chosen terms' postings: the cost has a bound that does not depend on what was asked before.
+    Each term's lessons are counted up to TERM_POSTINGS_AT_MOST + 1 (one statement, each count stops there), so the
+    plan costs at most len(terms) × that many postings whatever the library's size, and the ranking that follows
+    reads only the chosen terms' postings: the cost has a bound that does not depend on what was asked before.
     """
     ensure_index(session)
     plan = SimilarPlan()
     if not terms:
         return plan
-    counts = _fts5_counts(session, terms, cap=POSTINGS_AT_MOST + 1)
+    counts = _fts5_counts(session, terms, cap=TERM_POSTINGS_AT_MOST + 1)
     order = sorted((t for t in terms if counts[t] > 0), key=lambda t: (counts[t], terms.index(t)))
     used = 0
     for t in order:
         n = counts[t]
-        if n > POSTINGS_AT_MOST or len(plan.rare) >= RARE_AT_MOST:
+        if n > TERM_POSTINGS_AT_MOST or len(plan.rare) >= RARE_AT_MOST:
             break
         if used + n > POSTINGS_AT_MOST:
             continue  # a rarer one may still fit
@@ -537,17 +539,18 @@ def similar_plan(session: so.Session, terms: list[str]) -> SimilarPlan:
     return plan
 
 
-def _similar_rows_bounded(session: so.Session, plan: SimilarPlan, *, limit: int, skip: set[int]) -> list[Any]:
+def _similar_rows_bounded(session: so.Session, plan: SimilarPlan, *, limit: int, wanted: int,
+                          skip: set[int]) -> list[Any]:
     """The best (id, score) rows among the lessons holding a chosen term, BM25 with field weights over those terms.
 
-    If fewer than `limit` lessons hold one, the newest POSTINGS_AT_MOST lessons holding one of the next rarest terms
+    If fewer than `wanted` lessons hold one, the newest POSTINGS_AT_MOST lessons holding one of the next rarest terms
     or the commonest (FALLBACK_TERMS in all) follow: a scan in rowid order that stops there, ranked below them.
     """
     rows: list[Any] = []
     if plan.rare:
         rows = [r for r in _fts5_top(session, " OR ".join(f'"{t}"' for t, _n in plan.rare), limit=limit, offset=0)
                 if r.id not in skip]
-    if len(rows) < limit and plan.rest:
+    if len(rows) < wanted and plan.rest:
         weights = ", ".join(str(w) for w in WEIGHTS)
         seen = {r.id for r in rows} | skip
         newest = session.execute(sa.text(
