@@ -464,9 +464,10 @@ def _by_cause_agreement(session: so.Session, rows: list[Any]) -> list[Any]:
     score); a lesson's new score is its own share plus AGREEMENT times its category's share of the votes. Lessons
     whose causes the best matches share come first: a text most like lessons of one cause is likely of that cause.
     """
-    rows = sorted(rows, key=lambda r: (-r.score, r.id))[:max(NEIGHBOURS, 1)]
+    rows = sorted(rows, key=lambda r: (-r.score, r.id))
+    rows, below = rows[:max(NEIGHBOURS, 1)], rows[max(NEIGHBOURS, 1):]  # more than asked for: the rest follow
     if len(rows) < 2 or AGREEMENT <= 0 or rows[0].score <= 0:
-        return rows
+        return [*rows, *below]
     causes = dict(session.execute(sa.select(Lesson.id, Lesson.cause_category).where(Lesson.id.in_([r.id for r in rows]))).all())
     best = rows[0].score
     votes: Counter[str] = Counter()
@@ -475,7 +476,9 @@ def _by_cause_agreement(session: so.Session, rows: list[Any]) -> list[Any]:
             votes[causes[r.id]] += r.score / best
     total = sum(votes.values()) or 1.0
     rescored = [_Ranked(int(r.id), r.score / best + AGREEMENT * votes.get(causes.get(r.id, ""), 0.0) / total) for r in rows]
-    return sorted(rescored, key=lambda r: (-r.score, r.id))
+    floor = min(r.score for r in rescored)
+    return [*sorted(rescored, key=lambda r: (-r.score, r.id)),
+            *(_Ranked(int(r.id), min(r.score / best, floor)) for r in below)]
 
 
 # --- bounded ranking ----------------------------------------------------------------------

@@ -149,3 +149,11 @@ def test_the_cause_most_of_the_best_matches_share_comes_first_unless_a_match_is_
     session.commit()
     out = search._by_cause_agreement(session, [search._Ranked(i, s) for i, s in zip(ids, [1.0, 3.0, 2.0, 0.5, 0.4, 0.3], strict=True)])
     assert [r.id for r in out] == [ids[1], ids[2], ids[0], ids[3], ids[4], ids[5]]
+
+
+def test_more_similar_lessons_than_the_re_ranked_ones_can_be_asked_for(session, monkeypatch):  # type: ignore[no-untyped-def]
+    _library(session)
+    monkeypatch.setattr(search, "NEIGHBOURS", 3)
+    hits = search.similar_lessons(session, text="housing gasket relay", limit=10)
+    assert len(hits) == 10
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
