@@ -12,8 +12,10 @@ Cost at 100,000 lessons: on SQLite, search ranks and cuts inside the FTS5 query 
 to lesson) when no facet is chosen. On PostgreSQL ts_rank must read every matching row, so a search ranks and
 counts in one pass over the matches (see _facets). On both, the ranked rows of a page and the total and facet
 counts are kept while no lesson changes (see "kept while the library stands still").
-Similar lessons scores only the lessons that hold one of the text's rarer terms (see similar_lessons), instead
-of every lesson sharing any common word.
+Similar lessons scores only the lessons that hold one of the text's rarer terms, instead of every lesson sharing
+any common word: on SQLite with the rarest terms whose postings add up to at most POSTINGS_AT_MOST (similar_plan),
+on PostgreSQL by the column statistics (split_terms). The best NEIGHBOURS are then re-ranked by the agreement of
+their cause categories (_by_cause_agreement).
 """
 
 from __future__ import annotations
@@ -423,10 +425,12 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
     Any of the text's meaningful terms may match; BM25 (SQLite) or ts_rank (PostgreSQL) with field
     weights puts the lessons sharing the rarer, more telling words first.
 
-    Only lessons holding at least one of the text's rarer terms (see split_terms) are scored, but each
-    with every term of the text, so their scores are those of the plain any-term ranking. A lesson sharing
-    only common words could not outrank them unless few lessons share a rare one: then (fewer hits than
-    asked for) the plain ranking over every lesson is run instead.
+    SQLite: only the text's rarest terms are used (similar_plan: at most RARE_AT_MOST, held by at most
+    POSTINGS_AT_MOST lessons in all), so the cost is bounded whatever the library's size; fewer hits than asked
+    for are filled from a capped scan (_similar_rows_bounded). PostgreSQL: lessons holding at least one of the
+    text's rarer terms (see split_terms) are scored with every term of the text; with fewer hits than asked for,
+    the plain ranking over every lesson is run instead. On both, the best NEIGHBOURS rows are re-ranked by cause
+    agreement before the first `limit` are returned.
     """
     # Japanese text gives one term per character pair, most of them no word: it may have more terms.
     terms = rules.query_terms(text, limit=48 if _CJK_RUN.search(text or "") else 24)
