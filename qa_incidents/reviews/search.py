@@ -12,8 +12,10 @@ Cost at 100,000 lessons: on SQLite, search ranks and cuts inside the FTS5 query 
 to lesson) when no facet is chosen. On PostgreSQL ts_rank must read every matching row, so a search ranks and
 counts in one pass over the matches (see _facets). On both, the ranked rows of a page and the total and facet
 counts are kept while no lesson changes (see "kept while the library stands still").
-Similar lessons scores only the lessons that hold one of the text's rarer terms (see similar_lessons), instead
-of every lesson sharing any common word.
+Similar lessons scores only the lessons that hold one of the text's rarer terms, instead of every lesson sharing
+any common word: on SQLite with the rarest terms whose postings add up to at most POSTINGS_AT_MOST (similar_plan),
+on PostgreSQL by the column statistics (split_terms). The best NEIGHBOURS are then re-ranked by the agreement of
+their cause categories (_by_cause_agreement).
 """
 
 from __future__ import annotations
@@ -423,10 +425,12 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
     Any of the text's meaningful terms may match; BM25 (SQLite) or ts_rank (PostgreSQL) with field
     weights puts the lessons sharing the rarer, more telling words first.
 
-    Only lessons holding at least one of the text's rarer terms (see split_terms) are scored, but each
-    with every term of the text, so their scores are those of the plain any-term ranking. A lesson sharing
-    only common words could not outrank them unless few lessons share a rare one: then (fewer hits than
-    asked for) the plain ranking over every lesson is run instead.
+    SQLite: only the text's rarest terms are used (similar_plan: at most RARE_AT_MOST, held by at most
+    POSTINGS_AT_MOST lessons in all), so the cost is bounded whatever the library's size; fewer hits than asked
+    for are filled from a capped scan (_similar_rows_bounded). PostgreSQL: lessons holding at least one of the
+    text's rarer terms (see split_terms) are scored with every term of the text; with fewer hits than asked for,
+    the plain ranking over every lesson is run instead. On both, the best NEIGHBOURS rows are re-ranked by cause
+    agreement before the first `limit` are returned.
     """
     # Japanese text gives one term per character pair, most of them no word: it may have more terms.
     terms = rules.query_terms(text, limit=48 if _CJK_RUN.search(text or "") else 24)
@@ -437,13 +441,48 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
         return []
     excluded = [r for r in exclude_refs if r]
     skip: set[int] = set(session.scalars(sa.select(Lesson.id).where(Lesson.source_ref.in_(excluded)))) if excluded else set()
-    rare, common = split_terms(session, terms)
-    rows: list[Any] = []
-    if rare:
-        rows = _similar_rows(session, rare, common, limit=limit + len(skip), skip=skip)
-    if len(rows) < limit and (rare or common):
-        rows = _similar_rows(session, [*rare, *common], [], limit=limit + len(skip), skip=skip)
-    return _hits(session, rows[:limit], terms, matches)
+    depth = max(limit, NEIGHBOURS) + len(skip)
+    if _is_sqlite(session):
+        rows = _similar_rows_bounded(session, similar_plan(session, terms), limit=depth, wanted=limit, skip=skip)
+    else:
+        rare, common = split_terms(session, terms)
+        rows = []
+        if rare:
+            rows = _similar_rows(session, rare, common, limit=depth, skip=skip)
+        if len(rows) < limit and (rare or common):
+            rows = _similar_rows(session, [*rare, *common], [], limit=depth, skip=skip)
+    return _hits(session, _by_cause_agreement(session, rows)[:limit], terms, matches)
+
+
+#: Similar lessons re-ranks this many of the best-scored lessons by how far their cause category agrees with the others.
+NEIGHBOURS = 40
+#: The weight of that agreement beside the lesson's own (normalised) score.
+AGREEMENT = 2.0
+_NO_CAUSE = ("", "Unclassified")
+
+
+def _by_cause_agreement(session: so.Session, rows: list[Any]) -> list[Any]:
+    """The rows re-ranked by score plus the agreement of their cause category among the best rows.
+
+    Each of the best NEIGHBOURS rows votes for its lesson's cause category with its score (as a share of the best
+    score); a lesson's new score is its own share plus AGREEMENT times its category's share of the votes. Lessons
+    whose causes the best matches share come first: a text most like lessons of one cause is likely of that cause.
+    """
+    rows = sorted(rows, key=lambda r: (-r.score, r.id))
+    rows, below = rows[:max(NEIGHBOURS, 1)], rows[max(NEIGHBOURS, 1):]  # more than asked for: the rest follow
+    if len(rows) < 2 or AGREEMENT <= 0 or rows[0].score <= 0:
+        return [*rows, *below]
+    causes = dict(session.execute(sa.select(Lesson.id, Lesson.cause_category).where(Lesson.id.in_([r.id for r in rows]))).all())
+    best = rows[0].score
+    votes: Counter[str] = Counter()
+    for r in rows:
+        if causes.get(r.id, "") not in _NO_CAUSE:
+            votes[causes[r.id]] += r.score / best
+    total = sum(votes.values()) or 1.0
+    rescored = [_Ranked(int(r.id), r.score / best + AGREEMENT * votes.get(causes.get(r.id, ""), 0.0) / total) for r in rows]
+    floor = min(r.score for r in rescored)
+    return [*sorted(rescored, key=lambda r: (-r.score, r.id)),
+            *(_Ranked(int(r.id), min(r.score / best, floor)) for r in below)]
 
 
 # --- bounded ranking ----------------------------------------------------------------------
@@ -452,6 +491,83 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
 TERMS_AT_MOST = 48
 #: A term found in more than this share of the lessons is common: lessons holding only common terms are not scored.
 COMMON_SHARE = 0.02
+
+
+#: Similar lessons (SQLite) scores with at most this many of the text's terms, the rarest first (highest IDF) ...
+RARE_AT_MOST = 24
+#: ... and adds a term only while the lessons holding the chosen terms (their postings) add up to at most this ...
+POSTINGS_AT_MOST = 4000
+#: ... each term held by at most this many lessons (each term's lessons are counted no further).
+TERM_POSTINGS_AT_MOST = 1000
+#: When too few lessons hold a chosen term, the newest lessons holding one of this many other terms follow.
+FALLBACK_TERMS = 6
+
+
+@dataclass
+class SimilarPlan:
+    """What similar lessons will read (SQLite): the chosen terms, rarest first, with how many lessons hold each, and
+    the next rarest terms for the fallback. Ranking reads at most sum(postings) <= POSTINGS_AT_MOST postings, the
+    fallback at most POSTINGS_AT_MOST lessons."""
+
+    rare: list[tuple[str, int]] = field(default_factory=list)
+    rest: list[str] = field(default_factory=list)
+
+    @property
+    def postings(self) -> int:
+        return sum(n for _t, n in self.rare)
+
+
+def similar_plan(session: so.Session, terms: list[str]) -> SimilarPlan:
+    """The terms similar lessons ranks with: the rarest first, while their postings stay within POSTINGS_AT_MOST.
+
+    Each term's lessons are counted up to TERM_POSTINGS_AT_MOST + 1 (one statement, each count stops there), so the
+    plan costs at most len(terms) × that many postings whatever the library's size, and the ranking that follows
+    reads only the chosen terms' postings: the cost has a bound that does not depend on what was asked before.
+    """
+    ensure_index(session)
+    plan = SimilarPlan()
+    if not terms:
+        return plan
+    counts = _fts5_counts(session, terms, cap=TERM_POSTINGS_AT_MOST + 1)
+    order = sorted((t for t in terms if counts[t] > 0), key=lambda t: (counts[t], terms.index(t)))
+    used = 0
+    for t in order:
+        n = counts[t]
+        if n > TERM_POSTINGS_AT_MOST or len(plan.rare) >= RARE_AT_MOST:
+            break
+        if used + n > POSTINGS_AT_MOST:
+            continue  # a rarer one may still fit
+        plan.rare.append((t, n))
+        used += n
+    chosen = {t for t, _n in plan.rare}
+    rest = [t for t in order if t not in chosen]
+    # The next rarest, and the commonest (the one most sure to fill the list).
+    plan.rest = list(dict.fromkeys([*rest[:FALLBACK_TERMS - 1], *rest[-1:]]))
+    return plan
+
+
+def _similar_rows_bounded(session: so.Session, plan: SimilarPlan, *, limit: int, wanted: int,
+                          skip: set[int]) -> list[Any]:
+    """The best (id, score) rows among the lessons holding a chosen term, BM25 with field weights over those terms.
+
+    If fewer than `wanted` lessons hold one, the newest POSTINGS_AT_MOST lessons holding one of the next rarest terms
+    or the commonest (FALLBACK_TERMS in all) follow: a scan in rowid order that stops there, ranked below them.
+    """
+    rows: list[Any] = []
+    if plan.rare:
+        rows = [r for r in _fts5_top(session, " OR ".join(f'"{t}"' for t, _n in plan.rare), limit=limit, offset=0)
+                if r.id not in skip]
+    if len(rows) < wanted and plan.rest:
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        seen = {r.id for r in rows} | skip
+        newest = session.execute(sa.text(
+            f"SELECT rowid AS id, -bm25(lesson_fts, {weights}) AS score FROM lesson_fts "  # nosec B608: constants only
+            "WHERE lesson_fts MATCH :match ORDER BY rowid DESC LIMIT :cap"),
+            {"match": " OR ".join(f'"{t}"' for t in plan.rest), "cap": POSTINGS_AT_MOST}).all()
+        more = sorted((r for r in newest if r.id not in seen), key=lambda r: (-r.score, r.id))
+        floor = min((r.score for r in rows), default=0.0)
+        rows.extend(_Ranked(int(r.id), min(float(r.score), floor)) for r in more[:limit - len(rows)])
+    return rows
 
 
 def _fts5_top(session: so.Session, match: str, *, limit: int, offset: int) -> list[Any]:

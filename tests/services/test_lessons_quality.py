@@ -53,8 +53,9 @@ def test_similar_lessons_share_the_cause_far_more_often_than_chance_and_keyword_
 # translation) are used as incidents would be: in Japanese against the English library, in English against a
 # library of their Japanese translations (the query's own translation excluded), and in English against the English
 # library for comparison. Relevant = the same FDA determined cause. The texts are split in two halves by their
-# recall event id: even ids are the tuning half (any choice of weights or vocabulary is tried on these), odd ids the
-# held-out half, which no choice looks at; the figures reported (README) and the floors are the held-out half's.
+# recall event id: even ids are the tuning half (any choice of weights or vocabulary is tried on these, together with
+# the 300 held-back recalls of the test above), odd ids the held-out half, which no choice looks at; the figures
+# reported (README) and the floors are the held-out half's.
 # The floors sit a little under the measured figures: they keep the precision from falling.
 
 
@@ -91,8 +92,10 @@ def test_japanese_queries_find_english_lessons_with_the_same_cause(session, cloc
                                    for r in rows])
     japanese = _precision(session, [(r["製品"] + " " + r["回収理由"], r["FDA Determined Cause"], "") for r in rows])
     print(f"\nprecision@5 against the English library: English queries {english:.3f}, Japanese queries {japanese:.3f}")
-    assert japanese >= 0.22  # held-out half: measured 0.235 (0.062 on all 130 without the vocabulary)
-    assert english >= 0.21  # held-out half: measured 0.232
+    # Held-out half, with the cause agreement of the best matches: measured 0.309 (before: 0.235; 0.062 on all 130
+    # without the vocabulary) and 0.306 (before: 0.232).
+    assert japanese >= 0.29
+    assert english >= 0.28
 
 
 def test_english_queries_find_japanese_lessons_with_the_same_cause(session, clock):
@@ -104,4 +107,4 @@ def test_english_queries_find_japanese_lessons_with_the_same_cause(session, cloc
     english = _precision(session, [(r["Trade Name/Product"][:200] + " " + r["Reason for Recall"], r["FDA Determined Cause"],
                                     f"JA-{r['Recall Event ID']}") for r in _eval_rows()])
     print(f"\nprecision@5 of English queries against the Japanese library: {english:.3f} (chance {chance:.3f})")
-    assert english >= 0.19  # held-out half: measured 0.215; chance 0.104
+    assert english >= 0.25  # held-out half: measured 0.282 (before the cause agreement: 0.215); chance 0.104

@@ -4,7 +4,10 @@ the plain ranking is the fallback, and search ranks and pages inside the full-te
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_incidents.reviews import search
@@ -74,3 +77,83 @@ def test_search_ranks_inside_the_index_and_pages_in_order(session):  # type: ign
     assert len(set(ids)) == 8
     scores = [h.score for h in first.hits + second.hits]
     assert scores == sorted(scores, reverse=True)
+
+
+# --- the bound on what similar lessons reads (SQLite) -------------------------------------
+
+
+def _statements(session: so.Session) -> tuple[list[tuple[str, Any]], Any]:
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "lesson_fts MATCH" in statement and "count(*)" not in statement:
+            seen.append((statement, parameters))
+    return seen, record
+
+
+def test_similar_lessons_ranks_with_the_rarest_terms_within_the_postings_cap(session, monkeypatch):  # type: ignore[no-untyped-def]
+    if not search._is_sqlite(session):
+        pytest.skip("the postings cap is SQLite's (FTS5)")
+    rows = [_lesson(i, f"Housing report {i}", "The housing was inspected." + (" Seal worn." if i < 4 else ""))
+            for i in range(8)]
+    rows += [_lesson(8, "Housing gasket", "The housing gasket perished and let water in."),
+             _lesson(9, "Housing relay", "The housing relay welded shut.")]
+    session.add_all(rows)
+    session.flush()
+    search.index_lessons(session, rows)
+    session.commit()
+    monkeypatch.setattr(search, "POSTINGS_AT_MOST", 5)
+    plan = search.similar_plan(session, ["housing", "seal", "gasket", "relay"])
+    # housing (10 lessons) is over the cap; gasket and relay (1 each) fit, seal (4) no longer does after them.
+    assert plan.rare == [("gasket", 1), ("relay", 1)]
+    assert plan.postings <= search.POSTINGS_AT_MOST
+    monkeypatch.setattr(search, "RARE_AT_MOST", 1)
+    assert search.similar_plan(session, ["housing", "seal", "gasket", "relay"]).rare == [("gasket", 1)]
+
+    seen, record = _statements(session)
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        hits = search.similar_lessons(session, text="housing seal gasket relay", limit=3)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert hits[0].lesson.source_ref == "T-8"
+    # The ranking statement names the chosen term only; the lessons that follow come from a scan that stops at the cap.
+    ranked = [tuple(params) for statement, params in seen if "ORDER BY score" in statement]
+    assert [p[0] for p in ranked] == ['"gasket"']
+    newest = [tuple(params) for statement, params in seen if "ORDER BY rowid DESC" in statement]
+    assert len(newest) == 1 and newest[0][1] == 5 and '"gasket"' not in newest[0][0]
+    assert len(hits) == 3
+
+
+def test_the_cause_most_of_the_best_matches_share_comes_first_unless_a_match_is_far_better(session):  # type: ignore[no-untyped-def]
+    causes = ["Software design", "Component", "Component", "Component", "Component", "Labeling"]
+    rows = [_lesson(i, f"Lesson {i}", "text") for i in range(len(causes))]
+    for lesson, cause in zip(rows, causes, strict=True):
+        lesson.cause_category = cause
+    session.add_all(rows)
+    session.commit()
+    ids = [lesson.id for lesson in rows]
+
+    def ranked(scores: list[float]) -> list[str]:
+        out = search._by_cause_agreement(session, [search._Ranked(i, s) for i, s in zip(ids, scores, strict=True)])
+        return [causes[ids.index(r.id)] for r in out]
+
+    # A lesson a little better than four of one cause falls below them; so does the lone one of a third cause.
+    assert ranked([10.0, 9.0, 8.5, 8.0, 7.5, 9.5]) == ["Component"] * 4 + ["Software design", "Labeling"]
+    # A match far better than the rest keeps its place.
+    assert ranked([10.0, 2.0, 1.5, 1.2, 1.0, 1.0])[0] == "Software design"
+    # A text of lessons without a cause category is ranked by score alone.
+    for lesson in rows:
+        lesson.cause_category = ""
+    session.commit()
+    out = search._by_cause_agreement(session, [search._Ranked(i, s) for i, s in zip(ids, [1.0, 3.0, 2.0, 0.5, 0.4, 0.3], strict=True)])
+    assert [r.id for r in out] == [ids[1], ids[2], ids[0], ids[3], ids[4], ids[5]]
+
+
+def test_more_similar_lessons_than_the_re_ranked_ones_can_be_asked_for(session, monkeypatch):  # type: ignore[no-untyped-def]
+    _library(session)
+    monkeypatch.setattr(search, "NEIGHBOURS", 3)
+    hits = search.similar_lessons(session, text="housing gasket relay", limit=10)
+    assert len(hits) == 10
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

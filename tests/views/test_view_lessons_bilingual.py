@@ -93,3 +93,33 @@ def test_an_administrator_edits_the_vocabulary_with_history_and_lessons_follow(b
     assert stale.status_code == 422 and "Someone else changed this term" in text(stale)
     assert "ソフト不具合 → software" not in text(engineer.get("/reviews/lessons?q=ソフト不具合"))  # withdrawn
     assert browser_as("engineer@example.com").get("/reviews/lessons/vocabulary").status_code == 403
+
+
+def test_each_way_to_a_lesson_carries_its_origin_and_the_report_counts_them(browser_as, demo, clock, fresh):
+    from qa_incidents.incidents.models import Incident
+
+    _library(demo, clock)
+    hq = browser_as("hq.qa@example.com")
+    incident_id = fresh(sa.select(sa.func.min(Incident.id)))
+    panel = hq.get(f"/incidents/{incident_id}/similar-lessons?fragment=1").get_data(as_text=True)
+    assert "from=similar" in panel
+    link = panel.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert hq.get(link).status_code == 200
+    # A new lesson's e-mail to its subscribers links with from=subscription.
+    lesson = demo.scalar(sa.select(Lesson).order_by(Lesson.id))
+    from qa_incidents.reviews.models import LessonSubscription
+
+    engineer_id = fresh(sa.text("SELECT id FROM user_account WHERE email = 'engineer@example.com'"))
+    demo.add(LessonSubscription(user_id=engineer_id, kind="failure_mode", value=lesson.failure_mode, active=True,
+                              created_at=clock()))
+    demo.flush()
+    assert lessons.notify_subscribers(demo, lesson=lesson, now=clock(), base_url="https://qa.example") == 1
+    demo.commit()
+    from qa_incidents.core.outbox import OutboxMessage
+
+    body = fresh(sa.select(OutboxMessage.body_text).order_by(OutboxMessage.id.desc()))
+    assert f"https://qa.example/reviews/lessons/{lesson.id}?from=subscription" in body
+    hq.get(f"/reviews/lessons/{lesson.id}?from=subscription")
+    report = text(hq.get("/reviews/lessons/reading"))
+    assert "From similar lessons 1 0" in report
+    assert "From subscription e-mails 1 0" in report
