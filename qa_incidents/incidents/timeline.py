@@ -84,6 +84,7 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("why_step", "why added"): _l("added a 'why' to the review"),
     ("countermeasure", "countermeasure added"): _l("added a countermeasure"),
     ("countermeasure", "implemented"): _l("implemented a countermeasure"),
+    ("countermeasure", "tier corrected"): _l("corrected a countermeasure's safety tier"),
     ("countermeasure", "effectiveness checked"): _l("checked a countermeasure's effectiveness"),
     ("countermeasure", "effectiveness check deferred"): _l("signed the deferral of a countermeasure's effectiveness check"),
     ("deployment", "deployment sent"): _l("sent a horizontal deployment"),
@@ -92,6 +93,7 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("group_alert", "group alert sent"): _l("sent a group-wide alert to other divisions"),
     ("group_alert", "group alert answered"): _l("answered the group-wide alert"),
     ("lesson", "lesson published"): _l("published a lesson learned"),
+    ("risk_assessment", "recorded"): _l("recorded a risk assessment"),
     ("watcher", "watched"): _l("started watching the incident"),
     ("watcher", "unwatched"): _l("stopped watching the incident"),
 }

@@ -188,12 +188,14 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "recalls.effectiveness": "recalls A",
     "recalls.withdraw": "recalls A",
     "recalls.launch": "approve A",
+    "recalls.risk_assessment": "recalls A",
     "recalls.close": "approve A",
     # Public product safety notices
     "safety_notices.show": "read A",
     "safety_notices.draft": "recalls A",
     "safety_notices.link_recall": "recalls A",
     "safety_notices.approve": "approve A",
+    "safety_notices.risk_assessment": "recalls A",
     "safety_notices.withdraw": "approve A",
     # Reviews and lessons learned
     "reviews.index": "read_incidents",

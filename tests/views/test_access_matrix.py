@@ -40,6 +40,7 @@ import config
 from qa_incidents import create_app
 from qa_incidents.complaints.models import ComplaintSignal
 from qa_incidents.core.db import Base, make_engine, make_session_factory
+from tests.risk_helpers import R_MAP_A
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_PG = PG_URL.startswith("postgresql")
@@ -179,6 +180,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     line = recalls.add_population_line(session, user=qa, recall_id=recall.id, exclude=False, model="R-HW540", lot="",
                                        serial_first="AB-100000", serial_last="AB-199999", units=48200, note="",
                                        now=start)
+    recalls.record_risk_assessment(session, user=qa, recall_id=recall.id, now=start, data=R_MAP_A)
     recalls.launch(session, user=hq, recall_id=recall.id, password=DEMO_PASSWORD, comment="Launch", now=start)
     picture = storage.put(io.BytesIO(_png()))
     notice = recalls.add_web_notice(session, user=qa, recall_id=recall.id, picture=picture, picture_name="hinge.png",
@@ -202,6 +204,8 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         contact_phone="0120-000-000", texts={"en": {"heading": "Safety notice", "product_name": "Refrigerator",
                                                     "what_happened": "An ice-maker door hinge cracked."}})
     first_notice = safety_notices.save_draft(session, user=qa, incident_id=incident.id, data=notice_input, now=start)
+    safety_notices.record_risk_assessment(session, user=qa, notice_id=first_notice.notice_id, now=start,
+                                          data=R_MAP_A)
     safety_notices.approve(session, user=hq, notice_id=first_notice.notice_id, password=DEMO_PASSWORD, comment="",
                            now=start)
     notice_input.kind, notice_input.texts["en"]["change_note"] = "update", "A recall follows."
