@@ -40,9 +40,10 @@ def add_part(session: so.Session, *, product_id: int, kind: str, code: str, name
         errors["code"] = str(_l("Give the part number or design name (at most 80 characters)."))
     if len(name.strip()) > 200 or len(supplier.strip()) > 200:
         errors["name"] = str(_l("At most %(n)d characters.", n=200))
-    if not errors and session.scalar(sa.select(ProductPart.id).where(
-            ProductPart.product_id == product.id, ProductPart.kind == kind, ProductPart.code == code.strip())):
-        errors["code"] = str(_l("This model already lists it."))
+    if not errors and (same := session.scalar(sa.select(ProductPart).where(
+            ProductPart.product_id == product.id, ProductPart.kind == kind, ProductPart.code == code.strip()))):
+        errors["code"] = str(_l("This model already lists it.") if same.active
+                             else _l("This model lists it as retired: reinstate it instead."))
     if errors:
         raise ValidationFailed(errors)
     part = ProductPart(product_id=product.id, kind=kind, code=code.strip(), name=name.strip(),
@@ -56,15 +57,81 @@ def add_part(session: so.Session, *, product_id: int, kind: str, code: str, name
 
 
 def parts_of(session: so.Session, product_id: int) -> list[ProductPart]:
+    """Every part and design of the model, retired ones last."""
     return list(session.scalars(sa.select(ProductPart).where(ProductPart.product_id == product_id)
-                                .order_by(ProductPart.kind, ProductPart.code)))
+                                .order_by(ProductPart.active.desc(), ProductPart.kind, ProductPart.code)))
+
+
+def _part(session: so.Session, part_id: int) -> ProductPart:
+    part = session.get(ProductPart, part_id) if is_db_int(part_id) else None
+    if part is None:
+        raise NotFound(str(_l("No such part or design.")))
+    return part
+
+
+def correct_part(session: so.Session, *, part_id: int, code: str, name: str, supplier: str, reason: str,
+                 actor_id: int | None, now: datetime) -> ProductPart:
+    """Correct a part's number, name or supplier (or a design's name), with the reason; audited before and after."""
+    part = _part(session, part_id)
+    errors: dict[str, str] = {}
+    code, name, supplier, reason = code.strip(), name.strip(), supplier.strip(), reason.strip()
+    if not code or len(code) > 80:
+        errors["code"] = str(_l("Give the part number or design name (at most 80 characters)."))
+    if len(name) > 200 or len(supplier) > 200:
+        errors["name"] = str(_l("At most %(n)d characters.", n=200))
+    if not reason:
+        errors["reason"] = str(_l("Say why it is corrected."))
+    if not errors and session.scalar(sa.select(ProductPart.id).where(
+            ProductPart.product_id == part.product_id, ProductPart.kind == part.kind, ProductPart.code == code,
+            ProductPart.id != part.id)):
+        errors["code"] = str(_l("This model already lists it."))
+    if errors:
+        raise ValidationFailed(errors)
+    new = {"code": code, "name": name, "supplier": supplier if part.kind == "part" else ""}
+    changes = {k: [getattr(part, k), v] for k, v in new.items() if getattr(part, k) != v}
+    if not changes:
+        raise ValidationFailed({"code": str(_l("Nothing changed."))})
+    for key, (_old, value) in changes.items():
+        setattr(part, key, value)
+    session.flush()
+    audit.record(session, actor_id=actor_id, entity_type="product_part", entity_id=part.id, action="corrected",
+                 now=now, changes={**changes, "reason": [None, reason]})
+    return part
+
+
+def set_part_active(session: so.Session, *, part_id: int, active: bool, reason: str, actor_id: int | None,
+                    now: datetime) -> ProductPart:
+    """Retire a part or design (it stops suggesting divisions for alerts; nothing is deleted) or reinstate it."""
+    part = _part(session, part_id)
+    if not reason.strip():
+        raise ValidationFailed({"reason": str(_l("Say why it is retired.") if not active
+                                              else _l("Say why it is reinstated."))})
+    if part.active == active:
+        raise ValidationFailed({"reason": str(_l("It is already retired.") if not active
+                                              else _l("It is already in use."))})
+    part.active = active
+    session.flush()
+    audit.record(session, actor_id=actor_id, entity_type="product_part", entity_id=part.id,
+                 action="reinstated" if active else "retired", now=now,
+                 changes={"active": [not active, active], "reason": [None, reason.strip()]})
+    return part
+
+
+def part_history(session: so.Session, product_id: int) -> list[audit.AuditEvent]:
+    """The audit events of the model's parts and designs, newest first."""
+    ids = [p.id for p in parts_of(session, product_id)]
+    if not ids:
+        return []
+    return list(session.scalars(sa.select(audit.AuditEvent).where(audit.AuditEvent.entity_type == "product_part",
+                                                                  audit.AuditEvent.entity_id.in_(ids))
+                                .order_by(audit.AuditEvent.id.desc())))
 
 
 def _catalogue(session: so.Session) -> list[CatalogueProduct]:
     """Every active product as the suggestion rules read it (three queries, whatever the catalogue's size)."""
     categories = {c.id: c for c in session.scalars(sa.select(ProductCategory))}
     parts: dict[int, list[ProductPart]] = {}
-    for part in session.scalars(sa.select(ProductPart)):
+    for part in session.scalars(sa.select(ProductPart).where(ProductPart.active.is_(True))):
         parts.setdefault(part.product_id, []).append(part)
 
     def line(category_id: int) -> tuple[int, ...]:

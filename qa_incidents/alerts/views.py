@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -10,7 +11,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from qa_incidents.alerts import rules, service
-from qa_incidents.alerts.forms import AlertForm, AnswerForm, PartForm
+from qa_incidents.alerts.forms import AlertForm, AnswerForm, PartCorrectionForm, PartForm, PartRetireForm
 from qa_incidents.core.clock import to_zone
 from qa_incidents.core.db import transaction
 from qa_incidents.core.errors import DomainError, NotFound, ValidationFailed
@@ -177,5 +178,61 @@ def parts(product_id: int):  # type: ignore[no-untyped-def]
         else:
             flash(_("%(code)s added to %(model)s.", code=part.code, model=product.model), "success")
             return redirect(url_for("alerts.parts", product_id=product.id))
-    return render_template("alerts/parts.html", product=product, parts=service.parts_of(db(), product.id),
-                           form=form), status
+    return _parts_page(product, form=form, status=status)
+
+
+def _parts_page(product: Any, *, form: PartForm | None = None, retire_form: PartRetireForm | None = None,
+                retire_part_id: int | None = None, status: int = 200) -> Any:
+    parts = service.parts_of(db(), product.id)
+    return render_template("alerts/parts.html", product=product, parts=parts, part_codes={p.id: p.code for p in parts},
+                           form=form or PartForm(formdata=None), retire_form=retire_form,
+                           retire_part_id=retire_part_id, history=service.part_history(db(), product.id)), status
+
+
+def _part_or_404(part_id: int) -> Any:
+    from qa_incidents.alerts.models import ProductPart
+
+    return db().get(ProductPart, part_id) or abort(404)
+
+
+@bp.route("/admin/catalogue/parts/<id:part_id>", methods=["GET", "POST"])
+@requires(Capability.MANAGE_CATALOGUE)
+def part_edit(part_id: int):  # type: ignore[no-untyped-def]
+    """Correct a part's number, name or supplier, or a design's name (with the reason)."""
+    part = _part_or_404(part_id)
+    form = PartCorrectionForm(obj=part if request.method == "GET" else None)
+    if request.method == "GET":
+        form.reason.data = ""
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                service.correct_part(s, part_id=part.id, code=form.code.data or "", name=form.name.data or "",
+                                     supplier=form.supplier.data or "", reason=form.reason.data or "",
+                                     actor_id=current_user.id, now=now())
+            flash(_("%(code)s corrected.", code=form.code.data), "success")
+            return redirect(url_for("alerts.parts", product_id=part.product_id), code=303)
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                flash(message, "error")
+    return render_template("alerts/part_edit.html", part=part, form=form), (422 if form.errors else 200)
+
+
+@bp.post("/admin/catalogue/parts/<id:part_id>/retire", defaults={"active": False}, endpoint="part_retire")
+@bp.post("/admin/catalogue/parts/<id:part_id>/reinstate", defaults={"active": True}, endpoint="part_reinstate")
+@requires(Capability.MANAGE_CATALOGUE)
+def part_active(part_id: int, active: bool):  # type: ignore[no-untyped-def]
+    """Retire a part or design (never deleted) or reinstate it, with the reason."""
+    part = _part_or_404(part_id)
+    form = PartRetireForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                service.set_part_active(s, part_id=part.id, active=active, reason=form.reason.data or "",
+                                        actor_id=current_user.id, now=now())
+            flash(_("%(code)s reinstated.", code=part.code) if active else _("%(code)s retired.", code=part.code),
+                  "success")
+            return redirect(url_for("alerts.parts", product_id=part.product_id), code=303)
+        except ValidationFailed as e:
+            for message in apply_errors(form, e.errors):
+                flash(message, "error")
+    return _parts_page(part.product, retire_form=form, retire_part_id=part.id, status=422)

@@ -155,6 +155,9 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "alerts.answer": "alert addressee",
     "alerts.evidence": "read A | alert addressee",
     "alerts.parts": "manage_catalogue",
+    "alerts.part_edit": "manage_catalogue",
+    "alerts.part_retire": "manage_catalogue",
+    "alerts.part_reinstate": "manage_catalogue",
     # Recalls
     "complaints.index": "read_incidents",
     "complaints.signals": "read_incidents",

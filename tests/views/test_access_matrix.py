@@ -38,6 +38,7 @@ from werkzeug.test import TestResponse
 
 import config
 from qa_incidents import create_app
+from qa_incidents.alerts.models import ProductPart
 from qa_incidents.complaints.models import ComplaintSignal
 from qa_incidents.core.db import Base, make_engine, make_session_factory
 from tests.risk_helpers import R_MAP_A
@@ -342,6 +343,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         "law_id": law.id, "obligation_id": session.scalar(sa.select(sa.func.min(Obligation.id))),
         "amendment_id": amendment.id, "jurisdiction_id": session.scalar(sa.select(sa.func.min(Jurisdiction.id))),
         "category_id": product.category_id, "product_id": product.id, "user_id": reporter.id,
+        "part_id": session.scalar(sa.select(sa.func.min(ProductPart.id))),
         "division_id": division_a.id, "filename": "style.css", "rest": "no-such-thing",
         "triaged_incident_id": smoke.id, "draft_recall_id": being_prepared.id, "cable_recall_id": cable_recall.id,
         "cable_review_id": cable_review.id, "reference_a": incident.reference, "product_a": product.id, "incident_version": incident.version, "facts": incidents.facts_of(incident),

@@ -195,6 +195,50 @@ def test_an_administrator_records_parts_and_designs_that_then_suggest_divisions(
         assert browser_as(email).get(f"/admin/catalogue/products/{product_id}/parts").status_code == 403
 
 
+def test_an_administrator_corrects_and_retires_a_part_audited_and_nothing_is_deleted(browser_as, fire, demo, fresh):
+    from qa_incidents.alerts.models import ProductPart
+
+    part = fresh(sa.select(ProductPart).where(ProductPart.code == "TF-152"))
+    part_id, product_id = part.id, part.product_id
+    admin = browser_as("admin@example.com")
+    edit = admin.get(f"/admin/catalogue/parts/{part_id}")
+    assert edit.status_code == 200
+    bad = admin.post(f"/admin/catalogue/parts/{part_id}", data=form_with(edit, "code").data(code="TF-153", reason=""))
+    assert bad.status_code == 422 and "Say why it is corrected." in text(bad)
+    assert form_with(bad, "code").values["code"] == "TF-153"  # what was typed is kept
+    fixed = admin.post(f"/admin/catalogue/parts/{part_id}", data=form_with(edit, "code").data(
+        code="TF-153", supplier="Kanto Relay Co.", reason="Typo in the part number"))
+    assert fixed.status_code == 303
+    page = text(admin.get(f"/admin/catalogue/products/{product_id}/parts"))
+    assert "TF-153" in page and "corrected TF-153 (TF-152 → TF-153) — Typo in the part number" in page
+
+    hq = browser_as("hq.qa@example.com")
+    assert "same supplier Kanto Relay Co. (EX-15A3)" in text(hq.get(f"/incidents/{fire.id}/group-alert"))
+    token = csrf_token(admin, f"/admin/catalogue/products/{product_id}/parts")
+    refused = admin.post(f"/admin/catalogue/parts/{part_id}/retire", data={"csrf_token": token, "reason": ""})
+    assert refused.status_code == 422 and "Say why it is retired." in text(refused)
+    retired = admin.post(f"/admin/catalogue/parts/{part_id}/retire",
+                         data={"csrf_token": token, "reason": "The EX-15A3 now uses another relay"})
+    assert retired.status_code == 303
+    page = text(admin.get(f"/admin/catalogue/products/{product_id}/parts"))
+    assert "Retired" in page and "Reinstate" in page and "The EX-15A3 now uses another relay" in page
+    # A retired part suggests no division any more; it is still on record.
+    assert "same supplier Kanto Relay Co. (EX-15A3)" not in text(hq.get(f"/incidents/{fire.id}/group-alert"))
+    assert fresh(sa.select(ProductPart.active).where(ProductPart.id == part_id)) is False
+    actions = set(fresh_all_actions(demo, part_id))
+    assert {"corrected", "retired"} <= actions
+    for email in ("hq.qa@example.com", "division.qa@example.com"):
+        assert browser_as(email).get(f"/admin/catalogue/parts/{part_id}").status_code == 403
+
+
+def fresh_all_actions(demo, part_id):  # type: ignore[no-untyped-def]
+    from qa_incidents.core.audit import AuditEvent
+
+    demo.rollback()
+    return list(demo.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity_type == "product_part",
+                                                                AuditEvent.entity_id == part_id)))
+
+
 def test_the_alert_pages_in_japanese(browser_as, fire, demo, fresh):
     demo.execute(sa.update(User).values(locale="ja"))
     demo.commit()
