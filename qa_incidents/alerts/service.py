@@ -204,10 +204,13 @@ def send_alert(session: so.Session, *, user: User, incident_id: int, subject: st
                                        basis=rules.basis_text(choices[division_id].matches)))
     session.flush()
     names = [choices[d].division.name for d in sorted(set(division_ids))]
+    unreceived = [d.name for d in without_qa_manager(session, sorted(set(division_ids)))]
     audit.record(session, actor_id=user.id, entity_type="group_alert", entity_id=alert.id, incident_id=incident.id,
                  action="group alert sent", now=now,
                  changes={"subject": [None, alert.subject], "divisions": [None, ", ".join(names)],
-                          "due_on": [None, due_on], "message": [None, alert.message]})
+                          "due_on": [None, due_on], "message": [None, alert.message],
+                          # Nobody there receives it: head-office QA is told instead (and the sender on the page).
+                          **({"no_qa_manager": [None, ", ".join(unreceived)]} if unreceived else {})})
     for division_id in sorted(set(division_ids)):
         _tell_division(session, alert=alert, division_id=division_id, kind="sent", now=now)
     return alert
@@ -222,8 +225,23 @@ def _tell_division(session: so.Session, *, alert: GroupAlert, division_id: int, 
         "overdue": lambda: gettext("Overdue: group-wide alert was due %(day)s: %(subject)s",
                                    day=alert.due_on.isoformat(), subject=alert.subject),
     }
+    receivers = people(session, roles={Role.DIVISION_QA}, division_id=division_id)
+    if not receivers:  # nobody would hear of it: head-office QA does, and finds a QA manager for the division
+        division = session.get(Division, division_id)
+        name = division.name if division is not None else str(division_id)
+        queued = outbox.enqueue_localised(
+            session, people=people(session, roles={Role.HEAD_OFFICE_QA}), now=now,
+            dedupe_key=f"group-alert-{kind}-unreceived:{alert.id}:{division_id}:{alert.due_on.isoformat()}",
+            compose=lambda reader: (
+                gettext("Nobody in %(division)s receives the group-wide alert: %(subject)s",
+                        division=name, subject=alert.subject),
+                gettext("%(division)s has no active QA manager, so nobody there was told of this alert (%(kind)s). "
+                        "Have an administrator assign one, or ask the division yourself; answers are due by %(day)s.",
+                        division=name, kind=kind, day=reader.date(alert.due_on))
+                + f"\n\n/group-alerts/{alert.id}\n"))
+        return len(queued)
     queued = outbox.enqueue_localised(
-        session, people=people(session, roles={Role.DIVISION_QA}, division_id=division_id), now=now,
+        session, people=receivers, now=now,
         dedupe_key=f"group-alert-{kind}:{alert.id}:{division_id}:{alert.due_on.isoformat()}",
         compose=lambda reader: (
             subjects[kind](),
@@ -231,6 +249,16 @@ def _tell_division(session: so.Session, *, alert: GroupAlert, division_id: int, 
                     "investigating, with the evidence, by %(day)s.", day=reader.date(alert.due_on))
             + f"\n\n{alert.message}\n\n/group-alerts/{alert.id}\n"))
     return len(queued)
+
+
+def without_qa_manager(session: so.Session, division_ids: list[int]) -> list[Division]:
+    """The divisions among these with no active QA manager: nobody there receives or may answer an alert."""
+    if not division_ids:
+        return []
+    staffed = set(session.scalars(sa.select(User.division_id).where(
+        User.role == Role.DIVISION_QA, User.active.is_(True), User.division_id.in_(division_ids))))
+    return list(session.scalars(sa.select(Division).where(Division.id.in_(set(division_ids) - staffed))
+                                .order_by(Division.name)))
 
 
 # --- answering ----------------------------------------------------------------------------------------------------

@@ -68,6 +68,11 @@ def new(incident_id: int):  # type: ignore[no-untyped-def]
             status = e.status_code
         else:
             flash(_("The group-wide alert went to %(n)d divisions.", n=len(alert.addressees)), "success")
+            unreceived = service.without_qa_manager(db(), [a.division_id for a in alert.addressees])
+            if unreceived:
+                flash(_("Nobody in %(divisions)s receives the alert: no active QA manager. Head-office QA was "
+                        "e-mailed instead; have an administrator assign a QA manager so that the division can answer.",
+                        divisions=", ".join(d.name for d in unreceived)), "warning")
             return redirect(url_for("incidents.show", incident_id=incident.id, _anchor="group-alerts"))
     return render_template("alerts/new.html", incident=incident, form=form, choices=choices, blocked=blocked,
                            BASIS_WORDS=rules.BASIS_WORDS), status
@@ -88,6 +93,8 @@ def _show(alert_id: int, form: AnswerForm | None = None, status: int = 200):  # 
     mine = next((a for a in alert.addressees if rules.may_answer(current_user.actor, a.division_id)), None)
     return render_template(
         "alerts/show.html", alert=alert, addressees=service.visible_addressees(db(), current_user, alert),
+        unreceived=(service.without_qa_manager(db(), [a.division_id for a in alert.addressees])
+                    if rules.may_send(current_user.actor) else []),
         reads_incident=service.reads_incident(db(), current_user, alert), mine=mine,
         form=form or AnswerForm(formdata=None), today=_today(), ANSWER_TITLES=rules.ANSWER_TITLES,
         URGENCY_TITLES=rules.URGENCY_TITLES, urgency=rules.urgency), status

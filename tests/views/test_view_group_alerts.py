@@ -94,6 +94,30 @@ def test_no_alert_before_the_escalation_is_approved(browser_as, demo, clock):
     assert refused.status_code == 422 and "S1 and S2 incidents only" in text(refused)
 
 
+def test_a_division_without_a_qa_manager_is_not_alerted_silently(browser_as, fire, demo, fresh):
+    """Specialty Steel has no QA manager in the demo: the sender is told, the alert says so, head office is e-mailed."""
+    from qa_incidents.core.audit import AuditEvent
+    from qa_incidents.core.outbox import OutboxMessage
+
+    hq = browser_as("hq.qa@example.com")
+    sent = _send(hq, fire, demo, divisions=("CM", "SS"))
+    assert sent.status_code == 302
+    told = " ".join(m for m in text(hq.get(sent.headers["Location"])).split("\n"))
+    assert "Nobody in Specialty Steel receives the alert: no active QA manager." in told
+    assert "Cable Materials receives" not in told
+    alert_id = fresh(sa.select(GroupAlert.id))
+    page = text(hq.get(f"/group-alerts/{alert_id}"))
+    assert "Nobody in Specialty Steel receives or may answer this alert" in page
+    assert "Cable Materials" not in page.split("Nobody in")[1].split("alert")[0]
+    mail = fresh(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like("group-alert-sent-unreceived:%")))
+    assert mail.to_addrs == "hq.qa@example.com"
+    assert "Nobody in Specialty Steel receives the group-wide alert" in mail.subject
+    event = fresh(sa.select(AuditEvent).where(AuditEvent.action == "group alert sent"))
+    assert event.changes["no_qa_manager"] == [None, "Specialty Steel"]
+    # The cable division's QA manager, who does receive it, sees no such warning.
+    assert "Nobody in" not in text(browser_as("cable.qa@example.com").get(f"/group-alerts/{alert_id}"))
+
+
 def test_the_addressed_division_answers_with_a_file_and_never_sees_the_incident(browser_as, fire, demo, fresh):
     hq = browser_as("hq.qa@example.com")
     sent = _send(hq, fire, demo)
