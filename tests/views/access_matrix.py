@@ -212,6 +212,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "reviews.submit": "reviews A",
     "reviews.check": "reviews A",
     "reviews.implemented": "reviews A",
+    "reviews.correct_tier": "reviews A",
     "reviews.defer_check": "approve A",
     "reviews.add_deployment": "reviews A",
     "reviews.answer": "reviews A",
