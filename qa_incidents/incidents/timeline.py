@@ -6,6 +6,8 @@ event the code records and fails when one has no sentence here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.incidents.lifecycle import Action
@@ -103,3 +105,42 @@ def sentence(entity_type: str, action: str) -> str:
     """The timeline's words for an event (an event of a kind not listed: a recorded change, never a raw code)."""
     found = SENTENCES.get((entity_type, action))
     return str(found) if found is not None else str(_l("recorded a change"))
+
+
+_ANSWER_WORDS = {"affected": _l("Affected"), "not_affected": _l("Not affected"), "investigating": _l("Investigating")}
+
+
+def _after(changes: dict[str, Any], name: str) -> Any:
+    value = changes.get(name)
+    return value[1] if isinstance(value, list | tuple) and len(value) == 2 else None
+
+
+def detail(entity_type: str, action: str, changes: dict[str, Any]) -> str:
+    """What the sentence alone leaves out, for the events a reader of the timeline looks for (which division answered
+    what, which report, which version, which risk); "" for the others."""
+    if (entity_type, action) == ("group_alert", "group alert answered"):
+        answer = _after(changes, "answer")
+        return f"{_after(changes, 'division') or ''}: {_ANSWER_WORDS.get(answer, answer)}"
+    if (entity_type, action) == ("group_alert", "group alert sent"):
+        text = str(_after(changes, "divisions") or "")
+        if unreceived := _after(changes, "no_qa_manager"):
+            text += " — " + str(_l("no QA manager to receive it: %(divisions)s", divisions=unreceived))
+        return text
+    if (entity_type, action) == ("notification_record", "notification_submitted"):
+        parts = [str(v) for v in (_after(changes, "authority_reference"), _after(changes, "channel")) if v]
+        on_time = _after(changes, "on_time")
+        if on_time:
+            parts.append(str(_l("late") if on_time == "late" else _l("on time")))
+        return ", ".join(parts)
+    if (entity_type, action) == ("status_report", "status_report_issued"):
+        return str(_l("no. %(n)s", n=_after(changes, "number")))
+    if (entity_type, action) == ("safety_notice_version", "published"):
+        return str(_l("version %(n)s", n=_after(changes, "number")))
+    if (entity_type, action) == ("risk_assessment", "recorded"):
+        from qa_incidents.risk.rules import result_title
+
+        method, result = _after(changes, "method") or "", _after(changes, "result") or ""
+        return f"{_after(changes, 'subject') or ''}: {result_title(method, result)}"
+    if (entity_type, action) == ("countermeasure", "tier corrected"):
+        return str(_after(changes, "reason") or "")
+    return ""
