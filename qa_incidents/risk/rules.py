@@ -132,7 +132,7 @@ EU_SEVERITIES = (1, 2, 3, 4)
 EU_SEVERITY_TITLES = {1: _l("1: first aid, fully reversible"),
                       2: _l("2: A&E visit, recovery within about 6 months"),
                       3: _l("3: hospital stay, function affected over 6 months or lost"),
-                      4: _l("4: life-threatening or fatal, over about 10 % disability")}
+                      4: _l("4: life-threatening or fatal, disability over about 10 percent")}
 
 _L, _M, _H, _S = RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, RiskLevel.SERIOUS
 #: (label, exclusive lower bound of the probability, risk level for severity 1, 2, 3, 4), highest band first.

@@ -51,7 +51,7 @@ def evaluate(data: AssessmentInput) -> tuple[dict[str, Any], rules.Outcome | Non
     method = Method(data.method)
     rationale = data.rationale.strip()
     if not rationale:
-        errors["rationale"] = str(_l("Say why the assessment skips.") if method == Method.SKIPPED
+        errors["rationale"] = str(_l("Say why no assessment is made.") if method == Method.SKIPPED
                                   else _l("Give the reasons for the values chosen and what the result means."))
     elif len(rationale) > RATIONALE_LIMIT:
         errors["rationale"] = str(_l("At most %(n)d characters.", n=RATIONALE_LIMIT))

@@ -346,3 +346,31 @@ def test_stall_scan_mails_the_owner_once_per_stall(launched, demo, clock):
     assert message.to_addrs == "division.qa@example.com"
     assert "RC-2026-0001 has made no progress for 4 weeks" in message.subject
     assert message.dedupe_key == f"recall-stall:1:{date(2026, 11, 20).isoformat()}"
+
+
+def test_the_risk_assessment_reads_wholly_in_japanese(prepared, demo):
+    """The assessment panel and form, for a Japanese reader (what people wrote stays as written)."""
+    import html as html_lib
+    import re
+
+    from qa_incidents.accounts.models import User
+
+    demo.execute(sa.update(User).where(User.email == "division.qa@example.com").values(locale="ja"))
+    demo.commit()
+    page = prepared.get("/recalls/1")
+    html = page.get_data(as_text=True)
+    start = html.index('class="panel risk-panel"')
+    panel = html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ",
+                                                         html[html.index(">", start) + 1:html.index("</section>", start)])))
+    assert "リスクアセスメント" in panel and "EUの手法(GPSR/Safety Gateリスク評価ガイドライン)" in panel
+    assert "重大リスク" in panel and "4: 生命にかかわる、または死亡、約10パーセントを超える障害" in panel
+    form = text(prepared.get("/recalls/1/risk-assessment"))
+    assert "発生頻度(件/台・年)" in form and "シナリオの段階とそれぞれの確率" in form
+    written = ("A family leaves the fridge running overnight; the relay overheats.", "The relay is from the bad lot",
+               "It overheats enough to ignite the housing",
+               "Fire in a home is life-threatening; the supplier's data gives both steps.")
+    for shown in (panel, form):  # no English sentence of the application's own is left
+        for w in written:
+            shown = shown.replace(w, "")
+        runs = [r for r in re.findall(r"[A-Za-z][a-z]+(?:[ ,'-]+[A-Za-z][a-z]+){2,}", shown) if "Safety Gate" not in r]
+        assert runs == [], runs
