@@ -328,6 +328,12 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
 
     vocabulary.ensure_loaded(session)
     saml_idp, oidc_idp, mapping_id = _identity_providers(session, admin_id=users["admin@example.com"].id, now=t0)
+    from qa_incidents.alerts import service as alert_service
+
+    part = (session.scalar(sa.select(ProductPart).where(ProductPart.product_id == product.id))
+            or alert_service.add_part(session, product_id=product.id, kind="part", code="PR-7", name="Relay",
+                                      supplier="Kanto Relay Co.", actor_id=None, now=start))
+    session.commit()
     args = {
         "complaint_id": complaint.id, "signal_id": signal_id,
         "term_id": session.scalar(sa.select(sa.func.min(vocabulary.QaTerm.id))),
@@ -343,7 +349,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         "law_id": law.id, "obligation_id": session.scalar(sa.select(sa.func.min(Obligation.id))),
         "amendment_id": amendment.id, "jurisdiction_id": session.scalar(sa.select(sa.func.min(Jurisdiction.id))),
         "category_id": product.category_id, "product_id": product.id, "user_id": reporter.id,
-        "part_id": session.scalar(sa.select(sa.func.min(ProductPart.id))),
+        "part_id": part.id,
         "division_id": division_a.id, "filename": "style.css", "rest": "no-such-thing",
         "triaged_incident_id": smoke.id, "draft_recall_id": being_prepared.id, "cable_recall_id": cable_recall.id,
         "cable_review_id": cable_review.id, "reference_a": incident.reference, "product_a": product.id, "incident_version": incident.version, "facts": incidents.facts_of(incident),
