@@ -44,3 +44,14 @@ class PartForm(Form):
     code = StringField(_l("Part number or design name"))
     name = StringField(_l("Part name"))
     supplier = StringField(_l("Supplier"))
+
+
+class PartCorrectionForm(Form):
+    code = StringField(_l("Part number or design name"))
+    name = StringField(_l("Part name"))
+    supplier = StringField(_l("Supplier"))
+    reason = TextAreaField(_l("Why it is corrected"))
+
+
+class PartRetireForm(Form):
+    reason = StringField(_l("Reason"))

@@ -28,6 +28,8 @@ class ProductPart(Base):
     name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     supplier: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     created_at: so.Mapped[datetime] = so.mapped_column()
+    #: A retired part or design no longer suggests divisions for an alert; it is kept, never deleted (migration 0039).
+    active: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
 
     product: so.Mapped[Product] = so.relationship(lazy="joined")
 

@@ -40,9 +40,10 @@ def add_part(session: so.Session, *, product_id: int, kind: str, code: str, name
         errors["code"] = str(_l("Give the part number or design name (at most 80 characters)."))
     if len(name.strip()) > 200 or len(supplier.strip()) > 200:
         errors["name"] = str(_l("At most %(n)d characters.", n=200))
-    if not errors and session.scalar(sa.select(ProductPart.id).where(
-            ProductPart.product_id == product.id, ProductPart.kind == kind, ProductPart.code == code.strip())):
-        errors["code"] = str(_l("This model already lists it."))
+    if not errors and (same := session.scalar(sa.select(ProductPart).where(
+            ProductPart.product_id == product.id, ProductPart.kind == kind, ProductPart.code == code.strip()))):
+        errors["code"] = str(_l("This model already lists it.") if same.active
+                             else _l("This model lists it as retired: reinstate it instead."))
     if errors:
         raise ValidationFailed(errors)
     part = ProductPart(product_id=product.id, kind=kind, code=code.strip(), name=name.strip(),
@@ -56,15 +57,81 @@ def add_part(session: so.Session, *, product_id: int, kind: str, code: str, name
 
 
 def parts_of(session: so.Session, product_id: int) -> list[ProductPart]:
+    """Every part and design of the model, retired ones last."""
     return list(session.scalars(sa.select(ProductPart).where(ProductPart.product_id == product_id)
-                                .order_by(ProductPart.kind, ProductPart.code)))
+                                .order_by(ProductPart.active.desc(), ProductPart.kind, ProductPart.code)))
+
+
+def _part(session: so.Session, part_id: int) -> ProductPart:
+    part = session.get(ProductPart, part_id) if is_db_int(part_id) else None
+    if part is None:
+        raise NotFound(str(_l("No such part or design.")))
+    return part
+
+
+def correct_part(session: so.Session, *, part_id: int, code: str, name: str, supplier: str, reason: str,
+                 actor_id: int | None, now: datetime) -> ProductPart:
+    """Correct a part's number, name or supplier (or a design's name), with the reason; audited before and after."""
+    part = _part(session, part_id)
+    errors: dict[str, str] = {}
+    code, name, supplier, reason = code.strip(), name.strip(), supplier.strip(), reason.strip()
+    if not code or len(code) > 80:
+        errors["code"] = str(_l("Give the part number or design name (at most 80 characters)."))
+    if len(name) > 200 or len(supplier) > 200:
+        errors["name"] = str(_l("At most %(n)d characters.", n=200))
+    if not reason:
+        errors["reason"] = str(_l("Say why it is corrected."))
+    if not errors and session.scalar(sa.select(ProductPart.id).where(
+            ProductPart.product_id == part.product_id, ProductPart.kind == part.kind, ProductPart.code == code,
+            ProductPart.id != part.id)):
+        errors["code"] = str(_l("This model already lists it."))
+    if errors:
+        raise ValidationFailed(errors)
+    new = {"code": code, "name": name, "supplier": supplier if part.kind == "part" else ""}
+    changes = {k: [getattr(part, k), v] for k, v in new.items() if getattr(part, k) != v}
+    if not changes:
+        raise ValidationFailed({"code": str(_l("Nothing changed."))})
+    for key, (_old, value) in changes.items():
+        setattr(part, key, value)
+    session.flush()
+    audit.record(session, actor_id=actor_id, entity_type="product_part", entity_id=part.id, action="corrected",
+                 now=now, changes={**changes, "reason": [None, reason]})
+    return part
+
+
+def set_part_active(session: so.Session, *, part_id: int, active: bool, reason: str, actor_id: int | None,
+                    now: datetime) -> ProductPart:
+    """Retire a part or design (it stops suggesting divisions for alerts; nothing is deleted) or reinstate it."""
+    part = _part(session, part_id)
+    if not reason.strip():
+        raise ValidationFailed({"reason": str(_l("Say why it is retired.") if not active
+                                              else _l("Say why it is reinstated."))})
+    if part.active == active:
+        raise ValidationFailed({"reason": str(_l("It is already retired.") if not active
+                                              else _l("It is already in use."))})
+    part.active = active
+    session.flush()
+    audit.record(session, actor_id=actor_id, entity_type="product_part", entity_id=part.id,
+                 action="reinstated" if active else "retired", now=now,
+                 changes={"active": [not active, active], "reason": [None, reason.strip()]})
+    return part
+
+
+def part_history(session: so.Session, product_id: int) -> list[audit.AuditEvent]:
+    """The audit events of the model's parts and designs, newest first."""
+    ids = [p.id for p in parts_of(session, product_id)]
+    if not ids:
+        return []
+    return list(session.scalars(sa.select(audit.AuditEvent).where(audit.AuditEvent.entity_type == "product_part",
+                                                                  audit.AuditEvent.entity_id.in_(ids))
+                                .order_by(audit.AuditEvent.id.desc())))
 
 
 def _catalogue(session: so.Session) -> list[CatalogueProduct]:
     """Every active product as the suggestion rules read it (three queries, whatever the catalogue's size)."""
     categories = {c.id: c for c in session.scalars(sa.select(ProductCategory))}
     parts: dict[int, list[ProductPart]] = {}
-    for part in session.scalars(sa.select(ProductPart)):
+    for part in session.scalars(sa.select(ProductPart).where(ProductPart.active.is_(True))):
         parts.setdefault(part.product_id, []).append(part)
 
     def line(category_id: int) -> tuple[int, ...]:
@@ -137,10 +204,13 @@ def send_alert(session: so.Session, *, user: User, incident_id: int, subject: st
                                        basis=rules.basis_text(choices[division_id].matches)))
     session.flush()
     names = [choices[d].division.name for d in sorted(set(division_ids))]
+    unreceived = [d.name for d in without_qa_manager(session, sorted(set(division_ids)))]
     audit.record(session, actor_id=user.id, entity_type="group_alert", entity_id=alert.id, incident_id=incident.id,
                  action="group alert sent", now=now,
                  changes={"subject": [None, alert.subject], "divisions": [None, ", ".join(names)],
-                          "due_on": [None, due_on], "message": [None, alert.message]})
+                          "due_on": [None, due_on], "message": [None, alert.message],
+                          # Nobody there receives it: head-office QA is told instead (and the sender on the page).
+                          **({"no_qa_manager": [None, ", ".join(unreceived)]} if unreceived else {})})
     for division_id in sorted(set(division_ids)):
         _tell_division(session, alert=alert, division_id=division_id, kind="sent", now=now)
     return alert
@@ -155,8 +225,23 @@ def _tell_division(session: so.Session, *, alert: GroupAlert, division_id: int, 
         "overdue": lambda: gettext("Overdue: group-wide alert was due %(day)s: %(subject)s",
                                    day=alert.due_on.isoformat(), subject=alert.subject),
     }
+    receivers = people(session, roles={Role.DIVISION_QA}, division_id=division_id)
+    if not receivers:  # nobody would hear of it: head-office QA does, and finds a QA manager for the division
+        division = session.get(Division, division_id)
+        name = division.name if division is not None else str(division_id)
+        queued = outbox.enqueue_localised(
+            session, people=people(session, roles={Role.HEAD_OFFICE_QA}), now=now,
+            dedupe_key=f"group-alert-{kind}-unreceived:{alert.id}:{division_id}:{alert.due_on.isoformat()}",
+            compose=lambda reader: (
+                gettext("Nobody in %(division)s receives the group-wide alert: %(subject)s",
+                        division=name, subject=alert.subject),
+                gettext("%(division)s has no active QA manager, so nobody there was told of this alert (%(kind)s). "
+                        "Have an administrator assign one, or ask the division yourself; answers are due by %(day)s.",
+                        division=name, kind=kind, day=reader.date(alert.due_on))
+                + f"\n\n/group-alerts/{alert.id}\n"))
+        return len(queued)
     queued = outbox.enqueue_localised(
-        session, people=people(session, roles={Role.DIVISION_QA}, division_id=division_id), now=now,
+        session, people=receivers, now=now,
         dedupe_key=f"group-alert-{kind}:{alert.id}:{division_id}:{alert.due_on.isoformat()}",
         compose=lambda reader: (
             subjects[kind](),
@@ -164,6 +249,16 @@ def _tell_division(session: so.Session, *, alert: GroupAlert, division_id: int, 
                     "investigating, with the evidence, by %(day)s.", day=reader.date(alert.due_on))
             + f"\n\n{alert.message}\n\n/group-alerts/{alert.id}\n"))
     return len(queued)
+
+
+def without_qa_manager(session: so.Session, division_ids: list[int]) -> list[Division]:
+    """The divisions among these with no active QA manager: nobody there receives or may answer an alert."""
+    if not division_ids:
+        return []
+    staffed = set(session.scalars(sa.select(User.division_id).where(
+        User.role == Role.DIVISION_QA, User.active.is_(True), User.division_id.in_(division_ids))))
+    return list(session.scalars(sa.select(Division).where(Division.id.in_(set(division_ids) - staffed))
+                                .order_by(Division.name)))
 
 
 # --- answering ----------------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ def all_models() -> None:
     import qa_incidents.reviews.models  # noqa: F401
     import qa_incidents.reviews.reading  # noqa: F401
     import qa_incidents.reviews.vocabulary  # noqa: F401
+    import qa_incidents.risk.models  # noqa: F401
     import qa_incidents.safety_notices.models  # noqa: F401
     import qa_incidents.sso.models  # noqa: F401
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -87,6 +88,7 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("why_step", "why added"): _l("added a 'why' to the review"),
     ("countermeasure", "countermeasure added"): _l("added a countermeasure"),
     ("countermeasure", "implemented"): _l("implemented a countermeasure"),
+    ("countermeasure", "tier corrected"): _l("corrected a countermeasure's safety tier"),
     ("countermeasure", "effectiveness checked"): _l("checked a countermeasure's effectiveness"),
     ("countermeasure", "effectiveness check deferred"): _l("signed the deferral of a countermeasure's effectiveness check"),
     ("deployment", "deployment sent"): _l("sent a horizontal deployment"),
@@ -95,6 +97,7 @@ SENTENCES: dict[tuple[str, str], object] = {
     ("group_alert", "group alert sent"): _l("sent a group-wide alert to other divisions"),
     ("group_alert", "group alert answered"): _l("answered the group-wide alert"),
     ("lesson", "lesson published"): _l("published a lesson learned"),
+    ("risk_assessment", "recorded"): _l("recorded a risk assessment"),
     ("watcher", "watched"): _l("started watching the incident"),
     ("watcher", "unwatched"): _l("stopped watching the incident"),
 }
@@ -140,3 +143,42 @@ def trail_value(name: str, value: str) -> str:
             return str(_l("re-authenticated at the identity provider (%(method)s) at %(when)s", method=m[1].upper(),
                           when=at))
     return value
+
+
+_ANSWER_WORDS = {"affected": _l("Affected"), "not_affected": _l("Not affected"), "investigating": _l("Investigating")}
+
+
+def _after(changes: dict[str, Any], name: str) -> Any:
+    value = changes.get(name)
+    return value[1] if isinstance(value, list | tuple) and len(value) == 2 else None
+
+
+def detail(entity_type: str, action: str, changes: dict[str, Any]) -> str:
+    """What the sentence alone leaves out, for the events a reader of the timeline looks for (which division answered
+    what, which report, which version, which risk); "" for the others."""
+    if (entity_type, action) == ("group_alert", "group alert answered"):
+        answer = _after(changes, "answer")
+        return f"{_after(changes, 'division') or ''}: {_ANSWER_WORDS.get(answer, answer)}"
+    if (entity_type, action) == ("group_alert", "group alert sent"):
+        text = str(_after(changes, "divisions") or "")
+        if unreceived := _after(changes, "no_qa_manager"):
+            text += " — " + str(_l("no QA manager to receive it: %(divisions)s", divisions=unreceived))
+        return text
+    if (entity_type, action) == ("notification_record", "notification_submitted"):
+        parts = [str(v) for v in (_after(changes, "authority_reference"), _after(changes, "channel")) if v]
+        on_time = _after(changes, "on_time")
+        if on_time:
+            parts.append(str(_l("late") if on_time == "late" else _l("on time")))
+        return ", ".join(parts)
+    if (entity_type, action) == ("status_report", "status_report_issued"):
+        return str(_l("no. %(n)s", n=_after(changes, "number")))
+    if (entity_type, action) == ("safety_notice_version", "published"):
+        return str(_l("version %(n)s", n=_after(changes, "number")))
+    if (entity_type, action) == ("risk_assessment", "recorded"):
+        from qa_incidents.risk.rules import result_title
+
+        method, result = _after(changes, "method") or "", _after(changes, "result") or ""
+        return f"{_after(changes, 'subject') or ''}: {result_title(method, result)}"
+    if (entity_type, action) == ("countermeasure", "tier corrected"):
+        return str(_after(changes, "reason") or "")
+    return ""

@@ -48,6 +48,7 @@ from qa_incidents.incidents.rules import (
     Severity,
     Status,
 )
+from qa_incidents.incidents.timeline import detail as event_detail
 from qa_incidents.incidents.timeline import sentence as event_sentence
 from qa_incidents.incidents.timeline import trail_value
 from qa_incidents.notifications.records import DECISION_TITLES, decisions_from, records_of
@@ -677,6 +678,7 @@ def _timeline(events: list[audit.AuditEvent]) -> list[dict[str, Any]]:
             "action": event.action,
             "entity": event.entity_type,
             "sentence": event_sentence(event.entity_type, event.action),
+            "detail": event_detail(event.entity_type, event.action, event.changes or {}),
             "changes": [
                 {"field": str(FIELD_LABELS.get(name, name.replace("_", " "))),
                  "before": _display(name, before), "after": _display(name, after)}

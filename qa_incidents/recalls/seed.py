@@ -17,6 +17,7 @@ from qa_incidents.core.clock import utcnow
 from qa_incidents.incidents.models import Incident
 from qa_incidents.recalls import service
 from qa_incidents.recalls.models import RecallCampaign
+from qa_incidents.risk import service as risk
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -59,6 +60,11 @@ def seed_demo(session: so.Session) -> None:
     service.add_population_line(session, user=cable_qa, recall_id=recall.id, exclude=True, model="EX-15A3", lot="",
                                 serial_first="EX-2605-40000", serial_last="EX-2605-44999", units=0,
                                 note="Reworked before shipping", now=start)
+    service.record_risk_assessment(session, user=cable_qa, recall_id=recall.id, now=start, data=risk.AssessmentInput(
+        method="r_map", frequency="3/64000", harm_level="3",
+        frequency_basis="3 melted plugs reported among 64,000 units in their first year of use.",
+        rationale="A melted plug can start a fire (harm III). At about 5 in 100,000 per unit-year the risk lies in "
+                  "region A: unacceptable, so the cords are replaced."))
     service.launch(session, user=hq, recall_id=recall.id, password=DEMO_PASSWORD, comment="Demo launch", now=start)
     picture = None
     if has_app_context() and "qa_storage" in current_app.extensions:

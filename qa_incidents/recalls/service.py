@@ -52,6 +52,7 @@ from qa_incidents.recalls.models import (
     WebNotice,
 )
 from qa_incidents.recalls.rules import Channel, MailingKind, RecallStatus, Remedy
+from qa_incidents.risk import service as risk
 
 LAUNCH_MEANING = "approved recall launch"
 CLOSURE_MEANING = "approved recall closure"
@@ -196,6 +197,7 @@ def history(session: so.Session, recall: RecallCampaign) -> list[audit.AuditEven
                         (WebNotice, "recall_web_notice"), (Mailing, "recall_mailing"),
                         (ProgressEntry, "recall_progress")):
         kinds[name] = list(session.scalars(sa.select(model.id).where(model.recall_id == recall.id)))
+    kinds["risk_assessment"] = [a.id for a in risk.history(session, "recall", recall.id)]
     conditions = [sa.and_(audit.AuditEvent.entity_type == k, audit.AuditEvent.entity_id.in_(ids))
                   for k, ids in kinds.items() if ids]
     sig_ids = [i for i in (recall.launch_signature_id, recall.closure_signature_id) if i]
@@ -442,6 +444,8 @@ def launch_problems(session: so.Session, recall: RecallCampaign) -> list[str]:
         problems.append(str(_l("Enter the number of affected units.")))
     if not recall.countries:
         problems.append(str(_l("Name the countries where affected units were sold.")))
+    if (missing := risk.missing_problem(risk.latest(session, "recall", recall.id))) is not None:
+        problems.append(missing)
     return problems
 
 
@@ -452,7 +456,34 @@ def _signed_content(session: so.Session, recall: RecallCampaign) -> dict[str, An
         "target_percent": recall.target_percent, "incidents": [i.reference for i in linked_incidents(session, recall.id)],
         "population": [{"exclude": p.exclude, "model": p.model, "lot": p.lot, "serials": [p.serial_first, p.serial_last]}
                        for p in population(session, recall.id)],
+        "risk_assessment": risk.signed_summary(risk.latest(session, "recall", recall.id)),
     }
+
+
+# --- risk assessment ---------------------------------------------------------------------------------------------
+
+
+def may_assess(user: User, recall: RecallCampaign) -> bool:
+    """Whether the user records the recall's risk assessment: whoever prepares it, while it is open."""
+    return may_manage(user, recall) and recall.status in {s.value for s in rules.OPEN_STATUSES}
+
+
+def suggested_frequency(session: so.Session, recall: RecallCampaign) -> str:
+    """A first estimate of the accident frequency per unit-year: the linked incidents over the affected units (one
+    year in use); the assessor corrects it."""
+    count = len(linked_incidents(session, recall.id))
+    return f"{count}/{recall.units_affected}" if count and recall.units_affected > 0 else ""
+
+
+def record_risk_assessment(session: so.Session, *, user: User, recall_id: int, data: risk.AssessmentInput,
+                           now: datetime) -> Any:
+    """Record the recall's risk assessment (or why none is made), on the first incident's timeline."""
+    recall = get_recall(session, user=user, recall_id=recall_id)
+    if not may_assess(user, recall):
+        raise Forbidden(str(_l("Only whoever prepares an open recall records its risk assessment.")))
+    return risk.record(session, user=user, subject_type="recall", subject_id=recall.id, subject_reference=recall.reference,
+                       division_id=recall.division_id, incident_id=_primary_incident_id(session, recall.id),
+                       data=data, now=now)
 
 
 def launch(session: so.Session, *, user: User, recall_id: int, password: str, comment: str,
@@ -465,9 +496,12 @@ def launch(session: so.Session, *, user: User, recall_id: int, password: str, co
     problems = launch_problems(session, recall)
     if problems:
         raise ValidationFailed({"launch": " ".join(problems)})
+    assessment = risk.latest(session, "recall", recall.id)
+    # Whoever assessed the risk prepared the decision too: they do not sign it.
+    prepared_by = [recall.created_by_id] + ([assessment.assessed_by_id] if assessment is not None else [])
     signature = sign(session, user=user, password=password, meaning=LAUNCH_MEANING, entity_type="recall",
                      entity_id=recall.id, content=_signed_content(session, recall), now=now, comment=comment,
-                     incident_id=_primary_incident_id(session, recall.id), prepared_by=[recall.created_by_id])
+                     incident_id=_primary_incident_id(session, recall.id), prepared_by=prepared_by)
     recall.status, recall.launched_at, recall.launch_signature_id = RecallStatus.LAUNCHED.value, now, signature.id
     recall.updated_by_id, recall.updated_at = user.id, now
     session.flush()

@@ -49,6 +49,7 @@ from qa_incidents.recalls.forms import (
     WithdrawForm,
 )
 from qa_incidents.recalls.models import NewspaperAdvert, RecallCampaign, WebNotice
+from qa_incidents.risk import views as risk_views
 
 bp = Blueprint("recalls", __name__, url_prefix="/recalls")
 
@@ -208,7 +209,26 @@ def show(recall_id: int):  # type: ignore[no-untyped-def]
         notice=service.published_notice(db(), recall.id), launch_problems=service.launch_problems(db(), recall),
         schedule=service.report_schedule(recall, today=today), may_manage=service.may_manage(current_user, recall),
         may_approve=can(current_user.actor, Capability.APPROVE), link_form=LinkIncidentForm(),
-        history=service.history(db(), recall), today=today)
+        history=service.history(db(), recall), today=today, may_assess=service.may_assess(current_user, recall),
+        **risk_views.panel_context("recall", recall.id))
+
+
+@bp.route("/<id:recall_id>/risk-assessment", methods=["GET", "POST"])
+@requires(Capability.MANAGE_RECALLS)
+def risk_assessment(recall_id: int):  # type: ignore[no-untyped-def]
+    """Assess the risk the recall answers (R-Map or the EU method), or record why no assessment is made."""
+    recall = recall_or_404(recall_id)
+    if not service.may_assess(current_user, recall):
+        abort(403, description=_("Only whoever prepares an open recall records its risk assessment."))
+
+    def save(s, *, data, now):  # type: ignore[no-untyped-def]
+        return service.record_risk_assessment(s, user=current_user, recall_id=recall.id, data=data, now=now)
+
+    return risk_views.assessment_page(
+        subject_type="recall", subject_id=recall.id, save=save,
+        heading=_("Risk assessment of %(ref)s", ref=recall.reference),
+        back_url=url_for("recalls.show", recall_id=recall.id), done_url=url_for("recalls.show", recall_id=recall.id),
+        suggested_frequency=service.suggested_frequency(db(), recall))
 
 
 @bp.route("/<id:recall_id>/edit", methods=["GET", "POST"])
@@ -330,7 +350,8 @@ def launch(recall_id: int):  # type: ignore[no-untyped-def]
             form.password.errors = [str(e)]
     return render_template("recalls/sign.html", recall=recall, form=form, problems=problems, action="launch",
                            incidents=service.linked_incidents(db(), recall.id, user=current_user),
-                           population=service.population(db(), recall.id)), (422 if form.errors or failed else 200)
+                           population=service.population(db(), recall.id),
+                           **risk_views.panel_context("recall", recall.id)), (422 if form.errors or failed else 200)
 
 
 @bp.route("/<id:recall_id>/withdraw", methods=["GET", "POST"])

@@ -177,9 +177,13 @@ def build(session: so.Session, incident: Incident, *, now: datetime, since: date
                         "due": datetime.combine(date.fromisoformat(str(alert["due_on"])), datetime.min.time())
                         .replace(tzinfo=UTC).isoformat()}
                        for d in alert["divisions"] if d["answer"] in ("pending", "investigating")]
+    from qa_incidents.risk.service import report_content as risk_content
+
+    risk_assessments = risk_content(session, incident.id)
     return {
         # Only where head office sent one: earlier reports' content (and hashes) stay as they were.
         **({"group_alerts": group_alerts} if group_alerts else {}),
+        **({"risk_assessments": risk_assessments} if risk_assessments else {}),
         "reference": incident.reference, "title": incident.title, "division": incident.division.name,
         "product": {"name": incident.product.name, "model": incident.product.model,
                     "category": incident.product.category.path},

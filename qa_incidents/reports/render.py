@@ -17,6 +17,7 @@ from flask_babel import ngettext
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, data_text, written_date, written_datetime
 from qa_incidents.core.pdf import document_environment, html_to_pdf
 from qa_incidents.reports.content import REPORTED_FIELDS
+from qa_incidents.risk.service import report_words
 
 
 def when(value: str | None, zone: str = "Asia/Tokyo", language: str = DEFAULT_LANGUAGE, era: bool = False) -> str:
@@ -176,6 +177,7 @@ def describe(c: dict[str, Any], *, zone: str, language: str, era: bool = False) 
                    for ch in c.get("changes_since_last") or []],
         "decided": [change_sentence(ch) for ch in c.get("decided") or []],
         "units": f"{c['units_in_field']:,}" if isinstance(c.get("units_in_field"), int) else str(c.get("units_in_field")),
+        "risks": [report_words(a) for a in c.get("risk_assessments") or []],
     }
 
 

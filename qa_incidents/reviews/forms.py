@@ -175,3 +175,11 @@ class QaTermForm(Form):
     source = StringField(_l("Source"), validators=[InputRequired(), Length(max=200)])
     active = BooleanField(_l("In use"), default=True)
     version = HiddenField()
+
+
+class TierCorrectionForm(Form):
+    safety_tier = SelectField(_l("Safety tier"), choices=[SelectChoice("", _l("— choose —"))]
+                              + [SelectChoice(t.value, TIER_TITLES[t]) for t in TIER_ORDER])
+    tier_reason = TextAreaField(_l("Why a higher tier is not practicable"), validators=[Length(max=4000)],
+                                description=_l("Required for a safeguard or usage information."))
+    reason = TextAreaField(_l("Why the tier is corrected"), validators=[Length(max=2000)])

@@ -484,6 +484,37 @@ def _countermeasure_for_work(session: so.Session, user: User, countermeasure_id:
     return cm
 
 
+def correct_tier(session: so.Session, *, user: User, countermeasure_id: int, safety_tier: str, tier_reason: str,
+                 reason: str, now: datetime) -> Countermeasure:
+    """Correct a technical countermeasure's safety tier (and why no higher tier), with the reason for the correction,
+    while its review is not approved; audited before and after."""
+    cm = session.get(Countermeasure, countermeasure_id)
+    if cm is None or not _may_read(user, cm.review):
+        raise NotFound(str(_l("No such countermeasure.")))
+    review = cm.review
+    if not _may_write(user, review):
+        raise Forbidden(str(_l("You may read this review but not change it.")))
+    if review.status == ReviewStatus.APPROVED:
+        raise Forbidden(str(_l("The review is approved: its countermeasures' safety tiers are as signed.")))
+    errors = dict(rules.tier_errors(dimension=cm.dimension, tier=safety_tier, reason=tier_reason))
+    if cm.dimension != Dimension.TECHNICAL:
+        errors = {"safety_tier": str(_l("Only a countermeasure against the technical cause has a safety tier."))}
+    if not reason.strip():
+        errors["reason"] = str(_l("Say why the safety tier is corrected."))
+    new_reason = tier_reason.strip() if safety_tier != rules.SafetyTier.DESIGN else ""
+    if not errors and cm.safety_tier == safety_tier and cm.tier_reason == new_reason:
+        errors["safety_tier"] = str(_l("Nothing changed."))
+    if errors:
+        raise ValidationFailed(errors)
+    changes = {"safety_tier": [cm.safety_tier.value, safety_tier], "tier_reason": [cm.tier_reason, new_reason],
+               "reason": [None, reason.strip()]}
+    cm.safety_tier, cm.tier_reason = rules.SafetyTier(safety_tier), new_reason
+    session.flush()
+    _audit(session, review, user=user, entity_type="countermeasure", entity_id=cm.id, action="tier corrected", now=now,
+           changes=changes)
+    return cm
+
+
 def mark_implemented(session: so.Session, *, user: User, countermeasure_id: int, now: datetime) -> Countermeasure:
     """The owner reports the countermeasure in place; it still needs its effectiveness check."""
     cm = _countermeasure_for_work(session, user, countermeasure_id)

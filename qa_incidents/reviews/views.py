@@ -90,6 +90,8 @@ def _show(review: Any, status: int = 200, **overrides: Any) -> tuple[str, int]:
         "check_for": overrides.get("check_for"),
         "defer_form": overrides.get("defer_form") or forms.DeferCheckForm(formdata=None),
         "defer_for": overrides.get("defer_for"),
+        "tier_form": overrides.get("tier_form") or forms.TierCorrectionForm(formdata=None),
+        "tier_for": overrides.get("tier_for"), "empty_tier_form": forms.TierCorrectionForm(formdata=None),
         "deployment_form": deployment_form, "deployment_for": overrides.get("deployment_for"),
         "answer_form": overrides.get("answer_form") or forms.AnswerForm(formdata=None),
         "answer_for": overrides.get("answer_for"),
@@ -266,6 +268,28 @@ def _countermeasure_review(countermeasure_id: int) -> Any:
     if cm is None:
         abort(404)
     return cm, _review_or_404(cm.review_id)
+
+
+@bp.post("/countermeasures/<id:countermeasure_id>/tier")
+@requires(Capability.WRITE_REVIEWS)
+def correct_tier(countermeasure_id: int):  # type: ignore[no-untyped-def]
+    """Correct a technical countermeasure's safety tier, with the reason, while the review is not approved."""
+    cm, review = _countermeasure_review(countermeasure_id)
+    form = forms.TierCorrectionForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                service.correct_tier(s, user=current_user, countermeasure_id=cm.id,
+                                     safety_tier=form.safety_tier.data or "", tier_reason=form.tier_reason.data or "",
+                                     reason=form.reason.data or "", now=now())
+            flash(_("Safety tier corrected."), "success")
+            return redirect(url_for("reviews.show", review_id=review.id, _anchor=f"countermeasure-{cm.id}"), code=303)
+        except ValidationFailed as e:
+            apply_errors(form, e.errors)
+        except DomainError as e:
+            _fail(e)
+    flash(_("Not corrected: correct the fields marked below."), "error")
+    return _show(review, 422, tier_form=form, tier_for=cm.id)
 
 
 @bp.post("/countermeasures/<id:countermeasure_id>/implemented")

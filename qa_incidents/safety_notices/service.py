@@ -23,6 +23,7 @@ from qa_incidents.core.permissions import Capability, can, can_read_division, ca
 from qa_incidents.core.sequences import next_value
 from qa_incidents.core.signatures import sign
 from qa_incidents.incidents.models import Incident
+from qa_incidents.risk import service as risk
 from qa_incidents.safety_notices import rules
 from qa_incidents.safety_notices.models import SafetyNotice, SafetyNoticeVersion
 from qa_incidents.safety_notices.rules import NoticeStatus, VersionKind
@@ -69,6 +70,22 @@ def _incident(session: so.Session, user: User, incident_id: int) -> Incident:
     if incident is None or not can_read_division(user.actor, incident.division_id):
         raise NotFound(str(_l("No such incident.")))
     return incident
+
+
+def may_assess(user: User, notice: SafetyNotice) -> bool:
+    """Whether the user records the notice's risk assessment: whoever may draft it, until it is withdrawn."""
+    return may_draft(user, notice.division_id) and notice.status != NoticeStatus.WITHDRAWN.value
+
+
+def record_risk_assessment(session: so.Session, *, user: User, notice_id: int, data: risk.AssessmentInput,
+                           now: datetime) -> Any:
+    """Record the risk assessment behind publishing the notice (or why none is made), on the incident's timeline."""
+    notice = get_notice(session, user=user, notice_id=notice_id)
+    if not may_assess(user, notice):
+        raise Forbidden(str(_l("Only the division's QA or head-office QA assesses the risk of a notice being "
+                               "drafted or published.")))
+    return risk.record(session, user=user, subject_type="safety_notice", subject_id=notice.id, subject_reference=notice.reference,
+                       division_id=notice.division_id, incident_id=notice.incident_id, data=data, now=now)
 
 
 def get_notice(session: so.Session, *, user: User, notice_id: int) -> SafetyNotice:
@@ -270,11 +287,17 @@ def approve(session: so.Session, *, user: User, notice_id: int, password: str, c
     severity = incident.severity.value if incident is not None and incident.severity is not None else None
     if (why := rules.severity_refusal(severity)) is not None:
         raise WrongState(why)
-    if errors := problems(draft):
+    errors = problems(draft)
+    assessment = risk.latest(session, "safety_notice", notice.id)
+    if (missing := risk.missing_problem(assessment)) is not None:
+        errors["risk_assessment"] = missing
+    if errors:
         raise ValidationFailed({"publish": " ".join(sorted(set(errors.values())))})
+    content = {**draft.content(), "risk_assessment": risk.signed_summary(assessment)}
     signature = sign(session, user=user, password=password, meaning=APPROVE_MEANING,
-                     entity_type="safety_notice_version", entity_id=draft.id, content=draft.content(), now=now,
-                     prepared_by=drafters(session, draft), comment=comment,
+                     entity_type="safety_notice_version", entity_id=draft.id, content=content, now=now,
+                     prepared_by=drafters(session, draft) | ({assessment.assessed_by_id} if assessment else set()),
+                     comment=comment,
                      incident_id=notice.incident_id)
     draft.signature_id, draft.published_at = signature.id, now
     was = notice.status

@@ -19,6 +19,7 @@ from qa_incidents.core.permissions import Capability
 from qa_incidents.core.usecase import run_use_case
 from qa_incidents.core.web import db, now, requires
 from qa_incidents.incidents.service import get_incident
+from qa_incidents.risk import views as risk_views
 from qa_incidents.safety_notices import rules, service
 from qa_incidents.safety_notices.forms import NoticeForm, RecallLinkForm, SignForm, WithdrawForm
 from qa_incidents.safety_notices.models import SafetyNotice
@@ -111,7 +112,26 @@ def _show(notice: SafetyNotice, *, sign_form: SignForm | None = None, withdraw_f
         may_draft=service.may_draft(current_user, notice.division_id),
         may_approve=service.may_approve(current_user, notice.division_id),
         sign_form=sign_form or SignForm(formdata=None), withdraw_form=withdraw_form or WithdrawForm(formdata=None),
-        link_form=link_form, **TEMPLATE_NAMES), status
+        link_form=link_form, may_assess=service.may_assess(current_user, notice),
+        **risk_views.panel_context("safety_notice", notice.id), **TEMPLATE_NAMES), status
+
+
+@bp.route("/<id:safety_notice_id>/risk-assessment", methods=["GET", "POST"])
+@requires(Capability.MANAGE_RECALLS)
+def risk_assessment(safety_notice_id: int):  # type: ignore[no-untyped-def]
+    """Assess the risk the notice warns of (R-Map or the EU method), or record why no assessment is made."""
+    notice = _notice_or_404(safety_notice_id)
+    if not service.may_assess(current_user, notice):
+        abort(403, description=_("Only the division's QA or head-office QA assesses the risk of a notice being "
+                                 "drafted or published."))
+
+    def save(s, *, data, now):  # type: ignore[no-untyped-def]
+        return service.record_risk_assessment(s, user=current_user, notice_id=notice.id, data=data, now=now)
+
+    url = url_for("safety_notices.show", safety_notice_id=notice.id)
+    return risk_views.assessment_page(subject_type="safety_notice", subject_id=notice.id, save=save,
+                                      heading=_("Risk assessment of %(ref)s", ref=notice.reference),
+                                      back_url=url, done_url=url)
 
 
 @bp.get("/<id:safety_notice_id>")

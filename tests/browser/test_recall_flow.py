@@ -46,11 +46,20 @@ def test_launch_notice_serial_check_progress_and_closure(new_page: Callable[[], 
     qa.get_by_label("Last serial number").fill("AB-199999")
     qa.get_by_role("button", name="Add line").click()
     expect(qa.locator("table.population")).to_contain_text("AB-100000 – AB-199999")
+    qa.goto("/recalls/1")
+    qa.get_by_role("link", name="Assess the risk").click()
+    expect(qa.get_by_label("Frequency (accidents per unit-year)")).to_have_value("1/1000")  # 1 incident, 1,000 units
+    qa.get_by_label("Severity of harm").select_option("3")
+    qa.get_by_label("Rationale").fill("A fire in a kitchen (III) at 1 in 1,000 units a year: region A.")
+    qa.get_by_role("button", name="Record the assessment").click()
+    expect(qa.locator(".flash-success")).to_contain_text("Risk assessment recorded: A: unacceptable risk")
+    expect(qa.locator(".risk-panel td.risk-chosen")).to_have_text("◉ A")
 
     hq = new_page()
     log_in(hq, "hq.qa@example.com")
     hq.goto("/recalls/1")
     hq.get_by_role("link", name="Approve launch").click()
+    expect(hq.locator(".risk-panel")).to_contain_text("A: unacceptable risk")  # the signer sees the risk signed
     hq.get_by_label("Your password", exact=True).fill("demo-password-2026")
     hq.get_by_role("button", name="Sign launch").click()
     expect(hq.locator(".flash-success")).to_contain_text("RC-2026-0001 launched")

@@ -52,6 +52,18 @@ def test_draft_approve_and_the_public_page(severe, new_page: Callable[[], Page],
     expect(qa.locator(".flash-success")).to_contain_text("Version 1 of the safety notice is saved")
     expect(qa.locator(".lead .badge")).to_have_text("Being drafted (not public)")
     notice_url = qa.url
+    qa.get_by_role("link", name="Assess the risk").click()
+    qa.get_by_label("EU method (GPSR / Safety Gate risk assessment guidelines)").check()
+    qa.get_by_label("Injury scenario").fill("A family runs the heater overnight in a closed room.")
+    qa.get_by_label("Severity of injury").select_option("4")
+    qa.get_by_label("Step 1: what happens").fill("The burner's seal fails")
+    qa.get_by_label("Step 1: probability").fill("1/100")
+    qa.get_by_label("Step 2: what happens").fill("The room is closed and people sleep")
+    qa.get_by_label("Step 2: probability").fill("1/2")
+    qa.get_by_label("Rationale").fill("Carbon monoxide can kill; the seal supplier's data gives 1 in 100.")
+    qa.get_by_role("button", name="Record the assessment").click()
+    expect(qa.locator(".flash-success")).to_contain_text("Risk assessment recorded: Serious risk")
+    expect(qa.locator(".risk-panel td.risk-chosen")).to_have_text("◉ Serious risk")
 
     hq = new_page()
     log_in(hq, "hq.qa@example.com")

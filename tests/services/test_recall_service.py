@@ -16,6 +16,7 @@ from qa_incidents.core.errors import Forbidden, NotFound, ValidationFailed
 from qa_incidents.recalls import service
 from qa_incidents.recalls.models import ProgressEntry, RecallCampaign
 from qa_incidents.recalls.seed import seed_demo
+from tests.risk_helpers import assess_recall
 
 
 def test_demo_recalls_are_created_once(app: Flask, demo: so.Session, demo_user):
@@ -78,6 +79,7 @@ def test_cli_import_reports_rejected_rows_and_is_idempotent(app: Flask, demo: so
                                                             tmp_path: Path):
     qa, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
     recall = _draft(demo, qa, clock())
+    assess_recall(demo, user=qa, recall_id=recall.id, now=clock())
     service.launch(demo, user=hq, recall_id=recall.id, password="demo-password-2026", comment="", now=clock())
     demo.commit()
     day = clock().date().isoformat()

@@ -69,6 +69,38 @@ def test_a_minor_incident_gets_the_short_review_and_may_say_why_a_cause_has_no_c
     assert "No countermeasure: Change notices come with the process fix." in lesson.countermeasures
 
 
+def test_a_safety_tier_is_corrected_with_a_reason_while_the_review_is_submitted_never_once_approved(
+        demo, demo_user, glass, clock):
+    from qa_incidents.core.errors import Forbidden
+
+    writer, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
+    review = service.start_review(demo, user=writer, incident_ids=[glass.id], title="Glass fracture", now=clock())
+    service.update_review(demo, user=writer, review_id=review.id, expected_version=review.version, now=clock(),
+                          data=_short(no_cause=["motivating", "framework"]))
+    technical = _cm(demo, writer, review, clock(), Dimension.TECHNICAL, "usage_information", "Label only.")
+    process = _cm(demo, writer, review, clock(), Dimension.PROCESS)
+    service.submit_review(demo, user=writer, review_id=review.id, now=clock())
+    with pytest.raises(ValidationFailed) as refused:  # a tier is only for the technical cause
+        service.correct_tier(demo, user=writer, countermeasure_id=process.id, safety_tier="design", tier_reason="",
+                             reason="x", now=clock())
+    assert set(refused.value.errors) == {"safety_tier"}
+    with pytest.raises(ValidationFailed) as refused:
+        service.correct_tier(demo, user=writer, countermeasure_id=technical.id, safety_tier="usage_information",
+                             tier_reason="Label only.", reason="no change", now=clock())
+    assert refused.value.errors == {"safety_tier": "Nothing changed."}
+    service.correct_tier(demo, user=writer, countermeasure_id=technical.id, safety_tier="safeguard",
+                         tier_reason="A guard over the glass; the glass itself is the customer's design.",
+                         reason="A guard was found practicable.", now=clock())
+    assert demo.get(Countermeasure, technical.id).safety_tier == SafetyTier.SAFEGUARD
+    service.approve_review(demo, user=hq, review_id=review.id, password=PASSWORD, comment="", now=clock())
+    demo.commit()
+    with pytest.raises(Forbidden):
+        service.correct_tier(demo, user=writer, countermeasure_id=technical.id, safety_tier="design", tier_reason="",
+                             reason="Too late", now=clock())
+    event = demo.scalar(sa.select(AuditEvent).where(AuditEvent.action == "tier corrected"))
+    assert event.changes["safety_tier"] == ["usage_information", "safeguard"] and event.incident_id == glass.id
+
+
 def test_a_short_review_takes_one_line_per_dimension_and_keeps_nothing_when_refused(demo, demo_user, glass, clock):
     writer = demo_user("division.qa@example.com")
     review = service.start_review(demo, user=writer, incident_ids=[glass.id], title="Glass fracture", now=clock())

@@ -14,8 +14,15 @@ from qa_incidents.core.signatures import SeparationOfDuties, Signature, Signatur
 from qa_incidents.incidents.models import Incident
 from qa_incidents.safety_notices import rules, service
 from qa_incidents.safety_notices.models import SafetyNotice, SafetyNoticeVersion
+from tests.risk_helpers import ensure_assessed
 
 PASSWORD = "demo-password-2026"
+
+
+def approve(demo, *, notice_id, now, **kwargs):  # type: ignore[no-untyped-def]
+    """Head-office QA's signature, once division QA has assessed the risk (which approval requires)."""
+    ensure_assessed(demo, "safety_notice", notice_id, now=now)
+    return service.approve(demo, notice_id=notice_id, now=now, **kwargs)
 
 
 def english(**changes: str) -> service.NoticeInput:
@@ -52,7 +59,7 @@ def test_division_qa_drafts_head_office_signs_and_it_is_public(demo, demo_user, 
     notice = demo.get(SafetyNotice, version.notice_id)
     assert notice.reference.startswith("SN-2026-") and notice.status == "draft"
     assert service.public_notice(demo, notice.reference) is None  # a draft is not public
-    service.approve(demo, user=hq, notice_id=notice.id, password=PASSWORD, comment="Go", now=clock())
+    approve(demo, user=hq, notice_id=notice.id, password=PASSWORD, comment="Go", now=clock())
     demo.commit()
     found = service.public_notice(demo, notice.reference, "ja")
     assert found is not None and found.language == "en"  # only published in English
@@ -83,7 +90,7 @@ def test_the_drafter_may_never_approve(demo, demo_user, severe, clock):
     hq = demo_user("hq.qa@example.com")
     version = service.save_draft(demo, user=hq, incident_id=severe.id, data=english(), now=clock())
     with pytest.raises(SeparationOfDuties):
-        service.approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
+        approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
     assert version.published_at is None
 
 
@@ -94,7 +101,7 @@ def test_whoever_edited_the_draft_may_not_approve_it(demo, demo_user, severe, cl
                                  now=clock())
     assert version.number == 1 and version.text("en", "heading") == "Safety notice"
     with pytest.raises(SeparationOfDuties):
-        service.approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
+        approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
 
 
 def test_nobody_who_changed_the_draft_may_approve_it(demo, demo_user, severe, clock):
@@ -104,7 +111,7 @@ def test_nobody_who_changed_the_draft_may_approve_it(demo, demo_user, severe, cl
     version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(heading="Notice"), now=clock())
     assert version.updated_by_id == qa.id  # head office edited it in between
     with pytest.raises(SeparationOfDuties):
-        service.approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
+        approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
     assert service.drafters(demo, version) == {qa.id, hq.id}
 
 
@@ -112,7 +119,7 @@ def test_wrong_password_publishes_nothing(demo, demo_user, severe, clock):
     qa, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
     version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
     with pytest.raises(SignatureRefused):
-        service.approve(demo, user=hq, notice_id=version.notice_id, password="wrong", comment="", now=clock())
+        approve(demo, user=hq, notice_id=version.notice_id, password="wrong", comment="", now=clock())
     assert version.published_at is None and version.signature_id is None
 
 
@@ -126,10 +133,10 @@ def test_roles_that_may_not_draft_or_approve(demo, demo_user, severe, clock):
     version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
     for email in ("division.qa@example.com", "executive@example.com", "reporter@example.com"):
         with pytest.raises(Forbidden):
-            service.approve(demo, user=demo_user(email), notice_id=version.notice_id, password=PASSWORD, comment="",
+            approve(demo, user=demo_user(email), notice_id=version.notice_id, password=PASSWORD, comment="",
                             now=clock())
     with pytest.raises(NotFound):
-        service.approve(demo, user=demo_user("cable.qa@example.com"), notice_id=version.notice_id,
+        approve(demo, user=demo_user("cable.qa@example.com"), notice_id=version.notice_id,
                         password=PASSWORD, comment="", now=clock())
 
 
@@ -166,7 +173,7 @@ def test_each_language_must_be_complete_in_that_language(demo, demo_user, severe
 def test_updates_are_new_versions_and_withdrawal_keeps_the_history(demo, demo_user, severe, clock):
     qa, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
     first = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
-    service.approve(demo, user=hq, notice_id=first.notice_id, password=PASSWORD, comment="", now=clock())
+    approve(demo, user=hq, notice_id=first.notice_id, password=PASSWORD, comment="", now=clock())
     later = clock() + timedelta(days=2)
     update = english(what_happened="Two customers reported carbon monoxide.")
     with pytest.raises(ValidationFailed) as refused:  # a later version says what changed, and what kind it is
@@ -178,7 +185,7 @@ def test_updates_are_new_versions_and_withdrawal_keeps_the_history(demo, demo_us
     assert (second.notice_id, second.number, second.kind) == (first.notice_id, 2, "update")
     found = service.public_notice(demo, demo.get(SafetyNotice, first.notice_id).reference)
     assert found.version.number == 1  # the update is not public before it is signed
-    service.approve(demo, user=hq, notice_id=first.notice_id, password=PASSWORD, comment="", now=later)
+    approve(demo, user=hq, notice_id=first.notice_id, password=PASSWORD, comment="", now=later)
     notice = demo.get(SafetyNotice, first.notice_id)
     found = service.public_notice(demo, notice.reference)
     assert found.version.number == 2 and [v.number for v in found.history] == [2, 1]
@@ -203,7 +210,7 @@ def test_updates_are_new_versions_and_withdrawal_keeps_the_history(demo, demo_us
 def test_a_published_version_cannot_be_changed_or_deleted(demo, demo_user, severe, clock):
     qa, hq = demo_user("division.qa@example.com"), demo_user("hq.qa@example.com")
     version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
-    service.approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
+    approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
     demo.commit()
     with pytest.raises(sa.exc.DatabaseError):
         demo.execute(sa.update(SafetyNoticeVersion).where(SafetyNoticeVersion.id == version.id)
@@ -255,7 +262,7 @@ def test_publishing_tells_top_management_in_the_next_status_report(demo, demo_us
     workflow.decide_escalation(demo, user=hq, incident_id=severe.id, approve=True, password=PASSWORD, comment="",
                                now=clock() - timedelta(minutes=50))
     version = service.save_draft(demo, user=qa, incident_id=severe.id, data=english(), now=clock())
-    service.approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
+    approve(demo, user=hq, notice_id=version.notice_id, password=PASSWORD, comment="", now=clock())
     pending = reports.pending_for(demo, severe.id)
     reference = demo.get(SafetyNotice, version.notice_id).reference
     assert {"kind": "safety_notice_published", "detail": f"{reference} v1"}.items() <= pending.triggers[-1].items()

@@ -25,6 +25,7 @@ from qa_incidents.recalls import service as recalls
 from qa_incidents.reviews import lessons
 from qa_incidents.reviews import service as reviews
 from qa_incidents.reviews.models import Lesson
+from tests.risk_helpers import assess_recall
 
 PASSWORD = "demo-password-2026"
 
@@ -83,6 +84,7 @@ def test_whoever_drafts_a_recall_cannot_sign_its_launch_nor_whoever_checks_it_it
         title="Relay", remedy="repair", countries=["JP"], units_affected=100, owner_id=qa.id))
     recalls.add_population_line(demo, user=hq, recall_id=recall.id, exclude=False, model="R-HW540", lot="",
                                 serial_first="", serial_last="", units=100, note="", now=clock())
+    assess_recall(demo, user=qa, recall_id=recall.id, now=clock())
     demo.commit()
     _refused(demo, lambda: recalls.launch(demo, user=hq, recall_id=recall.id, password=PASSWORD, comment="",
                                           now=clock()))
@@ -94,6 +96,12 @@ def test_whoever_drafts_a_recall_cannot_sign_its_launch_nor_whoever_checks_it_it
         title="Relay 2", remedy="repair", countries=["JP"], units_affected=100, owner_id=qa.id))
     recalls.add_population_line(demo, user=qa, recall_id=other.id, exclude=False, model="R-HW540", lot="",
                                 serial_first="", serial_last="", units=100, note="", now=clock())
+    # Head office assessing the risk prepares the launch as much as drafting it does: it may not sign it then.
+    assess_recall(demo, user=hq, recall_id=other.id, now=clock())
+    demo.commit()
+    _refused(demo, lambda: recalls.launch(demo, user=hq, recall_id=other.id, password=PASSWORD, comment="",
+                                          now=clock()))
+    assess_recall(demo, user=qa, recall_id=other.id, now=clock())  # the division's own assessment is in force
     recalls.launch(demo, user=hq, recall_id=other.id, password=PASSWORD, comment="", now=clock())
     recalls.record_effectiveness(demo, user=hq, recall_id=other.id, text="Sampled 50 homes: all remedied.",
                                  now=clock() + timedelta(days=1))

@@ -167,6 +167,9 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "alerts.answer": "alert addressee",
     "alerts.evidence": "read A | alert addressee",
     "alerts.parts": "manage_catalogue",
+    "alerts.part_edit": "manage_catalogue",
+    "alerts.part_retire": "manage_catalogue",
+    "alerts.part_reinstate": "manage_catalogue",
     # Recalls
     "complaints.index": "read_incidents",
     "complaints.signals": "read_incidents",
@@ -200,12 +203,14 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "recalls.effectiveness": "recalls A",
     "recalls.withdraw": "recalls A",
     "recalls.launch": "approve A",
+    "recalls.risk_assessment": "recalls A",
     "recalls.close": "approve A",
     # Public product safety notices
     "safety_notices.show": "read A",
     "safety_notices.draft": "recalls A",
     "safety_notices.link_recall": "recalls A",
     "safety_notices.approve": "approve A",
+    "safety_notices.risk_assessment": "recalls A",
     "safety_notices.withdraw": "approve A",
     # Reviews and lessons learned
     "reviews.index": "read_incidents",
@@ -219,6 +224,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "reviews.submit": "reviews A",
     "reviews.check": "reviews A",
     "reviews.implemented": "reviews A",
+    "reviews.correct_tier": "reviews A",
     "reviews.defer_check": "approve A",
     "reviews.add_deployment": "reviews A",
     "reviews.answer": "reviews A",

@@ -38,8 +38,10 @@ from werkzeug.test import TestResponse
 
 import config
 from qa_incidents import create_app
+from qa_incidents.alerts.models import ProductPart
 from qa_incidents.complaints.models import ComplaintSignal
 from qa_incidents.core.db import Base, make_engine, make_session_factory
+from tests.risk_helpers import R_MAP_A
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_PG = PG_URL.startswith("postgresql")
@@ -179,6 +181,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
     line = recalls.add_population_line(session, user=qa, recall_id=recall.id, exclude=False, model="R-HW540", lot="",
                                        serial_first="AB-100000", serial_last="AB-199999", units=48200, note="",
                                        now=start)
+    recalls.record_risk_assessment(session, user=qa, recall_id=recall.id, now=start, data=R_MAP_A)
     recalls.launch(session, user=hq, recall_id=recall.id, password=DEMO_PASSWORD, comment="Launch", now=start)
     picture = storage.put(io.BytesIO(_png()))
     notice = recalls.add_web_notice(session, user=qa, recall_id=recall.id, picture=picture, picture_name="hinge.png",
@@ -202,6 +205,8 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         contact_phone="0120-000-000", texts={"en": {"heading": "Safety notice", "product_name": "Refrigerator",
                                                     "what_happened": "An ice-maker door hinge cracked."}})
     first_notice = safety_notices.save_draft(session, user=qa, incident_id=incident.id, data=notice_input, now=start)
+    safety_notices.record_risk_assessment(session, user=qa, notice_id=first_notice.notice_id, now=start,
+                                          data=R_MAP_A)
     safety_notices.approve(session, user=hq, notice_id=first_notice.notice_id, password=DEMO_PASSWORD, comment="",
                            now=start)
     notice_input.kind, notice_input.texts["en"]["change_note"] = "update", "A recall follows."
@@ -334,6 +339,12 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
 
     vocabulary.ensure_loaded(session)
     saml_idp, oidc_idp, mapping_id = _identity_providers(session, admin_id=users["admin@example.com"].id, now=t0)
+    from qa_incidents.alerts import service as alert_service
+
+    part = (session.scalar(sa.select(ProductPart).where(ProductPart.product_id == product.id))
+            or alert_service.add_part(session, product_id=product.id, kind="part", code="PR-7", name="Relay",
+                                      supplier="Kanto Relay Co.", actor_id=None, now=start))
+    session.commit()
     args = {
         "complaint_id": complaint.id, "signal_id": signal_id,
         "term_id": session.scalar(sa.select(sa.func.min(vocabulary.QaTerm.id))),
@@ -350,6 +361,7 @@ def build_world(session: so.Session, app: Flask) -> tuple[dict[str, Any], list[s
         "law_id": law.id, "obligation_id": session.scalar(sa.select(sa.func.min(Obligation.id))),
         "amendment_id": amendment.id, "jurisdiction_id": session.scalar(sa.select(sa.func.min(Jurisdiction.id))),
         "category_id": product.category_id, "product_id": product.id, "user_id": reporter.id,
+        "part_id": part.id,
         "division_id": division_a.id, "filename": "style.css", "rest": "no-such-thing",
         "triaged_incident_id": smoke.id, "draft_recall_id": being_prepared.id, "cable_recall_id": cable_recall.id,
         "cable_review_id": cable_review.id, "reference_a": incident.reference, "product_a": product.id, "incident_version": incident.version, "facts": incidents.facts_of(incident),

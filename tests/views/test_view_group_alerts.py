@@ -94,6 +94,30 @@ def test_no_alert_before_the_escalation_is_approved(browser_as, demo, clock):
     assert refused.status_code == 422 and "S1 and S2 incidents only" in text(refused)
 
 
+def test_a_division_without_a_qa_manager_is_not_alerted_silently(browser_as, fire, demo, fresh):
+    """Specialty Steel has no QA manager in the demo: the sender is told, the alert says so, head office is e-mailed."""
+    from qa_incidents.core.audit import AuditEvent
+    from qa_incidents.core.outbox import OutboxMessage
+
+    hq = browser_as("hq.qa@example.com")
+    sent = _send(hq, fire, demo, divisions=("CM", "SS"))
+    assert sent.status_code == 302
+    told = " ".join(m for m in text(hq.get(sent.headers["Location"])).split("\n"))
+    assert "Nobody in Specialty Steel receives the alert: no active QA manager." in told
+    assert "Cable Materials receives" not in told
+    alert_id = fresh(sa.select(GroupAlert.id))
+    page = text(hq.get(f"/group-alerts/{alert_id}"))
+    assert "Nobody in Specialty Steel receives or may answer this alert" in page
+    assert "Cable Materials" not in page.split("Nobody in")[1].split("alert")[0]
+    mail = fresh(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like("group-alert-sent-unreceived:%")))
+    assert mail.to_addrs == "hq.qa@example.com"
+    assert "Nobody in Specialty Steel receives the group-wide alert" in mail.subject
+    event = fresh(sa.select(AuditEvent).where(AuditEvent.action == "group alert sent"))
+    assert event.changes["no_qa_manager"] == [None, "Specialty Steel"]
+    # The cable division's QA manager, who does receive it, sees no such warning.
+    assert "Nobody in" not in text(browser_as("cable.qa@example.com").get(f"/group-alerts/{alert_id}"))
+
+
 def test_the_addressed_division_answers_with_a_file_and_never_sees_the_incident(browser_as, fire, demo, fresh):
     hq = browser_as("hq.qa@example.com")
     sent = _send(hq, fire, demo)
@@ -193,6 +217,50 @@ def test_an_administrator_records_parts_and_designs_that_then_suggest_divisions(
     assert "Crimp ring" in text(admin.get(f"/admin/catalogue/products/{product_id}/parts"))
     for email in ("hq.qa@example.com", "cable.qa@example.com"):
         assert browser_as(email).get(f"/admin/catalogue/products/{product_id}/parts").status_code == 403
+
+
+def test_an_administrator_corrects_and_retires_a_part_audited_and_nothing_is_deleted(browser_as, fire, demo, fresh):
+    from qa_incidents.alerts.models import ProductPart
+
+    part = fresh(sa.select(ProductPart).where(ProductPart.code == "TF-152"))
+    part_id, product_id = part.id, part.product_id
+    admin = browser_as("admin@example.com")
+    edit = admin.get(f"/admin/catalogue/parts/{part_id}")
+    assert edit.status_code == 200
+    bad = admin.post(f"/admin/catalogue/parts/{part_id}", data=form_with(edit, "code").data(code="TF-153", reason=""))
+    assert bad.status_code == 422 and "Say why it is corrected." in text(bad)
+    assert form_with(bad, "code").values["code"] == "TF-153"  # what was typed is kept
+    fixed = admin.post(f"/admin/catalogue/parts/{part_id}", data=form_with(edit, "code").data(
+        code="TF-153", supplier="Kanto Relay Co.", reason="Typo in the part number"))
+    assert fixed.status_code == 303
+    page = text(admin.get(f"/admin/catalogue/products/{product_id}/parts"))
+    assert "TF-153" in page and "corrected TF-153 (TF-152 → TF-153) — Typo in the part number" in page
+
+    hq = browser_as("hq.qa@example.com")
+    assert "same supplier Kanto Relay Co. (EX-15A3)" in text(hq.get(f"/incidents/{fire.id}/group-alert"))
+    token = csrf_token(admin, f"/admin/catalogue/products/{product_id}/parts")
+    refused = admin.post(f"/admin/catalogue/parts/{part_id}/retire", data={"csrf_token": token, "reason": ""})
+    assert refused.status_code == 422 and "Say why it is retired." in text(refused)
+    retired = admin.post(f"/admin/catalogue/parts/{part_id}/retire",
+                         data={"csrf_token": token, "reason": "The EX-15A3 now uses another relay"})
+    assert retired.status_code == 303
+    page = text(admin.get(f"/admin/catalogue/products/{product_id}/parts"))
+    assert "Retired" in page and "Reinstate" in page and "The EX-15A3 now uses another relay" in page
+    # A retired part suggests no division any more; it is still on record.
+    assert "same supplier Kanto Relay Co. (EX-15A3)" not in text(hq.get(f"/incidents/{fire.id}/group-alert"))
+    assert fresh(sa.select(ProductPart.active).where(ProductPart.id == part_id)) is False
+    actions = set(fresh_all_actions(demo, part_id))
+    assert {"corrected", "retired"} <= actions
+    for email in ("hq.qa@example.com", "division.qa@example.com"):
+        assert browser_as(email).get(f"/admin/catalogue/parts/{part_id}").status_code == 403
+
+
+def fresh_all_actions(demo, part_id):  # type: ignore[no-untyped-def]
+    from qa_incidents.core.audit import AuditEvent
+
+    demo.rollback()
+    return list(demo.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity_type == "product_part",
+                                                                AuditEvent.entity_id == part_id)))
 
 
 def test_the_alert_pages_in_japanese(browser_as, fire, demo, fresh):

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 import sqlalchemy as sa
-from test_view_recalls import add_line, publish_notice, sign, start_recall
+from test_view_recalls import add_line, assess, publish_notice, sign, start_recall
 from view_helpers import form_with, png_bytes, text
 
 from qa_incidents.recalls.models import LookupDay
@@ -25,6 +25,7 @@ def public_recall(browser_as):  # type: ignore[no-untyped-def]
     add_line(qa, 1, model="R-HW540", serial_first="AB-120000", serial_last="AB-120999", exclude=True,
              note="Reworked at the factory")
     add_line(qa, 1, model="R-S38", lot="L2611")
+    assert assess(qa).status_code == 303
     hq = browser_as("hq.qa@example.com")
     assert sign(hq, "/recalls/1/launch").status_code == 302
     assert publish_notice(qa).status_code == 302
@@ -153,6 +154,7 @@ def test_only_launched_recalls_with_a_published_notice_are_public(browser_as, ap
     qa = browser_as("division.qa@example.com")
     start_recall(qa)
     add_line(qa, 1, model="R-HW540")
+    assess(qa)
     anonymous = app.test_client()
     assert anonymous.get("/recall/RC-2026-0001").status_code == 404  # being prepared
     assert anonymous.get("/recall/RC-2026-0001/check").status_code == 404

@@ -44,6 +44,17 @@ def sign(client, path: str, password: str = DEMO_PASSWORD, **values):  # type: i
     return client.post(path, data=form.data(password=password, **values))
 
 
+def assess(client, recall_id: int = 1, **values):  # type: ignore[no-untyped-def]
+    """Division QA records the recall's risk assessment by the EU method (a fire: severity 4, 1/10 × 1/100)."""
+    path = f"/recalls/{recall_id}/risk-assessment"
+    form = form_with(client.get(path), "rationale")
+    return client.post(path, data=form.data(**{
+        "method": "eu_gpsr", "scenario": "A family leaves the fridge running overnight; the relay overheats.",
+        "severity": "4", "step_1_text": "The relay is from the bad lot", "step_1_probability": "1/10",
+        "step_2_text": "It overheats enough to ignite the housing", "step_2_probability": "1/100",
+        "rationale": "Fire in a home is life-threatening; the supplier's data gives both steps.", **values}))
+
+
 @pytest.fixture
 def prepared(browser_as):  # type: ignore[no-untyped-def]
     """A recall for incident 1 with its population, prepared by division QA (not launched)."""
@@ -55,6 +66,7 @@ def prepared(browser_as):  # type: ignore[no-untyped-def]
                     units="1000").status_code == 302
     assert add_line(qa, 1, model="R-HW540", serial_first="AB-120000", serial_last="AB-120999", exclude=True,
                     note="Reworked at the factory before shipping").status_code == 302
+    assert assess(qa).status_code == 303
     return qa
 
 
@@ -96,6 +108,48 @@ def test_division_qa_prepares_and_head_office_signs_the_launch(prepared, browser
     signature = fresh(sa.select(Signature).where(Signature.entity_type == "recall"))
     assert signature.meaning == "approved recall launch" and signature.signer_name == "Yuki Nakamura"
     assert signature.content["population"][1]["exclude"] is True
+    assert signature.content["risk_assessment"]["method"] == "eu_gpsr"  # the signer signs the risk they saw
+    assert signature.content["risk_assessment"]["result"] == "serious"
+
+
+def test_the_risk_assessment_is_required_checked_and_shown_with_its_grid(browser_as, fresh):
+    from qa_incidents.risk.models import RiskAssessment
+
+    qa = browser_as("division.qa@example.com")
+    start_recall(qa)
+    add_line(qa, 1, model="R-HW540")
+    hq = browser_as("hq.qa@example.com")
+    assert "Record a risk assessment (R-Map or the EU method)" in text(hq.get("/recalls/1"))
+    refused = sign(hq, "/recalls/1/launch")
+    assert refused.status_code == 422 and "Record a risk assessment" in text(refused)
+    assert fresh(sa.select(RecallCampaign.status)) == "draft"
+
+    form_page = qa.get("/recalls/1/risk-assessment")
+    assert form_with(form_page, "rationale").values["frequency"] == "1/1000"  # 1 incident over 1,000 units
+    bad = assess(qa, step_2_probability="2", rationale="")
+    assert bad.status_code == 422
+    body = text(bad)
+    assert "Step 2: give its probability between 0 and 1" in body and "Give the reasons for the values" in body
+    assert form_with(bad, "rationale").values["step_2_probability"] == "2"  # the input is kept
+    assert fresh(sa.select(sa.func.count(RiskAssessment.id))) == 0
+
+    assert assess(qa).status_code == 303
+    page = qa.get("/recalls/1")
+    body = text(page)
+    assert "EU method (GPSR / Safety Gate risk assessment guidelines)" in body and "Serious risk" in body
+    assert "1/1 000 (> 1/10 000)" in body and "Kenji Sato" in body  # the scenario's probability, who assessed
+    html = page.get_data(as_text=True)
+    assert html.count('aria-current="true"') == 1  # one cell of the grid is marked: "> 1/10 000" × severity 4
+    assert "recorded a risk assessment" in text(qa.get("/incidents/1"))  # on the incident's timeline
+
+    skipped = assess(qa, method="skipped", rationale="Same hazard as RC-2025-0007, assessed there.")
+    assert skipped.status_code == 303
+    body = text(qa.get("/recalls/1"))
+    assert "No assessment (reason recorded)" in body and "Same hazard as RC-2025-0007" in body
+    assert "2 assessments recorded; the latest is in force." in body
+    assert "Record a risk assessment" not in text(hq.get("/recalls/1"))  # a recorded reason to skip is enough
+    # Whoever assessed the risk prepared the decision: head office may not assess and then sign.
+    assert "Approve launch" in text(hq.get("/recalls/1"))
 
 
 def test_launch_needs_a_population(browser_as, fresh):
@@ -292,3 +346,31 @@ def test_stall_scan_mails_the_owner_once_per_stall(launched, demo, clock):
     assert message.to_addrs == "division.qa@example.com"
     assert "RC-2026-0001 has made no progress for 4 weeks" in message.subject
     assert message.dedupe_key == f"recall-stall:1:{date(2026, 11, 20).isoformat()}"
+
+
+def test_the_risk_assessment_reads_wholly_in_japanese(prepared, demo):
+    """The assessment panel and form, for a Japanese reader (what people wrote stays as written)."""
+    import html as html_lib
+    import re
+
+    from qa_incidents.accounts.models import User
+
+    demo.execute(sa.update(User).where(User.email == "division.qa@example.com").values(locale="ja"))
+    demo.commit()
+    page = prepared.get("/recalls/1")
+    html = page.get_data(as_text=True)
+    start = html.index('class="panel risk-panel"')
+    panel = html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ",
+                                                         html[html.index(">", start) + 1:html.index("</section>", start)])))
+    assert "リスクアセスメント" in panel and "EUの手法(GPSR/Safety Gateリスク評価ガイドライン)" in panel
+    assert "重大リスク" in panel and "4: 生命にかかわる、または死亡、約10パーセントを超える障害" in panel
+    form = text(prepared.get("/recalls/1/risk-assessment"))
+    assert "発生頻度(件/台・年)" in form and "シナリオの段階とそれぞれの確率" in form
+    written = ("A family leaves the fridge running overnight; the relay overheats.", "The relay is from the bad lot",
+               "It overheats enough to ignite the housing",
+               "Fire in a home is life-threatening; the supplier's data gives both steps.")
+    for shown in (panel, form):  # no English sentence of the application's own is left
+        for w in written:
+            shown = shown.replace(w, "")
+        runs = [r for r in re.findall(r"[A-Za-z][a-z]+(?:[ ,'-]+[A-Za-z][a-z]+){2,}", shown) if "Safety Gate" not in r]
+        assert runs == [], runs

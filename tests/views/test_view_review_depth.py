@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from view_helpers import form_with, text
+from view_helpers import csrf_token, form_with, text
 
 from qa_incidents.accounts.models import User
 from qa_incidents.incidents.models import Incident
@@ -70,6 +70,43 @@ def test_a_lower_safety_tier_without_a_reason_comes_back_with_the_reason_and_the
     assert qa.post(f"/reviews/{review_id}/countermeasures", data=data).status_code == 302
     shown = text(qa.get(f"/reviews/{review_id}"))
     assert "3. Usage information (manuals, labels)" in shown and "a guard would block the door" in shown
+
+
+def test_a_safety_tier_is_corrected_with_a_reason_until_the_review_is_approved(browser_as, demo, fresh):
+    from qa_incidents.core.audit import AuditEvent
+
+    incident_id = _triaged(demo, fresh, "Door glass shattered during drying cycle", "S3")
+    qa = browser_as("division.qa@example.com")
+    review_id = _start(qa, fresh, incident_id, "Glass fracture")
+    data = form_with(qa.get(f"/reviews/{review_id}"), "description").data(
+        dimension="technical", kind="eliminate_cause", safety_tier="usage_information",
+        tier_reason="Thought a guard impossible", description="Warning label on the door glass", due_on="2099-01-31",
+        owner_id=str(fresh(sa.select(User.id).where(User.email == "division.qa@example.com"))))
+    assert qa.post(f"/reviews/{review_id}/countermeasures", data=data).status_code == 302
+    cm_id = fresh(sa.select(Countermeasure.id).where(Countermeasure.review_id == review_id))
+    page = qa.get(f"/reviews/{review_id}")
+    assert "Correct the safety tier" in text(page)
+    form = form_with(page, "reason")
+    bad = qa.post(f"/reviews/countermeasures/{cm_id}/tier", data=form.data(safety_tier="safeguard", tier_reason="",
+                                                                            reason=""))
+    assert bad.status_code == 422
+    shown = text(bad)
+    assert "Say why a higher tier is not practicable" in shown and "Say why the safety tier is corrected." in shown
+    assert fresh(sa.select(Countermeasure.safety_tier).where(Countermeasure.id == cm_id)).value == "usage_information"
+    ok = qa.post(f"/reviews/countermeasures/{cm_id}/tier", data=form.data(
+        safety_tier="design", tier_reason="", reason="The glass supplier can laminate it: a design change after all."))
+    assert ok.status_code == 303
+    shown = text(qa.get(f"/reviews/{review_id}"))
+    assert "1. Design (fundamental safety design)" in shown and "Thought a guard impossible" not in shown
+    event = fresh(sa.select(AuditEvent).where(AuditEvent.action == "tier corrected"))
+    assert event.changes["safety_tier"] == ["usage_information", "design"]
+    assert event.changes["reason"][1].startswith("The glass supplier can laminate it")
+    assert "corrected a countermeasure's safety tier" in text(qa.get(f"/incidents/{incident_id}"))  # the timeline
+    # Not by someone outside the review's division (once the review is approved: tests/services/test_review_depth.py).
+    cable = browser_as("cable.qa@example.com")
+    foreign = cable.post(f"/reviews/countermeasures/{cm_id}/tier", data={
+        "csrf_token": csrf_token(cable, "/my-work"), "safety_tier": "safeguard", "tier_reason": "x", "reason": "x"})
+    assert foreign.status_code in (403, 404)
 
 
 def test_approval_of_a_full_review_is_refused_with_the_reason_per_dimension(browser_as, demo, fresh, clock):

@@ -45,6 +45,16 @@ def draft(client, incident_id: int, **values):  # type: ignore[no-untyped-def]
     return client.post(path, data=data)
 
 
+def assess(client, notice_id: int, **values):  # type: ignore[no-untyped-def]
+    """The division's QA manager records the notice's risk assessment (R-Map, fire, region A) on its page."""
+    page = client.get(f"/safety-notices/{notice_id}/risk-assessment")
+    assert page.status_code == 200, text(page)[:1000]
+    form = form_with(page, "rationale")
+    return client.post(form.action or f"/safety-notices/{notice_id}/risk-assessment", data=form.data(**{
+        "method": "r_map", "frequency": "2/100000", "harm_level": "3",
+        "rationale": "Carbon monoxide at home can kill; 2 reports in 100,000 heaters a year.", **values}))
+
+
 def approve(client, notice_id: int, password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
     page = client.get(f"/safety-notices/{notice_id}")
     form = next(f for f in forms_of(page) if f.action.endswith("/approve"))
@@ -72,6 +82,16 @@ def test_draft_sign_and_the_anonymous_public_page(severe, browser_as, app, fresh
     waiting = text(hq.get("/my-work"))
     assert "Safety notices to approve (1)" in waiting and notice.reference in waiting
     assert "Safety notices to approve" not in text(qa.get("/my-work"))
+    refused = approve(hq, notice.id)
+    assert refused.status_code == 422 and "Record a risk assessment" in text(refused)
+    assert "Record a risk assessment" in text(hq.get(f"/safety-notices/{notice.id}"))  # said before signing, too
+    bad = assess(qa, notice.id, frequency="often", harm_level="")
+    assert bad.status_code == 422
+    assert "Enter accidents per unit-year" in text(bad) and "Choose the severity of harm" in text(bad)
+    assert 'value="often"' in bad.get_data(as_text=True)  # the input is kept
+    assert assess(qa, notice.id).status_code == 303
+    page = text(qa.get(f"/safety-notices/{notice.id}"))
+    assert "Risk assessment" in page and "A: unacceptable risk" in page
     wrong = approve(hq, notice.id, password="not-my-password")
     assert wrong.status_code == 422 and "The password is not correct" in text(wrong)
     assert fresh(sa.select(SafetyNoticeVersion.published_at)) is None
@@ -115,6 +135,7 @@ def test_update_becomes_the_latest_with_the_history_and_withdrawal_keeps_it(seve
     qa, hq = browser_as("division.qa@example.com"), browser_as("hq.qa@example.com")
     assert draft(qa, severe.id).status_code == 303
     notice = fresh(sa.select(SafetyNotice))
+    assert assess(qa, notice.id).status_code == 303
     assert approve(hq, notice.id).status_code == 303
     response = draft(qa, severe.id, kind="correction", en_what_happened="Two customers reported carbon monoxide.",
                      en_change_note="The number of reports was wrong.")
@@ -187,6 +208,7 @@ def test_the_public_notice_links_to_the_recall_that_follows_once_it_is_public(se
     qa, hq = browser_as("division.qa@example.com"), browser_as("hq.qa@example.com")
     assert draft(qa, severe.id).status_code == 303
     notice = fresh(sa.select(SafetyNotice))
+    assert assess(qa, notice.id).status_code == 303
     assert approve(hq, notice.id).status_code == 303
     from qa_incidents.core.db import begin_write
 
@@ -213,6 +235,9 @@ def test_the_public_notice_links_to_the_recall_that_follows_once_it_is_public(se
     demo.rollback()
     begin_write(demo)
     recall = demo.get(recalls.RecallCampaign, recall.id)
+    from tests.risk_helpers import assess_recall
+
+    assess_recall(demo, user=qa_user, recall_id=recall.id, now=clock())
     recalls.launch(demo, user=hq_user, recall_id=recall.id, password=DEMO_PASSWORD, comment="", now=clock())
     import io
 

@@ -1,0 +1,1 @@
+"""Risk assessment of recall and safety-notice decisions (R-Map, EU method)."""
