@@ -17,7 +17,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +56,8 @@ OPTIONAL_FIELDS = frozenset({"aware_timezone", "injury_care", "recurrence_risk",
 TARGET_FIELDS = ("division", "product", *TEXT_FIELDS, *DATE_FIELDS, "source", "hazard", "injury_care", *INT_FIELDS,
                  *BOOL_FIELDS)
 MAX_INT = {"units_in_field": 2**63 - 1}
-CHUNK = 200
+#: Rows per transaction of the command line and the background import (one batch each).
+CHUNK = 500
 #: Marks in a row record (no column can have these names): a JSON item that is not an object; a CSV row
 #: with more or fewer cells than the header.
 INVALID = "\x00invalid"
@@ -642,13 +643,24 @@ EXTRA_TARGETS: dict[str, str | Callable[..., str | None]] = {
 }
 
 
+#: The same record kinds made for a whole batch at once: section → "module:function", called as
+#: fn(session, items=[{"record":, "values":, "incident_id":}, …], user=, now=, source=, run_id=) and returning one
+#: outcome per item, in order, as the per-row function would. A section without one here is made row by row.
+BATCH_TARGETS: dict[str, str | Callable[..., list[str | None]]] = {
+    "lesson": "qa_incidents.api.targets:lessons_from_rows",
+    "recall": "qa_incidents.api.targets:recalls_from_rows",
+}
+
+
 def register_target(section: str, target: str | Callable[..., str | None]) -> None:
-    """Let the profiles' `section` (e.g. "recall") create records through the given function."""
+    """Let the profiles' `section` (e.g. "recall") create records through the given function (row by row: a batch
+    function registered before for the section is dropped)."""
     EXTRA_TARGETS[section] = target
+    BATCH_TARGETS.pop(section, None)
 
 
-def _target(section: str) -> Callable[..., str | None] | None:
-    target = EXTRA_TARGETS.get(section)
+def _target(section: str, registry: dict[str, Any] | None = None) -> Callable[..., Any] | None:
+    target = (EXTRA_TARGETS if registry is None else registry).get(section)
     if isinstance(target, str):
         import importlib
 
@@ -780,7 +792,7 @@ def import_rows(
     session: so.Session,
     *,
     profile: Profile,
-    source: SourceFile,
+    source: SourceFile | None = None,
     user: User,
     now: datetime,
     run: ImportRun | None = None,
@@ -788,22 +800,224 @@ def import_rows(
     stop: int | None = None,
     report: ImportReport | None = None,
     progress: Callable[[int], None] | None = None,
+    rows: Iterable[tuple[int, dict[str, str]]] | None = None,
 ) -> ImportReport:
-    """Import rows [start:stop] of the file (flushing, never committing: the caller owns the transaction)."""
+    """Import rows [start:stop] of the file, or the given (line, record) rows, BATCH at a time (flushing, never
+    committing: the caller owns the transaction, and commits after each CHUNK to make one transaction a batch)."""
     report = report or ImportReport()
     defaults = ensure_catalogue(session, profile=profile, user=user, now=now)
     cache: dict[Any, Any] = {}
     run_id = run.id if run is not None else None
-    for line, record in source.rows[start:stop]:
-        report.rows += 1
-        outcome = _import_one(session, profile, line, record, user, now, defaults, cache, run_id, report, report.seen)
-        if outcome == "imported":
-            report.imported += 1
-        elif outcome == "present":
-            report.already_present += 1
-        if progress:
-            progress(1)
+    if rows is None:
+        assert source is not None
+        rows = source.rows[start:stop]
+    batch: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            _import_batch(session, profile, batch, user, now, defaults, cache, run_id, report, progress)
+            batch = []
+    if batch:
+        _import_batch(session, profile, batch, user, now, defaults, cache, run_id, report, progress)
     return report
+
+
+#: Rows filed together: one INSERT per table and one audit append per batch (see _import_batch).
+BATCH = CHUNK
+
+
+@dataclass
+class _Row:
+    """One row on its way through a batch: its outcome and messages are added to the report in line order."""
+
+    line: int
+    record: dict[str, str]
+    key: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    facts: IncidentFacts | None = None
+    incident_id: int | None = None
+    incident: Incident | None = None  # held so the session's weak identity map keeps it for the batch's targets
+    outcome: str = ""  # "imported", "present" or "rejected"
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def _import_batch(session: so.Session, profile: Profile, rows: list[tuple[int, dict[str, str]]], user: User,
+                  now: datetime, defaults: Catalogue, cache: dict[Any, Any], run_id: int | None,
+                  report: ImportReport, progress: Callable[[int], None] | None) -> None:
+    """Import a batch of rows at once: every row mapped and checked first (a bad row is rejected with its reason,
+    the others go on), the source keys looked up in one query, the new incidents filed with one INSERT
+    (incidents.bulk), their source keys remembered with one more, the profile's other records made per batch where
+    their target can (BATCH_TARGETS), and every audit event appended in one go (audit.deferred).
+
+    If the database refuses the batch as a whole (which the checks should make impossible), it is rolled back to
+    its savepoint and its rows are imported one at a time as before, so one bad row never costs the others."""
+    from qa_incidents.core import audit
+
+    items = [_Row(line, record) for line, record in rows]
+    seen, extra = dict(report.seen), {k: dict(v) for k, v in report.extra.items()}
+    try:
+        with session.begin_nested(), audit.deferred(session):
+            _batch_incidents(session, profile, items, user, now, defaults, cache, run_id, report.seen)
+            _batch_targets(session, profile, items, user, now, run_id, report)
+    except sa.exc.DBAPIError:
+        report.seen, report.extra = seen, extra
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Incident) and any(obj.id == i.incident_id for i in items):
+                session.expunge(obj)
+        for line, record in rows:
+            report.rows += 1
+            outcome = _import_one(session, profile, line, record, user, now, defaults, cache, run_id, report,
+                                  report.seen)
+            if outcome == "imported":
+                report.imported += 1
+            elif outcome == "present":
+                report.already_present += 1
+        if progress:
+            progress(len(rows))
+        return
+    for item in items:
+        report.rows += 1
+        if item.outcome == "imported":
+            report.imported += 1
+        elif item.outcome == "present":
+            report.already_present += 1
+        else:
+            report.rejected.append(Rejection(item.line, item.key, item.reason))
+        report.warnings.extend(Rejection(item.line, item.key, w) for w in item.warnings)
+    if progress:
+        progress(len(rows))
+
+
+def _batch_incidents(session: so.Session, profile: Profile, items: list[_Row], user: User, now: datetime,
+                     defaults: Catalogue, cache: dict[Any, Any], run_id: int | None, seen: dict[str, int]) -> None:
+    from qa_incidents.incidents.bulk import file_incidents
+
+    waiting: list[_Row] = []
+    for item in items:
+        try:
+            item.key = row_key(profile, item.record)
+            if item.key in seen:
+                item.warnings.append(f"the same source key as line {seen[item.key]}: counted as already present")
+            else:
+                seen[item.key] = item.line
+            mapped = map_row(profile, item.record)
+            item.warnings.extend(mapped.warnings)
+            item.values = mapped.values
+            waiting.append(item)
+        except RowRejected as e:
+            item.outcome, item.reason = "rejected", str(e)
+    # A key twice in one batch: its first row is filed in one round, the next finds it present in the next.
+    while waiting:
+        known = _imported_many(session, profile.source, {i.key for i in waiting}, "incident")
+        if profile.match_reference:
+            missing = [i.key for i in waiting if i.key not in known]
+            for i in range(0, len(missing), 500):
+                known.update(session.execute(sa.select(Incident.reference, Incident.id)
+                                             .where(Incident.reference.in_(missing[i:i + 500]))).tuples().all())
+        to_file: list[_Row] = []
+        later: list[_Row] = []
+        taken: set[str] = set()
+        for item in waiting:
+            if item.key in known:
+                item.incident_id, item.outcome = known[item.key], "present"
+                continue
+            if item.key in taken:
+                later.append(item)
+                continue
+            try:
+                division_id, product_id = _resolve(session, item.values, defaults, cache)
+                item.facts = _facts(item.values, division_id, product_id)
+            except RowRejected as e:
+                item.outcome, item.reason = "rejected", str(e)
+                continue
+            taken.add(item.key)
+            to_file.append(item)
+        filed = file_incidents(session, user=user, facts=[i.facts for i in to_file], now=now,  # type: ignore[misc]
+                               history_source=profile.source if profile.history else None)
+        remembered = []
+        for item, result in zip(to_file, filed, strict=True):
+            if isinstance(result, ValidationFailed):
+                item.outcome = "rejected"
+                item.reason = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+            else:
+                item.incident_id, item.incident, item.outcome = result.id, result, "imported"
+                remembered.append({"source": profile.source, "source_key": item.key, "entity_type": "incident",
+                                   "entity_id": result.id, "import_run_id": run_id, "created_at": now})
+        remember_many(session, remembered)
+        waiting = later
+
+
+def _imported_many(session: so.Session, source: str, keys: set[str], entity_type: str) -> dict[str, int]:
+    """The records the source keys became (those imported before), in queries of 500 keys."""
+    found: dict[str, int] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 500):
+        found.update(session.execute(sa.select(ImportedRecord.source_key, ImportedRecord.entity_id).where(
+            ImportedRecord.source == source, ImportedRecord.entity_type == entity_type,
+            ImportedRecord.source_key.in_(ordered[i:i + 500]))).tuples().all())
+    return found
+
+
+def imported_entities(session: so.Session, source: str, keys: set[str], entity_type: str) -> dict[str, int]:
+    """The ids of the records source keys became, for those imported before (a batch's look-up)."""
+    return _imported_many(session, source, keys, entity_type)
+
+
+def remember_many(session: so.Session, rows: list[dict[str, Any]]) -> None:
+    """remember() for a batch: each dict has source, source_key, entity_type, entity_id, import_run_id, created_at."""
+    if rows:
+        session.connection().execute(sa.insert(ImportedRecord.__table__), rows)
+
+
+def _batch_targets(session: so.Session, profile: Profile, items: list[_Row], user: User, now: datetime,
+                   run_id: int | None, report: ImportReport) -> None:
+    """The profile's other records for the batch's rows that have an incident, in line order."""
+    with_incident = [i for i in items if i.incident_id is not None]
+    for section, spec in profile.extra.items():
+        if not isinstance(spec, dict) or "key" not in spec:
+            continue
+        counts = report.extra.setdefault(section + "s", {"created": 0, "already_present": 0, "rejected": 0,
+                                                         "not_available": 0})
+        if not with_incident:
+            continue
+        many = _target(section, BATCH_TARGETS)
+        outcomes: list[str | None]
+        if many is not None:
+            batch = [{"record": i.record, "values": {name: _text(RowContext(profile, i.record), item)[0]
+                                                     for name, item in spec.items()},
+                      "incident_id": i.incident_id} for i in with_incident]
+            outcomes = list(many(session, items=batch, user=user, now=now, source=profile.source, run_id=run_id))
+        else:
+            target = _target(section)
+            if target is None:
+                counts["not_available"] += len(with_incident)
+                continue
+            extra = {"source": profile.source} if "source" in inspect.signature(target).parameters else {}
+            trail = session.info.get("audit_pending")
+            outcomes = []
+            for i in with_incident:
+                values = {name: _text(RowContext(profile, i.record), item)[0] for name, item in spec.items()}
+                mark = len(trail) if trail is not None else 0
+                try:
+                    with session.begin_nested():
+                        outcomes.append(target(session, record=i.record, values=values, incident_id=i.incident_id,
+                                               user=user, now=now, **extra))
+                except BaseException:
+                    if trail is not None:
+                        del trail[mark:]
+                    raise
+        for item, outcome in zip(with_incident, outcomes, strict=True):
+            if outcome == "created":
+                counts["created"] += 1
+            elif outcome == "present":
+                counts["already_present"] += 1
+            elif outcome is None:
+                counts["not_available"] += 1
+            else:
+                counts["rejected"] += 1
+                reason = outcome.removeprefix("rejected:").strip() or "refused"
+                item.warnings.append(f"no {section} made: {reason}")
 
 
 def _import_one(session: so.Session, profile: Profile, line: int, record: dict[str, str], user: User, now: datetime,
