@@ -8,6 +8,7 @@ Incidents are filed through incidents.service, so an imported row obeys the same
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -17,7 +18,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -240,6 +241,11 @@ def save_profile(session: so.Session, *, profile: Profile, user: User, now: date
 # --- reading files --------------------------------------------------------------------------------
 
 
+#: What a file may hold once uncompressed, and how many rows (settings IMPORT_MAX_INFLATED_BYTES, IMPORT_MAX_ROWS).
+MAX_INFLATED_BYTES = 100 * 1024 * 1024
+MAX_ROWS = 200_000
+
+
 @dataclass
 class SourceFile:
     """The rows of a file: its column names, and (line, values) pairs in order."""
@@ -247,6 +253,100 @@ class SourceFile:
     format: str
     columns: list[str]
     rows: list[tuple[int, dict[str, str]]]
+
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    def iter_rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        return iter(self.rows)
+
+
+@dataclass
+class StreamedFile:
+    """A CSV file (also .gz) read from disk a row at a time: its columns and row count are known after one pass
+    that checks it (size, rows, encoding, quoting); each iter_rows() reads it again from the start, so memory
+    holds one batch of rows, never the file."""
+
+    format: str
+    columns: list[str]
+    total: int
+    path: Path
+    max_bytes: int
+    max_rows: int
+
+    def iter_rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        with _open_text(self.path, self.max_bytes) as text:
+            reader = csv.reader(text)
+            next(reader, None)
+            yield from _csv_rows(reader, self.columns, self.max_rows)
+
+
+def stream_file(path: str | Path, *, max_bytes: int = MAX_INFLATED_BYTES,
+                max_rows: int = MAX_ROWS) -> SourceFile | StreamedFile:
+    """A file to import from disk: a CSV (also .gz) streamed (StreamedFile), an XLSX or JSON file read whole as
+    read_file() does (a JSON document is parsed whole anyway). The same refusals as read_file()."""
+    path = Path(path)
+    fmt = format_of(path.name)
+    if fmt != "csv":
+        return read_file(path.name, path.read_bytes(), max_bytes=max_bytes, max_rows=max_rows)
+    with _open_text(path, max_bytes) as text:
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ImportFileError("the file is empty") from None
+        except csv.Error as e:
+            raise ImportFileError(f"the CSV header cannot be read ({e})") from None
+        columns = [h.strip() for h in header]
+        total = sum(1 for _ in _csv_rows(reader, columns, max_rows))
+    return StreamedFile("csv", columns, total, path, max_bytes, max_rows)
+
+
+class _Limited(io.RawIOBase):
+    """A byte stream refused (ImportFileError) once more than max_bytes have been read from it."""
+
+    def __init__(self, stream: Any, max_bytes: int, compressed_size: int | None):
+        self.stream, self.max_bytes, self.compressed_size, self.read_so_far = stream, max_bytes, compressed_size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.stream.read(len(buffer))
+        except (OSError, EOFError, zlib.error) as e:
+            raise ImportFileError(f"the file is not valid gzip ({e})") from None
+        self.read_so_far += len(data)
+        if self.read_so_far > self.max_bytes:
+            if self.compressed_size is not None:
+                raise ImportFileError(
+                    f"the file inflates to more than {_size(self.max_bytes)} when uncompressed, the import limit "
+                    f"(it is only {_size(self.compressed_size)} compressed); split it into smaller files")
+            raise ImportFileError(f"the file is larger than the import limit of {_size(self.max_bytes)}")
+        buffer[:len(data)] = data
+        return len(data)
+
+
+@contextlib.contextmanager
+def _open_text(path: Path, max_bytes: int) -> Iterator[Any]:
+    """The file as UTF-8 text (inflated if gzip), refused past max_bytes; a decoding error as an ImportFileError."""
+    try:
+        raw = path.open("rb")
+    except OSError as e:
+        raise ImportFileError(f"cannot read the file ({e.strerror or e})") from None
+    with raw:
+        compressed = path.name.lower().endswith(".gz") or raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        stream: Any = gzip.GzipFile(fileobj=raw) if compressed else raw
+        size = path.stat().st_size if compressed else None
+        text = io.TextIOWrapper(io.BufferedReader(_Limited(stream, max_bytes, size)), encoding="utf-8-sig",
+                                newline="")
+        try:
+            yield text
+        except UnicodeDecodeError:
+            raise ImportFileError("the CSV file is not UTF-8; save it as UTF-8 and try again") from None
 
 
 def format_of(filename: str) -> str:
@@ -257,11 +357,6 @@ def format_of(filename: str) -> str:
         if name.endswith("." + ext):
             return ext
     raise ImportFileError("the file must be .csv, .xlsx or .json (optionally gzip-compressed, .gz)")
-
-
-#: What a file may hold once uncompressed, and how many rows (settings IMPORT_MAX_INFLATED_BYTES, IMPORT_MAX_ROWS).
-MAX_INFLATED_BYTES = 100 * 1024 * 1024
-MAX_ROWS = 200_000
 
 
 def read_file(filename: str, content: bytes, *, max_bytes: int = MAX_INFLATED_BYTES,
@@ -324,7 +419,12 @@ def _read_csv(content: bytes, max_rows: int = MAX_ROWS) -> SourceFile:
     except csv.Error as e:
         raise ImportFileError(f"the CSV header cannot be read ({e})") from None
     columns = [h.strip() for h in header]
-    rows: list[tuple[int, dict[str, str]]] = []
+    return SourceFile("csv", columns, list(_csv_rows(reader, columns, max_rows)))
+
+
+def _csv_rows(reader: Any, columns: list[str], max_rows: int) -> Iterator[tuple[int, dict[str, str]]]:
+    """The (line, record) pairs of a CSV reader past its header; refused past max_rows rows or at a quoting error."""
+    count = 0
     line = reader.line_num + 1
     while True:
         try:
@@ -337,11 +437,11 @@ def _read_csv(content: bytes, max_rows: int = MAX_ROWS) -> SourceFile:
             record = {c: v for c, v in zip(columns, values, strict=False)}
             if len(values) != len(columns):
                 record[WIDTH] = str(len(values))
-            rows.append((line, record))
-            if len(rows) > max_rows:
+            count += 1
+            if count > max_rows:
                 raise _too_many_rows(max_rows)
+            yield line, record
         line = reader.line_num + 1
-    return SourceFile("csv", columns, rows)
 
 
 def _read_xlsx(content: bytes, max_rows: int = MAX_ROWS) -> SourceFile:
@@ -914,7 +1014,7 @@ def _batch_incidents(session: so.Session, profile: Profile, items: list[_Row], u
             missing = [i.key for i in waiting if i.key not in known]
             for i in range(0, len(missing), 500):
                 known.update(session.execute(sa.select(Incident.reference, Incident.id)
-                                             .where(Incident.reference.in_(missing[i:i + 500]))).tuples().all())
+                                             .where(Incident.reference.in_(missing[i:i + 500]))).all())
         to_file: list[_Row] = []
         later: list[_Row] = []
         taken: set[str] = set()
@@ -955,7 +1055,7 @@ def _imported_many(session: so.Session, source: str, keys: set[str], entity_type
     for i in range(0, len(ordered), 500):
         found.update(session.execute(sa.select(ImportedRecord.source_key, ImportedRecord.entity_id).where(
             ImportedRecord.source == source, ImportedRecord.entity_type == entity_type,
-            ImportedRecord.source_key.in_(ordered[i:i + 500]))).tuples().all())
+            ImportedRecord.source_key.in_(ordered[i:i + 500]))).all())
     return found
 
 

@@ -192,14 +192,14 @@ def recalls_from_rows(session: so.Session, *, items: list[dict[str, Any]], user:
     recall_ids = sorted(set(recall_of.values()))
     for m in range(0, len(recall_ids), 500):
         references.update(session.execute(sa.select(RecallCampaign.id, RecallCampaign.reference)
-                                          .where(RecallCampaign.id.in_(recall_ids[m:m + 500]))).tuples().all())
+                                          .where(RecallCampaign.id.in_(recall_ids[m:m + 500]))).all())
     linked: set[tuple[int, int]] = set()
     pairs = sorted({(recall_of[k], i["incident_id"]) for k, i in zip(keys, items, strict=True) if k in recall_of})
     for m in range(0, len(pairs), 500):
         chunk = pairs[m:m + 500]
         linked.update(session.execute(sa.select(RecallIncident.recall_id, RecallIncident.incident_id).where(
             RecallIncident.recall_id.in_({p[0] for p in chunk}),
-            RecallIncident.incident_id.in_({p[1] for p in chunk}))).tuples().all())
+            RecallIncident.incident_id.in_({p[1] for p in chunk}))).all())
     waiting = list(range(len(items)))
     links: list[dict[str, Any]] = []
     while waiting:

@@ -109,6 +109,11 @@ def chain_hash(
         "action": action,
         "changes": jsonable(changes),
     }
+    return _hash(prev_hash, content)
+
+
+def _hash(prev_hash: str, content: dict[str, Any]) -> str:
+    """chain_hash of content whose values are already as jsonable() makes them."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode("ascii")).hexdigest()
 
@@ -175,18 +180,25 @@ _PENDING = "audit_pending"
 def record_many(session: so.Session, events: list[dict[str, Any]]) -> None:
     """Append many events at once (a bulk import's batch): the chain's head is read once, each event's hash chained
     to the one before as record() would, and all are written in one executemany INSERT. Each event is a dict of
-    record()'s arguments: actor_id, entity_type, entity_id, action, now (or occurred_at), changes, incident_id.
+    record()'s arguments: actor_id, entity_type, entity_id, action, now, changes, incident_id.
     Their incidents' watchers hear of them as with record() (one look-up for the whole batch)."""
-    if not events:
+    _append_many(session, [{"occurred_at": e["now"], "actor_id": e["actor_id"], "entity_type": e["entity_type"],
+                            "entity_id": e["entity_id"], "incident_id": e.get("incident_id"), "action": e["action"],
+                            "changes": jsonable(e.get("changes") or {})} for e in events])
+
+
+def _append_many(session: so.Session, rows: list[dict[str, Any]]) -> None:
+    """Write events whose changes are already jsonable (as record() keeps them when deferred)."""
+    if not rows:
         return
-    rows = [{"occurred_at": e.get("occurred_at", e.get("now")), "actor_id": e["actor_id"],
-             "entity_type": e["entity_type"], "entity_id": e["entity_id"], "incident_id": e.get("incident_id"),
-             "action": e["action"], "changes": jsonable(e.get("changes") or {})} for e in events]
     session.flush()
     prev_hash = last_hash(session)
     for row in rows:
         row["prev_hash"] = prev_hash
-        prev_hash = row["hash"] = chain_hash(prev_hash, **{k: v for k, v in row.items() if k != "prev_hash"})
+        prev_hash = row["hash"] = _hash(prev_hash, {
+            "occurred_at": jsonable(row["occurred_at"]), "actor_id": row["actor_id"],
+            "entity_type": row["entity_type"], "entity_id": row["entity_id"], "incident_id": row["incident_id"],
+            "action": row["action"], "changes": row["changes"]})
     session.connection().execute(_APPEND, rows)
     if any(row["incident_id"] is not None for row in rows):
         from qa_incidents.inbox.service import on_events
@@ -220,7 +232,7 @@ class deferred:
     def __exit__(self, exc_type: Any, *_: Any) -> None:
         self.session.info.pop(_PENDING, None)
         if exc_type is None:
-            record_many(self.session, [{**e, "now": e["occurred_at"]} for e in self.events])
+            _append_many(self.session, self.events)
 
 
 def events_for_incident(session: so.Session, incident_id: int) -> list[AuditEvent]:
