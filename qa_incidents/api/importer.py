@@ -526,12 +526,19 @@ class RowContext:
         self.profile = profile
         self.record = record
         self.nulls = set(profile.null_values)
+        self.cleaned: dict[str, str] = {}
 
     def get(self, column: str) -> str:
+        if column in self.cleaned:
+            return self.cleaned[column]
+        value = self.cleaned[column] = self._clean(column)
+        return value
+
+    def _clean(self, column: str) -> str:
         if column not in self.record:
             return ""
         value = (self.record[column] or "").replace("\r\n", "\n").strip()
-        if self.profile.decode_html:
+        if self.profile.decode_html and "&" in value:
             for _ in range(3):  # scraped text is sometimes encoded twice (&amp;amp;)
                 decoded = html.unescape(value)
                 if decoded == value:
@@ -634,11 +641,11 @@ def _parse_choice(raw: str, spec: Any, enum_type: type) -> Any:
     raise ValueError(f"not one of {', '.join(sorted(options))}")
 
 
-def row_key(profile: Profile, record: dict[str, str]) -> str:
+def row_key(profile: Profile, record: dict[str, str], ctx: RowContext | None = None) -> str:
     """The row's source key (its identity in its source); RowRejected when a key column is empty."""
     if INVALID in record:
         raise RowRejected(f"not an object but {record[INVALID]}")
-    ctx = RowContext(profile, record)
+    ctx = ctx or RowContext(profile, record)
     key_parts = [ctx.get(c) for c in profile.key]
     if not all(key_parts):
         missing = [c for c, v in zip(profile.key, key_parts, strict=True) if not v]
@@ -649,10 +656,10 @@ def row_key(profile: Profile, record: dict[str, str]) -> str:
     return key
 
 
-def map_row(profile: Profile, record: dict[str, str]) -> MappedRow:
+def map_row(profile: Profile, record: dict[str, str], ctx: RowContext | None = None) -> MappedRow:
     """The field values one row gives under the profile; RowRejected with the reason when it cannot."""
-    key = row_key(profile, record)
-    ctx = RowContext(profile, record)
+    ctx = ctx or RowContext(profile, record)
+    key = row_key(profile, record, ctx)
     warnings = []
     if WIDTH in record:
         warnings.append(f"the row has {record[WIDTH]} cells, not as many as the header has columns")
@@ -936,6 +943,7 @@ class _Row:
     values: dict[str, Any] = field(default_factory=dict)
     facts: IncidentFacts | None = None
     incident_id: int | None = None
+    ctx: RowContext | None = None
     incident: Incident | None = None  # held so the session's weak identity map keeps it for the batch's targets
     outcome: str = ""  # "imported", "present" or "rejected"
     reason: str = ""
@@ -995,13 +1003,14 @@ def _batch_incidents(session: so.Session, profile: Profile, items: list[_Row], u
 
     waiting: list[_Row] = []
     for item in items:
+        item.ctx = RowContext(profile, item.record)
         try:
-            item.key = row_key(profile, item.record)
+            item.key = row_key(profile, item.record, item.ctx)
             if item.key in seen:
                 item.warnings.append(f"the same source key as line {seen[item.key]}: counted as already present")
             else:
                 seen[item.key] = item.line
-            mapped = map_row(profile, item.record)
+            mapped = map_row(profile, item.record, item.ctx)
             item.warnings.extend(mapped.warnings)
             item.values = mapped.values
             waiting.append(item)
@@ -1084,7 +1093,7 @@ def _batch_targets(session: so.Session, profile: Profile, items: list[_Row], use
         many = _target(section, BATCH_TARGETS)
         outcomes: list[str | None]
         if many is not None:
-            batch = [{"record": i.record, "values": {name: _text(RowContext(profile, i.record), item)[0]
+            batch = [{"record": i.record, "values": {name: _text(i.ctx or RowContext(profile, i.record), item)[0]
                                                      for name, item in spec.items()},
                       "incident_id": i.incident_id} for i in with_incident]
             outcomes = list(many(session, items=batch, user=user, now=now, source=profile.source, run_id=run_id))

@@ -88,8 +88,10 @@ def propose_many(session: so.Session, *, items: list[tuple[dict[str, str], int |
                          "incident_id": incident_id, "imported_by_id": user.id, "imported_at": now, "reason": ""})
             outcomes.append("created")
     if rows:
-        ids = session.connection().execute(sa.insert(PendingLesson.__table__).returning(
-            PendingLesson.__table__.c.id, sort_by_parameter_order=True), rows).scalars()
+        table = PendingLesson.__table__
+        id_of = dict(session.connection().execute(sa.insert(table).returning(table.c.source_ref, table.c.id),
+                                                  rows).all())  # matched by the unique reference: any order
+        ids = [id_of[row["source_ref"]] for row in rows]
         for row, item_id in zip(rows, ids, strict=True):
             audit.record(session, actor_id=user.id, entity_type=ENTITY, entity_id=item_id, action="proposed", now=now,
                          incident_id=row["incident_id"],

@@ -59,8 +59,18 @@ def _refuse_update(_mapper: Any, _conn: Any, target: AuditEvent) -> None:
     raise RuntimeError(f"audit event {target.id} is append-only")
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> JSONValue:
     """A value as it is kept in the audit trail: plain JSON, datetimes in ISO 8601 UTC."""
+    kind = type(value)
+    if kind in _PLAIN:  # the common cases first, without a call per plain item (a bulk import makes many events)
+        return value
+    if kind is dict:
+        return {str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, enum.Enum):

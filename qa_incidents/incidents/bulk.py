@@ -26,7 +26,9 @@ from qa_incidents.incidents.rules import (
 )
 from qa_incidents.incidents.service import _PRODUCT_TO_FILE, AUDITED_FIELDS, FACT_FIELDS, _clean
 
-_INSERT_MANY = sa.insert(Incident.__table__).returning(Incident.__table__.c.id, sort_by_parameter_order=True)
+#: Rows come back in any order (asking for the parameters' order makes SQLAlchemy send one row per statement):
+#: each is matched to its row by its unique reference.
+_INSERT_MANY = sa.insert(Incident.__table__).returning(Incident.__table__.c.reference, Incident.__table__.c.id)
 
 
 def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts], now: datetime,
@@ -72,7 +74,8 @@ def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts
         for row, number in zip(rows, next_values(session, f"incident-{year}", len(rows)), strict=True):
             row["reference"] = format_reference(year, number)
         session.flush()
-        ids = list(session.connection().execute(_INSERT_MANY, rows).scalars())
+        id_of = dict(session.connection().execute(_INSERT_MANY, rows).all())
+        ids = [id_of[row["reference"]] for row in rows]
         made = iter(zip(ids, rows, strict=True))
         for i, result in enumerate(results):
             if result is not None:

@@ -21,8 +21,9 @@ from qa_incidents.recalls.models import RecallCampaign, RecallIncident
 from qa_incidents.recalls.rules import RecallStatus
 from qa_incidents.recalls.service import CAMPAIGN_FIELDS, CampaignInput, _validate
 
-_INSERT_MANY = sa.insert(RecallCampaign.__table__).returning(RecallCampaign.__table__.c.id,
-                                                             sort_by_parameter_order=True)
+#: Matched back to their rows by the unique reference (see incidents.bulk).
+_INSERT_MANY = sa.insert(RecallCampaign.__table__).returning(RecallCampaign.__table__.c.reference,
+                                                             RecallCampaign.__table__.c.id)
 
 
 def create_campaigns(session: so.Session, *, user: User, items: list[tuple[CampaignInput, int]],
@@ -58,8 +59,9 @@ def create_campaigns(session: so.Session, *, user: User, items: list[tuple[Campa
         for row, number in zip(rows, next_values(session, f"recall-{now.year}", len(rows)), strict=True):
             row["reference"] = f"RC-{now.year}-{number:04d}"
         session.flush()
-        ids = list(session.connection().execute(
-            _INSERT_MANY, [{k: v for k, v in row.items() if k != "_incident_id"} for row in rows]).scalars())
+        id_of = dict(session.connection().execute(
+            _INSERT_MANY, [{k: v for k, v in row.items() if k != "_incident_id"} for row in rows]).all())
+        ids = [id_of[row["reference"]] for row in rows]
         session.connection().execute(sa.insert(RecallIncident.__table__), [
             {"recall_id": recall_id, "incident_id": row["_incident_id"], "linked_by_id": user.id, "linked_at": now}
             for recall_id, row in zip(ids, rows, strict=True)])
