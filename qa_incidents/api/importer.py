@@ -1044,6 +1044,12 @@ def _batch_incidents(session: so.Session, profile: Profile, items: list[_Row], u
             to_file.append(item)
         filed = file_incidents(session, user=user, facts=[i.facts for i in to_file], now=now,  # type: ignore[misc]
                                history_source=profile.source if profile.history else None)
+        if not profile.history:  # live reports get their notification records at once, as filing gives them
+            from qa_incidents.notifications.records import derive
+
+            for result in filed:
+                if isinstance(result, Incident):
+                    derive(session, incident=result, user=user, now=now, new=True)
         remembered = []
         for item, result in zip(to_file, filed, strict=True):
             if isinstance(result, ValidationFailed):

@@ -34,12 +34,14 @@ _INSERT_MANY = sa.insert(Incident.__table__).returning(Incident.__table__.c.refe
 def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts], now: datetime,
                    history_source: str | None = None) -> list[Incident | ValidationFailed]:
     """File each of the facts as `file_incident` would (same checks, reference numbers in order from the year's
-    counter, a "created" audit event each, notification records derived for each), returning in the same order the
+    counter, a "created" audit event each), returning in the same order the
     incident or the ValidationFailed that refused it; nothing is written for a refused one.
 
     `history_source`: the incidents are imported history from that source, recorded as `workflow.record_as_history`
-    does (an "imported_history" event after "created", no notification records); the row is written historical at
+    does (an "imported_history" event after "created"); the row is written historical at
     once instead of being updated (the "created" event's fields do not include the status).
+    Otherwise the caller derives each new incident's notification records (`notifications.records.derive(…,
+    new=True)`, as file_incident does): the incidents package reaches the notifications only through service.py.
     Audit events go through audit.record(), so inside `audit.deferred` they are written with the batch's others."""
     known = country_codes()
     products: dict[int, Any] = {}
@@ -93,10 +95,4 @@ def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts
                              incident_id=incident_id, action="imported_history", now=now,
                              changes={"status": [Status.REPORTED.value, Status.HISTORICAL.value],
                                       "source": [None, history_source]})
-        if history_source is None:
-            from qa_incidents.notifications.records import derive
-
-            for incident in results:
-                if isinstance(incident, Incident):
-                    derive(session, incident=incident, user=user, now=now, new=True)
     return results
