@@ -88,10 +88,9 @@ def propose_many(session: so.Session, *, items: list[tuple[dict[str, str], int |
                          "incident_id": incident_id, "imported_by_id": user.id, "imported_at": now, "reason": ""})
             outcomes.append("created")
     if rows:
-        table = PendingLesson.__table__
-        id_of = dict(session.connection().execute(sa.insert(table).returning(table.c.source_ref, table.c.id),
-                                                  rows).all())  # matched by the unique reference: any order
-        ids = [id_of[row["source_ref"]] for row in rows]
+        from qa_incidents.core.bulk import insert_with_ids
+
+        ids = insert_with_ids(session.connection(), PendingLesson.__table__, rows, key="source_ref")
         for row, item_id in zip(rows, ids, strict=True):
             audit.record(session, actor_id=user.id, entity_type=ENTITY, entity_id=item_id, action="proposed", now=now,
                          incident_id=row["incident_id"],

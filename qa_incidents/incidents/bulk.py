@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
 from qa_incidents.core import audit
+from qa_incidents.core.bulk import insert_with_ids
 from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import ValidationFailed
 from qa_incidents.core.permissions import Capability, can_work_division
@@ -25,10 +25,6 @@ from qa_incidents.incidents.rules import (
     validate_facts,
 )
 from qa_incidents.incidents.service import _PRODUCT_TO_FILE, AUDITED_FIELDS, FACT_FIELDS, _clean
-
-#: Rows come back in any order (asking for the parameters' order makes SQLAlchemy send one row per statement):
-#: each is matched to its row by its unique reference.
-_INSERT_MANY = sa.insert(Incident.__table__).returning(Incident.__table__.c.reference, Incident.__table__.c.id)
 
 
 def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts], now: datetime,
@@ -76,8 +72,7 @@ def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts
         for row, number in zip(rows, next_values(session, f"incident-{year}", len(rows)), strict=True):
             row["reference"] = format_reference(year, number)
         session.flush()
-        id_of = dict(session.connection().execute(_INSERT_MANY, rows).all())
-        ids = [id_of[row["reference"]] for row in rows]
+        ids = insert_with_ids(session.connection(), Incident.__table__, rows, key="reference")
         made = iter(zip(ids, rows, strict=True))
         for i, result in enumerate(results):
             if result is not None:

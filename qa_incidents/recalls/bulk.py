@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
 from qa_incidents.core import audit
+from qa_incidents.core.bulk import insert_with_ids
 from qa_incidents.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Capability, can_read_division, can_work_division
 from qa_incidents.core.sequences import next_values
@@ -20,10 +21,6 @@ from qa_incidents.incidents.models import Incident
 from qa_incidents.recalls.models import RecallCampaign, RecallIncident
 from qa_incidents.recalls.rules import RecallStatus
 from qa_incidents.recalls.service import CAMPAIGN_FIELDS, CampaignInput, _validate
-
-#: Matched back to their rows by the unique reference (see incidents.bulk).
-_INSERT_MANY = sa.insert(RecallCampaign.__table__).returning(RecallCampaign.__table__.c.reference,
-                                                             RecallCampaign.__table__.c.id)
 
 
 def create_campaigns(session: so.Session, *, user: User, items: list[tuple[CampaignInput, int]],
@@ -59,9 +56,8 @@ def create_campaigns(session: so.Session, *, user: User, items: list[tuple[Campa
         for row, number in zip(rows, next_values(session, f"recall-{now.year}", len(rows)), strict=True):
             row["reference"] = f"RC-{now.year}-{number:04d}"
         session.flush()
-        id_of = dict(session.connection().execute(
-            _INSERT_MANY, [{k: v for k, v in row.items() if k != "_incident_id"} for row in rows]).all())
-        ids = [id_of[row["reference"]] for row in rows]
+        ids = insert_with_ids(session.connection(), RecallCampaign.__table__,
+                              [{k: v for k, v in row.items() if k != "_incident_id"} for row in rows], key="reference")
         session.connection().execute(sa.insert(RecallIncident.__table__), [
             {"recall_id": recall_id, "incident_id": row["_incident_id"], "linked_by_id": user.id, "linked_at": now}
             for recall_id, row in zip(ids, rows, strict=True)])
