@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import NoReturn
@@ -48,8 +49,9 @@ def run_import(*, file: str, profile_name: str, actor_email: str | None, report:
     from qa_incidents.core.web import now
 
     try:
-        content = Path(file).read_bytes()
-        source = importer.read_file(file, content)
+        source = importer.stream_file(file, max_bytes=current_app.config.get("IMPORT_MAX_INFLATED_BYTES",
+                                                                             importer.MAX_INFLATED_BYTES),
+                                      max_rows=current_app.config.get("IMPORT_MAX_ROWS", importer.MAX_ROWS))
     except OSError as e:
         _fail(f"cannot read {file}: {e.strerror or e}")
     except importer.ImportFileError as e:
@@ -65,14 +67,22 @@ def run_import(*, file: str, profile_name: str, actor_email: str | None, report:
         if missing and source.format != "json":
             _fail(f"the file has no column(s) {', '.join(missing)} that the profile {profile.name} reads")
         result = importer.ImportReport()
-        # Committed chunk by chunk: a crash keeps what was imported, and the next run skips it by its key.
-        with click.progressbar(length=len(source.rows), label=f"Importing {Path(file).name}", file=None,
+        # One transaction per batch of rows (importer.CHUNK), read from the file as it goes (a CSV file is never
+        # held whole): a crash keeps what was imported, and the next run skips it by its key.
+        rows = source.iter_rows()
+        with click.progressbar(length=source.total, label=f"Importing {Path(file).name}", file=None,
                                show_pos=True) if show_progress else _NoBar() as bar:
-            for start in range(0, len(source.rows), importer.CHUNK):
+            while True:
+                try:
+                    batch = list(itertools.islice(rows, importer.CHUNK))
+                except importer.ImportFileError as e:  # the file changed since it was checked
+                    _fail(f"{file}: {e}")
+                if not batch:
+                    break
                 begin_write(session)
                 try:
-                    importer.import_rows(session, profile=profile, source=source, user=user, now=now(),
-                                         start=start, stop=start + importer.CHUNK, report=result, progress=bar.update)
+                    importer.import_rows(session, profile=profile, rows=batch, user=user, now=now(), report=result,
+                                         progress=bar.update)
                     session.commit()
                 except importer.ProfileError as e:
                     session.rollback()

@@ -8,6 +8,7 @@ Incidents are filed through incidents.service, so an imported row obeys the same
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -17,7 +18,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +57,8 @@ OPTIONAL_FIELDS = frozenset({"aware_timezone", "injury_care", "recurrence_risk",
 TARGET_FIELDS = ("division", "product", *TEXT_FIELDS, *DATE_FIELDS, "source", "hazard", "injury_care", *INT_FIELDS,
                  *BOOL_FIELDS)
 MAX_INT = {"units_in_field": 2**63 - 1}
-CHUNK = 200
+#: Rows per transaction of the command line and the background import (one batch each).
+CHUNK = 500
 #: Marks in a row record (no column can have these names): a JSON item that is not an object; a CSV row
 #: with more or fewer cells than the header.
 INVALID = "\x00invalid"
@@ -239,6 +241,11 @@ def save_profile(session: so.Session, *, profile: Profile, user: User, now: date
 # --- reading files --------------------------------------------------------------------------------
 
 
+#: What a file may hold once uncompressed, and how many rows (settings IMPORT_MAX_INFLATED_BYTES, IMPORT_MAX_ROWS).
+MAX_INFLATED_BYTES = 100 * 1024 * 1024
+MAX_ROWS = 200_000
+
+
 @dataclass
 class SourceFile:
     """The rows of a file: its column names, and (line, values) pairs in order."""
@@ -246,6 +253,100 @@ class SourceFile:
     format: str
     columns: list[str]
     rows: list[tuple[int, dict[str, str]]]
+
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    def iter_rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        return iter(self.rows)
+
+
+@dataclass
+class StreamedFile:
+    """A CSV file (also .gz) read from disk a row at a time: its columns and row count are known after one pass
+    that checks it (size, rows, encoding, quoting); each iter_rows() reads it again from the start, so memory
+    holds one batch of rows, never the file."""
+
+    format: str
+    columns: list[str]
+    total: int
+    path: Path
+    max_bytes: int
+    max_rows: int
+
+    def iter_rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        with _open_text(self.path, self.max_bytes) as text:
+            reader = csv.reader(text)
+            next(reader, None)
+            yield from _csv_rows(reader, self.columns, self.max_rows)
+
+
+def stream_file(path: str | Path, *, max_bytes: int = MAX_INFLATED_BYTES,
+                max_rows: int = MAX_ROWS) -> SourceFile | StreamedFile:
+    """A file to import from disk: a CSV (also .gz) streamed (StreamedFile), an XLSX or JSON file read whole as
+    read_file() does (a JSON document is parsed whole anyway). The same refusals as read_file()."""
+    path = Path(path)
+    fmt = format_of(path.name)
+    if fmt != "csv":
+        return read_file(path.name, path.read_bytes(), max_bytes=max_bytes, max_rows=max_rows)
+    with _open_text(path, max_bytes) as text:
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ImportFileError("the file is empty") from None
+        except csv.Error as e:
+            raise ImportFileError(f"the CSV header cannot be read ({e})") from None
+        columns = [h.strip() for h in header]
+        total = sum(1 for _ in _csv_rows(reader, columns, max_rows))
+    return StreamedFile("csv", columns, total, path, max_bytes, max_rows)
+
+
+class _Limited(io.RawIOBase):
+    """A byte stream refused (ImportFileError) once more than max_bytes have been read from it."""
+
+    def __init__(self, stream: Any, max_bytes: int, compressed_size: int | None):
+        self.stream, self.max_bytes, self.compressed_size, self.read_so_far = stream, max_bytes, compressed_size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.stream.read(len(buffer))
+        except (OSError, EOFError, zlib.error) as e:
+            raise ImportFileError(f"the file is not valid gzip ({e})") from None
+        self.read_so_far += len(data)
+        if self.read_so_far > self.max_bytes:
+            if self.compressed_size is not None:
+                raise ImportFileError(
+                    f"the file inflates to more than {_size(self.max_bytes)} when uncompressed, the import limit "
+                    f"(it is only {_size(self.compressed_size)} compressed); split it into smaller files")
+            raise ImportFileError(f"the file is larger than the import limit of {_size(self.max_bytes)}")
+        buffer[:len(data)] = data
+        return len(data)
+
+
+@contextlib.contextmanager
+def _open_text(path: Path, max_bytes: int) -> Iterator[Any]:
+    """The file as UTF-8 text (inflated if gzip), refused past max_bytes; a decoding error as an ImportFileError."""
+    try:
+        raw = path.open("rb")
+    except OSError as e:
+        raise ImportFileError(f"cannot read the file ({e.strerror or e})") from None
+    with raw:
+        compressed = path.name.lower().endswith(".gz") or raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        stream: Any = gzip.GzipFile(fileobj=raw) if compressed else raw
+        size = path.stat().st_size if compressed else None
+        text = io.TextIOWrapper(io.BufferedReader(_Limited(stream, max_bytes, size)), encoding="utf-8-sig",
+                                newline="")
+        try:
+            yield text
+        except UnicodeDecodeError:
+            raise ImportFileError("the CSV file is not UTF-8; save it as UTF-8 and try again") from None
 
 
 def format_of(filename: str) -> str:
@@ -256,11 +357,6 @@ def format_of(filename: str) -> str:
         if name.endswith("." + ext):
             return ext
     raise ImportFileError("the file must be .csv, .xlsx or .json (optionally gzip-compressed, .gz)")
-
-
-#: What a file may hold once uncompressed, and how many rows (settings IMPORT_MAX_INFLATED_BYTES, IMPORT_MAX_ROWS).
-MAX_INFLATED_BYTES = 100 * 1024 * 1024
-MAX_ROWS = 200_000
 
 
 def read_file(filename: str, content: bytes, *, max_bytes: int = MAX_INFLATED_BYTES,
@@ -323,7 +419,12 @@ def _read_csv(content: bytes, max_rows: int = MAX_ROWS) -> SourceFile:
     except csv.Error as e:
         raise ImportFileError(f"the CSV header cannot be read ({e})") from None
     columns = [h.strip() for h in header]
-    rows: list[tuple[int, dict[str, str]]] = []
+    return SourceFile("csv", columns, list(_csv_rows(reader, columns, max_rows)))
+
+
+def _csv_rows(reader: Any, columns: list[str], max_rows: int) -> Iterator[tuple[int, dict[str, str]]]:
+    """The (line, record) pairs of a CSV reader past its header; refused past max_rows rows or at a quoting error."""
+    count = 0
     line = reader.line_num + 1
     while True:
         try:
@@ -336,11 +437,11 @@ def _read_csv(content: bytes, max_rows: int = MAX_ROWS) -> SourceFile:
             record = {c: v for c, v in zip(columns, values, strict=False)}
             if len(values) != len(columns):
                 record[WIDTH] = str(len(values))
-            rows.append((line, record))
-            if len(rows) > max_rows:
+            count += 1
+            if count > max_rows:
                 raise _too_many_rows(max_rows)
+            yield line, record
         line = reader.line_num + 1
-    return SourceFile("csv", columns, rows)
 
 
 def _read_xlsx(content: bytes, max_rows: int = MAX_ROWS) -> SourceFile:
@@ -425,12 +526,19 @@ class RowContext:
         self.profile = profile
         self.record = record
         self.nulls = set(profile.null_values)
+        self.cleaned: dict[str, str] = {}
 
     def get(self, column: str) -> str:
+        if column in self.cleaned:
+            return self.cleaned[column]
+        value = self.cleaned[column] = self._clean(column)
+        return value
+
+    def _clean(self, column: str) -> str:
         if column not in self.record:
             return ""
         value = (self.record[column] or "").replace("\r\n", "\n").strip()
-        if self.profile.decode_html:
+        if self.profile.decode_html and "&" in value:
             for _ in range(3):  # scraped text is sometimes encoded twice (&amp;amp;)
                 decoded = html.unescape(value)
                 if decoded == value:
@@ -533,11 +641,11 @@ def _parse_choice(raw: str, spec: Any, enum_type: type) -> Any:
     raise ValueError(f"not one of {', '.join(sorted(options))}")
 
 
-def row_key(profile: Profile, record: dict[str, str]) -> str:
+def row_key(profile: Profile, record: dict[str, str], ctx: RowContext | None = None) -> str:
     """The row's source key (its identity in its source); RowRejected when a key column is empty."""
     if INVALID in record:
         raise RowRejected(f"not an object but {record[INVALID]}")
-    ctx = RowContext(profile, record)
+    ctx = ctx or RowContext(profile, record)
     key_parts = [ctx.get(c) for c in profile.key]
     if not all(key_parts):
         missing = [c for c, v in zip(profile.key, key_parts, strict=True) if not v]
@@ -548,10 +656,10 @@ def row_key(profile: Profile, record: dict[str, str]) -> str:
     return key
 
 
-def map_row(profile: Profile, record: dict[str, str]) -> MappedRow:
+def map_row(profile: Profile, record: dict[str, str], ctx: RowContext | None = None) -> MappedRow:
     """The field values one row gives under the profile; RowRejected with the reason when it cannot."""
-    key = row_key(profile, record)
-    ctx = RowContext(profile, record)
+    ctx = ctx or RowContext(profile, record)
+    key = row_key(profile, record, ctx)
     warnings = []
     if WIDTH in record:
         warnings.append(f"the row has {record[WIDTH]} cells, not as many as the header has columns")
@@ -642,13 +750,24 @@ EXTRA_TARGETS: dict[str, str | Callable[..., str | None]] = {
 }
 
 
+#: The same record kinds made for a whole batch at once: section → "module:function", called as
+#: fn(session, items=[{"record":, "values":, "incident_id":}, …], user=, now=, source=, run_id=) and returning one
+#: outcome per item, in order, as the per-row function would. A section without one here is made row by row.
+BATCH_TARGETS: dict[str, str | Callable[..., list[str | None]]] = {
+    "lesson": "qa_incidents.api.targets:lessons_from_rows",
+    "recall": "qa_incidents.api.targets:recalls_from_rows",
+}
+
+
 def register_target(section: str, target: str | Callable[..., str | None]) -> None:
-    """Let the profiles' `section` (e.g. "recall") create records through the given function."""
+    """Let the profiles' `section` (e.g. "recall") create records through the given function (row by row: a batch
+    function registered before for the section is dropped)."""
     EXTRA_TARGETS[section] = target
+    BATCH_TARGETS.pop(section, None)
 
 
-def _target(section: str) -> Callable[..., str | None] | None:
-    target = EXTRA_TARGETS.get(section)
+def _target(section: str, registry: dict[str, Any] | None = None) -> Callable[..., Any] | None:
+    target = (EXTRA_TARGETS if registry is None else registry).get(section)
     if isinstance(target, str):
         import importlib
 
@@ -780,7 +899,7 @@ def import_rows(
     session: so.Session,
     *,
     profile: Profile,
-    source: SourceFile,
+    source: SourceFile | None = None,
     user: User,
     now: datetime,
     run: ImportRun | None = None,
@@ -788,22 +907,232 @@ def import_rows(
     stop: int | None = None,
     report: ImportReport | None = None,
     progress: Callable[[int], None] | None = None,
+    rows: Iterable[tuple[int, dict[str, str]]] | None = None,
 ) -> ImportReport:
-    """Import rows [start:stop] of the file (flushing, never committing: the caller owns the transaction)."""
+    """Import rows [start:stop] of the file, or the given (line, record) rows, BATCH at a time (flushing, never
+    committing: the caller owns the transaction, and commits after each CHUNK to make one transaction a batch)."""
     report = report or ImportReport()
     defaults = ensure_catalogue(session, profile=profile, user=user, now=now)
     cache: dict[Any, Any] = {}
     run_id = run.id if run is not None else None
-    for line, record in source.rows[start:stop]:
-        report.rows += 1
-        outcome = _import_one(session, profile, line, record, user, now, defaults, cache, run_id, report, report.seen)
-        if outcome == "imported":
-            report.imported += 1
-        elif outcome == "present":
-            report.already_present += 1
-        if progress:
-            progress(1)
+    if rows is None:
+        assert source is not None
+        rows = source.rows[start:stop]
+    batch: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            _import_batch(session, profile, batch, user, now, defaults, cache, run_id, report, progress)
+            batch = []
+    if batch:
+        _import_batch(session, profile, batch, user, now, defaults, cache, run_id, report, progress)
     return report
+
+
+#: Rows filed together: one INSERT per table and one audit append per batch (see _import_batch).
+BATCH = CHUNK
+
+
+@dataclass
+class _Row:
+    """One row on its way through a batch: its outcome and messages are added to the report in line order."""
+
+    line: int
+    record: dict[str, str]
+    key: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    facts: IncidentFacts | None = None
+    incident_id: int | None = None
+    ctx: RowContext | None = None
+    incident: Incident | None = None  # held so the session's weak identity map keeps it for the batch's targets
+    outcome: str = ""  # "imported", "present" or "rejected"
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def _import_batch(session: so.Session, profile: Profile, rows: list[tuple[int, dict[str, str]]], user: User,
+                  now: datetime, defaults: Catalogue, cache: dict[Any, Any], run_id: int | None,
+                  report: ImportReport, progress: Callable[[int], None] | None) -> None:
+    """Import a batch of rows at once: every row mapped and checked first (a bad row is rejected with its reason,
+    the others go on), the source keys looked up in one query, the new incidents filed with one INSERT
+    (incidents.bulk), their source keys remembered with one more, the profile's other records made per batch where
+    their target can (BATCH_TARGETS), and every audit event appended in one go (audit.deferred).
+
+    If the database refuses the batch as a whole (which the checks should make impossible), it is rolled back to
+    its savepoint and its rows are imported one at a time as before, so one bad row never costs the others."""
+    from qa_incidents.core import audit
+
+    items = [_Row(line, record) for line, record in rows]
+    seen, extra = dict(report.seen), {k: dict(v) for k, v in report.extra.items()}
+    try:
+        with session.begin_nested(), audit.deferred(session):
+            _batch_incidents(session, profile, items, user, now, defaults, cache, run_id, report.seen)
+            _batch_targets(session, profile, items, user, now, run_id, report)
+    except sa.exc.DBAPIError:
+        report.seen, report.extra = seen, extra
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Incident) and any(obj.id == i.incident_id for i in items):
+                session.expunge(obj)
+        for line, record in rows:
+            report.rows += 1
+            outcome = _import_one(session, profile, line, record, user, now, defaults, cache, run_id, report,
+                                  report.seen)
+            if outcome == "imported":
+                report.imported += 1
+            elif outcome == "present":
+                report.already_present += 1
+        if progress:
+            progress(len(rows))
+        return
+    for item in items:
+        report.rows += 1
+        if item.outcome == "imported":
+            report.imported += 1
+        elif item.outcome == "present":
+            report.already_present += 1
+        else:
+            report.rejected.append(Rejection(item.line, item.key, item.reason))
+        report.warnings.extend(Rejection(item.line, item.key, w) for w in item.warnings)
+    if progress:
+        progress(len(rows))
+
+
+def _batch_incidents(session: so.Session, profile: Profile, items: list[_Row], user: User, now: datetime,
+                     defaults: Catalogue, cache: dict[Any, Any], run_id: int | None, seen: dict[str, int]) -> None:
+    from qa_incidents.incidents.bulk import file_incidents
+
+    waiting: list[_Row] = []
+    for item in items:
+        item.ctx = RowContext(profile, item.record)
+        try:
+            item.key = row_key(profile, item.record, item.ctx)
+            if item.key in seen:
+                item.warnings.append(f"the same source key as line {seen[item.key]}: counted as already present")
+            else:
+                seen[item.key] = item.line
+            mapped = map_row(profile, item.record, item.ctx)
+            item.warnings.extend(mapped.warnings)
+            item.values = mapped.values
+            waiting.append(item)
+        except RowRejected as e:
+            item.outcome, item.reason = "rejected", str(e)
+    # A key twice in one batch: its first row is filed in one round, the next finds it present in the next.
+    while waiting:
+        known = _imported_many(session, profile.source, {i.key for i in waiting}, "incident")
+        if profile.match_reference:
+            missing = [i.key for i in waiting if i.key not in known]
+            for i in range(0, len(missing), 500):
+                known.update(session.execute(sa.select(Incident.reference, Incident.id)
+                                             .where(Incident.reference.in_(missing[i:i + 500]))).all())
+        to_file: list[_Row] = []
+        later: list[_Row] = []
+        taken: set[str] = set()
+        for item in waiting:
+            if item.key in known:
+                item.incident_id, item.outcome = known[item.key], "present"
+                continue
+            if item.key in taken:
+                later.append(item)
+                continue
+            try:
+                division_id, product_id = _resolve(session, item.values, defaults, cache)
+                item.facts = _facts(item.values, division_id, product_id)
+            except RowRejected as e:
+                item.outcome, item.reason = "rejected", str(e)
+                continue
+            taken.add(item.key)
+            to_file.append(item)
+        filed = file_incidents(session, user=user, facts=[i.facts for i in to_file], now=now,  # type: ignore[misc]
+                               history_source=profile.source if profile.history else None)
+        if not profile.history:  # live reports get their notification records at once, as filing gives them
+            from qa_incidents.notifications.records import derive
+
+            for result in filed:
+                if isinstance(result, Incident):
+                    derive(session, incident=result, user=user, now=now, new=True)
+        remembered = []
+        for item, result in zip(to_file, filed, strict=True):
+            if isinstance(result, ValidationFailed):
+                item.outcome = "rejected"
+                item.reason = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+            else:
+                item.incident_id, item.incident, item.outcome = result.id, result, "imported"
+                remembered.append({"source": profile.source, "source_key": item.key, "entity_type": "incident",
+                                   "entity_id": result.id, "import_run_id": run_id, "created_at": now})
+        remember_many(session, remembered)
+        waiting = later
+
+
+def _imported_many(session: so.Session, source: str, keys: set[str], entity_type: str) -> dict[str, int]:
+    """The records the source keys became (those imported before), in queries of 500 keys."""
+    found: dict[str, int] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 500):
+        found.update(session.execute(sa.select(ImportedRecord.source_key, ImportedRecord.entity_id).where(
+            ImportedRecord.source == source, ImportedRecord.entity_type == entity_type,
+            ImportedRecord.source_key.in_(ordered[i:i + 500]))).all())
+    return found
+
+
+def imported_entities(session: so.Session, source: str, keys: set[str], entity_type: str) -> dict[str, int]:
+    """The ids of the records source keys became, for those imported before (a batch's look-up)."""
+    return _imported_many(session, source, keys, entity_type)
+
+
+def remember_many(session: so.Session, rows: list[dict[str, Any]]) -> None:
+    """remember() for a batch: each dict has source, source_key, entity_type, entity_id, import_run_id, created_at."""
+    if rows:
+        session.connection().execute(sa.insert(ImportedRecord.__table__), rows)
+
+
+def _batch_targets(session: so.Session, profile: Profile, items: list[_Row], user: User, now: datetime,
+                   run_id: int | None, report: ImportReport) -> None:
+    """The profile's other records for the batch's rows that have an incident, in line order."""
+    with_incident = [i for i in items if i.incident_id is not None]
+    for section, spec in profile.extra.items():
+        if not isinstance(spec, dict) or "key" not in spec:
+            continue
+        counts = report.extra.setdefault(section + "s", {"created": 0, "already_present": 0, "rejected": 0,
+                                                         "not_available": 0})
+        if not with_incident:
+            continue
+        many = _target(section, BATCH_TARGETS)
+        outcomes: list[str | None]
+        if many is not None:
+            batch = [{"record": i.record, "values": {name: _text(i.ctx or RowContext(profile, i.record), item)[0]
+                                                     for name, item in spec.items()},
+                      "incident_id": i.incident_id} for i in with_incident]
+            outcomes = list(many(session, items=batch, user=user, now=now, source=profile.source, run_id=run_id))
+        else:
+            target = _target(section)
+            if target is None:
+                counts["not_available"] += len(with_incident)
+                continue
+            extra = {"source": profile.source} if "source" in inspect.signature(target).parameters else {}
+            trail = session.info.get("audit_pending")
+            outcomes = []
+            for i in with_incident:
+                values = {name: _text(RowContext(profile, i.record), item)[0] for name, item in spec.items()}
+                mark = len(trail) if trail is not None else 0
+                try:
+                    with session.begin_nested():
+                        outcomes.append(target(session, record=i.record, values=values, incident_id=i.incident_id,
+                                               user=user, now=now, **extra))
+                except BaseException:
+                    if trail is not None:
+                        del trail[mark:]
+                    raise
+        for item, outcome in zip(with_incident, outcomes, strict=True):
+            if outcome == "created":
+                counts["created"] += 1
+            elif outcome == "present":
+                counts["already_present"] += 1
+            elif outcome is None:
+                counts["not_available"] += 1
+            else:
+                counts["rejected"] += 1
+                reason = outcome.removeprefix("rejected:").strip() or "refused"
+                item.warnings.append(f"no {section} made: {reason}")
 
 
 def _import_one(session: so.Session, profile: Profile, line: int, record: dict[str, str], user: User, now: datetime,

@@ -54,6 +54,76 @@ def propose_exported(session: so.Session, *, record: dict[str, str], fmt: str, u
     return hold(session, lesson=lesson, row=row, incident_id=None, user=user, now=now)
 
 
+def propose_many(session: so.Session, *, items: list[tuple[dict[str, str], int | None]], user: Any,
+                 now: datetime) -> list[str]:
+    """`propose` for a batch of (row, incident_id), one outcome each in order: the same refusals, one look-up of the
+    batch's references and one INSERT of its new held rows. Only what holding needs is worked out here (the
+    reference and title, from the reason scrubbed once per distinct text); the whole lesson is made from the kept
+    row when it is reviewed, as for a single proposal."""
+    if not can(user.actor, Capability.WRITE_REVIEWS):
+        return ["rejected: your role may not propose lessons learned"] * len(items)
+    scrubbed: dict[str, str] = {}
+    heads: list[tuple[str, str] | str] = []
+    for record, _ in items:
+        try:
+            heads.append(fda_heading(record, now=now, scrubbed=scrubbed))
+        except ValueError as e:
+            heads.append(f"rejected: {e}")
+    refs = sorted({h[0] for h in heads if isinstance(h, tuple)})
+    present: set[str] = set()
+    for i in range(0, len(refs), 500):
+        chunk = refs[i:i + 500]
+        present.update(session.scalars(sa.select(Lesson.source_ref).where(Lesson.source_ref.in_(chunk))))
+        present.update(session.scalars(sa.select(PendingLesson.source_ref).where(PendingLesson.source_ref.in_(chunk))))
+    outcomes: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for (record, incident_id), head in zip(items, heads, strict=True):
+        if isinstance(head, str):
+            outcomes.append(head)
+        elif head[0] in present:
+            outcomes.append("present")
+        else:
+            present.add(head[0])
+            rows.append({"source_ref": head[0], "title": head[1][:300], "row": {str(k): str(v) for k, v in record.items()},
+                         "incident_id": incident_id, "imported_by_id": user.id, "imported_at": now, "reason": ""})
+            outcomes.append("created")
+    if rows:
+        from qa_incidents.core.bulk import insert_with_ids
+
+        ids = insert_with_ids(session.connection(), PendingLesson.__table__, rows, key="source_ref")
+        for row, item_id in zip(rows, ids, strict=True):
+            audit.record(session, actor_id=user.id, entity_type=ENTITY, entity_id=item_id, action="proposed", now=now,
+                         incident_id=row["incident_id"],
+                         changes={"source_ref": [None, row["source_ref"]], "title": [None, row["title"]]})
+    return outcomes
+
+
+def fda_heading(row: dict[str, str], *, now: datetime, scrubbed: dict[str, str] | None = None) -> tuple[str, str]:
+    """The reference and title `lessons.lesson_from_fda` gives a row, with the same refusals (ValueError), without
+    making the rest of the lesson; `scrubbed` keeps each reason's scrubbed text for the next row of the same recall.
+    (tests/services/test_import_batches.py checks that the two agree on every sample row.)"""
+    from qa_incidents.reviews import rules
+
+    event = (row.get("Recall Event ID") or "").strip()
+    raw = row.get("Reason for Recall", "") or ""
+    memo = scrubbed if scrubbed is not None else {}
+    if raw not in memo:
+        memo[raw] = rules.scrub_personal_data(rules.clean_source_text(raw))
+    reason = memo[raw]
+    if not event.isdigit():
+        raise ValueError("no recall event id")
+    if len(reason) < 10:
+        raise ValueError("no reason for recall")
+    try:
+        year = int(str(row.get("Year Posted", "")).strip())
+    except ValueError:
+        raise ValueError("no year posted") from None
+    if not 1990 <= year <= now.year:
+        raise ValueError(f"year {year} out of range")
+    title = reason if len(reason) <= 160 else reason[:157].rsplit(" ", 1)[0] + "…"
+    return f"FDA-{event}", title
+
+
 #: Marks a held row that came from the library's export (and in which file format), not from the FDA sample.
 FORMAT_KEY = "__export_format__"
 

@@ -60,8 +60,18 @@ def _refuse_update(_mapper: Any, _conn: Any, target: AuditEvent) -> None:
     raise RuntimeError(f"audit event {target.id} is append-only")
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> JSONValue:
     """A value as it is kept in the audit trail: plain JSON, datetimes in ISO 8601 UTC."""
+    kind = type(value)
+    if kind in _PLAIN:  # the common cases first, without a call per plain item (a bulk import makes many events)
+        return value
+    if kind is dict:
+        return {str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, enum.Enum):
@@ -110,6 +120,11 @@ def chain_hash(
         "action": action,
         "changes": jsonable(changes),
     }
+    return _hash(prev_hash, content)
+
+
+def _hash(prev_hash: str, content: dict[str, Any]) -> str:
+    """chain_hash of content whose values are already as jsonable() makes them."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode("ascii")).hexdigest()
 
@@ -156,6 +171,10 @@ def record(
     read it back with a query like any other."""
     event = {"occurred_at": now, "actor_id": actor_id, "entity_type": entity_type, "entity_id": entity_id,
              "incident_id": incident_id, "action": action, "changes": jsonable(changes or {})}
+    pending = session.info.get(_PENDING)
+    if pending is not None:  # inside deferred(): appended with the others when the batch is written
+        pending.append(event)
+        return
     session.flush()  # anything pending (and the write lock) comes before the chain's head is read
     prev_hash = last_hash(session)
     session.connection().execute(_APPEND, {**event, "prev_hash": prev_hash, "hash": chain_hash(prev_hash, **event)})
@@ -165,6 +184,65 @@ def record(
 
 
 _APPEND = sa.insert(AuditEvent.__table__)
+_PENDING = "audit_pending"
+
+
+def record_many(session: so.Session, events: list[dict[str, Any]]) -> None:
+    """Append many events at once (a bulk import's batch): the chain's head is read once, each event's hash chained
+    to the one before as record() would, and all are written in one executemany INSERT. Each event is a dict of
+    record()'s arguments: actor_id, entity_type, entity_id, action, now, changes, incident_id.
+    Their incidents' watchers hear of them as with record() (one look-up for the whole batch)."""
+    _append_many(session, [{"occurred_at": e["now"], "actor_id": e["actor_id"], "entity_type": e["entity_type"],
+                            "entity_id": e["entity_id"], "incident_id": e.get("incident_id"), "action": e["action"],
+                            "changes": jsonable(e.get("changes") or {})} for e in events])
+
+
+def _append_many(session: so.Session, rows: list[dict[str, Any]]) -> None:
+    """Write events whose changes are already jsonable (as record() keeps them when deferred)."""
+    if not rows:
+        return
+    session.flush()
+    prev_hash = last_hash(session)
+    for row in rows:
+        row["prev_hash"] = prev_hash
+        prev_hash = row["hash"] = _hash(prev_hash, {
+            "occurred_at": jsonable(row["occurred_at"]), "actor_id": row["actor_id"],
+            "entity_type": row["entity_type"], "entity_id": row["entity_id"], "incident_id": row["incident_id"],
+            "action": row["action"], "changes": row["changes"]})
+    session.connection().execute(_APPEND, rows)
+    if any(row["incident_id"] is not None for row in rows):
+        from qa_incidents.inbox.service import on_events
+
+        on_events(session, [r for r in rows if r["incident_id"] is not None])
+
+
+class deferred:
+    """Within `with audit.deferred(session) as batch:`, record() keeps its events instead of writing each one; they
+    are written together (record_many) when the block ends without an exception, before the caller commits.
+    `batch.mark()` / `batch.undo(mark)` drop the events of a piece of work that was rolled back (a savepoint), so
+    the trail never holds an event of a change that was not made. On an exception nothing is written (the
+    caller's transaction is rolled back with it)."""
+
+    def __init__(self, session: so.Session):
+        self.session = session
+        self.events: list[dict[str, Any]] = []
+
+    def __enter__(self) -> deferred:
+        if self.session.info.get(_PENDING) is not None:
+            raise RuntimeError("audit events are already being deferred")
+        self.session.info[_PENDING] = self.events
+        return self
+
+    def mark(self) -> int:
+        return len(self.events)
+
+    def undo(self, mark: int) -> None:
+        del self.events[mark:]
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        self.session.info.pop(_PENDING, None)
+        if exc_type is None:
+            _append_many(self.session, self.events)
 
 
 def events_for_incident(session: so.Session, incident_id: int) -> list[AuditEvent]:

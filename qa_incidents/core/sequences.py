@@ -44,6 +44,28 @@ def next_value(session: so.Session, name: str) -> int:
     raise RuntimeError(f"could not advance counter {name}")
 
 
+_ADVANCE_BY = (sa.update(Counter).where(Counter.name == sa.bindparam("counter_name"))
+               .values(value=Counter.value + sa.bindparam("n")).returning(Counter.value))
+
+
+def next_values(session: so.Session, name: str, n: int) -> range:
+    """The next n numbers of the named counter at once (a bulk import's batch), in one UPDATE: as n calls of
+    next_value() would give them, in order, with the same locking."""
+    if n <= 0:
+        return range(0)
+    for _ in range(3):
+        last = session.connection().execute(_ADVANCE_BY, {"counter_name": name, "n": n}).scalar_one_or_none()
+        if last is not None:
+            return range(int(last) - n + 1, int(last) + 1)
+        try:
+            with session.begin_nested():
+                session.execute(sa.insert(Counter).values(name=name, value=n))
+            return range(1, n + 1)
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not advance counter {name}")
+
+
 #: Every change marker kept in a counter row (the rest number references): core/freshness.py's registry.
 CHANGE_MARKERS = freshness.CHANGE_MARKERS
 

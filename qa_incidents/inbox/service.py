@@ -174,3 +174,18 @@ def mark_read(session: so.Session, *, user: User, now: datetime, item_id: int | 
         stmt = stmt.where(InboxItem.id == item_id)
     result = session.execute(stmt.values(read_at=now).execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def on_events(session: so.Session, events: Iterable[dict[str, Any]]) -> None:
+    """Many events of incidents' trails (a bulk import's batch) reach their watchers: one look-up of the watched
+    incidents among them, then on_event for each event of those (none when the incidents are new)."""
+    events = [e for e in events if e.get("incident_id") is not None and e["entity_type"] not in QUIET]
+    ids = sorted({e["incident_id"] for e in events})
+    watched: set[int] = set()
+    for i in range(0, len(ids), 500):
+        watched.update(session.scalars(sa.select(IncidentWatcher.incident_id).distinct().where(
+            IncidentWatcher.incident_id.in_(ids[i:i + 500]), IncidentWatcher.active.is_(True))))
+    for e in events:
+        if e["incident_id"] in watched:
+            on_event(session, incident_id=e["incident_id"], entity_type=e["entity_type"], action=e["action"],
+                     actor_id=e["actor_id"], now=e["occurred_at"])
