@@ -210,10 +210,8 @@ def _append_many(session: so.Session, rows: list[dict[str, Any]]) -> None:
             "entity_type": row["entity_type"], "entity_id": row["entity_id"], "incident_id": row["incident_id"],
             "action": row["action"], "changes": row["changes"]})
     session.connection().execute(_APPEND, rows)
-    if any(row["incident_id"] is not None for row in rows):
-        from qa_incidents.inbox.service import on_events
-
-        on_events(session, [r for r in rows if r["incident_id"] is not None])
+    if any(row["incident_id"] is not None for row in rows):  # the incidents' watchers hear of them (their bells)
+        events.announce(events.incidents_audited, session, rows=[r for r in rows if r["incident_id"] is not None])
 
 
 class deferred:

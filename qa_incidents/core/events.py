@@ -64,6 +64,9 @@ review_approved = _events.signal("review-approved", doc="A root-cause review was
 #: An event about an incident (or one of its children) was appended to the audit trail. Payload: incident_id,
 #: entity_type, action, actor_id (or None), now.
 incident_audited = _events.signal("incident-audited", doc="An audit event about an incident was recorded.")
+#: Many audit events about incidents were appended at once (a bulk import's batch). Payload: rows (each with
+#: incident_id, entity_type, action, actor_id, occurred_at).
+incidents_audited = _events.signal("incidents-audited", doc="A batch of audit events about incidents was recorded.")
 #: E-mails were queued in the outbox. Payload: rows (the messages' columns, as written).
 mail_queued = _events.signal("mail-queued", doc="E-mails were queued.")
 
@@ -78,7 +81,7 @@ case_facts = _events.signal("case-facts", doc="The lifecycle guards' facts from 
 ALL: tuple[blinker.NamedSignal, ...] = (
     incident_filed, facts_changed, harm_increased, severity_changed, escalation_decided, comment_added,
     obligations_changed, notification_submitted, notification_overdue, recall_launched, review_approved,
-    incident_audited, mail_queued, case_facts,
+    incident_audited, incidents_audited, mail_queued, case_facts,
 )
 
 _connected = False

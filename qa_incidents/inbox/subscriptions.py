@@ -27,6 +27,14 @@ def _watchers(session: so.Session, *, incident_id: int, entity_type: str, action
     on_event(session, incident_id=incident_id, entity_type=entity_type, action=action, actor_id=actor_id, now=now)
 
 
+@events.subscribe(events.incidents_audited)
+def _watchers_of_many(session: so.Session, *, rows: list[dict[str, Any]]) -> None:
+    """A batch of trail events (a bulk import) reaches the watchers' bells, with one look-up of who watches."""
+    from qa_incidents.inbox.service import on_events
+
+    on_events(session, rows)
+
+
 @events.subscribe(events.mail_queued)
 def _mail(session: so.Session, *, rows: list[dict[str, Any]]) -> None:
     """Queued e-mails reach their recipients' bells."""
