@@ -10,7 +10,7 @@ import base64
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +35,7 @@ from qa_incidents.core.permissions import (
 )
 from qa_incidents.core.sequences import next_value
 from qa_incidents.core.storage import StoredFile
-from qa_incidents.incidents.models import Attachment, Comment, Incident
+from qa_incidents.incidents.models import Attachment, Comment, Incident, IncidentTally
 from qa_incidents.incidents.rules import (
     CONTACT_FIELDS,
     IncidentFacts,
@@ -437,19 +437,53 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
     if f.unassigned:
         stmt = stmt.where(Incident.assignee_id.is_(None))
     if text := f.text.strip():
-        terms = [t for t in text.split() if t][:8]
-        for term in terms:
-            stmt = stmt.where(sa.or_(
-                Incident.reference.icontains(term, autoescape=True),
-                Incident.title.icontains(term, autoescape=True),
-                Incident.description.icontains(term, autoescape=True),
-                Incident.lot_numbers.icontains(term, autoescape=True),
-                Incident.serial_numbers.icontains(term, autoescape=True),
-                Incident.place.icontains(term, autoescape=True),
-                Incident.product_id.in_(sa.select(Product.id).where(sa.or_(
-                    Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True)))),
-            ))
+        dialect = session.get_bind().dialect.name
+        for term in text_terms(text):
+            stmt = stmt.where(_text_term(term, dialect))
     return stmt
+
+
+# --- the register's text filter --------------------------------------------------------
+#
+# Each term is a case-insensitive substring of the reference, title, description, lots, serials or place, or of the
+# product's model or name; every term must match. Through an index on both databases (migration 0038): SQLite's
+# FTS5 table `incident_fts` with the trigram tokenizer, PostgreSQL's trigram GIN index (pg_trgm) over the columns
+# joined by a space (no term holds one, so no term matches across two columns). A trigram index finds substrings of
+# three characters or more, Japanese as well as English; a shorter term (a two-kanji word such as 発火) is looked
+# for by reading the rows, as before.
+
+TEXT_COLUMNS = (Incident.reference, Incident.title, Incident.description, Incident.lot_numbers,
+                Incident.serial_numbers, Incident.place)
+#: Exactly the expression PostgreSQL's index holds (migration 0038 TEXT_SQL): the planner uses the index only for it.
+_PG_TEXT = sa.literal_column(" || ' ' || ".join(f"incident.{c.key}" for c in TEXT_COLUMNS), sa.Text)
+_FTS = sa.table("incident_fts", sa.column("rowid", sa.Integer))
+_FTS_MATCH = sa.literal_column("incident_fts", sa.Text)
+#: Shorter terms cannot use a trigram index.
+INDEXED_TERM = 3
+MAX_TERMS = 8
+
+
+def text_terms(text: str) -> list[str]:
+    """The terms of a text filter (at most eight, as before)."""
+    return [t for t in text.split() if t][:MAX_TERMS]
+
+
+def _product_match(term: str) -> Any:
+    return Incident.product_id.in_(sa.select(Product.id).where(sa.or_(
+        Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True))))
+
+
+def _text_term(term: str, dialect: str) -> Any:
+    """The condition one term of the text filter puts on incidents."""
+    if len(term) < INDEXED_TERM:
+        return sa.or_(*(c.icontains(term, autoescape=True) for c in TEXT_COLUMNS), _product_match(term))
+    if dialect == "postgresql":
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return sa.or_(_PG_TEXT.ilike(f"%{escaped}%", escape="\\"), _product_match(term))
+    # FTS5: the term as one quoted string (a substring for the trigram tokenizer), its quotes doubled.
+    phrase = '"' + term.replace('"', '""') + '"'
+    return sa.or_(Incident.id.in_(sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(phrase))),
+                  _product_match(term))
 
 
 def encode_cursor(value: Any, ident: int) -> str:
@@ -540,19 +574,25 @@ def register(
 
 # --- the register's counts --------------------------------------------------------------
 #
-# Counting every matching row is the one part of a register page whose cost grows with the table
-# (a million incidents: ~0.1 s on SQLite for each of two COUNTs). So the page counts at most `cap`
-# rows per status (an index range scan that stops early; "more than 10,000" beyond that), and every
-# count is kept under the `incident-register` marker by the rule of core/freshness.py (the marker moves on every
+# Counting every matching row is the one part of a register page whose cost grows with the table (a million
+# incidents: ~0.1 s on SQLite for each of two COUNTs). So the counts come from `incident_tally` (migration 0038):
+# per status, division and severity, at eight grains (with or without the category, the country and the month of
+# awareness, UTC), kept by triggers in every writer's transaction. A page sums the rows of the one grain its filters
+# need: a few hundred at most, however many incidents there are. A date range is summed over whole UTC months, each
+# end moved to the nearest month boundary, and the stretch between the boundary and the end the reader asked for
+# (added or taken off) is counted from the incidents themselves through the aware_at index: hours for a month asked
+# in the reader's time zone, at most half a month for any date.
+# What the tally cannot answer (a text search, an assignee, a range shorter than that rounding) is counted as before:
+# at most `cap` rows per status (an index range scan that stops early; "more than 10,000" beyond that). Every count
+# is also kept under the `incident-register` marker by the rule of core/freshness.py (the marker moves on every
 # write to an incident column a count filters on). The key holds everything else the counts depend on: the
-# reader's scope, the filters, the category's descendants. Free-text searches (which also match product names)
-# are not kept.
+# reader's scope, the filters, the category's descendants. Free-text searches are not kept.
 
 COUNT_CAP = 10_000
 REGISTER_MARKER = "incident-register"
 #: The marker a whole register page is remembered under (core/pagecache.py).
 REGISTER_PAGE_MARKER = "register-page"
-_COUNT_CACHE = freshness.Kept(REGISTER_MARKER, size=256)
+_COUNT_CACHE = freshness.Kept(REGISTER_MARKER, size=4096)  # a few hundred bytes each
 
 
 @dataclass(frozen=True)
@@ -571,19 +611,83 @@ def _capped_count(session: so.Session, stmt: sa.Select[Any], cap: int | None) ->
     return min(n, cap), n > cap
 
 
+def _nearest_month(moment: datetime) -> datetime:
+    """The start of the UTC month nearest to the moment (the first of its month or of the next)."""
+    moment = moment.astimezone(UTC)
+    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first if moment - first <= following - moment else following
+
+
+def _yyyymm(moment: datetime) -> int:
+    return moment.year * 100 + moment.month
+
+
+def _status_counts(session: so.Session, stmt: sa.Select[Any]) -> dict[str, int]:
+    return {str(s.value if hasattr(s, "value") else s): int(n) for s, n in session.execute(stmt).all()}
+
+
+def tally_counts(session: so.Session, *, user: User, filters: RegisterFilter) -> dict[str, int] | None:
+    """The exact count per status of the incidents the user may read that match the filters (the status filter
+    ignored), from the tally; None when the tally cannot answer (text, assignee, a range under a month or so)."""
+    f = filters
+    if f.text.strip() or f.assignee_id is not None or f.unassigned:
+        return None
+    dated = f.aware_from is not None or f.aware_to is not None
+    grain = (1 if f.category_id else 0) | (2 if f.country else 0) | (4 if dated else 0)
+    t = IncidentTally
+    stmt = scoped(sa.select(t.status, sa.func.sum(t.n)).where(t.grain == grain), user.actor, t.division_id)
+    if f.division_id:
+        stmt = stmt.where(t.division_id == f.division_id)
+    if f.severity:
+        stmt = stmt.where(t.severity == f.severity.value)
+    if f.category_id:
+        stmt = stmt.where(t.category_id.in_(sorted(CategoryTree.load(session).descendants(f.category_id))))
+    if f.country:
+        stmt = stmt.where(t.country == f.country)
+    # The stretches between each asked end and its month boundary: (from, to, +1 or -1).
+    edges: list[tuple[datetime, datetime, int]] = []
+    low = _nearest_month(f.aware_from) if f.aware_from is not None else None
+    high = _nearest_month(f.aware_to) if f.aware_to is not None else None
+    if low is not None and high is not None and low >= high:
+        return None
+    if low is not None and f.aware_from is not None:
+        stmt = stmt.where(t.month >= _yyyymm(low))
+        if f.aware_from != low:
+            edges.append((f.aware_from, low, 1) if f.aware_from < low else (low, f.aware_from, -1))
+    if high is not None and f.aware_to is not None:
+        stmt = stmt.where(t.month < _yyyymm(high))
+        if f.aware_to != high:
+            edges.append((high, f.aware_to, 1) if high < f.aware_to else (f.aware_to, high, -1))
+    by_status = _status_counts(session, stmt.group_by(t.status))
+    for start, end, sign in edges:
+        stretch = dataclasses.replace(f, aware_from=start, aware_to=end)
+        counted = _filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user), stretch,
+                            with_status=False).group_by(Incident.status)
+        for status, n in _status_counts(session, counted).items():
+            by_status[status] = by_status.get(status, 0) + sign * n
+    return {s: n for s, n in by_status.items() if n}
+
+
 def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
                     cap: int | None = None) -> RegisterCounts:
     """How many incidents match the filters, in all and per status (the status filter ignored), for this user.
 
-    With a cap, each count stops at `cap` and says so (total_capped, capped); without one it is exact.
-    Remembered until an incident changes (see above).
+    Exact from the tally where it can answer; otherwise, with a cap, each count stops at `cap` and says so
+    (total_capped, capped), and without one it is exact. Remembered until an incident changes (see above).
     """
     actor = user.actor
     scope = (can(actor, Capability.READ_INCIDENTS), can(actor, Capability.READ_ALL_DIVISIONS), actor.division_id)
 
     def count() -> RegisterCounts:
+        by_status = tally_counts(session, user=user, filters=filters)
+        if by_status is not None:
+            total = by_status.get(filters.status.value, 0) if filters.status else sum(by_status.values())
+            return RegisterCounts(total, by_status)
+        if filters.text.strip():
+            return _text_counts(session, user=user, filters=filters, cap=cap)
         ids = visible(sa.select(Incident.id), user)
-        by_status: dict[str, int] = {}
+        by_status = {}
         capped: set[str] = set()
         if cap is None:  # exact: one GROUP BY
             rows = session.execute(_filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user),
@@ -619,3 +723,25 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
         _COUNT_CACHE.keep(session, reading, key, counts)
     return counts
 
+
+def _text_counts(session: so.Session, *, user: User, filters: RegisterFilter, cap: int | None) -> RegisterCounts:
+    """The counts of a text search: the matching rows grouped by status, reading at most cap + 1 of them (one
+    query through the text index). Beyond the cap every count is a lower bound ("more than")."""
+    matching = _filtered(session, visible(sa.select(Incident.status), user), filters, with_status=False)
+    if cap is not None:
+        matching = matching.limit(cap + 1)
+    inner = matching.subquery()
+    by_status = _status_counts(session, sa.select(inner.c.status, sa.func.count()).group_by(inner.c.status))
+    over = cap is not None and sum(by_status.values()) > cap
+    if filters.status:
+        total = by_status.get(filters.status.value, 0)
+        if over and total:  # the sample stopped early: count the asked status alone, within the cap
+            total, status_over = _capped_count(session, _filtered(session, visible(sa.select(Incident.id), user),
+                                                                  filters), cap)
+            by_status[filters.status.value] = total
+            return RegisterCounts(total, by_status, status_over,
+                                  frozenset(s for s in by_status if s != filters.status.value or status_over))
+        return RegisterCounts(total, by_status, False, frozenset(by_status) if over else frozenset())
+    if over:
+        return RegisterCounts(cap or 0, by_status, True, frozenset(by_status))
+    return RegisterCounts(sum(by_status.values()), by_status)
