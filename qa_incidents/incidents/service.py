@@ -468,9 +468,12 @@ def text_terms(text: str) -> list[str]:
     return [t for t in text.split() if t][:MAX_TERMS]
 
 
-def _product_match(term: str) -> Any:
-    return Incident.product_id.in_(sa.select(Product.id).where(sa.or_(
-        Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True))))
+def _product_match(term: str, dialect: str = "") -> Any:
+    matching = sa.or_(Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True))
+    if dialect == "postgresql":  # one array computed first: an index condition that can be OR-ed with the text index's
+        ids = sa.cast(sa.select(sa.func.array_agg(Product.id)).where(matching).scalar_subquery(), sa.ARRAY(sa.Integer))
+        return Incident.product_id == sa.any_(ids)
+    return Incident.product_id.in_(sa.select(Product.id).where(matching))
 
 
 def _text_term(term: str, dialect: str) -> Any:
@@ -479,7 +482,7 @@ def _text_term(term: str, dialect: str) -> Any:
         return sa.or_(*(c.icontains(term, autoescape=True) for c in TEXT_COLUMNS), _product_match(term))
     if dialect == "postgresql":
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return sa.or_(_PG_TEXT.ilike(f"%{escaped}%", escape="\\"), _product_match(term))
+        return sa.or_(_PG_TEXT.ilike(f"%{escaped}%", escape="\\"), _product_match(term, dialect))
     # FTS5: the term as one quoted string (a substring for the trigram tokenizer), its quotes doubled.
     phrase = '"' + term.replace('"', '""') + '"'
     return sa.or_(Incident.id.in_(sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(phrase))),
