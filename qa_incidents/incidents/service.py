@@ -30,6 +30,7 @@ from qa_incidents.core.permissions import (
     can,
     can_read_division,
     can_work_division,
+    readable_divisions,
     scoped,
     unscoped,
 )
@@ -545,7 +546,15 @@ def register(
     # The page's ids first, then their rows: the ids come from one of the (filter, sort key, id) indexes alone
     # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
     # filter thousands of rows out; the rows are then fetched by primary key.
-    ids = list(session.scalars(stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)))
+    counts = register_counts(session, user=user, filters=filters, cap=count_cap)
+    ids_stmt = stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)
+    if counts.total == 0 and not counts.total_capped and tally_counts_apply(filters):
+        ids: list[int] = []  # the tally says none match: nothing to look for
+    else:
+        index = _sqlite_index(session, user, filters, sort, counts, limit)
+        if index is not None:
+            ids_stmt = ids_stmt.with_hint(Incident, index, "sqlite")
+        ids = list(session.scalars(ids_stmt))
     fetch: Any = visible((sa.select(*LISTING_COLUMNS).join(Product, Product.id == Incident.product_id) if listing
                           else sa.select(Incident)).where(Incident.id.in_(ids)), user)
     found = session.execute(fetch).all() if listing else session.scalars(fetch)
@@ -561,7 +570,6 @@ def register(
 
     has_next = more if not backwards else True
     has_prev = (cursor is not None) if not backwards else more
-    counts = register_counts(session, user=user, filters=filters, cap=count_cap)
     return RegisterPage(
         items=rows,
         total=counts.total,
@@ -573,6 +581,69 @@ def register(
         total_capped=counts.total_capped,
         capped=counts.capped,
     )
+
+
+#: SQLite's choice of index for a register page, where its planner (without statistics it assumes ten rows per
+#: equality) would read a whole division or the whole sort index to find a rare combination: the exact counts of the
+#: tally say how many rows each way would read. (PostgreSQL keeps statistics and plans well by itself.)
+_ORDERED = {  # sort column → (index led by it, by status, by division and status)
+    "aware_at": ("ix_incident_aware_id", "ix_incident_status_aware_id", "ix_incident_division_status_aware_id"),
+    "occurred_at": ("ix_incident_occurred_id", "ix_incident_status_occurred_id",
+                    "ix_incident_division_status_occurred_id"),
+}
+
+
+def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str, counts: RegisterCounts,
+                  limit: int) -> str | None:
+    """How SQLite should read a register page's ids: `INDEXED BY` an index, or `NOT INDEXED` (the table in id
+    order); None: as its planner likes."""
+    if session.get_bind().dialect.name != "sqlite" or not tally_counts_apply(f) or counts.total_capped:
+        return None
+    found = max(counts.total, 1)
+
+    def rows(**only: Any) -> int:  # how many incidents the reader may see match these filters alone (kept counts)
+        n = register_counts(session, user=user, filters=RegisterFilter(**only))
+        return n.by_status.get(only["status"].value, 0) if "status" in only else n.total
+
+    dates = {"aware_from": f.aware_from, "aware_to": f.aware_to} if f.aware_from or f.aware_to else {}
+    column, _descending = SORTS[sort]
+    # Read in the sort's order until the page is full: about limit × (rows in the index's range) / (rows found).
+    division = f.division_id or (next(iter(readable_divisions(user.actor) or ()), None)
+                                 if len(readable_divisions(user.actor) or ()) == 1 else None)
+    if column.key in _ORDERED:
+        plain, by_status, by_division = _ORDERED[column.key]
+        ranged = dates if column.key == "aware_at" else {}
+        if f.status and division:
+            ordered, span = by_division, rows(status=f.status, division_id=division, **ranged)
+        elif f.status:
+            ordered, span = by_status, rows(status=f.status, **ranged)
+        else:
+            ordered, span = plain, rows(**ranged)
+    else:
+        ordered, span = None, rows()  # the reference sorts read the table itself in id order
+    best, cost = ordered or "", span if found >= span else min(span, (limit + 1) * span // found)
+    # Or read every row of the most selective filter, then sort them.
+    choices: list[tuple[str, dict[str, Any]]] = []
+    if f.category_id:
+        choices.append(("ix_incident_category_id", {"category_id": f.category_id}))
+    if f.country:
+        choices.append(("ix_incident_country", {"country": f.country}))
+    if f.severity:
+        choices.append(("ix_incident_severity", {"severity": f.severity}))
+    if f.division_id:
+        choices.append(("ix_incident_division_id", {"division_id": f.division_id}))
+    if dates and column.key != "aware_at":
+        choices.append(("ix_incident_aware_id", dates))
+    for index, only in choices:
+        n = rows(**only)
+        if n < cost:
+            best, cost = index, n
+    return f"INDEXED BY {best}" if best else "NOT INDEXED"
+
+
+def tally_counts_apply(f: RegisterFilter) -> bool:
+    """Whether the tally can count these filters (a short date range is told only by tally_counts itself)."""
+    return not f.text.strip() and f.assignee_id is None and not f.unassigned
 
 
 # --- the register's counts --------------------------------------------------------------
@@ -634,7 +705,7 @@ def tally_counts(session: so.Session, *, user: User, filters: RegisterFilter) ->
     """The exact count per status of the incidents the user may read that match the filters (the status filter
     ignored), from the tally; None when the tally cannot answer (text, assignee, a range under a month or so)."""
     f = filters
-    if f.text.strip() or f.assignee_id is not None or f.unassigned:
+    if not tally_counts_apply(f):
         return None
     dated = f.aware_from is not None or f.aware_to is not None
     grain = (1 if f.category_id else 0) | (2 if f.country else 0) | (4 if dated else 0)
