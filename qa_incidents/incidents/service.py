@@ -430,7 +430,8 @@ class RegisterPage:
     capped: frozenset[str] = frozenset()
 
 
-def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, with_status: bool = True) -> sa.Select[Any]:
+def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, with_status: bool = True,
+              text_limit: int | None = None) -> sa.Select[Any]:
     if with_status and f.status:
         stmt = stmt.where(Incident.status == f.status)
     if f.severity:
@@ -452,7 +453,7 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
     if text := f.text.strip():
         dialect = session.get_bind().dialect.name
         for term in text_terms(text):
-            stmt = stmt.where(_text_term(term, dialect))
+            stmt = stmt.where(_text_term(term, dialect, text_limit))
     return stmt
 
 
@@ -489,8 +490,9 @@ def _product_match(term: str, dialect: str = "") -> Any:
     return Incident.product_id.in_(sa.select(Product.id).where(matching))
 
 
-def _text_term(term: str, dialect: str) -> Any:
-    """The condition one term of the text filter puts on incidents."""
+def _text_term(term: str, dialect: str, limit: int | None = None) -> Any:
+    """The condition one term of the text filter puts on incidents (SQLite, with `limit`: only the first `limit`
+    incidents the index finds for it, in id order; for counts that stop early)."""
     if len(term) < INDEXED_TERM:
         return sa.or_(*(c.icontains(term, autoescape=True) for c in TEXT_COLUMNS), _product_match(term))
     if dialect == "postgresql":
@@ -498,8 +500,8 @@ def _text_term(term: str, dialect: str) -> Any:
         return sa.or_(_PG_TEXT.ilike(f"%{escaped}%", escape="\\"), _product_match(term, dialect))
     # FTS5: the term as one quoted string (a substring for the trigram tokenizer), its quotes doubled.
     phrase = '"' + term.replace('"', '""') + '"'
-    return sa.or_(Incident.id.in_(sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(phrase))),
-                  _product_match(term))
+    found = sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(phrase))
+    return sa.or_(Incident.id.in_(found if limit is None else found.limit(limit)), _product_match(term))
 
 
 def encode_cursor(value: Any, ident: int) -> str:
@@ -563,7 +565,8 @@ def register(
     if counts.total == 0 and not counts.total_capped and tally_counts_apply(filters):
         ids: list[int] = []  # the tally says none match: nothing to look for
     else:
-        index = _sqlite_index(session, user, filters, sort, counts, limit)
+        index = (_sqlite_text_index(session, filters, sort) if filters.text.strip()
+                 else _sqlite_index(session, user, filters, sort, counts, limit))
         if index is not None:
             ids_stmt = ids_stmt.with_hint(Incident, index, "sqlite")
         ids = list(session.scalars(ids_stmt))
@@ -662,6 +665,31 @@ def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str,
     return f"INDEXED BY {best}" if best else "NOT INDEXED"
 
 
+#: A text term found in more incidents than this is dense enough to read the page in the sort's order.
+DENSE_TERM = 2_000
+_FTS_SOME = sa.text("SELECT count(*) FROM (SELECT rowid FROM incident_fts WHERE incident_fts MATCH :phrase LIMIT :n)")
+
+
+def _sqlite_text_index(session: so.Session, f: RegisterFilter, sort: str) -> str | None:
+    """How SQLite should read a text search's page: by default every match is fetched and sorted (few matches:
+    cheap); when every term is found in more than DENSE_TERM incidents, in the sort's order instead, keeping the
+    rows whose id the index returned (a page is full after about 50 × 1,000,000 / matches index entries)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    terms = text_terms(f.text)
+    if any(len(t) < INDEXED_TERM for t in terms):
+        return None
+    for term in terms:
+        phrase = '"' + term.replace('"', '""') + '"'
+        if int(session.scalar(_FTS_SOME, {"phrase": phrase, "n": DENSE_TERM + 1}) or 0) <= DENSE_TERM:
+            return None
+    column, _descending = SORTS[sort]
+    if column.key in _ORDERED:
+        plain, by_status, _by_division = _ORDERED[column.key]
+        return f"INDEXED BY {by_status if f.status else plain}"
+    return "INDEXED BY ix_incident_status" if f.status else "NOT INDEXED"
+
+
 def tally_counts_apply(f: RegisterFilter) -> bool:
     """Whether the tally can count these filters (a short date range is told only by tally_counts itself)."""
     return not f.text.strip() and f.assignee_id is None and not f.unassigned
@@ -684,6 +712,8 @@ def tally_counts_apply(f: RegisterFilter) -> bool:
 # reader's scope, the filters, the category's descendants. Free-text searches are not kept.
 
 COUNT_CAP = 10_000
+#: A text search counts at most this many matching rows ("more than 1,000" beyond): each is a row to fetch.
+TEXT_COUNT_CAP = 1_000
 REGISTER_MARKER = "incident-register"
 #: The marker a whole register page is remembered under (core/pagecache.py).
 REGISTER_PAGE_MARKER = "register-page"
@@ -825,13 +855,20 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
 
 def _text_counts(session: so.Session, *, user: User, filters: RegisterFilter, cap: int | None) -> RegisterCounts:
     """The counts of a text search: the matching rows grouped by status, reading at most cap + 1 of them (one
-    query through the text index). Beyond the cap every count is a lower bound ("more than")."""
-    matching = _filtered(session, visible(sa.select(Incident.status), user), filters, with_status=False)
+    query through the text index; the cap at most TEXT_COUNT_CAP). Beyond it every count is a lower bound."""
+    cut = False  # whether a term's matches were cut at the cap (SQLite: the counts are then lower bounds)
+    if cap is not None:
+        cap = min(cap, TEXT_COUNT_CAP)
+        if session.get_bind().dialect.name == "sqlite":
+            cut = any(len(t) >= INDEXED_TERM and int(session.scalar(_FTS_SOME, {
+                "phrase": '"' + t.replace('"', '""') + '"', "n": cap + 1}) or 0) > cap for t in text_terms(filters.text))
+    matching = _filtered(session, visible(sa.select(Incident.status), user), filters, with_status=False,
+                         text_limit=cap + 1 if cut and cap is not None else None)
     if cap is not None:
         matching = matching.limit(cap + 1)
     inner = matching.subquery()
     by_status = _status_counts(session, sa.select(inner.c.status, sa.func.count()).group_by(inner.c.status))
-    over = cap is not None and sum(by_status.values()) > cap
+    over = cap is not None and (cut or sum(by_status.values()) > cap)
     if filters.status:
         total = by_status.get(filters.status.value, 0)
         if over and total:  # the sample stopped early: count the asked status alone, within the cap

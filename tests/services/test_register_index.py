@@ -37,12 +37,12 @@ def old_matches(session, user, text: str) -> set[int]:  # type: ignore[no-untype
     return found
 
 
-def found_by_register(session, user, text: str, **filters) -> set[int]:  # type: ignore[no-untyped-def]
+def found_by_register(session, user, text: str, sort: str = "aware_desc", **filters) -> set[int]:  # type: ignore[no-untyped-def]
     ids: set[int] = set()
     after = None
     while True:
         page = service.register(session, user=user, filters=RegisterFilter(text=text, **filters), after=after,
-                                limit=50, count_cap=service.COUNT_CAP)
+                                limit=50, count_cap=service.COUNT_CAP, sort=sort)
         ids |= {i.id for i in page.items}
         if not page.next_cursor:
             return ids
@@ -100,6 +100,29 @@ def test_text_counts_match_the_rows_found(searchable, demo_user):  # type: ignor
     assert page.total == len(old_matches(searchable, hq, "heater")) and not page.total_capped
     capped = service.register(searchable, user=hq, filters=RegisterFilter(text="o"), count_cap=2)
     assert (capped.total, capped.total_capped) == (2, True)
+
+
+@pytest.mark.parametrize("sort", sorted(service.SORTS))
+def test_words_in_many_incidents_are_read_in_the_sorts_order_and_find_the_same(searchable, demo_user, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                                 sort):
+    """At scale a broad word's page is read in the sort's order (SQLite); every word is broad here."""
+    monkeypatch.setattr(service, "DENSE_TERM", 0)
+    hq = demo_user("hq.qa@example.com")
+    for text in ("heat", "smoke", "INC-2026", "oven cord"):
+        assert found_by_register(searchable, hq, text, sort=sort) == old_matches(searchable, hq, text), text
+        assert (found_by_register(searchable, hq, text, sort=sort, status=Status.REPORTED)
+                == {i for i in old_matches(searchable, hq, text) if searchable.get(Incident, i).status == Status.REPORTED})
+        searchable.rollback()
+
+
+def test_a_text_search_counts_up_to_its_cap_and_says_more(searchable, demo_user, monkeypatch):  # type: ignore[no-untyped-def]
+    hq = demo_user("hq.qa@example.com")
+    everything = len(old_matches(searchable, hq, "the"))
+    assert everything > 3
+    monkeypatch.setattr(service, "TEXT_COUNT_CAP", 2)
+    page = service.register(searchable, user=hq, filters=RegisterFilter(text="the"), count_cap=service.COUNT_CAP)
+    assert page.total_capped and 0 < page.total <= everything
+    assert all(n <= everything for n in page.by_status.values()) and set(page.capped) == set(page.by_status)
 
 
 def _plan(session, stmt) -> str:  # type: ignore[no-untyped-def]
