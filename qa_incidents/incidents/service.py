@@ -560,13 +560,14 @@ def register(
     # The page's ids first, then their rows: the ids come from one of the (filter, sort key, id) indexes alone
     # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
     # filter thousands of rows out; the rows are then fetched by primary key.
-    counts = register_counts(session, user=user, filters=filters, cap=count_cap)
+    reading = _COUNT_CACHE.read(session) if not filters.text.strip() else None  # first (see register_counts)
+    counts = register_counts(session, user=user, filters=filters, cap=count_cap, reading=reading)
     ids_stmt = stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)
     if counts.total == 0 and not counts.total_capped and tally_counts_apply(filters):
         ids: list[int] = []  # the tally says none match: nothing to look for
     else:
         index = (_sqlite_text_index(session, filters, sort) if filters.text.strip()
-                 else _sqlite_index(session, user, filters, sort, counts, limit))
+                 else _sqlite_index(session, user, filters, sort, counts, limit, reading))
         if index is not None:
             ids_stmt = ids_stmt.with_hint(Incident, index, "sqlite")
         ids = list(session.scalars(ids_stmt))
@@ -609,7 +610,7 @@ _ORDERED = {  # sort column → (index led by it, by status, by division and sta
 
 
 def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str, counts: RegisterCounts,
-                  limit: int) -> str | None:
+                  limit: int, reading: freshness.Reading | None = None) -> str | None:
     """How SQLite should read a register page's ids: `INDEXED BY` an index, or `NOT INDEXED` (the table in id
     order); None: as its planner likes."""
     if session.get_bind().dialect.name != "sqlite" or not tally_counts_apply(f) or counts.total_capped:
@@ -617,7 +618,7 @@ def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str,
     found = max(counts.total, 1)
 
     def rows(**only: Any) -> int:  # how many incidents the reader may see match these filters alone (kept counts)
-        n = register_counts(session, user=user, filters=RegisterFilter(**only))
+        n = register_counts(session, user=user, filters=RegisterFilter(**only), reading=reading)
         return n.by_status.get(only["status"].value, 0) if "status" in only else n.total
 
     dates = {"aware_from": f.aware_from, "aware_to": f.aware_to} if f.aware_from or f.aware_to else {}
@@ -798,12 +799,16 @@ def tally_counts(session: so.Session, *, user: User, filters: RegisterFilter) ->
     return {s: n for s, n in by_status.items() if n}
 
 
+_UNREAD: Any = object()
+
+
 def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
-                    cap: int | None = None) -> RegisterCounts:
+                    cap: int | None = None, reading: freshness.Reading | None = _UNREAD) -> RegisterCounts:
     """How many incidents match the filters, in all and per status (the status filter ignored), for this user.
 
     Exact from the tally where it can answer; otherwise, with a cap, each count stops at `cap` and says so
-    (total_capped, capped), and without one it is exact. Remembered until an incident changes (see above).
+    (total_capped, capped), and without one it is exact. Remembered until an incident changes (see above);
+    `reading`: the markers as the caller read them first in this transaction (one read for several counts).
     """
     actor = user.actor
     scope = (can(actor, Capability.READ_INCIDENTS), can(actor, Capability.READ_ALL_DIVISIONS), actor.division_id)
@@ -839,7 +844,8 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
 
     if filters.text.strip():
         return count()
-    reading = _COUNT_CACHE.read(session)  # first: what is counted after it is at least as new
+    if reading is _UNREAD:
+        reading = _COUNT_CACHE.read(session)  # first: what is counted after it is at least as new
     if reading is None:
         return count()
     categories = (tuple(sorted(CategoryTree.load(session).descendants(filters.category_id)))
