@@ -37,7 +37,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,23 @@ SIMILAR_TEXTS = ("Battery pack overheated while charging and the casing melted",
 
 
 
-def incident_form(token: str, division_id: str, product_id: str) -> dict[str, str]:
-    """What the filing form posts for the writing scenario (tests/unit/test_bench_mix.py files it through the app,
-    so a change to the form cannot leave the benchmark posting refused forms)."""
-    return {
+#: What the writing scenario's reports are made of: each post draws its own title, lots, serials, dates and place.
+_WHAT = ("Unit smelled of burning", "Power cord became hot", "Smoke from the back panel", "Door hinge snapped",
+         "Display flickers then goes dark", "Plug scorched at the socket", "Handle cracked in normal use",
+         "Battery swelled while charging", "Water leaked onto the floor", "Fan stopped and casing melted",
+         "電源コードが発熱", "本体背面から発煙")
+_WHEN = ("after an hour of use", "on first use", "during cleaning", "while unattended", "after a power cut",
+         "at start-up", "")
+_PLACES = ("customer's home", "kitchen", "garage", "office", "workshop", "service centre", "warehouse", "school")
+_COUNTRIES = ("JP", "JP", "US", "DE", "GB", "FR", "CN", "KR", "AU", "CA")
+_HAZARDS = (("overheating", "smoke"), ("fire_burn", "fire"), ("mechanical", "no_harm"), ("electric_shock", "no_harm"))
+
+
+def incident_form(token: str, division_id: str, product_id: str, rng: random.Random | None = None) -> dict[str, str]:
+    """What the filing form posts for the writing scenario (tests/views/test_bench_filing.py files it through the
+    app, so a change to the form cannot leave the benchmark posting refused forms). With `rng`, a report of its own:
+    title, lots, serials, place, country, hazard and dates drawn (from a month to two years ago)."""
+    form = {
         "csrf_token": token, "division_id": division_id, "product_id": product_id,
         "title": "Bench: unit smelled of burning after an hour of use", "lot_numbers": "L123456",
         "serial_numbers": "", "country": "JP", "place": "customer's home", "timezone": "Asia/Tokyo",
@@ -70,6 +83,23 @@ def incident_form(token: str, division_id: str, product_id: str) -> dict[str, st
         "source": "customer_complaint", "hazard": "overheating", "deaths": "0", "serious_injuries": "0",
         "minor_injuries": "0", "injury_care": "not_stated", "smoke": "y", "units_in_field": "1200",
         "description": "The customer smelled burning plastic and unplugged the unit."}
+    if rng is None:
+        return form
+    occurred = datetime.now(tz=UTC) - timedelta(days=rng.randint(30, 730), minutes=rng.randint(0, 1439))
+    aware = occurred + timedelta(hours=rng.randint(1, 72))
+    hazard, flag = rng.choice(_HAZARDS)
+    what, when = rng.choice(_WHAT), rng.choice(_WHEN)
+    form.update(
+        title=f"{what} {when}".strip(), lot_numbers=f"L{rng.randint(2000, 2699)}-{rng.randint(1, 99):02d}",
+        serial_numbers=f"SN-{rng.randint(0, 99_999_999):08d}" if rng.random() < 0.5 else "",
+        country=rng.choice(_COUNTRIES), place=rng.choice(_PLACES), occurred_at=f"{occurred:%Y-%m-%dT%H:%M}",
+        aware_at=f"{aware:%Y-%m-%dT%H:%M}", timezone="UTC", aware_timezone="UTC", hazard=hazard,
+        units_in_field=str(rng.randint(10, 500_000)),
+        description=f"{what} {when}. Reported by the customer; unit {rng.randint(1, 9999)} kept for inspection.")
+    form.pop("smoke")
+    form[flag] = "y"
+    return form
+
 
 def data_hash() -> str:
     """Changes when what the data set is made of changes (the generator, the demo data): it is then built again."""
@@ -615,8 +645,8 @@ def main(argv: list[str] | None = None) -> int:
         token = csrf_of(html)
         division = re.search(rb'name="division_id"[^>]*>\s*<option[^>]*value="(\d+)"', html)
         division_id = division.group(1).decode() if division else "2"
-        product = re.search(rb'<option data-division="' + division_id.encode() + rb'" value="(\d+)"', html)
-        product_id = product.group(1).decode() if product else "1"
+        products = [p.decode() for p in re.findall(rb'<option data-division="' + division_id.encode()
+                                                     + rb'" value="(\d+)"', html)] or ["1"]
 
         register = "/incidents/?status=closed&sort=occurred_desc"
 
@@ -675,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if only is None:  # the writing scenario changes the data: not run when only some pages are measured
             def new_incident(rng: random.Random) -> tuple[str, str, dict[str, str]]:
-                return "POST", "/incidents/new", incident_form(token, division_id, product_id)
+                return "POST", "/incidents/new", incident_form(token, division_id, rng.choice(products), rng)
 
             created = drive("create_incident", new_incident, cookie=filer, ok=(302, 303), **common)
             after_count, _ = count_incidents(url)

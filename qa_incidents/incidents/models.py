@@ -106,6 +106,23 @@ class Incident(Base):
     )
 
 
+class IncidentTally(Base):
+    """How many incidents there are per status, division and severity, at eight grains (`grain` bits: 1 the category,
+    2 the country, 4 the month of awareness in UTC as YYYYMM; a part not in the grain is 0 or ''). Kept by triggers
+    on `incident` in the writer's transaction (migration 0038); the register's counts sum one grain's rows."""
+
+    __tablename__ = "incident_tally"
+
+    grain: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
+    category_id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    country: so.Mapped[str] = so.mapped_column(sa.String(2), primary_key=True)
+    month: so.Mapped[int] = so.mapped_column(primary_key=True)
+    division_id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    severity: so.Mapped[str] = so.mapped_column(sa.String(32), primary_key=True)  # '' for none yet
+    status: so.Mapped[str] = so.mapped_column(sa.String(32), primary_key=True)
+    n: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+
 class Comment(Base):
     """A remark on an incident. Comments are never edited or deleted."""
 

@@ -10,7 +10,7 @@ import base64
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,13 +30,14 @@ from qa_incidents.core.permissions import (
     can,
     can_read_division,
     can_work_division,
+    readable_divisions,
     scope_key,
     scoped,
     unscoped,
 )
 from qa_incidents.core.sequences import next_value
 from qa_incidents.core.storage import StoredFile
-from qa_incidents.incidents.models import Attachment, Comment, Incident
+from qa_incidents.incidents.models import Attachment, Comment, Incident, IncidentTally
 from qa_incidents.incidents.rules import (
     CONTACT_FIELDS,
     IncidentFacts,
@@ -411,7 +412,8 @@ class RegisterPage:
     capped: frozenset[str] = frozenset()
 
 
-def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, with_status: bool = True) -> sa.Select[Any]:
+def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, with_status: bool = True,
+              text_limit: int | None = None) -> sa.Select[Any]:
     if with_status and f.status:
         stmt = stmt.where(Incident.status == f.status)
     if f.severity:
@@ -431,19 +433,57 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
     if f.unassigned:
         stmt = stmt.where(Incident.assignee_id.is_(None))
     if text := f.text.strip():
-        terms = [t for t in text.split() if t][:8]
-        for term in terms:
-            stmt = stmt.where(sa.or_(
-                Incident.reference.icontains(term, autoescape=True),
-                Incident.title.icontains(term, autoescape=True),
-                Incident.description.icontains(term, autoescape=True),
-                Incident.lot_numbers.icontains(term, autoescape=True),
-                Incident.serial_numbers.icontains(term, autoescape=True),
-                Incident.place.icontains(term, autoescape=True),
-                Incident.product_id.in_(sa.select(Product.id).where(sa.or_(
-                    Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True)))),
-            ))
+        dialect = session.get_bind().dialect.name
+        for term in text_terms(text):
+            stmt = stmt.where(_text_term(term, dialect, text_limit))
     return stmt
+
+
+# --- the register's text filter --------------------------------------------------------
+#
+# Each term is a case-insensitive substring of the reference, title, description, lots, serials or place, or of the
+# product's model or name; every term must match. Through an index on both databases (migration 0038): SQLite's
+# FTS5 table `incident_fts` with the trigram tokenizer, PostgreSQL's trigram GIN index (pg_trgm) over the columns
+# joined by a space (no term holds one, so no term matches across two columns). A trigram index finds substrings of
+# three characters or more, Japanese as well as English; a shorter term (a two-kanji word such as 発火) is looked
+# for by reading the rows, as before.
+
+TEXT_COLUMNS = (Incident.reference, Incident.title, Incident.description, Incident.lot_numbers,
+                Incident.serial_numbers, Incident.place)
+#: Exactly the expression PostgreSQL's index holds (migration 0038 TEXT_SQL): the planner uses the index only for it.
+_PG_TEXT = sa.literal_column(" || ' ' || ".join(f"incident.{c.key}" for c in TEXT_COLUMNS), sa.Text)
+_FTS = sa.table("incident_fts", sa.column("rowid", sa.Integer))
+_FTS_MATCH = sa.literal_column("incident_fts", sa.Text)
+#: Shorter terms cannot use a trigram index.
+INDEXED_TERM = 3
+MAX_TERMS = 8
+
+
+def text_terms(text: str) -> list[str]:
+    """The terms of a text filter (at most eight, as before)."""
+    return [t for t in text.split() if t][:MAX_TERMS]
+
+
+def _product_match(term: str, dialect: str = "") -> Any:
+    matching = sa.or_(Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True))
+    if dialect == "postgresql":  # one array computed first: an index condition that can be OR-ed with the text index's
+        ids = sa.cast(sa.select(sa.func.array_agg(Product.id)).where(matching).scalar_subquery(), sa.ARRAY(sa.Integer))
+        return Incident.product_id == sa.any_(ids)
+    return Incident.product_id.in_(sa.select(Product.id).where(matching))
+
+
+def _text_term(term: str, dialect: str, limit: int | None = None) -> Any:
+    """The condition one term of the text filter puts on incidents (SQLite, with `limit`: only the first `limit`
+    incidents the index finds for it, in id order; for counts that stop early)."""
+    if len(term) < INDEXED_TERM:
+        return sa.or_(*(c.icontains(term, autoescape=True) for c in TEXT_COLUMNS), _product_match(term))
+    if dialect == "postgresql":
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return sa.or_(_PG_TEXT.ilike(f"%{escaped}%", escape="\\"), _product_match(term, dialect))
+    # FTS5: the term as one quoted string (a substring for the trigram tokenizer), its quotes doubled.
+    phrase = '"' + term.replace('"', '""') + '"'
+    found = sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(phrase))
+    return sa.or_(Incident.id.in_(found if limit is None else found.limit(limit)), _product_match(term))
 
 
 def encode_cursor(value: Any, ident: int) -> str:
@@ -502,7 +542,17 @@ def register(
     # The page's ids first, then their rows: the ids come from one of the (filter, sort key, id) indexes alone
     # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
     # filter thousands of rows out; the rows are then fetched by primary key.
-    ids = list(session.scalars(stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)))
+    reading = _COUNT_CACHE.read(session) if not filters.text.strip() else None  # first (see register_counts)
+    counts = register_counts(session, user=user, filters=filters, cap=count_cap, reading=reading)
+    ids_stmt = stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)
+    if counts.total == 0 and not counts.total_capped and tally_counts_apply(filters):
+        ids: list[int] = []  # the tally says none match: nothing to look for
+    else:
+        index = (_sqlite_text_index(session, filters, sort) if filters.text.strip()
+                 else _sqlite_index(session, user, filters, sort, counts, limit, reading))
+        if index is not None:
+            ids_stmt = ids_stmt.with_hint(Incident, index, "sqlite")
+        ids = list(session.scalars(ids_stmt))
     fetch: Any = visible((sa.select(*LISTING_COLUMNS).join(Product, Product.id == Incident.product_id) if listing
                           else sa.select(Incident)).where(Incident.id.in_(ids)), user)
     found = session.execute(fetch).all() if listing else session.scalars(fetch)
@@ -518,7 +568,6 @@ def register(
 
     has_next = more if not backwards else True
     has_prev = (cursor is not None) if not backwards else more
-    counts = register_counts(session, user=user, filters=filters, cap=count_cap)
     return RegisterPage(
         items=rows,
         total=counts.total,
@@ -532,21 +581,126 @@ def register(
     )
 
 
+#: SQLite's choice of index for a register page, where its planner (without statistics it assumes ten rows per
+#: equality) would read a whole division or the whole sort index to find a rare combination: the exact counts of the
+#: tally say how many rows each way would read. (PostgreSQL keeps statistics and plans well by itself.)
+_ORDERED = {  # sort column → (index led by it, by status, by division and status)
+    "aware_at": ("ix_incident_aware_id", "ix_incident_status_aware_id", "ix_incident_division_status_aware_id"),
+    "occurred_at": ("ix_incident_occurred_id", "ix_incident_status_occurred_id",
+                    "ix_incident_division_status_occurred_id"),
+}
+
+
+def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str, counts: RegisterCounts,
+                  limit: int, reading: freshness.Reading | None = None) -> str | None:
+    """How SQLite should read a register page's ids: `INDEXED BY` an index, or `NOT INDEXED` (the table in id
+    order); None: as its planner likes."""
+    if session.get_bind().dialect.name != "sqlite" or not tally_counts_apply(f) or counts.total_capped:
+        return None
+    found = max(counts.total, 1)
+
+    def rows(**only: Any) -> int:  # how many incidents the reader may see match these filters alone (kept counts)
+        n = register_counts(session, user=user, filters=RegisterFilter(**only), reading=reading)
+        return n.by_status.get(only["status"].value, 0) if "status" in only else n.total
+
+    dates = {"aware_from": f.aware_from, "aware_to": f.aware_to} if f.aware_from or f.aware_to else {}
+    column, _descending = SORTS[sort]
+    # Read in the sort's order until the page is full: about limit × (rows in the index's range) / (rows found).
+    division = f.division_id or (next(iter(readable_divisions(user.actor) or ()), None)
+                                 if len(readable_divisions(user.actor) or ()) == 1 else None)
+    if column.key in _ORDERED:
+        plain, by_status, by_division = _ORDERED[column.key]
+        ranged = dates if column.key == "aware_at" else {}
+        if f.status and division:
+            ordered, span = by_division, rows(status=f.status, division_id=division, **ranged)
+        elif f.status:
+            ordered, span = by_status, rows(status=f.status, **ranged)
+        else:
+            ordered, span = plain, rows(**ranged)
+    else:
+        ordered, span = None, rows()  # the reference sorts read the table itself in id order
+    best, cost = ordered or "", span if found >= span else min(span, (limit + 1) * span // found)
+    # Or read every row of one filter's index, then sort them; for the reference sorts an index of one column is in id
+    # order within its value (SQLite keeps the rowid in every index), so reading it stops once the page is full.
+    # (Statuses are not spread evenly: the oldest incidents are closed, so `status` leads when it is filtered.)
+    by_id = column.key == "id"
+    choices: list[tuple[str, dict[str, Any]]] = []
+    if f.status and by_id:
+        choices.append(("ix_incident_status", {"status": f.status}))
+    if f.category_id:
+        choices.append(("ix_incident_category_id", {"category_id": f.category_id}))
+    if f.country:
+        choices.append(("ix_incident_country", {"country": f.country}))
+    if f.severity:
+        choices.append(("ix_incident_severity", {"severity": f.severity}))
+    if f.division_id:
+        choices.append(("ix_incident_division_id", {"division_id": f.division_id}))
+    if dates and column.key != "aware_at":
+        choices.append(("ix_incident_aware_id", dates))
+    for index, only in choices:
+        n = rows(**only)
+        ordered_here = by_id and index != "ix_incident_aware_id" and not (
+            index == "ix_incident_category_id" and len(CategoryTree.load(session).descendants(f.category_id)) > 1)
+        if ordered_here and found < n:
+            n = min(n, (limit + 1) * n // found)
+        if n < cost or (index == "ix_incident_status" and by_id):
+            best, cost = index, n
+    return f"INDEXED BY {best}" if best else "NOT INDEXED"
+
+
+#: A text term found in more incidents than this is dense enough to read the page in the sort's order.
+DENSE_TERM = 2_000
+_FTS_SOME = sa.text("SELECT count(*) FROM (SELECT rowid FROM incident_fts WHERE incident_fts MATCH :phrase LIMIT :n)")
+
+
+def _sqlite_text_index(session: so.Session, f: RegisterFilter, sort: str) -> str | None:
+    """How SQLite should read a text search's page: by default every match is fetched and sorted (few matches:
+    cheap); when every term is found in more than DENSE_TERM incidents, in the sort's order instead, keeping the
+    rows whose id the index returned (a page is full after about 50 × 1,000,000 / matches index entries)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    terms = text_terms(f.text)
+    if any(len(t) < INDEXED_TERM for t in terms):
+        return None
+    for term in terms:
+        phrase = '"' + term.replace('"', '""') + '"'
+        if int(session.scalar(_FTS_SOME, {"phrase": phrase, "n": DENSE_TERM + 1}) or 0) <= DENSE_TERM:
+            return None
+    column, _descending = SORTS[sort]
+    if column.key in _ORDERED:
+        plain, by_status, _by_division = _ORDERED[column.key]
+        return f"INDEXED BY {by_status if f.status else plain}"
+    return "INDEXED BY ix_incident_status" if f.status else "NOT INDEXED"
+
+
+def tally_counts_apply(f: RegisterFilter) -> bool:
+    """Whether the tally can count these filters (a short date range is told only by tally_counts itself)."""
+    return not f.text.strip() and f.assignee_id is None and not f.unassigned
+
+
 # --- the register's counts --------------------------------------------------------------
 #
-# Counting every matching row is the one part of a register page whose cost grows with the table
-# (a million incidents: ~0.1 s on SQLite for each of two COUNTs). So the page counts at most `cap`
-# rows per status (an index range scan that stops early; "more than 10,000" beyond that), and every
-# count is kept under the `incident-register` marker by the rule of core/freshness.py (the marker moves on every
+# Counting every matching row is the one part of a register page whose cost grows with the table (a million
+# incidents: ~0.1 s on SQLite for each of two COUNTs). So the counts come from `incident_tally` (migration 0038):
+# per status, division and severity, at eight grains (with or without the category, the country and the month of
+# awareness, UTC), kept by triggers in every writer's transaction. A page sums the rows of the one grain its filters
+# need: a few hundred at most, however many incidents there are. A date range is summed over whole UTC months, each
+# end moved to the nearest month boundary, and the stretch between the boundary and the end the reader asked for
+# (added or taken off) is counted from the incidents themselves through the aware_at index: hours for a month asked
+# in the reader's time zone, at most half a month for any date.
+# What the tally cannot answer (a text search, an assignee, a range shorter than that rounding) is counted as before:
+# at most `cap` rows per status (an index range scan that stops early; "more than 10,000" beyond that). Every count
+# is also kept under the `incident-register` marker by the rule of core/freshness.py (the marker moves on every
 # write to an incident column a count filters on). The key holds everything else the counts depend on: the
-# reader's scope, the filters, the category's descendants. Free-text searches (which also match product names)
-# are not kept.
+# reader's scope, the filters, the category's descendants. Free-text searches are not kept.
 
 COUNT_CAP = 10_000
+#: A text search counts at most this many matching rows ("more than 1,000" beyond): each is a row to fetch.
+TEXT_COUNT_CAP = 1_000
 REGISTER_MARKER = "incident-register"
 #: The marker a whole register page is remembered under (core/pagecache.py).
 REGISTER_PAGE_MARKER = "register-page"
-_COUNT_CACHE = freshness.Kept(REGISTER_MARKER, size=256)
+_COUNT_CACHE = freshness.Kept(REGISTER_MARKER, size=4096)  # a few hundred bytes each
 
 
 @dataclass(frozen=True)
@@ -565,18 +719,90 @@ def _capped_count(session: so.Session, stmt: sa.Select[Any], cap: int | None) ->
     return min(n, cap), n > cap
 
 
+def _nearest_month(moment: datetime) -> datetime:
+    """The start of the UTC month nearest to the moment (the first of its month or of the next)."""
+    moment = moment.astimezone(UTC)
+    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first if moment - first <= following - moment else following
+
+
+def _yyyymm(moment: datetime) -> int:
+    return moment.year * 100 + moment.month
+
+
+def _status_counts(session: so.Session, stmt: sa.Select[Any]) -> dict[str, int]:
+    return {str(s.value if hasattr(s, "value") else s): int(n) for s, n in session.execute(stmt).all()}
+
+
+def tally_counts(session: so.Session, *, user: User, filters: RegisterFilter) -> dict[str, int] | None:
+    """The exact count per status of the incidents the user may read that match the filters (the status filter
+    ignored), from the tally; None when the tally cannot answer (text, assignee, a range under a month or so)."""
+    f = filters
+    if not tally_counts_apply(f):
+        return None
+    dated = f.aware_from is not None or f.aware_to is not None
+    grain = (1 if f.category_id else 0) | (2 if f.country else 0) | (4 if dated else 0)
+    t = IncidentTally
+    stmt = scoped(sa.select(t.status, sa.func.sum(t.n)).where(t.grain == grain), user.actor, t.division_id)
+    if f.division_id:
+        stmt = stmt.where(t.division_id == f.division_id)
+    if f.severity:
+        stmt = stmt.where(t.severity == f.severity.value)
+    # The parts a grain leaves out are 0 or '': said, so that each lookup is a range of the primary key.
+    stmt = stmt.where(t.category_id.in_(sorted(CategoryTree.load(session).descendants(f.category_id)))
+                      if f.category_id else t.category_id == 0)
+    stmt = stmt.where(t.country == (f.country or ""))
+    if not dated:
+        stmt = stmt.where(t.month == 0)
+    # The stretches between each asked end and its month boundary: (from, to, +1 or -1).
+    edges: list[tuple[datetime, datetime, int]] = []
+    low = _nearest_month(f.aware_from) if f.aware_from is not None else None
+    high = _nearest_month(f.aware_to) if f.aware_to is not None else None
+    if low is not None and high is not None and low >= high:
+        return None
+    if low is not None and f.aware_from is not None:
+        stmt = stmt.where(t.month >= _yyyymm(low))
+        if f.aware_from != low:
+            edges.append((f.aware_from, low, 1) if f.aware_from < low else (low, f.aware_from, -1))
+    if high is not None and f.aware_to is not None:
+        stmt = stmt.where(t.month < _yyyymm(high))
+        if f.aware_to != high:
+            edges.append((high, f.aware_to, 1) if high < f.aware_to else (f.aware_to, high, -1))
+    by_status = _status_counts(session, stmt.group_by(t.status))
+    for start, end, sign in edges:
+        stretch = dataclasses.replace(f, aware_from=start, aware_to=end)
+        counted = (_filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user), stretch,
+                             with_status=False).group_by(Incident.status)
+                   # SQLite's planner would rather read a whole division or category than a few hours of aware_at
+                   .with_hint(Incident, "INDEXED BY ix_incident_aware_id", "sqlite"))
+        for status, n in _status_counts(session, counted).items():
+            by_status[status] = by_status.get(status, 0) + sign * n
+    return {s: n for s, n in by_status.items() if n}
+
+
+_UNREAD: Any = object()
+
+
 def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
-                    cap: int | None = None) -> RegisterCounts:
+                    cap: int | None = None, reading: freshness.Reading | None = _UNREAD) -> RegisterCounts:
     """How many incidents match the filters, in all and per status (the status filter ignored), for this user.
 
-    With a cap, each count stops at `cap` and says so (total_capped, capped); without one it is exact.
-    Remembered until an incident changes (see above).
+    Exact from the tally where it can answer; otherwise, with a cap, each count stops at `cap` and says so
+    (total_capped, capped), and without one it is exact. Remembered until an incident changes (see above);
+    `reading`: the markers as the caller read them first in this transaction (one read for several counts).
     """
     scope = scope_key(user.actor)
 
     def count() -> RegisterCounts:
+        by_status = tally_counts(session, user=user, filters=filters)
+        if by_status is not None:
+            total = by_status.get(filters.status.value, 0) if filters.status else sum(by_status.values())
+            return RegisterCounts(total, by_status)
+        if filters.text.strip():
+            return _text_counts(session, user=user, filters=filters, cap=cap)
         ids = visible(sa.select(Incident.id), user)
-        by_status: dict[str, int] = {}
+        by_status = {}
         capped: set[str] = set()
         if cap is None:  # exact: one GROUP BY
             rows = session.execute(_filtered(session, visible(sa.select(Incident.status, sa.func.count(Incident.id)), user),
@@ -599,7 +825,8 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
 
     if filters.text.strip():
         return count()
-    reading = _COUNT_CACHE.read(session)  # first: what is counted after it is at least as new
+    if reading is _UNREAD:
+        reading = _COUNT_CACHE.read(session)  # first: what is counted after it is at least as new
     if reading is None:
         return count()
     categories = (tuple(sorted(CategoryTree.load(session).descendants(filters.category_id)))
@@ -612,3 +839,32 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
         _COUNT_CACHE.keep(session, reading, key, counts)
     return counts
 
+
+def _text_counts(session: so.Session, *, user: User, filters: RegisterFilter, cap: int | None) -> RegisterCounts:
+    """The counts of a text search: the matching rows grouped by status, reading at most cap + 1 of them (one
+    query through the text index; the cap at most TEXT_COUNT_CAP). Beyond it every count is a lower bound."""
+    cut = False  # whether a term's matches were cut at the cap (SQLite: the counts are then lower bounds)
+    if cap is not None:
+        cap = min(cap, TEXT_COUNT_CAP)
+        if session.get_bind().dialect.name == "sqlite":
+            cut = any(len(t) >= INDEXED_TERM and int(session.scalar(_FTS_SOME, {
+                "phrase": '"' + t.replace('"', '""') + '"', "n": cap + 1}) or 0) > cap for t in text_terms(filters.text))
+    matching = _filtered(session, visible(sa.select(Incident.status), user), filters, with_status=False,
+                         text_limit=cap + 1 if cut and cap is not None else None)
+    if cap is not None:
+        matching = matching.limit(cap + 1)
+    inner = matching.subquery()
+    by_status = _status_counts(session, sa.select(inner.c.status, sa.func.count()).group_by(inner.c.status))
+    over = cap is not None and (cut or sum(by_status.values()) > cap)
+    if filters.status:
+        total = by_status.get(filters.status.value, 0)
+        if over and total:  # the sample stopped early: count the asked status alone, within the cap
+            total, status_over = _capped_count(session, _filtered(session, visible(sa.select(Incident.id), user),
+                                                                  filters), cap)
+            by_status[filters.status.value] = total
+            return RegisterCounts(total, by_status, status_over,
+                                  frozenset(s for s in by_status if s != filters.status.value or status_over))
+        return RegisterCounts(total, by_status, False, frozenset(by_status) if over else frozenset())
+    if over:
+        return RegisterCounts(cap or 0, by_status, True, frozenset(by_status))
+    return RegisterCounts(sum(by_status.values()), by_status)

@@ -1,4 +1,5 @@
-"""The register's counts at scale: capped at a limit, remembered between pages, and never stale."""
+"""The register's counts at scale: exact from the tally, capped at a limit where it cannot answer, remembered between
+pages, and never stale."""
 
 from __future__ import annotations
 
@@ -21,15 +22,21 @@ def set_status(session, reference: str, status: Status) -> None:
     session.execute(sa.update(Incident).where(Incident.reference == reference).values(status=status.value))
 
 
-def test_counts_stop_at_the_cap_and_say_so(demo, demo_user):
-    hq = demo_user("hq.qa@example.com")  # six reported incidents
-    page = counts(demo, hq, cap=4)
+def test_counts_the_tally_cannot_answer_stop_at_the_cap_and_say_so(demo, demo_user):
+    hq = demo_user("hq.qa@example.com")  # six reported incidents, none assigned
+    page = counts(demo, hq, cap=4, unassigned=True)  # no assignee in the tally's key: counted from the incidents
     assert (page.total, page.total_capped) == (4, True)
     assert page.by_status == {"reported": 4} and page.capped == {"reported"}
-    exact = counts(demo, hq, cap=None)
+    exact = counts(demo, hq, cap=None, unassigned=True)
     assert (exact.total, exact.total_capped, exact.by_status, exact.capped) == (6, False, {"reported": 6}, set())
-    below = counts(demo, hq, cap=6)
+    below = counts(demo, hq, cap=6, unassigned=True)
     assert (below.total, below.total_capped, below.capped) == (6, False, set())
+
+
+def test_counts_the_tally_answers_are_exact_whatever_the_cap(demo, demo_user):
+    hq = demo_user("hq.qa@example.com")
+    page = counts(demo, hq, cap=4)
+    assert (page.total, page.total_capped, page.by_status, page.capped) == (6, False, {"reported": 6}, set())
 
 
 def test_a_committed_change_is_counted_at_once(demo, demo_user):

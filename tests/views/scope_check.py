@@ -22,7 +22,7 @@ from sqlalchemy.sql import elements, selectable
 from qa_incidents.core.permissions import SCOPE_OPTION
 
 #: The tables whose rows belong to a division: their lists and counts must be scoped.
-SCOPED_TABLES = frozenset({"incident", "recall_campaign", "notification_record", "review", "complaint",
+SCOPED_TABLES = frozenset({"incident", "incident_tally", "recall_campaign", "notification_record", "review", "complaint",
                            "complaint_signal", "status_report", "pending_status_report"})
 _RAW_FROM = re.compile(r"\b(?:from|join)\s+\"?(" + "|".join(sorted(SCOPED_TABLES)) + r")\b", re.IGNORECASE)
 
