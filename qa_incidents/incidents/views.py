@@ -296,8 +296,8 @@ def bulk_triage():  # type: ignore[no-untyped-def]
         abort(403)
     source = request.form if request.method == "POST" else request.args
     raw_ids = source.getlist("incident_id")
-    if any(not r.isdigit() for r in raw_ids):
-        abort(400)
+    if any(not (r.isascii() and r.isdigit() and is_db_id(int(r))) for r in raw_ids):
+        abort(400)  # not an incident's id (a word, or a number no id column holds)
     ids = list(dict.fromkeys(int(r) for r in raw_ids))[:bulk.BULK_LIMIT + 1]
     back = source.get("query", "")
     typed = {"severity": source.get("severity", ""), "rationale": source.get("rationale", ""),

@@ -109,13 +109,15 @@ def test_categories_list_in_tree_order(demo):
 
 def test_a_products_markets_are_country_codes_kept_sorted_and_audited(demo, clock):
     product = demo.scalar(sa.select(Product).where(Product.model == "RS-FR95"))
+    before = product.markets  # the demo sells it in Germany and the United Kingdom
+    assert before == "DE GB"
     data = catalogue.ProductInput(division_id=product.division_id, category_id=product.category_id, model=product.model,
                                   name=product.name, markets=("us", "CA", "US"))
     saved = catalogue.save_product(demo, data=data, product_id=product.id, actor_id=None, now=clock())
     assert saved.markets == "CA US" and saved.market_codes == {"CA", "US"}
     event = demo.scalar(sa.select(AuditEvent).where(AuditEvent.entity_type == "product", AuditEvent.entity_id == product.id)
                         .order_by(AuditEvent.id.desc()))
-    assert event.changes == {"markets": ["", "CA US"]}
+    assert event.changes == {"markets": ["DE GB", "CA US"]}
     with pytest.raises(ValidationFailed) as failure:
         catalogue.save_product(demo, data=catalogue.ProductInput(
             division_id=product.division_id, category_id=product.category_id, model=product.model, name=product.name,
