@@ -1,5 +1,5 @@
-"""Bounded ranking of similar lessons: only lessons holding a rarer word of the text are scored (with every word),
-the plain ranking is the fallback, and search ranks and pages inside the full-text index."""
+"""Bounded ranking of similar lessons: only lessons holding the text's rarest words are scored, a capped scan is the
+fallback, and search ranks and pages inside the full-text index."""
 
 from __future__ import annotations
 
@@ -34,15 +34,13 @@ def _library(session: so.Session) -> list[Lesson]:
     return rows
 
 
-def test_words_found_in_most_lessons_are_common_and_words_in_none_are_dropped(session):  # type: ignore[no-untyped-def]
+def test_the_plan_takes_the_rarest_terms_first_and_drops_words_in_no_lesson(session):  # type: ignore[no-untyped-def]
     _library(session)
-    rare, common = search.split_terms(session, ["housing", "gasket", "zeppelin", "relay"])
-    if search._is_sqlite(session):
-        # housing is in all ten lessons, zeppelin in none.
-        assert (rare, common) == (["gasket", "relay"], ["housing"])
-    else:
-        # Without ANALYZE statistics PostgreSQL knows no word to be common: every lesson is scored.
-        assert (rare, common) == (["housing", "gasket", "zeppelin", "relay"], [])
+    # housing is in all ten lessons, gasket and relay in one each, zeppelin in none (SQLite counts through FTS5,
+    # PostgreSQL reads lesson_term).
+    plan = search.similar_plan(session, ["housing", "gasket", "zeppelin", "relay"])
+    assert plan.rare == [("gasket", 1), ("relay", 1), ("housing", 10)]
+    assert plan.postings == 12
 
 
 def test_a_text_of_common_words_still_finds_lessons(session):  # type: ignore[no-untyped-def]
