@@ -543,6 +543,8 @@ class SimilarPlan:
 
     rare: list[tuple[str, int]] = field(default_factory=list)
     rest: list[str] = field(default_factory=list)
+    #: Every other term some lesson holds: PostgreSQL scores the chosen terms' lessons with these too (see below).
+    common: list[str] = field(default_factory=list)
 
     @property
     def postings(self) -> int:
@@ -561,15 +563,18 @@ def similar_plan(session: so.Session, terms: list[str]) -> SimilarPlan:
     plan = SimilarPlan()
     if not terms:
         return plan
-    if _is_sqlite(session):
+    sqlite = _is_sqlite(session)
+    if sqlite:
         counts = _fts5_counts(session, terms, cap=TERM_POSTINGS_AT_MOST + 1)
     else:
         counts = _pg_counts(session, terms)  # exact, from lesson_term: one look-up per term
     order = sorted((t for t in terms if counts[t] > 0), key=lambda t: (counts[t], terms.index(t)))
     used = 0
+    # PostgreSQL's cost is the rows ranked (POSTINGS_AT_MOST at most), not the number of terms: no RARE_AT_MOST there.
+    most = RARE_AT_MOST if sqlite else len(terms)
     for t in order:
         n = counts[t]
-        if n > TERM_POSTINGS_AT_MOST or len(plan.rare) >= RARE_AT_MOST:
+        if n > TERM_POSTINGS_AT_MOST or len(plan.rare) >= most:
             break
         if used + n > POSTINGS_AT_MOST:
             continue  # a rarer one may still fit
@@ -577,6 +582,7 @@ def similar_plan(session: so.Session, terms: list[str]) -> SimilarPlan:
         used += n
     chosen = {t for t, _n in plan.rare}
     rest = [t for t in order if t not in chosen]
+    plan.common = rest
     # The next rarest, and the commonest (the one most sure to fill the list).
     plan.rest = list(dict.fromkeys([*rest[:FALLBACK_TERMS - 1], *rest[-1:]]))
     return plan
@@ -595,7 +601,8 @@ def _similar_rows_bounded(session: so.Session, plan: SimilarPlan, *, limit: int,
         if sqlite:
             found = _fts5_top(session, " OR ".join(f'"{t}"' for t, _n in plan.rare), limit=limit, offset=0)
         else:
-            found = _pg_top_of(session, [t for t, _n in plan.rare], limit=limit, newest=False)
+            found = _pg_top_of(session, [t for t, _n in plan.rare], limit=limit, newest=False,
+                               scored_with=[t for t, _n in plan.rare] + plan.common)
         rows = [r for r in found if r.id not in skip]
     if len(rows) < wanted and plan.rest:
         seen = {r.id for r in rows} | skip
@@ -613,19 +620,21 @@ def _similar_rows_bounded(session: so.Session, plan: SimilarPlan, *, limit: int,
     return rows
 
 
-def _pg_top_of(session: so.Session, terms: list[str], *, limit: int, newest: bool) -> list[Any]:
+def _pg_top_of(session: so.Session, terms: list[str], *, limit: int, newest: bool,
+               scored_with: list[str] | None = None) -> list[Any]:
     """The best (id, score) rows among at most POSTINGS_AT_MOST lessons holding one of the terms (PostgreSQL): the GIN
-    index finds them, ts_rank with field weights scores only those. The chosen terms' counts keep them within the cap
-    already; the cap holds even if lesson_term were wrong. newest: the newest lessons holding one (the fallback)."""
+    index finds them, ts_rank with field weights scores only those, with the terms scored_with (default: terms).
+    The chosen terms' counts keep them within the cap already; the cap holds even if lesson_term were wrong.
+    newest: the newest lessons holding one (the fallback)."""
     weights = "'{" + ",".join(str(w / 3.0) for w in reversed(WEIGHTS)) + "}'::float4[]"
     order = " ORDER BY id DESC" if newest else ""
     return list(session.execute(sa.text(
-        f"SELECT c.id, ts_rank({weights}, c.search_vector, q.q, 1) AS score "  # nosec B608: constants only
+        f"SELECT c.id, ts_rank({weights}, c.search_vector, to_tsquery(CAST(:config AS regconfig), :scored), 1) AS score "  # nosec B608: constants only
         f"FROM (SELECT to_tsquery(CAST(:config AS regconfig), :match) AS q) AS q, LATERAL ("
         f" SELECT id, search_vector FROM lesson WHERE search_vector @@ q.q{order} LIMIT :cap) AS c "
         "ORDER BY score DESC, c.id LIMIT :limit"),
         {"config": PG_CONFIG, "match": " | ".join(f"'{t}'" for t in terms), "cap": POSTINGS_AT_MOST,
-         "limit": limit}).all())
+         "scored": " | ".join(f"'{t}'" for t in (scored_with or terms)), "limit": limit}).all())
 
 
 def _fts5_top(session: so.Session, match: str, *, limit: int, offset: int) -> list[Any]:
