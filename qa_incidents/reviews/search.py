@@ -78,6 +78,8 @@ class LessonPage:
     facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
     terms: list[str] = field(default_factory=list)
     across: list[vocabulary.Match] = field(default_factory=list)  # the query's terms and their other-language terms
+    #: True when the query matched more than BROAD_AT_MOST lessons: total and facet counts are estimates ("about").
+    estimated: bool = False
 
 
 # --- what is indexed ----------------------------------------------------------------------
@@ -394,8 +396,9 @@ def _touch_library(session: so.Session) -> None:
     freshness.touch(session, LIBRARY_MARKER)
 
 
-def _copy(counts: tuple[int, dict[str, list[tuple[Any, int]]]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    return counts[0], {name: list(values) for name, values in counts[1].items()}
+def _copy(counts: tuple[Any, ...]) -> tuple[int, dict[str, list[tuple[Any, int]]], bool]:
+    """A copy of (total, facets[, estimated])."""
+    return counts[0], {name: list(values) for name, values in counts[1].items()}, bool(counts[2:] and counts[2])
 
 
 def _rank(session: so.Session, base: sa.Select[Any], *, match: str, filtered: bool, limit: int,
@@ -444,7 +447,16 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
     page_key = (*count_key, limit, offset)
     kept_rows = _kept_pages.peek(reading, page_key)
     kept_counts = _kept.peek(reading, count_key)
-    if kept_rows is None and kept_counts is None and not _is_sqlite(session):
+    broad = False
+    if kept_rows is None or kept_counts is None:
+        broad = bool(kept_counts[2:] and kept_counts[2]) if kept_counts is not None \
+            else _more_than(session, where, BROAD_AT_MOST)
+    if broad:
+        rows, counts = _broad(session, base, match=match, where=where, filtered=bool(filters.where()),
+                              limit=limit, offset=offset)
+        rows = list(kept_rows) if kept_rows is not None else rows
+        counts = _copy(kept_counts) if kept_counts is not None else counts
+    elif kept_rows is None and kept_counts is None and not _is_sqlite(session):
         top = _Top(base, limit, offset)
         counts = _facets(session, where, top=top)
         rows = top.rows
@@ -458,8 +470,67 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
             _kept_pages.put(reading, page_key, tuple(rows))
         if kept_counts is None:
             _kept.put(reading, count_key, _copy(counts))
-    return LessonPage(hits=_hits(session, rows, terms, matches), total=counts[0], facets=counts[1], terms=terms,
-                      across=matches)
+    total, estimated = counts[0], bool(counts[2:] and counts[2])
+    if estimated:  # never fewer than the page shows (an export pages on while total says more may follow)
+        total = max(total, offset + len(rows) + (1 if len(rows) >= limit else 0))
+        if len(rows) < limit:
+            total = offset + len(rows)
+    return LessonPage(hits=_hits(session, rows, terms, matches), total=total, facets=counts[1], terms=terms,
+                      across=matches, estimated=estimated)
+
+
+#: A search matching more lessons than this ranks and counts only the newest this many of them (see _broad).
+BROAD_AT_MOST = 1000
+
+
+def _more_than(session: so.Session, where: list[sa.ColumnElement[bool]], n: int) -> bool:
+    """Whether more than n lessons match (the count stops there)."""
+    found = sa.select(sa.literal(1)).select_from(Lesson).where(*where).limit(n + 1).subquery()
+    return (session.scalar(sa.select(sa.func.count()).select_from(found)) or 0) > n
+
+
+def _broad(session: so.Session, base: sa.Select[Any], *, match: str, where: list[sa.ColumnElement[bool]],
+           filtered: bool, limit: int, offset: int) -> tuple[list[_Ranked], tuple[int, dict[str, list[tuple[Any, int]]], bool]]:
+    """A page and estimated counts of a search matching more than BROAD_AT_MOST lessons, reading at most that many.
+
+    The newest BROAD_AT_MOST matches are ranked (best first); the older matches follow, newest first, unranked, so
+    paging goes through every match exactly once. Facet counts are those of the newest matches scaled to the
+    estimated total, which is the newest matches' count scaled by the share of the library (by id) they span.
+    """
+    columns = [getattr(Lesson, name) for name in FACETS]
+    if _is_sqlite(session):
+        newest = session.execute(base.add_columns(*columns).order_by(sa.literal_column("id").desc())
+                                 .limit(BROAD_AT_MOST)).all()
+    else:
+        # The newest matches first (ids from the GIN bitmap, a top-N sort), then ts_rank over those only.
+        inner = sa.select(Lesson.id, Lesson.search_vector, *columns).where(*where).order_by(Lesson.id.desc()) \
+            .limit(BROAD_AT_MOST).subquery()
+        tsq = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), match)
+        weights = sa.literal_column("'{" + ",".join(str(w / 3.0) for w in reversed(WEIGHTS)) + "}'::float4[]")
+        newest = session.execute(sa.select(inner.c.id.label("id"),
+                                           sa.func.ts_rank(weights, inner.c.search_vector, tsq, 1).label("score"),
+                                           *(inner.c[name] for name in FACETS))).all()
+    ranked = sorted((_Ranked(int(r.id), float(r.score)) for r in newest), key=lambda r: (-r.score, r.id))
+    rows = ranked[offset:offset + limit]
+    if len(rows) < limit and len(ranked) >= BROAD_AT_MOST:
+        oldest = min(r.id for r in ranked)
+        older = session.scalars(sa.select(Lesson.id).where(*where, Lesson.id < oldest).order_by(Lesson.id.desc())
+                                .limit(limit - len(rows)).offset(max(0, offset - len(ranked))))
+        rows += [_Ranked(int(i), 0.0) for i in older]
+    if not ranked:
+        return rows, (0, {name: [] for name in FACETS}, False)
+    low, high = session.execute(sa.select(sa.func.min(Lesson.id), sa.func.max(Lesson.id))).one()
+    span = max(1, high - min(r.id for r in ranked) + 1)
+    estimate = max(len(ranked), round(len(ranked) * (high - low + 1) / span))
+    scale = estimate / len(ranked)
+    counters: dict[str, Counter[Any]] = {name: Counter() for name in FACETS}
+    for row in newest:
+        for name in FACETS:
+            counters[name][getattr(row, name)] += 1
+    facets = {name: [(value, max(1, round(n * scale))) for value, n in
+                     sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:30]] for name, c in counters.items()}
+    facets["year"] = [(value, max(1, round(n * scale))) for value, n in sorted(counters["year"].items(), reverse=True)]
+    return rows, (estimate, facets, True)
 
 
 def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
