@@ -80,6 +80,7 @@ class LessonPage:
     across: list[vocabulary.Match] = field(default_factory=list)  # the query's terms and their other-language terms
     #: True when the query matched more than BROAD_AT_MOST lessons: total and facet counts are estimates ("about").
     estimated: bool = False
+    ranked_among: int = 0  # then: how many of the newest matches were ranked
 
 
 # --- what is indexed ----------------------------------------------------------------------
@@ -476,7 +477,7 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
         if len(rows) < limit:
             total = offset + len(rows)
     return LessonPage(hits=_hits(session, rows, terms, matches), total=total, facets=counts[1], terms=terms,
-                      across=matches, estimated=estimated)
+                      across=matches, estimated=estimated, ranked_among=BROAD_AT_MOST if estimated else 0)
 
 
 #: A search matching more lessons than this ranks and counts only the newest this many of them (see _broad).

@@ -155,3 +155,61 @@ def test_more_similar_lessons_than_the_re_ranked_ones_can_be_asked_for(session, 
     hits = search.similar_lessons(session, text="housing gasket relay", limit=10)
     assert len(hits) == 10
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+# --- a broad search reads at most BROAD_AT_MOST matches -----------------------------------
+
+
+def test_a_broad_search_ranks_the_newest_matches_and_pages_through_every_match_once(session, monkeypatch):  # type: ignore[no-untyped-def]
+    rows = [_lesson(i, f"Housing report {i}", "The housing was inspected." + (" Housing housing." if i % 3 == 0 else ""))
+            for i in range(12)]
+    session.add_all(rows)
+    session.flush()
+    search.index_lessons(session, rows)
+    session.commit()
+    exact = search.search_lessons(session, "inspected", limit=20)
+    assert (exact.total, exact.estimated) == (12, False)
+
+    monkeypatch.setattr(search, "BROAD_AT_MOST", 5)
+    seen: list[str] = []  # the statements that score lessons: one, over the five newest only
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if ("bm25" in statement or "ts_rank" in statement):
+            seen.append(statement)
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = search.search_lessons(session, "housing", limit=4)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert first.estimated and first.ranked_among == 5
+    assert first.total == 12  # ids are dense: the estimate is exact here
+    newest = {lesson.id for lesson in rows[-5:]}
+    assert {h.lesson.id for h in first.hits} <= newest
+    scores = [h.score for h in first.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert len(seen) == 1
+    # Facet counts are scaled estimates (every lesson here has year 2024).
+    assert first.facets["year"] == [(2024, 12)]
+
+    # Paging goes through every match exactly once: the five newest ranked, then the rest newest first.
+    pages = [first]
+    for offset in (4, 8):
+        pages.append(search.search_lessons(session, "housing", limit=4, offset=offset))
+    ids = [h.lesson.id for p in pages for h in p.hits]
+    assert sorted(ids) == sorted(lesson.id for lesson in rows)
+    assert {h.lesson.id for h in pages[0].hits + pages[1].hits[:1]} == newest
+    older = ids[5:]
+    assert older == sorted(older, reverse=True)
+    assert search.search_lessons(session, "housing", limit=4, offset=12).hits == []
+
+
+def test_the_lessons_page_says_the_counts_are_estimated(login_as, demo, monkeypatch):  # type: ignore[no-untyped-def]
+    _library(demo)
+    monkeypatch.setattr(search, "BROAD_AT_MOST", 2)
+    client = login_as("hq.qa@example.com")
+    response = client.get("/reviews/lessons?q=housing")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, response.status_code
+    assert 'id="result-estimated"' in body, body[body.find('result-count'):][:300]
+    assert "About 10 lessons" in body and "newest 2 are shown first" in body and "(≈10)" in body
