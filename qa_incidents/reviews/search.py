@@ -10,8 +10,9 @@ two-character Japanese words such as 火災 are found on both databases.
 
 Cost at 100,000 lessons: on SQLite, search ranks and cuts inside the FTS5 query (bm25 + LIMIT, no join
 to lesson) when no facet is chosen. On PostgreSQL ts_rank must read every matching row, so a search ranks and
-counts in one pass over the matches (see _facets). On both, the ranked rows of a page and the total and facet
-counts are kept while no lesson changes (see "kept while the library stands still").
+counts in one pass over the matches (see _facets). A search matching more than BROAD_AT_MOST lessons ranks and
+counts only the newest that many, with estimated counts (_broad). On both, the ranked rows of a page and the total
+and facet counts are kept while no lesson changes (see "kept while the library stands still").
 Similar lessons scores only the lessons that hold one of the text's rarest terms, instead of every lesson sharing
 any common word: the rarest terms whose postings add up to at most POSTINGS_AT_MOST (similar_plan), counted by FTS5
 on SQLite and read from the kept per-term counts (table lesson_term) on PostgreSQL. The best NEIGHBOURS are then re-ranked by the agreement of
