@@ -452,7 +452,7 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
     broad = False
     if kept_rows is None or kept_counts is None:
         broad = bool(kept_counts[2:] and kept_counts[2]) if kept_counts is not None \
-            else _more_than(session, where, BROAD_AT_MOST)
+            else _more_than(session, where, BROAD_AT_MOST, match=None if filters.where() else match)
     if broad:
         rows, counts = _broad(session, base, match=match, where=where, filtered=bool(filters.where()),
                               limit=limit, offset=offset)
@@ -481,12 +481,27 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
                       across=matches, estimated=estimated, ranked_among=BROAD_AT_MOST if estimated else 0)
 
 
+@dataclass(frozen=True)
+class _Newest:
+    """One of the newest matches of a broad search: its id, score and facet values."""
+
+    id: int
+    score: float
+    product_category: str
+    failure_mode: str
+    cause_dimension: str
+    division: str
+    year: int
+
+
 #: A search matching more lessons than this ranks and counts only the newest this many of them (see _broad).
 BROAD_AT_MOST = 1000
 
 
-def _more_than(session: so.Session, where: list[sa.ColumnElement[bool]], n: int) -> bool:
-    """Whether more than n lessons match (the count stops there)."""
+def _more_than(session: so.Session, where: list[sa.ColumnElement[bool]], n: int, *, match: str | None = None) -> bool:
+    """Whether more than n lessons match (the count stops there). SQLite without a facet: inside the FTS5 query."""
+    if match is not None and _is_sqlite(session):
+        return _fts5_counts(session, [match], cap=n + 1, quoted=True)[match] > n
     found = sa.select(sa.literal(1)).select_from(Lesson).where(*where).limit(n + 1).subquery()
     return (session.scalar(sa.select(sa.func.count()).select_from(found)) or 0) > n
 
@@ -500,7 +515,16 @@ def _broad(session: so.Session, base: sa.Select[Any], *, match: str, where: list
     estimated total, which is the newest matches' count scaled by the share of the library (by id) they span.
     """
     columns = [getattr(Lesson, name) for name in FACETS]
-    if _is_sqlite(session):
+    if _is_sqlite(session) and not filtered:
+        # Ranked and cut inside the FTS5 query in rowid order (bm25 for those rows only), then their facet columns.
+        weights_ = ", ".join(str(w) for w in WEIGHTS)
+        scored = session.execute(sa.text(
+            f"SELECT rowid AS id, -bm25(lesson_fts, {weights_}) AS score FROM lesson_fts "  # nosec B608: constants only
+            "WHERE lesson_fts MATCH :match ORDER BY rowid DESC LIMIT :cap"), {"match": match, "cap": BROAD_AT_MOST}).all()
+        values = {r.id: r for r in session.execute(sa.select(Lesson.id, *columns).where(
+            Lesson.id.in_([r.id for r in scored])))}
+        newest = [_Newest(int(r.id), float(r.score), *values[r.id][1:]) for r in scored if r.id in values]
+    elif _is_sqlite(session):
         newest = session.execute(base.add_columns(*columns).order_by(sa.literal_column("id").desc())
                                  .limit(BROAD_AT_MOST)).all()
     else:
@@ -521,7 +545,8 @@ def _broad(session: so.Session, base: sa.Select[Any], *, match: str, where: list
         rows += [_Ranked(int(i), 0.0) for i in older]
     if not ranked:
         return rows, (0, {name: [] for name in FACETS}, False)
-    low, high = session.execute(sa.select(sa.func.min(Lesson.id), sa.func.max(Lesson.id))).one()
+    # Two statements: SQLite answers min() and max() from the primary key only when each is alone.
+    low, high = session.scalar(sa.select(sa.func.min(Lesson.id))), session.scalar(sa.select(sa.func.max(Lesson.id)))
     span = max(1, high - min(r.id for r in ranked) + 1)
     estimate = max(len(ranked), round(len(ranked) * (high - low + 1) / span))
     scale = estimate / len(ranked)
@@ -719,12 +744,13 @@ def _fts5_top(session: so.Session, match: str, *, limit: int, offset: int) -> li
         {"match": match, "limit": limit, "offset": offset}).all())
 
 
-def _fts5_counts(session: so.Session, terms: list[str], *, cap: int) -> dict[str, int]:
-    """How many lessons hold each term, counting no further than cap, in one statement."""
+def _fts5_counts(session: so.Session, terms: list[str], *, cap: int, quoted: bool = False) -> dict[str, int]:
+    """How many lessons hold each term (or match each FTS5 expression, quoted), counting no further than cap, in one
+    statement."""
     count = "(SELECT count(*) FROM (SELECT 1 FROM lesson_fts WHERE lesson_fts MATCH :t{i} LIMIT :cap))"
     parts = [count.format(i=i) for i in range(len(terms))]  # nosec B608: numbered placeholders only
     row = session.execute(sa.text("SELECT " + ", ".join(parts)),
-                          {"cap": cap, **{f"t{i}": f'"{t}"' for i, t in enumerate(terms)}}).one()
+                          {"cap": cap, **{f"t{i}": t if quoted else f'"{t}"' for i, t in enumerate(terms)}}).one()
     return dict(zip(terms, (int(n) for n in row), strict=True))
 
 
