@@ -128,7 +128,8 @@ def load(url: str, n: int, seed: int) -> None:
     if sqlite:
         search._touch_library(session)  # lesson_fts was written directly: a new library for kept values
     else:
-        session.execute(sa.text("ANALYZE lesson"))  # the column statistics similar lessons reads
+        search.count_all_terms(session)  # the vectors were written directly: the per-term counts similar lessons reads
+        session.execute(sa.text("ANALYZE lesson"))
     session.commit()
     session.close()
     engine.dispose()

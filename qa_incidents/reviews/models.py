@@ -200,6 +200,16 @@ class Lesson(Base):
     __table_args__ = (sa.Index("ix_lesson_search_vector", "search_vector", postgresql_using="gin"),)
 
 
+class LessonTerm(Base):
+    """How many lessons hold each lexeme of the PostgreSQL index (document frequency), kept in the transaction that
+    indexes them (reviews/search.py). Similar lessons chooses its rarest terms by it. Empty on SQLite (FTS5 counts)."""
+
+    __tablename__ = "lesson_term"
+
+    term: so.Mapped[str] = so.mapped_column(sa.Text, primary_key=True)
+    lessons: so.Mapped[int] = so.mapped_column(default=0)
+
+
 class LessonSubscription(Base):
     """An engineer's wish to hear of new lessons in a product category or failure mode."""
 

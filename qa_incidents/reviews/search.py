@@ -10,11 +10,12 @@ two-character Japanese words such as 火災 are found on both databases.
 
 Cost at 100,000 lessons: on SQLite, search ranks and cuts inside the FTS5 query (bm25 + LIMIT, no join
 to lesson) when no facet is chosen. On PostgreSQL ts_rank must read every matching row, so a search ranks and
-counts in one pass over the matches (see _facets). On both, the ranked rows of a page and the total and facet
-counts are kept while no lesson changes (see "kept while the library stands still").
-Similar lessons scores only the lessons that hold one of the text's rarer terms, instead of every lesson sharing
-any common word: on SQLite with the rarest terms whose postings add up to at most POSTINGS_AT_MOST (similar_plan),
-on PostgreSQL by the column statistics (split_terms). The best NEIGHBOURS are then re-ranked by the agreement of
+counts in one pass over the matches (see _facets). A search matching more than BROAD_AT_MOST lessons ranks and
+counts only the newest that many, with estimated counts (_broad). On both, the ranked rows of a page and the total
+and facet counts are kept while no lesson changes (see "kept while the library stands still").
+Similar lessons scores only the lessons that hold one of the text's rarest terms, instead of every lesson sharing
+any common word: the rarest terms whose postings add up to at most POSTINGS_AT_MOST (similar_plan), counted by FTS5
+on SQLite and read from the kept per-term counts (table lesson_term) on PostgreSQL. The best NEIGHBOURS are then re-ranked by the agreement of
 their cause categories (_by_cause_agreement).
 """
 
@@ -78,6 +79,9 @@ class LessonPage:
     facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
     terms: list[str] = field(default_factory=list)
     across: list[vocabulary.Match] = field(default_factory=list)  # the query's terms and their other-language terms
+    #: True when the query matched more than BROAD_AT_MOST lessons: total and facet counts are estimates ("about").
+    estimated: bool = False
+    ranked_among: int = 0  # then: how many of the newest matches were ranked
 
 
 # --- what is indexed ----------------------------------------------------------------------
@@ -133,9 +137,53 @@ def index_lessons(session: so.Session, lessons: Iterable[Lesson]) -> None:
         _touch_library(session)  # lesson_fts is a virtual table: no trigger can do this (PostgreSQL's does)
         return
     weighted = " || ".join(f"setweight(to_tsvector('{PG_CONFIG}', :{k}), '{w}')" for k, w in zip("tfcb", "ABCD", strict=True))
+    ids = sorted({lesson.id for lesson in lessons})
+    _count_terms(session, ids, -1)  # the lessons' old lexemes no longer count ...
     session.execute(
         sa.text("UPDATE lesson SET search_vector = " + weighted + " WHERE id = :id"),  # nosec B608: constants only
         [dict(zip(("id", "t", "f", "c", "b"), (lesson.id, *fields_of(lesson, vocab)), strict=True)) for lesson in lessons])
+    _count_terms(session, ids, +1)  # ... their new ones do
+
+
+# --- how many lessons hold each term (PostgreSQL) -----------------------------------------
+# lesson_term keeps, for every lexeme of the index, the number of lessons holding it (unnest(tsvector) gives each
+# lexeme of a lesson once). It is changed in the transaction that changes the vectors, so a rollback undoes both;
+# lexemes are locked in sorted order, so two transactions indexing at once wait for each other instead of deadlocking.
+
+def _count_terms(session: so.Session, ids: list[int], sign: int) -> None:
+    """Add sign × (the lessons among ids holding it) to each lexeme's count, as their vectors are now."""
+    if sign < 0:
+        session.execute(sa.text(
+            "UPDATE lesson_term AS t SET lessons = t.lessons - d.n FROM ("
+            " SELECT v.lexeme, count(*) AS n FROM lesson AS l, unnest(l.search_vector) AS v"
+            " WHERE l.id = ANY(CAST(:ids AS integer[])) GROUP BY v.lexeme ORDER BY v.lexeme) AS d "
+            "WHERE t.term = d.lexeme"), {"ids": ids})
+    else:
+        session.execute(sa.text(
+            "INSERT INTO lesson_term (term, lessons)"
+            " SELECT v.lexeme, count(*) FROM lesson AS l, unnest(l.search_vector) AS v"
+            " WHERE l.id = ANY(CAST(:ids AS integer[])) GROUP BY v.lexeme ORDER BY v.lexeme "
+            "ON CONFLICT (term) DO UPDATE SET lessons = lesson_term.lessons + EXCLUDED.lessons"), {"ids": ids})
+
+
+def count_all_terms(session: so.Session) -> None:
+    """Count every lexeme's lessons afresh (PostgreSQL; after a bulk load that wrote vectors directly)."""
+    if _is_sqlite(session):
+        return
+    session.execute(sa.text("DELETE FROM lesson_term"))
+    session.execute(sa.text("INSERT INTO lesson_term (term, lessons) "
+                            "SELECT lexeme, count(*) FROM lesson, unnest(search_vector) GROUP BY lexeme"))
+
+
+def _pg_counts(session: so.Session, terms: list[str]) -> dict[str, int]:
+    """How many lessons hold each term (the most held of its lexemes; 0 for a term the index drops), from lesson_term."""
+    rows = session.execute(sa.text(
+        "SELECT q.t, coalesce(max(c.lessons), 0) FROM unnest(CAST(:terms AS text[])) AS q(t)"
+        " LEFT JOIN LATERAL unnest(to_tsvector(CAST(:config AS regconfig), q.t)) AS v ON true"
+        " LEFT JOIN lesson_term AS c ON c.term = v.lexeme GROUP BY q.t"),
+        {"terms": terms, "config": PG_CONFIG}).all()
+    found = {t: int(n) for t, n in rows}
+    return {t: found.get(t, 0) for t in terms}
 
 
 # --- queries ------------------------------------------------------------------------------
@@ -350,8 +398,9 @@ def _touch_library(session: so.Session) -> None:
     freshness.touch(session, LIBRARY_MARKER)
 
 
-def _copy(counts: tuple[int, dict[str, list[tuple[Any, int]]]]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    return counts[0], {name: list(values) for name, values in counts[1].items()}
+def _copy(counts: tuple[Any, ...]) -> tuple[int, dict[str, list[tuple[Any, int]]], bool]:
+    """A copy of (total, facets[, estimated])."""
+    return counts[0], {name: list(values) for name, values in counts[1].items()}, bool(counts[2:] and counts[2])
 
 
 def _rank(session: so.Session, base: sa.Select[Any], *, match: str, filtered: bool, limit: int,
@@ -400,7 +449,16 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
     page_key = (*count_key, limit, offset)
     kept_rows = _kept_pages.peek(reading, page_key)
     kept_counts = _kept.peek(reading, count_key)
-    if kept_rows is None and kept_counts is None and not _is_sqlite(session):
+    broad = False
+    if kept_rows is None or kept_counts is None:
+        broad = bool(kept_counts[2:] and kept_counts[2]) if kept_counts is not None \
+            else _more_than(session, where, BROAD_AT_MOST, match=None if filters.where() else match)
+    if broad:
+        rows, counts = _broad(session, base, match=match, where=where, filtered=bool(filters.where()),
+                              limit=limit, offset=offset)
+        rows = list(kept_rows) if kept_rows is not None else rows
+        counts = _copy(kept_counts) if kept_counts is not None else counts
+    elif kept_rows is None and kept_counts is None and not _is_sqlite(session):
         top = _Top(base, limit, offset)
         counts = _facets(session, where, top=top)
         rows = top.rows
@@ -414,8 +472,92 @@ def search_lessons(session: so.Session, query: str, *, limit: int = 20, offset: 
             _kept_pages.put(reading, page_key, tuple(rows))
         if kept_counts is None:
             _kept.put(reading, count_key, _copy(counts))
-    return LessonPage(hits=_hits(session, rows, terms, matches), total=counts[0], facets=counts[1], terms=terms,
-                      across=matches)
+    total, estimated = counts[0], bool(counts[2:] and counts[2])
+    if estimated:  # never fewer than the page shows (an export pages on while total says more may follow)
+        total = max(total, offset + len(rows) + (1 if len(rows) >= limit else 0))
+        if len(rows) < limit:
+            total = offset + len(rows)
+    return LessonPage(hits=_hits(session, rows, terms, matches), total=total, facets=counts[1], terms=terms,
+                      across=matches, estimated=estimated, ranked_among=BROAD_AT_MOST if estimated else 0)
+
+
+@dataclass(frozen=True)
+class _Newest:
+    """One of the newest matches of a broad search: its id, score and facet values."""
+
+    id: int
+    score: float
+    product_category: str
+    failure_mode: str
+    cause_dimension: str
+    division: str
+    year: int
+
+
+#: A search matching more lessons than this ranks and counts only the newest this many of them (see _broad).
+BROAD_AT_MOST = 1000
+
+
+def _more_than(session: so.Session, where: list[sa.ColumnElement[bool]], n: int, *, match: str | None = None) -> bool:
+    """Whether more than n lessons match (the count stops there). SQLite without a facet: inside the FTS5 query."""
+    if match is not None and _is_sqlite(session):
+        return _fts5_counts(session, [match], cap=n + 1, quoted=True)[match] > n
+    found = sa.select(sa.literal(1)).select_from(Lesson).where(*where).limit(n + 1).subquery()
+    return (session.scalar(sa.select(sa.func.count()).select_from(found)) or 0) > n
+
+
+def _broad(session: so.Session, base: sa.Select[Any], *, match: str, where: list[sa.ColumnElement[bool]],
+           filtered: bool, limit: int, offset: int) -> tuple[list[_Ranked], tuple[int, dict[str, list[tuple[Any, int]]], bool]]:
+    """A page and estimated counts of a search matching more than BROAD_AT_MOST lessons, reading at most that many.
+
+    The newest BROAD_AT_MOST matches are ranked (best first); the older matches follow, newest first, unranked, so
+    paging goes through every match exactly once. Facet counts are those of the newest matches scaled to the
+    estimated total, which is the newest matches' count scaled by the share of the library (by id) they span.
+    """
+    columns = [getattr(Lesson, name) for name in FACETS]
+    if _is_sqlite(session) and not filtered:
+        # Ranked and cut inside the FTS5 query in rowid order (bm25 for those rows only), then their facet columns.
+        weights_ = ", ".join(str(w) for w in WEIGHTS)
+        scored = session.execute(sa.text(
+            f"SELECT rowid AS id, -bm25(lesson_fts, {weights_}) AS score FROM lesson_fts "  # nosec B608: constants only
+            "WHERE lesson_fts MATCH :match ORDER BY rowid DESC LIMIT :cap"), {"match": match, "cap": BROAD_AT_MOST}).all()
+        values = {r.id: r for r in session.execute(sa.select(Lesson.id, *columns).where(
+            Lesson.id.in_([r.id for r in scored])))}
+        newest = [_Newest(int(r.id), float(r.score), *values[r.id][1:]) for r in scored if r.id in values]
+    elif _is_sqlite(session):
+        newest = session.execute(base.add_columns(*columns).order_by(sa.literal_column("id").desc())
+                                 .limit(BROAD_AT_MOST)).all()
+    else:
+        # The newest matches first (ids from the GIN bitmap, a top-N sort), then ts_rank over those only.
+        inner = sa.select(Lesson.id, Lesson.search_vector, *columns).where(*where).order_by(Lesson.id.desc()) \
+            .limit(BROAD_AT_MOST).subquery()
+        tsq = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), match)
+        weights = sa.literal_column("'{" + ",".join(str(w / 3.0) for w in reversed(WEIGHTS)) + "}'::float4[]")
+        newest = session.execute(sa.select(inner.c.id.label("id"),
+                                           sa.func.ts_rank(weights, inner.c.search_vector, tsq, 1).label("score"),
+                                           *(inner.c[name] for name in FACETS))).all()
+    ranked = sorted((_Ranked(int(r.id), float(r.score)) for r in newest), key=lambda r: (-r.score, r.id))
+    rows = ranked[offset:offset + limit]
+    if len(rows) < limit and len(ranked) >= BROAD_AT_MOST:
+        oldest = min(r.id for r in ranked)
+        older = session.scalars(sa.select(Lesson.id).where(*where, Lesson.id < oldest).order_by(Lesson.id.desc())
+                                .limit(limit - len(rows)).offset(max(0, offset - len(ranked))))
+        rows += [_Ranked(int(i), 0.0) for i in older]
+    if not ranked:
+        return rows, (0, {name: [] for name in FACETS}, False)
+    # Two statements: SQLite answers min() and max() from the primary key only when each is alone.
+    low, high = session.scalar(sa.select(sa.func.min(Lesson.id))), session.scalar(sa.select(sa.func.max(Lesson.id)))
+    span = max(1, high - min(r.id for r in ranked) + 1)
+    estimate = max(len(ranked), round(len(ranked) * (high - low + 1) / span))
+    scale = estimate / len(ranked)
+    counters: dict[str, Counter[Any]] = {name: Counter() for name in FACETS}
+    for row in newest:
+        for name in FACETS:
+            counters[name][getattr(row, name)] += 1
+    facets = {name: [(value, max(1, round(n * scale))) for value, n in
+                     sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:30]] for name, c in counters.items()}
+    facets["year"] = [(value, max(1, round(n * scale))) for value, n in sorted(counters["year"].items(), reverse=True)]
+    return rows, (estimate, facets, True)
 
 
 def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
@@ -425,12 +567,10 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
     Any of the text's meaningful terms may match; BM25 (SQLite) or ts_rank (PostgreSQL) with field
     weights puts the lessons sharing the rarer, more telling words first.
 
-    SQLite: only the text's rarest terms are used (similar_plan: at most RARE_AT_MOST, held by at most
-    POSTINGS_AT_MOST lessons in all), so the cost is bounded whatever the library's size; fewer hits than asked
-    for are filled from a capped scan (_similar_rows_bounded). PostgreSQL: lessons holding at least one of the
-    text's rarer terms (see split_terms) are scored with every term of the text; with fewer hits than asked for,
-    the plain ranking over every lesson is run instead. On both, the best NEIGHBOURS rows are re-ranked by cause
-    agreement before the first `limit` are returned.
+    Only the text's rarest terms are used (similar_plan: at most RARE_AT_MOST, held by at most POSTINGS_AT_MOST
+    lessons in all; counted by FTS5 on SQLite, read from lesson_term on PostgreSQL), so the cost is bounded whatever
+    the library's size; fewer hits than asked for are filled from a capped scan (_similar_rows_bounded). The best
+    NEIGHBOURS rows are re-ranked by cause agreement before the first `limit` are returned.
     """
     # Japanese text gives one term per character pair, most of them no word: it may have more terms.
     terms = rules.query_terms(text, limit=48 if _CJK_RUN.search(text or "") else 24)
@@ -442,15 +582,7 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
     excluded = [r for r in exclude_refs if r]
     skip: set[int] = set(session.scalars(sa.select(Lesson.id).where(Lesson.source_ref.in_(excluded)))) if excluded else set()
     depth = max(limit, NEIGHBOURS) + len(skip)
-    if _is_sqlite(session):
-        rows = _similar_rows_bounded(session, similar_plan(session, terms), limit=depth, wanted=limit, skip=skip)
-    else:
-        rare, common = split_terms(session, terms)
-        rows = []
-        if rare:
-            rows = _similar_rows(session, rare, common, limit=depth, skip=skip)
-        if len(rows) < limit and (rare or common):
-            rows = _similar_rows(session, [*rare, *common], [], limit=depth, skip=skip)
+    rows = _similar_rows_bounded(session, similar_plan(session, terms), limit=depth, wanted=limit, skip=skip)
     return _hits(session, _by_cause_agreement(session, rows)[:limit], terms, matches)
 
 
@@ -489,11 +621,9 @@ def _by_cause_agreement(session: so.Session, rows: list[Any]) -> list[Any]:
 
 #: Similar lessons scores a text with at most this many terms, its own and their translations.
 TERMS_AT_MOST = 48
-#: A term found in more than this share of the lessons is common: lessons holding only common terms are not scored.
-COMMON_SHARE = 0.02
 
 
-#: Similar lessons (SQLite) scores with at most this many of the text's terms, the rarest first (highest IDF) ...
+#: Similar lessons scores with at most this many of the text's terms, the rarest first (highest IDF) ...
 RARE_AT_MOST = 24
 #: ... and adds a term only while the lessons holding the chosen terms (their postings) add up to at most this ...
 POSTINGS_AT_MOST = 4000
@@ -505,12 +635,14 @@ FALLBACK_TERMS = 6
 
 @dataclass
 class SimilarPlan:
-    """What similar lessons will read (SQLite): the chosen terms, rarest first, with how many lessons hold each, and
+    """What similar lessons will read: the chosen terms, rarest first, with how many lessons hold each, and
     the next rarest terms for the fallback. Ranking reads at most sum(postings) <= POSTINGS_AT_MOST postings, the
     fallback at most POSTINGS_AT_MOST lessons."""
 
     rare: list[tuple[str, int]] = field(default_factory=list)
     rest: list[str] = field(default_factory=list)
+    #: Every other term some lesson holds: PostgreSQL scores the chosen terms' lessons with these too (see below).
+    common: list[str] = field(default_factory=list)
 
     @property
     def postings(self) -> int:
@@ -520,20 +652,27 @@ class SimilarPlan:
 def similar_plan(session: so.Session, terms: list[str]) -> SimilarPlan:
     """The terms similar lessons ranks with: the rarest first, while their postings stay within POSTINGS_AT_MOST.
 
-    Each term's lessons are counted up to TERM_POSTINGS_AT_MOST + 1 (one statement, each count stops there), so the
-    plan costs at most len(terms) × that many postings whatever the library's size, and the ranking that follows
-    reads only the chosen terms' postings: the cost has a bound that does not depend on what was asked before.
+    SQLite counts each term's lessons up to TERM_POSTINGS_AT_MOST + 1 (one statement, each count stops there), so the
+    plan costs at most len(terms) × that many postings whatever the library's size; PostgreSQL reads the exact counts
+    kept in lesson_term (one look-up per term). The ranking that follows reads only the chosen terms' postings: the
+    cost has a bound that does not depend on what was asked before.
     """
     ensure_index(session)
     plan = SimilarPlan()
     if not terms:
         return plan
-    counts = _fts5_counts(session, terms, cap=TERM_POSTINGS_AT_MOST + 1)
+    sqlite = _is_sqlite(session)
+    if sqlite:
+        counts = _fts5_counts(session, terms, cap=TERM_POSTINGS_AT_MOST + 1)
+    else:
+        counts = _pg_counts(session, terms)  # exact, from lesson_term: one look-up per term
     order = sorted((t for t in terms if counts[t] > 0), key=lambda t: (counts[t], terms.index(t)))
     used = 0
+    # PostgreSQL's cost is the rows ranked (POSTINGS_AT_MOST at most), not the number of terms: no RARE_AT_MOST there.
+    most = RARE_AT_MOST if sqlite else len(terms)
     for t in order:
         n = counts[t]
-        if n > TERM_POSTINGS_AT_MOST or len(plan.rare) >= RARE_AT_MOST:
+        if n > TERM_POSTINGS_AT_MOST or len(plan.rare) >= most:
             break
         if used + n > POSTINGS_AT_MOST:
             continue  # a rarer one may still fit
@@ -541,6 +680,7 @@ def similar_plan(session: so.Session, terms: list[str]) -> SimilarPlan:
         used += n
     chosen = {t for t, _n in plan.rare}
     rest = [t for t in order if t not in chosen]
+    plan.common = rest
     # The next rarest, and the commonest (the one most sure to fill the list).
     plan.rest = list(dict.fromkeys([*rest[:FALLBACK_TERMS - 1], *rest[-1:]]))
     return plan
@@ -554,20 +694,45 @@ def _similar_rows_bounded(session: so.Session, plan: SimilarPlan, *, limit: int,
     or the commonest (FALLBACK_TERMS in all) follow: a scan in rowid order that stops there, ranked below them.
     """
     rows: list[Any] = []
+    sqlite = _is_sqlite(session)
     if plan.rare:
-        rows = [r for r in _fts5_top(session, " OR ".join(f'"{t}"' for t, _n in plan.rare), limit=limit, offset=0)
-                if r.id not in skip]
+        if sqlite:
+            found = _fts5_top(session, " OR ".join(f'"{t}"' for t, _n in plan.rare), limit=limit, offset=0)
+        else:
+            found = _pg_top_of(session, [t for t, _n in plan.rare], limit=limit, newest=False,
+                               scored_with=[t for t, _n in plan.rare] + plan.common)
+        rows = [r for r in found if r.id not in skip]
     if len(rows) < wanted and plan.rest:
-        weights = ", ".join(str(w) for w in WEIGHTS)
         seen = {r.id for r in rows} | skip
-        newest = session.execute(sa.text(
-            f"SELECT rowid AS id, -bm25(lesson_fts, {weights}) AS score FROM lesson_fts "  # nosec B608: constants only
-            "WHERE lesson_fts MATCH :match ORDER BY rowid DESC LIMIT :cap"),
-            {"match": " OR ".join(f'"{t}"' for t in plan.rest), "cap": POSTINGS_AT_MOST}).all()
+        if sqlite:
+            weights = ", ".join(str(w) for w in WEIGHTS)
+            newest = session.execute(sa.text(
+                f"SELECT rowid AS id, -bm25(lesson_fts, {weights}) AS score FROM lesson_fts "  # nosec B608: constants only
+                "WHERE lesson_fts MATCH :match ORDER BY rowid DESC LIMIT :cap"),
+                {"match": " OR ".join(f'"{t}"' for t in plan.rest), "cap": POSTINGS_AT_MOST}).all()
+        else:
+            newest = _pg_top_of(session, plan.rest, limit=POSTINGS_AT_MOST, newest=True)
         more = sorted((r for r in newest if r.id not in seen), key=lambda r: (-r.score, r.id))
         floor = min((r.score for r in rows), default=0.0)
         rows.extend(_Ranked(int(r.id), min(float(r.score), floor)) for r in more[:limit - len(rows)])
     return rows
+
+
+def _pg_top_of(session: so.Session, terms: list[str], *, limit: int, newest: bool,
+               scored_with: list[str] | None = None) -> list[Any]:
+    """The best (id, score) rows among at most POSTINGS_AT_MOST lessons holding one of the terms (PostgreSQL): the GIN
+    index finds them, ts_rank with field weights scores only those, with the terms scored_with (default: terms).
+    The chosen terms' counts keep them within the cap already; the cap holds even if lesson_term were wrong.
+    newest: the newest lessons holding one (the fallback)."""
+    weights = "'{" + ",".join(str(w / 3.0) for w in reversed(WEIGHTS)) + "}'::float4[]"
+    order = " ORDER BY id DESC" if newest else ""
+    return list(session.execute(sa.text(
+        f"SELECT c.id, ts_rank({weights}, c.search_vector, to_tsquery(CAST(:config AS regconfig), :scored), 1) AS score "  # nosec B608: constants only
+        f"FROM (SELECT to_tsquery(CAST(:config AS regconfig), :match) AS q) AS q, LATERAL ("
+        f" SELECT id, search_vector FROM lesson WHERE search_vector @@ q.q{order} LIMIT :cap) AS c "
+        "ORDER BY score DESC, c.id LIMIT :limit"),
+        {"config": PG_CONFIG, "match": " | ".join(f"'{t}'" for t in terms), "cap": POSTINGS_AT_MOST,
+         "scored": " | ".join(f"'{t}'" for t in (scored_with or terms)), "limit": limit}).all())
 
 
 def _fts5_top(session: so.Session, match: str, *, limit: int, offset: int) -> list[Any]:
@@ -579,69 +744,14 @@ def _fts5_top(session: so.Session, match: str, *, limit: int, offset: int) -> li
         {"match": match, "limit": limit, "offset": offset}).all())
 
 
-def _similar_rows(session: so.Session, rare: list[str], common: list[str], *, limit: int, skip: set[int]) -> list[Any]:
-    """The best (id, score) rows among lessons holding a rare term, scored with the rare and the common terms."""
-    if _is_sqlite(session):
-        any_rare = " OR ".join(f'"{t}"' for t in rare)
-        if not common:
-            rows = _fts5_top(session, any_rare, limit=limit, offset=0)
-        else:
-            # Every term appears once in each query, so BM25 sums over all of them (a term a lesson lacks adds 0):
-            # the lessons with a rare and a common term, then those with rare terms only.
-            any_common = " OR ".join(f'"{t}"' for t in common)
-            rows = [*_fts5_top(session, f"({any_rare}) AND ({any_common})", limit=limit, offset=0),
-                    *_fts5_top(session, f"({any_rare}) NOT ({any_common})", limit=limit, offset=0)]
-            rows.sort(key=lambda r: (-r.score, r.id))
-        return [r for r in rows if r.id not in skip]
-    weights = sa.literal_column("'{" + ",".join(str(w / 3.0) for w in reversed(WEIGHTS)) + "}'::float4[]")
-    candidates = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), " | ".join(f"'{t}'" for t in rare))
-    scored = sa.func.to_tsquery(sa.literal_column(f"'{PG_CONFIG}'"), " | ".join(f"'{t}'" for t in [*rare, *common]))
-    score = sa.func.ts_rank(weights, Lesson.search_vector, scored, 1)
-    query = (sa.select(Lesson.id.label("id"), score.label("score"))
-             .where(Lesson.search_vector.op("@@")(candidates))
-             .order_by(sa.literal_column("score").desc(), Lesson.id).limit(limit))
-    if skip:
-        query = query.where(Lesson.id.not_in(skip))
-    return list(session.execute(query).all())
-
-
-def split_terms(session: so.Session, terms: list[str]) -> tuple[list[str], list[str]]:
-    """The terms as (rare, common): common ones are in more than COMMON_SHARE of the lessons; terms in no lesson are dropped.
-
-    SQLite counts each term's lessons, stopping past the threshold (a common word costs no more than a rare one).
-    PostgreSQL reads the most common lexemes from the column statistics that ANALYZE keeps; without statistics
-    every term counts as rare, which is the plain ranking.
-    """
-    if _is_sqlite(session):
-        ensure_index(session)
-        size = session.scalar(sa.select(sa.func.max(Lesson.id))) or 0
-        cap = max(1, int(size * COMMON_SHARE))
-        counts = _fts5_counts(session, terms, cap=cap + 1)
-        return [t for t in terms if 0 < counts[t] <= cap], [t for t in terms if counts[t] > cap]
-    shares = _pg_common_shares(session, terms)
-    return [t for t in terms if shares.get(t, 0.0) <= COMMON_SHARE], [t for t in terms if shares.get(t, 0.0) > COMMON_SHARE]
-
-
-def _fts5_counts(session: so.Session, terms: list[str], *, cap: int) -> dict[str, int]:
-    """How many lessons hold each term, counting no further than cap, in one statement."""
+def _fts5_counts(session: so.Session, terms: list[str], *, cap: int, quoted: bool = False) -> dict[str, int]:
+    """How many lessons hold each term (or match each FTS5 expression, quoted), counting no further than cap, in one
+    statement."""
     count = "(SELECT count(*) FROM (SELECT 1 FROM lesson_fts WHERE lesson_fts MATCH :t{i} LIMIT :cap))"
     parts = [count.format(i=i) for i in range(len(terms))]  # nosec B608: numbered placeholders only
     row = session.execute(sa.text("SELECT " + ", ".join(parts)),
-                          {"cap": cap, **{f"t{i}": f'"{t}"' for i, t in enumerate(terms)}}).one()
+                          {"cap": cap, **{f"t{i}": t if quoted else f'"{t}"' for i, t in enumerate(terms)}}).one()
     return dict(zip(terms, (int(n) for n in row), strict=True))
-
-
-def _pg_common_shares(session: so.Session, terms: list[str]) -> dict[str, float]:
-    """For each term whose lexeme is among the column statistics' most common elements, the share of lessons holding it."""
-    rows = session.execute(sa.text(
-        "WITH q AS (SELECT t, (SELECT string_agg(lexeme, ' ') FROM unnest(to_tsvector(CAST(:config AS regconfig), t))) AS lexeme "
-        "           FROM unnest(CAST(:terms AS text[])) AS t), "
-        "     s AS (SELECT e.elem, e.freq FROM pg_stats, "
-        "           unnest(most_common_elems::text::text[], most_common_elem_freqs) AS e(elem, freq) "
-        "           WHERE schemaname = current_schema() AND tablename = 'lesson' AND attname = 'search_vector') "
-        "SELECT q.t, s.freq FROM q JOIN s ON s.elem = q.lexeme"),
-        {"config": PG_CONFIG, "terms": terms}).all()
-    return {t: float(freq) for t, freq in rows}
 
 
 def reindex_holding(session: so.Session, words: list[str], *, batch: int = 500) -> int:

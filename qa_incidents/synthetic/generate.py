@@ -609,5 +609,7 @@ def _lessons(session: so.Session, conn: sa.Connection, plan: Plan, rng: random.R
             conn.execute(fts, index_rows)
     elif rows:
         conn.execute(pg_stmt, rows)
+    if not sqlite:
+        search.count_all_terms(session)  # the vectors were written here, not by index_lessons: count their terms
     step("lessons", made % BATCH)
     return made

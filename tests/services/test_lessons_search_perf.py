@@ -1,5 +1,5 @@
-"""Bounded ranking of similar lessons: only lessons holding a rarer word of the text are scored (with every word),
-the plain ranking is the fallback, and search ranks and pages inside the full-text index."""
+"""Bounded ranking of similar lessons: only lessons holding the text's rarest words are scored, a capped scan is the
+fallback, and search ranks and pages inside the full-text index."""
 
 from __future__ import annotations
 
@@ -34,15 +34,13 @@ def _library(session: so.Session) -> list[Lesson]:
     return rows
 
 
-def test_words_found_in_most_lessons_are_common_and_words_in_none_are_dropped(session):  # type: ignore[no-untyped-def]
+def test_the_plan_takes_the_rarest_terms_first_and_drops_words_in_no_lesson(session):  # type: ignore[no-untyped-def]
     _library(session)
-    rare, common = search.split_terms(session, ["housing", "gasket", "zeppelin", "relay"])
-    if search._is_sqlite(session):
-        # housing is in all ten lessons, zeppelin in none.
-        assert (rare, common) == (["gasket", "relay"], ["housing"])
-    else:
-        # Without ANALYZE statistics PostgreSQL knows no word to be common: every lesson is scored.
-        assert (rare, common) == (["housing", "gasket", "zeppelin", "relay"], [])
+    # housing is in all ten lessons, gasket and relay in one each, zeppelin in none (SQLite counts through FTS5,
+    # PostgreSQL reads lesson_term).
+    plan = search.similar_plan(session, ["housing", "gasket", "zeppelin", "relay"])
+    assert plan.rare == [("gasket", 1), ("relay", 1), ("housing", 10)]
+    assert plan.postings == 12
 
 
 def test_a_text_of_common_words_still_finds_lessons(session):  # type: ignore[no-untyped-def]
@@ -157,3 +155,61 @@ def test_more_similar_lessons_than_the_re_ranked_ones_can_be_asked_for(session, 
     hits = search.similar_lessons(session, text="housing gasket relay", limit=10)
     assert len(hits) == 10
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+# --- a broad search reads at most BROAD_AT_MOST matches -----------------------------------
+
+
+def test_a_broad_search_ranks_the_newest_matches_and_pages_through_every_match_once(session, monkeypatch):  # type: ignore[no-untyped-def]
+    rows = [_lesson(i, f"Housing report {i}", "The housing was inspected." + (" Housing housing." if i % 3 == 0 else ""))
+            for i in range(12)]
+    session.add_all(rows)
+    session.flush()
+    search.index_lessons(session, rows)
+    session.commit()
+    exact = search.search_lessons(session, "inspected", limit=20)
+    assert (exact.total, exact.estimated) == (12, False)
+
+    monkeypatch.setattr(search, "BROAD_AT_MOST", 5)
+    seen: list[str] = []  # the statements that score lessons: one, over the five newest only
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if ("bm25" in statement or "ts_rank" in statement):
+            seen.append(statement)
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = search.search_lessons(session, "housing", limit=4)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert first.estimated and first.ranked_among == 5
+    assert first.total == 12  # ids are dense: the estimate is exact here
+    newest = {lesson.id for lesson in rows[-5:]}
+    assert {h.lesson.id for h in first.hits} <= newest
+    scores = [h.score for h in first.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert len(seen) == 1
+    # Facet counts are scaled estimates (every lesson here has year 2024).
+    assert first.facets["year"] == [(2024, 12)]
+
+    # Paging goes through every match exactly once: the five newest ranked, then the rest newest first.
+    pages = [first]
+    for offset in (4, 8):
+        pages.append(search.search_lessons(session, "housing", limit=4, offset=offset))
+    ids = [h.lesson.id for p in pages for h in p.hits]
+    assert sorted(ids) == sorted(lesson.id for lesson in rows)
+    assert {h.lesson.id for h in pages[0].hits + pages[1].hits[:1]} == newest
+    older = ids[5:]
+    assert older == sorted(older, reverse=True)
+    assert search.search_lessons(session, "housing", limit=4, offset=12).hits == []
+
+
+def test_the_lessons_page_says_the_counts_are_estimated(login_as, demo, monkeypatch):  # type: ignore[no-untyped-def]
+    _library(demo)
+    monkeypatch.setattr(search, "BROAD_AT_MOST", 2)
+    client = login_as("hq.qa@example.com")
+    response = client.get("/reviews/lessons?q=housing")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, response.status_code
+    assert 'id="result-estimated"' in body, body[body.find('result-count'):][:300]
+    assert "About 10 lessons" in body and "newest 2 are shown first" in body and "(≈10)" in body
