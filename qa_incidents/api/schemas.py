@@ -468,6 +468,9 @@ class FacetCount(BaseModel):
 class LessonSearchPage(BaseModel):
     items: list[LessonHitOut]
     total: int
+    estimated: bool = Field(default=False, description="True when total and the facet counts are estimates: a broad "
+                                                       "search ranks the newest 1,000 matches and estimates from them "
+                                                       "(add a word or a filter for exact counts).")
     next_offset: int | None = Field(description="Pass as 'offset' for the next page; null on the last page.")
     facets: dict[str, list[FacetCount]] = Field(description="Counts per category, failure mode, cause dimension, "
                                                             "division and year over all matching lessons.")

@@ -237,6 +237,7 @@ def test_engineers_search_lessons_but_read_no_incidents(api, ids):  # type: igno
     assert found.status_code == 200
     page = found.get_json()
     assert page["total"] >= 4 and len(page["items"]) == 3 and page["next_offset"] == 3
+    assert page["estimated"] is False  # a narrow search counts exactly
     assert all("<mark>" in item["snippet_html"].lower() or "pump" in item["title"].lower() for item in page["items"])
     assert page["facets"]["year"] and all(isinstance(f["value"], int) for f in page["facets"]["year"])
     rest = api(ENGINEER, "GET", "/lessons?q=pump&offset=3&limit=100").get_json()
@@ -282,3 +283,11 @@ def test_a_form_part_without_a_readable_name_is_not_a_server_error(api, ids):  #
 def test_an_id_with_a_line_break_is_a_problem_not_a_page(api):  # type: ignore[no-untyped-def]
     response = api(QA, "GET", "/incidents/%0A1/notifications")
     assert response.status_code == 404 and response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_broad_lesson_search_says_its_counts_are_estimates(api, ids, monkeypatch):  # type: ignore[no-untyped-def]
+    from qa_incidents.reviews import search
+
+    monkeypatch.setattr(search, "BROAD_AT_MOST", 2)  # 'pump' matches more than two lessons: a broad search
+    broad = api(ENGINEER, "GET", "/lessons?q=pump&limit=3").get_json()
+    assert broad["estimated"] is True and broad["total"] >= 3

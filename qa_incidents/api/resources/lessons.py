@@ -62,6 +62,7 @@ def search_lessons(*, user: Any, query: s.LessonQuery) -> Response:
     facets = {name: [s.FacetCount(value=value if isinstance(value, int) else str(value or ""), count=count)
                      for value, count in values] for name, values in page.facets.items()}
     return json_response(s.LessonSearchPage(items=[hit_out(h) for h in page.hits], total=page.total,
+                                            estimated=page.estimated,
                                             next_offset=following if page.hits and following < page.total else None,
                                             facets=facets))
 
