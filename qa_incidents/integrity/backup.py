@@ -204,6 +204,9 @@ def _extract_member(archive: tarfile.TarFile, name: str, destination: Path) -> N
 #: edition counter. A database holding only these is still empty for a restore, which replaces them.
 UPGRADE_TABLES = ("qa_term",)
 UPGRADE_COUNTERS = ("qa-vocabulary",)
+#: The tables SQLite's FTS5 keeps for a full-text index X (X_config, X_data, …): rows even when X indexes nothing;
+#: the index itself (X) counts what it indexes.
+FTS_SHADOW = re.compile(r"^(.+)_(config|data|idx|docsize|content)$")
 
 
 def restore(engine: sa.Engine, attachment_root: Path, source: Path,
@@ -216,6 +219,10 @@ def restore(engine: sa.Engine, attachment_root: Path, source: Path,
                 Counter.name.not_in((*CHANGE_MARKERS, *UPGRADE_COUNTERS)))) or 0)
         for table in UPGRADE_TABLES:  # reference data `db upgrade` loads (the restore replaces it too)
             existing.pop(table, None)
+        for table in list(existing):  # an empty SQLite full-text index still keeps its own bookkeeping rows
+            shadow = FTS_SHADOW.match(table)
+            if shadow and shadow.group(1) in existing:
+                existing.pop(table)
         connection.rollback()
     if any(n for t, n in existing.items() if t != "alembic_version"):  # `db upgrade` alone leaves a database empty
         busy = ", ".join(f"{t} ({n})" for t, n in existing.items() if n and t != "alembic_version")

@@ -342,6 +342,8 @@ AS_WRITTEN = sorted([
     "Suspected CO release from fan heater", "Door glass shattered during drying cycle",
     "Indoor unit emitted smoke, breaker tripped", "Overheated rolling-stock cable in depot test",
     "Extension cord plug melted", "-initial.pdf", "application/pdf",
+    # The laws map's demo amendment (its title as the administrator typed it) and the models it re-assesses.
+    "Demo: training amendment (not a real legal change)", "R-S38",
 ], key=len, reverse=True)
 CODES = re.compile(r"\b(INC-\d{4}-\d+|[A-Z]{2,}(?:-[A-Z0-9]+)*|S[1-4]|JST|UTC|PDF|CSV|SHA-256|[0-9a-f]{16,})\b")
 
