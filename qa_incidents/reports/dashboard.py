@@ -479,9 +479,12 @@ def _no_approved_review() -> Any:
                       .where(ReviewIncident.incident_id == Incident.id, Review.status == ReviewStatus.APPROVED))
 
 
-def closed_without_review(session: so.Session, user: User) -> Chart:
-    """The gap in the gleaning: closed S3/S4 incidents without an approved review, by division, and the list (newest
-    first). Counted on each view: a review approved or an incident closed shows at once."""
+#: The gap's counts and list, per viewer scope, kept under the dashboard's marker (which moves on every write they
+#: are counted from: an incident's status, severity, division, reference or title, a review's status, a link).
+_GAP_KEPT = freshness.Kept(VERSION, size=64)
+
+
+def _count_gap(session: so.Session, user: User) -> tuple[dict[str, int], list[tuple[object, ...]]]:
     minor = (Incident.status == Status.CLOSED, Incident.severity.in_([Severity.S3, Severity.S4]), _no_approved_review())
     by_division = dict(session.execute(visible(
         sa.select(Division.name, sa.func.count()).select_from(Incident)
@@ -491,9 +494,16 @@ def closed_without_review(session: so.Session, user: User) -> Chart:
         sa.select(Incident.reference, Division.name, Incident.severity, Incident.title)
         .join(Division, Division.id == Incident.division_id).where(*minor), user)
         .order_by(Incident.aware_at.desc(), Incident.id.desc()).limit(GAP_LIST_LIMIT)).all()
+    return ({str(d): int(n) for d, n in by_division.items()},
+            [(ref, division, severity.value if severity else "", title) for ref, division, severity, title in listed])
+
+
+def closed_without_review(session: so.Session, user: User) -> Chart:
+    """The gap in the gleaning: closed S3/S4 incidents without an approved review, by division, and the list (newest
+    first). Kept until the dashboard's marker moves: a review approved or an incident closed shows at once."""
+    by_division, kept = _GAP_KEPT.get(session, ("gap", scope_key(user.actor)), lambda: _count_gap(session, user))
+    rows = [list(row) for row in kept]  # copies: what is kept is shared by every request
     total = sum(by_division.values())
-    rows: list[list[object]] = [[ref, division, severity.value if severity else "", title]
-                                for ref, division, severity, title in listed]
     notes = [_("%(n)d closed S3/S4 incident(s) without an approved review.", n=total)]
     if total > len(rows):
         notes.append(_("The table lists the %(shown)d most recent.", shown=len(rows)))

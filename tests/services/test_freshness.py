@@ -57,7 +57,9 @@ def _write(conn: sa.Connection, name: str, table: str | None, column: str | None
     keys = [c.name for c in t.primary_key.columns]
     if column is None:
         watched = _watch(name, table).columns_on(conn.dialect.name)
-        column = next(c for c in (watched or [c.name for c in t.columns]) if c not in keys)
+        candidates = watched or [c.name for c in t.columns]
+        # a column that is not the key, or (a table of keys alone, such as a link table) a key set to itself
+        column = next((c for c in candidates if c not in keys), candidates[0])
     row = conn.execute(sa.select(*[t.c[k] for k in keys]).limit(1)).first()
     assert row is not None, f"the demo data has no {table} row to write"
     result = conn.execute(sa.update(t).where(*[t.c[k] == v for k, v in zip(keys, row, strict=True)])

@@ -210,6 +210,18 @@ def test_minor_incident_closes_without_review_and_shows_as_a_gap_until_reviewed(
     # Another division's QA does not see the gap (nor the incident); head office does.
     assert glass.reference not in {r[0] for r in dashboard.closed_without_review(demo, cable_qa).rows}
     assert glass.reference in {r[0] for r in dashboard.closed_without_review(demo, hq).rows}
+    # Counted once per change: a second view reads what was kept (no query over the incidents and reviews).
+    demo.commit()
+    dashboard.closed_without_review(demo, hq)
+    counted: list[str] = []
+    engine = demo.get_bind()
+    listen = lambda *args: counted.append(args[2]) if "review_incident" in args[2] else None  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        again = dashboard.closed_without_review(demo, hq)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert counted == [] and glass.reference in {r[0] for r in again.rows}
     # The gap closes when a review of the closed incident is approved.
     review = service.start_review(demo, user=qa, incident_ids=[glass.id], title="Glass", now=clock())
     service.update_review(demo, user=qa, review_id=review.id, expected_version=review.version, now=clock(),
