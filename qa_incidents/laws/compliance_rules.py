@@ -4,29 +4,25 @@ evidence and the day, and which product models an amendment reaches. No Flask, n
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
+
 #: Evidence expiring within this many days (counting today) shows as "expiring".
 DEFAULT_WARN_DAYS = 90
 
 
-class State(enum.StrEnum):
-    COMPLIANT = "compliant"
-    EXPIRING = "expiring"
-    EXPIRED = "expired"
-    GAP = "gap"
+class State(TitledEnum):
+    COMPLIANT = "compliant", _l("Compliant")
+    EXPIRING = "expiring", _l("Evidence expiring")
+    EXPIRED = "expired", _l("Evidence expired")
+    GAP = "gap", _l("Gap: no evidence")
 
 
-STATE_TITLES = {
-    State.COMPLIANT: _l("Compliant"),
-    State.EXPIRING: _l("Evidence expiring"),
-    State.EXPIRED: _l("Evidence expired"),
-    State.GAP: _l("Gap: no evidence"),
-}
+STATE_TITLES = titles(State)
 
 #: As the laws map says it (notifications.deadlines.UNCONFIRMED_LABEL), without depending on the notifications.
 UNCONFIRMED_LABEL = _l("To be confirmed by the legal department")

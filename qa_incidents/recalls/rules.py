@@ -16,22 +16,19 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from qa_incidents.core.enums import TitledEnum, titles
+
 # --- vocabularies ------------------------------------------------------------------------
 
 
-class RecallStatus(enum.StrEnum):
-    DRAFT = "draft"
-    LAUNCHED = "launched"
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
+class RecallStatus(TitledEnum):
+    DRAFT = "draft", _l("Being prepared")
+    LAUNCHED = "launched", _l("Launched")
+    CLOSED = "closed", _l("Closed")
+    WITHDRAWN = "withdrawn", _l("Withdrawn before launch")
 
 
-RECALL_STATUS_TITLES = {
-    RecallStatus.DRAFT: _l("Being prepared"),
-    RecallStatus.LAUNCHED: _l("Launched"),
-    RecallStatus.CLOSED: _l("Closed"),
-    RecallStatus.WITHDRAWN: _l("Withdrawn before launch"),
-}
+RECALL_STATUS_TITLES = titles(RecallStatus)
 #: A recall in these states keeps its incidents open.
 OPEN_STATUSES = frozenset({RecallStatus.DRAFT, RecallStatus.LAUNCHED})
 
