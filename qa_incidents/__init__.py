@@ -254,6 +254,25 @@ def _register_template_helpers(app: Flask) -> None:
                 fragments.popitem(last=False)
         return html
 
+    # A form field as the `field` macro draws it (label, control, hint), kept per field, value, choices and language:
+    # the register's ten filters cost more to draw than its fifty rows, yet each shows one of a few values. Fields
+    # with errors, and text typed into a field, are drawn anew every time.
+    fields: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+
+    def remembered_field(f: Any, **attrs: Any) -> Markup:
+        macro = app.jinja_env.get_template("macros/forms.html").module.field  # type: ignore[attr-defined]
+        choices = getattr(f, "choices", None)
+        if f.errors or (choices is None and f.data not in (None, "")):
+            return macro(f, **attrs)  # type: ignore[no-any-return]
+        key = (f.name, f.id, f.type, str(f.data), tuple(sorted(attrs.items())), i18n.current_language(),
+               None if choices is None else tuple(_choice_key(c) for c in choices))
+        html = fields.get(key)
+        if html is None:
+            html = fields[key] = Markup(macro(f, **attrs))  # nosec B704: the macro's own autoescaped output
+            if len(fields) > 2_048:
+                fields.popitem(last=False)
+        return html
+
     @app.context_processor
     def helpers() -> dict[str, Any]:
         # The user once per page (current_user is a proxy looked up on every use), with what the helpers ask of it.
@@ -281,7 +300,13 @@ def _register_template_helpers(app: Flask) -> None:
 
         return {"user_can": user_can, "user_may": user_may, "country_name": country_name, "viewer_timezone": web.viewer_timezone,
                 "inbox_unread": inbox_unread,
-                "now_utc": web.now(), "cached_fragment": cached_fragment}
+                "now_utc": web.now(), "cached_fragment": cached_fragment, "remembered_field": remembered_field}
+
+
+def _choice_key(choice: Any) -> tuple[str, str]:
+    """A select's choice as (value, label shown), whether written as a tuple or as a WTForms SelectChoice."""
+    value, label = (choice[0], choice[1]) if isinstance(choice, tuple) else (choice.value, choice.label)
+    return str(value), str(label)
 
 
 @functools.lru_cache(maxsize=8)

@@ -23,6 +23,7 @@ from qa_incidents.core.countries import country_names
 from qa_incidents.core.db import is_db_id, transaction
 from qa_incidents.core.errors import DomainError, EditConflict, ValidationFailed
 from qa_incidents.core.forms import FixedChoices, apply_errors, timezone_options
+from qa_incidents.core.i18n import current_language
 from qa_incidents.core.pagecache import remembered
 from qa_incidents.core.permissions import Capability, can, can_work_division
 from qa_incidents.core.signatures import signatures_for_incident
@@ -136,16 +137,17 @@ def register():  # type: ignore[no-untyped-def]
     form = RegisterFilterForm(request.args)
     divisions = list_divisions(db())
     categories = list_categories(db())
-    form.status.choices = [("", _("Any status"))] + [(s.value, str(t)) for s, t in STATUS_TITLES.items()]
-    form.severity.choices = [("", _("Any severity"))] + [(s.value, str(t)) for s, t in SEVERITY_TITLES.items()]
+    fixed = _register_choices(current_language())
+    form.status.choices = list(fixed["status"])
+    form.severity.choices = list(fixed["severity"])
     if can(current_user.actor, Capability.READ_ALL_DIVISIONS):
-        form.division.choices = [("", _("All divisions"))] + [(str(d.id), d.name) for d in divisions]
+        form.division.choices = [("", fixed["all_divisions"][0][1])] + [(str(d.id), d.name) for d in divisions]
     else:
-        form.division.choices = [("", _("My division"))]
-    form.category.choices = [("", _("Any category"))] + [(str(c.id), c.path) for c in categories]
-    form.country.choices = [("", _("Any country"))] + _country_choices()
-    form.sort.choices = [(k, str(v)) for k, v in service.SORT_TITLES.items()]
-    form.assigned.choices = [("", _("Anyone or nobody")), ("me", _("Assigned to me")), ("nobody", _("Unassigned"))]
+        form.division.choices = list(fixed["my_division"])
+    form.category.choices = [("", fixed["any_category"][0][1])] + [(str(c.id), c.path) for c in categories]
+    form.country.choices = [("", fixed["any_country"][0][1])] + _country_choices()
+    form.sort.choices = list(fixed["sort"])
+    form.assigned.choices = list(fixed["assigned"])
     errors: list[str] = []
     if not form.validate():
         errors = [f"{form[name].label.text}: {', '.join(msgs)}" for name, msgs in form.errors.items()]
@@ -331,6 +333,23 @@ def bulk_triage():  # type: ignore[no-untyped-def]
     status = 422 if result.refused and not result.triaged else 200
     return render_template("incidents/bulk_triage.html", incidents=[], query=back, typed=typed, suggested={},
                            errors={}, severities=bulk.BULK_SEVERITIES, result=result), status
+
+
+@functools.lru_cache(maxsize=8)
+def _register_choices(language: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The register's fixed filter choices, translated once per language for the life of the process (some forty
+    lookups of the catalogue on every page otherwise). `language` is the request's, which gettext translates into."""
+    del language  # the cache key only: gettext reads the request's language itself
+    return {
+        "status": (("", _("Any status")), *((s.value, str(t)) for s, t in STATUS_TITLES.items())),
+        "severity": (("", _("Any severity")), *((s.value, str(t)) for s, t in SEVERITY_TITLES.items())),
+        "all_divisions": (("", _("All divisions")),),
+        "my_division": (("", _("My division")),),
+        "any_category": (("", _("Any category")),),
+        "any_country": (("", _("Any country")),),
+        "sort": tuple((k, str(v)) for k, v in service.SORT_TITLES.items()),
+        "assigned": (("", _("Anyone or nobody")), ("me", _("Assigned to me")), ("nobody", _("Unassigned"))),
+    }
 
 
 def _translated(titles: dict[Any, Any]) -> dict[Any, str]:
