@@ -424,6 +424,53 @@ class Result:
         return out
 
 
+def deep_requests(url: str, universe: mix.Universe, *, count: int = 150, deepest: int = 10_000, size: int = 50,
+                  seed: int = 11) -> list[tuple[str, int]]:
+    """Deep register pages as readers reach them by following "next": `count` filter and sort combinations drawn
+    from the register's mix (head office, without date ranges, each with at least 20 pages), each with the `after`
+    cursor of a page drawn between 20 and `deepest` (its last page at most). The cursors are worked out with the
+    register's own filters and sorts, by OFFSET, before the server starts. Returns (address, page) pairs."""
+    import sqlalchemy as sa
+
+    from qa_incidents.core.db import make_engine, make_session_factory
+    from qa_incidents.incidents import service
+    from qa_incidents.incidents.models import Incident
+    from qa_incidents.incidents.rules import Severity, Status
+
+    engine = make_engine(url)
+    rng = random.Random(seed)
+    found: list[tuple[str, int]] = []
+    try:
+        with make_session_factory(engine)() as session:
+            for _attempt in range(count * 10):
+                if len(found) >= count:
+                    break
+                _m, path, _b = mix.register_request(rng, universe, all_divisions=True)
+                args = dict(urllib.parse.parse_qsl(path.split("?", 1)[1]))
+                args.pop("aware_from", None), args.pop("aware_to", None)
+                filters = service.RegisterFilter(
+                    status=Status(args["status"]) if "status" in args else None,
+                    severity=Severity(args["severity"]) if "severity" in args else None,
+                    division_id=int(args["division"]) if "division" in args else None,
+                    category_id=int(args["category"]) if "category" in args else None,
+                    country=args.get("country"))
+                base = service._filtered(session, sa.select(Incident.id), filters)
+                total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+                if total // size < 20:
+                    continue
+                page = rng.randint(20, min(deepest, total // size))
+                column, descending = service.SORTS[args["sort"]]
+                order = [column.desc(), Incident.id.desc()] if descending else [column.asc(), Incident.id.asc()]
+                row = session.execute(service._filtered(session, sa.select(column, Incident.id), filters)
+                                      .order_by(*order).offset((page - 1) * size - 1).limit(1)).first()
+                if row is not None:
+                    found.append((f"/incidents/?{urllib.parse.urlencode(args)}&after="
+                                  f"{service.encode_cursor(row[0], row[1])}", page))
+    finally:
+        engine.dispose()
+    return found
+
+
 def drive(name: str, make: Any, *, port: int, cookie: str, connections: int, seconds: float, db: str, rows: int,
           ok: tuple[int, ...] = (200,), max_requests: int | None = None) -> Result:
     """`connections` threads, each sending make(rng) → (method, path, body) until the time (or count) is up."""
@@ -632,6 +679,11 @@ def main(argv: list[str] | None = None) -> int:
     cursor, page = deep_cursor(url, args.deep_page)
     before_count, top_id = count_incidents(url)
     universe = read_mix(url)
+    started_deep = time.monotonic()
+    deep = deep_requests(url, universe, deepest=args.deep_page)
+    print(f"Deep pages: {len(deep)} filter and sort combinations, pages {min((p for _a, p in deep), default=0):,}–"
+          f"{max((p for _a, p in deep), default=0):,} (cursors worked out in {time.monotonic() - started_deep:.0f} s).",
+          flush=True)
     server = Server(url, args.workers, args.port)
     results: list[Result] = []
     common = dict(port=args.port, connections=args.connections, seconds=args.seconds, db=args.db, rows=rows)
@@ -674,7 +726,8 @@ def main(argv: list[str] | None = None) -> int:
              division_reader, (200,), True),
             ("register_text", lambda rng: mix.register_text_request(rng, universe), reader, (200,), True),
             ("register_fixed", fixed(register), reader, (200,), False),
-            ("register_deep", fixed(register + (f"&after={cursor}" if cursor else "")), reader, (200,), False),
+            ("register_deep", lambda rng: ("GET", rng.choice(deep)[0], None), reader, (200,), True),
+            ("register_deep_fixed", fixed(register + (f"&after={cursor}" if cursor else "")), reader, (200,), False),
             ("incident_page", lambda rng: ("GET", f"/incidents/{rng.randint(1, top_id)}", None), reader, (200,), True),
             ("lessons_search", lambda rng: mix.lessons_request(rng, universe), reader, (200,), True),
             ("lessons_search_fixed", lambda rng: ("GET", "/reviews/lessons?q=" + urllib.parse.quote(
@@ -697,6 +750,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 measured(result)
             if name == "register_deep":
+                result.note = f"{len(deep)} combinations, pages 20–{max((p for _a, p in deep), default=0):,}"
+            elif name == "register_deep_fixed":
                 result.note = f"page {page:,}, fixed address"
             elif name.endswith("_fixed") or name.startswith("dashboard"):
                 result.note = "fixed address"

@@ -101,6 +101,13 @@ class Incident(Base):
         sa.Index("ix_incident_status_occurred_id", "status", "occurred_at", "id"),
         sa.Index("ix_incident_division_status_aware_id", "division_id", "status", "aware_at", "id"),
         sa.Index("ix_incident_division_status_occurred_id", "division_id", "status", "occurred_at", "id"),
+        # A page filtered by country, category or severity read in its sort's order (migration 0046).
+        sa.Index("ix_incident_country_aware_id", "country", "aware_at", "id"),
+        sa.Index("ix_incident_country_occurred_id", "country", "occurred_at", "id"),
+        sa.Index("ix_incident_category_aware_id", "category_id", "aware_at", "id"),
+        sa.Index("ix_incident_category_occurred_id", "category_id", "occurred_at", "id"),
+        sa.Index("ix_incident_severity_aware_id", "severity", "aware_at", "id"),
+        sa.Index("ix_incident_severity_occurred_id", "severity", "occurred_at", "id"),
         # Similar reports: a product's incidents within a window of aware_at, one range (migration 0016).
         sa.Index("ix_incident_product_aware_id", "product_id", "aware_at", "id"),
     )

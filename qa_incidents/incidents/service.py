@@ -591,6 +591,15 @@ _ORDERED = {  # sort column → (index led by it, by status, by division and sta
 }
 
 
+#: sort column → {filter: the index led by that filter, then the sort column and id} (migration 0046).
+_FILTER_ORDERED = {
+    "aware_at": {"country": "ix_incident_country_aware_id", "category_id": "ix_incident_category_aware_id",
+                 "severity": "ix_incident_severity_aware_id"},
+    "occurred_at": {"country": "ix_incident_country_occurred_id", "category_id": "ix_incident_category_occurred_id",
+                    "severity": "ix_incident_severity_occurred_id"},
+}
+
+
 def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str, counts: RegisterCounts,
                   limit: int, reading: freshness.Reading | None = None) -> str | None:
     """How SQLite should read a register page's ids: `INDEXED BY` an index, or `NOT INDEXED` (the table in id
@@ -608,9 +617,9 @@ def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str,
     # Read in the sort's order until the page is full: about limit × (rows in the index's range) / (rows found).
     division = f.division_id or (next(iter(readable_divisions(user.actor) or ()), None)
                                  if len(readable_divisions(user.actor) or ()) == 1 else None)
+    ranged = dates if column.key == "aware_at" else {}  # the sort-led indexes hold the dates' range in order
     if column.key in _ORDERED:
         plain, by_status, by_division = _ORDERED[column.key]
-        ranged = dates if column.key == "aware_at" else {}
         if f.status and division:
             ordered, span = by_division, rows(status=f.status, division_id=division, **ranged)
         elif f.status:
@@ -619,7 +628,28 @@ def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str,
             ordered, span = plain, rows(**ranged)
     else:
         ordered, span = None, rows()  # the reference sorts read the table itself in id order
-    best, cost = ordered or "", span if found >= span else min(span, (limit + 1) * span // found)
+    # Incidents are numbered, and occur, about in the order the company learns of them: with a date range, a read in
+    # id or occurrence order meets the range's rows together, not spread evenly, so its early stop cannot be counted on.
+    correlated = bool(dates) and column.key != "aware_at"
+    best, cost = ordered or "", span if found >= span or correlated else min(span, (limit + 1) * span // found)
+    # Or an index led by one filter and then the sort key (migration 0046): the filter's rows in the sort's order.
+    # (A category with sub-categories is several ranges, not one order: read whole below instead.)
+    # With a date range and another sort, the same index led by the filter then aware_at holds just the rows within
+    # both, to be read whole and sorted.
+    for name in ("country", "category_id", "severity"):
+        value = getattr(f, name)
+        if value is None or (name == "category_id" and len(CategoryTree.load(session).descendants(value)) > 1):
+            continue
+        if column.key in _FILTER_ORDERED:
+            n = rows(**{name: value}, **ranged)
+            if found < n and not correlated:
+                n = min(n, (limit + 1) * n // found)
+            if n < cost:
+                best, cost = _FILTER_ORDERED[column.key][name], n
+        if dates and column.key != "aware_at":
+            n = rows(**{name: value}, **dates)
+            if n < cost:
+                best, cost = _FILTER_ORDERED["aware_at"][name], n
     # Or read every row of one filter's index, then sort them; for the reference sorts an index of one column is in id
     # order within its value (SQLite keeps the rowid in every index), so reading it stops once the page is full.
     # (Statuses are not spread evenly: the oldest incidents are closed, so `status` leads when it is filtered.)
@@ -641,7 +671,7 @@ def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str,
         n = rows(**only)
         ordered_here = by_id and index != "ix_incident_aware_id" and not (
             index == "ix_incident_category_id" and len(CategoryTree.load(session).descendants(f.category_id)) > 1)
-        if ordered_here and found < n:
+        if ordered_here and found < n and not correlated:
             n = min(n, (limit + 1) * n // found)
         if n < cost or (index == "ix_incident_status" and by_id):
             best, cost = index, n

@@ -262,3 +262,52 @@ def test_a_month_asked_in_local_time_is_counted_exactly(demo, demo_user, make_fa
     f = RegisterFilter(aware_from=start, aware_to=end)
     counts = service.register_counts(demo, user=reporter, filters=f, cap=service.COUNT_CAP)
     assert counts.total == 3 and counts.by_status == exact(demo, reporter, f)
+
+
+# --- which index SQLite reads a page by (its planner has no statistics: the tally's counts choose) ---------------
+
+
+def _choose(session, user, f: RegisterFilter, sort: str, counts: dict[tuple, int], monkeypatch) -> str | None:  # type: ignore[no-untyped-def]
+    """The hint _sqlite_index writes for `f`, given how many incidents match each single filter (the `counts` table,
+    keyed by the filters' sorted names; every other combination is counted as 1,000,000)."""
+    def fake_counts(_session, *, user, filters, cap=None, reading=None):  # type: ignore[no-untyped-def]
+        asked = tuple(sorted(k for k, v in dataclasses.asdict(filters).items() if v not in (None, "", False)))
+        n = counts.get(asked, 1_000_000)
+        return service.RegisterCounts(n, {"reported": n})
+
+    monkeypatch.setattr(service, "register_counts", fake_counts)
+    found = service.RegisterCounts(counts[tuple(sorted(k for k, v in dataclasses.asdict(f).items()
+                                                       if v not in (None, "", False)))], {})
+    return service._sqlite_index(session, user, f, sort, found, 50)
+
+
+def test_a_country_page_is_read_in_order_from_the_countrys_own_index(demo, demo_user, monkeypatch):  # type: ignore[no-untyped-def]
+    if demo.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's index choice (PostgreSQL's planner keeps statistics)")
+    hq = demo_user("hq.qa@example.com")
+    f = RegisterFilter(severity=Severity.S2, division_id=6, country="IN")
+    counts = {("country",): 50_000, ("severity",): 95_000, ("division_id",): 200_000,
+              ("country", "division_id", "severity"): 934}
+    # Read in aware order from 50,000 rows of India, the page is full after about 51 × 50,000 / 934 = 2,730 of them;
+    # the whole-table order (1,000,000) or the division's rows read whole would cost far more.
+    assert _choose(demo, hq, f, "aware_desc", counts, monkeypatch) == "INDEXED BY ix_incident_country_aware_id"
+    assert _choose(demo, hq, f, "occurred_asc", counts, monkeypatch) == "INDEXED BY ix_incident_country_occurred_id"
+
+
+def test_a_date_range_with_a_reference_sort_reads_the_rows_within_the_range(demo, demo_user, monkeypatch):  # type: ignore[no-untyped-def]
+    if demo.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's index choice (PostgreSQL's planner keeps statistics)")
+    hq = demo_user("hq.qa@example.com")
+    july = datetime(2026, 7, 1, tzinfo=UTC)
+    f = RegisterFilter(category_id=next(iter(_leaf_categories(demo))), aware_from=july, aware_to=july + timedelta(days=92))
+    counts = {("category_id",): 166_800, ("aware_from", "aware_to"): 50_400,
+              ("aware_from", "aware_to", "category_id"): 8_380}
+    # Incidents are numbered in about the order the company learns of them, so the category's rows within July to
+    # September are the newest ids, not spread through the category: reading the category in id order would meet
+    # them only after ~150,000 older rows. The category's rows within the dates (8,380) are read and sorted instead.
+    assert _choose(demo, hq, f, "reference_asc", counts, monkeypatch) == "INDEXED BY ix_incident_category_aware_id"
+
+
+def _leaf_categories(session) -> list[int]:  # type: ignore[no-untyped-def]
+    tree = CategoryTree.load(session)
+    return [c for c in tree.parent if len(tree.descendants(c)) == 1]
