@@ -483,7 +483,15 @@ def _text_term(term: str, dialect: str, limit: int | None = None) -> Any:
     # FTS5: the term as one quoted string (a substring for the trigram tokenizer), its quotes doubled.
     phrase = '"' + term.replace('"', '""') + '"'
     found = sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(phrase))
-    return sa.or_(Incident.id.in_(found if limit is None else found.limit(limit)), _product_match(term))
+    # The product's matches joined to the index's as one list of ids, not OR-ed beside it: SQLite then looks each id
+    # up (a few thousand at most) where an OR made it read every incident of the filtered status and test each one.
+    other = so.aliased(Incident)
+    by_product = sa.select(other.id).where(other.product_id.in_(sa.select(Product.id).where(sa.or_(
+        Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True)))))
+    if limit is not None:  # SQLite allows no LIMIT on a member of a compound SELECT: the limited list as a subquery
+        first = found.limit(limit).subquery()
+        found = sa.select(first.c.rowid)
+    return Incident.id.in_(sa.union_all(found, by_product))
 
 
 def encode_cursor(value: Any, ident: int) -> str:
@@ -543,6 +551,18 @@ def register(
     # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
     # filter thousands of rows out; the rows are then fetched by primary key.
     reading = _COUNT_CACHE.read(session) if not filters.text.strip() else None  # first (see register_counts)
+    session.info["fts_matches"] = {}  # each text term counted once for this page (_fts_matches)
+    try:
+        return _register_page(session, user=user, filters=filters, stmt=stmt, column=column, sort=sort,
+                              backwards=backwards, cursor=cursor, order=order, limit=limit, count_cap=count_cap,
+                              listing=listing, reading=reading)
+    finally:
+        session.info.pop("fts_matches", None)
+
+
+def _register_page(session: so.Session, *, user: User, filters: RegisterFilter, stmt: Any, column: Any, sort: str,
+                   backwards: bool, cursor: str | None, order: list[Any], limit: int, count_cap: int | None,
+                   listing: bool, reading: freshness.Reading | None) -> RegisterPage:
     counts = register_counts(session, user=user, filters=filters, cap=count_cap, reading=reading)
     ids_stmt = stmt.with_only_columns(Incident.id).order_by(*order).limit(limit + 1)
     if counts.total == 0 and not counts.total_capped and tally_counts_apply(filters):
@@ -683,6 +703,19 @@ DENSE_TERM = 2_000
 _FTS_SOME = sa.text("SELECT count(*) FROM (SELECT rowid FROM incident_fts WHERE incident_fts MATCH :phrase LIMIT :n)")
 
 
+def _fts_matches(session: so.Session, term: str) -> int:
+    """How many incidents SQLite's text index finds for a term, counted up to DENSE_TERM + 1 (enough to tell a dense
+    term and a count cut at TEXT_COUNT_CAP). Within one register page (register() keeps `fts_matches` in
+    session.info for its own duration) each term is counted once."""
+    memo: dict[str, int] | None = session.info.get("fts_matches")
+    if memo is not None and term in memo:
+        return memo[term]
+    n = int(session.scalar(_FTS_SOME, {"phrase": '"' + term.replace('"', '""') + '"', "n": DENSE_TERM + 1}) or 0)
+    if memo is not None:
+        memo[term] = n
+    return n
+
+
 def _sqlite_text_index(session: so.Session, f: RegisterFilter, sort: str) -> str | None:
     """How SQLite should read a text search's page: by default every match is fetched and sorted (few matches:
     cheap); when every term is found in more than DENSE_TERM incidents, in the sort's order instead, keeping the
@@ -693,8 +726,7 @@ def _sqlite_text_index(session: so.Session, f: RegisterFilter, sort: str) -> str
     if any(len(t) < INDEXED_TERM for t in terms):
         return None
     for term in terms:
-        phrase = '"' + term.replace('"', '""') + '"'
-        if int(session.scalar(_FTS_SOME, {"phrase": phrase, "n": DENSE_TERM + 1}) or 0) <= DENSE_TERM:
+        if _fts_matches(session, term) <= DENSE_TERM:
             return None
     column, _descending = SORTS[sort]
     if column.key in _ORDERED:
@@ -877,8 +909,7 @@ def _text_counts(session: so.Session, *, user: User, filters: RegisterFilter, ca
     if cap is not None:
         cap = min(cap, TEXT_COUNT_CAP)
         if session.get_bind().dialect.name == "sqlite":
-            cut = any(len(t) >= INDEXED_TERM and int(session.scalar(_FTS_SOME, {
-                "phrase": '"' + t.replace('"', '""') + '"', "n": cap + 1}) or 0) > cap for t in text_terms(filters.text))
+            cut = any(len(t) >= INDEXED_TERM and _fts_matches(session, t) > cap for t in text_terms(filters.text))
     matching = _filtered(session, visible(sa.select(Incident.status), user), filters, with_status=False,
                          text_limit=cap + 1 if cut and cap is not None else None)
     if cap is not None:

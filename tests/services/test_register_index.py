@@ -311,3 +311,21 @@ def test_a_date_range_with_a_reference_sort_reads_the_rows_within_the_range(demo
 def _leaf_categories(session) -> list[int]:  # type: ignore[no-untyped-def]
     tree = CategoryTree.load(session)
     return [c for c in tree.parent if len(tree.descendants(c)) == 1]
+
+
+def test_one_count_of_a_terms_matches_answers_both_the_cap_and_the_density():  # type: ignore[no-untyped-def]
+    # _fts_matches counts a term's matches once, up to DENSE_TERM + 1, for both questions a page asks of it.
+    assert service.TEXT_COUNT_CAP < service.DENSE_TERM + 1
+
+
+def test_a_text_search_with_a_status_counts_through_the_matches_not_the_status(searchable, demo_user):  # type: ignore[no-untyped-def]
+    if searchable.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's plan (PostgreSQL ORs the two indexes itself)")
+    hq = demo_user("hq.qa@example.com")
+    stmt = service._filtered(searchable, service.visible(sa.select(Incident.id), hq),
+                             RegisterFilter(text="heater", status=Status.REPORTED))
+    plan = _plan(searchable, stmt)
+    # The matches (the text index's and the products') are one list of ids, each looked up: not every reported
+    # incident read and tested against the list.
+    assert "SCAN incident_fts VIRTUAL TABLE INDEX" in plan and "rowid=?" in plan, plan
+    searchable.rollback()
