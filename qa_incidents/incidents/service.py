@@ -435,7 +435,7 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
     if text := f.text.strip():
         dialect = session.get_bind().dialect.name
         for term in text_terms(text):
-            stmt = stmt.where(_text_term(term, dialect, text_limit))
+            stmt = stmt.where(_text_term(term, dialect, _products_matching(session, term), text_limit))
     return stmt
 
 
@@ -464,34 +464,41 @@ def text_terms(text: str) -> list[str]:
     return [t for t in text.split() if t][:MAX_TERMS]
 
 
-def _product_match(term: str, dialect: str = "") -> Any:
-    matching = sa.or_(Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True))
-    if dialect == "postgresql":  # one array computed first: an index condition that can be OR-ed with the text index's
-        ids = sa.cast(sa.select(sa.func.array_agg(Product.id)).where(matching).scalar_subquery(), sa.ARRAY(sa.Integer))
-        return Incident.product_id == sa.any_(ids)
-    return Incident.product_id.in_(sa.select(Product.id).where(matching))
+def _products_matching(session: so.Session, term: str) -> list[int]:
+    """The products whose model or name holds the term (the catalogue is small: read here, so the incidents' query
+    holds a plain list the planner can estimate, or nothing when no product matches, as for most words)."""
+    memo: dict[Any, Any] | None = session.info.get("register_terms")
+    if memo is not None and ("products", term) in memo:
+        return memo[("products", term)]  # type: ignore[no-any-return]
+    found = list(session.scalars(sa.select(Product.id).where(sa.or_(
+        Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True)))))
+    if memo is not None:
+        memo[("products", term)] = found
+    return found
 
 
-def _text_term(term: str, dialect: str, limit: int | None = None) -> Any:
-    """The condition one term of the text filter puts on incidents (SQLite, with `limit`: only the first `limit`
-    incidents the index finds for it, in id order; for counts that stop early)."""
+def _text_term(term: str, dialect: str, products: list[int], limit: int | None = None) -> Any:
+    """The condition one term of the text filter puts on incidents, given the products whose model or name holds it
+    (SQLite, with `limit`: only the first `limit` incidents the index finds for it, in id order; for counts that stop
+    early)."""
+    by_product = [Incident.product_id.in_(products)] if products else []
     if len(term) < INDEXED_TERM:
-        return sa.or_(*(c.icontains(term, autoescape=True) for c in TEXT_COLUMNS), _product_match(term))
+        return sa.or_(*(c.icontains(term, autoescape=True) for c in TEXT_COLUMNS), *by_product)
     if dialect == "postgresql":
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return sa.or_(_PG_TEXT.ilike(f"%{escaped}%", escape="\\"), _product_match(term, dialect))
+        return sa.or_(_PG_TEXT.ilike(f"%{escaped}%", escape="\\"), *by_product)
     # FTS5: the term as one quoted string (a substring for the trigram tokenizer), its quotes doubled.
     phrase = '"' + term.replace('"', '""') + '"'
     found = sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(phrase))
-    # The product's matches joined to the index's as one list of ids, not OR-ed beside it: SQLite then looks each id
-    # up (a few thousand at most) where an OR made it read every incident of the filtered status and test each one.
-    other = so.aliased(Incident)
-    by_product = sa.select(other.id).where(other.product_id.in_(sa.select(Product.id).where(sa.or_(
-        Product.model.icontains(term, autoescape=True), Product.name.icontains(term, autoescape=True)))))
     if limit is not None:  # SQLite allows no LIMIT on a member of a compound SELECT: the limited list as a subquery
         first = found.limit(limit).subquery()
         found = sa.select(first.c.rowid)
-    return Incident.id.in_(sa.union_all(found, by_product))
+    if not products:
+        return Incident.id.in_(found)
+    # The product's incidents joined to the index's as one list of ids, not OR-ed beside it: SQLite then looks each
+    # id up, where an OR made it read every incident of the asked status and test each one.
+    other = so.aliased(Incident)
+    return Incident.id.in_(sa.union_all(found, sa.select(other.id).where(other.product_id.in_(products))))
 
 
 def encode_cursor(value: Any, ident: int) -> str:
@@ -551,13 +558,13 @@ def register(
     # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
     # filter thousands of rows out; the rows are then fetched by primary key.
     reading = _COUNT_CACHE.read(session) if not filters.text.strip() else None  # first (see register_counts)
-    session.info["fts_matches"] = {}  # each text term counted once for this page (_fts_matches)
+    session.info["register_terms"] = {}  # each text term counted, and its products found, once a page
     try:
         return _register_page(session, user=user, filters=filters, stmt=stmt, column=column, sort=sort,
                               backwards=backwards, cursor=cursor, order=order, limit=limit, count_cap=count_cap,
                               listing=listing, reading=reading)
     finally:
-        session.info.pop("fts_matches", None)
+        session.info.pop("register_terms", None)
 
 
 def _register_page(session: so.Session, *, user: User, filters: RegisterFilter, stmt: Any, column: Any, sort: str,
@@ -705,9 +712,9 @@ _FTS_SOME = sa.text("SELECT count(*) FROM (SELECT rowid FROM incident_fts WHERE 
 
 def _fts_matches(session: so.Session, term: str) -> int:
     """How many incidents SQLite's text index finds for a term, counted up to DENSE_TERM + 1 (enough to tell a dense
-    term and a count cut at TEXT_COUNT_CAP). Within one register page (register() keeps `fts_matches` in
+    term and a count cut at TEXT_COUNT_CAP). Within one register page (register() keeps `register_terms` in
     session.info for its own duration) each term is counted once."""
-    memo: dict[str, int] | None = session.info.get("fts_matches")
+    memo: dict[str, int] | None = session.info.get("register_terms")
     if memo is not None and term in memo:
         return memo[term]
     n = int(session.scalar(_FTS_SOME, {"phrase": '"' + term.replace('"', '""') + '"', "n": DENSE_TERM + 1}) or 0)

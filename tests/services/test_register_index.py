@@ -129,7 +129,7 @@ def _plan(session, stmt) -> str:  # type: ignore[no-untyped-def]
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         session.execute(sa.text("SET LOCAL enable_seqscan = off"))  # a demo-sized table is read whole otherwise
-        compiled = stmt.compile(dialect=dialect)
+        compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         return "\n".join(r[0] for r in session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
                                                                             compiled.params).all())
     sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
