@@ -629,10 +629,11 @@ def _by_cause_agreement(session: so.Session, rows: list[Any], prior: dict[str, f
 
 # --- the cause prior -----------------------------------------------------------------------
 # A multinomial naive Bayes model of the cause category given a text's words, counted on the library's own lessons:
-# for each cause category, how many of its lessons hold each word of their title, product and summary. It is kept in
+# for each cause category, how many of its lessons hold each word of their title and summary (not the product: a
+# maker's or model's name says little about the cause). It is kept in
 # this process under the `lesson-library` marker (see "kept while the library stands still") and counted afresh
 # after any lesson changes, from the newest PRIOR_LESSONS lessons that have a cause category only, so that counting
-# costs the same whatever the library's size (at 100,000 lessons: some 700 ms the first time in a process, 70 ms
+# costs the same whatever the library's size (at 100,000 lessons: some 700 ms the first time in a process, 70-110 ms
 # after a change, as the words of a text already split are kept; see _prior_words). Chosen on the tuning half, the
 # 300 held-back recalls and 1,200 recalls of the library (bench/lessons_quality.py --leave-one-out; see README).
 
@@ -644,7 +645,7 @@ PRIOR_SCALE = 0.5
 PRIOR_ALPHA = 0.5
 #: The prior is counted on at most this many lessons, the newest.
 PRIOR_LESSONS = 4000
-_PRIOR_COLUMNS = ("title", "product", "summary")
+_PRIOR_COLUMNS = ("title", "summary")
 
 
 @dataclass

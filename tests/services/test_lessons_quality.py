@@ -92,11 +92,11 @@ def test_japanese_queries_find_english_lessons_with_the_same_cause(session, cloc
                                    for r in rows])
     japanese = _precision(session, [(r["製品"] + " " + r["回収理由"], r["FDA Determined Cause"], "") for r in rows])
     print(f"\nprecision@5 against the English library: English queries {english:.3f}, Japanese queries {japanese:.3f}")
-    # Held-out half, with the cause agreement of the best matches and the cause prior: measured 0.306 SQLite, 0.309
+    # Held-out half, with the cause agreement of the best matches and the cause prior: measured 0.326 on SQLite and
     # PostgreSQL (before the prior: 0.309, 0.297; before the agreement: 0.235; 0.062 on all 130 without the
-    # vocabulary) and 0.297 SQLite, 0.326 PostgreSQL (before the prior: 0.306, 0.324; before the agreement: 0.232).
-    assert japanese >= 0.29
-    assert english >= 0.28
+    # vocabulary) and 0.338 SQLite, 0.347 PostgreSQL (before the prior: 0.306, 0.324; before the agreement: 0.232).
+    assert japanese >= 0.30
+    assert english >= 0.32
 
 
 def test_english_queries_find_japanese_lessons_with_the_same_cause(session, clock):
@@ -108,7 +108,7 @@ def test_english_queries_find_japanese_lessons_with_the_same_cause(session, cloc
     english = _precision(session, [(r["Trade Name/Product"][:200] + " " + r["Reason for Recall"], r["FDA Determined Cause"],
                                     f"JA-{r['Recall Event ID']}") for r in _eval_rows()])
     print(f"\nprecision@5 of English queries against the Japanese library: {english:.3f} (chance {chance:.3f})")
-    # Held-out half: measured 0.300 SQLite, 0.326 PostgreSQL (before the cause prior: 0.282, 0.309; before the cause
+    # Held-out half: measured 0.306 SQLite, 0.324 PostgreSQL (before the cause prior: 0.282, 0.309; before the cause
     # agreement: 0.215); chance 0.104.
     assert english >= 0.28
 
@@ -132,4 +132,4 @@ def test_the_cause_prior_raises_precision_on_recalls_of_the_library(session, clo
     monkeypatch.setattr(search, "PRIOR", 0.0)
     without = _precision(session, queries)
     print(f"\nprecision@5 of 600 library recalls, own recall excluded: {with_prior:.3f} with the cause prior, {without:.3f} without")
-    assert with_prior >= without + 0.01  # measured 0.356 and 0.331 on SQLite, 0.352 and 0.335 on PostgreSQL
+    assert with_prior >= without + 0.015  # measured 0.358 and 0.331 on SQLite, 0.360 and 0.335 on PostgreSQL
