@@ -633,7 +633,7 @@ def _by_cause_agreement(session: so.Session, rows: list[Any], prior: dict[str, f
 # maker's or model's name says little about the cause). It is kept in
 # this process under the `lesson-library` marker (see "kept while the library stands still") and counted afresh
 # after any lesson changes, from the newest PRIOR_LESSONS lessons that have a cause category only, so that counting
-# costs the same whatever the library's size (at 100,000 lessons: some 700 ms the first time in a process, 70-110 ms
+# costs the same whatever the library's size (at 100,000 lessons: 400-700 ms the first time in a process, 25-110 ms
 # after a change, as the words of a text already split are kept; see _prior_words). Chosen on the tuning half, the
 # 300 held-back recalls and 1,200 recalls of the library (bench/lessons_quality.py --leave-one-out; see README).
 
@@ -672,7 +672,7 @@ def _prior_word(token: str) -> str:
 def _prior_words(text: str) -> frozenset[str]:
     """The distinct words of a text as the prior counts them (index tokens, see _prior_word). A lesson's words are
     kept by its text (at most 8,192 texts, some 10-20 MB): counting again after a change splits only the texts that
-    changed, so the newest 4,000 are counted in tens of milliseconds instead of some 700 (100,000 lessons)."""
+    changed, so the newest 4,000 are counted in 25-110 ms instead of 400-700 ms (100,000 lessons)."""
     out = {_prior_word(t) for t in set(rules.tokens(text))}
     out.discard("")
     return frozenset(out)
