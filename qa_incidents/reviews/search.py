@@ -16,11 +16,15 @@ and facet counts are kept while no lesson changes (see "kept while the library s
 Similar lessons scores only the lessons that hold one of the text's rarest terms, instead of every lesson sharing
 any common word: the rarest terms whose postings add up to at most POSTINGS_AT_MOST (similar_plan), counted by FTS5
 on SQLite and read from the kept per-term counts (table lesson_term) on PostgreSQL. The best NEIGHBOURS are then re-ranked by the agreement of
-their cause categories (_by_cause_agreement).
+their cause categories (_by_cause_agreement) and by how likely each cause is given the text's words, counted on the
+library's newest lessons (cause_prior).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -570,7 +574,8 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
     Only the text's rarest terms are used (similar_plan: at most RARE_AT_MOST, held by at most POSTINGS_AT_MOST
     lessons in all; counted by FTS5 on SQLite, read from lesson_term on PostgreSQL), so the cost is bounded whatever
     the library's size; fewer hits than asked for are filled from a capped scan (_similar_rows_bounded). The best
-    NEIGHBOURS rows are re-ranked by cause agreement before the first `limit` are returned.
+    NEIGHBOURS rows are re-ranked by cause agreement and the cause prior (cause_prior) before the first `limit` are
+    returned.
     """
     # Japanese text gives one term per character pair, most of them no word: it may have more terms.
     terms = rules.query_terms(text, limit=48 if _CJK_RUN.search(text or "") else 24)
@@ -583,7 +588,8 @@ def similar_lessons(session: so.Session, *, text: str, limit: int = 5,
     skip: set[int] = set(session.scalars(sa.select(Lesson.id).where(Lesson.source_ref.in_(excluded)))) if excluded else set()
     depth = max(limit, NEIGHBOURS) + len(skip)
     rows = _similar_rows_bounded(session, similar_plan(session, terms), limit=depth, wanted=limit, skip=skip)
-    return _hits(session, _by_cause_agreement(session, rows)[:limit], terms, matches)
+    prior = cause_prior(session, text, matches, skip=skip) if PRIOR > 0 else None
+    return _hits(session, _by_cause_agreement(session, rows, prior)[:limit], terms, matches)
 
 
 #: Similar lessons re-ranks this many of the best-scored lessons by how far their cause category agrees with the others.
@@ -593,12 +599,14 @@ AGREEMENT = 2.0
 _NO_CAUSE = ("", "Unclassified")
 
 
-def _by_cause_agreement(session: so.Session, rows: list[Any]) -> list[Any]:
+def _by_cause_agreement(session: so.Session, rows: list[Any], prior: dict[str, float] | None = None) -> list[Any]:
     """The rows re-ranked by score plus the agreement of their cause category among the best rows.
 
     Each of the best NEIGHBOURS rows votes for its lesson's cause category with its score (as a share of the best
-    score); a lesson's new score is its own share plus AGREEMENT times its category's share of the votes. Lessons
-    whose causes the best matches share come first: a text most like lessons of one cause is likely of that cause.
+    score); a lesson's new score is its own share plus AGREEMENT times its category's share of the votes, plus
+    PRIOR times the probability of its category given the text (cause_prior), if given. Lessons whose causes the
+    best matches share, and the text's words suggest, come first: a text most like lessons of one cause is likely
+    of that cause.
     """
     rows = sorted(rows, key=lambda r: (-r.score, r.id))
     rows, below = rows[:max(NEIGHBOURS, 1)], rows[max(NEIGHBOURS, 1):]  # more than asked for: the rest follow
@@ -611,10 +619,124 @@ def _by_cause_agreement(session: so.Session, rows: list[Any]) -> list[Any]:
         if causes.get(r.id, "") not in _NO_CAUSE:
             votes[causes[r.id]] += r.score / best
     total = sum(votes.values()) or 1.0
-    rescored = [_Ranked(int(r.id), r.score / best + AGREEMENT * votes.get(causes.get(r.id, ""), 0.0) / total) for r in rows]
+    prior = prior or {}
+    rescored = [_Ranked(int(r.id), r.score / best + AGREEMENT * votes.get(causes.get(r.id, ""), 0.0) / total
+                        + PRIOR * prior.get(causes.get(r.id, ""), 0.0)) for r in rows]
     floor = min(r.score for r in rescored)
     return [*sorted(rescored, key=lambda r: (-r.score, r.id)),
             *(_Ranked(int(r.id), min(r.score / best, floor)) for r in below)]
+
+
+# --- the cause prior -----------------------------------------------------------------------
+# A multinomial naive Bayes model of the cause category given a text's words, counted on the library's own lessons:
+# for each cause category, how many of its lessons hold each word of their title and summary (not the product: a
+# maker's or model's name says little about the cause). It is kept in
+# this process under the `lesson-library` marker (see "kept while the library stands still") and counted afresh
+# after any lesson changes, from the newest PRIOR_LESSONS lessons that have a cause category only, so that counting
+# costs the same whatever the library's size (at 100,000 lessons: 400-700 ms the first time in a process, 25-110 ms
+# after a change, as the words of a text already split are kept; see _prior_words). Chosen on the tuning half, the
+# 300 held-back recalls and 1,200 recalls of the library (bench/lessons_quality.py --leave-one-out; see README).
+
+#: The weight of the cause prior beside the lesson's own score share and the agreement (0: not used).
+PRIOR = 1.0
+#: The prior's log-likelihoods are multiplied by this before they become probabilities (below 1: less sure).
+PRIOR_SCALE = 0.5
+#: Additive (Laplace) smoothing of the word counts.
+PRIOR_ALPHA = 0.5
+#: The prior is counted on at most this many lessons, the newest.
+PRIOR_LESSONS = 4000
+_PRIOR_COLUMNS = ("title", "summary")
+
+
+@dataclass
+class CauseModel:
+    """Word counts per cause category: lessons[c] lessons counted, words[c] their words in all (each word once per
+    lesson), holding[c][w] those of them holding w, size the distinct words; lessons with id >= since were counted."""
+
+    lessons: Counter[str] = field(default_factory=Counter)
+    words: Counter[str] = field(default_factory=Counter)
+    holding: dict[str, Counter[str]] = field(default_factory=dict)
+    size: int = 0
+    since: int = 0
+
+
+@functools.lru_cache(maxsize=65536)
+def _prior_word(token: str) -> str:
+    """A token as the prior counts it: "" for a stop word, a number or a single letter; English stemmed."""
+    if token in rules.STOPWORDS or (token.isascii() and (len(token) < 2 or token.isdigit())):
+        return ""
+    return vocabulary.stem(token) if token.isascii() else token
+
+
+@functools.lru_cache(maxsize=2 * 4096)
+def _prior_words(text: str) -> frozenset[str]:
+    """The distinct words of a text as the prior counts them (index tokens, see _prior_word). A lesson's words are
+    kept by its text (at most 8,192 texts, some 10-20 MB): counting again after a change splits only the texts that
+    changed, so the newest 4,000 are counted in 25-110 ms instead of 400-700 ms (100,000 lessons)."""
+    out = {_prior_word(t) for t in set(rules.tokens(text))}
+    out.discard("")
+    return frozenset(out)
+
+
+def _counted(session: so.Session, *where: sa.ColumnElement[bool], newest: int | None = None) -> list[Any]:
+    """(id, cause category, words) of lessons with a cause category, newest first."""
+    stmt = (sa.select(Lesson.id, Lesson.cause_category, *(getattr(Lesson, c) for c in _PRIOR_COLUMNS))
+            .where(Lesson.cause_category.not_in(_NO_CAUSE), *where).order_by(Lesson.id.desc()))
+    if newest is not None:
+        stmt = stmt.limit(newest)
+    return [(int(row[0]), row[1], _prior_words(" ".join(x or "" for x in row[2:]))) for row in session.execute(stmt)]
+
+
+def cause_model(session: so.Session) -> CauseModel:
+    """The word counts per cause category of the newest PRIOR_LESSONS lessons, kept while the library stands still."""
+    def count() -> CauseModel:
+        model = CauseModel()
+        rows = _counted(session, newest=PRIOR_LESSONS)
+        by_cause: dict[str, list[frozenset[str]]] = {}
+        for _id, cause, words in rows:
+            by_cause.setdefault(cause, []).append(words)
+        for cause, held in by_cause.items():
+            model.lessons[cause] = len(held)
+            model.words[cause] = sum(map(len, held))
+            model.holding[cause] = Counter(itertools.chain.from_iterable(held))
+        model.size = len(set().union(*model.holding.values())) if model.holding else 0
+        model.since = min((r[0] for r in rows), default=0)
+        return model
+    return _kept_model.get(session, ("cause-model", PRIOR_LESSONS), count)
+
+
+_kept_model = freshness.Kept(LIBRARY_MARKER, size=2)
+
+
+def cause_prior(session: so.Session, text: str, matches: Sequence[vocabulary.Match] = (),
+                skip: Iterable[int] = ()) -> dict[str, float]:
+    """The probability of each cause category given the text's words and their translations (multinomial naive Bayes
+    over cause_model), the lessons in skip not counted. Words no counted lesson holds are left out."""
+    model = cause_model(session)
+    found = set(_prior_words(text)) | {w for m in matches for o in m.other for w in _prior_words(o)}
+    lessons, words = Counter(model.lessons), Counter(model.words)
+    less: dict[str, Counter[str]] = {}
+    skipped = [i for i in skip if i >= model.since]
+    if skipped:  # the excluded lessons do not count (a text is not judged by the lesson it was taken from)
+        for _id, cause, held in _counted(session, Lesson.id.in_(skipped)):
+            lessons[cause] -= 1
+            words[cause] -= len(held)
+            less.setdefault(cause, Counter()).update(held & found)
+    known = [w for w in found if any(w in h for h in model.holding.values())]
+    total = sum(n for n in lessons.values() if n > 0)
+    if not total:
+        return {}
+    logs = {}
+    for cause, n in lessons.items():
+        if n <= 0:
+            continue
+        held, minus = model.holding[cause], less.get(cause, Counter())
+        logs[cause] = (math.log(n / total) - len(known) * math.log(words[cause] + PRIOR_ALPHA * model.size)
+                       + sum(math.log(held.get(w, 0) - minus.get(w, 0) + PRIOR_ALPHA) for w in known))
+    top = max(logs.values())
+    weights = {c: math.exp((v - top) * PRIOR_SCALE) for c, v in logs.items()}
+    whole = sum(weights.values())
+    return {c: v / whole for c, v in weights.items()}
 
 
 # --- bounded ranking ----------------------------------------------------------------------

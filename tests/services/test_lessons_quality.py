@@ -92,10 +92,11 @@ def test_japanese_queries_find_english_lessons_with_the_same_cause(session, cloc
                                    for r in rows])
     japanese = _precision(session, [(r["製品"] + " " + r["回収理由"], r["FDA Determined Cause"], "") for r in rows])
     print(f"\nprecision@5 against the English library: English queries {english:.3f}, Japanese queries {japanese:.3f}")
-    # Held-out half, with the cause agreement of the best matches: measured 0.309 (before: 0.235; 0.062 on all 130
-    # without the vocabulary) and 0.306 (before: 0.232).
-    assert japanese >= 0.29
-    assert english >= 0.28
+    # Held-out half, with the cause agreement of the best matches and the cause prior: measured 0.326 on SQLite and
+    # PostgreSQL (before the prior: 0.309, 0.297; before the agreement: 0.235; 0.062 on all 130 without the
+    # vocabulary) and 0.338 SQLite, 0.347 PostgreSQL (before the prior: 0.306, 0.324; before the agreement: 0.232).
+    assert japanese >= 0.30
+    assert english >= 0.32
 
 
 def test_english_queries_find_japanese_lessons_with_the_same_cause(session, clock):
@@ -107,4 +108,28 @@ def test_english_queries_find_japanese_lessons_with_the_same_cause(session, cloc
     english = _precision(session, [(r["Trade Name/Product"][:200] + " " + r["Reason for Recall"], r["FDA Determined Cause"],
                                     f"JA-{r['Recall Event ID']}") for r in _eval_rows()])
     print(f"\nprecision@5 of English queries against the Japanese library: {english:.3f} (chance {chance:.3f})")
-    assert english >= 0.25  # held-out half: measured 0.282 (before the cause agreement: 0.215); chance 0.104
+    # Held-out half: measured 0.306 SQLite, 0.324 PostgreSQL (before the cause prior: 0.282, 0.309; before the cause
+    # agreement: 0.215); chance 0.104.
+    assert english >= 0.28
+
+
+# --- the cause prior, on many queries -----------------------------------------------------
+# Either half has 62-68 queries (one standard error of precision@5 about 0.05): too few to tell a gain of a few
+# points. Recalls of the library itself, each with its own recall event excluded (from the hits and from the prior's
+# counts), give many more; the prior was chosen on the tuning half, the 300 and 1,200 such recalls
+# (bench/lessons_quality.py --leave-one-out), of which these 600 are half.
+
+
+def test_the_cause_prior_raises_precision_on_recalls_of_the_library(session, clock, monkeypatch):  # type: ignore[no-untyped-def]
+    rows = lessons.read_sample()
+    lessons.import_rows(session, rows, now=clock())
+    session.commit()
+    valid = [r for r in rows if r["Year Posted"].strip().isdigit()]
+    queries = [(rules.clean_source_text(r["Trade Name/Product"])[:200] + " " + rules.clean_source_text(r["Reason for Recall"]),
+                rules.clean_source_text(r["FDA Determined Cause"]), f"FDA-{r['Recall Event ID']}")
+               for r in random.Random(2028).sample(valid, 600)]
+    with_prior = _precision(session, queries)
+    monkeypatch.setattr(search, "PRIOR", 0.0)
+    without = _precision(session, queries)
+    print(f"\nprecision@5 of 600 library recalls, own recall excluded: {with_prior:.3f} with the cause prior, {without:.3f} without")
+    assert with_prior >= without + 0.015  # measured 0.358 and 0.331 on SQLite, 0.360 and 0.335 on PostgreSQL
