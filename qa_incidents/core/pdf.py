@@ -12,9 +12,10 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fpdf import FPDF
+if TYPE_CHECKING:  # fpdf2 and fontTools (~45 MB) are imported by the first document printed, not by every worker
+    from fpdf import FPDF
 
 # fpdf2 subsets fonts through fontTools, which logs every table it prunes at INFO: noise in the server's log.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -49,6 +50,8 @@ def has_cjk_font() -> bool:
 
 def new_pdf(**kwargs: object) -> FPDF:
     """An A4 FPDF with the DejaVu family (regular, bold) registered and, when available, a Japanese fallback."""
+    from fpdf import FPDF
+
     pdf = FPDF(format=kwargs.pop("format", "A4"), **kwargs)  # type: ignore[arg-type]
     pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))

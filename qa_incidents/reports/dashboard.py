@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
-from fpdf import FPDF
 from markupsafe import Markup, escape
 
 from qa_incidents.accounts.models import Division, User
@@ -613,6 +612,8 @@ def _closed_between(session: so.Session, start: datetime, end: datetime) -> list
 
 
 def portfolio_pdf(p: Portfolio, *, zone: str) -> bytes:
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4", orientation="L")
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))

@@ -13,16 +13,19 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.client import Saml2Client
-from saml2.config import SPConfig
-from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, NameID
-from saml2.time_util import str_to_time
 
 from qa_incidents.sso.protocol import Identity, SignInFailed
+
+if TYPE_CHECKING:  # pysaml2 (and the XML schemas it loads, ~45 MB) is imported by the first SAML sign-in only
+    from saml2.client import Saml2Client
+    from saml2.config import SPConfig
+
+#: The two bindings used (saml2.BINDING_HTTP_POST / _REDIRECT), written here so the module imports without pysaml2.
+BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 
 log = logging.getLogger(__name__)
 #: Seconds of clock difference tolerated between this server and the provider.
@@ -50,6 +53,8 @@ class SamlSettings:
 
 
 def _config(settings: SamlSettings) -> SPConfig:
+    from saml2.config import SPConfig
+
     config = SPConfig()
     config.load({
         "entityid": settings.entity_id,
@@ -70,6 +75,8 @@ def _config(settings: SamlSettings) -> SPConfig:
 
 
 def _client(settings: SamlSettings) -> Saml2Client:
+    from saml2.client import Saml2Client
+
     try:
         return Saml2Client(config=_config(settings))
     except SignInFailed:
@@ -136,6 +143,9 @@ def finish(settings: SamlSettings, kept: dict[str, Any], *, saml_response: str) 
     authn_at: float | None = None
     session_index = ""
     statements = response.assertion.authn_statement or []
+    from saml2.saml import NAMEID_FORMAT_UNSPECIFIED
+    from saml2.time_util import str_to_time
+
     if statements:
         authn_at = float(calendar.timegm(str_to_time(statements[0].authn_instant)))
         session_index = statements[0].session_index or ""
@@ -174,6 +184,8 @@ def logout_url(settings: SamlSettings, *, logout_hint: str, relay_state: str) ->
             return None
         destination = destinations[0]["location"]
         name_format, subject, session_index = (logout_hint.split("|") + ["", "", ""])[:3]
+        from saml2.saml import NameID
+
         name_id = NameID(format=name_format, text=subject)
         _, request = client.create_logout_request(destination, idp, name_id=name_id,
                                                   session_indexes=[session_index] if session_index else None)
@@ -182,3 +194,4 @@ def logout_url(settings: SamlSettings, *, logout_hint: str, relay_state: str) ->
     except Exception as e:  # the local session ends regardless
         log.warning("no SAML single log-out: %s", e)
         return None
+

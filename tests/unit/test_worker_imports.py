@@ -1,0 +1,26 @@
+"""A web worker loads what every page needs, not the SAML and PDF libraries (about 90 MB between them): those load
+with the first SAML sign-in or the first printed document. And the binding names the SAML module writes itself are
+pysaml2's own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_creating_the_app_does_not_load_pysaml2_or_fpdf(tmp_path):  # type: ignore[no-untyped-def]
+    code = ("import sys; from qa_incidents import create_app; create_app(); "
+            "print(' '.join(m for m in ('saml2', 'fpdf', 'fontTools', 'xmlschema') if m in sys.modules))")
+    env = {**os.environ, "SCHEDULER_IN_PROCESS": "0", "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
+           "QA_INSTANCE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "", out.stdout
+
+
+def test_the_saml_binding_names_are_pysaml2s():  # type: ignore[no-untyped-def]
+    import saml2
+
+    from qa_incidents.sso import saml
+
+    assert (saml.BINDING_HTTP_POST, saml.BINDING_HTTP_REDIRECT) == (saml2.BINDING_HTTP_POST, saml2.BINDING_HTTP_REDIRECT)
