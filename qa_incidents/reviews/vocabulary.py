@@ -15,6 +15,7 @@ in-process copy is kept under. An edit re-indexes the lessons holding the change
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -59,8 +60,10 @@ _WORD = re.compile(r"[0-9a-z]+")
 _DOUBLE = re.compile(r"([b-df-hj-np-tv-z])\1$")
 
 
+@functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
-    """A light English stem, enough to meet inflections of one term (crack, cracks, cracked, cracking)."""
+    """A light English stem, enough to meet inflections of one term (crack, cracks, cracked, cracking). Kept per
+    word: a search page stems its hits' texts, some eight hundred words, most of them seen before."""
     w = word
     if len(w) > 4 and w.endswith("ies"):
         w = w[:-3] + "y"
