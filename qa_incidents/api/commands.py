@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
@@ -68,20 +69,29 @@ def run_import(*, file: str, profile_name: str, actor_email: str | None, report:
             _fail(f"the file has no column(s) {', '.join(missing)} that the profile {profile.name} reads")
         result = importer.ImportReport()
         # One transaction per batch of rows (importer.CHUNK), read from the file as it goes (a CSV file is never
-        # held whole): a crash keeps what was imported, and the next run skips it by its key.
+        # held whole): a crash keeps what was imported, and the next run skips it by its key. The next batch is
+        # read and mapped (importer.prepare: no database) in a thread while one is written, so its Python work
+        # runs while the database works (SQLite's and PostgreSQL's drivers let other threads run while they wait).
         rows = source.iter_rows()
+
+        def read_next() -> importer.Prepared:
+            return importer.prepare(profile, list(itertools.islice(rows, importer.CHUNK)))
+
         with click.progressbar(length=source.total, label=f"Importing {Path(file).name}", file=None,
-                               show_pos=True) if show_progress else _NoBar() as bar:
+                               show_pos=True) if show_progress else _NoBar() as bar, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
+            coming = reader.submit(read_next)
             while True:
                 try:
-                    batch = list(itertools.islice(rows, importer.CHUNK))
+                    batch = coming.result()
                 except importer.ImportFileError as e:  # the file changed since it was checked
                     _fail(f"{file}: {e}")
                 if not batch:
                     break
+                coming = reader.submit(read_next)
                 begin_write(session)
                 try:
-                    importer.import_rows(session, profile=profile, rows=batch, user=user, now=now(), report=result,
+                    importer.import_rows(session, profile=profile, rows=[batch], user=user, now=now(), report=result,
                                          progress=bar.update)
                     session.commit()
                 except importer.ProfileError as e:

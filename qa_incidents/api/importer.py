@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import gzip
 import hashlib
 import html
@@ -558,7 +559,23 @@ class RowContext:
         return "", names[0] if names else ""
 
     def render(self, template: str) -> str:
-        return re.sub(r"\{([^{}]+)\}", lambda m: self.get(m.group(1)), template)
+        literals, names = _template(template)
+        get = self.get
+        parts = [literals[0]]
+        for name, literal in zip(names, literals[1:], strict=True):
+            parts.append(get(name))
+            parts.append(literal)
+        return "".join(parts)
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A template split once (not per row): its literal pieces around the {column} placeholders, and the columns."""
+    pieces = _PLACEHOLDER.split(template)
+    return tuple(pieces[0::2]), tuple(pieces[1::2])
 
 
 def _text(ctx: RowContext, spec: Any) -> tuple[str, str]:
@@ -570,7 +587,7 @@ def _text(ctx: RowContext, spec: Any) -> tuple[str, str]:
     if "lines" in spec:
         lines = []
         for line in spec["lines"]:
-            names = re.findall(r"\{([^{}]+)\}", line)
+            names = _template(line)[1]
             if not names or any(ctx.get(n) for n in names):
                 lines.append(ctx.render(line))
         return "\n".join(lines).strip(), "template"
@@ -581,12 +598,17 @@ def _text(ctx: RowContext, spec: Any) -> tuple[str, str]:
 
 
 def _parse_datetime(raw: str, profile: Profile, formats: list[str]) -> datetime:
-    raw = raw.strip()
+    return _datetime_of(raw.strip(), tuple(formats or profile.date_formats), profile.timezone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _datetime_of(raw: str, formats: tuple[str, ...], timezone: str) -> datetime:
+    """A date or time as a file writes it, in UTC (ValueError when it is none); kept, as a file repeats its dates."""
     value: datetime | None = None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        for fmt in formats or profile.date_formats:
+        for fmt in formats:
             try:
                 value = datetime.strptime(raw, fmt)
                 break
@@ -597,7 +619,7 @@ def _parse_datetime(raw: str, profile: Profile, formats: list[str]) -> datetime:
     if value.year < 1900:
         raise ValueError(f"the year {value.year} is not plausible")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(profile.timezone))
+        value = value.replace(tzinfo=ZoneInfo(timezone))
     return value.astimezone(UTC)
 
 
@@ -627,14 +649,20 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError("not yes or no")
 
 
+@functools.cache
+def _options(enum_type: type) -> frozenset[str]:
+    return frozenset(m.value for m in enum_type)
+
+
 def _parse_choice(raw: str, spec: Any, enum_type: type) -> Any:
-    options = {m.value for m in enum_type}
+    options = _options(enum_type)
     value = raw.strip()
     if value in options:
         return enum_type(value)
     if isinstance(spec, dict):
+        lowered = value.lower()
         for needle, target in spec.get("contains", []):
-            if needle.lower() in value.lower():
+            if needle.lower() in lowered:
                 return enum_type(target)
         if "default" in spec:
             return enum_type(spec["default"])
@@ -751,11 +779,21 @@ EXTRA_TARGETS: dict[str, str | Callable[..., str | None]] = {
 
 
 #: The same record kinds made for a whole batch at once: section → "module:function", called as
-#: fn(session, items=[{"record":, "values":, "incident_id":}, …], user=, now=, source=, run_id=) and returning one
-#: outcome per item, in order, as the per-row function would. A section without one here is made row by row.
+#: fn(session, items=[{"record":, "values":, "incident_id":, "incident":}, …], user=, now=, source=, run_id=) and
+#: returning one outcome per item, in order, as the per-row function would ("incident": the incident filed from the
+#: row in this batch, an Incident or an incidents.bulk.Filed, else None; "prepared": see PREPARE_TARGETS, else
+#: None). A section without one is made row by row.
 BATCH_TARGETS: dict[str, str | Callable[..., list[str | None]]] = {
     "lesson": "qa_incidents.api.targets:lessons_from_rows",
     "recall": "qa_incidents.api.targets:recalls_from_rows",
+}
+
+
+#: What a batch target needs of each row that can be worked out while the file is read (prepare(): no database, no
+#: application): section → "module:function", called as fn(record, values) (values: the section rendered for the
+#: row); its result reaches the batch function as the item's "prepared".
+PREPARE_TARGETS: dict[str, str | Callable[..., Any]] = {
+    "lesson": "qa_incidents.api.targets:lesson_row_prepared",
 }
 
 
@@ -764,6 +802,7 @@ def register_target(section: str, target: str | Callable[..., str | None]) -> No
     function registered before for the section is dropped)."""
     EXTRA_TARGETS[section] = target
     BATCH_TARGETS.pop(section, None)
+    PREPARE_TARGETS.pop(section, None)
 
 
 def _target(section: str, registry: dict[str, Any] | None = None) -> Callable[..., Any] | None:
@@ -907,10 +946,11 @@ def import_rows(
     stop: int | None = None,
     report: ImportReport | None = None,
     progress: Callable[[int], None] | None = None,
-    rows: Iterable[tuple[int, dict[str, str]]] | None = None,
+    rows: Iterable[tuple[int, dict[str, str]] | Prepared] | None = None,
 ) -> ImportReport:
     """Import rows [start:stop] of the file, or the given (line, record) rows, BATCH at a time (flushing, never
-    committing: the caller owns the transaction, and commits after each CHUNK to make one transaction a batch)."""
+    committing: the caller owns the transaction, and commits after each CHUNK to make one transaction a batch).
+    `rows` may also hold batches made by prepare(), each imported as one batch."""
     report = report or ImportReport()
     defaults = ensure_catalogue(session, profile=profile, user=user, now=now)
     cache: dict[Any, Any] = {}
@@ -920,6 +960,12 @@ def import_rows(
         rows = source.rows[start:stop]
     batch: list[tuple[int, dict[str, str]]] = []
     for row in rows:
+        if isinstance(row, Prepared):  # a batch prepare() made (the command line's)
+            if batch:
+                _import_batch(session, profile, batch, user, now, defaults, cache, run_id, report, progress)
+                batch = []
+            _import_batch(session, profile, row, user, now, defaults, cache, run_id, report, progress)
+            continue
         batch.append(row)
         if len(batch) >= BATCH:
             _import_batch(session, profile, batch, user, now, defaults, cache, run_id, report, progress)
@@ -934,6 +980,42 @@ BATCH = CHUNK
 
 
 @dataclass
+class Prepared:
+    """A batch of rows mapped and checked (prepare()), waiting to be imported: import_rows(rows=[prepared])."""
+
+    profile: Profile
+    items: list[_Row]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def prepare(profile: Profile, rows: list[tuple[int, dict[str, str]]]) -> Prepared:
+    """What a batch's rows give before the database is asked anything: each row's source key, its field values
+    (or the reason it is rejected) and the values of the profile's other sections. Touches neither the session
+    nor the application, so the command line prepares the next batch in a thread while one is being written."""
+    items = [_Row(line, record) for line, record in rows]
+    sections = {name: spec for name, spec in profile.extra.items() if isinstance(spec, dict) and "key" in spec}
+    early = {name: fn for name in sections if name in BATCH_TARGETS
+             for fn in (_target(name, PREPARE_TARGETS),) if fn is not None}
+    for item in items:
+        item.ctx = RowContext(profile, item.record)
+        try:
+            item.key = row_key(profile, item.record, item.ctx)
+            mapped = map_row(profile, item.record, item.ctx)
+        except RowRejected as e:
+            item.outcome, item.reason = "rejected", str(e)
+            continue
+        item.warnings.extend(mapped.warnings)
+        item.values = mapped.values
+        item.sections = {name: {field: _text(item.ctx, spec)[0] for field, spec in section.items()}
+                         for name, section in sections.items()}
+        for name, ahead in early.items():
+            item.prepared[name] = ahead(item.record, item.sections[name])
+    return Prepared(profile, items)
+
+
+@dataclass
 class _Row:
     """One row on its way through a batch: its outcome and messages are added to the report in line order."""
 
@@ -944,13 +1026,17 @@ class _Row:
     facts: IncidentFacts | None = None
     incident_id: int | None = None
     ctx: RowContext | None = None
-    incident: Incident | None = None  # held so the session's weak identity map keeps it for the batch's targets
+    #: The incident filed from the row (held so the session's weak identity map keeps it for the batch's targets),
+    #: or what the targets need of it (incidents.bulk.Filed) when the row is imported history.
+    incident: Any = None
+    sections: dict[str, dict[str, str]] | None = None  # the profile's other sections rendered for the row
+    prepared: dict[str, Any] = field(default_factory=dict)  # what PREPARE_TARGETS worked out, by section
     outcome: str = ""  # "imported", "present" or "rejected"
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
 
 
-def _import_batch(session: so.Session, profile: Profile, rows: list[tuple[int, dict[str, str]]], user: User,
+def _import_batch(session: so.Session, profile: Profile, rows: list[tuple[int, dict[str, str]]] | Prepared, user: User,
                   now: datetime, defaults: Catalogue, cache: dict[Any, Any], run_id: int | None,
                   report: ImportReport, progress: Callable[[int], None] | None) -> None:
     """Import a batch of rows at once: every row mapped and checked first (a bad row is rejected with its reason,
@@ -962,7 +1048,7 @@ def _import_batch(session: so.Session, profile: Profile, rows: list[tuple[int, d
     its savepoint and its rows are imported one at a time as before, so one bad row never costs the others."""
     from qa_incidents.core import audit
 
-    items = [_Row(line, record) for line, record in rows]
+    items = rows.items if isinstance(rows, Prepared) else prepare(profile, rows).items
     seen, extra = dict(report.seen), {k: dict(v) for k, v in report.extra.items()}
     try:
         with session.begin_nested(), audit.deferred(session):
@@ -973,7 +1059,7 @@ def _import_batch(session: so.Session, profile: Profile, rows: list[tuple[int, d
         for obj in list(session.identity_map.values()):
             if isinstance(obj, Incident) and any(obj.id == i.incident_id for i in items):
                 session.expunge(obj)
-        for line, record in rows:
+        for line, record in [(i.line, i.record) for i in items]:
             report.rows += 1
             outcome = _import_one(session, profile, line, record, user, now, defaults, cache, run_id, report,
                                   report.seen)
@@ -1002,20 +1088,15 @@ def _batch_incidents(session: so.Session, profile: Profile, items: list[_Row], u
     from qa_incidents.incidents.bulk import file_incidents
 
     waiting: list[_Row] = []
-    for item in items:
-        item.ctx = RowContext(profile, item.record)
-        try:
-            item.key = row_key(profile, item.record, item.ctx)
-            if item.key in seen:
-                item.warnings.append(f"the same source key as line {seen[item.key]}: counted as already present")
-            else:
-                seen[item.key] = item.line
-            mapped = map_row(profile, item.record, item.ctx)
-            item.warnings.extend(mapped.warnings)
-            item.values = mapped.values
+    for item in items:  # mapped and checked by prepare(); the keys seen before are this run's, in line order
+        if item.outcome == "rejected" and not item.key:
+            continue
+        if item.key in seen:
+            item.warnings.insert(0, f"the same source key as line {seen[item.key]}: counted as already present")
+        else:
+            seen[item.key] = item.line
+        if item.outcome != "rejected":
             waiting.append(item)
-        except RowRejected as e:
-            item.outcome, item.reason = "rejected", str(e)
     # A key twice in one batch: its first row is filed in one round, the next finds it present in the next.
     while waiting:
         known = _imported_many(session, profile.source, {i.key for i in waiting}, "incident")
@@ -1082,7 +1163,9 @@ def imported_entities(session: so.Session, source: str, keys: set[str], entity_t
 def remember_many(session: so.Session, rows: list[dict[str, Any]]) -> None:
     """remember() for a batch: each dict has source, source_key, entity_type, entity_id, import_run_id, created_at."""
     if rows:
-        session.connection().execute(sa.insert(ImportedRecord.__table__), rows)
+        from qa_incidents.core.bulk import insert_rows
+
+        insert_rows(session.connection(), ImportedRecord.__table__, rows)
 
 
 def _batch_targets(session: so.Session, profile: Profile, items: list[_Row], user: User, now: datetime,
@@ -1099,9 +1182,11 @@ def _batch_targets(session: so.Session, profile: Profile, items: list[_Row], use
         many = _target(section, BATCH_TARGETS)
         outcomes: list[str | None]
         if many is not None:
-            batch = [{"record": i.record, "values": {name: _text(i.ctx or RowContext(profile, i.record), item)[0]
-                                                     for name, item in spec.items()},
-                      "incident_id": i.incident_id} for i in with_incident]
+            batch = [{"record": i.record,
+                      "values": i.sections[section] if i.sections is not None and section in i.sections else
+                      {name: _text(i.ctx or RowContext(profile, i.record), item)[0] for name, item in spec.items()},
+                      "incident_id": i.incident_id, "incident": i.incident, "prepared": i.prepared.get(section)}
+                     for i in with_incident]
             outcomes = list(many(session, items=batch, user=user, now=now, source=profile.source, run_id=run_id))
         else:
             target = _target(section)

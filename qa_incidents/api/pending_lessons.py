@@ -55,14 +55,15 @@ def propose_exported(session: so.Session, *, record: dict[str, str], fmt: str, u
 
 
 def propose_many(session: so.Session, *, items: list[tuple[dict[str, str], int | None]], user: Any,
-                 now: datetime) -> list[str]:
+                 now: datetime, scrubbed: dict[str, str] | None = None) -> list[str]:
     """`propose` for a batch of (row, incident_id), one outcome each in order: the same refusals, one look-up of the
     batch's references and one INSERT of its new held rows. Only what holding needs is worked out here (the
-    reference and title, from the reason scrubbed once per distinct text); the whole lesson is made from the kept
-    row when it is reviewed, as for a single proposal."""
+    reference and title, from the reason scrubbed once per distinct text: `scrubbed`, raw reason → scrubbed_reason(),
+    may bring them worked out before); the whole lesson is made from the kept row when it is reviewed, as for a
+    single proposal."""
     if not can(user.actor, Capability.WRITE_REVIEWS):
         return ["rejected: your role may not propose lessons learned"] * len(items)
-    scrubbed: dict[str, str] = {}
+    scrubbed = dict(scrubbed or {})
     heads: list[tuple[str, str] | str] = []
     for record, _ in items:
         try:
@@ -102,13 +103,12 @@ def fda_heading(row: dict[str, str], *, now: datetime, scrubbed: dict[str, str] 
     """The reference and title `lessons.lesson_from_fda` gives a row, with the same refusals (ValueError), without
     making the rest of the lesson; `scrubbed` keeps each reason's scrubbed text for the next row of the same recall.
     (tests/services/test_import_batches.py checks that the two agree on every sample row.)"""
-    from qa_incidents.reviews import rules
 
     event = (row.get("Recall Event ID") or "").strip()
     raw = row.get("Reason for Recall", "") or ""
     memo = scrubbed if scrubbed is not None else {}
     if raw not in memo:
-        memo[raw] = rules.scrub_personal_data(rules.clean_source_text(raw))
+        memo[raw] = scrubbed_reason(row)
     reason = memo[raw]
     if not event.isdigit():
         raise ValueError("no recall event id")
@@ -122,6 +122,14 @@ def fda_heading(row: dict[str, str], *, now: datetime, scrubbed: dict[str, str] 
         raise ValueError(f"year {year} out of range")
     title = reason if len(reason) <= 160 else reason[:157].rsplit(" ", 1)[0] + "…"
     return f"FDA-{event}", title
+
+
+def scrubbed_reason(row: dict[str, str]) -> str:
+    """A source row's reason for recall as a lesson's title and summary start from: cleaned, personal data removed
+    (no database, no request: an import works it out while it reads the file)."""
+    from qa_incidents.reviews import rules
+
+    return rules.scrub_personal_data(rules.clean_source_text(row.get("Reason for Recall", "") or ""))
 
 
 #: Marks a held row that came from the library's export (and in which file format), not from the FDA sample.

@@ -162,11 +162,20 @@ def _campaign_of(values: dict[str, str], key: str, incident: Any, user: Any) -> 
 
 def lessons_from_rows(session: so.Session, *, items: list[dict[str, Any]], user: Any, now: datetime, source: str,
                       run_id: int | None = None) -> list[str]:
-    """lesson_from_row for a batch (importer.BATCH_TARGETS)."""
+    """lesson_from_row for a batch (importer.BATCH_TARGETS), with the reasons lesson_row_prepared() scrubbed."""
     from qa_incidents.api import pending_lessons
 
+    scrubbed = {i["record"].get("Reason for Recall", "") or "": i["prepared"] for i in items
+                if i.get("prepared") is not None}
     return pending_lessons.propose_many(session, items=[(i["record"], i["incident_id"]) for i in items], user=user,
-                                        now=now)
+                                        now=now, scrubbed=scrubbed)
+
+
+def lesson_row_prepared(record: dict[str, str], values: dict[str, str]) -> str:
+    """What lessons_from_rows needs of a row worked out ahead (importer.PREPARE_TARGETS): its scrubbed reason."""
+    from qa_incidents.api import pending_lessons
+
+    return pending_lessons.scrubbed_reason(record)
 
 
 def recalls_from_rows(session: so.Session, *, items: list[dict[str, Any]], user: Any, now: datetime, source: str,
@@ -181,11 +190,12 @@ def recalls_from_rows(session: so.Session, *, items: list[dict[str, Any]], user:
 
     outcomes: list[str] = ["" for _ in items]
     keys = [recall_key(i["values"]) for i in items]
-    wanted = sorted({i["incident_id"] for i in items
-                     if session.identity_map.get(so.Session.identity_key(Incident, i["incident_id"])) is None})
-    held = []  # the session's identity map holds objects weakly: these stay loaded for the batch
+    # The incidents: those filed in the batch as given (an Incident, or what was filed of it), the others loaded.
+    incident_of: dict[int, Any] = {i["incident_id"]: i["incident"] for i in items if i.get("incident") is not None}
+    wanted = sorted({i["incident_id"] for i in items if i["incident_id"] not in incident_of})
     for n in range(0, len(wanted), 500):
-        held.extend(session.scalars(sa.select(Incident).where(Incident.id.in_(wanted[n:n + 500]))).all())
+        incident_of.update((i.id, i) for i in session.scalars(sa.select(Incident).where(
+            Incident.id.in_(wanted[n:n + 500]))))
     may: dict[int, bool] = {}
     recall_of = importer.imported_entities(session, source, {k for k in keys if k}, "recall")
     references: dict[int, str] = {}
@@ -210,7 +220,7 @@ def recalls_from_rows(session: so.Session, *, items: list[dict[str, Any]], user:
             if not key:
                 outcomes[n] = "rejected: no recall key"
                 continue
-            incident = session.get(Incident, item["incident_id"])
+            incident = incident_of.get(item["incident_id"])
             if incident is None:
                 outcomes[n] = "rejected: no incident"
                 continue
@@ -236,11 +246,10 @@ def recalls_from_rows(session: so.Session, *, items: list[dict[str, Any]], user:
             else:
                 creating[key] = n
         order = list(creating.values())
-        made = [_campaign_of(items[n]["values"], keys[n], session.get(Incident, items[n]["incident_id"]), user)
-                for n in order]
+        made = [_campaign_of(items[n]["values"], keys[n], incident_of[items[n]["incident_id"]], user) for n in order]
         results = create_campaigns(session, user=user, now=now,
-                                   items=[(data, items[n]["incident_id"]) for n, (data, _) in zip(order, made,
-                                                                                                  strict=True)])
+                                   items=[(data, incident_of[items[n]["incident_id"]])
+                                          for n, (data, _) in zip(order, made, strict=True)])
         remembered = []
         for n, (_, history), result in zip(order, made, results, strict=True):
             if isinstance(result, DomainError):
@@ -259,5 +268,7 @@ def recalls_from_rows(session: so.Session, *, items: list[dict[str, Any]], user:
         importer.remember_many(session, remembered)
         waiting = later
     if links:
-        session.connection().execute(sa.insert(RecallIncident.__table__), links)
+        from qa_incidents.core.bulk import insert_rows
+
+        insert_rows(session.connection(), RecallIncident.__table__, links)
     return outcomes

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_incidents.core import events
+from qa_incidents.core.bulk import insert_rows
 from qa_incidents.core.db import Base
 
 JSONValue = str | int | float | bool | None | list[Any] | dict[str, Any]
@@ -69,7 +70,16 @@ def jsonable(value: Any) -> JSONValue:
     if kind in _PLAIN:  # the common cases first, without a call per plain item (a bulk import makes many events)
         return value
     if kind is dict:
-        return {str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            kind = type(v)
+            if kind in _PLAIN:
+                out[str(k)] = v
+            elif kind is list and len(v) == 2 and type(v[0]) in _PLAIN and type(v[1]) in _PLAIN:
+                out[str(k)] = [v[0], v[1]]  # a change's [before, after], the common case
+            else:
+                out[str(k)] = jsonable(v)
+        return out
     if kind is list:
         return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
@@ -92,6 +102,11 @@ def jsonable(value: Any) -> JSONValue:
 def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, JSONValue]:
     """The named attributes of an object, as audit-trail values."""
     return {f: jsonable(getattr(obj, f)) for f in fields}
+
+
+def snapshot_of(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, JSONValue]:
+    """snapshot() of the values a new row is written with (the same as of the object made from them)."""
+    return {f: v if type(v) in _PLAIN else jsonable(v) for f in fields for v in (values[f],)}
 
 
 def field_changes(before: dict[str, JSONValue], after: dict[str, JSONValue]) -> dict[str, list[JSONValue]]:
@@ -203,13 +218,18 @@ def _append_many(session: so.Session, rows: list[dict[str, Any]]) -> None:
         return
     session.flush()
     prev_hash = last_hash(session)
+    stamps: dict[Any, Any] = {}  # a batch's events share their time: written out once
     for row in rows:
+        at = row["occurred_at"]
+        stamp = stamps.get(at)
+        if stamp is None:
+            stamp = stamps[at] = jsonable(at)
         row["prev_hash"] = prev_hash
         prev_hash = row["hash"] = _hash(prev_hash, {
-            "occurred_at": jsonable(row["occurred_at"]), "actor_id": row["actor_id"],
+            "occurred_at": stamp, "actor_id": row["actor_id"],
             "entity_type": row["entity_type"], "entity_id": row["entity_id"], "incident_id": row["incident_id"],
             "action": row["action"], "changes": row["changes"]})
-    session.connection().execute(_APPEND, rows)
+    insert_rows(session.connection(), AuditEvent.__table__, rows)
     if any(row["incident_id"] is not None for row in rows):  # the incidents' watchers hear of them (their bells)
         events.announce(events.incidents_audited, session, rows=[r for r in rows if r["incident_id"] is not None])
 

@@ -213,6 +213,11 @@ def _note_write(conn: sa.Connection, _cursor: Any, statement: str, _parameters: 
         conn.info[_WROTE] = True
 
 
+def note_write(conn: sa.Connection) -> None:
+    """Say that the connection's transaction wrote, for a write sent to the driver directly (e.g. a COPY)."""
+    conn.info[_WROTE] = True
+
+
 @sa.event.listens_for(sa.Engine, "commit")
 @sa.event.listens_for(sa.Engine, "rollback")
 def _transaction_ended(conn: sa.Connection) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,22 +28,35 @@ from qa_incidents.incidents.rules import (
 from qa_incidents.incidents.service import _PRODUCT_TO_FILE, AUDITED_FIELDS, FACT_FIELDS, _clean
 
 
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """An incident filed as imported history, as far as the batch's other records need it (not an object of the
+    session: making 500 ORM objects a batch costs more than the rest of filing them)."""
+
+    id: int
+    reference: str
+    division_id: int
+    title: str
+    aware_at: datetime
+
+
 def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts], now: datetime,
-                   history_source: str | None = None) -> list[Incident | ValidationFailed]:
+                   history_source: str | None = None) -> list[Incident | Filed | ValidationFailed]:
     """File each of the facts as `file_incident` would (same checks, reference numbers in order from the year's
     counter, a "created" audit event each), returning in the same order the
     incident or the ValidationFailed that refused it; nothing is written for a refused one.
 
     `history_source`: the incidents are imported history from that source, recorded as `workflow.record_as_history`
     does (an "imported_history" event after "created"); the row is written historical at
-    once instead of being updated (the "created" event's fields do not include the status).
+    once instead of being updated (the "created" event's fields do not include the status), and each is returned as
+    a `Filed` (its id, reference, division, title and awareness), not as an object of the session.
     Otherwise the caller derives each new incident's notification records (`notifications.records.derive(…,
     new=True)`, as file_incident does): the incidents package reaches the notifications only through service.py.
     Audit events go through audit.record(), so inside `audit.deferred` they are written with the batch's others."""
     known = country_codes()
     products: dict[int, Any] = {}
     may_file: dict[int, bool] = {}
-    results: list[Incident | ValidationFailed] = []
+    results: list[Incident | Filed | ValidationFailed] = []
     rows: list[dict[str, Any]] = []
     for item in facts:
         errors = validate_facts(item, now=now, known_countries=known)
@@ -78,13 +92,16 @@ def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts
             if result is not None:
                 continue
             incident_id, row = next(made)
-            incident = Incident(id=incident_id, **row)
-            so.make_transient_to_detached(incident)
-            session.add(incident)
-            results[i] = incident
+            if history_source is None:
+                incident = Incident(id=incident_id, **row)
+                so.make_transient_to_detached(incident)
+                session.add(incident)
+                results[i] = incident
+            else:
+                results[i] = Filed(incident_id, row["reference"], row["division_id"], row["title"], row["aware_at"])
             audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident_id,
                          incident_id=incident_id, action="created", now=now,
-                         changes=audit.field_changes({}, audit.snapshot(incident, AUDITED_FIELDS)))
+                         changes=audit.field_changes({}, audit.snapshot_of(row, AUDITED_FIELDS)))
             if history_source is not None:
                 audit.record(session, actor_id=user.id, entity_type="incident", entity_id=incident_id,
                              incident_id=incident_id, action="imported_history", now=now,

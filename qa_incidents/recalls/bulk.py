@@ -7,13 +7,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
 from qa_incidents.core import audit
-from qa_incidents.core.bulk import insert_with_ids
+from qa_incidents.core.bulk import insert_rows, insert_with_ids
 from qa_incidents.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from qa_incidents.core.permissions import Capability, can_read_division, can_work_division
 from qa_incidents.core.sequences import next_values
@@ -23,16 +22,18 @@ from qa_incidents.recalls.rules import RecallStatus
 from qa_incidents.recalls.service import CAMPAIGN_FIELDS, CampaignInput, _validate
 
 
-def create_campaigns(session: so.Session, *, user: User, items: list[tuple[CampaignInput, int]],
+def create_campaigns(session: so.Session, *, user: User, items: list[tuple[CampaignInput, int | Any]],
                      now: datetime) -> list[tuple[int, str] | DomainError]:
-    """`create_campaign` for each (data, incident_id) — a draft recall of one incident — with the same checks and
-    the same "created" audit event; returns, in order, the new campaign's (id, reference) or the error that refused
-    it (nothing written for that one)."""
+    """`create_campaign` for each (data, incident) — a draft recall of one incident, given by its id or as an object
+    with its id, division_id and reference (an Incident, or the incidents.bulk.Filed of one just filed) — with the
+    same checks and the same "created" audit event; returns, in order, the new campaign's (id, reference) or the
+    error that refused it (nothing written for that one)."""
     results: list[tuple[int, str] | DomainError | None] = []
     rows: list[dict[str, Any]] = []
-    incidents: dict[int, Incident] = {}
-    for data, incident_id in items:
-        incident = session.get(Incident, incident_id)
+    incidents: dict[int, Any] = {}
+    for data, given in items:
+        incident = session.get(Incident, given) if isinstance(given, int) else given
+        incident_id = incident.id if incident is not None else given
         if incident is None or not can_read_division(user.actor, incident.division_id):
             results.append(NotFound(str(_l("No such incident."))))
             continue
@@ -58,7 +59,7 @@ def create_campaigns(session: so.Session, *, user: User, items: list[tuple[Campa
         session.flush()
         ids = insert_with_ids(session.connection(), RecallCampaign.__table__,
                               [{k: v for k, v in row.items() if k != "_incident_id"} for row in rows], key="reference")
-        session.connection().execute(sa.insert(RecallIncident.__table__), [
+        insert_rows(session.connection(), RecallIncident.__table__, [
             {"recall_id": recall_id, "incident_id": row["_incident_id"], "linked_by_id": user.id, "linked_at": now}
             for recall_id, row in zip(ids, rows, strict=True)])
         made = iter(zip(ids, rows, strict=True))

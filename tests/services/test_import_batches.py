@@ -218,3 +218,56 @@ def test_a_csv_file_is_streamed_with_the_same_rows_and_limits(tmp_path):  # type
     latin.write_bytes("reference,title\nA-1,caf\xe9\n".encode("latin-1"))
     with pytest.raises(importer.ImportFileError, match="not UTF-8"):
         importer.stream_file(latin)
+
+
+def test_rows_written_by_insert_rows_read_back_as_an_insert_writes_them(demo, demo_user, clock):  # type: ignore[no-untyped-def]
+    """core/bulk.insert_rows (COPY on PostgreSQL, the driver's executemany on SQLite) writes what sa.insert writes:
+    times, JSON, nulls, text with tabs, quotes, backslashes and line breaks, and a default left out."""
+    from qa_incidents.core.bulk import insert_rows
+
+    hq = demo_user("hq.qa@example.com")
+    texts = ["plain", "tab\there", 'quote " and \\ backslash', "line\nbreak\r\nand \\N", "", "日本語の説明"]
+
+    def rows(prefix: str) -> list[dict[str, object]]:
+        return [{"source_ref": f"{prefix}-{n}", "title": text, "row": {"Reason": text, "n": str(n), "list": [n]},
+                 "incident_id": None, "imported_by_id": hq.id, "imported_at": clock()} for n, text in enumerate(texts)]
+
+    connection = demo.connection()
+    connection.execute(sa.insert(PendingLesson.__table__), rows("ORM"))
+    insert_rows(connection, PendingLesson.__table__, rows("BULK"))
+    demo.commit()
+
+    def read(prefix: str) -> list[tuple[object, ...]]:
+        found = demo.execute(sa.select(PendingLesson.source_ref, PendingLesson.title, PendingLesson.row,
+                                       PendingLesson.incident_id, PendingLesson.imported_by_id,
+                                       PendingLesson.imported_at, PendingLesson.reason, PendingLesson.decision)
+                             .where(PendingLesson.source_ref.like(f"{prefix}-%"))
+                             .order_by(PendingLesson.id)).all()
+        return [(r[0].removeprefix(prefix), *r[1:]) for r in found]
+
+    written = read("BULK")
+    assert written == read("ORM")
+    assert [r[1] for r in written] == texts
+    assert written[3][2] == {"Reason": "line\nbreak\r\nand \\N", "n": "3", "list": [3]}
+    assert {r[5] for r in written} == {clock()} and {r[6] for r in written} == {""}  # reason: its default
+
+
+def test_a_prepared_batch_needs_no_database_and_imports_as_its_rows(demo, demo_user, clock):  # type: ignore[no-untyped-def]
+    """The command line maps the next batch (importer.prepare) in a thread, without the session; importing it gives
+    the report the rows themselves give."""
+    header, rows = _fda_rows(60)
+    source = importer.read_file("f.csv", _csv(header, rows))
+    profile = importer.load_profile(demo, "fda-device-recalls")
+    prepared = importer.prepare(profile, source.rows)
+    assert len(prepared) == 60
+    hq = demo_user("hq.qa@example.com")
+    by_batch = importer.import_rows(demo, profile=profile, rows=[prepared], user=hq, now=clock())
+    demo.rollback()
+    by_rows = importer.import_rows(demo, profile=profile, rows=source.rows, user=hq, now=clock())
+    demo.rollback()
+    assert by_batch.summary() == by_rows.summary()
+    assert by_batch.summary()["imported"] > 0 and by_batch.summary()["lessons"]["created"] > 0
+    assert [(r.line, r.key, r.reason) for r in by_batch.rejected] == [(r.line, r.key, r.reason)
+                                                                       for r in by_rows.rejected]
+    assert [(w.line, w.key, w.reason) for w in by_batch.warnings] == [(w.line, w.key, w.reason)
+                                                                       for w in by_rows.warnings]
