@@ -112,7 +112,9 @@ def deadline_rows(session: so.Session, *, user: User, filters: service.RegisterF
 
     after: tuple[Any, int] | None = None
     while True:  # with a deadline, soonest first
-        stmt = base.where(R.due_at.is_not(None))
+        # In due order through the due date's index (its rowid completes the order), stopping at the page: SQLite
+        # otherwise read every remaining open record of each state, then sorted them, for every page (O(n²)).
+        stmt = base.where(R.due_at.is_not(None)).with_hint(R, "INDEXED BY ix_notification_record_due_at", "sqlite")
         if after is not None:
             stmt = stmt.where(sa.tuple_(R.due_at, R.id) > after)
         page = session.execute(stmt.order_by(R.due_at, R.id).limit(PAGE)).all()
