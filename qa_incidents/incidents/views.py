@@ -251,6 +251,9 @@ def bulk_assign():  # type: ignore[no-untyped-def]
 
     if not can(current_user.actor, assignment.ASSIGNING):
         abort(403)
+    from qa_incidents.incidents.workflow_views import matrix_stored
+
+    matrix_stored()
     source = request.form if request.method == "POST" else request.args
     raw_ids = source.getlist("incident_id")
     raw = (source.get("assignee_id") or "").strip()

@@ -58,6 +58,11 @@ DEFAULT_SLA = SlaSettings(DEFAULT_TRIAGE_HOURS, DEFAULT_ESCALATION_HOURS)
 # --- the severity matrix ---------------------------------------------------------------
 
 
+def has_matrix(session: so.Session) -> bool:
+    """Whether a matrix version is stored (version 1 is stored by current_matrix on first use)."""
+    return session.scalar(sa.select(SeverityMatrixVersion.version).limit(1)) is not None
+
+
 def current_matrix(session: so.Session, *, now: datetime) -> sev.Matrix:
     """The newest matrix version; version 1 (the documented default) is stored on first use."""
     row = session.scalar(sa.select(SeverityMatrixVersion).order_by(SeverityMatrixVersion.version.desc()).limit(1))

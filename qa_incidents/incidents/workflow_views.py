@@ -15,7 +15,7 @@ from qa_incidents.core.errors import DomainError, ValidationFailed
 from qa_incidents.core.forms import apply_errors
 from qa_incidents.core.permissions import Capability, can
 from qa_incidents.core.signatures import SignatureRefused
-from qa_incidents.core.web import db, now, requires, viewer_timezone
+from qa_incidents.core.web import db, now, requires, viewer_timezone, write_apart
 from qa_incidents.incidents import severity as sev
 from qa_incidents.incidents import workflow
 from qa_incidents.incidents.lifecycle import ACTION_TITLES, Action, may_take
@@ -44,6 +44,14 @@ def _refused(e: DomainError, incident_id: int) -> Any:
     return redirect(url_for("incidents.show", incident_id=incident_id))
 
 
+def matrix_stored() -> None:
+    """Store version 1 of the severity matrix (the documented default) if none is, before a page reads it. Made apart
+    from the page's reading transaction (write_apart): that transaction, made a writer on first use, failed at once
+    on SQLite ("database is locked") whenever another request had written since it began."""
+    if not workflow.has_matrix(db()):
+        write_apart(lambda s: workflow.current_matrix(s, now=now()))
+
+
 @bp.route("/incidents/<id:incident_id>/triage", methods=["GET", "POST"])
 @requires(Capability.EDIT_INCIDENT)
 def triage(incident_id: int):  # type: ignore[no-untyped-def]
@@ -52,6 +60,7 @@ def triage(incident_id: int):  # type: ignore[no-untyped-def]
     verdict = verdicts.get(Action.TRIAGE) or verdicts.get(Action.RETRIAGE)
     if verdict is None or not verdict.allowed:
         abort(403)
+    matrix_stored()
     suggestion = workflow.suggestion_for(db(), incident, now=now())
     form = TriageForm()
     if not form.is_submitted():
@@ -159,6 +168,7 @@ def decide(incident_id: int):  # type: ignore[no-untyped-def]
         except DomainError as e:
             return _refused(e, incident.id)
     form.password.data = ""
+    matrix_stored()
     return render_template("workflow/decide.html", incident=incident, escalation=escalation, form=form,
                            suggestion=workflow.suggestion_for(db(), incident, now=now())), (422 if form.errors else 200)
 
@@ -221,8 +231,8 @@ def _lessons_total() -> int | None:
 def matrix():  # type: ignore[no-untyped-def]
     if not (can(current_user.actor, Capability.READ_INCIDENTS) or can(current_user.actor, Capability.MANAGE_RULES)):
         abort(403)
+    matrix_stored()  # version 1 is stored on first view
     current = workflow.current_matrix(db(), now=now())
-    db().commit()  # version 1 is stored on first view
     return render_template("workflow/matrix.html", matrix=current, versions=workflow.matrix_versions(db()),
                            history=workflow.matrix_history(db()), HARM_CLASS_TITLES=sev.HARM_CLASS_TITLES)
 
@@ -230,8 +240,8 @@ def matrix():  # type: ignore[no-untyped-def]
 @bp.route("/severity-matrix/edit", methods=["GET", "POST"])
 @requires(Capability.MANAGE_RULES)
 def matrix_edit():  # type: ignore[no-untyped-def]
+    matrix_stored()
     current = workflow.current_matrix(db(), now=now())
-    db().commit()
     form = MatrixForm()
     failed = False
     if not form.is_submitted():
