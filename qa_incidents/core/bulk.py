@@ -110,10 +110,12 @@ def _plan(connection: sa.Connection, table: sa.Table,
         columns = [*names, *(c.name for c in missing)]
         quote = dialect.identifier_preparer.quote
         listed = ", ".join(quote(c) for c in columns)
+        # The table's and columns' names come from the models' metadata, quoted by the dialect; values are bound.
         if dialect.name == "postgresql":
-            statement = f"COPY {quote(table.name)} ({listed}) FROM STDIN"
+            statement = f"COPY {quote(table.name)} ({listed}) FROM STDIN"  # nosec B608: metadata names only
         else:
-            statement = f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({', '.join('?' for _ in columns)})"
+            marks = ", ".join("?" for _ in columns)
+            statement = f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({marks})"  # nosec B608: metadata names only
         plan = (statement, converters, tuple(fixed))
     _PLANS[cache_key] = plan
     return plan
