@@ -1208,16 +1208,8 @@ def _batch_targets(session: so.Session, profile: Profile, items: list[_Row], use
                         del trail[mark:]
                     raise
         for item, outcome in zip(with_incident, outcomes, strict=True):
-            if outcome == "created":
-                counts["created"] += 1
-            elif outcome == "present":
-                counts["already_present"] += 1
-            elif outcome is None:
-                counts["not_available"] += 1
-            else:
-                counts["rejected"] += 1
-                reason = outcome.removeprefix("rejected:").strip() or "refused"
-                item.warnings.append(f"no {section} made: {reason}")
+            if (refused := _counted(counts, outcome)) is not None:
+                item.warnings.append(f"no {section} made: {refused}")
 
 
 def _import_one(session: so.Session, profile: Profile, line: int, record: dict[str, str], user: User, now: datetime,
@@ -1278,17 +1270,24 @@ def _extra_targets(session: so.Session, profile: Profile, record: dict[str, str]
         with session.begin_nested():
             outcome = target(session, record=record, values=values, incident_id=incident_id, user=user, now=now,
                              **extra)
-        if outcome == "created":
-            counts["created"] += 1
-        elif outcome == "present":
-            counts["already_present"] += 1
-        elif outcome is None:
-            counts["not_available"] += 1
-        else:
-            counts["rejected"] += 1
+        if (refused := _counted(counts, outcome)) is not None:
             # The row (its incident) is kept; the record it could not also make is reported, never dropped silently.
-            reason = outcome.removeprefix("rejected:").strip() or "refused"
-            report.warnings.append(Rejection(line, key, f"no {section} made: {reason}"))
+            report.warnings.append(Rejection(line, key, f"no {section} made: {refused}"))
+
+
+def _counted(counts: dict[str, int], outcome: str | None) -> str | None:
+    """Count what a section's target made of a row ("created", "present", None: not available, else a refusal);
+    the refusal's reason, if it refused."""
+    if outcome == "created":
+        counts["created"] += 1
+    elif outcome == "present":
+        counts["already_present"] += 1
+    elif outcome is None:
+        counts["not_available"] += 1
+    else:
+        counts["rejected"] += 1
+        return outcome.removeprefix("rejected:").strip() or "refused"
+    return None
 
 
 def preview(profile: Profile, source: SourceFile, n: int = 10) -> list[dict[str, Any]]:

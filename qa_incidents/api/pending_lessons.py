@@ -104,32 +104,18 @@ def fda_heading(row: dict[str, str], *, now: datetime, scrubbed: dict[str, str] 
     making the rest of the lesson; `scrubbed` keeps each reason's scrubbed text for the next row of the same recall.
     (tests/services/test_import_batches.py checks that the two agree on every sample row.)"""
 
-    event = (row.get("Recall Event ID") or "").strip()
     raw = row.get("Reason for Recall", "") or ""
     memo = scrubbed if scrubbed is not None else {}
     if raw not in memo:
         memo[raw] = scrubbed_reason(row)
-    reason = memo[raw]
-    if not event.isdigit():
-        raise ValueError("no recall event id")
-    if len(reason) < 10:
-        raise ValueError("no reason for recall")
-    try:
-        year = int(str(row.get("Year Posted", "")).strip())
-    except ValueError:
-        raise ValueError("no year posted") from None
-    if not 1990 <= year <= now.year:
-        raise ValueError(f"year {year} out of range")
-    title = reason if len(reason) <= 160 else reason[:157].rsplit(" ", 1)[0] + "…"
+    event, _year, title = lessons.fda_heading_of(row, memo[raw], now=now)
     return f"FDA-{event}", title
 
 
 def scrubbed_reason(row: dict[str, str]) -> str:
     """A source row's reason for recall as a lesson's title and summary start from: cleaned, personal data removed
     (no database, no request: an import works it out while it reads the file)."""
-    from qa_incidents.reviews import rules
-
-    return rules.scrub_personal_data(rules.clean_source_text(row.get("Reason for Recall", "") or ""))
+    return lessons.fda_reason(row)
 
 
 #: Marks a held row that came from the library's export (and in which file format), not from the FDA sample.

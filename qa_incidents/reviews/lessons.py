@@ -329,11 +329,15 @@ DESIGN_REVIEW_CHECKS = {
 }
 
 
-def lesson_from_fda(row: dict[str, str], *, now: datetime) -> Lesson:
-    """A lesson from one FDA device-recall row; ValueError says why a row cannot be one."""
+def fda_reason(row: dict[str, str]) -> str:
+    """An FDA row's reason for recall as a lesson's title and summary start from: cleaned, personal data removed."""
+    return rules.scrub_personal_data(rules.clean_source_text(row.get("Reason for Recall", "") or ""))
+
+
+def fda_heading_of(row: dict[str, str], reason: str, *, now: datetime) -> tuple[str, int, str]:
+    """An FDA row's recall event id, year posted and lesson title (from its scrubbed `reason`), or ValueError saying
+    why the row cannot be a lesson. The one place these refusals are made (lesson_from_fda, the import's batches)."""
     event = (row.get("Recall Event ID") or "").strip()
-    reason = rules.scrub_personal_data(rules.clean_source_text(row.get("Reason for Recall", "")))
-    cause = rules.clean_source_text(row.get("FDA Determined Cause", ""))
     if not event.isdigit():
         raise ValueError("no recall event id")
     if len(reason) < 10:
@@ -344,13 +348,20 @@ def lesson_from_fda(row: dict[str, str], *, now: datetime) -> Lesson:
         raise ValueError("no year posted") from None
     if not 1990 <= year <= now.year:
         raise ValueError(f"year {year} out of range")
+    return event, year, reason if len(reason) <= 160 else reason[:157].rsplit(" ", 1)[0] + "…"
+
+
+def lesson_from_fda(row: dict[str, str], *, now: datetime) -> Lesson:
+    """A lesson from one FDA device-recall row; ValueError says why a row cannot be one."""
+    reason = fda_reason(row)
+    event, year, title = fda_heading_of(row, reason, now=now)
+    cause = rules.clean_source_text(row.get("FDA Determined Cause", ""))
     dimension, stage = rules.FDA_CAUSES.get(cause, (None, ""))
     product = rules.scrub_personal_data(rules.clean_source_text(row.get("Trade Name/Product", "")))
     specialty = rules.clean_source_text(row.get("Medical Specialty", ""))
     if specialty in ("", "N/A"):
         specialty = "Other medical devices"
     mode = rules.failure_mode_of(reason)
-    title = reason if len(reason) <= 160 else reason[:157].rsplit(" ", 1)[0] + "…"
     return Lesson(
         source="fda", source_ref=f"FDA-{event}", review_id=None, title=title, summary=reason,
         product=product[:300], product_category=f"Medical devices › {specialty}"[:120], failure_mode=mode,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
@@ -15,6 +14,7 @@ from qa_incidents.api.models import ImportedRecord
 from qa_incidents.catalogue.models import Product
 from qa_incidents.core.audit import AuditEvent
 from qa_incidents.incidents.models import Incident
+from tests.import_helpers import register_csv, register_row
 
 SHIPPED = [
     ("fda-device-recalls", "fda_device_recalls.csv.gz"),
@@ -98,27 +98,11 @@ def test_nhtsa_harm_is_carried_over(demo, demo_user, clock):  # type: ignore[no-
     assert with_vin is not None and with_vin.place == f"{source.rows[0][1]['CITY']}, {source.rows[0][1]['STATE']}"
 
 
-def _register_csv(rows: list[dict[str, str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
-
-
-def _row(**changes: str) -> dict[str, str]:
-    row = {"reference": "EXT-1", "division": "HA", "product": "R-HW540", "title": "Door seal melted",
-           "lot_numbers": "L1", "serial_numbers": "", "country": "JP", "place": "Nagoya",
-           "occurred_at": "2026-11-01T10:00:00+09:00", "aware_at": "2026-11-02T09:00:00+09:00",
-           "source": "service_report", "hazard": "overheating", "deaths": "0", "serious_injuries": "0",
-           "minor_injuries": "0", "fire": "false", "smoke": "true", "co_poisoning": "false",
-           "property_damage": "false", "no_harm": "false", "units_in_field": "2000", "description": "Seal deformed."}
-    row.update(changes)
-    return row
+_row = register_row
 
 
 def test_bad_rows_are_reported_by_line_and_good_rows_kept(demo, demo_user, clock):  # type: ignore[no-untyped-def]
-    content = _register_csv([
+    content = register_csv([
         _row(reference="EXT-1"),
         _row(reference="EXT-2", country="XX"),
         _row(reference="EXT-3", aware_at="yesterday"),
@@ -140,7 +124,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_kept(demo, demo_user, clock
 
 
 def test_the_reportability_facts_are_imported_and_checked_row_by_row(demo, demo_user, clock):  # type: ignore[no-untyped-def]
-    content = _register_csv([
+    content = register_csv([
         _row(reference="RF-1", minor_injuries="1", injury_care="doctor_or_nurse", recurrence_risk="yes",
              suspected_defect="true", labelling_problem="false", foreign_action="1", lawsuit="no", choking=""),
         _row(reference="RF-2", minor_injuries="1", injury_care="seen by a vet"),  # not a care class
@@ -201,7 +185,7 @@ def test_a_reporter_cannot_create_the_imported_history_division(demo, demo_user,
 
 
 def test_source_keys_are_remembered(demo, demo_user, clock):  # type: ignore[no-untyped-def]
-    _import(demo, "qa-incidents-register", importer.read_file("x.csv", _register_csv([_row(reference="EXT-9")])),
+    _import(demo, "qa-incidents-register", importer.read_file("x.csv", register_csv([_row(reference="EXT-9")])),
             demo_user("reporter@example.com"), clock)
     record = demo.scalar(sa.select(ImportedRecord).where(ImportedRecord.source_key == "EXT-9"))
     assert record is not None and record.entity_type == "incident"

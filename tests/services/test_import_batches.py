@@ -20,25 +20,11 @@ from qa_incidents.integrity.chain import verify_chain
 from qa_incidents.notifications.models import NotificationRecord
 from qa_incidents.recalls.models import RecallCampaign, RecallIncident
 from qa_incidents.reviews.lessons import lesson_from_fda
-
-
-def _register_csv(rows: list[dict[str, str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
+from tests.import_helpers import register_csv, register_row
 
 
 def _row(**changes: str) -> dict[str, str]:
-    row = {"reference": "EXT-1", "division": "HA", "product": "R-HW540", "title": "Door seal melted",
-           "lot_numbers": "L1", "serial_numbers": "", "country": "JP", "place": "Nagoya",
-           "occurred_at": "2026-11-01T10:00:00+09:00", "aware_at": "2026-11-02T09:00:00+09:00",
-           "source": "service_report", "hazard": "overheating", "deaths": "0", "serious_injuries": "1",
-           "minor_injuries": "0", "fire": "false", "smoke": "true", "co_poisoning": "false",
-           "property_damage": "false", "no_harm": "false", "units_in_field": "2000", "description": "Seal deformed."}
-    row.update(changes)
-    return row
+    return register_row(**{"serious_injuries": "1", **changes})  # rows here carry one serious injury
 
 
 def _fda_rows(n: int) -> tuple[list[str], list[list[str]]]:
@@ -71,7 +57,7 @@ def test_a_bad_row_in_the_middle_of_a_batch_costs_only_itself(demo, demo_user, c
     rows = [_row(reference=f"B-{n}", title=f"Seal {n}") for n in range(1, 11)]
     rows[5] = _row(reference="B-6", country="XX")  # line 7: the second batch's second row
     rows[8] = _row(reference="B-9", product="NOPE")  # line 10: the third batch's first row
-    source = importer.read_file("x.csv", _register_csv(rows))
+    source = importer.read_file("x.csv", register_csv(rows))
     report = _import(demo, "qa-incidents-register", source, demo_user("hq.qa@example.com"), clock)
 
     assert (report.rows, report.imported, report.already_present) == (10, 8, 0)
@@ -100,7 +86,7 @@ def test_a_batch_the_database_refuses_is_imported_row_by_row(demo, demo_user, cl
     monkeypatch.setattr(importer, "_batch_targets", refuse_once)
     rows = [_row(reference=f"F-{n}", title=f"Fallback {n}") for n in range(1, 6)]
     rows[2] = _row(reference="F-3", aware_at="yesterday")
-    report = _import(demo, "qa-incidents-register", importer.read_file("x.csv", _register_csv(rows)),
+    report = _import(demo, "qa-incidents-register", importer.read_file("x.csv", register_csv(rows)),
                      demo_user("hq.qa@example.com"), clock)
     assert (report.rows, report.imported) == (5, 4)
     assert [r.line for r in report.rejected] == [4]
@@ -159,7 +145,7 @@ def test_a_live_batch_gets_its_notification_records_as_filing_does(demo, demo_us
     from qa_incidents.incidents.service import file_incident
 
     rows = [_row(reference=f"L-{n}", title=f"Live {n}") for n in range(1, 4)]
-    report = _import(demo, "qa-incidents-register", importer.read_file("x.csv", _register_csv(rows)),
+    report = _import(demo, "qa-incidents-register", importer.read_file("x.csv", register_csv(rows)),
                      demo_user("hq.qa@example.com"), clock)
     assert report.imported == 3
     imported = list(demo.scalars(sa.select(Incident).where(Incident.title.like("Live %")).order_by(Incident.id)))
