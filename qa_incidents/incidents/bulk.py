@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy.orm as so
-from flask_babel import lazy_gettext as _l
 
 from qa_incidents.accounts.models import User
 from qa_incidents.core import audit
@@ -17,15 +16,14 @@ from qa_incidents.core.countries import country_codes
 from qa_incidents.core.errors import ValidationFailed
 from qa_incidents.core.permissions import Capability, can_work_division
 from qa_incidents.core.sequences import next_values
+from qa_incidents.incidents import service
 from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import (
-    CONTACT_FIELDS,
     IncidentFacts,
     Status,
     format_reference,
-    validate_facts,
 )
-from qa_incidents.incidents.service import _PRODUCT_TO_FILE, AUDITED_FIELDS, FACT_FIELDS, _clean
+from qa_incidents.incidents.service import AUDITED_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,26 +57,18 @@ def file_incidents(session: so.Session, *, user: User, facts: list[IncidentFacts
     results: list[Incident | Filed | ValidationFailed] = []
     rows: list[dict[str, Any]] = []
     for item in facts:
-        errors = validate_facts(item, now=now, known_countries=known)
         if item.division_id not in may_file:
             may_file[item.division_id] = can_work_division(user.actor, item.division_id, Capability.FILE_INCIDENT)
-        if not may_file[item.division_id]:
-            errors["division_id"] = str(_l("You may file incidents only for your own division."))
         if item.product_id not in products:
-            products[item.product_id] = session.execute(_PRODUCT_TO_FILE, {"product_id": item.product_id}).first()
+            products[item.product_id] = service.product_to_file(session, item.product_id)
         product = products[item.product_id]
-        if product is None or not product.active:
-            errors["product_id"] = str(_l("Choose a product from the catalogue."))
-        elif product.division_id != item.division_id:
-            errors["product_id"] = str(_l("This product belongs to another division."))
-        if errors:
+        errors = service.filing_errors(item, product=product, may_file=may_file[item.division_id], now=now,
+                                       known_countries=known)
+        if errors or product is None:
             results.append(ValidationFailed(errors))
             continue
-        row = {name: _clean(getattr(item, name)) for name in FACT_FIELDS}
-        row["aware_timezone"] = row["aware_timezone"] or user.timezone
-        row.update({name: "" for name in CONTACT_FIELDS})
-        row.update(version=1, status=Status.REPORTED if history_source is None else Status.HISTORICAL, severity=None, category_id=product.category_id,
-                   created_by_id=user.id, created_at=now, updated_by_id=user.id, updated_at=now)
+        row = service.new_incident_row(item, user=user, product=product, now=now, contact={},
+                                       status=Status.REPORTED if history_source is None else Status.HISTORICAL)
         rows.append(row)
         results.append(None)  # type: ignore[arg-type]  # filled below
     if rows:

@@ -146,18 +146,42 @@ _PRODUCT_TO_FILE = sa.select(Product.active, Product.division_id, Product.catego
     Product.id == sa.bindparam("product_id"))
 
 
-def _check_facts(session: so.Session, user: User, facts: IncidentFacts, now: datetime) -> sa.Row[Any]:
-    """The facts' problems as a ValidationFailed; else the chosen product's row (its category, for the incident)."""
-    errors = validate_facts(facts, now=now, known_countries=country_codes())
-    if not can_work_division(user.actor, facts.division_id, Capability.FILE_INCIDENT):
+def product_to_file(session: so.Session, product_id: int) -> sa.Row[Any] | None:
+    """The product's own columns a filing checks and copies, read afresh (never a copy already in the session)."""
+    return session.execute(_PRODUCT_TO_FILE, {"product_id": product_id}).first()
+
+
+def filing_errors(facts: IncidentFacts, *, product: sa.Row[Any] | None, may_file: bool, now: datetime,
+                  known_countries: Any) -> dict[str, str]:
+    """What refuses these facts as a new incident (file_incident, and the import's batches): the facts' own
+    problems, a division the filer may not file for, a product not in the catalogue or of another division."""
+    errors = validate_facts(facts, now=now, known_countries=known_countries)
+    if not may_file:
         errors["division_id"] = str(_l("You may file incidents only for your own division."))
-    # The product's own columns, read afresh (never a copy already in the session): as they are in this transaction.
-    product = session.execute(_PRODUCT_TO_FILE, {"product_id": facts.product_id}).first()
     if product is None or not product.active:
         errors["product_id"] = str(_l("Choose a product from the catalogue."))
     elif product.division_id != facts.division_id:
         errors["product_id"] = str(_l("This product belongs to another division."))
-    if errors:
+    return errors
+
+
+def new_incident_row(facts: IncidentFacts, *, user: User, product: sa.Row[Any], now: datetime,
+                     contact: dict[str, str], status: Status = Status.REPORTED) -> dict[str, Any]:
+    """The incident's columns as filing writes them (all but its reference)."""
+    row = {name: _clean(getattr(facts, name)) for name in FACT_FIELDS}
+    row["aware_timezone"] = row["aware_timezone"] or user.timezone  # the filer's zone when none is given
+    row.update({name: contact.get(name, "") for name in CONTACT_FIELDS})
+    row.update(version=1, status=status, severity=None, category_id=product.category_id, created_by_id=user.id,
+               created_at=now, updated_by_id=user.id, updated_at=now)
+    return row
+
+
+def _check_facts(session: so.Session, user: User, facts: IncidentFacts, now: datetime) -> sa.Row[Any]:
+    """The facts' problems as a ValidationFailed; else the chosen product's row (its category, for the incident)."""
+    product = product_to_file(session, facts.product_id)
+    errors = filing_errors(facts, product=product, now=now, known_countries=country_codes(),
+                           may_file=can_work_division(user.actor, facts.division_id, Capability.FILE_INCIDENT))
+    if errors or product is None:
         raise ValidationFailed(errors)
     return product
 
@@ -174,12 +198,8 @@ def file_incident(session: so.Session, *, user: User, facts: IncidentFacts, now:
     contact = _check_contact(user, contact)
     year = now.year
     number = next_value(session, f"incident-{year}")
-    row = {name: _clean(getattr(facts, name)) for name in FACT_FIELDS}
-    row["aware_timezone"] = row["aware_timezone"] or user.timezone  # the filer's zone when none is given
-    row.update({name: contact.get(name, "") for name in CONTACT_FIELDS})
-    row.update(reference=format_reference(year, number), version=1, status=Status.REPORTED, severity=None,
-               category_id=product.category_id, created_by_id=user.id, created_at=now, updated_by_id=user.id,
-               updated_at=now)
+    row = new_incident_row(facts, user=user, product=product, now=now, contact=contact)
+    row["reference"] = format_reference(year, number)
     # A plain INSERT, then the incident as an object of the session made from the row it wrote (every column given,
     # so none is read back): a fifth of the cost of the ORM's unit of work, paid while SQLite's write lock is held.
     incident = Incident(id=session.connection().execute(_INSERT_INCIDENT, row).scalar_one(), **row)
