@@ -424,7 +424,7 @@ class Result:
         return out
 
 
-def deep_requests(url: str, universe: mix.Universe, *, count: int = 150, deepest: int = 10_000, size: int = 50,
+def deep_requests(url: str, universe: mix.Universe, *, count: int = 600, deepest: int = 10_000, size: int = 50,
                   seed: int = 11) -> list[tuple[str, int]]:
     """Deep register pages as readers reach them by following "next": `count` filter and sort combinations drawn
     from the register's mix (head office, without date ranges, each with at least 20 pages), each with the `after`
