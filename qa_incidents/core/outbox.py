@@ -55,7 +55,11 @@ class OutboxMessage(Base):
 
 
 class OutboxAttachment(Base):
-    """A file sent with a message (e.g. a status report's PDF), kept with it so a retry sends the same bytes."""
+    """A file sent with a message (e.g. a status report's PDF), kept with it so a retry sends the same bytes.
+
+    A file that is slow to make (a printed PDF) is queued as a `printer` spec with no data: the delivery job prints
+    it just before the first attempt and keeps the bytes, so the request that queued the message never waits for it.
+    """
 
     __tablename__ = "outbox_attachment"
 
@@ -63,7 +67,45 @@ class OutboxAttachment(Base):
     message_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("outbox_message.id"), index=True)
     filename: so.Mapped[str] = so.mapped_column(sa.String(255))
     content_type: so.Mapped[str] = so.mapped_column(sa.String(100))
-    data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    data: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    #: "kind:arguments" of a file still to print (see register_printer); None when data was given.
+    printer: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+
+
+@dataclass(frozen=True)
+class ToPrint:
+    """An attachment printed at delivery: `spec` is "kind:arguments", kind a name given to register_printer."""
+
+    spec: str
+
+
+#: An attachment: (file name, content type, the bytes or what prints them).
+Attachment = tuple[str, str, bytes | ToPrint]
+
+#: kind -> printer(session, arguments, now) -> bytes; filled by the modules that queue such attachments.
+_PRINTERS: dict[str, Callable[[so.Session, str, datetime], bytes]] = {}
+
+
+def register_printer(kind: str, printer: Callable[[so.Session, str, datetime], bytes]) -> None:
+    """Make `printer` print the attachments queued as ToPrint("<kind>:<arguments>")."""
+    _PRINTERS[kind] = printer
+
+
+def _attachment_row(name: str, kind: str, data: bytes | ToPrint) -> dict[str, Any]:
+    if isinstance(data, ToPrint):
+        return {"filename": name, "content_type": kind, "data": None, "printer": data.spec}
+    return {"filename": name, "content_type": kind, "data": data, "printer": None}
+
+
+def print_attachments(session: so.Session, message: OutboxMessage, *, now: datetime) -> None:
+    """Print the message's attachments still to print, keeping the bytes (a retry sends the same ones)."""
+    for attachment in message.attachments:
+        if attachment.data is None:
+            kind, _, arguments = (attachment.printer or "").partition(":")
+            printer = _PRINTERS.get(kind)
+            if printer is None:
+                raise LookupError(f"no printer for attachment {attachment.filename!r} ({attachment.printer!r})")
+            attachment.data = printer(session, arguments, now)
 
 
 def enqueue(
@@ -76,7 +118,7 @@ def enqueue(
     body_html: str | None = None,
     incident_id: int | None = None,
     dedupe_key: str | None = None,
-    attachments: list[tuple[str, str, bytes]] | None = None,
+    attachments: list[Attachment] | None = None,
 ) -> OutboxMessage | None:
     """Queue a message in the caller's transaction; None if there is nobody to send to or it was queued before."""
     row = _row(to=to, letter=Letter(subject, body_text, body_html), now=now, incident_id=incident_id,
@@ -86,8 +128,7 @@ def enqueue(
     if dedupe_key and session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
     message = OutboxMessage(**row)
-    message.attachments = [OutboxAttachment(filename=name, content_type=kind, data=data)
-                           for name, kind, data in attachments or []]
+    message.attachments = [OutboxAttachment(**_attachment_row(*attachment)) for attachment in attachments or []]
     try:
         with session.begin_nested():
             session.add(message)
@@ -116,7 +157,7 @@ class Letter:
     subject: str
     body_text: str
     body_html: str | None = None
-    attachments: list[tuple[str, str, bytes]] | None = None
+    attachments: list[Attachment] | None = None
 
 
 #: The zone of dates in a message to several readers when the caller names none (head office's).
@@ -194,7 +235,7 @@ def enqueue_localised_many(session: so.Session, notices: Iterable[Notice], *, no
     """
     notices = list(notices)
     taken = _keys_taken(session, {key for notice in notices for key in notice.keys()})
-    planned: list[tuple[int, dict[str, Any], list[tuple[str, str, bytes]]]] = []
+    planned: list[tuple[int, dict[str, Any], list[Attachment]]] = []
     for n, notice in enumerate(notices):
         if notice.keys() & taken:
             continue
@@ -217,8 +258,7 @@ def enqueue_localised_many(session: so.Session, notices: Iterable[Notice], *, no
     for (n, _r, attachments), message in zip(planned, messages, strict=True):
         if message is not None:
             queued[n].append(message)
-            files += [{"message_id": message.id, "filename": name, "content_type": kind, "data": data}
-                      for name, kind, data in attachments]
+            files += [{"message_id": message.id, **_attachment_row(*attachment)} for attachment in attachments]
     if files:
         session.execute(sa.insert(OutboxAttachment), files)
     return queued
@@ -321,8 +361,9 @@ def deliver_pending(session: so.Session, *, sender: Sender, now: datetime, batch
         if message is None or message.status != MailStatus.PENDING.value:
             continue
         try:
+            print_attachments(session, message, now=now)
             sender.send(message)
-        except Exception as e:  # any transport error is a retry, never a lost message
+        except Exception as e:  # any transport or printing error is a retry, never a lost message
             message.attempts += 1
             message.last_error = f"{type(e).__name__}: {e}"[:2000]
             if message.attempts > len(RETRY_MINUTES):

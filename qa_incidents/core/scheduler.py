@@ -24,13 +24,27 @@ LOCK_KEY = 0x51A1C1D  # the advisory-lock number reserved for the scheduler
 
 
 def run_outbox(app: Flask) -> tuple[int, int]:
-    """Send the e-mail that is due."""
+    """Send the e-mail that is due (printing the attachments queued to print, in their readers' languages)."""
     from qa_incidents.core.outbox import deliver_pending, sender_from_config
 
     now = (app.config.get("CLOCK") or _utcnow)()
     session = app.extensions["qa_session_factory"]()
     try:
-        return deliver_pending(session, sender=sender_from_config(app.config), now=now)
+        with app.app_context():
+            return deliver_pending(session, sender=sender_from_config(app.config), now=now)
+    finally:
+        session.close()
+
+
+def run_report_prints(app: Flask) -> int:
+    """Print the PDF kept with each status report issued since the last run that no e-mail has printed yet."""
+    from qa_incidents.reports.printing import print_pending
+
+    now = (app.config.get("CLOCK") or _utcnow)()
+    session = app.extensions["qa_session_factory"]()
+    try:
+        with app.app_context():
+            return print_pending(session, now=now)
     finally:
         session.close()
 
@@ -169,6 +183,7 @@ def _utcnow():  # type: ignore[no-untyped-def]
 
 JOBS: dict[str, tuple[Callable[[Flask], Any], int]] = {
     "outbox": (run_outbox, 30),
+    "report_prints": (run_report_prints, 30),
     "sla_scan": (run_sla_scan, 300),
     "law_alerts": (run_law_alerts, 3600),
     "notification_warnings": (run_notification_warnings, 60),

@@ -51,11 +51,13 @@ class StatusReport(Base):
     content: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
     content_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
     html: so.Mapped[str] = so.mapped_column(sa.Text)
-    pdf: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
-    pdf_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    #: The time zone the kept copy (its HTML here, its PDF in status_report_pdf) writes its dates in.
+    zone: so.Mapped[str] = so.mapped_column(sa.String(64), server_default=sa.text("'Asia/Tokyo'"))
 
     incident: so.Mapped[Incident] = so.relationship(lazy="joined")
     issued_by: so.Mapped[User | None] = so.relationship()
+    #: The PDF kept with the version, once printed (reports.printing; None until then).
+    printed: so.Mapped[StatusReportPdf | None] = so.relationship(lazy="select", viewonly=True)
     recipients: so.Mapped[list[StatusReportRecipient]] = so.relationship(order_by="StatusReportRecipient.email")
 
     __table_args__ = (sa.UniqueConstraint("incident_id", "number", name="uq_status_report_number"),)
@@ -64,6 +66,24 @@ class StatusReport(Base):
 @sa.event.listens_for(StatusReport, "before_update")
 def _refuse_update(_mapper: Any, _conn: Any, target: StatusReport) -> None:
     raise RuntimeError(f"status report {target.id} is immutable")
+
+
+class StatusReportPdf(Base):
+    """The PDF kept with an issued version: printed after the issue, outside the request that issued it (by the
+    scheduler, or by the first reader who asks for it), once; never changed, never deleted (triggers in the
+    migration). Its HTML twin is StatusReport.html, written at issue."""
+
+    __tablename__ = "status_report_pdf"
+
+    report_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("status_report.id"), primary_key=True)
+    pdf: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    pdf_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    printed_at: so.Mapped[datetime] = so.mapped_column()
+
+
+@sa.event.listens_for(StatusReportPdf, "before_update")
+def _refuse_print_update(_mapper: Any, _conn: Any, target: StatusReportPdf) -> None:
+    raise RuntimeError(f"the PDF of status report {target.report_id} is immutable")
 
 
 class StatusReportRecipient(Base):

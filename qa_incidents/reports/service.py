@@ -1,9 +1,9 @@
 """Status reports: triggered by what happens to a severe incident, issued as numbered immutable versions,
-e-mailed (HTML and PDF) through the outbox, acknowledged by their readers, escalated when nobody does."""
+e-mailed (HTML and PDF) through the outbox, acknowledged by their readers, escalated when nobody does.
+The PDFs are printed after the issue (reports/printing.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,14 +32,14 @@ from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import ENDED_STATUSES, Status
 from qa_incidents.incidents.workflow_models import Escalation
 from qa_incidents.reports import content as report_content
-from qa_incidents.reports import rules
+from qa_incidents.reports import printing, rules
 from qa_incidents.reports.models import (
     DistributionEntry,
     PendingStatusReport,
     StatusReport,
     StatusReportRecipient,
 )
-from qa_incidents.reports.render import render_html, render_pdf
+from qa_incidents.reports.render import render_html
 from qa_incidents.reports.rules import TRIGGER_TITLES, ReportSettings, Trigger
 
 DEFAULT_ZONE = "Asia/Tokyo"
@@ -165,10 +165,10 @@ def issue(session: so.Session, *, incident: Incident, now: datetime, user: User 
     link = f"{base_url}/incidents/{incident.id}/status-reports/{number}"
     with in_language(DEFAULT_LANGUAGE):  # the copy kept with the version: the same whoever (or whatever) issues it
         html = render_html(data, number=number, issued_at=now, zone=zone, link=link)
-        pdf = render_pdf(data, number=number, issued_at=now, zone=zone)
+    # Its PDF is printed after this transaction (reports/printing.py): by the e-mail's delivery, the print job or
+    # the first download, whichever comes first.
     report = StatusReport(incident_id=incident.id, number=number, issued_at=now, issued_by_id=user.id if user else None,
-                          triggers=triggers, content=data, content_sha256=content_hash(data), html=html, pdf=pdf,
-                          pdf_sha256=hashlib.sha256(pdf).hexdigest())
+                          triggers=triggers, content=data, content_sha256=content_hash(data), html=html, zone=zone)
     session.add(report)
     session.flush()
     if pending is not None:
@@ -183,13 +183,12 @@ def issue(session: so.Session, *, incident: Incident, now: datetime, user: User 
     def compose(reader: outbox.Reader) -> outbox.Letter:
         """The report in the readers' language, dated in their zone (the stored copy where that is what they read)."""
         if reader.language == DEFAULT_LANGUAGE and reader.zone == zone and not reader.era_dates:
-            their_html, their_pdf, suffix = html, pdf, ""
+            their_html, suffix = html, ""
         else:
             their_html = render_html(data, number=number, issued_at=now, zone=reader.zone, link=link,
                                      language=reader.language, era=reader.era_dates)
-            their_pdf = render_pdf(data, number=number, issued_at=now, zone=reader.zone, language=reader.language,
-                                   era=reader.era_dates)
             suffix = "" if reader.language == DEFAULT_LANGUAGE else f"-{reader.language}"
+        their_pdf = printing.attachment(report, language=reader.language, zone=reader.zone, era=reader.era_dates)
         return outbox.Letter(
             subject=gettext("[%(severity)s] Status report %(n)d: %(ref)s %(title)s", severity=severity, n=number,
                             ref=incident.reference, title=incident.title),

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,12 +22,12 @@ from qa_incidents.core.forms import EmptyForm, Form, apply_errors
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, current_language, viewer_uses_era_dates
 from qa_incidents.core.params import arg_whole
 from qa_incidents.core.permissions import Capability, can
-from qa_incidents.core.web import db, now, requires, viewer_timezone
+from qa_incidents.core.web import db, now, requires, viewer_timezone, write_apart
 from qa_incidents.incidents.views import incident_or_404
 from qa_incidents.reports import dashboard as dash
-from qa_incidents.reports import service
-from qa_incidents.reports.models import DistributionEntry
-from qa_incidents.reports.render import describe, render_pdf
+from qa_incidents.reports import printing, service
+from qa_incidents.reports.models import DistributionEntry, StatusReport
+from qa_incidents.reports.render import describe
 from qa_incidents.reports.rules import TRIGGER_TITLES
 
 bp = Blueprint("reports", __name__)
@@ -93,13 +94,29 @@ def pdf(incident_id: int, number: int):  # type: ignore[no-untyped-def]
     """The report as PDF in the viewer's language; ?as_issued=1 (and English readers): the PDF stored at issue."""
     report = _report(incident_id, number)
     name = f"{report.content['reference']}-status-{report.number}.pdf"
-    data = report.pdf
     if current_language() != DEFAULT_LANGUAGE and not request.args.get("as_issued"):
         name = f"{report.content['reference']}-status-{report.number}-{current_language()}.pdf"
-        data = render_pdf(report.content, number=report.number, issued_at=report.issued_at, zone=viewer_timezone(),
-                          language=current_language(), era=viewer_uses_era_dates())
+        data = printing.print_copy(report, language=current_language(), zone=viewer_timezone(),
+                                   era=viewer_uses_era_dates())
+    else:
+        data = _kept_pdf(report)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _kept_pdf(report: StatusReport) -> bytes:
+    """The PDF kept with the version; the first reader to ask before the print job has run prints and keeps it."""
+    if report.printed is not None:
+        return report.printed.pdf
+    kept: list[bytes] = []
+    report_id, printed_at = report.id, now()
+
+    def keep(session: so.Session) -> None:
+        kept.append(printing.kept_pdf(session, session.get(StatusReport, report_id), now=printed_at))
+
+    if write_apart(keep) and kept:
+        return kept[0]
+    return printing.print_copy(report)  # the database was too busy to keep it: the same document, printed again
 
 
 @bp.post("/incidents/<id:incident_id>/status-reports/<id:number>/acknowledge")

@@ -230,11 +230,14 @@ def test_status_report_mail_in_each_groups_language(demo, ctx, clock) -> None:  
     assert mails["en"].subject == f"[S1] Status report {n}: {fire.reference} {fire.title}"
     assert '<html lang="ja">' in mails["ja"].body_html and "当局への報告" in mails["ja"].body_html
     assert fire.title in mails["ja"].body_html  # the incident as written
+    # The PDFs are printed when the messages are delivered, each group's in its language.
+    outbox.deliver_pending(demo, sender=outbox.LogSender(), now=clock())
+    mails = _mail(demo, f"status-report:{report.id}")
     [ja_pdf] = mails["ja"].attachments
     ja_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(ja_pdf.data)).pages)
     assert ja_pdf.filename.endswith("-ja.pdf") and "状況報告" in ja_text and fire.reference in ja_text
     # The English group gets the copy kept with the version; its hash still covers the content as issued.
-    assert mails["en"].attachments[0].data == report.pdf and mails["en"].body_html == report.html
+    assert mails["en"].attachments[0].data == report.printed.pdf and mails["en"].body_html == report.html
     assert "Authorities" in report.html and "当局への報告" not in report.html
     from qa_incidents.core.signatures import content_hash
 

@@ -144,7 +144,7 @@ def test_email_carries_html_and_the_pdf_over_real_smtp(demo, escalated, clock):
     pdf = parts["application/pdf"].get_payload(decode=True)
     text = pdf_text(pdf)
     assert escalated.reference in text and "S1" in text
-    assert pdf == report.pdf
+    assert pdf == report.printed.pdf  # the copy kept with the version, printed for this delivery
 
 
 def test_acknowledgement_and_escalation_of_unacknowledged_s1(demo, escalated, clock):
