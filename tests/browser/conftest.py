@@ -41,6 +41,11 @@ def live_server(app: Flask, demo: so.Session) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+        # Requests still being answered finish before the test's engine is disposed: a connection handed back to
+        # a disposed pool is dropped open (psycopg's ResourceWarning, raised in whichever test runs next).
+        for request_thread in threading.enumerate():
+            if request_thread.name.endswith("(process_request_thread)"):
+                request_thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
