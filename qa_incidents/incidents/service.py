@@ -433,7 +433,9 @@ class RegisterPage:
 
 
 def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, with_status: bool = True,
-              text_limit: int | None = None) -> sa.Select[Any]:
+              text_limit: int | None = None, page: bool = False) -> sa.Select[Any]:
+    """The filters as conditions on `stmt`. `text_limit`: see _text_term; `page`: the statement reads a register
+    page (on SQLite a very dense text term is then tested row by row as the page is read in its sort's order)."""
     if with_status and f.status:
         stmt = stmt.where(Incident.status == f.status)
     if f.severity:
@@ -455,7 +457,10 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
     if text := f.text.strip():
         dialect = session.get_bind().dialect.name
         for term in text_terms(text):
-            stmt = stmt.where(_text_term(term, dialect, _products_matching(session, term), text_limit))
+            products = _products_matching(session, term)
+            row_by_row = page and dialect == "sqlite" and _row_by_row(session, term)
+            ids = _fts_ids(session, term) if dialect == "sqlite" and len(term) >= INDEXED_TERM else None
+            stmt = stmt.where(_text_term(term, dialect, products, text_limit, row_by_row=row_by_row, ids=ids))
     return stmt
 
 
@@ -497,28 +502,40 @@ def _products_matching(session: so.Session, term: str) -> list[int]:
     return found
 
 
-def _text_term(term: str, dialect: str, products: list[int], limit: int | None = None) -> Any:
+def _text_term(term: str, dialect: str, products: list[int], limit: int | None = None, *,
+               row_by_row: bool = False, ids: list[int] | None = None) -> Any:
     """The condition one term of the text filter puts on incidents, given the products whose model or name holds it
-    (SQLite, with `limit`: only the first `limit` incidents the index finds for it, in id order; for counts that stop
-    early)."""
+    (SQLite, with `limit`: only the first `limit` incidents the index finds for it, and the first `limit` of the
+    products', in id order; for counts that stop early. `row_by_row`: each row read is tested itself, see
+    _row_by_row. `ids`: the index's first matches as _fts_ids read them)."""
     by_product = [Incident.product_id.in_(products)] if products else []
     if len(term) < INDEXED_TERM:
         return sa.or_(*(c.icontains(term, autoescape=True) for c in TEXT_COLUMNS), *by_product)
+    if row_by_row:  # SQLite's LIKE folds ASCII case, as the trigram index does (_row_by_row asks for ASCII terms)
+        return sa.or_(*(c.contains(term, autoescape=True) for c in TEXT_COLUMNS), *by_product)
     if dialect == "postgresql":
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return sa.or_(_PG_TEXT.ilike(f"%{escaped}%", escape="\\"), *by_product)
-    # FTS5: the term as one quoted string (a substring for the trigram tokenizer), its quotes doubled.
-    phrase = '"' + term.replace('"', '""') + '"'
-    found = sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(phrase))
-    if limit is not None:  # SQLite allows no LIMIT on a member of a compound SELECT: the limited list as a subquery
-        first = found.limit(limit).subquery()
-        found = sa.select(first.c.rowid)
+    found: Any
+    if ids is not None and (len(ids) <= VERY_DENSE_TERM or (limit is not None and limit <= len(ids))):
+        # The index's matches as read once for this page (_fts_ids), handed back as one JSON array.
+        listed = sa.func.json_each(json.dumps(ids if limit is None else ids[:limit])).table_valued("value")
+        found = sa.select(listed.c.value)
+    else:
+        found = sa.select(_FTS.c.rowid).where(_FTS_MATCH.op("MATCH")(_phrase(term)))
+        if limit is not None:  # SQLite allows no LIMIT on a member of a compound SELECT: the limited list as a subquery
+            first = found.limit(limit).subquery()
+            found = sa.select(first.c.rowid)
     if not products:
         return Incident.id.in_(found)
     # The product's incidents joined to the index's as one list of ids, not OR-ed beside it: SQLite then looks each
     # id up, where an OR made it read every incident of the asked status and test each one.
     other = so.aliased(Incident)
-    return Incident.id.in_(sa.union_all(found, sa.select(other.id).where(other.product_id.in_(products))))
+    of_products = sa.select(other.id).where(other.product_id.in_(products))
+    if limit is not None:
+        firsts = of_products.limit(limit).subquery()  # any `limit` of them (in id order they would all be sorted)
+        of_products = sa.select(firsts.c.id)
+    return Incident.id.in_(sa.union_all(found, of_products))
 
 
 def encode_cursor(value: Any, ident: int) -> str:
@@ -562,8 +579,18 @@ def register(
     rows of only what a listing shows (LISTING_COLUMNS), not incidents."""
     if sort not in SORTS:
         sort = "aware_desc"
+    session.info["register_terms"] = {}  # each text term counted, and its products found, once a page
+    try:
+        return _register_of(session, user=user, filters=filters, sort=sort, after=after, before=before, limit=limit,
+                            count_cap=count_cap, listing=listing)
+    finally:
+        session.info.pop("register_terms", None)
+
+
+def _register_of(session: so.Session, *, user: User, filters: RegisterFilter, sort: str, after: str | None,
+                 before: str | None, limit: int, count_cap: int | None, listing: bool) -> RegisterPage:
     column, descending = SORTS[sort]
-    base = _filtered(session, visible(sa.select(Incident), user), filters)
+    base = _filtered(session, visible(sa.select(Incident), user), filters, page=True)
     backwards = before is not None and after is None
     stmt = base
     cursor = after if not backwards else before
@@ -578,13 +605,9 @@ def register(
     # (an index-only scan), where a query for whole rows lets PostgreSQL prefer a plain sort-key index and then
     # filter thousands of rows out; the rows are then fetched by primary key.
     reading = _COUNT_CACHE.read(session) if not filters.text.strip() else None  # first (see register_counts)
-    session.info["register_terms"] = {}  # each text term counted, and its products found, once a page
-    try:
-        return _register_page(session, user=user, filters=filters, stmt=stmt, column=column, sort=sort,
-                              backwards=backwards, cursor=cursor, order=order, limit=limit, count_cap=count_cap,
-                              listing=listing, reading=reading)
-    finally:
-        session.info.pop("register_terms", None)
+    return _register_page(session, user=user, filters=filters, stmt=stmt, column=column, sort=sort,
+                          backwards=backwards, cursor=cursor, order=order, limit=limit, count_cap=count_cap,
+                          listing=listing, reading=reading)
 
 
 def _register_page(session: so.Session, *, user: User, filters: RegisterFilter, stmt: Any, column: Any, sort: str,
@@ -727,20 +750,56 @@ def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str,
 
 #: A text term found in more incidents than this is dense enough to read the page in the sort's order.
 DENSE_TERM = 2_000
-_FTS_SOME = sa.text("SELECT count(*) FROM (SELECT rowid FROM incident_fts WHERE incident_fts MATCH :phrase LIMIT :n)")
+#: A text term found in more incidents than this (one in 125 of a million) is tested on each row as the page is read
+#: in the sort's order (a page is full after about 50 × incidents / matches rows), instead of listing every match
+#: first: a common word such as "cord" has hundreds of thousands of them (a page took 0.2–0.3 s; row by row, 1 ms).
+VERY_DENSE_TERM = 8_000
+_FTS_FIRST = sa.text("SELECT rowid FROM incident_fts WHERE incident_fts MATCH :phrase LIMIT :n")
+
+
+def _fts_ids(session: so.Session, term: str) -> list[int] | None:
+    """The ids of the first VERY_DENSE_TERM + 1 incidents SQLite's text index finds for a term, in id order (all of
+    them when there are no more than VERY_DENSE_TERM). A long word's phrase of trigrams costs the index tens of
+    milliseconds, so within one register page (register() keeps `register_terms` in session.info for its own
+    duration) it is asked once, and its counts and its page read this list. None outside a register page."""
+    memo: dict[Any, Any] | None = session.info.get("register_terms")
+    if memo is None:
+        return None
+    if ("ids", term) not in memo:
+        memo[("ids", term)] = list(session.scalars(_FTS_FIRST, {"phrase": _phrase(term), "n": VERY_DENSE_TERM + 1}))
+    return memo[("ids", term)]  # type: ignore[no-any-return]
+
+
+def _phrase(term: str) -> str:
+    """FTS5: the term as one quoted string (a substring for the trigram tokenizer), its quotes doubled."""
+    return '"' + term.replace('"', '""') + '"'
 
 
 def _fts_matches(session: so.Session, term: str) -> int:
-    """How many incidents SQLite's text index finds for a term, counted up to DENSE_TERM + 1 (enough to tell a dense
-    term and a count cut at TEXT_COUNT_CAP). Within one register page (register() keeps `register_terms` in
-    session.info for its own duration) each term is counted once."""
-    memo: dict[str, int] | None = session.info.get("register_terms")
+    """How many incidents a term matches on SQLite: those its text index finds and those of the products whose model
+    or name holds it, counted up to VERY_DENSE_TERM + 1 (enough to tell a dense term, a very dense one and a count
+    cut at TEXT_COUNT_CAP). Within one register page each term is counted once."""
+    memo: dict[Any, Any] | None = session.info.get("register_terms")
     if memo is not None and term in memo:
-        return memo[term]
-    n = int(session.scalar(_FTS_SOME, {"phrase": '"' + term.replace('"', '""') + '"', "n": DENSE_TERM + 1}) or 0)
+        return memo[term]  # type: ignore[no-any-return]
+    ids = _fts_ids(session, term)
+    n = len(ids) if ids is not None else int(session.scalar(
+        sa.select(sa.func.count()).select_from(_FTS_FIRST.columns(sa.column("rowid")).subquery()),
+        {"phrase": _phrase(term), "n": VERY_DENSE_TERM + 1}) or 0)
+    if products := _products_matching(session, term):
+        n += int(session.scalar(sa.select(sa.func.count()).select_from(
+            sa.select(Incident.id).where(Incident.product_id.in_(products)).limit(VERY_DENSE_TERM + 1).subquery()))
+            or 0)
+    n = min(n, VERY_DENSE_TERM + 1)
     if memo is not None:
         memo[term] = n
     return n
+
+
+def _row_by_row(session: so.Session, term: str) -> bool:
+    """Whether a register page tests the term on each row it reads (SQLite): a very dense term of ASCII letters
+    (SQLite's LIKE folds the case of ASCII letters only; the trigram index folds every letter's)."""
+    return len(term) >= INDEXED_TERM and term.isascii() and _fts_matches(session, term) > VERY_DENSE_TERM
 
 
 def _sqlite_text_index(session: so.Session, f: RegisterFilter, sort: str) -> str | None:

@@ -102,13 +102,17 @@ def test_text_counts_match_the_rows_found(searchable, demo_user):  # type: ignor
     assert (capped.total, capped.total_capped) == (2, True)
 
 
+@pytest.mark.parametrize("row_by_row", [False, True], ids=["listed", "row-by-row"])
 @pytest.mark.parametrize("sort", sorted(service.SORTS))
 def test_words_in_many_incidents_are_read_in_the_sorts_order_and_find_the_same(searchable, demo_user, monkeypatch,  # type: ignore[no-untyped-def]
-                                                                                 sort):
-    """At scale a broad word's page is read in the sort's order (SQLite); every word is broad here."""
+                                                                                 sort, row_by_row):
+    """At scale a broad word's page is read in the sort's order (SQLite), its matches listed first, or a very broad
+    one's tested on each row read; every word is broad (or very broad) here."""
     monkeypatch.setattr(service, "DENSE_TERM", 0)
+    if row_by_row:
+        monkeypatch.setattr(service, "VERY_DENSE_TERM", 0)
     hq = demo_user("hq.qa@example.com")
-    for text in ("heat", "smoke", "INC-2026", "oven cord"):
+    for text in ("heat", "HEAT", "smoke", "INC-2026", "oven cord", "Cord 発熱", "100%", "snapped_"):
         assert found_by_register(searchable, hq, text, sort=sort) == old_matches(searchable, hq, text), text
         assert (found_by_register(searchable, hq, text, sort=sort, status=Status.REPORTED)
                 == {i for i in old_matches(searchable, hq, text) if searchable.get(Incident, i).status == Status.REPORTED})
@@ -314,8 +318,49 @@ def _leaf_categories(session) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 def test_one_count_of_a_terms_matches_answers_both_the_cap_and_the_density():  # type: ignore[no-untyped-def]
-    # _fts_matches counts a term's matches once, up to DENSE_TERM + 1, for both questions a page asks of it.
-    assert service.TEXT_COUNT_CAP < service.DENSE_TERM + 1
+    # _fts_matches counts a term's matches once, up to VERY_DENSE_TERM + 1, for every question a page asks of it.
+    assert service.TEXT_COUNT_CAP < service.DENSE_TERM + 1 <= service.VERY_DENSE_TERM + 1
+
+
+def test_a_very_broad_word_is_tested_on_each_row_read_in_the_sorts_order(searchable, demo_user, monkeypatch):  # type: ignore[no-untyped-def]
+    if searchable.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's plan (PostgreSQL's planner chooses between the trigram index and the sort's)")
+    monkeypatch.setattr(service, "DENSE_TERM", 0)
+    monkeypatch.setattr(service, "VERY_DENSE_TERM", 0)
+    hq = demo_user("hq.qa@example.com")
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = searchable.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        service.register(searchable, user=hq, filters=RegisterFilter(text="heat"), count_cap=service.COUNT_CAP)
+        service.register(searchable, user=hq, filters=RegisterFilter(text="電源プラグ"), count_cap=service.COUNT_CAP)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    [english, japanese] = [s for s in statements if "INDEXED BY ix_incident_aware_id" in s]
+    # An ASCII word: LIKE on each row of the sort's index, no list of every match first.
+    assert "LIKE" in english and "incident_fts" not in english, english
+    # Japanese: the trigram index folds more than SQLite's LIKE would, so its matches are still listed.
+    assert "incident_fts" in japanese, japanese
+    searchable.rollback()
+
+
+def test_a_products_incidents_count_towards_the_cap(searchable, demo_user, monkeypatch):  # type: ignore[no-untyped-def]
+    """A word in a product's name matches all of that product's incidents: the count stops at the cap and says more,
+    reading no more than the cap of them."""
+    hq = demo_user("hq.qa@example.com")
+    product = searchable.scalar(sa.select(Product).join(Incident, Incident.product_id == Product.id)
+                                .group_by(Product.id).having(sa.func.count(Incident.id) >= 3).limit(1))
+    word = product.model
+    everything = len(old_matches(searchable, hq, word))
+    assert everything >= 3
+    monkeypatch.setattr(service, "TEXT_COUNT_CAP", 2)
+    page = service.register(searchable, user=hq, filters=RegisterFilter(text=word), count_cap=service.COUNT_CAP)
+    assert page.total_capped and 0 < page.total <= everything
+    searchable.rollback()
 
 
 def test_a_text_search_with_a_status_counts_through_the_matches_not_the_status(searchable, demo_user):  # type: ignore[no-untyped-def]
