@@ -119,6 +119,15 @@ def begin_write(session: so.Session) -> None:
         session.connection(execution_options={WRITE_OPTION: True})
 
 
+def dialect_insert(session: so.Session) -> Any:
+    """The database's own INSERT construct (PostgreSQL's or SQLite's), for `.on_conflict_do_nothing(...)`."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def make_session_factory(engine: Engine) -> so.sessionmaker[so.Session]:
     """A session factory; every session refuses to hard-delete anything (see below)."""
     return so.sessionmaker(bind=engine, expire_on_commit=False)

@@ -18,7 +18,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from qa_incidents.core import events
-from qa_incidents.core.db import Base, begin_write
+from qa_incidents.core.db import Base, begin_write, dialect_insert
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Reader, Recipient, in_language, readers
 
 log = logging.getLogger(__name__)
@@ -282,10 +282,7 @@ def _insert(session: so.Session, rows: list[dict[str, Any]]) -> list[OutboxMessa
     if not rows:
         return []
     session.flush()  # rows the caller added first (e.g. the incident a message refers to) go in first
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = dialect_insert(session)
     found: list[OutboxMessage | None] = []
     for keyed, run in itertools.groupby(rows, key=lambda row: row["dedupe_key"] is not None):
         batch = list(run)

@@ -757,17 +757,18 @@ VERY_DENSE_TERM = 8_000
 _FTS_FIRST = sa.text("SELECT rowid FROM incident_fts WHERE incident_fts MATCH :phrase LIMIT :n")
 
 
-def _fts_ids(session: so.Session, term: str) -> list[int] | None:
+def _fts_ids(session: so.Session, term: str) -> list[int]:
     """The ids of the first VERY_DENSE_TERM + 1 incidents SQLite's text index finds for a term, in id order (all of
     them when there are no more than VERY_DENSE_TERM). A long word's phrase of trigrams costs the index tens of
     milliseconds, so within one register page (register() keeps `register_terms` in session.info for its own
-    duration) it is asked once, and its counts and its page read this list. None outside a register page."""
+    duration) it is asked once, and its counts and its page read this list."""
     memo: dict[Any, Any] | None = session.info.get("register_terms")
-    if memo is None:
-        return None
-    if ("ids", term) not in memo:
-        memo[("ids", term)] = list(session.scalars(_FTS_FIRST, {"phrase": _phrase(term), "n": VERY_DENSE_TERM + 1}))
-    return memo[("ids", term)]  # type: ignore[no-any-return]
+    if memo is not None and ("ids", term) in memo:
+        return memo[("ids", term)]  # type: ignore[no-any-return]
+    ids = list(session.scalars(_FTS_FIRST, {"phrase": _phrase(term), "n": VERY_DENSE_TERM + 1}))
+    if memo is not None:
+        memo[("ids", term)] = ids
+    return ids
 
 
 def _phrase(term: str) -> str:
@@ -782,10 +783,7 @@ def _fts_matches(session: so.Session, term: str) -> int:
     memo: dict[Any, Any] | None = session.info.get("register_terms")
     if memo is not None and term in memo:
         return memo[term]  # type: ignore[no-any-return]
-    ids = _fts_ids(session, term)
-    n = len(ids) if ids is not None else int(session.scalar(
-        sa.select(sa.func.count()).select_from(_FTS_FIRST.columns(sa.column("rowid")).subquery()),
-        {"phrase": _phrase(term), "n": VERY_DENSE_TERM + 1}) or 0)
+    n = len(_fts_ids(session, term))
     if products := _products_matching(session, term):
         n += int(session.scalar(sa.select(sa.func.count()).select_from(
             sa.select(Incident.id).where(Incident.product_id.in_(products)).limit(VERY_DENSE_TERM + 1).subquery()))

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from qa_incidents.accounts.models import Division, User
 from qa_incidents.core import freshness
 from qa_incidents.core.charts import Chart, bar_chart
+from qa_incidents.core.db import dialect_insert
 from qa_incidents.core.pdf import FONTS
 from qa_incidents.core.permissions import Capability, can, scope_key, scoped
 from qa_incidents.incidents.models import Incident
@@ -278,14 +279,6 @@ def _release(conn: Any) -> None:
     conn.close()
 
 
-def _insert(session: so.Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def _make_version_row(session: so.Session) -> bool:
     """Make the marker's row; False if the database is busy."""
     return freshness.make_missing(session, VERSION)
@@ -294,7 +287,7 @@ def _make_version_row(session: so.Session) -> bool:
 def _store(session: so.Session, *, key: str, version: int, counted: dict[str, Any], now: datetime) -> None:
     """Keep the figures for the next viewer, unless the committed version is no longer the reader's (then they
     may include the reader's own uncommitted writes, or be older than the data) or the database is busy."""
-    insert = _insert(session)
+    insert = dialect_insert(session)
     upsert = insert(DashboardFigures).values(key=key, version=version, figures=counted, counted_at=now)
     upsert = upsert.on_conflict_do_update(index_elements=["key"], set_={
         "version": upsert.excluded.version, "figures": upsert.excluded.figures, "counted_at": upsert.excluded.counted_at})

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_incidents.core import outbox
-from qa_incidents.core.db import begin_write
+from qa_incidents.core.db import begin_write, dialect_insert
 from qa_incidents.core.i18n import DEFAULT_LANGUAGE, in_language
 from qa_incidents.reports.models import StatusReport, StatusReportPdf
 from qa_incidents.reports.render import render_pdf
@@ -44,11 +44,7 @@ def kept_pdf(session: so.Session, report: StatusReport, *, now: datetime) -> byt
     if found is not None:
         return found
     pdf = print_copy(report)
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(StatusReportPdf).values(report_id=report.id, pdf=pdf,
+    session.execute(dialect_insert(session)(StatusReportPdf).values(report_id=report.id, pdf=pdf,
                                                    pdf_sha256=hashlib.sha256(pdf).hexdigest(), printed_at=now)
                     .on_conflict_do_nothing(index_elements=["report_id"]))
     return session.scalar(sa.select(StatusReportPdf.pdf).where(StatusReportPdf.report_id == report.id)) or pdf
