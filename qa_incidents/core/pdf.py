@@ -127,9 +127,14 @@ def html_to_pdf(html: str, *, extra_css: str = "") -> bytes:
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 
-def document_environment() -> Any:
+@lru_cache(maxsize=8)
+def document_environment(*, filters: tuple[tuple[str, Any], ...] = ()) -> Any:
     """A Jinja environment over the application's templates with gettext, usable without a Flask app (documents
-    printed by background jobs): the same templates the pages render."""
+    printed by background jobs): the same templates the pages render. `filters`: (name, function) pairs added to it.
+
+    One per process for each set of filters: an environment compiles each template the first time it is asked for
+    it (about 100 ms for a status report), so a fresh one per document would compile it again every time (inside
+    the filing transaction that issues a severe incident's first report, holding SQLite's write lock)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -140,4 +145,5 @@ def document_environment() -> Any:
         env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     except Exception:  # pragma: no cover - no Flask-Babel: untranslated
         env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(dict(filters))
     return env

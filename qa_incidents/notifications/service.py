@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from qa_incidents.catalogue.models import Product
 from qa_incidents.catalogue.service import CategoryTree as Tree
 from qa_incidents.core import freshness
 from qa_incidents.incidents.models import Incident
@@ -54,8 +55,14 @@ def obligations_for(session: so.Session, incident: Incident) -> list[IncidentObl
 
 def markets_abroad(incident: Incident) -> list[str]:
     """The countries the incident's product is sold in, other than the one where it happened, in code order."""
-    product = incident.product
-    return sorted(set((product.markets or "").split()) - {incident.country}) if product is not None else []
+    session = so.object_session(incident)
+    if session is not None and "product" in sa.inspect(incident).unloaded:
+        # An incident just filed (made from the row it wrote): its product's markets column alone, not the product
+        # with the division and category it loads joined (a few ms, inside the filing's write).
+        markets = session.scalar(sa.select(Product.markets).where(Product.id == incident.product_id))
+    else:
+        markets = incident.product.markets if incident.product is not None else None
+    return sorted(set((markets or "").split()) - {incident.country})
 
 
 def reach(found: Iterable[Any], by_market: dict[str, Iterable[Any]]) -> list[tuple[Any, list[Any], str]]:

@@ -198,9 +198,7 @@ def severity_why(c: dict[str, Any]) -> str:
 
 
 def _environment() -> Any:
-    env = document_environment()
-    env.filters["when"] = when
-    return env
+    return document_environment(filters=(("when", when),))
 
 
 def render_html(content: dict[str, Any], *, number: int, issued_at: datetime | None, zone: str, link: str = "",
