@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-from alembic import command, op
-from alembic.config import Config as AlembicConfig
+from typing import TYPE_CHECKING
 
 from config import BASE_DIR
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# Alembic (with Mako and Pygments, about 15 MB) is imported by the functions that use it, not with this module: a
+# web worker imports it for all_models() (core/events.py), and never migrates.
+
 
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(BASE_DIR / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -19,6 +25,8 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at url up to the given revision."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
@@ -50,6 +58,8 @@ def all_models() -> None:
 
 def append_only(table: str) -> None:
     """In a migration: the database itself refuses to change or delete rows of an evidence table."""
+    from alembic import op
+
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
             CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
@@ -67,6 +77,8 @@ def append_only(table: str) -> None:
 
 
 def drop_append_only(table: str) -> None:
+    from alembic import op
+
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
         op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
@@ -85,6 +97,8 @@ def marker_triggers(marker: str, watched: Mapping[str, Sequence[str] | None]) ->
     stays as it was; add the same to the registry there: tests/services/test_freshness.py compares the database's
     triggers with it. PostgreSQL fires once per statement, SQLite once per row.
     """
+    from alembic import op
+
     from qa_incidents.core.freshness import touch_sql
 
     dialect = op.get_bind().dialect.name
@@ -109,6 +123,8 @@ def marker_triggers(marker: str, watched: Mapping[str, Sequence[str] | None]) ->
 
 def drop_marker_triggers(marker: str, tables: Sequence[str]) -> None:
     """In a migration's downgrade: drop the triggers `marker_triggers` made on these tables."""
+    from alembic import op
+
     short = marker.replace("-", "_")
     postgres = op.get_bind().dialect.name == "postgresql"
     for table in tables:

@@ -18,6 +18,17 @@ def test_creating_the_app_does_not_load_pysaml2_or_fpdf(tmp_path):  # type: igno
     assert out.stdout.strip() == "", out.stdout
 
 
+def test_announcing_an_event_does_not_load_alembic(tmp_path):  # type: ignore[no-untyped-def]
+    """The first event a worker announces (or asks, as every incident page does) connects every feature's
+    subscribers through `all_models()`, in core/migrate.py: Alembic, Mako and Pygments (about 15 MB) stay out."""
+    code = ("import sys; from qa_incidents.core import events; events.connect_all(); "
+            "print(' '.join(m for m in ('alembic', 'mako', 'pygments') if m in sys.modules))")
+    env = {**os.environ, "SCHEDULER_IN_PROCESS": "0", "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
+           "QA_INSTANCE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "", out.stdout
+
+
 def test_the_saml_binding_names_are_pysaml2s():  # type: ignore[no-untyped-def]
     import saml2
 
