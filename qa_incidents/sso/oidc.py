@@ -12,16 +12,17 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-import requests
-from authlib.integrations.requests_client import OAuth2Session
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-
 from qa_incidents.sso.protocol import Identity, SignInFailed
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+    from joserfc.jwk import KeySet
+
+# requests, Authlib and joserfc (about 16 MB in every web worker) are imported by the first sign-in through a
+# provider, in the functions below, not with the application: most workers never see one.
 
 #: Seconds of clock difference tolerated between this server and the provider.
 LEEWAY = 60
@@ -58,6 +59,8 @@ def _check_address(url: str) -> None:
 
 
 def _get_json(url: str) -> dict[str, Any]:
+    import requests
+
     _check_address(url)
     try:
         response = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
@@ -94,6 +97,8 @@ def discover(issuer: str) -> dict[str, Any]:
 
 
 def _client(settings: ProviderSettings, redirect_uri: str) -> OAuth2Session:
+    from authlib.integrations.requests_client import OAuth2Session
+
     return OAuth2Session(
         client_id=settings.client_id, client_secret=settings.client_secret or None, scope=settings.scopes,
         redirect_uri=redirect_uri, code_challenge_method="S256",
@@ -122,6 +127,9 @@ def begin(settings: ProviderSettings, *, redirect_uri: str, reauthenticate: bool
 
 
 def _keys(metadata: dict[str, Any], *, refresh: bool = False) -> KeySet:
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
     try:
         return KeySet.import_key_set(_cached(metadata["jwks_uri"], refresh=refresh))  # type: ignore[arg-type]
     except (JoseError, ValueError, TypeError, KeyError) as e:
@@ -134,6 +142,9 @@ def validate_id_token(settings: ProviderSettings, id_token: str, *, nonce: str, 
 
     max_age_since: for a re-authentication, the moment (epoch seconds) the request left: the token must say
     the person authenticated at or after it (auth_time)."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
     try:
         try:
             token = jwt.decode(id_token, _keys(metadata), algorithms=ALGORITHMS)
@@ -192,6 +203,8 @@ def finish(settings: ProviderSettings, kept: dict[str, Any], *, args: dict[str, 
 
 
 def _userinfo(url: str, access_token: str, subject: str) -> dict[str, Any]:
+    import requests
+
     _check_address(url)
     try:
         response = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Authorization": f"Bearer {access_token}"})
