@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -542,10 +543,7 @@ def _broad(session: so.Session, base: sa.Select[Any], *, match: str, where: list
     span = max(1, high - min(r.id for r in ranked) + 1)
     estimate = max(len(ranked), round(len(ranked) * (high - low + 1) / span))
     scale = estimate / len(ranked)
-    counters: dict[str, Counter[Any]] = {name: Counter() for name in FACETS}
-    for row in newest:
-        for name in FACETS:
-            counters[name][getattr(row, name)] += 1
+    counters: dict[str, Counter[Any]] = {name: Counter(map(operator.attrgetter(name), newest)) for name in FACETS}
     facets = {name: [(value, max(1, round(n * scale))) for value, n in
                      sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:30]] for name, c in counters.items()}
     facets["year"] = [(value, max(1, round(n * scale))) for value, n in sorted(counters["year"].items(), reverse=True)]
