@@ -24,6 +24,7 @@ from qa_incidents.core.web import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 TOKEN_MARK = "\x00csrf\x00"  # never in a rendered page: NUL characters are dropped from all input
+_TOKEN_BYTES = TOKEN_MARK.encode()
 
 
 def _cache(names: tuple[str, ...]) -> freshness.Kept:
@@ -33,7 +34,7 @@ def _cache(names: tuple[str, ...]) -> freshness.Kept:
     if cache is None:
         cache = stores[names] = freshness.Kept(
             *names, size=None, max_bytes=int(current_app.config.get("PAGE_CACHE_BYTES", 16 * 1024 * 1024)),
-            weigh=lambda page: len(page[0].encode()))
+            weigh=lambda page: len(page[0]))
     return cache
 
 
@@ -64,7 +65,7 @@ def remembered(*names: str) -> Callable[[F], F]:
                 from flask_wtf.csrf import generate_csrf
 
                 body, mimetype = page
-                return Response(body.replace(TOKEN_MARK, generate_csrf()) if TOKEN_MARK in body else body,
+                return Response(body.replace(_TOKEN_BYTES, generate_csrf().encode()) if _TOKEN_BYTES in body else body,
                                 mimetype=mimetype)
             response = current_app.make_response(view(*args, **kwargs))
             if response.status_code == 200 and not response.direct_passthrough and not session.get("_flashes") \
@@ -75,7 +76,9 @@ def remembered(*names: str) -> Callable[[F], F]:
                     from flask_wtf.csrf import generate_csrf
 
                     body = body.replace(generate_csrf(), TOKEN_MARK)
-                cache.keep(db(), reading, key, (body, response.mimetype or "text/html"))
+                # Kept as UTF-8 bytes, which the weight counts: a str holding one character past Latin-1 (the
+                # language menu's 日本語) takes two or four bytes for every character of the page.
+                cache.keep(db(), reading, key, (body.encode(), response.mimetype or "text/html"))
             return response
 
         return wrapped  # type: ignore[return-value]

@@ -40,6 +40,21 @@ def test_a_second_view_is_served_from_memory_and_reads_the_same(app, login_as, d
     assert not any("FROM incident" in q for q in queries), queries
 
 
+def test_a_kept_page_takes_the_memory_its_weight_says(app, login_as, demo):  # type: ignore[no-untyped-def]
+    """PAGE_CACHE_BYTES bounds the memory pages take: a page is kept as its UTF-8 bytes, which is what it weighs (a
+    str with the language menu's 日本語 in it took two bytes for every character of the page, twice its weight)."""
+    import sys
+
+    client = settled(login_as("hq.qa@example.com"))
+    page = client.get(REGISTER)
+    assert page.status_code == 200 and "日本語" in text(page)
+    [store] = app.extensions["qa_page_cache"].values()
+    [(body, _mimetype)] = [value for value, _weight in store._values.values()]
+    assert store.weight == len(body) and sys.getsizeof(body) < len(body) * 1.01 + 100
+    served = client.get(REGISTER)  # from memory: the same page, with the reader's own CSRF token put back
+    assert text(served) == text(page)
+
+
 @pytest.mark.parametrize("write", ["orm_title", "sql_title", "division_name", "product_model"])
 def test_any_write_to_what_the_page_shows_is_seen_at_once(app, login_as, demo, write):
     client = settled(login_as("hq.qa@example.com"))
