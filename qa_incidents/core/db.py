@@ -110,7 +110,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 WRITE_OPTION = "qa_begin_write"
 
-#: How long a writer waits for SQLite's write lock before "database is locked" (the connections' busy timeout).
+#: How long a writer waits for SQLite's write lock before "database is locked" (the connections' busy timeout,
+#: which bounds the wait in _begin_immediate).
 SQLITE_BUSY_SECONDS = 30.0
 #: How often a waiting writer asks for the lock again.
 _WRITE_LOCK_POLL = 0.0005
@@ -121,26 +122,43 @@ def _begin_immediate(conn: sa.Connection) -> None:
 
     SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … ms between tries: a writer that finds the lock held
     for the 5 ms of a filing sleeps up to 10-20 ms longer than it had to, idle, with its request waiting. Asked
-    this often, the lock changes hands within a millisecond of its release. The busy timeout is turned off for
-    the BEGIN alone (so it fails at once rather than sleep) and restored after it, for the transaction's other
-    statements."""
+    this often, the lock changes hands within a millisecond of its release.
+
+    The connection's busy timeout is turned off for the BEGIN alone (so a try fails at once rather than sleep) and
+    put back after it, for the transaction's other statements; it still bounds the wait. The first and the last
+    tries go through SQLAlchemy (seen by its events like any statement; a failure is its OperationalError, as
+    callers expect); the tries in between go to the driver, so a long wait costs no error handling per try."""
+    import sqlite3
     import time
 
-    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
-    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    timeout_ms = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    deadline = time.monotonic() + timeout_ms / 1000
+    raw.execute("PRAGMA busy_timeout = 0")
     try:
-        while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except sa.exc.OperationalError as e:
+            if not _lock_held(e.orig):
+                raise
+        while time.monotonic() < deadline:
+            time.sleep(_WRITE_LOCK_POLL)
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                raw.execute("BEGIN IMMEDIATE")
                 return
-            except sa.exc.OperationalError as e:
-                if "locked" not in str(e.orig) and "busy" not in str(e.orig):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(_WRITE_LOCK_POLL)
+            except sqlite3.OperationalError as e:
+                if not _lock_held(e):
+                    break  # the last try below raises it, as SQLAlchemy's error
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
+        raw.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+
+def _lock_held(error: BaseException | None) -> bool:
+    """Whether SQLite refused a BEGIN IMMEDIATE because another connection holds the write lock."""
+    return "locked" in str(error) or "busy" in str(error)
 
 
 def begin_write(session: so.Session) -> None:

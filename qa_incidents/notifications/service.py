@@ -55,8 +55,9 @@ def obligations_for(session: so.Session, incident: Incident) -> list[IncidentObl
 
 def markets_abroad(incident: Incident) -> list[str]:
     """The countries the incident's product is sold in, other than the one where it happened, in code order."""
+    state = sa.inspect(incident)
     session = so.object_session(incident)
-    if session is not None and "product" in sa.inspect(incident).unloaded:
+    if session is not None and state.persistent and "product" in state.unloaded:
         # An incident just filed (made from the row it wrote): its product's markets column alone, not the product
         # with the division and category it loads joined (a few ms, inside the filing's write).
         markets = session.scalar(sa.select(Product.markets).where(Product.id == incident.product_id))

@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from qa_incidents.core import db as core_db
 from qa_incidents.core.db import begin_write, make_engine, make_session_factory
 
 
@@ -59,9 +58,13 @@ def test_a_waiting_writer_gets_the_lock_within_milliseconds_of_its_release(sqlit
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 10  # every write kept
 
 
-def test_a_writer_still_gives_up_after_the_busy_timeout_and_keeps_it(sqlite_file, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(core_db, "SQLITE_BUSY_SECONDS", 0.2)
-    factory = make_session_factory(sqlite_file)
+def test_a_writer_still_gives_up_after_its_busy_timeout_and_keeps_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The connection's own busy timeout (here 0.2 s, not the default 30 s) bounds the wait and is put back after it.
+    engine = make_engine(f"sqlite:///{tmp_path / 'lock.sqlite3'}", connect_args={"check_same_thread": False,
+                                                                                "timeout": 0.2})
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    factory = make_session_factory(engine)
     holder, waiter = factory(), factory()
     try:
         begin_write(holder)
@@ -77,3 +80,21 @@ def test_a_writer_still_gives_up_after_the_busy_timeout_and_keeps_it(sqlite_file
         holder.rollback()
         holder.close()
         waiter.close()
+        engine.dispose()
+
+
+def test_the_write_lock_waits_show_only_the_begin_to_statement_listeners(sqlite_file) -> None:  # type: ignore[no-untyped-def]
+    """What SQLAlchemy's listeners (the statement log, the freshness rule's write detection) see of a wait: the
+    BEGIN IMMEDIATE that took the lock, not the busy-timeout switches nor each refused try."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_rest):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    sa.event.listen(sqlite_file, "before_cursor_execute", note)
+    try:
+        assert _lateness(sqlite_file, 0.02) < 1.0
+    finally:
+        sa.event.remove(sqlite_file, "before_cursor_execute", note)
+    assert not [s for s in seen if "busy_timeout" in s], seen
+    assert seen.count("BEGIN IMMEDIATE") == 2, seen  # the holder's, and the waiter's first try (the later ones go to the driver)
