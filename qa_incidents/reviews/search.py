@@ -620,7 +620,7 @@ def _by_cause_agreement(session: so.Session, rows: list[Any], prior: dict[str, f
 # this process under the `lesson-library` marker (see "kept while the library stands still") and counted afresh
 # after any lesson changes, from the newest PRIOR_LESSONS lessons that have a cause category only, so that counting
 # costs the same whatever the library's size (at 100,000 lessons: 400-700 ms the first time in a process, 25-110 ms
-# after a change, as the words of a text already split are kept; see _prior_words). Chosen on the tuning half, the
+# after a change, as the words of a text already split are kept; see _lesson_words). Chosen on the tuning half, the
 # 300 held-back recalls and 1,200 recalls of the library (bench/lessons_quality.py --leave-one-out; see README).
 
 #: The weight of the cause prior beside the lesson's own score share and the agreement (0: not used).
@@ -654,14 +654,20 @@ def _prior_word(token: str) -> str:
     return vocabulary.stem(token) if token.isascii() else token
 
 
-@functools.lru_cache(maxsize=2 * 4096)
 def _prior_words(text: str) -> frozenset[str]:
-    """The distinct words of a text as the prior counts them (index tokens, see _prior_word). A lesson's words are
-    kept by its text (at most 8,192 texts, some 10-20 MB): counting again after a change splits only the texts that
-    changed, so the newest 4,000 are counted in 25-110 ms instead of 400-700 ms (100,000 lessons)."""
+    """The distinct words of a text as the prior counts them (index tokens, see _prior_word)."""
     out = {_prior_word(t) for t in set(rules.tokens(text))}
     out.discard("")
     return frozenset(out)
+
+
+@functools.lru_cache(maxsize=PRIOR_LESSONS + 1024)
+def _lesson_words(text: str) -> frozenset[str]:
+    """A counted lesson's words (_prior_words), kept by its text: the newest PRIOR_LESSONS lessons' and a margin for
+    the texts of edited ones. Counting again after a change splits only the texts that changed, so the newest 4,000
+    are counted in 25-110 ms instead of 400-700 ms (100,000 lessons). The texts people search with are not kept
+    here (each is another text; they pushed the lessons' out and doubled the cache, to 8,192 texts)."""
+    return _prior_words(text)
 
 
 def _counted(session: so.Session, *where: sa.ColumnElement[bool], newest: int | None = None) -> list[Any]:
@@ -670,7 +676,7 @@ def _counted(session: so.Session, *where: sa.ColumnElement[bool], newest: int | 
             .where(Lesson.cause_category.not_in(_NO_CAUSE), *where).order_by(Lesson.id.desc()))
     if newest is not None:
         stmt = stmt.limit(newest)
-    return [(int(row[0]), row[1], _prior_words(" ".join(x or "" for x in row[2:]))) for row in session.execute(stmt)]
+    return [(int(row[0]), row[1], _lesson_words(" ".join(x or "" for x in row[2:]))) for row in session.execute(stmt)]
 
 
 def cause_model(session: so.Session) -> CauseModel:

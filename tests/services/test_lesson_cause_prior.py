@@ -72,3 +72,21 @@ def test_the_prior_orders_lessons_the_scores_and_votes_leave_level(session):  # 
     out = search._by_cause_agreement(session, level, {"Labeling": 0.2, "Software design": 0.8})
     assert [r.id for r in out] == [software, label]
 
+
+
+def test_the_lessons_words_are_kept_and_searched_texts_are_not(session):  # type: ignore[no-untyped-def]
+    """Counting again after a change splits only the lessons whose text changed; the texts people search with are
+    never kept (each is another text: they pushed the lessons' out and doubled the cache)."""
+    _library(session)
+    search._lesson_words.cache_clear()
+    search.cause_prior(session, "Infusion pump firmware froze after an update")
+    assert search._lesson_words.cache_info().currsize == 6  # the six lessons with a cause category
+    for n in range(5):
+        search.cause_prior(session, f"Pump number {n} froze after its firmware update")
+    assert search._lesson_words.cache_info().currsize == 6
+    lessons.add_indexed(session, [_lesson(30, "Labeling", "The label fell off the carton.")])
+    session.commit()
+    before = search._lesson_words.cache_info()
+    search.cause_prior(session, "The label fell off")
+    after = search._lesson_words.cache_info()
+    assert (after.currsize, after.misses - before.misses, after.hits - before.hits) == (7, 1, 6)
