@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from sql_helpers import statements_sent
 
 from qa_incidents.catalogue.models import Product
 from qa_incidents.catalogue.service import CategoryTree
@@ -143,17 +144,8 @@ def _plan(session, stmt) -> str:  # type: ignore[no-untyped-def]
 def _filtered_with_reads(session, user, f: RegisterFilter) -> tuple[sa.Select, list[str]]:  # type: ignore[no-untyped-def]
     """The register's filtered statement, and the statements run to build it (SQLite reads a term's matches from its
     text index first, then hands them to the statement as a list)."""
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = session.get_bind()
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(session.get_bind()) as statements:
         stmt = service._filtered(session, service.visible(sa.select(Incident.id), user), f)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     return stmt, statements
 
 
@@ -346,18 +338,9 @@ def test_a_very_broad_word_is_tested_on_each_row_read_in_the_sorts_order(searcha
     monkeypatch.setattr(service, "DENSE_TERM", 0)
     monkeypatch.setattr(service, "VERY_DENSE_TERM", 0)
     hq = demo_user("hq.qa@example.com")
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = searchable.get_bind()
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(searchable.get_bind()) as statements:
         service.register(searchable, user=hq, filters=RegisterFilter(text="heat"), count_cap=service.COUNT_CAP)
         service.register(searchable, user=hq, filters=RegisterFilter(text="電源プラグ"), count_cap=service.COUNT_CAP)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     [english, japanese] = [s for s in statements if "INDEXED BY ix_incident_aware_id" in s]
     # An ASCII word: LIKE on each row of the sort's index, no list of every match first.
     assert "LIKE" in english and "incident_fts" not in english, english

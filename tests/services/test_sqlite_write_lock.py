@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sql_helpers import statements_sent
 from sqlalchemy.exc import OperationalError
 
 from qa_incidents.core.db import begin_write, make_engine, make_session_factory
@@ -86,15 +87,7 @@ def test_a_writer_still_gives_up_after_its_busy_timeout_and_keeps_it(tmp_path) -
 def test_the_write_lock_waits_show_only_the_begin_to_statement_listeners(sqlite_file) -> None:  # type: ignore[no-untyped-def]
     """What SQLAlchemy's listeners (the statement log, the freshness rule's write detection) see of a wait: the
     BEGIN IMMEDIATE that took the lock, not the busy-timeout switches nor each refused try."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_rest):  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    sa.event.listen(sqlite_file, "before_cursor_execute", note)
-    try:
+    with statements_sent(sqlite_file) as seen:
         assert _lateness(sqlite_file, 0.02) < 1.0
-    finally:
-        sa.event.remove(sqlite_file, "before_cursor_execute", note)
     assert not [s for s in seen if "busy_timeout" in s], seen
     assert seen.count("BEGIN IMMEDIATE") == 2, seen  # the holder's, and the waiter's first try (the later ones go to the driver)

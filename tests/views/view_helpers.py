@@ -6,15 +6,14 @@ import html
 import re
 import struct
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask.testing import FlaskClient
+from sql_helpers import statements_sent
 from werkzeug.test import TestResponse
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -206,17 +205,6 @@ def png_bytes() -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
 
-@contextmanager
-def statements_of(app: Any) -> Iterator[list[str]]:
+def statements_of(app: Any) -> AbstractContextManager[list[str]]:
     """The SQL statements the application sends inside the block (white space collapsed)."""
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        seen.append(" ".join(statement.split()))
-
-    engine = app.extensions["qa_engine"]
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
+    return statements_sent(app.extensions["qa_engine"])
