@@ -21,7 +21,28 @@ from config import BASE_DIR, Config
 from qa_incidents.core.web import csrf
 
 babel = Babel()
-login_manager = LoginManager()
+
+
+class _LoginManager(LoginManager):
+    """Flask-Login's "strong" session protection, for signed-in sessions only.
+
+    Flask-Login treats a session without its fingerprint ("_id") as stolen, and clears its keys and marks the
+    remember cookie for deletion. An anonymous visitor's session (a CSRF token, a pending single sign-on) has no
+    fingerprint, so every request of theirs, a style sheet or a missing /favicon.ico included, rewrote the session
+    cookie. The browser keeps whichever response arrives last: a favicon request answered after the single sign-on
+    redirect put back the cookie without the sign-in it had just started ("no sign-in was started in this session").
+    A session that holds no signed-in user has nothing to protect, so it is left as it is.
+    """
+
+    def _session_protection_failed(self) -> bool:
+        from flask import session
+
+        if "_user_id" not in session:
+            return False
+        return bool(super()._session_protection_failed())
+
+
+login_manager = _LoginManager()
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from view_helpers import DEMO_PASSWORD, csrf_token, flashes, location_path, login
+from view_helpers import DEMO_PASSWORD, csrf_token, flashes, forms_of, location_path, login
 
 import config
 from qa_incidents import create_app
@@ -91,9 +91,11 @@ def test_session_cookie_is_secure_when_served_over_https(engine, clock, tmp_path
     app = create_app(config.TestConfig(), ENGINE=engine, CLOCK=clock, SESSION_COOKIE_SECURE=True,
                      INSTANCE_DIR=str(tmp_path), ATTACHMENT_DIR=str(tmp_path / "a"))
     client = app.test_client()
-    token = csrf_token(client, "/login")
-    response = client.post("/login", base_url="https://localhost",
+    page = client.get("/login", base_url="https://localhost")
+    token = next(f.values["csrf_token"] for f in forms_of(page) if f.values.get("csrf_token"))
+    response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
                            data={"email": "reporter@example.com", "password": DEMO_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302  # signed in (over HTTPS the CSRF check also wants a same-site Referer)
     cookie = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")][-1].lower()
     assert "; secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
 

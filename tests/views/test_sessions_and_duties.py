@@ -3,6 +3,8 @@ the web: what a user (or someone holding a copied cookie) sees."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from view_helpers import DEMO_PASSWORD, csrf_token, form_with, forms_of, logged_in, login, text
 
@@ -184,3 +186,32 @@ def test_a_proposed_lesson_is_published_on_its_page_only_by_someone_other_than_i
     demo.rollback()
     assert demo.scalar(sa.select(Lesson.id).where(Lesson.source_ref == "FDA-990002")) is not None
     assert "No proposed lessons are waiting." in text(other.get("/lessons/proposed/"))
+
+
+def test_an_anonymous_visitors_requests_do_not_rewrite_their_session_cookie(app, demo):  # type: ignore[no-untyped-def]
+    """A browser sends a page's side requests (style sheet, /favicon.ico) alongside the next click and keeps the
+    cookie of whichever answer comes last: an answer that rewrote the session put back an older one (a single
+    sign-on just started was lost)."""
+    browser = app.test_client()
+    first = browser.get("/login")
+    assert any(h.startswith("session=") for h in first.headers.getlist("Set-Cookie"))  # the CSRF token is kept
+    for url in ("/favicon.ico", "/static/style.css", "/healthz", "/login", "/no-such-page"):
+        assert browser.get(url).headers.getlist("Set-Cookie") == [], url
+
+
+def test_a_signed_in_cookie_used_from_another_browser_is_still_refused(app, demo):  # type: ignore[no-untyped-def]
+    browser = logged_in(app, "reporter@example.com")
+    thief = _copy_of(browser, app)
+    thief.environ_base["HTTP_USER_AGENT"] = "another-browser/1.0"
+    assert thief.get("/incidents/").status_code == 302  # to the log-in page: "strong" session protection
+    assert _works(browser)
+
+
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon(app, demo):  # type: ignore[no-untyped-def]
+    browser = app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert icon is not None
+    served = browser.get(icon.group(1))
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+    assert b"<svg" in served.data
