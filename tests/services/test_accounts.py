@@ -38,6 +38,24 @@ def test_authenticate_with_the_right_password(demo, clock):
     assert user.last_login_at == clock()
 
 
+def test_passwords_are_hashed_with_owasps_argon2id_parameters_and_old_hashes_upgraded_at_log_in(demo, clock,
+                                                                                              monkeypatch):
+    """19 MiB, 2 passes, 1 lane (OWASP's first Argon2id configuration); a hash made with the library's former
+    default (64 MiB, 3 passes, 4 lanes: 64 MiB more of a worker at each log-in) still lets its user in, once, and is
+    replaced by one with the current parameters."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(**accounts.HASH_PARAMETERS))  # the suite's is cheaper
+    assert accounts.hash_password(NEW_PASSWORD).startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    user = demo.scalar(sa.select(User).where(User.email == "reporter@example.com"))
+    user.password_hash = PasswordHasher(time_cost=3, memory_cost=65_536, parallelism=4).hash(DEMO_PASSWORD)
+    demo.flush()
+    signed_in = accounts.authenticate(demo, email="reporter@example.com", password=DEMO_PASSWORD, now=clock())
+    assert signed_in is not None
+    assert signed_in.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert accounts.authenticate(demo, email="reporter@example.com", password=DEMO_PASSWORD, now=clock()) is not None
+
+
 @pytest.mark.parametrize("email", ["REPORTER@example.com", "  Reporter@Example.Com  "])
 def test_email_is_case_insensitive(demo, clock, email):
     user = accounts.authenticate(demo, email=email, password=DEMO_PASSWORD, now=clock())
