@@ -320,7 +320,7 @@ class Kept:
     runs outside the lock, so two threads may compute the same value once each: both keep the same answer."""
 
     def __init__(self, *markers: str, size: int | None = 256, max_bytes: int | None = None,
-                 weigh: Callable[[Any], int] | None = None) -> None:
+                 weigh: Callable[[Any], int] | None = None, counted: bool = True) -> None:
         for name in markers:
             _marker(name)
         if not markers:
@@ -329,6 +329,9 @@ class Kept:
         self.size = size
         self.max_bytes = max_bytes
         self.weigh = weigh or (lambda _value: 0)
+        #: Whether lookups count in the request's figures (X-Cache-Lookups): not for small lists every page reads
+        #: beside its own work, which would make the figure say little about that work.
+        self.counted = counted
         self.weight = 0
         self._values: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
@@ -351,7 +354,8 @@ class Kept:
             found = self._values.get((reading, key))
             if found is not None:
                 self._values.move_to_end((reading, key))
-        note_lookup(found is not None)
+        if self.counted:
+            note_lookup(found is not None)
         return None if found is None else found[0]
 
     def keep(self, session: so.Session, reading: Reading | None, key: Hashable, value: Any) -> bool:

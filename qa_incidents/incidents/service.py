@@ -340,11 +340,13 @@ def comments_and_attachments(session: so.Session, incident_id: int) -> tuple[lis
 
 def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
     """Which kinds of record hang off the incident at all (comments, attachments, notifications, events, triage
-    decisions, escalations, signatures, status reports, pending report, reviews, recalls), in one query.
+    decisions, escalations, signatures, status reports, pending report, reviews, recalls, watchers, safety notices,
+    group alerts, linked complaints), in one query.
 
     The incident page reads only the kinds that are there: most incidents have two or three of them, and reading an
     empty kind costs as much as the query that finds the incident."""
     from qa_incidents.alerts.models import GroupAlert
+    from qa_incidents.complaints.models import Complaint
     from qa_incidents.core.audit import AuditEvent
     from qa_incidents.core.signatures import Signature
     from qa_incidents.inbox.models import IncidentWatcher
@@ -362,7 +364,7 @@ def children_present(session: so.Session, incident_id: int) -> frozenset[str]:
              "pending_reports": PendingStatusReport.incident_id, "reviews": ReviewIncident.incident_id,
              "recalls": RecallIncident.incident_id, "watchers": IncidentWatcher.incident_id,
              "safety_notices": SafetyNotice.incident_id,
-             "group_alerts": GroupAlert.incident_id}
+             "group_alerts": GroupAlert.incident_id, "complaints": Complaint.incident_id}
     global _CHILDREN_PRESENT
     if _CHILDREN_PRESENT is None:  # built and compiled once: as a statement object it cost more than running it
         _CHILDREN_PRESENT = sa.select(*(sa.exists().where(column == sa.bindparam("incident_id")).label(kind)
@@ -847,6 +849,47 @@ REGISTER_MARKER = "incident-register"
 #: The marker a whole register page is remembered under (core/pagecache.py).
 REGISTER_PAGE_MARKER = "register-page"
 _COUNT_CACHE = freshness.Kept(REGISTER_MARKER, size=4096)  # a few hundred bytes each
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A division, category or saved view as the register page lists it: plain values, shared between requests."""
+
+    id: int
+    name: str
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterLists:
+    divisions: tuple[Listed, ...]  # every division, head office first, by name
+    categories: tuple[Listed, ...]  # every category, by path (the name is the path)
+    saved_views: tuple[Listed, ...]  # the reader's own views, by name
+
+
+#: The register page's lists, read on every page that is not served whole from memory: kept under the register
+#: page's own marker (which moves on every write to divisions, products, categories and saved views), not counted in
+#: the cache figures (they are read beside each page's own work). The reader's views are kept per reader.
+_REGISTER_LISTS = freshness.Kept(REGISTER_PAGE_MARKER, size=2048, counted=False)
+
+
+def register_lists(session: so.Session, user: User) -> RegisterLists:
+    """The divisions, categories and the reader's saved views the register page shows (its filters' choices)."""
+    from qa_incidents.accounts.service import list_divisions
+    from qa_incidents.catalogue.service import list_categories
+    from qa_incidents.incidents import saved_views
+
+    reading = _REGISTER_LISTS.read(session)
+    shared = _REGISTER_LISTS.peek(reading, "catalogue")
+    if shared is None:
+        shared = (tuple(Listed(d.id, d.name) for d in list_divisions(session)),
+                  tuple(Listed(c.id, c.path) for c in list_categories(session)))
+        _REGISTER_LISTS.keep(session, reading, "catalogue", shared)
+    views = _REGISTER_LISTS.peek(reading, ("views", user.id))
+    if views is None:
+        views = tuple(Listed(v.id, v.name, v.query) for v in saved_views.views_of(session, user))
+        _REGISTER_LISTS.keep(session, reading, ("views", user.id), views)
+    return RegisterLists(divisions=shared[0], categories=shared[1], saved_views=views)
 
 
 @dataclass(frozen=True)

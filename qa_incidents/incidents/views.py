@@ -16,7 +16,7 @@ from flask_login import current_user
 from qa_incidents.accounts.models import Division
 from qa_incidents.accounts.service import list_divisions
 from qa_incidents.catalogue.models import Product, ProductCategory
-from qa_incidents.catalogue.service import list_categories, list_products
+from qa_incidents.catalogue.service import list_products
 from qa_incidents.core import audit, params
 from qa_incidents.core.clock import localize, to_zone
 from qa_incidents.core.countries import country_names
@@ -135,8 +135,8 @@ def _fill_form(form: IncidentForm, facts: IncidentFacts, tz: str) -> None:
 @remembered(service.REGISTER_PAGE_MARKER)
 def register():  # type: ignore[no-untyped-def]
     form = RegisterFilterForm(request.args)
-    divisions = list_divisions(db())
-    categories = list_categories(db())
+    lists = service.register_lists(db(), current_user)
+    divisions, categories = lists.divisions, lists.categories
     fixed = _register_choices(current_language())
     form.status.choices = list(fixed["status"])
     form.severity.choices = list(fixed["severity"])
@@ -144,7 +144,7 @@ def register():  # type: ignore[no-untyped-def]
         form.division.choices = [("", fixed["all_divisions"][0][1])] + [(str(d.id), d.name) for d in divisions]
     else:
         form.division.choices = list(fixed["my_division"])
-    form.category.choices = [("", fixed["any_category"][0][1])] + [(str(c.id), c.path) for c in categories]
+    form.category.choices = [("", fixed["any_category"][0][1])] + [(str(c.id), c.name) for c in categories]
     form.country.choices = [("", fixed["any_country"][0][1])] + _country_choices()
     form.sort.choices = list(fixed["sort"])
     form.assigned.choices = list(fixed["assigned"])
@@ -186,18 +186,18 @@ def register():  # type: ignore[no-untyped-def]
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     status = 200 if not errors else 422
     return render_template("incidents/register.html", form=form, page=page, args=args, errors=errors,
-                           **_register_tools(args),
+                           **_register_tools(args, lists.saved_views),
                            divisions={d.id: d for d in divisions},
                            countries=_country_lookup(current_user.locale or "en"), titles=_translated), status
 
 
-def _register_tools(args: dict[str, str]) -> dict[str, Any]:
+def _register_tools(args: dict[str, str], views: tuple[service.Listed, ...]) -> dict[str, Any]:
     """The reader's saved views, the filters a new view would keep, and whether rows may be selected for bulk work."""
     from urllib.parse import urlencode
 
     from qa_incidents.incidents import assignment, saved_views
 
-    return {"saved_views": saved_views.views_of(db(), current_user),
+    return {"saved_views": views,
             "view_query": saved_views.normalised(urlencode(args)),
             "may_bulk": can(current_user.actor, assignment.ASSIGNING),
             "may_bulk_triage": can(current_user.actor, Capability.WORK_NOTIFICATIONS)}
@@ -499,6 +499,7 @@ def _watching(incident: Any, any_watcher: bool) -> dict[str, Any]:
 
 def _follow_through(incident: Any, escalations: list[Any], present: frozenset[str], read: Any) -> dict[str, Any]:
     """Status reports, reviews and similar lessons shown on the incident page."""
+    from qa_incidents.complaints.service import complaints_of_incident
     from qa_incidents.recalls import service as recalls
     from qa_incidents.reports import service as reports
     from qa_incidents.reviews import service as reviews
@@ -520,6 +521,7 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
         "may_start_recall": can_work_division(current_user.actor, incident.division_id, Capability.MANAGE_RECALLS),
         **_safety_notices(incident, read),
         **_group_alerts(incident, read),
+        "linked_complaints": read("complaints", lambda: complaints_of_incident(s, incident.id)),
     }
 
 

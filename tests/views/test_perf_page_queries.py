@@ -15,18 +15,19 @@ from qa_incidents.incidents.models import Incident
 from qa_incidents.incidents.rules import Care
 
 REGISTER = "/incidents/?sort=aware_desc"
-# BEGIN, the user (with their division), the bell's unread count, divisions, categories, the page's ids, their rows,
-# the counts' marker, the reader's saved views.
-REGISTER_BUDGET = 9
+# BEGIN, the user (with their division), the bell's unread count, the register page's marker (its lists of divisions,
+# categories and the reader's saved views are kept under it: incidents/service.py register_lists), the page's ids,
+# their rows, the counts' marker.
+REGISTER_BUDGET = 7
 # BEGIN, the user, the bell's unread count, the incident, which kinds of record it has, then one query for each kind it
 # has (comments, attachments, notification records, escalations, audit events, triage decisions, signatures, status
 # reports, the pending report, reviews, recalls, watchers), the lifecycle's three counts when it has notifications, reviews or recalls, and
 # the laws map's marker (the map itself is read once per process and country and category while it stays unchanged:
 # notifications/service.py, obligations_shown).
 INCIDENT_PAGE_BUDGET = 21
-# An incident with none of those kinds: BEGIN, the user, the bell's count, the incident, the kinds, the laws map's marker,
-# the customer complaints linked to it.
-BARE_INCIDENT_PAGE_BUDGET = 7
+# An incident with none of those kinds: BEGIN, the user, the bell's count, the incident, the kinds (linked customer
+# complaints among them), the laws map's marker.
+BARE_INCIDENT_PAGE_BUDGET = 6
 # The laws map, read once per process and change (its laws' categories and obligations by law_id, selectin).
 LAWS_MAP = r"^SELECT (law|law_category|obligation|jurisdiction|product_category)\.(id|law_id)\b"
 
@@ -125,3 +126,33 @@ def test_a_newly_filed_incident_page_reads_only_what_it_has(app, browser_as, dem
     assert not [q for q in statements if not q.startswith("SELECT EXISTS") and re.search(
         r"FROM (incident_comment|incident_attachment|notification_record|escalation|triage_decision|signature|"
         r"status_report|pending_status_report|review|recall_campaign)\b", q)], statements
+
+
+def test_the_registers_lists_are_read_once_and_follow_changes(app, browser_as, demo, clock) -> None:  # type: ignore[no-untyped-def]
+    """Divisions, categories and the reader's saved views are read for the first register page, kept, and read again
+    after a change to any of them (the register page's marker moves)."""
+    from qa_incidents.accounts.models import Division
+    from qa_incidents.incidents import saved_views
+
+    app.config["PAGE_CACHE"] = False
+    hq = browser_as("hq.qa@example.com")
+    hq.get(REGISTER)
+    lists = r"FROM (division|product_category|saved_view)\b"
+    with statements_of(app) as statements:
+        page = hq.get("/incidents/?sort=occurred_desc")
+    assert page.status_code == 200 and "Home Appliances" in text(page)
+    assert not [q for q in statements if re.search(lists, q)], statements
+
+    division = demo.scalar(sa.select(Division).where(Division.code == "HA"))
+    division.name = "Household Appliances"
+    user = demo.scalar(sa.select(User).where(User.email == "hq.qa@example.com"))
+    saved_views.save(demo, user=user, name="Budget view", query="status=triaged", now=clock())
+    demo.commit()
+    with statements_of(app) as statements:
+        page = hq.get("/incidents/?sort=occurred_desc")
+    shown = text(page)
+    assert "Household Appliances" in shown and "Home Appliances" not in shown
+    assert "Budget view" in shown
+    assert [q for q in statements if re.search(lists, q)], statements
+    other = browser_as("division.qa@example.com").get(REGISTER)
+    assert "Budget view" not in text(other)  # another reader's views are their own
