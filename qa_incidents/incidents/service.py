@@ -445,7 +445,7 @@ def _filtered(session: so.Session, stmt: sa.Select[Any], f: RegisterFilter, *, w
     if f.division_id:
         stmt = stmt.where(Incident.division_id == f.division_id)
     if f.category_id:
-        stmt = stmt.where(Incident.category_id.in_(CategoryTree.load(session).descendants(f.category_id)))
+        stmt = stmt.where(Incident.category_id.in_(_descendants(session, f.category_id)))
     if f.country:
         stmt = stmt.where(Incident.country == f.country)
     if f.aware_from:
@@ -561,6 +561,17 @@ def decode_cursor(cursor: str, column: Any) -> tuple[Any, int]:
         return value, ident
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError("invalid cursor") from e
+
+
+def _descendants(session: so.Session, category_id: int) -> set[int]:
+    """The category and those below it (within one register page the tree is read once)."""
+    memo: dict[Any, Any] | None = session.info.get("register_terms")
+    tree = memo.get(("category_tree",)) if memo is not None else None
+    if tree is None:
+        tree = CategoryTree.load(session)
+        if memo is not None:
+            memo[("category_tree",)] = tree  # a tuple: no text term is one
+    return tree.descendants(category_id)
 
 
 def register(
@@ -710,7 +721,7 @@ def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str,
     # both, to be read whole and sorted.
     for name in ("country", "category_id", "severity"):
         value = getattr(f, name)
-        if value is None or (name == "category_id" and len(CategoryTree.load(session).descendants(value)) > 1):
+        if value is None or (name == "category_id" and len(_descendants(session, value)) > 1):
             continue
         if column.key in _FILTER_ORDERED:
             n = rows(**{name: value}, **ranged)
@@ -742,7 +753,7 @@ def _sqlite_index(session: so.Session, user: User, f: RegisterFilter, sort: str,
     for index, only in choices:
         n = rows(**only)
         ordered_here = by_id and index != "ix_incident_aware_id" and not (
-            index == "ix_incident_category_id" and len(CategoryTree.load(session).descendants(f.category_id)) > 1)
+            index == "ix_incident_category_id" and len(_descendants(session, f.category_id)) > 1)
         if ordered_here and found < n and not correlated:
             n = min(n, (limit + 1) * n // found)
         if n < cost or (index == "ix_incident_status" and by_id):
@@ -939,7 +950,7 @@ def tally_counts(session: so.Session, *, user: User, filters: RegisterFilter) ->
     if f.severity:
         stmt = stmt.where(t.severity == f.severity.value)
     # The parts a grain leaves out are 0 or '': said, so that each lookup is a range of the primary key.
-    stmt = stmt.where(t.category_id.in_(sorted(CategoryTree.load(session).descendants(f.category_id)))
+    stmt = stmt.where(t.category_id.in_(sorted(_descendants(session, f.category_id)))
                       if f.category_id else t.category_id == 0)
     stmt = stmt.where(t.country == (f.country or ""))
     if not dated:
@@ -1018,7 +1029,7 @@ def register_counts(session: so.Session, *, user: User, filters: RegisterFilter,
         reading = _COUNT_CACHE.read(session)  # first: what is counted after it is at least as new
     if reading is None:
         return count()
-    categories = (tuple(sorted(CategoryTree.load(session).descendants(filters.category_id)))
+    categories = (tuple(sorted(_descendants(session, filters.category_id)))
                   if filters.category_id else None)
     key = (cap, scope, filters.status, filters.severity, filters.division_id, categories,
            filters.country, filters.aware_from, filters.aware_to, filters.assignee_id, filters.unassigned)
