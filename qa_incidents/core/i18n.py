@@ -372,19 +372,24 @@ def page_translations():  # type: ignore[no-untyped-def]
 
     Flask-Babel finds it again on every string (several context-local lookups and a locale identifier built
     each time). It is kept on `flask.g` under this application's own key, with the locale it was found for, so a
-    `force_locale` block (a mail in another language) gets its own; only Flask-Babel's public get_locale and
-    get_translations are used."""
+    `force_locale` block (a mail in another language) gets its own. The locale is Flask-Babel's get_locale; once
+    that has chosen it, it is read where get_locale keeps it (`g._flask_babel.babel_locale`, which force_locale
+    also sets), as one lookup instead of get_locale's three of `g` (a page asks for a hundred strings)."""
     from flask import g
     from flask_babel import get_locale, get_translations
 
-    locale = get_locale()
-    if locale is None:  # outside an application context
+    try:
+        here = g._get_current_object()
+    except RuntimeError:  # outside an application context
         return get_translations()
-    found = g.get(PAGE_TRANSLATIONS_KEY)
+    locale = getattr(getattr(here, "_flask_babel", None), "babel_locale", None) or get_locale()
+    if locale is None:
+        return get_translations()
+    found = getattr(here, PAGE_TRANSLATIONS_KEY, None)
     if found is not None and found[0] is locale:
         return found[1]
     translations = get_translations()
-    setattr(g, PAGE_TRANSLATIONS_KEY, (locale, translations))
+    setattr(here, PAGE_TRANSLATIONS_KEY, (locale, translations))
     return translations
 
 
