@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -365,6 +366,18 @@ def label_text(value: object) -> str:
 
 
 PAGE_TRANSLATIONS_KEY = "qa_page_translations"
+#: flask.g, flask_babel.get_locale and get_translations, imported at the first call (this module is imported by plain
+#: Python code too), not at every one: a page asks for a hundred strings.
+_FLASK: tuple[Any, Any, Any] | None = None
+
+
+def _flask_names() -> tuple[Any, Any, Any]:
+    global _FLASK
+    from flask import g
+    from flask_babel import get_locale, get_translations
+
+    _FLASK = (g, get_locale, get_translations)
+    return _FLASK
 
 
 def page_translations():  # type: ignore[no-untyped-def]
@@ -375,9 +388,7 @@ def page_translations():  # type: ignore[no-untyped-def]
     `force_locale` block (a mail in another language) gets its own. The locale is Flask-Babel's get_locale; once
     that has chosen it, it is read where get_locale keeps it (`g._flask_babel.babel_locale`, which force_locale
     also sets), as one lookup instead of get_locale's three of `g` (a page asks for a hundred strings)."""
-    from flask import g
-    from flask_babel import get_locale, get_translations
-
+    g, get_locale, get_translations = _FLASK or _flask_names()
     try:
         here = g._get_current_object()
     except RuntimeError:  # outside an application context
