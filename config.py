@@ -38,6 +38,8 @@ class Config:
     IMPORT_MAX_INFLATED_BYTES = int(os.environ.get("IMPORT_MAX_INFLATED_BYTES", 100 * 1024 * 1024))
     IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 200_000))
     REGISTER_PAGE_SIZE = int(os.environ.get("REGISTER_PAGE_SIZE", 50))
+    # Every this many requests a worker hands its C heap's free memory back to the system (core/heap.py); 0: never.
+    HEAP_TRIM_EVERY = int(os.environ.get("HEAP_TRIM_EVERY", 200))
     # Each response reports how many of its kept-value lookups memory answered (X-Cache-Lookups); `make bench`
     # turns it on to print each scenario's cache hit rate. Off in production: it says nothing a user needs.
     CACHE_STATS = os.environ.get("CACHE_STATS", "0") == "1"

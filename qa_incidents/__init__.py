@@ -88,6 +88,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     _register_errors(app)
     _register_template_helpers(app)
     app.after_request(_security_headers)
+    from qa_incidents.core import heap
+
+    heap.install(app)
     if app.config.get("CACHE_STATS"):
         from qa_incidents.core.freshness import add_lookups_header
 

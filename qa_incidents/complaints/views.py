@@ -37,6 +37,12 @@ def _may_work(division_id: int) -> bool:
 
 
 @bp.app_template_global()
+def complaints_for_incident(incident_id: int) -> list[Any]:
+    """The complaints linked to an incident (the incident page lists them)."""
+    return service.complaints_of_incident(db(), incident_id)
+
+
+@bp.app_template_global()
 def complaint_work() -> service.Work | None:
     """Flagged complaints and open signals waiting for the current user (My work lists them)."""
     return service.work_for(db(), user=current_user)

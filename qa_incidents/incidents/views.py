@@ -499,7 +499,6 @@ def _watching(incident: Any, any_watcher: bool) -> dict[str, Any]:
 
 def _follow_through(incident: Any, escalations: list[Any], present: frozenset[str], read: Any) -> dict[str, Any]:
     """Status reports, reviews and similar lessons shown on the incident page."""
-    from qa_incidents.complaints.service import complaints_of_incident
     from qa_incidents.recalls import service as recalls
     from qa_incidents.reports import service as reports
     from qa_incidents.reviews import service as reviews
@@ -521,7 +520,7 @@ def _follow_through(incident: Any, escalations: list[Any], present: frozenset[st
         "may_start_recall": can_work_division(current_user.actor, incident.division_id, Capability.MANAGE_RECALLS),
         **_safety_notices(incident, read),
         **_group_alerts(incident, read),
-        "linked_complaints": read("complaints", lambda: complaints_of_incident(s, incident.id)),
+        "has_complaints": "complaints" in present,  # complaints/_for_incident.html reads them only then
     }
 
 
