@@ -84,8 +84,9 @@ REGISTRY: dict[str, Marker] = {m.name: m for m in (
            where="incidents/service.py register_counts", migrations=("0011", "0018")),
     Marker("register-page",
            (Watch("incident"), Watch("division"), Watch("product"), Watch("product_category"), Watch("saved_view")),
-           kept="whole register pages, per reader, address and language (16 MB per worker, PAGE_CACHE_BYTES)",
-           where="core/pagecache.py @remembered", migrations=("0015", "0018", "0033")),
+           kept="whole register pages, per reader, address and language (16 MB per worker, PAGE_CACHE_BYTES); the "
+                "lists a register page shows (divisions, categories, each reader's saved views)",
+           where="core/pagecache.py @remembered; incidents/service.py register_lists", migrations=("0015", "0018", "0033")),
     Marker("laws-map",
            (Watch("jurisdiction"), Watch("law"), Watch("law_category"), Watch("obligation"),
             Watch("product_category")),

@@ -16,9 +16,13 @@ from typing import Any
 
 def _find_trim() -> Callable[[int], int] | None:
     try:
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
-    except OSError:  # no C library to look in
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except (OSError, TypeError):  # no C library to look in (Windows cannot open "None")
         return None
+    if trim is not None:
+        trim.argtypes = [ctypes.c_size_t]
+        trim.restype = ctypes.c_int
+    return trim  # type: ignore[no-any-return]
 
 
 _TRIM = _find_trim()

@@ -882,7 +882,7 @@ class RegisterLists:
 #: The register page's lists, read on every page that is not served whole from memory: kept under the register
 #: page's own marker (which moves on every write to divisions, products, categories and saved views), not counted in
 #: the cache figures (they are read beside each page's own work). The reader's views are kept per reader.
-_REGISTER_LISTS = freshness.Kept(REGISTER_PAGE_MARKER, size=2048, counted=False)
+_REGISTER_LISTS = freshness.Kept(REGISTER_PAGE_MARKER, size=512, counted=False)  # small tuples; stale ones age out
 
 
 def register_lists(session: so.Session, user: User) -> RegisterLists:

@@ -56,6 +56,31 @@ def test_passwords_are_hashed_with_owasps_argon2id_parameters_and_old_hashes_upg
     assert accounts.authenticate(demo, email="reporter@example.com", password=DEMO_PASSWORD, now=clock()) is not None
 
 
+def test_every_refused_log_in_takes_the_same_floor_of_time(demo, clock, monkeypatch):
+    """An unknown address, a wrong password, a wrong password for an older hash (more work) and an account that
+    signs in only through single sign-on (no hash) all answer after the same floor, so the time tells nobody which
+    addresses have accounts; a right password is not held back."""
+    import time
+
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(accounts, "FAILED_LOGIN_FLOOR", 0.25)
+    users = {u.email: u for u in demo.scalars(sa.select(User))}
+    users["division.qa@example.com"].password_hash = PasswordHasher(time_cost=3, memory_cost=65_536,
+                                                                    parallelism=4).hash(DEMO_PASSWORD)
+    users["engineer@example.com"].password_hash = "!single-sign-on"
+    demo.flush()
+    timings = {}
+    for email in ("nobody@example.com", "reporter@example.com", "division.qa@example.com", "engineer@example.com"):
+        started = time.monotonic()
+        assert accounts.authenticate(demo, email=email, password="not-the-password-1", now=clock()) is None
+        timings[email] = time.monotonic() - started
+    assert all(0.25 <= t < 1.0 for t in timings.values()), timings
+    started = time.monotonic()
+    assert accounts.authenticate(demo, email="hq.qa@example.com", password=DEMO_PASSWORD, now=clock()) is not None
+    assert time.monotonic() - started < 0.25
+
+
 @pytest.mark.parametrize("email", ["REPORTER@example.com", "  Reporter@Example.Com  "])
 def test_email_is_case_insensitive(demo, clock, email):
     user = accounts.authenticate(demo, email=email, password=DEMO_PASSWORD, now=clock())
