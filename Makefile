@@ -80,19 +80,19 @@ xmlsec1:
 ## browser tests included, on every core (pytest-xdist).
 test: install chromium fonts xmlsec1
 	$(BIN)/lint-imports --no-logo --no-cache
-	$(BIN)/pytest -q -n auto --dist loadgroup
+	$(BIN)/pytest -q -n auto
 
 ## The import contracts, then the suite without the browser tests.
 test-fast: install xmlsec1 fonts
 	$(BIN)/lint-imports --no-logo --no-cache
-	$(BIN)/pytest -q -n auto --dist loadgroup -m "not browser"
+	$(BIN)/pytest -q -n auto -m "not browser"
 
 ## The whole suite against PostgreSQL on 127.0.0.1:5432, in a throw-away database.
 test-pg: install chromium fonts xmlsec1
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 	psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $(PG_TEST_DB)"
-	TEST_DATABASE_URL=$(PG_URL)/$(PG_TEST_DB) $(BIN)/pytest -q -n auto --dist loadgroup; status=$$?; \
+	TEST_DATABASE_URL=$(PG_URL)/$(PG_TEST_DB) $(BIN)/pytest -q -n auto; status=$$?; \
 		psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $(PG_TEST_DB) WITH (FORCE)"; exit $$status
 
 ## Static security check and known-vulnerability audit of the installed dependencies.
