@@ -133,6 +133,8 @@ def verify_password(session: so.Session, *, user: User, password: str, now: date
         raise PasswordChecksLocked(until, now)
     if password and check_password(user, password):
         clear_failures(session, email=user.email)
+        if _hasher.check_needs_rehash(user.password_hash):  # made with older parameters: replaced, as at log-in
+            user.password_hash = hash_password(password)
         return True
     email = user.email
     _record_failure(session, email=email, now=now)

@@ -54,6 +54,11 @@ def test_passwords_are_hashed_with_owasps_argon2id_parameters_and_old_hashes_upg
     assert signed_in is not None
     assert signed_in.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert accounts.authenticate(demo, email="reporter@example.com", password=DEMO_PASSWORD, now=clock()) is not None
+    # A signature's password check replaces an old hash too (a user who stays logged in for days signs meanwhile).
+    user.password_hash = PasswordHasher(time_cost=3, memory_cost=65_536, parallelism=4).hash(DEMO_PASSWORD)
+    demo.flush()
+    assert accounts.verify_password(demo, user=user, password=DEMO_PASSWORD, now=clock())
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
 
 def test_every_refused_log_in_takes_the_same_floor_of_time(demo, clock, monkeypatch):
