@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context, render_template, request
+from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
@@ -35,8 +35,6 @@ class _LoginManager(LoginManager):
     """
 
     def _session_protection_failed(self) -> bool:
-        from flask import session
-
         if "_user_id" not in session:
             return False
         return bool(super()._session_protection_failed())
@@ -107,8 +105,6 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from flask import session as cookie_session
-
     from qa_incidents.accounts.models import SESSION_VERSION_KEY, User
     from qa_incidents.core.db import is_db_id
     from qa_incidents.core.web import db
@@ -130,7 +126,7 @@ def _init_login(app: Flask) -> None:
         if user is None or not user.active:
             return None
         # A session begun before the user's last log-out, password change or "sign out everywhere" has ended.
-        return user if cookie_session.get(SESSION_VERSION_KEY) == user.session_version else None
+        return user if session.get(SESSION_VERSION_KEY) == user.session_version else None
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -143,11 +143,13 @@ def on_comment(session: so.Session, *, author: User, incident: Any, comment_id: 
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _visible(stmt: sa.Select[Any], user: User) -> sa.Select[Any]:
-    """The user's own items, less those about an incident the user may no longer read (moved to another division)."""
+def _visible(stmt: sa.Select[Any], user: User, user_id: Any = None) -> sa.Select[Any]:
+    """The user's own items, less those about an incident the user may no longer read (moved to another division).
+    `user_id`: what the user's id is compared with (default the id itself; a bound parameter for a kept statement)."""
     from qa_incidents.incidents.models import Incident
 
-    return scoped(stmt.outerjoin(Incident, Incident.id == InboxItem.incident_id).where(InboxItem.user_id == user.id),
+    owner = InboxItem.user_id == (user.id if user_id is None else user_id)
+    return scoped(stmt.outerjoin(Incident, Incident.id == InboxItem.incident_id).where(owner),
                   user.actor, Incident.division_id, or_none=True)
 
 
@@ -157,13 +159,8 @@ def unread_count(session: so.Session, *, user: User) -> int:
     key = scope_key(user.actor)
     stmt = _UNREAD.get(key)
     if stmt is None:
-        from qa_incidents.incidents.models import Incident
-
-        stmt = _UNREAD[key] = scoped(
-            sa.select(sa.func.count()).select_from(InboxItem)
-            .outerjoin(Incident, Incident.id == InboxItem.incident_id)
-            .where(InboxItem.user_id == sa.bindparam("user_id"), InboxItem.read_at.is_(None)),
-            user.actor, Incident.division_id, or_none=True)
+        stmt = _UNREAD[key] = _visible(sa.select(sa.func.count()).select_from(InboxItem), user,
+                                       sa.bindparam("user_id")).where(InboxItem.read_at.is_(None))
     return int(session.scalar(stmt, {"user_id": user.id}) or 0)
 
 
